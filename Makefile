@@ -1,0 +1,37 @@
+# The two commands a user needs: `make run` and `make test`. Both build .venv from nothing
+# when it is missing or older than pyproject.toml, so a fresh machine needs only Python 3.11+.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run sim test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cryptoj needs Python 3.11 or newer; found " + sys.version.split()[0] + " at " + sys.executable + " (set PYTHON=...)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/cryptoj $(ARGS)
+
+sim: $(STAMP)
+	$(BIN)/cryptoj sim $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/python -m pytest -n 2 --cov --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks .coverage .coverage.* htmlcov .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

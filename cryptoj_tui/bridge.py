@@ -1,0 +1,144 @@
+"""The thin bridge between the Textual app and the engine.
+
+The engine runs on its own asyncio loop in a worker thread so that rendering never delays the
+feed and the feed never delays a keystroke. Commands go in with `run_coroutine_threadsafe`;
+events come out as Textual messages (`post_message` is thread-safe). Book changes are turned
+into immutable `BookView`s on the engine loop and handed over through a latest-value slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from textual.message import Message
+
+from cryptoj_tui.engine import Engine, EngineConfig
+from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat
+from cryptoj_tui.engine.model import Level
+from cryptoj_tui.messages import BooksChanged, EngineEvent
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class BookView:
+    """An immutable copy of the top of one book, safe to hand to another thread."""
+
+    product_id: str
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    sequence_num: int
+    live: bool
+
+
+class EngineBridge:
+    """Owns the engine thread; the UI's only way in and out of the engine."""
+
+    def __init__(
+        self, config: EngineConfig, post: Callable[[Message], object], *, depth: int = 100
+    ) -> None:
+        self._config = config
+        self._post = post
+        self._depth = depth
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._lock = threading.Lock()
+        self._views: dict[str, BookView] = {}
+        self._notice_pending = False
+        self.engine: Engine | None = None
+        self.error: BaseException | None = None
+
+    # -- UI thread -----------------------------------------------------------------------
+
+    def start(self, products: list[str], timeout: float = 10.0) -> None:
+        """Start the engine thread and subscribe to `products`."""
+        self._thread = threading.Thread(
+            target=self._main, args=(products,), name="engine", daemon=True
+        )
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError(f"engine did not start within {timeout:g}s")
+        if self.error is not None:
+            raise self.error
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the engine (closing its connections) and join its thread; idempotent."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the loop closed between the check and the call
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("engine thread did not stop within %gs", timeout)
+            self._thread = None
+
+    def submit(self, fn: Callable[[Engine], Coroutine[Any, Any, T]]) -> Future[T]:
+        """Run `fn(engine)` on the engine loop; the Future resolves with its result."""
+        if self._loop is None or self.engine is None:
+            raise RuntimeError("engine not running")
+        return asyncio.run_coroutine_threadsafe(fn(self.engine), self._loop)
+
+    def take_books(self) -> dict[str, BookView]:
+        """The views that changed since the last call (and re-arm the change notice)."""
+        with self._lock:
+            views, self._views = self._views, {}
+            self._notice_pending = False
+        return views
+
+    # -- engine thread -------------------------------------------------------------------
+
+    def _main(self, products: list[str]) -> None:
+        try:
+            asyncio.run(self._run(products))
+        except BaseException as exc:
+            log.exception("engine thread failed")
+            self.error = exc
+            self._started.set()
+
+    async def _run(self, products: list[str]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with Engine(self._config) as engine:
+            self.engine = engine
+            events = engine.events()
+            await engine.subscribe(*products)
+            pump = asyncio.create_task(self._pump(events))
+            self._started.set()
+            await self._stop.wait()
+            events.close()
+        await pump
+
+    async def _pump(self, events: Any) -> None:
+        async for event in events:
+            if isinstance(event, BookUpdated):
+                self._publish_view(event.product_id, live=True)
+            elif isinstance(event, BookReset):
+                self._publish_view(event.product_id, live=False)
+                self._post(EngineEvent(event))
+            elif not isinstance(event, Heartbeat):
+                self._post(EngineEvent(event))
+
+    def _publish_view(self, product_id: str, *, live: bool) -> None:
+        assert self.engine is not None
+        book = self.engine.book(product_id)
+        bids, asks = book.top(self._depth) if live else ([], [])
+        view = BookView(product_id, tuple(bids), tuple(asks), book.sequence_num, live)
+        with self._lock:
+            self._views[product_id] = view
+            notify = not self._notice_pending
+            self._notice_pending = True
+        if notify:
+            self._post(BooksChanged())

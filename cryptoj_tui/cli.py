@@ -1,0 +1,144 @@
+"""Command line: `cryptoj` (the console), `cryptoj sim` (the paper venue on its own)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptoj_tui import __version__
+from cryptoj_tui.config import HELP, ConfigError, Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, subcommands included."""
+    parser = argparse.ArgumentParser(
+        prog="cryptoj",
+        description="A terminal trading console for crypto spot markets. With no venue "
+        "configured it starts an embedded paper venue, so it works out of the box.",
+    )
+    parser.add_argument("--version", action="version", version=f"cryptoj {__version__}")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    parser.add_argument("--product", help=HELP["product"])
+    parser.add_argument("--ws-url", metavar="URL", help=HELP["ws_url"])
+    parser.add_argument("--seed", help=HELP["seed"])
+    parser.add_argument("--stale-after", metavar="SECONDS", help=HELP["stale_after"])
+    parser.add_argument("--log-file", metavar="FILE", help=HELP["log_file"])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sim = commands.add_parser(
+        "sim",
+        help="run the paper venue on its own",
+        description="Run the Coinbase Advanced Trade–compatible paper venue until interrupted.",
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
+    sim.add_argument("--seed", dest="sim_seed", type=int, default=1, help="market random seed")
+    sim.add_argument(
+        "--products",
+        default="BTC-USD,ETH-USD,SOL-USD",
+        help="comma-separated products to list (default BTC-USD,ETH-USD,SOL-USD)",
+    )
+    sim.add_argument(
+        "--step-interval",
+        type=float,
+        default=0.1,
+        metavar="SECONDS",
+        help="mean seconds between market events per product; 0 freezes the market",
+    )
+    return parser
+
+
+def setup_logging(path: Path) -> None:
+    """Log to a file: the console owns the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def run_console(settings: Settings) -> int:
+    """Start the venue if none is configured, then the console; shut everything down after."""
+    from cryptoj_tui.app import CryptojApp
+    from cryptoj_tui.engine import EngineConfig
+
+    setup_logging(settings.log_file)
+    venue_thread = None
+    if settings.ws_url is None:
+        from cryptoj_tui.sim.venue import VenueConfig, VenueThread
+
+        venue_thread = VenueThread(VenueConfig(seed=settings.seed)).start()
+        ws_url, venue = venue_thread.ws_url, "paper (embedded)"
+    else:
+        ws_url, venue = settings.ws_url, settings.ws_url
+    try:
+        config = EngineConfig(ws_url=ws_url, stale_after=settings.stale_after)
+        CryptojApp(config, settings.product, venue=venue).run()
+    finally:
+        if venue_thread is not None:
+            venue_thread.stop()
+    return 0
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """Serve the paper venue in the foreground until SIGINT or SIGTERM."""
+    from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
+
+    products = tuple(p.strip().upper() for p in args.products.split(",") if p.strip())
+    try:
+        config = VenueConfig(
+            host=args.host,
+            port=args.port,
+            seed=args.sim_seed,
+            products=products,
+            step_interval=args.step_interval,
+        )
+    except ValueError as exc:
+        print(f"cryptoj sim: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with PaperVenue(config) as venue:
+            print(f"paper venue listing {', '.join(products)} (seed {config.seed})", flush=True)
+            print(f"websocket: {venue.ws_url}", flush=True)
+            await stop.wait()
+
+    try:
+        asyncio.run(serve())
+    except OSError as exc:
+        print(f"cryptoj sim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cryptoj` script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "sim":
+        return run_sim(args)
+    try:
+        settings = load_settings(
+            cli={
+                "product": args.product,
+                "ws_url": args.ws_url,
+                "seed": args.seed,
+                "stale_after": args.stale_after,
+                "log_file": args.log_file,
+            },
+            config_file=args.config,
+        )
+    except ConfigError as exc:
+        print(f"cryptoj: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_console(settings)

@@ -1,0 +1,162 @@
+"""Settings for the console: defaults < TOML file < CRYPTOJ_* environment < command-line flags.
+
+Every value goes through the same parser whichever layer it comes from, and a bad one raises
+`ConfigError` with a single line naming the key, where it came from and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from cryptoj_tui.engine.model import check_product_id
+
+APP_NAME = "cryptoj"
+ENV_PREFIX = "CRYPTOJ_"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message is one line for the user."""
+
+
+def default_config_file() -> Path:
+    """Where the TOML settings file lives unless --config or CRYPTOJ_CONFIG says otherwise."""
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_log_file() -> Path:
+    """Where the console writes its log (the terminal belongs to the UI)."""
+    return platformdirs.user_log_path(APP_NAME) / "cryptoj.log"
+
+
+def _product(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a product id string such as BTC-USD, got {value!r}")
+    return check_product_id(value.strip().upper())
+
+
+def _ws_url(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected a ws:// or wss:// URL, got {value!r}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"{value!r} is not a ws:// or wss:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ValueError(f"{value!r} has a bad port: {exc}") from None
+    return value
+
+
+def _non_negative_int(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    try:
+        number = int(value) if isinstance(value, (int, str)) else None
+    except ValueError:
+        number = None
+    if number is None or number < 0:
+        raise ValueError(f"expected a whole number >= 0, got {value!r}")
+    return number
+
+
+def _positive_seconds(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected seconds > 0, got {value!r}")
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) else None
+    except ValueError:
+        number = None
+    if number is None or not (0 < number < 86_400):
+        raise ValueError(f"expected seconds > 0 (and under a day), got {value!r}")
+    return number
+
+
+def _path(value: object) -> Path:
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise ValueError(f"expected a file path, got {value!r}")
+    return Path(value).expanduser()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Resolved console settings. Frozen: read once at start."""
+
+    product: str = "BTC-USD"
+    ws_url: str | None = None
+    seed: int = 1
+    stale_after: float = 5.0
+    log_file: Path = default_log_file()
+
+
+PARSERS: dict[str, Callable[[object], Any]] = {
+    "product": _product,
+    "ws_url": _ws_url,
+    "seed": _non_negative_int,
+    "stale_after": _positive_seconds,
+    "log_file": _path,
+}
+HELP: dict[str, str] = {
+    "product": "product to show at start (e.g. BTC-USD)",
+    "ws_url": "market data WebSocket URL; unset starts the embedded paper venue",
+    "seed": "random seed of the embedded paper venue's market",
+    "stale_after": "seconds without a frame before the feed counts as dead and reconnects",
+    "log_file": "where the console writes its log",
+}
+assert set(PARSERS) == {f.name for f in fields(Settings)} == set(HELP)
+
+
+def _parse(key: str, value: object, origin: str) -> Any:
+    try:
+        return PARSERS[key](value)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The settings table of a TOML file; ConfigError names the file and line when it is broken."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return data
+
+
+def load_settings(
+    cli: Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve settings from every layer; CLI values of None mean "not given"."""
+    env = os.environ if env is None else env
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    if config_file is None:
+        explicit = env.get(f"{ENV_PREFIX}CONFIG")
+        config_file = Path(explicit).expanduser() if explicit else default_config_file()
+    values: dict[str, Any] = {}
+    for key, value in read_toml(config_file).items():
+        if key not in PARSERS:
+            known = ", ".join(PARSERS)
+            raise ConfigError(f"{config_file}: unknown setting {key!r} (known: {known})")
+        values[key] = _parse(key, value, f"{config_file}: {key}")
+    for key in PARSERS:
+        name = f"{ENV_PREFIX}{key.upper()}"
+        if name in env:
+            values[key] = _parse(key, env[name], f"environment {name}")
+    for key, value in cli.items():
+        values[key] = _parse(key, value, f"--{key.replace('_', '-')}")
+    return Settings(**values)

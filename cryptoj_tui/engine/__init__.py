@@ -1,0 +1,7 @@
+"""The headless trading engine. Never imports textual, rich or the paper venue."""
+
+from cryptoj_tui.engine.book import OrderBook
+from cryptoj_tui.engine.engine import Engine, EngineConfig
+from cryptoj_tui.engine.model import ConnectionState, Side
+
+__all__ = ["ConnectionState", "Engine", "EngineConfig", "OrderBook", "Side"]

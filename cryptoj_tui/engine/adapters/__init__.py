@@ -1,0 +1,1 @@
+"""Venue adapters: how the engine speaks to each venue's wire protocol."""

@@ -1,0 +1,120 @@
+"""The engine's composition root and headless API.
+
+    async with Engine(EngineConfig(ws_url="ws://127.0.0.1:8765/ws")) as engine:
+        await engine.subscribe("BTC-USD")
+        book = await engine.wait_for_book("BTC-USD")
+        async for event in engine.events(): ...
+
+Everything runs on the caller's event loop; nothing here knows whether a UI exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
+from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
+from cryptoj_tui.engine.book import OrderBook
+from cryptoj_tui.engine.bus import EventBus, Subscription
+from cryptoj_tui.engine.market_data import MarketData
+from cryptoj_tui.engine.model import ConnectionState, check_product_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """How to reach the venue. Frozen: a running engine's configuration does not drift."""
+
+    ws_url: str
+    stale_after: float = 5.0
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.ws_url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"ws_url {self.ws_url!r} must be a ws:// or wss:// URL with a host")
+        if not self.stale_after > 0:
+            raise ValueError(f"stale_after must be positive seconds, got {self.stale_after}")
+
+
+class Engine:
+    """One trading engine: market data now; orders, risk and the kill switch to come."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.bus = EventBus()
+        self.market_data = MarketData(self.bus)
+        self._feed = CoinbaseMarketFeed(
+            config.ws_url, self.market_data, self.bus, stale_after=config.stale_after
+        )
+        self._running = False
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Connect to the venue in the background."""
+        if not self._running:
+            self._running = True
+            self._feed.start()
+
+    async def stop(self) -> None:
+        """Disconnect and end every event stream."""
+        if self._running:
+            self._running = False
+            await self._feed.close()
+            self.bus.close()
+
+    async def subscribe(self, *product_ids: str) -> None:
+        """Keep live books of these products; ValueError names a malformed product id."""
+        for product_id in product_ids:
+            check_product_id(product_id)
+        for product_id in product_ids:
+            self.market_data.track(product_id)
+        await self._feed.subscribe(list(product_ids))
+
+    async def wait_for_book(self, product_id: str, timeout: float = 10.0) -> OrderBook:
+        """Wait until the product's book holds a full venue snapshot; return it.
+
+        TimeoutError says what the connection was doing, e.g. when the venue does not know the
+        product or cannot be reached.
+        """
+        self.market_data.track(product_id)
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.market_data.wait_live(product_id)
+        except TimeoutError:
+            metrics = self._feed.metrics
+            raise TimeoutError(
+                f"no {product_id} book from {self.config.ws_url} within {timeout:g}s "
+                f"(connection {self._feed.state}, {metrics.frames} frames, "
+                f"{metrics.decode_errors} bad frames)"
+            ) from None
+
+    def book(self, product_id: str) -> OrderBook:
+        """The live (or resetting) book of a subscribed product; read it, do not change it."""
+        return self.market_data.book(product_id)
+
+    def events(self, max_pending: int = 10_000) -> Subscription:
+        """A new stream of every engine event from now on (`async for event in ...`)."""
+        return self.bus.subscribe(max_pending)
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        """The market data connection's state."""
+        return self._feed.state
+
+    @property
+    def metrics(self) -> ConnectionMetrics:
+        """The market data connection's counters."""
+        return self._feed.metrics

@@ -1,0 +1,73 @@
+"""The engine's event vocabulary: what subscribers (the UI, scripts, tests) can hear.
+
+Events are frozen msgspec Structs. An event whose class sets `coalesce` to a key name is a
+*state* event: a slow subscriber only ever sees the latest one per key. Every other event is a
+*record* that is delivered in order.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+from cryptoj_tui.engine.model import ConnectionState
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every engine event."""
+
+    coalesce: ClassVar[str | None] = None
+
+    def coalesce_key(self) -> tuple[str, object] | None:
+        """The key under which a newer event of this kind replaces an older undelivered one."""
+        if self.coalesce is None:
+            return None
+        return (type(self).__name__, getattr(self, self.coalesce))
+
+
+class ConnectionStatus(Event, frozen=True, kw_only=True):
+    """A venue connection changed state."""
+
+    url: str
+    state: ConnectionState
+    attempt: int = 0
+    reason: str = ""
+
+
+class BookUpdated(Event, frozen=True, kw_only=True):
+    """A product's book changed (coalesced per product)."""
+
+    coalesce: ClassVar[str | None] = "product_id"
+    product_id: str
+    sequence_num: int
+
+
+class BookReset(Event, frozen=True, kw_only=True):
+    """A product's book was discarded and will be rebuilt from a fresh snapshot."""
+
+    product_id: str
+    reason: str
+
+
+class SequenceGap(Event, frozen=True, kw_only=True):
+    """Frames were lost on a connection: `expected` was due, `received` came."""
+
+    url: str
+    expected: int
+    received: int
+
+
+class FeedError(Event, frozen=True, kw_only=True):
+    """Bad input from the venue: what was wrong and where; the engine kept running."""
+
+    where: str
+    message: str
+
+
+class Heartbeat(Event, frozen=True, kw_only=True):
+    """The venue's heartbeat counter advanced (coalesced per connection)."""
+
+    coalesce: ClassVar[str | None] = "url"
+    url: str
+    counter: int

@@ -1,0 +1,116 @@
+"""Market data service: venue feeds in, exact books and book events out.
+
+A book is *live* once a snapshot has been applied and until something makes it untrustworthy
+(a sequence gap, a bad level, a crossed book); then it is reset and waits for a fresh snapshot.
+Updates that arrive for a book that is not live are old news the next snapshot already holds,
+so they are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from cryptoj_tui.engine.book import BookError, LevelChange, OrderBook
+from cryptoj_tui.engine.bus import EventBus
+from cryptoj_tui.engine.events import BookReset, BookUpdated, FeedError
+
+
+class MarketData:
+    """Owns every product's book and tells subscribers when one changes."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self._books: dict[str, OrderBook] = {}
+        self._live: dict[str, asyncio.Event] = {}
+        self.ignored_updates = 0
+
+    def track(self, product_id: str) -> OrderBook:
+        """Start keeping a book for `product_id` (idempotent)."""
+        book = self._books.get(product_id)
+        if book is None:
+            book = self._books[product_id] = OrderBook(product_id)
+            self._live[product_id] = asyncio.Event()
+        return book
+
+    def book(self, product_id: str) -> OrderBook:
+        """The book of a tracked product; KeyError names the product otherwise."""
+        try:
+            return self._books[product_id]
+        except KeyError:
+            raise KeyError(f"{product_id} is not subscribed") from None
+
+    def is_live(self, product_id: str) -> bool:
+        """True when the product's book reflects the venue's."""
+        live = self._live.get(product_id)
+        return live is not None and live.is_set()
+
+    async def wait_live(self, product_id: str) -> OrderBook:
+        """Wait until the product's book is live and return it."""
+        await self._live[product_id].wait()
+        return self._books[product_id]
+
+    def on_snapshot(self, product_id: str, changes: list[LevelChange], sequence_num: int) -> None:
+        """Replace a book with a venue snapshot."""
+        book = self._books.get(product_id)
+        if book is None:
+            return  # not ours to keep (another client's subscription on a shared connection)
+        try:
+            book.replace(changes)
+        except BookError as exc:
+            self._reject(product_id, f"snapshot rejected: {exc}")
+            return
+        if self._check_crossed(book):
+            return
+        book.sequence_num = sequence_num
+        self._live[product_id].set()
+        self._bus.publish(BookUpdated(product_id=product_id, sequence_num=sequence_num))
+
+    def on_update(self, product_id: str, changes: list[LevelChange], sequence_num: int) -> bool:
+        """Apply an incremental update; False when the book must be resynchronised."""
+        book = self._books.get(product_id)
+        if book is None:
+            return True
+        if not self._live[product_id].is_set():
+            self.ignored_updates += 1
+            return True
+        try:
+            book.apply(changes)
+        except BookError as exc:
+            self._reject(product_id, f"update rejected: {exc}")
+            return False
+        if self._check_crossed(book):
+            return False
+        book.sequence_num = sequence_num
+        self._bus.publish(BookUpdated(product_id=product_id, sequence_num=sequence_num))
+        return True
+
+    def reset(self, product_id: str, reason: str) -> None:
+        """Discard a book until its next snapshot."""
+        book = self._books.get(product_id)
+        if book is None:
+            return
+        book.clear()
+        self._live[product_id].clear()
+        self._bus.publish(BookReset(product_id=product_id, reason=reason))
+
+    def reset_all(self, reason: str) -> None:
+        """Discard every book (the feed they came from can no longer be trusted)."""
+        for product_id in self._books:
+            if self.is_live(product_id):
+                self.reset(product_id, reason)
+
+    def products(self) -> list[str]:
+        """Every tracked product id."""
+        return list(self._books)
+
+    def _check_crossed(self, book: OrderBook) -> bool:
+        if not book.is_crossed():
+            return False
+        bid, ask = book.best_bid(), book.best_ask()
+        assert bid is not None and ask is not None
+        self._reject(book.product_id, f"crossed book: best bid {bid[0]} >= best ask {ask[0]}")
+        return True
+
+    def _reject(self, product_id: str, message: str) -> None:
+        self._bus.publish(FeedError(where=f"book {product_id}", message=message))
+        self.reset(product_id, message)

@@ -1,0 +1,23 @@
+"""The small vocabulary of Textual messages the engine bridge posts to the app."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from cryptoj_tui.engine.events import Event
+
+
+class BooksChanged(Message):
+    """One or more books changed; read the latest views with `EngineBridge.take_books()`.
+
+    At most one is outstanding at a time, so a flood of book updates costs the UI one
+    message (and so at most one repaint) per UI cycle.
+    """
+
+
+class EngineEvent(Message):
+    """A record event from the engine (connection state, gaps, feed errors...)."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event

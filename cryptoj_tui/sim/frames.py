@@ -1,0 +1,76 @@
+"""Coinbase Advanced Trade frame text, built the way the real venue writes it.
+
+Events are encoded once per market event and spliced into each connection's envelope, because
+`sequence_num` is per connection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import msgspec
+
+from cryptoj_tui.sim.products import format_decimal
+
+Clock = Callable[[], int]
+"""Nanoseconds since the UNIX epoch."""
+
+_encoder = msgspec.json.Encoder()
+
+
+def rfc3339(ns: int) -> str:
+    """`2026-08-09T21:05:48.483587501Z`: RFC 3339 with nanoseconds, as the venue stamps frames."""
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+
+
+def go_time(ns: int, uptime_s: float) -> str:
+    """Go's `time.Time.String()` text, which heartbeats carry as `current_time`."""
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{stamp}.{nanos:09d} +0000 UTC m=+{uptime_s:.9f}"
+
+
+def encode_events(events: list[dict[str, object]]) -> str:
+    """The `events` array of a frame as JSON text."""
+    return _encoder.encode(events).decode()
+
+
+def envelope(channel: str, timestamp: str, sequence_num: int, events_json: str) -> str:
+    """A whole frame with keys in the venue's order."""
+    return (
+        f'{{"channel":"{channel}","timestamp":"{timestamp}",'
+        f'"sequence_num":{sequence_num},"events":{events_json}}}'
+    )
+
+
+def l2_event(
+    kind: str, product_id: str, event_time: str, levels: Iterable[tuple[str, Decimal, Decimal]]
+) -> dict[str, object]:
+    """A level2 snapshot or update event; `levels` are (side, price, new total)."""
+    return {
+        "type": kind,
+        "product_id": product_id,
+        "updates": [
+            {
+                "side": side,
+                "event_time": event_time,
+                "price_level": format_decimal(price),
+                "new_quantity": format_decimal(size),
+            }
+            for side, price, size in levels
+        ],
+    }
+
+
+def error_frame(message: str) -> str:
+    """The venue's error reply; error frames carry no sequence number."""
+    return _encoder.encode({"type": "error", "message": message}).decode()
+
+
+def system_clock() -> int:
+    """Wall-clock nanoseconds."""
+    return time.time_ns()

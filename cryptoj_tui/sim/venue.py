@@ -1,0 +1,245 @@
+"""The paper venue as a server: books, synthetic flow and endpoints on one asyncio loop.
+
+`PaperVenue` runs on the caller's loop (tests, `cryptoj sim`); `VenueThread` runs one on its own
+thread and loop, which is how the console embeds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from cryptoj_tui.sim import frames
+from cryptoj_tui.sim.flow import SyntheticFlow
+from cryptoj_tui.sim.matching import MatchingBook
+from cryptoj_tui.sim.products import PRODUCTS
+from cryptoj_tui.sim.ws import FeedEndpoint
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+WS_PATH = "/"
+"""Coinbase serves its feed at the host root; so do we (REST lives under /api/v3/...)."""
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """How the paper venue listens and how its market behaves."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 1
+    products: tuple[str, ...] = ("BTC-USD", "ETH-USD", "SOL-USD")
+    step_interval: float = 0.1
+    """Mean seconds between synthetic market events per product; 0 stops the flow."""
+    warmup_steps: int = 300
+    """Steps run before serving, so the first snapshot already looks like a traded market."""
+    heartbeat_interval: float = 1.0
+    min_levels: int = 60
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.products if p not in PRODUCTS]
+        if unknown or not self.products:
+            raise ValueError(
+                f"unknown products {unknown or '(none given)'}; the paper venue lists {', '.join(PRODUCTS)}"
+            )
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0..65535, got {self.port}")
+        if self.step_interval < 0 or self.heartbeat_interval <= 0 or self.warmup_steps < 0:
+            raise ValueError("step_interval and warmup_steps must be >= 0, heartbeat_interval > 0")
+
+
+class PaperVenue:
+    """A Coinbase Advanced Trade–compatible paper exchange."""
+
+    def __init__(self, config: VenueConfig | None = None, clock: frames.Clock = frames.system_clock) -> None:
+        self.config = config = config or VenueConfig()
+        self.clock = clock
+        self.books: dict[str, MatchingBook] = {p: MatchingBook(PRODUCTS[p]) for p in config.products}
+        self.flows: dict[str, SyntheticFlow] = {
+            p: SyntheticFlow(book, random.Random(f"{config.seed}:{p}"), min_levels=config.min_levels)
+            for p, book in self.books.items()
+        }
+        for book, flow in zip(self.books.values(), self.flows.values(), strict=True):
+            flow.seed_book()
+            for _ in range(config.warmup_steps):
+                flow.step()
+            book.take_changes()
+        self._timing = random.Random(f"{config.seed}:timing")
+        self.feed = FeedEndpoint(self)
+        self._runner: web.AppRunner | None = None
+        self._flow_task: asyncio.Task[None] | None = None
+        self._flow_running = config.step_interval > 0
+        self.port = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen and start the synthetic flow."""
+        app = web.Application()
+        app.router.add_get(WS_PATH, self.feed.handle)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._flow_task = asyncio.get_running_loop().create_task(self._flow_loop(), name="sim flow")
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self._flow_task is not None:
+            self._flow_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flow_task
+        await self.feed.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> PaperVenue:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def ws_url(self) -> str:
+        """Where clients connect for market data."""
+        host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
+        return f"ws://{host}:{self.port}"
+
+    # -- market --------------------------------------------------------------------------
+
+    def pause_flow(self) -> None:
+        """Freeze the synthetic market (the book stops changing)."""
+        self._flow_running = False
+
+    def resume_flow(self) -> None:
+        """Let the synthetic market move again."""
+        self._flow_running = self.config.step_interval > 0
+
+    def step(self, product_id: str | None = None) -> None:
+        """Advance one product (or all) by one synthetic market event and publish the changes."""
+        for pid in [product_id] if product_id else list(self.books):
+            self.flows[pid].step()
+            self.publish_level2(pid)
+
+    def publish_level2(self, product_id: str) -> None:
+        """Send the level changes since the last publish to level2 subscribers."""
+        changes = self.books[product_id].take_changes()
+        if not changes:
+            return
+        event_time = frames.rfc3339(self.clock())
+        events = frames.encode_events([frames.l2_event("update", product_id, event_time, changes)])
+        self.feed.broadcast("l2_data", "level2", product_id, events)
+
+    def level2_snapshot_json(self, product_id: str) -> str:
+        """The `events` text of a level2 snapshot: all bids best first, then all offers."""
+        book = self.books[product_id]
+        event_time = frames.rfc3339(self.clock())
+        levels = [("bid", p, s) for p, s in book.levels("bid")]
+        levels += [("offer", p, s) for p, s in book.levels("offer")]
+        return frames.encode_events([frames.l2_event("snapshot", product_id, event_time, levels)])
+
+    def book_levels(self, product_id: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        """The venue's own aggregated book: (bids, asks), best first."""
+        book = self.books[product_id]
+        return book.levels("bid"), book.levels("offer")
+
+    async def _flow_loop(self) -> None:
+        interval = self.config.step_interval
+        if interval <= 0:
+            return
+        while True:
+            await asyncio.sleep(self._timing.uniform(0.2, 1.8) * interval)
+            if self._flow_running:
+                self.step()
+
+
+class VenueThread:
+    """A `PaperVenue` on its own thread and event loop (how the console embeds the venue)."""
+
+    def __init__(self, config: VenueConfig | None = None, clock: frames.Clock = frames.system_clock) -> None:
+        self.config = config or VenueConfig()
+        self._clock = clock
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.venue: PaperVenue | None = None
+
+    def start(self, timeout: float = 15.0) -> VenueThread:
+        """Start the venue and wait until it listens; re-raises a start-up failure."""
+        self._thread = threading.Thread(target=self._main, name="paper-venue", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"paper venue did not start within {timeout:g}s")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Shut the venue down and join its thread (idempotent)."""
+        if self._loop is not None and self._stopped is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def call(self, fn: Callable[[PaperVenue], T], timeout: float = 5.0) -> T:
+        """Run `fn(venue)` on the venue's loop and return its result (thread-safe)."""
+
+        async def run() -> T:
+            assert self.venue is not None
+            return fn(self.venue)
+
+        return self.run(run(), timeout)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 5.0) -> T:
+        """Run a coroutine on the venue's loop and wait for its result."""
+        assert self._loop is not None, "venue not started"
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout)
+
+    @property
+    def ws_url(self) -> str:
+        """Where clients connect for market data."""
+        assert self.venue is not None, "venue not started"
+        return self.venue.ws_url
+
+    def __enter__(self) -> VenueThread:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # surfaced to start(); the thread must not die silently
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        self.venue = PaperVenue(self.config, self._clock)
+        await self.venue.start()
+        self._ready.set()
+        try:
+            await self._stopped.wait()
+        finally:
+            await self.venue.stop()

@@ -1,0 +1,207 @@
+"""The venue's WebSocket endpoint: subscribe/unsubscribe, snapshots, updates, heartbeats.
+
+Each connection has its own `sequence_num` (from 0, +1 per frame, across channels) and its own
+bounded send queue, so one slow client cannot hold up the others: a client that falls too far
+behind is disconnected, as real venues do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from cryptoj_tui.sim import frames
+
+if TYPE_CHECKING:
+    from cryptoj_tui.sim.venue import PaperVenue
+
+log = logging.getLogger(__name__)
+
+PRODUCT_CHANNELS = {"level2", "market_trades", "ticker", "ticker_batch", "candles", "user"}
+KNOWN_CHANNELS = PRODUCT_CHANNELS | {"heartbeats", "status"}
+SERVED_CHANNELS = {"level2", "heartbeats"}
+MAX_INBOUND_BYTES = 1 << 20
+
+
+class FeedSession:
+    """One client connection: its subscriptions, its sequence counter, its send queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, max_queue: int) -> None:
+        self.ws = ws
+        self.sequence_num = 0
+        self.subscriptions: dict[str, set[str]] = {}
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._max_queue = max_queue
+        self.heartbeat_task: asyncio.Task[None] | None = None
+        self.closed = False
+
+    def wants(self, channel: str, product_id: str) -> bool:
+        """True when subscribed to `channel` for `product_id`."""
+        return product_id in self.subscriptions.get(channel, ())
+
+    def send_frame(self, channel: str, timestamp: str, events_json: str) -> None:
+        """Queue a data frame, stamping it with this connection's next sequence number."""
+        self._enqueue(frames.envelope(channel, timestamp, self.sequence_num, events_json))
+        self.sequence_num += 1
+
+    def send_error(self, message: str) -> None:
+        """Queue an error frame (error frames carry no sequence number)."""
+        self._enqueue(frames.error_frame(message))
+
+    def _enqueue(self, text: str) -> None:
+        if self.closed:
+            return
+        if self._queue.qsize() >= self._max_queue:
+            log.warning("disconnecting a slow client: %d frames queued", self._queue.qsize())
+            self.close()
+            asyncio.get_running_loop().create_task(
+                self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"slow consumer")
+            )
+            return
+        self._queue.put_nowait(text)
+
+    async def write_loop(self) -> None:
+        """Send queued frames in order until the session closes."""
+        while (text := await self._queue.get()) is not None:
+            await self.ws.send_str(text)
+
+    def close(self) -> None:
+        """Stop sending; the write loop ends after its current frame."""
+        if not self.closed:
+            self.closed = True
+            self._queue.put_nowait(None)
+            if self.heartbeat_task is not None:
+                self.heartbeat_task.cancel()
+
+
+class FeedEndpoint:
+    """Serves the market data WebSocket for a `PaperVenue`."""
+
+    def __init__(self, venue: PaperVenue, *, max_queue: int = 50_000) -> None:
+        self._venue = venue
+        self._max_queue = max_queue
+        self.sessions: set[FeedSession] = set()
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        """aiohttp handler: one WebSocket client from upgrade to close."""
+        ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_INBOUND_BYTES)
+        await ws.prepare(request)
+        session = FeedSession(ws, self._max_queue)
+        self.sessions.add(session)
+        writer = asyncio.get_running_loop().create_task(session.write_loop())
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self._on_message(session, message.data)
+                elif message.type == WSMsgType.BINARY:
+                    session.send_error("binary frames are not accepted; send JSON text")
+        finally:
+            self.sessions.discard(session)
+            session.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, 1.0)
+            writer.cancel()
+        return ws
+
+    async def close_all(self) -> None:
+        """Close every client connection (venue shutdown)."""
+        for session in list(self.sessions):
+            session.close()
+            await session.ws.close(code=WSCloseCode.GOING_AWAY, message=b"venue shutting down")
+
+    def broadcast(self, channel: str, subscription: str, product_id: str, events_json: str) -> None:
+        """Send a frame to every connection subscribed to `subscription` for `product_id`."""
+        timestamp = frames.rfc3339(self._venue.clock())
+        for session in self.sessions:
+            if session.wants(subscription, product_id):
+                session.send_frame(channel, timestamp, events_json)
+
+    # -- client messages -----------------------------------------------------------------
+
+    def _on_message(self, session: FeedSession, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            session.send_error(f"malformed JSON message: {text[:60]!r}")
+            return
+        problem = self._check_request(message)
+        if problem:
+            session.send_error(problem)
+            return
+        kind, channel = message["type"], message["channel"]
+        products = message["product_ids"] if channel in PRODUCT_CHANNELS else [channel]
+        if kind == "subscribe":
+            self._subscribe(session, channel, products)
+        else:
+            self._unsubscribe(session, channel, products)
+        self._acknowledge(session)
+
+    def _check_request(self, message: object) -> str | None:
+        if not isinstance(message, dict):
+            return "message must be a JSON object"
+        kind = message.get("type")
+        if kind not in ("subscribe", "unsubscribe"):
+            return f"unknown message type {kind!r}: expected subscribe or unsubscribe"
+        channel = message.get("channel")
+        if channel not in KNOWN_CHANNELS:
+            return f"unknown channel {channel!r}"
+        if channel not in SERVED_CHANNELS:
+            return f"channel {channel!r} is not served by this paper venue yet"
+        if channel in PRODUCT_CHANNELS:
+            products = message.get("product_ids")
+            if (
+                not isinstance(products, list)
+                or not products
+                or not all(isinstance(p, str) for p in products)
+            ):
+                return f"{channel} needs product_ids, a non-empty list of product id strings"
+            unknown = [p for p in products if p not in self._venue.books]
+            if unknown:
+                return f"unknown product ids {unknown} for {channel}"
+        return None
+
+    def _subscribe(self, session: FeedSession, channel: str, products: list[str]) -> None:
+        subscribed = session.subscriptions.setdefault(channel, set())
+        for product_id in products:
+            # Every (re)subscribe to level2 starts with a fresh snapshot, before the ack.
+            if channel == "level2":
+                session.send_frame(
+                    "l2_data",
+                    frames.rfc3339(self._venue.clock()),
+                    self._venue.level2_snapshot_json(product_id),
+                )
+            subscribed.add(product_id)
+        if channel == "heartbeats" and session.heartbeat_task is None:
+            session.heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeats(session))
+
+    def _unsubscribe(self, session: FeedSession, channel: str, products: list[str]) -> None:
+        subscribed = session.subscriptions.get(channel, set())
+        subscribed.difference_update(products)
+        if not subscribed:
+            session.subscriptions.pop(channel, None)
+            if channel == "heartbeats" and session.heartbeat_task is not None:
+                session.heartbeat_task.cancel()
+                session.heartbeat_task = None
+
+    def _acknowledge(self, session: FeedSession) -> None:
+        current = {ch: sorted(products) for ch, products in sorted(session.subscriptions.items())}
+        events = frames.encode_events([{"subscriptions": current}])
+        session.send_frame("subscriptions", frames.rfc3339(self._venue.clock()), events)
+
+    async def _heartbeats(self, session: FeedSession) -> None:
+        started = time.monotonic()
+        counter = 0
+        while not session.closed:
+            await asyncio.sleep(self._venue.config.heartbeat_interval)
+            counter += 1
+            ns = self._venue.clock()
+            events = frames.encode_events(
+                [{"current_time": frames.go_time(ns, time.monotonic() - started), "heartbeat_counter": counter}]
+            )
+            session.send_frame("heartbeats", frames.rfc3339(ns), events)

@@ -1,0 +1,186 @@
+"""The price ladder: asks above, bids below, the spread between, built on the Line API.
+
+A book update recomputes the rows as plain tuples, compares them with what is on screen and
+refreshes only the lines that differ; each line's Strip is cached by its content, so an
+unchanged row costs nothing to draw again. A DataTable would repaint everything every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rich.segment import Segment
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+from cryptoj_tui.bridge import BookView
+
+PRICE_WIDTH = 14
+
+
+@dataclass(frozen=True, slots=True)
+class LadderRow:
+    """What one line of the ladder shows."""
+
+    kind: str
+    """header, ask, bid, spread, message or blank."""
+    price: str = ""
+    bid: str = ""
+    ask: str = ""
+
+
+BLANK = LadderRow("blank")
+
+
+def decimal_places(values: list[Decimal], floor: int, cap: int = 8) -> int:
+    """How many decimals show every value exactly (at least `floor`, at most `cap`)."""
+    places = floor
+    for value in values:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            places = -exponent
+    return min(places, cap)
+
+
+def ladder_rows(view: BookView | None, height: int, waiting: str) -> list[LadderRow]:
+    """The ladder's lines for a book view in `height` rows (header included)."""
+    if height <= 0:
+        return []
+    rows = [LadderRow("header", "PRICE", "BID SIZE", "ASK SIZE")]
+    body = height - 1
+    if view is None or not view.live:
+        rows += [BLANK] * (body // 2) + [LadderRow("message", waiting)]
+        return (rows + [BLANK] * height)[:height]
+    ask_rows = (body - 1) // 2
+    bid_rows = body - 1 - ask_rows
+    asks = list(view.asks[:ask_rows])
+    bids = list(view.bids[:bid_rows])
+    shown = asks + bids
+    price_places = decimal_places([p for p, _ in shown], floor=2)
+    size_places = decimal_places([s for _, s in shown], floor=2)
+
+    def price(p: Decimal) -> str:
+        return f"{p:,.{price_places}f}"
+
+    def size(s: Decimal) -> str:
+        return f"{s:,.{size_places}f}"
+
+    rows += [BLANK] * (ask_rows - len(asks))
+    rows += [LadderRow("ask", price(p), ask=size(s)) for p, s in reversed(asks)]
+    if asks and bids:
+        spread = asks[0][0] - bids[0][0]
+        mid = (asks[0][0] + bids[0][0]) / 2
+        bps = spread / mid * 10_000
+        rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.1f} bps"))
+    else:
+        rows.append(LadderRow("spread", "one-sided book"))
+    rows += [LadderRow("bid", price(p), bid=size(s)) for p, s in bids]
+    rows += [BLANK] * (bid_rows - len(bids))
+    return rows
+
+
+class Ladder(Widget):
+    """Depth ladder of one product around the inside market."""
+
+    COMPONENT_CLASSES = {
+        "ladder--header",
+        "ladder--bid",
+        "ladder--ask",
+        "ladder--bid-price",
+        "ladder--ask-price",
+        "ladder--spread",
+        "ladder--message",
+    }
+
+    DEFAULT_CSS = """
+    Ladder {
+        height: 1fr;
+        min-width: 40;
+        background: $surface;
+    }
+    Ladder > .ladder--header { color: $text-muted; text-style: bold; }
+    Ladder > .ladder--bid { color: $success; }
+    Ladder > .ladder--ask { color: $error; }
+    Ladder > .ladder--bid-price { color: $text; background: $success 15%; }
+    Ladder > .ladder--ask-price { color: $text; background: $error 15%; }
+    Ladder > .ladder--spread { color: $warning; text-style: italic; }
+    Ladder > .ladder--message { color: $text-muted; }
+    """
+
+    def __init__(self, product_id: str, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.product_id = product_id
+        self.view: BookView | None = None
+        self.waiting = f"waiting for the {product_id} book..."
+        self._rows: list[LadderRow] = []
+        self._strips: LRUCache[tuple[LadderRow, int], Strip] = LRUCache(2048)
+        self.lines_refreshed = 0
+
+    def update_book(self, view: BookView) -> None:
+        """Show a new view of the book, repainting only the rows that changed."""
+        self.view = view
+        self._relayout(self.size)
+
+    def set_waiting(self, message: str) -> None:
+        """What to show while there is no live book."""
+        self.waiting = message
+        self._relayout(self.size)
+
+    def on_resize(self) -> None:
+        self._rows = []
+        self._relayout(self.size)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self.refresh()
+
+    def _relayout(self, size: Size) -> None:
+        rows = ladder_rows(self.view, size.height, self.waiting)
+        old = self._rows
+        self._rows = rows
+        if len(old) != len(rows):
+            self.refresh()
+            return
+        width = size.width
+        for y, (before, after) in enumerate(zip(old, rows, strict=True)):
+            if before != after:
+                self.lines_refreshed += 1
+                self.refresh(Region(0, y, width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        row = self._rows[y] if y < len(self._rows) else BLANK
+        key = (row, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._render_row(row, width)
+        return strip
+
+    def _render_row(self, row: LadderRow, width: int) -> Strip:
+        base = self.rich_style
+        if row.kind == "blank":
+            return Strip.blank(width, base)
+        if row.kind in ("message", "spread"):
+            style = base + self.get_component_rich_style(f"ladder--{row.kind}")
+            return Strip([Segment(row.price.center(width), style)]).adjust_cell_length(width, base)
+        side_width = max(0, (width - PRICE_WIDTH - 2) // 2)
+        if row.kind == "header":
+            style = base + self.get_component_rich_style("ladder--header")
+            price_style = bid_style = ask_style = style
+        else:
+            bid_style = base + self.get_component_rich_style("ladder--bid")
+            ask_style = base + self.get_component_rich_style("ladder--ask")
+            price_style = base + self.get_component_rich_style(f"ladder--{row.kind}-price")
+        gap = Segment(" ", base)
+        segments = [
+            Segment(row.bid.rjust(side_width)[-side_width:] if side_width else "", bid_style),
+            gap,
+            Segment(row.price.center(PRICE_WIDTH), price_style),
+            gap,
+            Segment(row.ask.rjust(side_width)[-side_width:] if side_width else "", ask_style),
+        ]
+        return Strip(segments).adjust_cell_length(width, base)

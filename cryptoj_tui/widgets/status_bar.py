@@ -1,0 +1,66 @@
+"""The status bar: venue, connection state, feed health and the UTC clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from cryptoj_tui.engine.model import ConnectionState
+
+STATE_STYLES = {
+    ConnectionState.CONNECTED: "bold green",
+    ConnectionState.CONNECTING: "yellow",
+    ConnectionState.RECONNECTING: "bold yellow",
+    ConnectionState.CLOSED: "bold red",
+}
+
+
+class StatusBar(Widget):
+    """One line of facts a trader checks at a glance."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $text;
+        padding: 0 1;
+    }
+    """
+
+    connection: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
+    gaps: reactive[int] = reactive(0)
+    bad_frames: reactive[int] = reactive(0)
+    now: reactive[str] = reactive("")
+
+    def __init__(self, venue: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.venue = venue
+        self._clock = clock
+
+    def on_mount(self) -> None:
+        self._tick()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        self.now = self._clock().strftime("%H:%M:%S UTC")
+
+    def render(self) -> Text:
+        text = Text.assemble(
+            ("venue ", "dim"),
+            (self.venue, "bold"),
+            ("  ", ""),
+            (f"● {self.connection}", STATE_STYLES[self.connection]),
+            ("  gaps ", "dim"),
+            (str(self.gaps), "bold yellow" if self.gaps else ""),
+            ("  bad frames ", "dim"),
+            (str(self.bad_frames), "bold yellow" if self.bad_frames else ""),
+        )
+        clock = Text(self.now, style="bold")
+        padding = max(1, self.size.width - text.cell_len - clock.cell_len)
+        text.append(" " * padding)
+        text.append_text(clock)
+        return text

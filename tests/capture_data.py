@@ -1,0 +1,21 @@
+"""Reading the real recorded exchange sessions in ../shared/data/captures."""
+
+from __future__ import annotations
+
+import gzip
+from decimal import Decimal as D
+from pathlib import Path
+
+COINBASE_SESSION = Path("coinbase_advanced_trade") / "session-2026-08-09.jsonl.gz"
+
+# Documented in PROVENANCE.md: the books after the whole session.
+FINAL_BOOKS = {
+    "BTC-USD": ((D("65083.66"), D("0.23929087")), (D("65083.67"), D("0.29040961")), (18_769, 27_238)),
+    "ETH-USD": ((D("1919.28"), D("0.14476526")), (D("1919.38"), D("0.01194407")), None),
+}
+
+
+def coinbase_frames(captures: Path) -> list[bytes]:
+    """Every frame of the recorded Coinbase session, in received order."""
+    with gzip.open(captures / COINBASE_SESSION, "rb") as handle:
+        return [line.rstrip(b"\n") for line in handle if line.strip()]

@@ -1,0 +1,84 @@
+"""Fixtures shared by every test: a paper venue on port 0, the real captures, snapshot paths."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_textual_snapshot
+
+from cryptoj_tui.engine import Engine, EngineConfig, Side
+from cryptoj_tui.engine.bus import Subscription
+from cryptoj_tui.engine.events import Event
+from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
+
+REPO = Path(__file__).resolve().parents[1]
+SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
+CAPTURES = Path(os.environ.get("CRYPTOJ_CAPTURES", REPO.parent / "shared" / "data" / "captures"))
+
+
+def _snapshot_dirname(cls: type, *, test_location: object) -> str:
+    # syrupy 4 has no --snapshot-dirname: keep every SVG in tests/snapshots/.
+    return str(SNAPSHOT_DIR)
+
+
+pytest_textual_snapshot.SVGImageExtension.dirname = classmethod(_snapshot_dirname)  # type: ignore[method-assign,assignment]
+
+
+@pytest.fixture
+def captures() -> Path:
+    """The real recorded exchange frames in ../shared/data/captures (skips where absent)."""
+    if not CAPTURES.is_dir():
+        pytest.skip(f"real exchange captures not found at {CAPTURES} (set CRYPTOJ_CAPTURES)")
+    return CAPTURES
+
+
+@pytest.fixture
+async def venue() -> AsyncIterator[PaperVenue]:
+    """A lively paper venue on 127.0.0.1, any free port, on the test's own loop."""
+    async with PaperVenue(VenueConfig(seed=7, step_interval=0.01, warmup_steps=100)) as paper:
+        yield paper
+
+
+@pytest.fixture
+async def engine(venue: PaperVenue) -> AsyncIterator[Engine]:
+    """An engine connected to `venue`."""
+    async with Engine(EngineConfig(ws_url=venue.ws_url, stale_after=3.0)) as running:
+        yield running
+
+
+async def next_event(
+    events: Subscription, predicate: Callable[[Event], bool], timeout: float = 10.0
+) -> Event:
+    """The next event on `events` that satisfies `predicate`, or TimeoutError."""
+    async with asyncio.timeout(timeout):
+        async for event in events:
+            if predicate(event):
+                return event
+    raise AssertionError("event stream ended")
+
+
+def book_matches(engine: Engine, venue: PaperVenue, product_id: str) -> bool:
+    """True when the engine's book equals the venue's own book, level for level."""
+    if not engine.market_data.is_live(product_id):
+        return False
+    book = engine.book(product_id)
+    bids, asks = venue.book_levels(product_id)
+    return book.levels(Side.BID) == bids and book.levels(Side.ASK) == asks
+
+
+async def wait_for_exact_book(
+    engine: Engine, venue: PaperVenue, product_id: str, timeout: float = 10.0
+) -> None:
+    """Freeze the venue's market and wait until the engine's book equals the venue's exactly."""
+    venue.pause_flow()
+    events = engine.events()
+    try:
+        async with asyncio.timeout(timeout):
+            while not book_matches(engine, venue, product_id):
+                await events.get()
+    finally:
+        events.close()

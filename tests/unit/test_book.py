@@ -1,0 +1,129 @@
+"""The L2 book: exact levels, all-or-nothing updates, top-of-book reads."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cryptoj_tui.engine.book import BookError, OrderBook
+from cryptoj_tui.engine.model import Side
+
+BID, ASK = Side.BID, Side.ASK
+
+
+def make_book() -> OrderBook:
+    book = OrderBook("BTC-USD")
+    book.replace(
+        [
+            (BID, D("100.00"), D("1")),
+            (BID, D("99.50"), D("2")),
+            (ASK, D("100.50"), D("3")),
+            (ASK, D("101"), D("4")),
+        ]
+    )
+    return book
+
+
+def test_snapshot_sets_both_sides_best_first() -> None:
+    book = make_book()
+    assert book.best_bid() == (D("100"), D("1"))
+    assert book.best_ask() == (D("100.5"), D("3"))
+    assert book.top(5) == ([(D("100"), D("1")), (D("99.5"), D("2"))], [(D("100.5"), D("3")), (D("101"), D("4"))])
+    assert book.spread() == D("0.5")
+    assert book.mid() == D("100.25")
+    assert book.depth() == (2, 2)
+
+
+def test_snapshot_skips_zero_levels_and_replaces_everything() -> None:
+    book = make_book()
+    book.replace([(BID, D("50"), D("1")), (ASK, D("60"), D("0")), (BID, D("40"), D("1")), (BID, D("40"), D("0"))])
+    assert book.levels(BID) == [(D("50"), D("1"))]
+    assert book.levels(ASK) == []
+    assert book.spread() is None and book.mid() is None and book.best_ask() is None
+
+
+def test_update_sets_new_total_and_zero_removes() -> None:
+    book = make_book()
+    book.apply([(BID, D("100"), D("5")), (ASK, D("100.5"), D("0")), (BID, D("99.75"), D("1"))])
+    assert book.levels(BID) == [(D("100"), D("5")), (D("99.75"), D("1")), (D("99.5"), D("2"))]
+    assert book.best_ask() == (D("101"), D("4"))
+
+
+def test_removing_an_absent_level_is_a_no_op() -> None:
+    book = make_book()
+    book.apply([(ASK, D("555"), D("0"))])
+    assert book.depth() == (2, 2)
+
+
+def test_price_keys_are_exact_whatever_the_text_form() -> None:
+    book = make_book()
+    book.apply([(BID, D("100.000"), D("7"))])  # same price as 100.00
+    assert book.best_bid() == (D("100"), D("7"))
+    assert book.depth() == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "level",
+    [
+        (BID, D("-1"), D("1")),
+        (BID, D("0"), D("1")),
+        (ASK, D("NaN"), D("1")),
+        (ASK, D("Infinity"), D("1")),
+        (BID, D("100"), D("-0.5")),
+        (ASK, D("100"), D("sNaN")),
+    ],
+)
+def test_bad_level_is_refused_and_leaves_the_book_untouched(level: tuple) -> None:
+    book = make_book()
+    before = book.top(10)
+    with pytest.raises(BookError, match="BTC-USD"):
+        book.apply([(BID, D("99"), D("1")), level])
+    assert book.top(10) == before
+    with pytest.raises(BookError):
+        book.replace([level])
+    assert book.top(10) == before
+
+
+def test_crossed_book_is_detected() -> None:
+    book = make_book()
+    assert not book.is_crossed()
+    book.apply([(BID, D("100.5"), D("1"))])
+    assert book.is_crossed()
+
+
+def test_clear_forgets_levels_and_sequence() -> None:
+    book = make_book()
+    book.sequence_num = 9
+    book.clear()
+    assert book.depth() == (0, 0) and book.sequence_num == -1
+
+
+prices = st.decimals(min_value=D("0.01"), max_value=D("1000"), places=2)
+sizes = st.one_of(st.just(D(0)), st.decimals(min_value=D("0.00000001"), max_value=D("50"), places=8))
+changes = st.lists(st.tuples(st.sampled_from([BID, ASK]), prices, sizes), max_size=40)
+
+
+@given(snapshot=changes, updates=st.lists(changes, max_size=10))
+def test_book_equals_a_plain_dict_model(snapshot: list, updates: list) -> None:
+    book = OrderBook("X-Y")
+    model: dict[Side, dict[D, D]] = {BID: {}, ASK: {}}
+    book.replace(snapshot)
+    for side, price, size in snapshot:
+        if size:
+            model[side][price] = size
+        else:
+            model[side].pop(price, None)
+    for update in updates:
+        book.apply(update)
+        for side, price, size in update:
+            if size:
+                model[side][price] = size
+            else:
+                model[side].pop(price, None)
+    assert book.levels(BID) == sorted(model[BID].items(), reverse=True)
+    assert book.levels(ASK) == sorted(model[ASK].items())
+    n = 5
+    assert book.top(n) == (book.levels(BID)[:n], book.levels(ASK)[:n])

@@ -1,0 +1,70 @@
+"""The command line: --help, --version, and one-line errors with exit 2 for bad settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cryptoj_tui import __version__
+from cryptoj_tui.cli import main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cryptoj {__version__}"
+
+
+def test_help_lists_the_settings_and_the_sim(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for flag in ("--ws-url", "--product", "--config", "sim"):
+        assert flag in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "fragment"),
+    [
+        (["--product", "nonsense"], {}, "--product: product id 'NONSENSE'"),
+        (["--ws-url", "ftp://x"], {}, "--ws-url: 'ftp://x' is not a ws:// or wss:// URL"),
+        ([], {"CRYPTOJ_STALE_AFTER": "-3"}, "environment CRYPTOJ_STALE_AFTER"),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line(
+    argv: list[str],
+    env: dict[str, str],
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("CRYPTOJ_CONFIG", str(tmp_path / "none.toml"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cryptoj: config error: ") and fragment in err
+    assert err.count("\n") == 1
+
+
+def test_broken_config_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("product = [\n")
+    assert main(["--config", str(path)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["sim", "--products", "DOGE-USD"], "unknown products ['DOGE-USD']"),
+        (["sim", "--port", "70000"], "port must be 0..65535"),
+        (["sim", "--step-interval", "-1"], "step_interval"),
+    ],
+)
+def test_sim_refuses_bad_options(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert fragment in capsys.readouterr().err

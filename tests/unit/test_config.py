@@ -1,0 +1,74 @@
+"""Settings: layer precedence and a one-line error for every bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cryptoj_tui.config import ConfigError, Settings, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_when_nothing_is_given(tmp_path: Path) -> None:
+    settings = load_settings({}, env={}, config_file=tmp_path / "absent.toml")
+    assert settings == Settings()
+    assert settings.ws_url is None and settings.product == "BTC-USD"
+
+
+def test_file_then_env_then_cli_each_override_the_last(tmp_path: Path) -> None:
+    path = write(tmp_path, 'product = "ETH-USD"\nseed = 3\nws_url = "ws://h:1"\nstale_after = 2.5\n')
+    env = {"CRYPTOJ_SEED": "4", "CRYPTOJ_PRODUCT": "sol-usd"}
+    settings = load_settings({"seed": "9", "product": None}, env=env, config_file=path)
+    assert settings.product == "SOL-USD"
+    assert settings.seed == 9
+    assert settings.ws_url == "ws://h:1"
+    assert settings.stale_after == 2.5
+
+
+def test_config_file_can_be_named_by_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, 'product = "ETH-USD"\n')
+    assert load_settings({}, env={"CRYPTOJ_CONFIG": str(path)}).product == "ETH-USD"
+
+
+@pytest.mark.parametrize(
+    ("cli", "env", "toml", "expected"),
+    [
+        ({"product": "BTC"}, {}, "", "--product: product id 'BTC' is not of the form BASE-QUOTE"),
+        ({}, {"CRYPTOJ_PRODUCT": "btc_usd"}, "", "environment CRYPTOJ_PRODUCT: product id 'BTC_USD'"),
+        ({}, {}, "product = 5\n", "config.toml: product: expected a product id string"),
+        ({"ws_url": "http://x"}, {}, "", "--ws-url: 'http://x' is not a ws:// or wss:// URL"),
+        ({"ws_url": "ws://h:99999"}, {}, "", "--ws-url: 'ws://h:99999' has a bad port"),
+        ({}, {}, "ws_url = 3\n", "ws_url: expected a ws:// or wss:// URL, got 3"),
+        ({}, {"CRYPTOJ_SEED": "-1"}, "", "environment CRYPTOJ_SEED: expected a whole number >= 0"),
+        ({}, {"CRYPTOJ_SEED": "abc"}, "", "expected a whole number >= 0, got 'abc'"),
+        ({}, {}, "seed = true\n", "seed: expected a whole number, got True"),
+        ({}, {}, "seed = 1.5\n", "seed: expected a whole number >= 0, got 1.5"),
+        ({"stale_after": "0"}, {}, "", "--stale-after: expected seconds > 0"),
+        ({"stale_after": "nan"}, {}, "", "--stale-after: expected seconds > 0"),
+        ({}, {}, "stale_after = false\n", "stale_after: expected seconds > 0"),
+        ({}, {}, "stale_after = [1]\n", "stale_after: expected seconds > 0"),
+        ({}, {}, "log_file = 1\n", "log_file: expected a file path"),
+        ({}, {}, "colour = 'red'\n", "unknown setting 'colour'"),
+        ({}, {}, "product = \n", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_the_key_and_where_it_came_from(
+    tmp_path: Path, cli: dict, env: dict, toml: str, expected: str
+) -> None:
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as info:
+        load_settings(cli, env=env, config_file=path)
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_unreadable_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings({}, env={}, config_file=tmp_path)  # a directory, not a file

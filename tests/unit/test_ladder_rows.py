@@ -1,0 +1,60 @@
+"""What the ladder shows for a book view, computed without a terminal."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from cryptoj_tui.bridge import BookView
+from cryptoj_tui.widgets.ladder import LadderRow, decimal_places, ladder_rows
+
+
+def view(bids: list[tuple[str, str]], asks: list[tuple[str, str]], live: bool = True) -> BookView:
+    return BookView(
+        "BTC-USD",
+        tuple((D(p), D(s)) for p, s in bids),
+        tuple((D(p), D(s)) for p, s in asks),
+        1,
+        live,
+    )
+
+
+def test_asks_above_spread_above_bids_with_aligned_decimals() -> None:
+    rows = ladder_rows(
+        view([("100", "1.5"), ("99.5", "2")], [("100.5", "0.25"), ("101", "3")]), height=8, waiting=""
+    )
+    assert rows == [
+        LadderRow("header", "PRICE", "BID SIZE", "ASK SIZE"),
+        LadderRow("blank"),
+        LadderRow("ask", "101.00", ask="3.00"),
+        LadderRow("ask", "100.50", ask="0.25"),
+        LadderRow("spread", "spread 0.50  49.9 bps"),
+        LadderRow("bid", "100.00", bid="1.50"),
+        LadderRow("bid", "99.50", bid="2.00"),
+        LadderRow("blank"),
+    ]
+
+
+def test_deep_book_is_cut_to_the_rows_available_around_the_inside() -> None:
+    bids = [(str(1000 - n), "1") for n in range(1, 50)]
+    asks = [(str(1000 + n), "1") for n in range(1, 50)]
+    rows = ladder_rows(view(bids, asks), height=10, waiting="")
+    assert len(rows) == 10
+    assert [r.kind for r in rows] == ["header"] + ["ask"] * 4 + ["spread"] + ["bid"] * 4
+    assert rows[4].price == "1,001.00" and rows[6].price == "999.00"
+
+
+def test_waiting_message_when_the_book_is_not_live() -> None:
+    rows = ladder_rows(view([], [], live=False), height=6, waiting="waiting...")
+    assert LadderRow("message", "waiting...") in rows and len(rows) == 6
+    assert ladder_rows(None, height=0, waiting="x") == []
+
+
+def test_one_sided_book_says_so() -> None:
+    rows = ladder_rows(view([("1", "1")], []), height=5, waiting="")
+    assert LadderRow("spread", "one-sided book") in rows
+
+
+def test_decimal_places_shows_every_value_exactly_within_a_cap() -> None:
+    assert decimal_places([D("1"), D("1.5")], floor=2) == 2
+    assert decimal_places([D("0.00012345")], floor=2) == 8
+    assert decimal_places([D("1E-12")], floor=2) == 8
