@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from cryptoj_tui.engine.adapters.base import MarketDataFeed
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
 from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
@@ -45,7 +46,7 @@ class Engine:
         self.config = config
         self.bus = EventBus()
         self.market_data = MarketData(self.bus)
-        self._feed = CoinbaseMarketFeed(
+        self._feed: MarketDataFeed = CoinbaseMarketFeed(
             config.ws_url, self.market_data, self.bus, stale_after=config.stale_after
         )
         self._running = False

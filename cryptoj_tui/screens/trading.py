@@ -37,7 +37,7 @@ class TradingScreen(Screen[None]):
         self._clock = clock
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="₿")
+        yield Header()
         with Container(id="ladder-pane"):
             ladder = Ladder(self.product_id, id="ladder")
             ladder.border_title = f"{self.product_id} book"

@@ -46,12 +46,15 @@ def decimal_places(values: list[Decimal], floor: int, cap: int = 8) -> int:
 
 
 def ladder_rows(view: BookView | None, height: int, waiting: str) -> list[LadderRow]:
-    """The ladder's lines for a book view in `height` rows (header included)."""
+    """The ladder's lines for a book view in `height` rows (column titles included).
+
+    Sizes are padded to one width so their decimal points line up in both columns.
+    """
     if height <= 0:
         return []
-    rows = [LadderRow("header", "PRICE", "BID SIZE", "ASK SIZE")]
     body = height - 1
     if view is None or not view.live:
+        rows = [LadderRow("header", "PRICE", "BID SIZE", "ASK SIZE")]
         rows += [BLANK] * (body // 2) + [LadderRow("message", waiting)]
         return (rows + [BLANK] * height)[:height]
     ask_rows = (body - 1) // 2
@@ -61,20 +64,23 @@ def ladder_rows(view: BookView | None, height: int, waiting: str) -> list[Ladder
     shown = asks + bids
     price_places = decimal_places([p for p, _ in shown], floor=2)
     size_places = decimal_places([s for _, s in shown], floor=2)
+    sizes = {s: f"{s:,.{size_places}f}" for _, s in shown}
+    size_width = max([len("BID SIZE"), *map(len, sizes.values())])
 
     def price(p: Decimal) -> str:
         return f"{p:,.{price_places}f}"
 
     def size(s: Decimal) -> str:
-        return f"{s:,.{size_places}f}"
+        return sizes[s].rjust(size_width)
 
+    rows = [LadderRow("header", "PRICE", "BID SIZE".rjust(size_width), "ASK SIZE".rjust(size_width))]
     rows += [BLANK] * (ask_rows - len(asks))
     rows += [LadderRow("ask", price(p), ask=size(s)) for p, s in reversed(asks)]
     if asks and bids:
         spread = asks[0][0] - bids[0][0]
         mid = (asks[0][0] + bids[0][0]) / 2
         bps = spread / mid * 10_000
-        rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.1f} bps"))
+        rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.2f} bps"))
     else:
         rows.append(LadderRow("spread", "one-sided book"))
     rows += [LadderRow("bid", price(p), bid=size(s)) for p, s in bids]
@@ -166,7 +172,8 @@ class Ladder(Widget):
             return Strip.blank(width, base)
         if row.kind in ("message", "spread"):
             style = base + self.get_component_rich_style(f"ladder--{row.kind}")
-            return Strip([Segment(row.price.center(width), style)]).adjust_cell_length(width, base)
+            left = max(0, (width - len(row.price)) // 2)
+            return Strip([Segment(" " * left, base), Segment(row.price, style)]).adjust_cell_length(width, base)
         side_width = max(0, (width - PRICE_WIDTH - 2) // 2)
         if row.kind == "header":
             style = base + self.get_component_rich_style("ladder--header")
@@ -175,12 +182,16 @@ class Ladder(Widget):
             bid_style = base + self.get_component_rich_style("ladder--bid")
             ask_style = base + self.get_component_rich_style("ladder--ask")
             price_style = base + self.get_component_rich_style(f"ladder--{row.kind}-price")
-        gap = Segment(" ", base)
+        # Bid sizes end against the price, ask sizes start after it; padding goes in segments
+        # of its own so every renderer (terminal or SVG) aligns the text the same way.
+        bid = row.bid[-side_width:] if side_width else ""
+        ask = row.ask[:side_width]
         segments = [
-            Segment(row.bid.rjust(side_width)[-side_width:] if side_width else "", bid_style),
-            gap,
+            Segment(" " * (side_width - len(bid)), base),
+            Segment(bid, bid_style),
+            Segment(" ", base),
             Segment(row.price.center(PRICE_WIDTH), price_style),
-            gap,
-            Segment(row.ask.rjust(side_width)[-side_width:] if side_width else "", ask_style),
+            Segment(" ", base),
+            Segment(ask, ask_style),
         ]
         return Strip(segments).adjust_cell_length(width, base)

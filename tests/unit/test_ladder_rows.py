@@ -25,13 +25,19 @@ def test_asks_above_spread_above_bids_with_aligned_decimals() -> None:
     assert rows == [
         LadderRow("header", "PRICE", "BID SIZE", "ASK SIZE"),
         LadderRow("blank"),
-        LadderRow("ask", "101.00", ask="3.00"),
-        LadderRow("ask", "100.50", ask="0.25"),
-        LadderRow("spread", "spread 0.50  49.9 bps"),
-        LadderRow("bid", "100.00", bid="1.50"),
-        LadderRow("bid", "99.50", bid="2.00"),
+        LadderRow("ask", "101.00", ask="    3.00"),
+        LadderRow("ask", "100.50", ask="    0.25"),
+        LadderRow("spread", "spread 0.50  49.88 bps"),
+        LadderRow("bid", "100.00", bid="    1.50"),
+        LadderRow("bid", "99.50", bid="    2.00"),
         LadderRow("blank"),
     ]
+
+
+def test_sizes_share_one_width_so_decimals_line_up() -> None:
+    rows = ladder_rows(view([("100", "1234.5")], [("101", "0.00000001")]), height=4, waiting="")
+    widths = {len(r.bid or r.ask) for r in rows if r.kind in ("header", "bid", "ask")}
+    assert widths == {len("1,234.50000000")}
 
 
 def test_deep_book_is_cut_to_the_rows_available_around_the_inside() -> None:

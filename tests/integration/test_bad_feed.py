@@ -1,0 +1,171 @@
+"""A hostile feed over a real socket: bad frames are counted and logged, never fatal, and any
+sign of lost or wrong data leads to a fresh snapshot rather than a corrupted book.
+
+The server here is a scripted stand-in for a misbehaving venue (test code, not a mock of ours):
+connection N is sent script N once it has asked for level2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from decimal import Decimal as D
+
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+
+from cryptoj_tui.engine import Engine, EngineConfig, Side
+from cryptoj_tui.engine.events import BookReset, FeedError, SequenceGap
+from tests.conftest import next_event
+
+
+def l2(seq: int, kind: str, *levels: tuple[str, str, str], product: str = "BTC-USD") -> str:
+    updates = [{"side": s, "event_time": "t", "price_level": p, "new_quantity": q} for s, p, q in levels]
+    return json.dumps(
+        {
+            "channel": "l2_data",
+            "timestamp": "2026-11-25T00:00:00.000000000Z",
+            "sequence_num": seq,
+            "events": [{"type": kind, "product_id": product, "updates": updates}],
+        }
+    )
+
+
+SNAPSHOT = (("bid", "100", "1"), ("bid", "99", "2"), ("offer", "101", "3"), ("offer", "102", "4"))
+
+
+class ScriptedVenue:
+    """Serves scripted frames; remembers how many connections it has seen."""
+
+    def __init__(self, *scripts: list[str]) -> None:
+        self.scripts = scripts
+        self.connections = 0
+        self.url = ""
+
+    async def handler(self, ws: ServerConnection) -> None:
+        script = self.scripts[min(self.connections, len(self.scripts) - 1)]
+        self.connections += 1
+        async for message in ws:
+            if json.loads(message).get("channel") == "level2":
+                for frame in script:
+                    await ws.send(frame)
+        # stay open until the client leaves
+
+
+@pytest.fixture
+async def scripted(request: pytest.FixtureRequest) -> AsyncIterator[ScriptedVenue]:
+    venue = ScriptedVenue(*request.param)
+    async with serve(venue.handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        venue.url = f"ws://127.0.0.1:{port}"
+        yield venue
+
+
+async def engine_on(venue: ScriptedVenue) -> Engine:
+    engine = Engine(EngineConfig(ws_url=venue.url, stale_after=30))
+    await engine.start()
+    return engine
+
+
+GARBAGE_THEN_UPDATE = [
+    l2(0, "snapshot", *SNAPSHOT),
+    "{not json",
+    '{"channel":"l2_data","timestamp":"t","sequence_num":"one","events":[]}',
+    '{"channel":"mystery","timestamp":"t","sequence_num":1,"events":[]}',
+    '{"channel":"ticker","timestamp":"t","sequence_num":2,"events":[{"type":"update","tickers":[{"product_id":"BTC-USD","price":{}}]}]}',
+    '{"type":"error","message":"you did something odd"}',
+    l2(3, "update", ("bid", "100", "5"), ("offer", "101", "0")),
+]
+
+
+@pytest.mark.parametrize("scripted", [[GARBAGE_THEN_UPDATE]], indirect=True)
+async def test_malformed_wrong_typed_and_unknown_frames_are_counted_and_skipped(
+    scripted: ScriptedVenue, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Scenario: garbage between good frames; the book still ends exactly right, no reconnect."""
+    caplog.set_level(logging.WARNING)
+    engine = await engine_on(scripted)
+    events = engine.events()
+    try:
+        await engine.subscribe("BTC-USD")
+        errors = [await next_event(events, lambda e: isinstance(e, FeedError)) for _ in range(5)]
+        book = engine.book("BTC-USD")
+        async with asyncio.timeout(5):
+            while book.best_bid() != (D("100"), D("5")):
+                await events.get()
+        assert book.best_ask() == (D("102"), D("4"))
+        assert engine.metrics.decode_errors == 4
+        assert engine.metrics.connects == 1 and engine.metrics.gaps == 0
+        text = [e.message for e in errors]  # type: ignore[attr-defined]
+        assert "malformed" in text[0]
+        assert "Expected `int`" in text[1]
+        assert "Invalid value 'mystery'" in text[2]
+        assert "channel 'ticker'" in text[3] and "$.events[0].tickers[0].price" in text[3]
+        assert text[4] == "venue error: you did something odd"
+        assert all("\n" not in message for message in text)
+        assert sum("bad frame" in r.message for r in caplog.records) == 4
+    finally:
+        await engine.stop()
+
+
+GAP = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "100", "7")), l2(5, "update", ("bid", "100", "8"))]
+FRESH = [l2(0, "snapshot", ("bid", "200", "1"), ("offer", "201", "1"))]
+
+
+@pytest.mark.parametrize("scripted", [[GAP, FRESH]], indirect=True)
+async def test_sequence_gap_discards_the_book_and_resyncs_from_a_fresh_snapshot(
+    scripted: ScriptedVenue,
+) -> None:
+    """Scenario: frames 2..4 never arrive; the engine must not apply frame 5 on a stale book."""
+    engine = await engine_on(scripted)
+    events = engine.events()
+    try:
+        await engine.subscribe("BTC-USD")
+        gap = await next_event(events, lambda e: isinstance(e, SequenceGap))
+        assert (gap.expected, gap.received) == (2, 5)  # type: ignore[attr-defined]
+        await next_event(events, lambda e: isinstance(e, BookReset))
+        book = await engine.wait_for_book("BTC-USD")
+        async with asyncio.timeout(5):
+            while book.best_bid() != (D("200"), D("1")):
+                await events.get()
+        assert book.levels(Side.BID) == [(D("200"), D("1"))]
+        assert book.levels(Side.ASK) == [(D("201"), D("1"))]
+        assert engine.metrics.gaps == 1 and scripted.connections == 2
+    finally:
+        await engine.stop()
+
+
+CROSSED = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "101.5", "1"))]
+NEGATIVE = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "98", "1"), ("offer", "101", "-2"))]
+BAD_L2_TYPE = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "x", "1"))]
+
+
+@pytest.mark.parametrize(
+    ("scripted", "fragment"),
+    [
+        ([CROSSED, FRESH], "crossed book: best bid 101.5 >= best ask 101"),
+        ([NEGATIVE, FRESH], "ask level at 101 has invalid size -2"),
+        ([BAD_L2_TYPE, FRESH], "Invalid decimal"),
+    ],
+    indirect=["scripted"],
+)
+async def test_a_book_that_cannot_be_right_is_reported_and_rebuilt(
+    scripted: ScriptedVenue, fragment: str
+) -> None:
+    """Scenario: an update that would cross the book, a negative size, an undecodable level."""
+    engine = await engine_on(scripted)
+    events = engine.events()
+    try:
+        await engine.subscribe("BTC-USD")
+        error = await next_event(events, lambda e: isinstance(e, FeedError))
+        assert fragment in error.message  # type: ignore[attr-defined]
+        book = engine.book("BTC-USD")
+        async with asyncio.timeout(5):
+            while book.best_bid() != (D("200"), D("1")):
+                await events.get()
+        assert scripted.connections == 2
+        assert not book.is_crossed()
+    finally:
+        await engine.stop()

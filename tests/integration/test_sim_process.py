@@ -1,0 +1,56 @@
+"""`cryptoj sim` as its own process: prints its URL, serves the engine, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from cryptoj_tui.engine import Engine, EngineConfig
+
+
+async def start_sim(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cryptoj_tui", "sim", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(20):
+        while line := (await process.stdout.readline()).decode():
+            if line.startswith("websocket: "):
+                return process, line.split(": ", 1)[1].strip()
+    raise AssertionError(f"cryptoj sim printed no URL; stderr: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
+
+
+async def test_sim_process_serves_books_and_exits_cleanly_on_sigterm() -> None:
+    process, url = await start_sim("--port", "0", "--seed", "4", "--products", "ETH-USD")
+    try:
+        assert url.startswith("ws://127.0.0.1:")
+        async with Engine(EngineConfig(ws_url=url)) as engine:
+            await engine.subscribe("ETH-USD")
+            book = await engine.wait_for_book("ETH-USD")
+            assert book.depth()[0] >= 50
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            code = await process.wait()
+    assert code == 0
+
+
+async def test_sim_on_a_busy_port_says_so_and_exits_1() -> None:
+    first, url = await start_sim("--port", "0")
+    try:
+        port = url.rsplit(":", 1)[1]
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cryptoj_tui", "sim", "--port", port,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(20):
+            _, err = await second.communicate()
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in err.decode()
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await first.wait()

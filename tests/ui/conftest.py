@@ -1,0 +1,52 @@
+"""Console fixtures: a paper venue on its own thread (as the console embeds it), a frozen clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from textual.pilot import Pilot
+
+from cryptoj_tui.app import CryptojApp
+from cryptoj_tui.engine import ConnectionState, EngineConfig
+from cryptoj_tui.sim.venue import VenueConfig, VenueThread
+
+FROZEN_NOW = datetime(2026, 11, 25, 14, 30, 0, tzinfo=UTC)
+
+
+def frozen_clock() -> datetime:
+    return FROZEN_NOW
+
+
+@pytest.fixture
+def frozen_venue() -> Iterator[VenueThread]:
+    """A seeded venue whose market does not move: the same book every run."""
+    with VenueThread(VenueConfig(seed=7, step_interval=0)) as thread:
+        yield thread
+
+
+@pytest.fixture
+def live_venue() -> Iterator[VenueThread]:
+    """A seeded venue with a busy market."""
+    with VenueThread(VenueConfig(seed=7, step_interval=0.01)) as thread:
+        yield thread
+
+
+def make_app(venue: VenueThread, product: str = "BTC-USD") -> CryptojApp:
+    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0)
+    return CryptojApp(config, product, venue="paper", clock=frozen_clock)
+
+
+async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
+    """Wait until the ladder shows a live book and the status bar says connected."""
+    app = pilot.app
+    assert isinstance(app, CryptojApp)
+    async with asyncio.timeout(timeout):
+        while True:
+            view = app.trading.ladder.view
+            if view is not None and view.live and app.trading.status.connection is ConnectionState.CONNECTED:
+                break
+            await pilot.pause(0.02)
+    await pilot.pause()

@@ -1,0 +1,106 @@
+"""The console driven through Textual's pilot against a real paper venue."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from decimal import Decimal as D
+
+from textual.pilot import Pilot
+
+from cryptoj_tui.bridge import BookView, EngineBridge
+from cryptoj_tui.engine import ConnectionState, EngineConfig
+from cryptoj_tui.messages import BooksChanged
+from cryptoj_tui.sim.venue import VenueThread
+from tests.ui.conftest import make_app, wait_until_live
+
+
+async def test_ladder_shows_the_venue_book_and_q_quits_cleanly(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+        rows = app.trading.ladder._rows
+        ask_rows = [r for r in rows if r.kind == "ask"]
+        bid_rows = [r for r in rows if r.kind == "bid"]
+        # 48 lines less header, status bar, footer and borders = 43: column titles, 20 asks,
+        # the spread, 21 bids.
+        assert (len(ask_rows), len(bid_rows)) == (20, 21)
+        assert bid_rows[0].price == f"{bids[0][0]:,.2f}"
+        assert ask_rows[-1].price == f"{asks[0][0]:,.2f}"
+        assert D(bid_rows[0].bid.replace(",", "")) == bids[0][1]
+        assert app.sub_title == "BTC-USD · connected"
+        await pilot.press("q")
+    assert app.return_code == 0
+    assert app.bridge._thread is None
+
+
+async def test_the_ladder_follows_a_moving_market(live_venue: VenueThread) -> None:
+    app = make_app(live_venue)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_live(pilot)
+        start = app.trading.ladder.view.sequence_num  # type: ignore[union-attr]
+        async with asyncio.timeout(10):
+            while app.trading.ladder.view.sequence_num < start + 20:  # type: ignore[union-attr]
+                await pilot.pause(0.02)
+
+
+async def test_only_the_rows_that_changed_are_repainted(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_live(pilot)
+        app.bridge.stop()  # hold the book still so only our views reach the ladder
+        ladder = app.trading.ladder
+        view = ladder.view
+        assert view is not None
+        (price, size), *rest = view.bids
+        one_size_changed = replace(view, bids=((price, size + 1), *rest))
+        before = ladder.lines_refreshed
+        ladder.update_book(one_size_changed)
+        assert ladder.lines_refreshed - before == 1
+        ladder.update_book(one_size_changed)
+        assert ladder.lines_refreshed - before == 1
+        await pilot.pause()
+
+
+async def test_losing_the_venue_shows_reconnecting_instead_of_a_stale_book(
+    frozen_venue: VenueThread,
+) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_live(pilot)
+        frozen_venue.stop()
+        async with asyncio.timeout(10):
+            while app.trading.status.connection is not ConnectionState.RECONNECTING:
+                await pilot.pause(0.02)
+        assert app.trading.ladder.view is not None and not app.trading.ladder.view.live
+        assert any(r.kind == "message" and "reconnecting to paper" in r.price for r in app.trading.ladder._rows)
+
+
+def test_bridge_posts_one_notice_until_the_ui_takes_the_books(live_venue: VenueThread) -> None:
+    """A flood of book updates costs the UI one message per take, whatever the feed rate."""
+    posted: list[object] = []
+    bridge = EngineBridge(EngineConfig(ws_url=live_venue.ws_url), posted.append)
+    bridge.start(["BTC-USD", "ETH-USD"])
+    try:
+        snapshot_seq = bridge.submit(lambda engine: engine.wait_for_book("BTC-USD")).result(10).sequence_num
+
+        async def advance(engine: object, frames: int = 50) -> int:
+            book = engine.book("BTC-USD")  # type: ignore[attr-defined]
+            target = book.sequence_num + frames
+            async with asyncio.timeout(10):
+                while book.sequence_num < target:
+                    await asyncio.sleep(0.01)
+            return target
+
+        bridge.submit(advance).result(15)
+        assert sum(isinstance(m, BooksChanged) for m in posted) == 1
+        views = bridge.take_books()
+        assert "BTC-USD" in views and set(views) <= {"BTC-USD", "ETH-USD"}
+        view: BookView = views["BTC-USD"]
+        # The notice went out with the snapshot's view; what the UI takes is far newer.
+        assert view.live and view.sequence_num > snapshot_seq + 25 and 50 <= len(view.bids) <= 100
+        bridge.submit(advance).result(15)
+        assert sum(isinstance(m, BooksChanged) for m in posted) == 2
+    finally:
+        bridge.stop()
