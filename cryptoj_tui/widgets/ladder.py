@@ -80,7 +80,7 @@ def ladder_rows(view: BookView | None, height: int, waiting: str) -> list[Ladder
         spread = asks[0][0] - bids[0][0]
         mid = (asks[0][0] + bids[0][0]) / 2
         bps = spread / mid * 10_000
-        rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.2f} bps"))
+        rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.2g} bps"))
     else:
         rows.append(LadderRow("spread", "one-sided book"))
     rows += [LadderRow("bid", price(p), bid=size(s)) for p, s in bids]

@@ -27,7 +27,7 @@ def test_asks_above_spread_above_bids_with_aligned_decimals() -> None:
         LadderRow("blank"),
         LadderRow("ask", "101.00", ask="    3.00"),
         LadderRow("ask", "100.50", ask="    0.25"),
-        LadderRow("spread", "spread 0.50  49.88 bps"),
+        LadderRow("spread", "spread 0.50  50 bps"),
         LadderRow("bid", "100.00", bid="    1.50"),
         LadderRow("bid", "99.50", bid="    2.00"),
         LadderRow("blank"),
