@@ -33,24 +33,15 @@ class TradingScreen(Screen[None]):
     def __init__(self, product_id: str, venue: str, clock: Callable[[], datetime]) -> None:
         super().__init__()
         self.product_id = product_id
-        self._venue = venue
-        self._clock = clock
+        # Made here, not in compose: the engine can deliver a book before this screen is
+        # mounted (or after it is gone), and the latest view must never be dropped.
+        self.ladder = Ladder(product_id, id="ladder")
+        self.ladder.border_title = f"{product_id} book"
+        self.status = StatusBar(venue, clock, id="status")
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Container(id="ladder-pane"):
-            ladder = Ladder(self.product_id, id="ladder")
-            ladder.border_title = f"{self.product_id} book"
-            yield ladder
-        yield StatusBar(self._venue, self._clock, id="status")
+            yield self.ladder
+        yield self.status
         yield Footer()
-
-    @property
-    def ladder(self) -> Ladder:
-        """The product's ladder."""
-        return self.query_one(Ladder)
-
-    @property
-    def status(self) -> StatusBar:
-        """The status bar."""
-        return self.query_one(StatusBar)

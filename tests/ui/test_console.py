@@ -104,3 +104,21 @@ def test_bridge_posts_one_notice_until_the_ui_takes_the_books(live_venue: VenueT
         assert sum(isinstance(m, BooksChanged) for m in posted) == 2
     finally:
         bridge.stop()
+
+
+async def test_engine_messages_before_mount_and_after_exit_are_harmless(frozen_venue: VenueThread) -> None:
+    """The engine thread can post while the screen is not composed yet, or already torn down."""
+    from cryptoj_tui.engine.events import ConnectionStatus, FeedError
+    from cryptoj_tui.messages import EngineEvent
+
+    app = make_app(frozen_venue)
+    early = BookView("BTC-USD", ((D("1.00"), D("2")),), ((D("1.01"), D("3")),), 0, True)
+    app.trading.ladder.update_book(early)
+    app.on_engine_event(EngineEvent(ConnectionStatus(url="u", state=ConnectionState.CONNECTED)))
+    app.on_engine_event(EngineEvent(FeedError(where="w", message="m")))
+    app.on_books_changed(BooksChanged())
+    assert app.trading.status.bad_frames == 1
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until_live(pilot)
+    app.on_books_changed(BooksChanged())
+    app.on_engine_event(EngineEvent(FeedError(where="w", message="after exit")))
