@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from cryptoj_tui.engine import Engine, EngineConfig, Side
+from cryptoj_tui.engine.bus import Subscription
 from cryptoj_tui.engine.events import BookReset, FeedError, SequenceGap
 from tests.conftest import next_event
 
@@ -63,6 +64,14 @@ async def scripted(request: pytest.FixtureRequest) -> AsyncIterator[ScriptedVenu
         yield venue
 
 
+async def best_bid_becomes(engine: Engine, events: Subscription, bid: tuple[D, D]) -> None:
+    """Wait (on engine events) until the BTC-USD book's best bid is `bid`."""
+    book = engine.book("BTC-USD")
+    async with asyncio.timeout(5):
+        while book.best_bid() != bid:
+            await events.get()
+
+
 async def engine_on(venue: ScriptedVenue) -> Engine:
     engine = Engine(EngineConfig(ws_url=venue.url, stale_after=30))
     await engine.start()
@@ -91,11 +100,8 @@ async def test_malformed_wrong_typed_and_unknown_frames_are_counted_and_skipped(
     try:
         await engine.subscribe("BTC-USD")
         errors = [await next_event(events, lambda e: isinstance(e, FeedError)) for _ in range(5)]
-        book = engine.book("BTC-USD")
-        async with asyncio.timeout(5):
-            while book.best_bid() != (D("100"), D("5")):
-                await events.get()
-        assert book.best_ask() == (D("102"), D("4"))
+        await best_bid_becomes(engine, events, (D("100"), D("5")))
+        assert engine.book("BTC-USD").best_ask() == (D("102"), D("4"))
         assert engine.metrics.decode_errors == 4
         assert engine.metrics.connects == 1 and engine.metrics.gaps == 0
         text = [e.message for e in errors]  # type: ignore[attr-defined]
@@ -127,9 +133,7 @@ async def test_sequence_gap_discards_the_book_and_resyncs_from_a_fresh_snapshot(
         assert (gap.expected, gap.received) == (2, 5)  # type: ignore[attr-defined]
         await next_event(events, lambda e: isinstance(e, BookReset))
         book = await engine.wait_for_book("BTC-USD")
-        async with asyncio.timeout(5):
-            while book.best_bid() != (D("200"), D("1")):
-                await events.get()
+        await best_bid_becomes(engine, events, (D("200"), D("1")))
         assert book.levels(Side.BID) == [(D("200"), D("1"))]
         assert book.levels(Side.ASK) == [(D("201"), D("1"))]
         assert engine.metrics.gaps == 1 and scripted.connections == 2
@@ -161,11 +165,8 @@ async def test_a_book_that_cannot_be_right_is_reported_and_rebuilt(
         await engine.subscribe("BTC-USD")
         error = await next_event(events, lambda e: isinstance(e, FeedError))
         assert fragment in error.message  # type: ignore[attr-defined]
-        book = engine.book("BTC-USD")
-        async with asyncio.timeout(5):
-            while book.best_bid() != (D("200"), D("1")):
-                await events.get()
+        await best_bid_becomes(engine, events, (D("200"), D("1")))
         assert scripted.connections == 2
-        assert not book.is_crossed()
+        assert not engine.book("BTC-USD").is_crossed()
     finally:
         await engine.stop()

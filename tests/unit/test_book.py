@@ -106,23 +106,23 @@ sizes = st.one_of(st.just(D(0)), st.decimals(min_value=D("0.00000001"), max_valu
 changes = st.lists(st.tuples(st.sampled_from([BID, ASK]), prices, sizes), max_size=40)
 
 
+def apply_to_model(model: dict[Side, dict[D, D]], levels: list) -> None:
+    for side, price, size in levels:
+        if size:
+            model[side][price] = size
+        else:
+            model[side].pop(price, None)
+
+
 @given(snapshot=changes, updates=st.lists(changes, max_size=10))
 def test_book_equals_a_plain_dict_model(snapshot: list, updates: list) -> None:
     book = OrderBook("X-Y")
     model: dict[Side, dict[D, D]] = {BID: {}, ASK: {}}
     book.replace(snapshot)
-    for side, price, size in snapshot:
-        if size:
-            model[side][price] = size
-        else:
-            model[side].pop(price, None)
+    apply_to_model(model, snapshot)
     for update in updates:
         book.apply(update)
-        for side, price, size in update:
-            if size:
-                model[side][price] = size
-            else:
-                model[side].pop(price, None)
+        apply_to_model(model, update)
     assert book.levels(BID) == sorted(model[BID].items(), reverse=True)
     assert book.levels(ASK) == sorted(model[ASK].items())
     n = 5
