@@ -52,7 +52,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="mean seconds between market events per product; 0 freezes the market",
     )
+    keygen = commands.add_parser(
+        "keygen",
+        help="write a new CDP-format API key file (mode 0600)",
+        description="Write a new CDP-format API key file readable only by you. The file holds "
+        "the private key; the paper venue registers its public half.",
+    )
+    keygen.add_argument("--out", type=Path, required=True, metavar="FILE", help="where to write the key")
+    keygen.add_argument("--ed25519", action="store_true", help="an Ed25519 (EdDSA) key instead of EC P-256 (ES256)")
     return parser
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    """Write a new key file; print its name and path, never the key."""
+    from cryptoj_tui.sim.auth import KeyFileError, generate_key, write_key_file
+
+    key = generate_key(ed25519_key=args.ed25519)
+    try:
+        write_key_file(args.out, key)
+    except KeyFileError as exc:
+        print(f"cryptoj keygen: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cryptoj keygen: {args.out}: cannot write: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {key.algorithm} key {key.name} to {args.out} (readable by you only)")
+    return 0
 
 
 def setup_logging(path: Path) -> None:
@@ -127,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sim":
         return run_sim(args)
+    if args.command == "keygen":
+        return run_keygen(args)
     try:
         settings = load_settings(
             cli={

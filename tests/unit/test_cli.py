@@ -68,3 +68,21 @@ def test_broken_config_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_sim_refuses_bad_options(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert fragment in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", [[], ["--ed25519"]])
+def test_keygen_writes_a_private_key_file_and_prints_no_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    from cryptoj_tui.sim.auth import read_key_file
+
+    path = tmp_path / "key.json"
+    assert main(["keygen", "--out", str(path), *flag]) == 0
+    out = capsys.readouterr().out
+    key = read_key_file(path)
+    assert key.name in out and str(path) in out and "PRIVATE" not in out
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert main(["keygen", "--out", str(path)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["keygen", "--out", str(tmp_path / "no" / "dir" / "k.json")]) == 1
+    assert "cannot write" in capsys.readouterr().err
