@@ -56,6 +56,8 @@ class MatchingBook:
     """The venue's order book for one product."""
 
     def __init__(self, spec: ProductSpec, trade_ids: itertools.count | None = None) -> None:
+        self.self_trade_cancels: list[RestingOrder] = []
+        """Resting orders cancelled by self-trade prevention since the last `take_self_trade_cancels`."""
         self.spec = spec
         # price -> FIFO of resting orders; both ascending (best bid is the last key).
         self._bids: SortedDict = SortedDict()
@@ -105,20 +107,46 @@ class MatchingBook:
     # -- commands ------------------------------------------------------------------------
 
     def submit_limit(
-        self, order_id: str, side: OrderSide, price: Decimal, size: Decimal, owner: str = ""
+        self,
+        order_id: str,
+        side: OrderSide,
+        price: Decimal,
+        size: Decimal,
+        owner: str = "",
+        *,
+        rest: bool = True,
+        prevent_self_trade: bool = False,
     ) -> list[Trade]:
-        """Match a limit order; any remainder rests at `price`."""
+        """Match a limit order; any remainder rests at `price` (or is dropped when not `rest`)."""
         self._validate(side, size, price)
-        trades, remaining = self._match(order_id, side, size, price)
-        if remaining:
+        trades, remaining = self._match(order_id, side, size, price, owner if prevent_self_trade else None)
+        if remaining and rest:
             self._rest(RestingOrder(order_id, side, price, remaining, owner))
         return trades
 
-    def submit_market(self, order_id: str, side: OrderSide, size: Decimal) -> list[Trade]:
+    def submit_market(
+        self, order_id: str, side: OrderSide, size: Decimal, owner: str = "", *, prevent_self_trade: bool = False
+    ) -> list[Trade]:
         """Match a market order for a base size; what cannot fill is dropped (IOC)."""
         self._validate(side, size, None)
-        trades, _ = self._match(order_id, side, size, None)
+        trades, _ = self._match(order_id, side, size, None, owner if prevent_self_trade else None)
         return trades
+
+    def take_self_trade_cancels(self) -> list[RestingOrder]:
+        """Resting orders cancelled by self-trade prevention since the last call."""
+        cancels, self.self_trade_cancels = self.self_trade_cancels, []
+        return cancels
+
+    def marketable_size(self, side: OrderSide, limit: Decimal | None, owner: str | None = None) -> Decimal:
+        """How much an order could fill right now at `limit` (None: any price), others' orders only."""
+        opposite = self._asks if side == "BUY" else self._bids
+        prices = iter(opposite) if side == "BUY" else reversed(opposite)
+        total = Decimal(0)
+        for price in prices:
+            if limit is not None and (price > limit if side == "BUY" else price < limit):
+                break
+            total += sum(o.remaining for o in opposite[price] if owner is None or o.owner != owner)
+        return total
 
     def cancel(self, order_id: str) -> RestingOrder | None:
         """Remove a resting order; None if it is not resting (filled, cancelled, unknown)."""
@@ -161,7 +189,7 @@ class MatchingBook:
                 )
 
     def _match(
-        self, taker_id: str, side: OrderSide, size: Decimal, limit: Decimal | None
+        self, taker_id: str, side: OrderSide, size: Decimal, limit: Decimal | None, owner: str | None
     ) -> tuple[list[Trade], Decimal]:
         trades: list[Trade] = []
         remaining = size
@@ -173,6 +201,12 @@ class MatchingBook:
                 break
             while remaining and queue:
                 maker: RestingOrder = queue[0]
+                if owner is not None and maker.owner == owner:
+                    self.cancel(maker.order_id)
+                    self.self_trade_cancels.append(maker)
+                    if price not in opposite:
+                        break
+                    continue
                 quantity = min(remaining, maker.remaining)
                 trades.append(
                     Trade(next(self._trade_ids), price, quantity, maker.order_id, taker_id, maker.side)
@@ -183,7 +217,7 @@ class MatchingBook:
                 if not maker.remaining:
                     queue.popleft()
                     del self._orders[maker.order_id]
-            if not queue:
+            if not queue and price in opposite:
                 del opposite[price]
         return trades, remaining
 

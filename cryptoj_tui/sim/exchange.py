@@ -1,0 +1,563 @@
+"""The paper exchange: accounts with holds, orders of every Advanced Trade type, fills, fees.
+
+Sans-I/O: requests in (already-parsed JSON objects), Coinbase-shaped response objects out.
+The REST and WebSocket layers only translate; every rule lives here, so it is tested directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+from cryptoj_tui.sim.matching import MatchingBook, OrderRejected, OrderSide, Trade
+from cryptoj_tui.sim.products import ProductSpec, format_decimal
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+BPS = Decimal(10_000)
+DEFAULT_BALANCES = {"USD": Decimal("100000"), "BTC": Decimal("2"), "ETH": Decimal("20"), "SOL": Decimal("200")}
+CONFIGURATIONS = (
+    "market_market_ioc",
+    "limit_limit_gtc",
+    "limit_limit_gtd",
+    "limit_limit_fok",
+    "sor_limit_ioc",
+    "stop_limit_stop_limit_gtc",
+)
+OPEN_STATUSES = ("PENDING", "OPEN")
+
+
+class InvalidRequest(ValueError):
+    """Malformed input: the REST layer answers 400 INVALID_ARGUMENT with this message."""
+
+
+@dataclass
+class Account:
+    """One currency balance of one owner."""
+
+    currency: str
+    available: Decimal
+    hold: Decimal = ZERO
+
+
+@dataclass
+class Fill:
+    """One execution of a user's order, as `/orders/historical/fills` lists it."""
+
+    entry_id: str
+    trade_id: str
+    order_id: str
+    trade_time: str
+    price: Decimal
+    size: Decimal
+    commission: Decimal
+    product_id: str
+    liquidity_indicator: str
+    side: OrderSide
+
+    def to_json(self) -> dict[str, Any]:
+        """The fill object of the REST API."""
+        return {
+            "entry_id": self.entry_id,
+            "trade_id": self.trade_id,
+            "order_id": self.order_id,
+            "trade_time": self.trade_time,
+            "trade_type": "FILL",
+            "price": format_decimal(self.price),
+            "size": format_decimal(self.size),
+            "commission": format_decimal(self.commission),
+            "product_id": self.product_id,
+            "sequence_timestamp": self.trade_time,
+            "liquidity_indicator": self.liquidity_indicator,
+            "size_in_quote": False,
+            "user_id": "",
+            "side": self.side,
+        }
+
+
+@dataclass
+class Order:
+    """A user's order and everything the REST and user channel report about it."""
+
+    order_id: str
+    client_order_id: str
+    owner: str
+    product_id: str
+    side: OrderSide
+    configuration_name: str
+    configuration: dict[str, Any]
+    order_type: str
+    time_in_force: str
+    created_time: str
+    base_size: Decimal | None = None
+    quote_size: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    stop_direction: str = ""
+    post_only: bool = False
+    end_time: datetime | None = None
+    status: str = "PENDING"
+    reject_reason: str = ""
+    filled_size: Decimal = ZERO
+    filled_value: Decimal = ZERO
+    total_fees: Decimal = ZERO
+    number_of_fills: int = 0
+    hold: Decimal = ZERO
+    hold_currency: str = ""
+    triggered: bool = False
+    last_update: str = ""
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def average_filled_price(self) -> Decimal:
+        """Value over size of everything filled so far (0 before the first fill)."""
+        return self.filled_value / self.filled_size if self.filled_size else ZERO
+
+    @property
+    def leaves(self) -> Decimal:
+        """Base size still to fill (for base-sized orders)."""
+        return (self.base_size or ZERO) - self.filled_size
+
+    def to_json(self) -> dict[str, Any]:
+        """The order object of the REST API."""
+        completion = (
+            self.filled_size / self.base_size * 100 if self.base_size else (100 if self.status == "FILLED" else 0)
+        )
+        return {
+            "order_id": self.order_id,
+            "client_order_id": self.client_order_id,
+            "product_id": self.product_id,
+            "user_id": self.owner,
+            "side": self.side,
+            "status": self.status,
+            "time_in_force": self.time_in_force,
+            "order_type": self.order_type,
+            "order_configuration": {self.configuration_name: self.configuration},
+            "created_time": self.created_time,
+            "last_fill_time": self.fills[-1].trade_time if self.fills else None,
+            "filled_size": format_decimal(self.filled_size),
+            "average_filled_price": format_decimal(self.average_filled_price),
+            "filled_value": format_decimal(self.filled_value),
+            "total_fees": format_decimal(self.total_fees),
+            "completion_percentage": format_decimal(Decimal(completion).quantize(Decimal("0.01"))),
+            "number_of_fills": str(self.number_of_fills),
+            "outstanding_hold_amount": format_decimal(self.hold),
+            "reject_reason": self.reject_reason,
+            "post_only": self.post_only,
+            "product_type": "SPOT",
+            "trigger_status": (
+                ("STOP_TRIGGERED" if self.triggered else "STOP_PENDING")
+                if self.order_type == "STOP_LIMIT"
+                else "INVALID_ORDER_TYPE"
+            ),
+        }
+
+
+def _decimal(value: object, name: str) -> Decimal:
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a decimal string, got {value!r}")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise InvalidRequest(f"{name} is not a number: {value!r}") from None
+    if not number.is_finite() or number <= 0:
+        raise InvalidRequest(f"{name} must be a positive number, got {value!r}")
+    return number
+
+
+def _time(value: object, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be an RFC 3339 time string, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"{name} is not an RFC 3339 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class Exchange:
+    """Every user account and order of the paper venue, over the shared matching books."""
+
+    def __init__(
+        self,
+        books: dict[str, MatchingBook],
+        clock: Callable[[], datetime],
+        *,
+        maker_bps: Decimal = Decimal("40"),
+        taker_bps: Decimal = Decimal("60"),
+        starting_balances: dict[str, Decimal] | None = None,
+    ) -> None:
+        self.books = books
+        self.clock = clock
+        self.maker_rate = maker_bps / BPS
+        self.taker_rate = taker_bps / BPS
+        self.starting_balances = dict(starting_balances or DEFAULT_BALANCES)
+        self.accounts: dict[str, dict[str, Account]] = {}
+        self.orders: dict[str, Order] = {}
+        self._by_client_id: dict[tuple[str, str], str] = {}
+        self._stops: dict[str, list[str]] = {p: [] for p in books}
+        self.last_trade: dict[str, Decimal] = {}
+        self._entry_ids = itertools.count(1)
+        self.changed_orders: list[Order] = []
+        """Orders whose state changed since the last `take_changed_orders` (for the user channel)."""
+
+    # -- accounts ------------------------------------------------------------------------
+
+    def account(self, owner: str, currency: str) -> Account:
+        """An owner's balance in one currency (created with the starting balance)."""
+        accounts = self.accounts.setdefault(owner, {})
+        if not accounts:
+            for name, amount in self.starting_balances.items():
+                accounts[name] = Account(name, amount)
+        if currency not in accounts:
+            accounts[currency] = Account(currency, ZERO)
+        return accounts[currency]
+
+    def owner_accounts(self, owner: str) -> list[Account]:
+        """Every balance of an owner, in a stable order."""
+        self.account(owner, "USD")
+        return sorted(self.accounts[owner].values(), key=lambda a: a.currency)
+
+    # -- orders --------------------------------------------------------------------------
+
+    def create_order(self, owner: str, request: object) -> dict[str, Any]:
+        """Handle `POST /orders`; InvalidRequest for malformed input, else a Coinbase response."""
+        order = self._parse(owner, request)
+        existing = self._by_client_id.get((owner, order.client_order_id))
+        if existing is not None:  # an idempotent retry: create nothing, answer as before
+            return self._success(self.orders[existing])
+        try:
+            self._place(order)
+        except OrderRejected as exc:
+            return {
+                "success": False,
+                "failure_reason": "UNKNOWN_FAILURE_REASON",
+                "order_id": "",
+                "error_response": {
+                    "error": exc.error,
+                    "message": str(exc),
+                    "error_details": str(exc),
+                    "preview_failure_reason": f"PREVIEW_{exc.error}",
+                },
+                "order_configuration": {order.configuration_name: order.configuration},
+            }
+        return self._success(order)
+
+    def cancel_orders(self, owner: str, order_ids: list[str]) -> list[dict[str, Any]]:
+        """Handle `POST /orders/batch_cancel` (the caller has checked the list's shape)."""
+        results = []
+        for order_id in order_ids:
+            order = self.orders.get(order_id)
+            if order is None or order.owner != owner:
+                results.append({"success": False, "failure_reason": "UNKNOWN_CANCEL_ORDER", "order_id": order_id})
+            elif order.status not in OPEN_STATUSES:
+                results.append({"success": False, "failure_reason": "DUPLICATE_CANCEL_REQUEST", "order_id": order_id})
+            else:
+                self._cancel(order, "CANCELLED")
+                results.append({"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id})
+        return results
+
+    def owner_orders(self, owner: str) -> list[Order]:
+        """An owner's orders, newest first."""
+        return [o for o in reversed(self.orders.values()) if o.owner == owner]
+
+    def settle(self, product_id: str, trades: list[Trade]) -> None:
+        """Account for trades the synthetic flow made (they may hit users' resting orders)."""
+        self._apply_trades(product_id, trades, taker=None)
+        self._after_trades(product_id)
+
+    def expire(self) -> None:
+        """Expire GTD orders whose end time has passed."""
+        now = self.clock()
+        for order in list(self.orders.values()):
+            if order.status == "OPEN" and order.end_time is not None and order.end_time <= now:
+                self._cancel(order, "EXPIRED")
+
+    def take_changed_orders(self) -> list[Order]:
+        """Orders that changed since the last call, each once, in order of change."""
+        seen: dict[str, Order] = {}
+        for order in self.changed_orders:
+            seen[order.order_id] = order
+        self.changed_orders = []
+        return list(seen.values())
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _now_text(self) -> str:
+        return self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _success(self, order: Order) -> dict[str, Any]:
+        return {
+            "success": True,
+            "success_response": {
+                "order_id": order.order_id,
+                "product_id": order.product_id,
+                "side": order.side,
+                "client_order_id": order.client_order_id,
+            },
+            "order_configuration": {order.configuration_name: order.configuration},
+        }
+
+    def _parse(self, owner: str, request: object) -> Order:
+        if not isinstance(request, dict):
+            raise InvalidRequest("request body must be a JSON object")
+        client_order_id = request.get("client_order_id")
+        if not isinstance(client_order_id, str) or not client_order_id or len(client_order_id) > 128:
+            raise InvalidRequest("client_order_id must be a non-empty string (a UUID)")
+        product_id = request.get("product_id")
+        if not isinstance(product_id, str) or product_id not in self.books:
+            raise InvalidRequest(f"unknown product_id {product_id!r}")
+        side = request.get("side")
+        if side not in ("BUY", "SELL"):
+            raise InvalidRequest(f"side must be BUY or SELL, got {side!r}")
+        configuration = request.get("order_configuration")
+        if not isinstance(configuration, dict) or len(configuration) != 1:
+            raise InvalidRequest(f"order_configuration must hold exactly one of {', '.join(CONFIGURATIONS)}")
+        (name, config), = configuration.items()
+        if name not in CONFIGURATIONS or not isinstance(config, dict):
+            raise InvalidRequest(f"unknown order_configuration {name!r}")
+        order = Order(
+            order_id=str(uuid.uuid4()),
+            client_order_id=client_order_id,
+            owner=owner,
+            product_id=product_id,
+            side=side,
+            configuration_name=name,
+            configuration=config,
+            order_type="MARKET" if name.startswith("market") else "STOP_LIMIT" if name.startswith("stop") else "LIMIT",
+            time_in_force={
+                "market_market_ioc": "IMMEDIATE_OR_CANCEL",
+                "limit_limit_gtc": "GOOD_UNTIL_CANCELLED",
+                "limit_limit_gtd": "GOOD_UNTIL_DATE_TIME",
+                "limit_limit_fok": "FILL_OR_KILL",
+                "sor_limit_ioc": "IMMEDIATE_OR_CANCEL",
+                "stop_limit_stop_limit_gtc": "GOOD_UNTIL_CANCELLED",
+            }[name],
+            created_time=self._now_text(),
+        )
+        if name == "market_market_ioc":
+            sizes = [k for k in ("base_size", "quote_size") if k in config]
+            if len(sizes) != 1:
+                raise InvalidRequest("market_market_ioc needs exactly one of base_size or quote_size")
+            if sizes[0] == "base_size":
+                order.base_size = _decimal(config["base_size"], "base_size")
+            else:
+                order.quote_size = _decimal(config["quote_size"], "quote_size")
+            return order
+        order.base_size = _decimal(config.get("base_size"), "base_size")
+        order.limit_price = _decimal(config.get("limit_price"), "limit_price")
+        post_only = config.get("post_only", False)
+        if not isinstance(post_only, bool):
+            raise InvalidRequest(f"post_only must be true or false, got {post_only!r}")
+        order.post_only = post_only and name in ("limit_limit_gtc", "limit_limit_gtd")
+        if name == "limit_limit_gtd":
+            order.end_time = _time(config.get("end_time"), "end_time")
+        if name == "stop_limit_stop_limit_gtc":
+            order.stop_price = _decimal(config.get("stop_price"), "stop_price")
+            direction = config.get("stop_direction")
+            if direction not in ("STOP_DIRECTION_STOP_UP", "STOP_DIRECTION_STOP_DOWN"):
+                raise InvalidRequest(f"stop_direction must be STOP_DIRECTION_STOP_UP or _DOWN, got {direction!r}")
+            order.stop_direction = direction
+        return order
+
+    def _place(self, order: Order) -> None:
+        book = self.books[order.product_id]
+        spec = book.spec
+        self._check_size(order, spec)
+        if order.end_time is not None and order.end_time <= self.clock():
+            raise OrderRejected("INVALID_END_TIME", f"end_time {order.end_time.isoformat()} is already past")
+        owner = order.owner
+        if order.post_only and order.limit_price is not None:
+            best = book.best_ask() if order.side == "BUY" else book.best_bid()
+            if best is not None and (order.limit_price >= best if order.side == "BUY" else order.limit_price <= best):
+                raise OrderRejected("INVALID_LIMIT_PRICE_POST_ONLY", "post-only order would take liquidity")
+        if order.configuration_name == "limit_limit_fok":
+            if book.marketable_size(order.side, order.limit_price, owner) < order.leaves:
+                raise OrderRejected("FOK_CANNOT_FILL", "fill-or-kill order cannot fill completely now")
+        self._reserve(order, spec)
+        self.orders[order.order_id] = order
+        self._by_client_id[(owner, order.client_order_id)] = order.order_id
+        order.status = "OPEN"
+        self._changed(order)
+        if order.order_type == "STOP_LIMIT":
+            self._stops[order.product_id].append(order.order_id)
+            self._trigger_stops(order.product_id)
+            return
+        self._execute(order)
+
+    def _check_size(self, order: Order, spec: ProductSpec) -> None:
+        if order.base_size is not None:
+            if order.base_size % spec.base_increment:
+                raise OrderRejected("INVALID_SIZE_PRECISION", f"base_size {order.base_size} is not a multiple of {spec.base_increment}")
+            if not spec.base_min_size <= order.base_size <= spec.base_max_size:
+                raise OrderRejected("INVALID_SIZE", f"base_size {order.base_size} outside [{spec.base_min_size}, {spec.base_max_size}]")
+        for price in (order.limit_price, order.stop_price):
+            if price is not None and price % spec.quote_increment:
+                raise OrderRejected("INVALID_PRICE_PRECISION", f"price {price} is not a multiple of {spec.quote_increment}")
+        if order.quote_size is not None and order.quote_size % spec.quote_increment:
+            raise OrderRejected("INVALID_SIZE_PRECISION", f"quote_size {order.quote_size} is not a multiple of {spec.quote_increment}")
+
+    def _reserve(self, order: Order, spec: ProductSpec) -> None:
+        """Put funds on hold for the order's worst case, or refuse it."""
+        if order.side == "SELL":
+            currency = spec.base_currency
+            if order.base_size is None:
+                raise OrderRejected("INVALID_ORDER_CONFIGURATION", "sell orders need base_size")
+            amount = order.base_size
+        else:
+            currency = spec.quote_currency
+            if order.quote_size is not None:
+                amount = order.quote_size
+            elif order.limit_price is not None:
+                amount = order.base_size * order.limit_price * (ONE + self.taker_rate)  # type: ignore[operator]
+            else:
+                amount = self._market_cost(order) * (ONE + self.taker_rate)
+        account = self.account(order.owner, currency)
+        if amount > account.available:
+            raise OrderRejected(
+                "INSUFFICIENT_FUND", f"needs {format_decimal(amount)} {currency}, {format_decimal(account.available)} available"
+            )
+        account.available -= amount
+        account.hold += amount
+        order.hold, order.hold_currency = amount, currency
+
+    def _market_cost(self, order: Order) -> Decimal:
+        book = self.books[order.product_id]
+        remaining, cost = order.base_size or ZERO, ZERO
+        for price, size in book.levels("offer"):
+            take = min(size, remaining)
+            cost += take * price
+            remaining -= take
+            if not remaining:
+                break
+        if remaining:
+            raise OrderRejected("INSUFFICIENT_LIQUIDITY", "not enough offers to fill this market order")
+        return cost
+
+    def _execute(self, order: Order) -> None:
+        book = self.books[order.product_id]
+        name = order.configuration_name
+        owner = order.owner
+        if order.quote_size is not None:
+            trades = self._buy_for_quote(order, book)
+        elif name == "market_market_ioc":
+            trades = book.submit_market(order.order_id, order.side, order.base_size, owner, prevent_self_trade=True)  # type: ignore[arg-type]
+        else:
+            rests = name in ("limit_limit_gtc", "limit_limit_gtd", "stop_limit_stop_limit_gtc")
+            trades = book.submit_limit(
+                order.order_id, order.side, order.limit_price, order.leaves, owner,  # type: ignore[arg-type]
+                rest=rests, prevent_self_trade=True,
+            )
+        self._apply_trades(order.product_id, trades, taker=order)
+        if order.status == "OPEN" and (order.order_type == "MARKET" or name in ("limit_limit_fok", "sor_limit_ioc")):
+            self._cancel(order, "CANCELLED")  # the unfilled rest of an immediate order
+        self._after_trades(order.product_id)
+
+    def _buy_for_quote(self, order: Order, book: MatchingBook) -> list[Trade]:
+        spec, trades = book.spec, []
+        budget = order.quote_size or ZERO
+        while budget > 0:
+            ask = book.best_ask()
+            if ask is None:
+                break
+            size = (budget / (ask * (ONE + self.taker_rate))).quantize(spec.base_increment, ROUND_DOWN)
+            level = book.levels("offer")[0][1]
+            size = min(size, level)
+            if size < spec.base_min_size:
+                break
+            step = book.submit_market(order.order_id, "BUY", size, order.owner, prevent_self_trade=True)
+            if not step:
+                break
+            trades += step
+            budget -= sum(t.price * t.size for t in step) * (ONE + self.taker_rate)
+        return trades
+
+    def _apply_trades(self, product_id: str, trades: list[Trade], taker: Order | None) -> None:
+        book = self.books[product_id]
+        for cancelled in book.take_self_trade_cancels():
+            order = self.orders.get(cancelled.order_id)
+            if order is not None and order.status == "OPEN":
+                self._cancel(order, "CANCELLED", resting_cancelled=True)
+        for trade in trades:
+            self.last_trade[product_id] = trade.price
+            maker = self.orders.get(trade.maker_order_id)
+            if maker is not None:
+                self._fill(maker, trade, "MAKER")
+            if taker is not None and trade.taker_order_id == taker.order_id:
+                self._fill(taker, trade, "TAKER")
+
+    def _fill(self, order: Order, trade: Trade, liquidity: str) -> None:
+        spec = self.books[order.product_id].spec
+        rate = self.maker_rate if liquidity == "MAKER" else self.taker_rate
+        value = trade.price * trade.size
+        fee = value * rate
+        base = self.account(order.owner, spec.base_currency)
+        quote = self.account(order.owner, spec.quote_currency)
+        if order.side == "BUY":
+            spent = value + fee
+            released = min(order.hold, spent if order.limit_price is None else trade.size * order.limit_price * (ONE + self.taker_rate))
+            quote.hold -= released
+            quote.available += released - spent
+            order.hold -= released
+            base.available += trade.size
+        else:
+            base.hold -= trade.size
+            order.hold -= trade.size
+            quote.available += value - fee
+        order.filled_size += trade.size
+        order.filled_value += value
+        order.total_fees += fee
+        order.number_of_fills += 1
+        now = self._now_text()
+        fill = Fill(
+            str(next(self._entry_ids)), str(trade.trade_id), order.order_id, now, trade.price,
+            trade.size, fee, order.product_id, liquidity, order.side,
+        )
+        order.fills.append(fill)
+        if order.base_size is not None and order.filled_size >= order.base_size:
+            self._finish(order, "FILLED")
+        self._changed(order)
+
+    def _cancel(self, order: Order, status: str, *, resting_cancelled: bool = False) -> None:
+        if not resting_cancelled:
+            self.books[order.product_id].cancel(order.order_id)
+        if order.order_id in self._stops[order.product_id]:
+            self._stops[order.product_id].remove(order.order_id)
+        self._finish(order, status)
+
+    def _finish(self, order: Order, status: str) -> None:
+        """Release what is still on hold and close the order."""
+        if order.hold:
+            account = self.account(order.owner, order.hold_currency)
+            account.hold -= order.hold
+            account.available += order.hold
+            order.hold = ZERO
+        if order.quote_size is not None and status == "CANCELLED" and order.filled_size:
+            status = "FILLED"  # a quote-sized market order that spent what it could
+        order.status = status
+        self._changed(order)
+
+    def _after_trades(self, product_id: str) -> None:
+        self._trigger_stops(product_id)
+
+    def _trigger_stops(self, product_id: str) -> None:
+        last = self.last_trade.get(product_id)
+        if last is None:
+            return
+        for order_id in list(self._stops[product_id]):
+            order = self.orders[order_id]
+            up = order.stop_direction == "STOP_DIRECTION_STOP_UP"
+            if (up and last >= order.stop_price) or (not up and last <= order.stop_price):  # type: ignore[operator]
+                self._stops[product_id].remove(order_id)
+                order.triggered = True
+                self._execute(order)
+
+    def _changed(self, order: Order) -> None:
+        order.last_update = self._now_text()
+        self.changed_orders.append(order)
+
