@@ -102,9 +102,13 @@ def run_console(settings: Settings) -> int:
         ws_url, venue = venue_thread.ws_url, "paper (embedded)"
     else:
         ws_url, venue = settings.ws_url, settings.ws_url
+    log = logging.getLogger("cryptoj")
+    log.info("console starting: %s on %s", settings.product, venue)
     try:
         config = EngineConfig(ws_url=ws_url, stale_after=settings.stale_after)
-        CryptojApp(config, settings.product, venue=venue).run()
+        app = CryptojApp(config, settings.product, venue=venue)
+        app.run()
+        log.info("console exited (return code %s)", app.return_code)
     finally:
         if venue_thread is not None:
             venue_thread.stop()

@@ -17,7 +17,8 @@ import pytest
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 PRICE_ROW = re.compile(r"\d{2},\d{3}\.\d{2}")
-EXIT_STATUS = re.compile(r"^exit=(\d+)$", re.MULTILINE)
+# The shell's prompt may precede it ("# exit=0") when the command was typed before the prompt.
+EXIT_STATUS = re.compile(r"(?:^|\s)exit=(\d+)$", re.MULTILINE)
 
 
 def exit_status(screen: str) -> int | None:
@@ -43,6 +44,9 @@ class Terminal:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "t")
 
+    def history(self) -> str:
+        return self._tmux("capture-pane", "-p", "-S", "-", "-t", "t")
+
     def press(self, key: str) -> None:
         self._tmux("send-keys", "-t", "t", key)
 
@@ -53,7 +57,7 @@ class Terminal:
             if predicate(screen):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"screen never matched; last screen:\n{self.screen()}")
+        raise AssertionError(f"screen never matched; whole scrollback:\n{self.history()}")
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
