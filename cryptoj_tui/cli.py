@@ -52,6 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="mean seconds between market events per product; 0 freezes the market",
     )
+    sim.add_argument(
+        "--api-key-file",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CDP key file whose public key may sign requests (repeatable; see cryptoj keygen)",
+    )
+    sim.add_argument(
+        "--rate-limit",
+        type=float,
+        default=30.0,
+        metavar="PER_SECOND",
+        help="private REST requests a second per key before 429 (default 30, 0 = unlimited)",
+    )
     keygen = commands.add_parser(
         "keygen",
         help="write a new CDP-format API key file (mode 0600)",
@@ -117,6 +132,7 @@ def run_console(settings: Settings) -> int:
 
 def run_sim(args: argparse.Namespace) -> int:
     """Serve the paper venue in the foreground until SIGINT or SIGTERM."""
+    from cryptoj_tui.sim.auth import KeyFileError
     from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
     products = tuple(p.strip().upper() for p in args.products.split(",") if p.strip())
@@ -127,8 +143,11 @@ def run_sim(args: argparse.Namespace) -> int:
             seed=args.sim_seed,
             products=products,
             step_interval=args.step_interval,
+            api_key_files=tuple(args.api_key_file),
+            rate_limit=args.rate_limit,
         )
-    except ValueError as exc:
+        venue = PaperVenue(config)
+    except (ValueError, KeyFileError) as exc:
         print(f"cryptoj sim: {exc}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -138,8 +157,9 @@ def run_sim(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with PaperVenue(config) as venue:
-            print(f"paper venue listing {', '.join(products)} (seed {config.seed})", flush=True)
+        async with venue:
+            print(f"paper venue listing {', '.join(products)} (seed {config.seed}, {len(venue.keys)} API keys)", flush=True)
+            print(f"rest: {venue.rest_url}", flush=True)
             print(f"websocket: {venue.ws_url}", flush=True)
             await stop.wait()
 

@@ -14,15 +14,21 @@ import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from cryptoj_tui.sim import frames
+from cryptoj_tui.sim.auth import KeyRegistry
+from cryptoj_tui.sim.exchange import Exchange
+from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
 from cryptoj_tui.sim.products import PRODUCTS
+from cryptoj_tui.sim.rest import RestApi, json_errors
 from cryptoj_tui.sim.ws import FeedEndpoint
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,12 @@ class VenueConfig:
     """Steps run before serving, so the first snapshot already looks like a traded market."""
     heartbeat_interval: float = 1.0
     min_levels: int = 60
+    api_key_files: tuple[Path, ...] = ()
+    """CDP key files whose public keys may sign requests."""
+    rate_limit: float = 30.0
+    """Private REST requests a second per key before 429 (0: unlimited)."""
+    maker_bps: Decimal = Decimal("40")
+    taker_bps: Decimal = Decimal("60")
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.products if p not in PRODUCTS]
@@ -58,6 +70,8 @@ class VenueConfig:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.step_interval < 0 or self.heartbeat_interval <= 0 or self.warmup_steps < 0:
             raise ValueError("step_interval and warmup_steps must be >= 0, heartbeat_interval > 0")
+        if self.rate_limit < 0:
+            raise ValueError(f"rate_limit must be >= 0 requests a second, got {self.rate_limit}")
 
 
 class PaperVenue:
@@ -77,7 +91,15 @@ class PaperVenue:
                 flow.step()
             book.take_changes()
         self._timing = random.Random(f"{config.seed}:timing")
+        self.keys = KeyRegistry(clock=lambda: self.clock() / 1e9)
+        for path in config.api_key_files:
+            self.keys.register_file(path)
+        self.exchange = Exchange(
+            self.books, self.now, maker_bps=config.maker_bps, taker_bps=config.taker_bps
+        )
+        self.faults = Faults()
         self.feed = FeedEndpoint(self)
+        self.rest = RestApi(self, rate_limit=config.rate_limit)
         self._runner: web.AppRunner | None = None
         self._flow_task: asyncio.Task[None] | None = None
         self._flow_running = config.step_interval > 0
@@ -87,8 +109,9 @@ class PaperVenue:
 
     async def start(self) -> None:
         """Listen and start the synthetic flow."""
-        app = web.Application()
+        app = web.Application(middlewares=[json_errors], client_max_size=1 << 20)
         app.router.add_get(WS_PATH, self.feed.handle)
+        app.router.add_routes(self.rest.routes())
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -120,6 +143,48 @@ class PaperVenue:
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
         return f"ws://{host}:{self.port}"
 
+    @property
+    def rest_url(self) -> str:
+        """The REST base URL (the brokerage API lives under /api/v3/brokerage)."""
+        host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
+        return f"http://{host}:{self.port}"
+
+    def now(self) -> datetime:
+        """The venue clock as an aware UTC datetime."""
+        ns = self.clock()
+        return datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(microsecond=ns % 1_000_000_000 // 1000)
+
+    def now_text(self) -> str:
+        """The venue clock in RFC 3339."""
+        return frames.rfc3339(self.clock())
+
+    # -- trading -------------------------------------------------------------------------
+
+    def create_order(self, owner: str, body: object) -> dict[str, Any]:
+        """Place a user's order (InvalidRequest for malformed input) and publish the book."""
+        rejection = self.faults.take_rejection()
+        if rejection is not None:
+            return {
+                "success": False,
+                "failure_reason": "UNKNOWN_FAILURE_REASON",
+                "order_id": "",
+                "error_response": {"error": rejection, "message": f"injected rejection: {rejection}",
+                                   "error_details": "injected by the paper venue's fault injection"},
+            }
+        response = self.exchange.create_order(owner, body)
+        self._publish_all()
+        return response
+
+    def cancel_orders(self, owner: str, order_ids: list[str]) -> list[dict[str, Any]]:
+        """Cancel a user's orders and publish the book."""
+        results = self.exchange.cancel_orders(owner, order_ids)
+        self._publish_all()
+        return results
+
+    def _publish_all(self) -> None:
+        for product_id in self.books:
+            self.publish_level2(product_id)
+
     # -- market --------------------------------------------------------------------------
 
     def pause_flow(self) -> None:
@@ -132,8 +197,9 @@ class PaperVenue:
 
     def step(self, product_id: str | None = None) -> None:
         """Advance one product (or all) by one synthetic market event and publish the changes."""
+        self.exchange.expire()
         for pid in [product_id] if product_id else list(self.books):
-            self.flows[pid].step()
+            self.exchange.settle(pid, self.flows[pid].step())
             self.publish_level2(pid)
 
     def publish_level2(self, product_id: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 from cryptoj_tui.engine import Engine, EngineConfig
 
@@ -24,8 +25,11 @@ async def start_sim(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     raise AssertionError(f"cryptoj sim printed no URL; stderr: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
 
 
-async def test_sim_process_serves_books_and_exits_cleanly_on_sigterm() -> None:
-    process, url = await start_sim("--port", "0", "--seed", "4", "--products", "ETH-USD")
+async def test_sim_process_serves_books_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+    from cryptoj_tui.sim.auth import generate_key, write_key_file
+
+    write_key_file(tmp_path / "k.json", generate_key())
+    process, url = await start_sim("--port", "0", "--seed", "4", "--products", "ETH-USD", "--api-key-file", str(tmp_path / "k.json"))
     try:
         assert url.startswith("ws://127.0.0.1:")
         async with Engine(EngineConfig(ws_url=url)) as engine:

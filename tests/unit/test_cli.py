@@ -86,3 +86,12 @@ def test_keygen_writes_a_private_key_file_and_prints_no_secret(
     assert "already exists" in capsys.readouterr().err
     assert main(["keygen", "--out", str(tmp_path / "no" / "dir" / "k.json")]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_sim_refuses_a_bad_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["sim", "--api-key-file", str(bad)]) == 2
+    assert f"{bad}: needs a 'privateKey'" in capsys.readouterr().err
+    assert main(["sim", "--rate-limit", "-1"]) == 2
+    assert "rate_limit must be >= 0" in capsys.readouterr().err

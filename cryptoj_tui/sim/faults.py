@@ -1,0 +1,70 @@
+"""Injected faults, scriptable from tests (and, later, a control endpoint).
+
+Each fault is armed for a number of requests and disarms itself, so a test states exactly
+what goes wrong and everything else behaves normally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+REST_ERRORS = {429: "RATE_LIMIT_EXCEEDED", 500: "INTERNAL", 502: "BAD_GATEWAY", 503: "UNAVAILABLE"}
+
+
+@dataclass
+class Faults:
+    """What the venue should get wrong next."""
+
+    rest_status: int = 0
+    rest_count: int = 0
+    rest_latency: float = 0.0
+    reject_reason: str = ""
+    reject_count: int = 0
+    log: list[str] = field(default_factory=list)
+
+    def fail_rest(self, status: int, count: int = 1) -> None:
+        """Answer the next `count` REST requests with `status` (429 carries Retry-After)."""
+        if status not in REST_ERRORS:
+            raise ValueError(f"can inject REST status {sorted(REST_ERRORS)}, not {status}")
+        self.rest_status, self.rest_count = status, count
+
+    def slow_rest(self, seconds: float) -> None:
+        """Delay every REST answer by `seconds` (0 to stop)."""
+        if seconds < 0:
+            raise ValueError("latency must be >= 0 seconds")
+        self.rest_latency = seconds
+
+    def reject_orders(self, reason: str, count: int = 1) -> None:
+        """Refuse the next `count` new orders with the venue error `reason`."""
+        self.reject_reason, self.reject_count = reason, count
+
+    def clear(self) -> None:
+        """Back to a well-behaved venue."""
+        self.rest_status = self.rest_count = self.reject_count = 0
+        self.rest_latency = 0.0
+        self.reject_reason = ""
+
+    async def before_rest(self, request: web.Request) -> web.Response | None:
+        """Apply latency, and the armed error if any (None: serve the request normally)."""
+        if self.rest_latency:
+            await asyncio.sleep(self.rest_latency)
+        if self.rest_count > 0:
+            self.rest_count -= 1
+            status = self.rest_status
+            self.log.append(f"{status} {request.method} {request.path}")
+            message = f"injected fault: HTTP {status}"
+            headers = {"Retry-After": "1"} if status == 429 else None
+            body = {"error": REST_ERRORS[status], "error_details": message, "message": message}
+            return web.json_response(body, status=status, headers=headers)
+        return None
+
+    def take_rejection(self) -> str | None:
+        """The armed order rejection, consumed, or None."""
+        if self.reject_count > 0:
+            self.reject_count -= 1
+            self.log.append(f"reject {self.reject_reason}")
+            return self.reject_reason
+        return None
