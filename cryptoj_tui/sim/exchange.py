@@ -203,6 +203,8 @@ class Exchange:
         self._stops: dict[str, list[str]] = {p: [] for p in books}
         self.last_trade: dict[str, Decimal] = {}
         self._entry_ids = itertools.count(1)
+        self.trades: list[tuple[str, Trade]] = []
+        """Every trade since the last `take_trades`, flow's included (for the public tape)."""
         self.changed_orders: list[Order] = []
         """Orders whose state changed since the last `take_changed_orders` (for the user channel)."""
 
@@ -277,6 +279,11 @@ class Exchange:
         for order in list(self.orders.values()):
             if order.status == "OPEN" and order.end_time is not None and order.end_time <= now:
                 self._cancel(order, "EXPIRED")
+
+    def take_trades(self) -> list[tuple[str, Trade]]:
+        """(product id, trade) since the last call, in order."""
+        trades, self.trades = self.trades, []
+        return trades
 
     def take_changed_orders(self) -> list[Order]:
         """Orders that changed since the last call, each once, in order of change."""
@@ -484,6 +491,7 @@ class Exchange:
             if order is not None and order.status == "OPEN":
                 self._cancel(order, "CANCELLED", resting_cancelled=True)
         for trade in trades:
+            self.trades.append((product_id, trade))
             self.last_trade[product_id] = trade.price
             maker = self.orders.get(trade.maker_order_id)
             if maker is not None:

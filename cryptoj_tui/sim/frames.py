@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -74,3 +75,69 @@ def error_frame(message: str) -> str:
 def system_clock() -> int:
     """Wall-clock nanoseconds."""
     return time.time_ns()
+
+
+def trades_event(kind: str, product_id: str, trades: list[Any]) -> dict[str, object]:
+    """A market_trades event; `trades` are TapeTrades, newest first; side is the maker's."""
+    return {
+        "type": kind,
+        "trades": [
+            {
+                "trade_id": str(t.trade.trade_id),
+                "product_id": product_id,
+                "price": format_decimal(t.trade.price),
+                "size": format_decimal(t.trade.size),
+                "side": t.trade.maker_side,
+                "time": t.time,
+            }
+            for t in trades
+        ],
+    }
+
+
+def ticker_event(kind: str, tickers: list[dict[str, str]]) -> dict[str, object]:
+    """A ticker event."""
+    return {"type": kind, "tickers": tickers}
+
+
+def candles_event(kind: str, product_id: str, candles: list[Any]) -> dict[str, object]:
+    """A candles event (five-minute bars; `start` is UNIX seconds as text)."""
+    return {
+        "type": kind,
+        "candles": [
+            {
+                "start": str(c.start),
+                "high": format_decimal(c.high),
+                "low": format_decimal(c.low),
+                "open": format_decimal(c.open),
+                "close": format_decimal(c.close),
+                "volume": format_decimal(c.volume),
+                "product_id": product_id,
+            }
+            for c in candles
+        ],
+    }
+
+
+def user_order(order: Any) -> dict[str, object]:
+    """One order as the user channel reports it."""
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "cumulative_quantity": format_decimal(order.filled_size),
+        "leaves_quantity": format_decimal(order.leaves if order.status in ("OPEN", "PENDING") else Decimal(0)),
+        "avg_price": format_decimal(order.average_filled_price),
+        "total_fees": format_decimal(order.total_fees),
+        "status": order.status,
+        "product_id": order.product_id,
+        "creation_time": order.created_time,
+        "order_side": order.side,
+        "order_type": order.order_type,
+        "limit_price": format_decimal(order.limit_price) if order.limit_price is not None else "",
+        "stop_price": format_decimal(order.stop_price) if order.stop_price is not None else "",
+        "filled_value": format_decimal(order.filled_value),
+        "number_of_fills": str(order.number_of_fills),
+        "outstanding_hold_amount": format_decimal(order.hold),
+        "reject_reason": order.reject_reason,
+        "time_in_force": order.time_in_force,
+    }

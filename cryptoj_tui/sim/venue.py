@@ -28,7 +28,9 @@ from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
 from cryptoj_tui.sim.products import PRODUCTS
+from cryptoj_tui.sim.products import format_decimal
 from cryptoj_tui.sim.rest import RestApi, json_errors
+from cryptoj_tui.sim.tape import TradeTape
 from cryptoj_tui.sim.ws import FeedEndpoint
 
 log = logging.getLogger(__name__)
@@ -85,10 +87,10 @@ class PaperVenue:
             p: SyntheticFlow(book, random.Random(f"{config.seed}:{p}"), min_levels=config.min_levels)
             for p, book in self.books.items()
         }
-        for book, flow in zip(self.books.values(), self.flows.values(), strict=True):
+        warmup_trades: dict[str, list[Any]] = {}
+        for (product_id, book), flow in zip(self.books.items(), self.flows.values(), strict=True):
             flow.seed_book()
-            for _ in range(config.warmup_steps):
-                flow.step()
+            warmup_trades[product_id] = [t for _ in range(config.warmup_steps) for t in flow.step()]
             book.take_changes()
         self._timing = random.Random(f"{config.seed}:timing")
         self.keys = KeyRegistry(clock=lambda: self.clock() / 1e9)
@@ -98,6 +100,10 @@ class PaperVenue:
             self.books, self.now, maker_bps=config.maker_bps, taker_bps=config.taker_bps
         )
         self.faults = Faults()
+        self.tapes = {p: TradeTape(p) for p in self.books}
+        started = self.clock()
+        for product_id, trades in warmup_trades.items():
+            self.tapes[product_id].record(trades, frames.rfc3339(started), started // 1_000_000_000)
         self.feed = FeedEndpoint(self)
         self.rest = RestApi(self, rate_limit=config.rate_limit)
         self._runner: web.AppRunner | None = None
@@ -182,8 +188,86 @@ class PaperVenue:
         return results
 
     def _publish_all(self) -> None:
+        """Tell subscribers everything the last operation changed: books, trades, orders."""
+        trades_by_product: dict[str, list[Any]] = {}
+        for product_id, trade in self.exchange.take_trades():
+            trades_by_product.setdefault(product_id, []).append(trade)
         for product_id in self.books:
             self.publish_level2(product_id)
+            if product_id in trades_by_product:
+                self.publish_trades(product_id, trades_by_product[product_id])
+        for order in self.exchange.take_changed_orders():
+            events = frames.encode_events([{"type": "update", "orders": [frames.user_order(order)]}])
+            self.feed.broadcast_user(order.owner, order.product_id, events)
+
+    def publish_trades(self, product_id: str, trades: list[Any]) -> None:
+        """Record trades on the tape and send market_trades, candles and ticker updates."""
+        ns = self.clock()
+        tape = self.tapes[product_id]
+        touched = tape.record(trades, frames.rfc3339(ns), ns // 1_000_000_000)
+        new = list(tape.recent)[: len(trades)]
+        feed = self.feed
+        feed.broadcast("market_trades", "market_trades", product_id,
+                       frames.encode_events([frames.trades_event("update", product_id, new)]))
+        feed.broadcast("candles", "candles", product_id,
+                       frames.encode_events([frames.candles_event("update", product_id, touched)]))
+        feed.broadcast("ticker", "ticker", product_id,
+                       frames.encode_events([frames.ticker_event("update", [self.ticker(product_id)])]))
+
+    def ticker(self, product_id: str) -> dict[str, str]:
+        """The ticker object of one product."""
+        book, tape = self.books[product_id], self.tapes[product_id]
+        bids, asks = book.levels("bid")[:1], book.levels("offer")[:1]
+        last = tape.last if tape.last is not None else book.spec.start_price
+
+        def text(value: Decimal | None) -> str:
+            return format_decimal(value) if value is not None else ""
+
+        return {
+            "type": "ticker",
+            "product_id": product_id,
+            "price": text(last),
+            "volume_24_h": text(tape.volume),
+            "low_24_h": text(tape.low if tape.low is not None else last),
+            "high_24_h": text(tape.high if tape.high is not None else last),
+            "price_percent_chg_24_h": text(tape.change_percent()),
+            "best_bid": text(bids[0][0]) if bids else "",
+            "best_bid_quantity": text(bids[0][1]) if bids else "",
+            "best_ask": text(asks[0][0]) if asks else "",
+            "best_ask_quantity": text(asks[0][1]) if asks else "",
+        }
+
+    def snapshot_events(self, channel: str, product_id: str, owner: str = "") -> str:
+        """The `events` text of the snapshot a new subscription to `channel` starts with."""
+        if channel == "level2":
+            return self.level2_snapshot_json(product_id)
+        if channel == "market_trades":
+            event = frames.trades_event("snapshot", product_id, list(self.tapes[product_id].recent))
+        elif channel == "candles":
+            event = frames.candles_event("snapshot", product_id, list(self.tapes[product_id].candles.values()))
+        elif channel == "ticker":
+            event = frames.ticker_event("snapshot", [self.ticker(product_id)])
+        elif channel == "status":
+            event = {"type": "snapshot", "products": [self._status(p) for p in self.books]}
+        else:  # user: the caller's open orders
+            orders = [o for o in self.exchange.owner_orders(owner) if o.status in ("OPEN", "PENDING")]
+            event = {"type": "snapshot", "orders": [frames.user_order(o) for o in orders]}
+        return frames.encode_events([event])
+
+    def _status(self, product_id: str) -> dict[str, str]:
+        spec = self.books[product_id].spec
+        return {
+            "product_type": "SPOT",
+            "id": product_id,
+            "base_currency": spec.base_currency,
+            "quote_currency": spec.quote_currency,
+            "base_increment": format_decimal(spec.base_increment),
+            "quote_increment": format_decimal(spec.quote_increment),
+            "display_name": product_id,
+            "status": "online",
+            "status_message": "",
+            "min_market_funds": "1",
+        }
 
     # -- market --------------------------------------------------------------------------
 
@@ -200,7 +284,7 @@ class PaperVenue:
         self.exchange.expire()
         for pid in [product_id] if product_id else list(self.books):
             self.exchange.settle(pid, self.flows[pid].step())
-            self.publish_level2(pid)
+        self._publish_all()
 
     def publish_level2(self, product_id: str) -> None:
         """Send the level changes since the last publish to level2 subscribers."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from cryptoj_tui.sim import frames
+from cryptoj_tui.sim.auth import AuthError
 
 if TYPE_CHECKING:
     from cryptoj_tui.sim.venue import PaperVenue
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 
 PRODUCT_CHANNELS = {"level2", "market_trades", "ticker", "ticker_batch", "candles", "user"}
 KNOWN_CHANNELS = PRODUCT_CHANNELS | {"heartbeats", "status"}
-SERVED_CHANNELS = {"level2", "heartbeats"}
+SERVED_CHANNELS = KNOWN_CHANNELS - {"ticker_batch"}
+FRAME_CHANNEL = {"level2": "l2_data"}
+"""The `channel` a subscription's frames carry, where it differs from the subscription's name."""
 MAX_INBOUND_BYTES = 1 << 20
 
 
@@ -39,6 +42,8 @@ class FeedSession:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._max_queue = max_queue
         self.heartbeat_task: asyncio.Task[None] | None = None
+        self.user: str | None = None
+        """The API key that authenticated the user channel, if any."""
         self.closed = False
 
     def wants(self, channel: str, product_id: str) -> bool:
@@ -115,6 +120,13 @@ class FeedEndpoint:
             session.close()
             await session.ws.close(code=WSCloseCode.GOING_AWAY, message=b"venue shutting down")
 
+    def broadcast_user(self, owner: str, product_id: str, events_json: str) -> None:
+        """Send a user-channel frame to the owner's sessions that follow `product_id`."""
+        timestamp = frames.rfc3339(self._venue.clock())
+        for session in self.sessions:
+            if session.user == owner and session.wants("user", product_id):
+                session.send_frame("user", timestamp, events_json)
+
     def broadcast(self, channel: str, subscription: str, product_id: str, events_json: str) -> None:
         """Send a frame to every connection subscribed to `subscription` for `product_id`."""
         timestamp = frames.rfc3339(self._venue.clock())
@@ -135,8 +147,21 @@ class FeedEndpoint:
             session.send_error(problem)
             return
         kind, channel = message["type"], message["channel"]
-        products = message["product_ids"] if channel in PRODUCT_CHANNELS else [channel]
+        if channel == "user":
+            products = message.get("product_ids") or list(self._venue.books)
+        elif channel in PRODUCT_CHANNELS:
+            products = message["product_ids"]
+        elif channel == "status":
+            products = message.get("product_ids") or list(self._venue.books)
+        else:
+            products = [channel]
         if kind == "subscribe":
+            if channel == "user":
+                try:
+                    session.user = self._venue.keys.verify(str(message.get("jwt", "")))
+                except AuthError as exc:
+                    session.send_error(f"user channel needs a valid jwt: {exc}")
+                    return
             self._subscribe(session, channel, products)
         else:
             self._unsubscribe(session, channel, products)
@@ -153,8 +178,10 @@ class FeedEndpoint:
             return f"unknown channel {channel!r}"
         if channel not in SERVED_CHANNELS:
             return f"channel {channel!r} is not served by this paper venue yet"
-        if channel in PRODUCT_CHANNELS:
+        if channel in PRODUCT_CHANNELS or "product_ids" in message:
             products = message.get("product_ids")
+            if channel in ("user", "status") and products is None:
+                return None
             if (
                 not isinstance(products, list)
                 or not products
@@ -168,15 +195,15 @@ class FeedEndpoint:
 
     def _subscribe(self, session: FeedSession, channel: str, products: list[str]) -> None:
         subscribed = session.subscriptions.setdefault(channel, set())
-        for product_id in products:
-            # Every (re)subscribe to level2 starts with a fresh snapshot, before the ack.
-            if channel == "level2":
-                session.send_frame(
-                    "l2_data",
-                    frames.rfc3339(self._venue.clock()),
-                    self._venue.level2_snapshot_json(product_id),
-                )
-            subscribed.add(product_id)
+        timestamp = frames.rfc3339(self._venue.clock())
+        venue = self._venue
+        # Every (re)subscribe starts with a fresh snapshot, before the ack.
+        if channel in ("user", "status"):
+            session.send_frame(channel, timestamp, venue.snapshot_events(channel, "", session.user or ""))
+        elif channel != "heartbeats":
+            for product_id in products:
+                session.send_frame(FRAME_CHANNEL.get(channel, channel), timestamp, venue.snapshot_events(channel, product_id))
+        subscribed.update(products)
         if channel == "heartbeats" and session.heartbeat_task is None:
             session.heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeats(session))
 
