@@ -23,6 +23,7 @@ class Faults:
     rest_latency: float = 0.0
     reject_reason: str = ""
     reject_count: int = 0
+    ws_stalled_until: float = 0.0
     log: list[str] = field(default_factory=list)
 
     def fail_rest(self, status: int, count: int = 1) -> None:
@@ -41,11 +42,29 @@ class Faults:
         """Refuse the next `count` new orders with the venue error `reason`."""
         self.reject_reason, self.reject_count = reason, count
 
+    def stall_ws(self, seconds: float, now: float) -> None:
+        """Hold back every WebSocket frame for `seconds` (connections stay open)."""
+        if seconds < 0:
+            raise ValueError("stall must be >= 0 seconds")
+        self.ws_stalled_until = now + seconds
+
     def clear(self) -> None:
         """Back to a well-behaved venue."""
         self.rest_status = self.rest_count = self.reject_count = 0
-        self.rest_latency = 0.0
+        self.rest_latency = self.ws_stalled_until = 0.0
         self.reject_reason = ""
+
+    def state(self) -> dict[str, object]:
+        """What is armed, for GET /sim/state."""
+        return {
+            "rest_status": self.rest_status if self.rest_count else 0,
+            "rest_count": self.rest_count,
+            "rest_latency": self.rest_latency,
+            "reject_reason": self.reject_reason if self.reject_count else "",
+            "reject_count": self.reject_count,
+            "ws_stalled_until": self.ws_stalled_until,
+            "log": self.log[-50:],
+        }
 
     async def before_rest(self, request: web.Request) -> web.Response | None:
         """Apply latency, and the armed error if any (None: serve the request normally)."""

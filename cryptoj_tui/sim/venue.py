@@ -11,6 +11,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ class VenueConfig:
     """Private REST requests a second per key before 429 (0: unlimited)."""
     maker_bps: Decimal = Decimal("40")
     taker_bps: Decimal = Decimal("60")
+    control: bool = False
+    """Mount the fault-injection control endpoint (/sim/...): tests and demos only."""
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.products if p not in PRODUCTS]
@@ -107,6 +110,8 @@ class PaperVenue:
         self.feed = FeedEndpoint(self)
         self.rest = RestApi(self, rate_limit=config.rate_limit)
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._restart_task: asyncio.Task[None] | None = None
         self._flow_task: asyncio.Task[None] | None = None
         self._flow_running = config.step_interval > 0
         self.port = 0
@@ -118,15 +123,31 @@ class PaperVenue:
         app = web.Application(middlewares=[json_errors], client_max_size=1 << 20)
         app.router.add_get(WS_PATH, self.feed.handle)
         app.router.add_routes(self.rest.routes())
+        if self.config.control:
+            app.router.add_routes(ControlApi(self).routes())
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
-        await site.start()
+        self._site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        await self._site.start()
         self.port = self._runner.addresses[0][1]
         self._flow_task = asyncio.get_running_loop().create_task(self._flow_loop(), name="sim flow")
 
+    async def restart(self, down_for: float = 0.0) -> None:
+        """Fault: cut every connection, stop listening for `down_for` seconds, listen again.
+
+        Accounts, orders and books survive, as they do when a real venue fails over.
+        """
+        assert self._runner is not None and self._site is not None
+        await self.feed.drop_all()
+        await self._site.stop()
+        await asyncio.sleep(down_for)
+        self._site = web.TCPSite(self._runner, self.config.host, self.port)
+        await self._site.start()
+
     async def stop(self) -> None:
         """Close every connection and stop listening."""
+        if self._restart_task is not None:
+            self._restart_task.cancel()
         if self._flow_task is not None:
             self._flow_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -316,6 +337,83 @@ class PaperVenue:
             await asyncio.sleep(self._timing.uniform(0.2, 1.8) * interval)
             if self._flow_running:
                 self.step()
+
+
+class ControlApi:
+    """/sim/faults, /sim/reset, /sim/state: drive fault injection over HTTP (mounted on request)."""
+
+    def __init__(self, venue: PaperVenue) -> None:
+        self.venue = venue
+
+    def routes(self) -> list[web.RouteDef]:
+        """The control routes."""
+        return [
+            web.post("/sim/faults", self.inject),
+            web.post("/sim/reset", self.reset),
+            web.get("/sim/state", self.state),
+        ]
+
+    async def inject(self, request: web.Request) -> web.Response:
+        """Arm one fault: {"fault": NAME, ...its parameters}."""
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            self._arm(body)
+        except (ValueError, TypeError, KeyError) as exc:
+            message = f"bad fault request: {exc}"
+            return web.json_response({"error": "INVALID_ARGUMENT", "message": message, "error_details": message}, status=400)
+        self.venue.faults.log.append(f"armed {body['fault']}")
+        return web.json_response({"ok": True, "faults": self.venue.faults.state()})
+
+    def _arm(self, body: dict[str, Any]) -> None:
+        venue, faults, name = self.venue, self.venue.faults, body.get("fault")
+        count = int(body.get("count", 1))
+        if name == "rest_error":
+            faults.fail_rest(int(body["status"]), count)
+        elif name == "rest_latency":
+            faults.slow_rest(float(body["seconds"]))
+        elif name == "reject_orders":
+            faults.reject_orders(str(body["reason"]), count)
+        elif name == "skip_sequence":
+            venue.feed.skip_sequence(count)
+        elif name == "stall":
+            faults.stall_ws(float(body["seconds"]), time.monotonic())
+        elif name == "malformed":
+            venue.feed.send_malformed()
+        elif name == "drop":
+            venue._restart_task = asyncio.get_running_loop().create_task(venue.feed.drop_all())
+        elif name == "restart":
+            seconds = float(body.get("seconds", 0.5))
+            venue._restart_task = asyncio.get_running_loop().create_task(venue.restart(seconds))
+        else:
+            raise ValueError(
+                f"unknown fault {name!r}; known: rest_error, rest_latency, reject_orders, "
+                "skip_sequence, stall, malformed, drop, restart"
+            )
+
+    async def reset(self, request: web.Request) -> web.Response:
+        """Disarm every fault."""
+        self.venue.faults.clear()
+        return web.json_response({"ok": True})
+
+    async def state(self, request: web.Request) -> web.Response:
+        """Armed faults, connections, orders and the inside market of each product."""
+        venue = self.venue
+        products = {}
+        for product_id, book in venue.books.items():
+            bid, ask = book.best_bid(), book.best_ask()
+            products[product_id] = {
+                "best_bid": format_decimal(bid) if bid is not None else None,
+                "best_ask": format_decimal(ask) if ask is not None else None,
+                "levels": [book.level_count("bid"), book.level_count("offer")],
+            }
+        return web.json_response({
+            "faults": venue.faults.state(),
+            "connections": len(venue.feed.sessions),
+            "orders": len(venue.exchange.orders),
+            "products": products,
+        })
 
 
 class VenueThread:

@@ -12,12 +12,13 @@ import contextlib
 import json
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from cryptoj_tui.sim import frames
 from cryptoj_tui.sim.auth import AuthError
+from cryptoj_tui.sim.faults import Faults
 
 if TYPE_CHECKING:
     from cryptoj_tui.sim.venue import PaperVenue
@@ -35,13 +36,18 @@ MAX_INBOUND_BYTES = 1 << 20
 class FeedSession:
     """One client connection: its subscriptions, its sequence counter, its send queue."""
 
-    def __init__(self, ws: web.WebSocketResponse, max_queue: int) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, max_queue: int, faults: Faults | None = None, transport: Any = None
+    ) -> None:
         self.ws = ws
+        self.transport = transport
+        self._faults = faults
         self.sequence_num = 0
         self.subscriptions: dict[str, set[str]] = {}
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._max_queue = max_queue
         self.heartbeat_task: asyncio.Task[None] | None = None
+        self.pending_skip = 0
         self.user: str | None = None
         """The API key that authenticated the user channel, if any."""
         self.closed = False
@@ -52,6 +58,9 @@ class FeedSession:
 
     def send_frame(self, channel: str, timestamp: str, events_json: str) -> None:
         """Queue a data frame, stamping it with this connection's next sequence number."""
+        if self.pending_skip:  # fault injection: frames "lost" before this one
+            self.sequence_num += self.pending_skip
+            self.pending_skip = 0
         self._enqueue(frames.envelope(channel, timestamp, self.sequence_num, events_json))
         self.sequence_num += 1
 
@@ -71,9 +80,17 @@ class FeedSession:
             return
         self._queue.put_nowait(text)
 
+    def send_raw(self, text: str) -> None:
+        """Queue text exactly as given (fault injection: malformed frames)."""
+        self._enqueue(text)
+
     async def write_loop(self) -> None:
         """Send queued frames in order until the session closes."""
         while (text := await self._queue.get()) is not None:
+            if self._faults is not None:
+                stall = self._faults.ws_stalled_until - time.monotonic()
+                if stall > 0:
+                    await asyncio.sleep(stall)
             await self.ws.send_str(text)
 
     def close(self) -> None:
@@ -97,7 +114,7 @@ class FeedEndpoint:
         """aiohttp handler: one WebSocket client from upgrade to close."""
         ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_INBOUND_BYTES)
         await ws.prepare(request)
-        session = FeedSession(ws, self._max_queue)
+        session = FeedSession(ws, self._max_queue, self._venue.faults, request.transport)
         self.sessions.add(session)
         writer = asyncio.get_running_loop().create_task(session.write_loop())
         try:
@@ -113,6 +130,25 @@ class FeedEndpoint:
                 await asyncio.wait_for(writer, 1.0)
             writer.cancel()
         return ws
+
+    def skip_sequence(self, count: int = 1) -> None:
+        """Fault: each connection's next data frame jumps `count` sequence numbers."""
+        if count < 1:
+            raise ValueError("skip at least 1 sequence number")
+        for session in self.sessions:
+            session.pending_skip = count
+
+    async def drop_all(self) -> None:
+        """Fault: cut every connection without a close handshake."""
+        for session in list(self.sessions):
+            session.close()
+            if session.transport is not None:
+                session.transport.abort()
+
+    def send_malformed(self, text: str = '{"channel":"l2_data","sequence_num":') -> None:
+        """Fault: send a frame that is not valid JSON to every connection."""
+        for session in self.sessions:
+            session.send_raw(text)
 
     async def close_all(self) -> None:
         """Close every client connection (venue shutdown)."""
