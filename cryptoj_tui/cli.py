@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import platformdirs
+
 from cryptoj_tui import __version__
 from cryptoj_tui.config import HELP, ConfigError, Settings, load_settings
 
@@ -59,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
         help="CDP key file whose public key may sign requests (repeatable; see cryptoj keygen)",
+    )
+    sim.add_argument("--control", action="store_true", help="mount the /sim fault-injection endpoint")
+    sim.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https/wss with a self-signed certificate kept in the data directory",
     )
     sim.add_argument(
         "--rate-limit",
@@ -145,6 +153,8 @@ def run_sim(args: argparse.Namespace) -> int:
             step_interval=args.step_interval,
             api_key_files=tuple(args.api_key_file),
             rate_limit=args.rate_limit,
+            control=args.control,
+            tls_dir=platformdirs.user_data_path("cryptoj") / "tls" if args.tls else None,
         )
         venue = PaperVenue(config)
     except (ValueError, KeyFileError) as exc:
@@ -161,6 +171,8 @@ def run_sim(args: argparse.Namespace) -> int:
             print(f"paper venue listing {', '.join(products)} (seed {config.seed}, {len(venue.keys)} API keys)", flush=True)
             print(f"rest: {venue.rest_url}", flush=True)
             print(f"websocket: {venue.ws_url}", flush=True)
+            if venue.cert_path is not None:
+                print(f"certificate: {venue.cert_path}", flush=True)
             await stop.wait()
 
     try:

@@ -32,6 +32,7 @@ from cryptoj_tui.sim.products import PRODUCTS
 from cryptoj_tui.sim.products import format_decimal
 from cryptoj_tui.sim.rest import RestApi, json_errors
 from cryptoj_tui.sim.tape import TradeTape
+from cryptoj_tui.sim.tls import ensure_certificate, server_context
 from cryptoj_tui.sim.ws import FeedEndpoint
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class VenueConfig:
     taker_bps: Decimal = Decimal("60")
     control: bool = False
     """Mount the fault-injection control endpoint (/sim/...): tests and demos only."""
+    tls_dir: Path | None = None
+    """Serve https/wss with a self-signed certificate kept in this directory."""
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.products if p not in PRODUCTS]
@@ -112,6 +115,8 @@ class PaperVenue:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._restart_task: asyncio.Task[None] | None = None
+        self._ssl: Any = None
+        self.cert_path: Path | None = None
         self._flow_task: asyncio.Task[None] | None = None
         self._flow_running = config.step_interval > 0
         self.port = 0
@@ -127,7 +132,11 @@ class PaperVenue:
             app.router.add_routes(ControlApi(self).routes())
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        self._ssl = None
+        if self.config.tls_dir is not None:
+            self.cert_path, key_path = ensure_certificate(self.config.tls_dir)
+            self._ssl = server_context(self.cert_path, key_path)
+        self._site = web.TCPSite(self._runner, self.config.host, self.config.port, ssl_context=self._ssl)
         await self._site.start()
         self.port = self._runner.addresses[0][1]
         self._flow_task = asyncio.get_running_loop().create_task(self._flow_loop(), name="sim flow")
@@ -141,7 +150,7 @@ class PaperVenue:
         await self.feed.drop_all()
         await self._site.stop()
         await asyncio.sleep(down_for)
-        self._site = web.TCPSite(self._runner, self.config.host, self.port)
+        self._site = web.TCPSite(self._runner, self.config.host, self.port, ssl_context=self._ssl)
         await self._site.start()
 
     async def stop(self) -> None:
@@ -168,13 +177,13 @@ class PaperVenue:
     def ws_url(self) -> str:
         """Where clients connect for market data."""
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
-        return f"ws://{host}:{self.port}"
+        return f"{'wss' if self.config.tls_dir else 'ws'}://{host}:{self.port}"
 
     @property
     def rest_url(self) -> str:
         """The REST base URL (the brokerage API lives under /api/v3/brokerage)."""
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.config.tls_dir else 'http'}://{host}:{self.port}"
 
     def now(self) -> datetime:
         """The venue clock as an aware UTC datetime."""

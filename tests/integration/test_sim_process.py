@@ -11,16 +11,17 @@ from pathlib import Path
 from cryptoj_tui.engine import Engine, EngineConfig
 
 
-async def start_sim(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+async def start_sim(*args: str, env: dict[str, str] | None = None, until: str = "websocket") -> tuple[asyncio.subprocess.Process, str]:
+    """Start `cryptoj sim`; return it and the value of its first `until: ...` line."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cryptoj_tui", "sim", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert process.stdout is not None
     async with asyncio.timeout(20):
         while line := (await process.stdout.readline()).decode():
-            if line.startswith("websocket: "):
+            if line.startswith(f"{until}: "):
                 return process, line.split(": ", 1)[1].strip()
     raise AssertionError(f"cryptoj sim printed no URL; stderr: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
 
@@ -58,3 +59,12 @@ async def test_sim_on_a_busy_port_says_so_and_exits_1() -> None:
     finally:
         first.send_signal(signal.SIGTERM)
         await first.wait()
+
+
+async def test_sim_with_tls_and_control_prints_its_urls_and_certificate(tmp_path: Path) -> None:
+    process, cert = await start_sim("--tls", "--control", env={"XDG_DATA_HOME": str(tmp_path)}, until="certificate")
+    try:
+        assert Path(cert).is_relative_to(tmp_path) and Path(cert).exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await process.wait() == 0
