@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="CDP key file whose public key may sign requests (repeatable; see cryptoj keygen)",
     )
     sim.add_argument("--control", action="store_true", help="mount the /sim fault-injection endpoint")
+    sim.add_argument("--checksum", action="store_true", help="add a CRC32 of the top 25 levels to level2 events")
     sim.add_argument(
         "--tls",
         action="store_true",
@@ -154,6 +155,7 @@ def run_sim(args: argparse.Namespace) -> int:
             api_key_files=tuple(args.api_key_file),
             rate_limit=args.rate_limit,
             control=args.control,
+            checksum=args.checksum,
             tls_dir=platformdirs.user_data_path("cryptoj") / "tls" if args.tls else None,
         )
         venue = PaperVenue(config)

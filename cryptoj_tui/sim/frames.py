@@ -7,6 +7,7 @@ Events are encoded once per market event and spliced into each connection's enve
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -141,3 +142,22 @@ def user_order(order: Any) -> dict[str, object]:
         "reject_reason": order.reject_reason,
         "time_in_force": order.time_in_force,
     }
+
+
+CHECKSUM_DEPTH = 25
+
+
+def book_checksum(bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> int:
+    """CRC32 of the top 25 levels per side, as docs/paper-venue.md specifies.
+
+    The hashed text interleaves the sides best first, each level as `price:size` in the wire's
+    minimal decimal form, joined by ':' — bid1, ask1, bid2, ask2, ... — and a side that runs
+    out simply stops contributing. The result is the unsigned 32-bit CRC (zlib.crc32).
+    """
+    parts: list[str] = []
+    for n in range(CHECKSUM_DEPTH):
+        for side in (bids, asks):
+            if n < len(side):
+                price, size = side[n]
+                parts.append(f"{format_decimal(price)}:{format_decimal(size)}")
+    return zlib.crc32(":".join(parts).encode())

@@ -65,6 +65,8 @@ class VenueConfig:
     taker_bps: Decimal = Decimal("60")
     control: bool = False
     """Mount the fault-injection control endpoint (/sim/...): tests and demos only."""
+    checksum: bool = False
+    """Add a CRC32 `checksum` of the top 25 levels per side to every level2 event."""
     tls_dir: Path | None = None
     """Serve https/wss with a self-signed certificate kept in this directory."""
 
@@ -322,8 +324,15 @@ class PaperVenue:
         if not changes:
             return
         event_time = frames.rfc3339(self.clock())
-        events = frames.encode_events([frames.l2_event("update", product_id, event_time, changes)])
-        self.feed.broadcast("l2_data", "level2", product_id, events)
+        event = frames.l2_event("update", product_id, event_time, changes)
+        self._add_checksum(event, product_id)
+        self.feed.broadcast("l2_data", "level2", product_id, frames.encode_events([event]))
+
+    def _add_checksum(self, event: dict[str, object], product_id: str) -> None:
+        if self.config.checksum:
+            book = self.books[product_id]
+            depth = frames.CHECKSUM_DEPTH
+            event["checksum"] = frames.book_checksum(book.levels("bid")[:depth], book.levels("offer")[:depth])
 
     def level2_snapshot_json(self, product_id: str) -> str:
         """The `events` text of a level2 snapshot: all bids best first, then all offers."""
@@ -331,7 +340,9 @@ class PaperVenue:
         event_time = frames.rfc3339(self.clock())
         levels = [("bid", p, s) for p, s in book.levels("bid")]
         levels += [("offer", p, s) for p, s in book.levels("offer")]
-        return frames.encode_events([frames.l2_event("snapshot", product_id, event_time, levels)])
+        event = frames.l2_event("snapshot", product_id, event_time, levels)
+        self._add_checksum(event, product_id)
+        return frames.encode_events([event])
 
     def book_levels(self, product_id: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         """The venue's own aggregated book: (bids, asks), best first."""
