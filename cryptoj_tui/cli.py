@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="CDP key file whose public key may sign requests (repeatable; see cryptoj keygen)",
     )
+    sim.add_argument("--db", type=Path, metavar="FILE", help="keep the paper account in this SQLite file across restarts")
     sim.add_argument("--control", action="store_true", help="mount the /sim fault-injection endpoint")
     sim.add_argument("--checksum", action="store_true", help="add a CRC32 of the top 25 levels to level2 events")
     sim.add_argument(
@@ -142,6 +143,7 @@ def run_console(settings: Settings) -> int:
 def run_sim(args: argparse.Namespace) -> int:
     """Serve the paper venue in the foreground until SIGINT or SIGTERM."""
     from cryptoj_tui.sim.auth import KeyFileError
+    from cryptoj_tui.sim.store import StoreError
     from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
     products = tuple(p.strip().upper() for p in args.products.split(",") if p.strip())
@@ -156,10 +158,11 @@ def run_sim(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit,
             control=args.control,
             checksum=args.checksum,
+            db=args.db,
             tls_dir=platformdirs.user_data_path("cryptoj") / "tls" if args.tls else None,
         )
         venue = PaperVenue(config)
-    except (ValueError, KeyFileError) as exc:
+    except (ValueError, KeyFileError, StoreError) as exc:
         print(f"cryptoj sim: {exc}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
-from cryptoj_tui.sim.matching import MatchingBook, OrderRejected, OrderSide, Trade
+from cryptoj_tui.sim.matching import MatchingBook, OrderRejected, OrderSide, RestingOrder, Trade
 from cryptoj_tui.sim.products import ProductSpec, format_decimal
 
 ZERO = Decimal(0)
@@ -207,6 +207,25 @@ class Exchange:
         """Every trade since the last `take_trades`, flow's included (for the public tape)."""
         self.changed_orders: list[Order] = []
         """Orders whose state changed since the last `take_changed_orders` (for the user channel)."""
+
+    def restore(self, orders: list[Order], accounts: list[tuple[str, Account]]) -> None:
+        """Load a saved paper account: balances, orders, and resting orders back in the books."""
+        for owner, account in accounts:
+            self.accounts.setdefault(owner, {})[account.currency] = account
+        for order in orders:
+            self.orders[order.order_id] = order
+            self._by_client_id[(order.owner, order.client_order_id)] = order.order_id
+            if order.status != "OPEN":
+                continue
+            if order.order_type == "STOP_LIMIT" and not order.triggered:
+                self._stops[order.product_id].append(order.order_id)
+            else:
+                assert order.limit_price is not None
+                self.books[order.product_id].restore(
+                    RestingOrder(order.order_id, order.side, order.limit_price, order.leaves, order.owner)
+                )
+        entry_ids = [int(f.entry_id) for o in orders for f in o.fills]
+        self._entry_ids = itertools.count(max(entry_ids, default=0) + 1)
 
     # -- accounts ------------------------------------------------------------------------
 

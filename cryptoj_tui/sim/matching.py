@@ -148,6 +148,11 @@ class MatchingBook:
             total += sum(o.remaining for o in opposite[price] if owner is None or o.owner != owner)
         return total
 
+    def restore(self, order: RestingOrder) -> None:
+        """Put back an order that was resting before a restart, behind what rests already."""
+        self._validate(order.side, order.remaining, order.price)
+        self._rest(order)
+
     def cancel(self, order_id: str) -> RestingOrder | None:
         """Remove a resting order; None if it is not resting (filled, cancelled, unknown)."""
         order = self._orders.pop(order_id, None)

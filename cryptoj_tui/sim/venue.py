@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import threading
@@ -31,6 +32,7 @@ from cryptoj_tui.sim.matching import MatchingBook
 from cryptoj_tui.sim.products import PRODUCTS
 from cryptoj_tui.sim.products import format_decimal
 from cryptoj_tui.sim.rest import RestApi, json_errors
+from cryptoj_tui.sim.store import AccountStore
 from cryptoj_tui.sim.tape import TradeTape
 from cryptoj_tui.sim.tls import ensure_certificate, server_context
 from cryptoj_tui.sim.ws import FeedEndpoint
@@ -65,6 +67,8 @@ class VenueConfig:
     taker_bps: Decimal = Decimal("60")
     control: bool = False
     """Mount the fault-injection control endpoint (/sim/...): tests and demos only."""
+    db: Path | None = None
+    """SQLite file that keeps the paper account across restarts (None: in memory only)."""
     checksum: bool = False
     """Add a CRC32 `checksum` of the top 25 levels per side to every level2 event."""
     tls_dir: Path | None = None
@@ -90,16 +94,14 @@ class PaperVenue:
     def __init__(self, config: VenueConfig | None = None, clock: frames.Clock = frames.system_clock) -> None:
         self.config = config = config or VenueConfig()
         self.clock = clock
-        self.books: dict[str, MatchingBook] = {p: MatchingBook(PRODUCTS[p]) for p in config.products}
+        # Trade ids are unique across restarts: each run starts from its start time in
+        # microseconds, far above what the previous run can have used.
+        trade_ids = itertools.count(clock() // 1000)
+        self.books: dict[str, MatchingBook] = {p: MatchingBook(PRODUCTS[p], trade_ids) for p in config.products}
         self.flows: dict[str, SyntheticFlow] = {
             p: SyntheticFlow(book, random.Random(f"{config.seed}:{p}"), min_levels=config.min_levels)
             for p, book in self.books.items()
         }
-        warmup_trades: dict[str, list[Any]] = {}
-        for (product_id, book), flow in zip(self.books.items(), self.flows.values(), strict=True):
-            flow.seed_book()
-            warmup_trades[product_id] = [t for _ in range(config.warmup_steps) for t in flow.step()]
-            book.take_changes()
         self._timing = random.Random(f"{config.seed}:timing")
         self.keys = KeyRegistry(clock=lambda: self.clock() / 1e9)
         for path in config.api_key_files:
@@ -107,13 +109,19 @@ class PaperVenue:
         self.exchange = Exchange(
             self.books, self.now, maker_bps=config.maker_bps, taker_bps=config.taker_bps
         )
+        self.store = AccountStore(config.db) if config.db is not None else None
+        if self.store is not None:
+            self.exchange.restore(*self.store.load())
         self.faults = Faults()
         self.tapes = {p: TradeTape(p) for p in self.books}
-        started = self.clock()
-        for product_id, trades in warmup_trades.items():
-            self.tapes[product_id].record(trades, frames.rfc3339(started), started // 1_000_000_000)
         self.feed = FeedEndpoint(self)
         self.rest = RestApi(self, rate_limit=config.rate_limit)
+        for product_id, flow in self.flows.items():
+            flow.seed_book()
+            for _ in range(config.warmup_steps):
+                self.exchange.settle(product_id, flow.step())
+            self.books[product_id].take_changes()
+        self._publish_all()  # nobody listens yet: this records the warm-up tape and saves
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._restart_task: asyncio.Task[None] | None = None
@@ -167,6 +175,8 @@ class PaperVenue:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.store is not None:
+            self.store.close()
 
     async def __aenter__(self) -> PaperVenue:
         await self.start()
@@ -228,7 +238,13 @@ class PaperVenue:
             self.publish_level2(product_id)
             if product_id in trades_by_product:
                 self.publish_trades(product_id, trades_by_product[product_id])
-        for order in self.exchange.take_changed_orders():
+        changed = self.exchange.take_changed_orders()
+        if self.store is not None and changed:
+            # Durable before anyone hears of it: a venue killed now restarts with this state.
+            owners = {order.owner for order in changed}
+            accounts = [(owner, account) for owner in owners for account in self.exchange.owner_accounts(owner)]
+            self.store.save(changed, accounts)
+        for order in changed:
             events = frames.encode_events([{"type": "update", "orders": [frames.user_order(order)]}])
             self.feed.broadcast_user(order.owner, order.product_id, events)
 

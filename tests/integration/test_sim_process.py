@@ -11,27 +11,34 @@ from pathlib import Path
 from cryptoj_tui.engine import Engine, EngineConfig
 
 
-async def start_sim(*args: str, env: dict[str, str] | None = None, until: str = "websocket") -> tuple[asyncio.subprocess.Process, str]:
-    """Start `cryptoj sim`; return it and the value of its first `until: ...` line."""
+async def start_sim(
+    *args: str, env: dict[str, str] | None = None, until: str = "websocket"
+) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    """Start `cryptoj sim`; return it and the `name: value` lines it printed up to `until`."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cryptoj_tui", "sim", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert process.stdout is not None
+    printed: dict[str, str] = {}
     async with asyncio.timeout(20):
         while line := (await process.stdout.readline()).decode():
-            if line.startswith(f"{until}: "):
-                return process, line.split(": ", 1)[1].strip()
-    raise AssertionError(f"cryptoj sim printed no URL; stderr: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
+            name, _, value = line.partition(": ")
+            printed[name] = value.strip()
+            if name == until:
+                return process, printed
+    raise AssertionError(f"cryptoj sim printed no {until}; stderr: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
 
 
 async def test_sim_process_serves_books_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     from cryptoj_tui.sim.auth import generate_key, write_key_file
 
     write_key_file(tmp_path / "k.json", generate_key())
-    process, url = await start_sim("--port", "0", "--seed", "4", "--products", "ETH-USD", "--api-key-file", str(tmp_path / "k.json"))
+    process, printed = await start_sim("--port", "0", "--seed", "4", "--products", "ETH-USD", "--api-key-file", str(tmp_path / "k.json"))
+    url = printed["websocket"]
     try:
+        assert printed["rest"] == url.replace("ws://", "http://")
         assert url.startswith("ws://127.0.0.1:")
         async with Engine(EngineConfig(ws_url=url)) as engine:
             await engine.subscribe("ETH-USD")
@@ -45,9 +52,9 @@ async def test_sim_process_serves_books_and_exits_cleanly_on_sigterm(tmp_path: P
 
 
 async def test_sim_on_a_busy_port_says_so_and_exits_1() -> None:
-    first, url = await start_sim("--port", "0")
+    first, printed = await start_sim("--port", "0")
     try:
-        port = url.rsplit(":", 1)[1]
+        port = printed["websocket"].rsplit(":", 1)[1]
         second = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cryptoj_tui", "sim", "--port", port,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -62,8 +69,10 @@ async def test_sim_on_a_busy_port_says_so_and_exits_1() -> None:
 
 
 async def test_sim_with_tls_and_control_prints_its_urls_and_certificate(tmp_path: Path) -> None:
-    process, cert = await start_sim("--tls", "--control", env={"XDG_DATA_HOME": str(tmp_path)}, until="certificate")
+    process, printed = await start_sim("--tls", "--control", env={"XDG_DATA_HOME": str(tmp_path)}, until="certificate")
+    cert = printed["certificate"]
     try:
+        assert printed["rest"].startswith("https://") and printed["websocket"].startswith("wss://")
         assert Path(cert).is_relative_to(tmp_path) and Path(cert).exists()
     finally:
         process.send_signal(signal.SIGTERM)

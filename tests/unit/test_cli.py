@@ -95,3 +95,10 @@ def test_sim_refuses_a_bad_key_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert f"{bad}: needs a 'privateKey'" in capsys.readouterr().err
     assert main(["sim", "--rate-limit", "-1"]) == 2
     assert "rate_limit must be >= 0" in capsys.readouterr().err
+
+
+def test_sim_refuses_a_file_that_is_not_its_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    assert main(["sim", "--db", str(junk)]) == 2
+    assert "not a usable paper venue database" in capsys.readouterr().err
