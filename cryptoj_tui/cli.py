@@ -9,6 +9,7 @@ import logging.handlers
 import signal
 import sys
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import platformdirs
@@ -61,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
         help="CDP key file whose public key may sign requests (repeatable; see cryptoj keygen)",
+    )
+    sim.add_argument(
+        "--balances",
+        default="USD=100000,BTC=2,ETH=20,SOL=200",
+        metavar="CUR=AMOUNT,...",
+        help="what each new key's paper account starts with (default USD=100000,BTC=2,ETH=20,SOL=200)",
     )
     sim.add_argument("--db", type=Path, metavar="FILE", help="keep the paper account in this SQLite file across restarts")
     sim.add_argument("--control", action="store_true", help="mount the /sim fault-injection endpoint")
@@ -140,6 +147,21 @@ def run_console(settings: Settings) -> int:
     return 0
 
 
+def parse_balances(text: str) -> tuple[tuple[str, Decimal], ...]:
+    """`USD=100000,BTC=2` -> ((USD, 100000), (BTC, 2)); ValueError names the bad part."""
+    balances = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        currency, sep, amount = part.partition("=")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            value = None
+        if not sep or value is None:
+            raise ValueError(f"--balances: {part!r} is not CURRENCY=AMOUNT")
+        balances.append((currency.strip().upper(), value))
+    return tuple(balances)
+
+
 def run_sim(args: argparse.Namespace) -> int:
     """Serve the paper venue in the foreground until SIGINT or SIGTERM."""
     from cryptoj_tui.sim.auth import KeyFileError
@@ -148,6 +170,7 @@ def run_sim(args: argparse.Namespace) -> int:
 
     products = tuple(p.strip().upper() for p in args.products.split(",") if p.strip())
     try:
+        balances = parse_balances(args.balances)
         config = VenueConfig(
             host=args.host,
             port=args.port,
@@ -159,6 +182,7 @@ def run_sim(args: argparse.Namespace) -> int:
             control=args.control,
             checksum=args.checksum,
             db=args.db,
+            starting_balances=balances,
             tls_dir=platformdirs.user_data_path("cryptoj") / "tls" if args.tls else None,
         )
         venue = PaperVenue(config)

@@ -30,6 +30,15 @@ CONFIGURATIONS = (
     "stop_limit_stop_limit_gtc",
 )
 OPEN_STATUSES = ("PENDING", "OPEN")
+CONFIGURATION_KEYS = {
+    "market_market_ioc": ("quote_size", "base_size"),
+    "limit_limit_gtc": ("base_size", "limit_price", "post_only"),
+    "limit_limit_gtd": ("base_size", "limit_price", "end_time", "post_only"),
+    "limit_limit_fok": ("base_size", "limit_price"),
+    "sor_limit_ioc": ("base_size", "limit_price"),
+    "stop_limit_stop_limit_gtc": ("base_size", "limit_price", "stop_price", "stop_direction"),
+}
+"""The documented fields of each order configuration; anything else is ignored."""
 
 
 class InvalidRequest(ValueError):
@@ -347,6 +356,7 @@ class Exchange:
         (name, config), = configuration.items()
         if name not in CONFIGURATIONS or not isinstance(config, dict):
             raise InvalidRequest(f"unknown order_configuration {name!r}")
+        config = {key: config[key] for key in CONFIGURATION_KEYS[name] if key in config}
         order = Order(
             order_id=str(uuid.uuid4()),
             client_order_id=client_order_id,

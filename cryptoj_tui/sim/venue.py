@@ -25,7 +25,7 @@ from aiohttp import web
 
 from cryptoj_tui.sim import frames
 from cryptoj_tui.sim.auth import KeyRegistry
-from cryptoj_tui.sim.exchange import Exchange
+from cryptoj_tui.sim.exchange import DEFAULT_BALANCES, Exchange
 from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
@@ -67,6 +67,8 @@ class VenueConfig:
     taker_bps: Decimal = Decimal("60")
     control: bool = False
     """Mount the fault-injection control endpoint (/sim/...): tests and demos only."""
+    starting_balances: tuple[tuple[str, Decimal], ...] = tuple(DEFAULT_BALANCES.items())
+    """What each new API key's paper account starts with."""
     db: Path | None = None
     """SQLite file that keeps the paper account across restarts (None: in memory only)."""
     checksum: bool = False
@@ -84,6 +86,9 @@ class VenueConfig:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.step_interval < 0 or self.heartbeat_interval <= 0 or self.warmup_steps < 0:
             raise ValueError("step_interval and warmup_steps must be >= 0, heartbeat_interval > 0")
+        for currency, amount in self.starting_balances:
+            if not currency.isalnum() or not amount.is_finite() or amount < 0:
+                raise ValueError(f"starting balance {currency}={amount} must be a currency code and an amount >= 0")
         if self.rate_limit < 0:
             raise ValueError(f"rate_limit must be >= 0 requests a second, got {self.rate_limit}")
 
@@ -107,7 +112,11 @@ class PaperVenue:
         for path in config.api_key_files:
             self.keys.register_file(path)
         self.exchange = Exchange(
-            self.books, self.now, maker_bps=config.maker_bps, taker_bps=config.taker_bps
+            self.books,
+            self.now,
+            maker_bps=config.maker_bps,
+            taker_bps=config.taker_bps,
+            starting_balances=dict(config.starting_balances),
         )
         self.store = AccountStore(config.db) if config.db is not None else None
         if self.store is not None:

@@ -233,3 +233,20 @@ async def test_injected_rejections_and_latency(client: Client, paper: PaperVenue
     paper.faults.clear()
     with pytest.raises(ValueError, match="can inject REST status"):
         paper.faults.fail_rest(418)
+
+
+async def test_extra_fields_are_ignored_and_starting_balances_are_configurable(key_file: tuple[Path, CdpKey]) -> None:
+    config = VenueConfig(step_interval=0, api_key_files=(key_file[0],), starting_balances=(("USD", D("500")), ("BTC", D("0.1"))))
+    async with PaperVenue(config) as venue, aiohttp.ClientSession() as session:
+        client = Client(session, venue, key_file[1])
+        status, accounts, _ = await client.call("GET", "/accounts")
+        assert {a["currency"]: a["available_balance"]["value"] for a in accounts["accounts"]} == {"USD": "500", "BTC": "0.1"}
+        price = str(venue.books["BTC-USD"].best_bid() - 100)
+        body = {"client_order_id": "x1", "product_id": "BTC-USD", "side": "BUY", "surprise": {"nested": [1, 2]},
+                "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": price, "colour": "red"}}}
+        status, data, _ = await client.call("POST", "/orders", body=body)
+        assert status == 200 and data["success"] is True
+        assert data["order_configuration"] == {"limit_limit_gtc": {"base_size": "0.001", "limit_price": price}}
+        too_big = dict(body, client_order_id="x2", order_configuration={"limit_limit_gtc": {"base_size": "1", "limit_price": price}})
+        status, data, _ = await client.call("POST", "/orders", body=too_big)
+        assert data["error_response"]["error"] == "INSUFFICIENT_FUND"

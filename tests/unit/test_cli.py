@@ -102,3 +102,13 @@ def test_sim_refuses_a_file_that_is_not_its_database(tmp_path: Path, capsys: pyt
     junk.write_bytes(b"this is not sqlite" * 100)
     assert main(["sim", "--db", str(junk)]) == 2
     assert "not a usable paper venue database" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("balances", "fragment"),
+    [("USD", "'USD' is not CURRENCY=AMOUNT"), ("USD=lots", "'USD=lots' is not CURRENCY=AMOUNT"),
+     ("USD=-5", "starting balance USD=-5 must be")],
+)
+def test_sim_refuses_bad_balances(balances: str, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--balances", balances]) == 2
+    assert fragment in capsys.readouterr().err
