@@ -22,11 +22,17 @@ class BookError(ValueError):
     """A level that cannot be in a book (non-finite, non-positive price, negative size)."""
 
 
-def _check_level(product_id: str, side: Side, price: Decimal, size: Decimal) -> None:
-    if not price.is_finite() or price <= 0:
-        raise BookError(f"{product_id} {side} level has invalid price {price}")
-    if not size.is_finite() or size < 0:
-        raise BookError(f"{product_id} {side} level at {price} has invalid size {size}")
+ZERO = Decimal(0)
+
+
+def _check_levels(product_id: str, changes: list[LevelChange]) -> None:
+    # One cheap test per level in the common case; finiteness first, because ordering
+    # comparisons with a Decimal NaN raise instead of returning False.
+    for side, price, size in changes:
+        if not (price.is_finite() and size.is_finite() and price > ZERO and size >= ZERO):
+            if not price.is_finite() or price <= ZERO:
+                raise BookError(f"{product_id} {side} level has invalid price {price}")
+            raise BookError(f"{product_id} {side} level at {price} has invalid size {size}")
 
 
 class OrderBook:
@@ -46,9 +52,8 @@ class OrderBook:
 
     def replace(self, changes: Iterable[LevelChange]) -> None:
         """Replace the whole book with a snapshot's levels, read in order (a zero size removes)."""
-        changes = list(changes)
-        for side, price, size in changes:
-            _check_level(self.product_id, side, price, size)
+        changes = changes if isinstance(changes, list) else list(changes)
+        _check_levels(self.product_id, changes)
         bids: dict[Decimal, Decimal] = {}
         asks: dict[Decimal, Decimal] = {}
         for side, price, size in changes:
@@ -65,11 +70,11 @@ class OrderBook:
 
         Removing a level that is not in the book is a no-op: real venues send such deletes.
         """
-        changes = list(changes)
+        changes = changes if isinstance(changes, list) else list(changes)
+        _check_levels(self.product_id, changes)
+        bids, asks = self._bids, self._asks
         for side, price, size in changes:
-            _check_level(self.product_id, side, price, size)
-        for side, price, size in changes:
-            levels = self._bids if side is Side.BID else self._asks
+            levels = bids if side is Side.BID else asks
             if size:
                 levels[price] = size
             else:
