@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+import zlib
 from itertools import islice
 
 from sortedcontainers import SortedDict
@@ -23,6 +24,12 @@ class BookError(ValueError):
 
 
 ZERO = Decimal(0)
+
+
+def _minimal(value: Decimal) -> str:
+    """"65160", "1919.5", "0.0012": no exponent, no trailing zeros (the venues' wire form)."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("0", "-0") else text
 
 
 def _check_levels(product_id: str, changes: list[LevelChange]) -> None:
@@ -128,6 +135,21 @@ class OrderBook:
         """True when the best bid is at or above the best ask: the book cannot be right."""
         spread = self.spread()
         return spread is not None and spread <= 0
+
+    def checksum(self, depth: int = 25) -> int:
+        """CRC32 of the top `depth` levels per side, as docs/paper-venue.md specifies.
+
+        Sides interleave best first (bid 1, ask 1, bid 2, ...), each level `price:size` in
+        minimal decimal form, all joined by ':'.
+        """
+        bids, asks = self.top(depth)
+        parts: list[str] = []
+        for n in range(depth):
+            for levels in (bids, asks):
+                if n < len(levels):
+                    price, size = levels[n]
+                    parts.append(f"{_minimal(price)}:{_minimal(size)}")
+        return zlib.crc32(":".join(parts).encode())
 
     def __repr__(self) -> str:
         return f"OrderBook({self.product_id!r}, bid={self.best_bid()}, ask={self.best_ask()}, depth={self.depth()})"

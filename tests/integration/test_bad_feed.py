@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import zlib
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
 
@@ -168,5 +169,31 @@ async def test_a_book_that_cannot_be_right_is_reported_and_rebuilt(
         await best_bid_becomes(engine, events, (D("200"), D("1")))
         assert scripted.connections == 2
         assert not engine.book("BTC-USD").is_crossed()
+    finally:
+        await engine.stop()
+
+
+def with_checksum(frame: str, checksum: int) -> str:
+    data = json.loads(frame)
+    data["events"][0]["checksum"] = checksum
+    return json.dumps(data)
+
+
+GOOD_CRC = with_checksum(l2(0, "snapshot", ("bid", "100", "1"), ("offer", "101", "3")), zlib.crc32(b"100:1:101:3"))
+BAD_CRC = [GOOD_CRC, with_checksum(l2(1, "update", ("bid", "100", "2")), 12345)]
+
+
+@pytest.mark.parametrize("scripted", [[BAD_CRC, FRESH]], indirect=True)
+async def test_a_checksum_mismatch_is_reported_and_the_book_rebuilt(scripted: ScriptedVenue) -> None:
+    """Scenario: the venue's checksum disagrees with our book after an update."""
+    engine = await engine_on(scripted)
+    events = engine.events()
+    try:
+        await engine.subscribe("BTC-USD")
+        error = await next_event(events, lambda e: isinstance(e, FeedError))
+        assert "BTC-USD checksum mismatch: venue 12345" in error.message  # type: ignore[attr-defined]
+        await best_bid_becomes(engine, events, (D("200"), D("1")))
+        assert engine.metrics.checksums_verified == 1 and engine.metrics.checksum_mismatches == 1
+        assert scripted.connections == 2
     finally:
         await engine.stop()

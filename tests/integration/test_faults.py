@@ -103,3 +103,16 @@ async def test_control_endpoint_drives_faults_over_http() -> None:
 async def test_control_endpoint_is_absent_unless_asked_for(venue: PaperVenue) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{venue.rest_url}/sim/state") as response:
         assert response.status == 404
+
+
+async def test_engine_verifies_every_checksum_of_a_checksumming_venue() -> None:
+    """Scenario: `cryptoj sim --checksum`; every level2 event is checked, none disagrees."""
+    async with PaperVenue(VenueConfig(seed=6, step_interval=0.005, checksum=True)) as venue:
+        async with Engine(EngineConfig(ws_url=venue.ws_url)) as engine:
+            await engine.subscribe("BTC-USD", "ETH-USD")
+            await engine.wait_for_book("BTC-USD")
+            events = engine.events()
+            while engine.metrics.checksums_verified < 100:
+                await next_event(events, lambda e: True)
+            await wait_for_exact_book(engine, venue, "ETH-USD")
+            assert engine.metrics.checksum_mismatches == 0 and engine.metrics.connects == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal as D
 
 import pytest
@@ -127,3 +128,10 @@ def test_book_equals_a_plain_dict_model(snapshot: list, updates: list) -> None:
     assert book.levels(ASK) == sorted(model[ASK].items())
     n = 5
     assert book.top(n) == (book.levels(BID)[:n], book.levels(ASK)[:n])
+
+
+def test_checksum_follows_the_documented_example() -> None:
+    book = OrderBook("X-Y")
+    book.replace([(BID, D("100"), D("1.50")), (BID, D("99.5"), D("2")), (ASK, D("101"), D("0.25"))])
+    assert book.checksum() == zlib.crc32(b"100:1.5:101:0.25:99.5:2")
+    assert OrderBook("E-F").checksum() == zlib.crc32(b"")

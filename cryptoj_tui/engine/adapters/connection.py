@@ -112,6 +112,8 @@ class ConnectionMetrics:
     reconnects: int = 0
     gaps: int = 0
     decode_errors: int = 0
+    checksums_verified: int = 0
+    checksum_mismatches: int = 0
     last_frame_at: float = field(default=0.0)
 
     def last_frame_age(self, now: float | None = None) -> float | None:

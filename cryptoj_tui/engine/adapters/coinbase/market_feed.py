@@ -142,6 +142,22 @@ class CoinbaseMarketFeed:
             elif not market_data.on_update(event.product_id, event.changes(), frame.sequence_num):
                 self._resync(f"{event.product_id} book rejected an update")
                 return
+            if event.checksum is not None and not self._checksum_matches(event.product_id, event.checksum):
+                return
+
+    def _checksum_matches(self, product_id: str, expected: int) -> bool:
+        """Compare our book with the venue's checksum; on a mismatch report and resync."""
+        if not self._market_data.is_live(product_id):
+            return True  # not our book, or waiting for a snapshot: nothing to compare
+        actual = self._market_data.book(product_id).checksum()
+        if actual == expected:
+            self.metrics.checksums_verified += 1
+            return True
+        self.metrics.checksum_mismatches += 1
+        message = f"{product_id} checksum mismatch: venue {expected}, ours {actual}"
+        self._bus.publish(FeedError(where=f"book {product_id}", message=message))
+        self._resync(message)
+        return False
 
     def _on_bad_frame(self, exc: FrameError) -> None:
         self.metrics.decode_errors += 1

@@ -41,6 +41,8 @@ class L2Event(msgspec.Struct, gc=False):
     type: Literal["snapshot", "update"]
     product_id: str
     updates: list[L2Level]
+    checksum: int | None = None
+    """CRC32 of the top 25 levels per side after this event, when the venue sends one."""
 
     def changes(self) -> list[LevelChange]:
         """The event as book level changes."""
