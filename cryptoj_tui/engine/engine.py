@@ -21,7 +21,8 @@ from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.model import ConnectionState, check_product_id
+from cryptoj_tui.engine.model import ConnectionState, TickerSnapshot, check_product_id
+from cryptoj_tui.engine.tape import TradeTape
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,9 @@ class EngineConfig:
 
     ws_url: str
     stale_after: float = 5.0
+    """Seconds without any frame before the connection counts as dead."""
+    market_stale_after: float = 10.0
+    """Seconds without a book update before a product counts as stale (MarketStale)."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -37,6 +41,8 @@ class EngineConfig:
             raise ValueError(f"ws_url {self.ws_url!r} must be a ws:// or wss:// URL with a host")
         if not self.stale_after > 0:
             raise ValueError(f"stale_after must be positive seconds, got {self.stale_after}")
+        if not self.market_stale_after > 0:
+            raise ValueError(f"market_stale_after must be positive seconds, got {self.market_stale_after}")
 
 
 class Engine:
@@ -50,6 +56,7 @@ class Engine:
             config.ws_url, self.market_data, self.bus, stale_after=config.stale_after
         )
         self._running = False
+        self._watch: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Engine:
         await self.start()
@@ -68,11 +75,14 @@ class Engine:
         if not self._running:
             self._running = True
             self._feed.start()
+            self._watch = asyncio.get_running_loop().create_task(self._watch_staleness(), name="staleness")
 
     async def stop(self) -> None:
         """Disconnect and end every event stream."""
         if self._running:
             self._running = False
+            if self._watch is not None:
+                self._watch.cancel()
             await self._feed.close()
             self.bus.close()
 
@@ -105,6 +115,21 @@ class Engine:
     def book(self, product_id: str) -> OrderBook:
         """The live (or resetting) book of a subscribed product; read it, do not change it."""
         return self.market_data.book(product_id)
+
+    def tape(self, product_id: str) -> TradeTape:
+        """Recent public trades and candles of a subscribed product."""
+        self.market_data.book(product_id)  # KeyError naming the product if not subscribed
+        return self.market_data.tapes[product_id]
+
+    def ticker(self, product_id: str) -> TickerSnapshot | None:
+        """The venue's latest ticker for a subscribed product, if one has arrived."""
+        return self.market_data.tickers.get(product_id)
+
+    async def _watch_staleness(self) -> None:
+        interval = min(1.0, self.config.market_stale_after / 4)
+        while True:
+            await asyncio.sleep(interval)
+            self.market_data.check_staleness(self.config.market_stale_after)
 
     def events(self, max_pending: int = 10_000) -> Subscription:
         """A new stream of every engine event from now on (`async for event in ...`)."""

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import msgspec
 
-from cryptoj_tui.engine.model import ConnectionState
+from cryptoj_tui.engine.model import ConnectionState, PublicTrade
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,3 +71,25 @@ class Heartbeat(Event, frozen=True, kw_only=True):
     coalesce: ClassVar[str | None] = "url"
     url: str
     counter: int
+
+
+class TradesPrinted(Event, frozen=True, kw_only=True):
+    """New public trades of a product (each trade id once, even across reconnects)."""
+
+    product_id: str
+    trades: tuple[PublicTrade, ...]
+
+
+class TickerUpdated(Event, frozen=True, kw_only=True):
+    """A product's ticker changed (coalesced per product)."""
+
+    coalesce: ClassVar[str | None] = "product_id"
+    product_id: str
+
+
+class MarketStale(Event, frozen=True, kw_only=True):
+    """A product's book went quiet for `age` seconds (stale), or came back (not stale)."""
+
+    product_id: str
+    stale: bool
+    age: float

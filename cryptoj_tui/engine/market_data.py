@@ -9,10 +9,20 @@ so they are ignored.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from cryptoj_tui.engine.book import BookError, LevelChange, OrderBook
 from cryptoj_tui.engine.bus import EventBus
-from cryptoj_tui.engine.events import BookReset, BookUpdated, FeedError
+from cryptoj_tui.engine.events import (
+    BookReset,
+    BookUpdated,
+    FeedError,
+    MarketStale,
+    TickerUpdated,
+    TradesPrinted,
+)
+from cryptoj_tui.engine.model import PublicTrade, TickerSnapshot
+from cryptoj_tui.engine.tape import TradeTape
 
 
 class MarketData:
@@ -22,6 +32,10 @@ class MarketData:
         self._bus = bus
         self._books: dict[str, OrderBook] = {}
         self._live: dict[str, asyncio.Event] = {}
+        self.tapes: dict[str, TradeTape] = {}
+        self.tickers: dict[str, TickerSnapshot] = {}
+        self._last_update: dict[str, float] = {}
+        self._stale: set[str] = set()
         self.ignored_updates = 0
 
     def track(self, product_id: str) -> OrderBook:
@@ -30,6 +44,7 @@ class MarketData:
         if book is None:
             book = self._books[product_id] = OrderBook(product_id)
             self._live[product_id] = asyncio.Event()
+            self.tapes[product_id] = TradeTape()
         return book
 
     def book(self, product_id: str) -> OrderBook:
@@ -63,6 +78,7 @@ class MarketData:
             return
         book.sequence_num = sequence_num
         self._live[product_id].set()
+        self._touch(product_id)
         self._bus.publish(BookUpdated(product_id=product_id, sequence_num=sequence_num))
 
     def on_update(self, product_id: str, changes: list[LevelChange], sequence_num: int) -> bool:
@@ -81,8 +97,45 @@ class MarketData:
         if self._check_crossed(book):
             return False
         book.sequence_num = sequence_num
+        self._touch(product_id)
         self._bus.publish(BookUpdated(product_id=product_id, sequence_num=sequence_num))
         return True
+
+    def on_trades(self, product_id: str, trades: list[PublicTrade]) -> None:
+        """Public trades, oldest first; repeats (snapshots after a reconnect) are dropped."""
+        tape = self.tapes.get(product_id)
+        if tape is None:
+            return
+        new = tape.add(trades)
+        if new:
+            self._bus.publish(TradesPrinted(product_id=product_id, trades=tuple(new)))
+
+    def on_ticker(self, ticker: TickerSnapshot) -> None:
+        """The venue's latest ticker for a tracked product."""
+        if ticker.product_id in self._books:
+            self.tickers[ticker.product_id] = ticker
+            self._bus.publish(TickerUpdated(product_id=ticker.product_id))
+
+    def check_staleness(self, stale_after: float, now: float | None = None) -> None:
+        """Publish MarketStale when a live book has had no update for `stale_after` seconds,
+        and again (stale=False) when updates resume."""
+        now = time.monotonic() if now is None else now
+        for product_id, last in self._last_update.items():
+            age = now - last
+            stale = age >= stale_after and self.is_live(product_id)
+            if stale and product_id not in self._stale:
+                self._stale.add(product_id)
+                self._bus.publish(MarketStale(product_id=product_id, stale=True, age=age))
+
+    def is_stale(self, product_id: str) -> bool:
+        """True between a MarketStale(stale=True) and the next update."""
+        return product_id in self._stale
+
+    def _touch(self, product_id: str) -> None:
+        self._last_update[product_id] = time.monotonic()
+        if product_id in self._stale:
+            self._stale.discard(product_id)
+            self._bus.publish(MarketStale(product_id=product_id, stale=False, age=0.0))
 
     def reset(self, product_id: str, reason: str) -> None:
         """Discard a book until its next snapshot."""

@@ -9,6 +9,8 @@ import enum
 import re
 from decimal import Decimal
 
+import msgspec
+
 PRODUCT_ID_PATTERN = re.compile(r"^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$")
 
 
@@ -37,3 +39,34 @@ def check_product_id(product_id: str) -> str:
 
 Level = tuple[Decimal, Decimal]
 """One price level: (price, size)."""
+
+
+class PublicTrade(msgspec.Struct, frozen=True, kw_only=True):
+    """A trade on the venue's public tape; `side` is the maker's side, `time` epoch seconds."""
+
+    trade_id: str
+    price: Decimal
+    size: Decimal
+    side: str
+    time: float
+
+
+class Candle(msgspec.Struct, kw_only=True):
+    """An OHLCV bar built from trades; `start` in epoch seconds."""
+
+    start: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+class TickerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The venue's latest ticker for a product (None where the venue left a field out)."""
+
+    product_id: str
+    price: Decimal
+    volume_24h: Decimal | None = None
+    best_bid: Decimal | None = None
+    best_ask: Decimal | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from cryptoj_tui.engine.adapters.connection import (
     Backoff,
@@ -23,17 +24,21 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
     FrameError,
     HeartbeatsFrame,
     L2DataFrame,
+    MarketTradesFrame,
     StreamDecoder,
+    TickerFrame,
 )
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import ConnectionStatus, FeedError, Heartbeat, SequenceGap
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.model import ConnectionState
+from cryptoj_tui.engine.model import ConnectionState, PublicTrade, TickerSnapshot
 
 log = logging.getLogger(__name__)
 
 LEVEL2 = "level2"
 HEARTBEATS = "heartbeats"
+PRODUCT_CHANNELS = (LEVEL2, "market_trades", "ticker")
+"""What a subscribed product gets: its book, its public trades and its ticker."""
 
 
 def subscribe_message(channel: str, product_ids: list[str]) -> str:
@@ -91,13 +96,14 @@ class CoinbaseMarketFeed:
         await self._connection.close()
 
     async def subscribe(self, product_ids: list[str]) -> None:
-        """Ask for level2 books of these products, now and after every reconnect."""
-        new = self._subscriptions.add(LEVEL2, product_ids)
-        if new and self._connection.state is ConnectionState.CONNECTED:
-            try:
-                await self._connection.send(subscribe_message(LEVEL2, new))
-            except Exception as exc:  # the reconnect will subscribe them anyway
-                log.info("subscribe of %s deferred to reconnect: %s", new, exc)
+        """Ask for books, trades and tickers of these products, now and after every reconnect."""
+        for channel in PRODUCT_CHANNELS:
+            new = self._subscriptions.add(channel, product_ids)
+            if new and self._connection.state is ConnectionState.CONNECTED:
+                try:
+                    await self._connection.send(subscribe_message(channel, new))
+                except Exception as exc:  # the reconnect will subscribe them anyway
+                    log.info("subscribe of %s to %s deferred to reconnect: %s", new, channel, exc)
 
     async def _on_open(self, send: Callable[[str], Awaitable[None]]) -> None:
         self._sequence.reset()
@@ -129,6 +135,15 @@ class CoinbaseMarketFeed:
             return
         if isinstance(frame, L2DataFrame):
             self._on_level2(frame)
+        elif isinstance(frame, MarketTradesFrame):
+            self._on_trades(frame)
+        elif isinstance(frame, TickerFrame):
+            for event in frame.events:
+                for t in event.tickers:
+                    self._market_data.on_ticker(
+                        TickerSnapshot(product_id=t.product_id, price=t.price, volume_24h=t.volume_24_h,
+                                       best_bid=t.best_bid, best_ask=t.best_ask)
+                    )
         elif isinstance(frame, HeartbeatsFrame):
             for event in frame.events:
                 self.last_heartbeat = event.heartbeat_counter
@@ -144,6 +159,22 @@ class CoinbaseMarketFeed:
                 return
             if event.checksum is not None and not self._checksum_matches(event.product_id, event.checksum):
                 return
+
+    def _on_trades(self, frame: MarketTradesFrame) -> None:
+        by_product: dict[str, list[PublicTrade]] = {}
+        for event in frame.events:
+            for trade in reversed(event.trades):  # the venue lists newest first
+                try:
+                    when = datetime.fromisoformat(trade.time).timestamp()
+                except ValueError:
+                    self._bus.publish(FeedError(where=f"{self.url} market_trades",
+                                                message=f"trade {trade.trade_id} has a bad time {trade.time!r}"))
+                    continue
+                by_product.setdefault(trade.product_id, []).append(
+                    PublicTrade(trade_id=trade.trade_id, price=trade.price, size=trade.size, side=trade.side, time=when)
+                )
+        for product_id, trades in by_product.items():
+            self._market_data.on_trades(product_id, trades)
 
     def _checksum_matches(self, product_id: str, expected: int) -> bool:
         """Compare our book with the venue's checksum; on a mismatch report and resync."""

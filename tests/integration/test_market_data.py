@@ -1,0 +1,50 @@
+"""Trades, tickers and staleness from the paper venue, through the engine's market data service."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig
+from cryptoj_tui.engine.events import ConnectionStatus, MarketStale, TickerUpdated, TradesPrinted
+from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
+from tests.conftest import next_event
+
+
+async def test_trades_and_ticker_arrive_and_a_reconnect_never_double_counts(venue: PaperVenue, engine: Engine) -> None:
+    """Scenario: trades stream in; the connection drops; the venue replays its recent trades."""
+    events = engine.events()
+    await engine.subscribe("BTC-USD")
+    await next_event(events, lambda e: isinstance(e, TradesPrinted))
+    await next_event(events, lambda e: isinstance(e, TickerUpdated))
+    ticker = engine.ticker("BTC-USD")
+    assert ticker is not None and ticker.price > 0
+    tape = engine.tape("BTC-USD")
+    seen_before = len(tape.trades)
+    await venue.feed.drop_all()
+    await next_event(events, lambda e: isinstance(e, ConnectionStatus) and e.state is ConnectionState.CONNECTED)
+    await next_event(events, lambda e: isinstance(e, TradesPrinted))
+    ids = [t.trade_id for t in tape.trades]
+    assert len(ids) == len(set(ids)) and len(ids) > seen_before
+    assert tape.duplicates >= min(seen_before, 50) - 1  # the replayed snapshot was recognised
+    venue_trades = {str(t.trade.trade_id): t.trade for t in venue.tapes["BTC-USD"].recent}
+    for trade in list(tape.trades)[:20]:
+        if trade.trade_id in venue_trades:
+            assert (trade.price, trade.size) == (venue_trades[trade.trade_id].price, venue_trades[trade.trade_id].size)
+    bar = tape.candles[60].latest(1)[0]
+    assert bar.low <= bar.close <= bar.high and bar.volume > D(0)
+
+
+async def test_a_quiet_product_is_reported_stale_and_fresh_again() -> None:
+    """Scenario: the connection stays healthy (heartbeats) but a product's book stops changing."""
+    async with PaperVenue(VenueConfig(seed=2, step_interval=0.01)) as venue:
+        async with Engine(EngineConfig(ws_url=venue.ws_url, market_stale_after=0.3)) as engine:
+            events = engine.events()
+            await engine.subscribe("ETH-USD")
+            await engine.wait_for_book("ETH-USD")
+            venue.pause_flow()
+            stale = await next_event(events, lambda e: isinstance(e, MarketStale))
+            assert stale.stale and stale.product_id == "ETH-USD" and stale.age >= 0.3  # type: ignore[attr-defined]
+            venue.resume_flow()
+            fresh = await next_event(events, lambda e: isinstance(e, MarketStale))
+            assert not fresh.stale  # type: ignore[attr-defined]
+            assert engine.connection_state is ConnectionState.CONNECTED
