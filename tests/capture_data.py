@@ -19,3 +19,24 @@ def coinbase_frames(captures: Path) -> list[bytes]:
     """Every frame of the recorded Coinbase session, in received order."""
     with gzip.open(captures / COINBASE_SESSION, "rb") as handle:
         return [line.rstrip(b"\n") for line in handle if line.strip()]
+
+BINANCE_WS = Path("binance_spot") / "BINANCE.ws.1.0"
+BINANCE_HTTP = Path("binance_spot") / "BINANCE.http.0.0"
+
+
+def binance_stream(captures: Path) -> list[str]:
+    """The recorded combined-stream frames (every stream), in order."""
+    lines = (captures / BINANCE_WS).read_text().splitlines()
+    return [line.split(": ", 1)[1] for line in lines[1:] if ": " in line]
+
+
+def binance_snapshots(captures: Path) -> dict[str, str]:
+    """Symbol -> the recorded REST depth snapshot body."""
+    snapshots = {}
+    for line in (captures / BINANCE_HTTP).read_text().splitlines():
+        if " -> " not in line:
+            continue
+        url, rest = line.split(" -> ", 1)
+        symbol = url.split("symbol=", 1)[1].split("&", 1)[0]
+        snapshots[symbol] = rest.split(": ", 1)[1]
+    return snapshots

@@ -1,0 +1,1 @@
+"""Binance Spot public market data: depth diffs synchronised with REST snapshots."""

@@ -1,0 +1,101 @@
+"""Binance depth sync on real recorded frames and snapshots, against an independent reading of the rule."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal as D
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from cryptoj_tui.engine.adapters.binance.depth import (
+    DepthDiff,
+    DepthSnapshot,
+    DepthSync,
+    SyncState,
+    decode_diff,
+    decode_snapshot,
+)
+from cryptoj_tui.engine.book import OrderBook
+from cryptoj_tui.engine.model import Side
+from tests.capture_data import binance_snapshots, binance_stream
+
+SYMBOLS = ["NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"]
+
+
+def documented_rule(snapshot: dict, diffs: list[dict]) -> tuple[dict, dict]:
+    """Binance's procedure written straight from PROTOCOL.md, with plain dicts."""
+    bids = {D(p): D(q) for p, q in snapshot["bids"]}
+    asks = {D(p): D(q) for p, q in snapshot["asks"]}
+    last = snapshot["lastUpdateId"]
+    applied = [d for d in diffs if d["u"] > last]
+    assert applied[0]["U"] <= last + 1 <= applied[0]["u"]
+    for previous, diff in zip([None, *applied], applied):
+        if previous is not None:
+            assert diff["U"] == previous["u"] + 1
+        for side, levels in ((bids, diff["b"]), (asks, diff["a"])):
+            for price, qty in levels:
+                if D(qty) == 0:
+                    side.pop(D(price), None)
+                else:
+                    side[D(price)] = D(qty)
+    return bids, asks
+
+
+@pytest.mark.captures
+@pytest.mark.parametrize("symbol", SYMBOLS)
+def test_every_recorded_symbol_syncs_to_the_documented_book(captures: Path, symbol: str) -> None:
+    frames = [json.loads(f) for f in binance_stream(captures)]
+    diffs = [f["data"] for f in frames if f["data"].get("e") == "depthUpdate" and f["data"]["s"] == symbol]
+    snapshot_text = binance_snapshots(captures)[symbol]
+    book = OrderBook(symbol)
+    sync = DepthSync(book)
+    snapshot_at = 3  # the snapshot arrives after a few diffs were buffered, as in a live start
+    for raw in [json.dumps({"stream": "x", "data": d}) for d in diffs[:snapshot_at]]:
+        assert sync.on_diff(decode_diff(raw)) is SyncState.BUFFERING
+    assert sync.on_snapshot(decode_snapshot(snapshot_text)) is SyncState.LIVE
+    for diff in diffs[snapshot_at:]:
+        assert sync.on_diff(decode_diff(json.dumps(diff))) is SyncState.LIVE, sync.reason
+    bids, asks = documented_rule(json.loads(snapshot_text), diffs)
+    assert book.levels(Side.BID) == sorted(bids.items(), reverse=True)
+    assert book.levels(Side.ASK) == sorted(asks.items())
+    assert book.sequence_num == diffs[-1]["u"] and not book.is_crossed()
+
+
+def diff(first: int, last: int, bids: list | None = None) -> DepthDiff:
+    return DepthDiff("depthUpdate", 0, "X", first, last, bids or [], [])
+
+
+SNAPSHOT = DepthSnapshot(100, [(D("1"), D("1"))], [(D("2"), D("1"))])
+
+
+def test_old_diffs_are_dropped_and_the_first_must_straddle_the_snapshot() -> None:
+    sync = DepthSync(OrderBook("X"))
+    sync.on_diff(diff(90, 95, [(D("1"), D("9"))]))  # entirely before the snapshot: dropped
+    sync.on_diff(diff(99, 102, [(D("1"), D("3"))]))
+    assert sync.on_snapshot(SNAPSHOT) is SyncState.LIVE
+    assert sync.book.best_bid() == (D("1"), D("3")) and sync.last_update_id == 102
+    assert sync.on_diff(diff(103, 103, [(D("1"), D("0"))])) is SyncState.LIVE
+    assert sync.book.best_bid() is None
+
+
+def test_a_gap_or_a_stale_snapshot_asks_for_a_resync() -> None:
+    sync = DepthSync(OrderBook("X"))
+    sync.on_snapshot(SNAPSHOT)
+    sync.on_diff(diff(100, 101))
+    assert sync.on_diff(diff(105, 106)) is SyncState.RESYNC and "gap: expected diff from 102" in sync.reason
+    assert sync.book.depth() == (0, 0)
+    sync.restart()
+    sync.on_diff(diff(120, 121))
+    assert sync.on_snapshot(SNAPSHOT) is SyncState.RESYNC and "older than the first buffered diff" in sync.reason
+    fresh = DepthSync(OrderBook("Y"))
+    fresh.on_snapshot(SNAPSHOT)
+    assert fresh.on_diff(diff(103, 104)) is SyncState.RESYNC and "does not cover 101" in fresh.reason
+
+
+def test_malformed_binance_frames_are_decode_errors() -> None:
+    with pytest.raises(msgspec.DecodeError):
+        decode_diff(b'{"e":"depthUpdate","U":"x"}')
+    with pytest.raises(msgspec.DecodeError):
+        decode_snapshot(b'{"lastUpdateId": 1, "bids": [["a", "1"]], "asks": []}')
