@@ -16,6 +16,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from cryptoj_tui.engine.adapters.base import MarketDataFeed
+from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
 from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
@@ -30,6 +31,10 @@ class EngineConfig:
     """How to reach the venue. Frozen: a running engine's configuration does not drift."""
 
     ws_url: str
+    venue: str = "coinbase"
+    """Which protocol the venue speaks: "coinbase" (Advanced Trade) or "binance" (spot depth)."""
+    rest_url: str | None = None
+    """REST base URL; Binance needs it for depth snapshots."""
     stale_after: float = 5.0
     """Seconds without any frame before the connection counts as dead."""
     market_stale_after: float = 10.0
@@ -41,6 +46,10 @@ class EngineConfig:
             raise ValueError(f"ws_url {self.ws_url!r} must be a ws:// or wss:// URL with a host")
         if not self.stale_after > 0:
             raise ValueError(f"stale_after must be positive seconds, got {self.stale_after}")
+        if self.venue not in ("coinbase", "binance"):
+            raise ValueError(f"venue must be 'coinbase' or 'binance', got {self.venue!r}")
+        if self.venue == "binance" and not (self.rest_url or "").startswith(("http://", "https://")):
+            raise ValueError("a binance venue needs rest_url, an http:// or https:// URL, for depth snapshots")
         if not self.market_stale_after > 0:
             raise ValueError(f"market_stale_after must be positive seconds, got {self.market_stale_after}")
 
@@ -52,9 +61,16 @@ class Engine:
         self.config = config
         self.bus = EventBus()
         self.market_data = MarketData(self.bus)
-        self._feed: MarketDataFeed = CoinbaseMarketFeed(
-            config.ws_url, self.market_data, self.bus, stale_after=config.stale_after
-        )
+        self._feed: MarketDataFeed
+        if config.venue == "binance":
+            assert config.rest_url is not None
+            self._feed = BinanceDepthFeed(
+                config.ws_url, config.rest_url, self.market_data, self.bus, stale_after=config.stale_after
+            )
+        else:
+            self._feed = CoinbaseMarketFeed(
+                config.ws_url, self.market_data, self.bus, stale_after=config.stale_after
+            )
         self._running = False
         self._watch: asyncio.Task[None] | None = None
 

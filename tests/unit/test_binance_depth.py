@@ -24,6 +24,13 @@ from tests.capture_data import binance_snapshots, binance_stream
 SYMBOLS = ["NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"]
 
 
+def run(book: OrderBook, steps: list) -> None:
+    """Apply DepthSync's steps to a book, as the market data service does."""
+    for kind, changes, update_id in steps:
+        book.replace(changes) if kind == "snapshot" else book.apply(changes)
+        book.sequence_num = update_id
+
+
 def documented_rule(snapshot: dict, diffs: list[dict]) -> tuple[dict, dict]:
     """Binance's procedure written straight from PROTOCOL.md, with plain dicts."""
     bids = {D(p): D(q) for p, q in snapshot["bids"]}
@@ -50,13 +57,15 @@ def test_every_recorded_symbol_syncs_to_the_documented_book(captures: Path, symb
     diffs = [f["data"] for f in frames if f["data"].get("e") == "depthUpdate" and f["data"]["s"] == symbol]
     snapshot_text = binance_snapshots(captures)[symbol]
     book = OrderBook(symbol)
-    sync = DepthSync(book)
+    sync = DepthSync()
     snapshot_at = 3  # the snapshot arrives after a few diffs were buffered, as in a live start
     for raw in [json.dumps({"stream": "x", "data": d}) for d in diffs[:snapshot_at]]:
-        assert sync.on_diff(decode_diff(raw)) is SyncState.BUFFERING
-    assert sync.on_snapshot(decode_snapshot(snapshot_text)) is SyncState.LIVE
+        assert sync.on_diff(decode_diff(raw)) == [] and sync.state is SyncState.BUFFERING
+    run(book, sync.on_snapshot(decode_snapshot(snapshot_text)))
+    assert sync.state is SyncState.LIVE
     for diff in diffs[snapshot_at:]:
-        assert sync.on_diff(decode_diff(json.dumps(diff))) is SyncState.LIVE, sync.reason
+        run(book, sync.on_diff(decode_diff(json.dumps(diff))))
+        assert sync.state is SyncState.LIVE, sync.reason
     bids, asks = documented_rule(json.loads(snapshot_text), diffs)
     assert book.levels(Side.BID) == sorted(bids.items(), reverse=True)
     assert book.levels(Side.ASK) == sorted(asks.items())
@@ -71,27 +80,29 @@ SNAPSHOT = DepthSnapshot(100, [(D("1"), D("1"))], [(D("2"), D("1"))])
 
 
 def test_old_diffs_are_dropped_and_the_first_must_straddle_the_snapshot() -> None:
-    sync = DepthSync(OrderBook("X"))
+    sync, book = DepthSync(), OrderBook("X")
     sync.on_diff(diff(90, 95, [(D("1"), D("9"))]))  # entirely before the snapshot: dropped
     sync.on_diff(diff(99, 102, [(D("1"), D("3"))]))
-    assert sync.on_snapshot(SNAPSHOT) is SyncState.LIVE
-    assert sync.book.best_bid() == (D("1"), D("3")) and sync.last_update_id == 102
-    assert sync.on_diff(diff(103, 103, [(D("1"), D("0"))])) is SyncState.LIVE
-    assert sync.book.best_bid() is None
+    run(book, sync.on_snapshot(SNAPSHOT))
+    assert sync.state is SyncState.LIVE
+    assert book.best_bid() == (D("1"), D("3")) and sync.last_update_id == 102 == book.sequence_num
+    run(book, sync.on_diff(diff(103, 103, [(D("1"), D("0"))])))
+    assert book.best_bid() is None
 
 
 def test_a_gap_or_a_stale_snapshot_asks_for_a_resync() -> None:
-    sync = DepthSync(OrderBook("X"))
+    sync = DepthSync()
     sync.on_snapshot(SNAPSHOT)
     sync.on_diff(diff(100, 101))
-    assert sync.on_diff(diff(105, 106)) is SyncState.RESYNC and "gap: expected diff from 102" in sync.reason
-    assert sync.book.depth() == (0, 0)
+    assert sync.on_diff(diff(105, 106)) == [] and sync.state is SyncState.RESYNC
+    assert "gap: expected diff from 102" in sync.reason
     sync.restart()
     sync.on_diff(diff(120, 121))
-    assert sync.on_snapshot(SNAPSHOT) is SyncState.RESYNC and "older than the first buffered diff" in sync.reason
-    fresh = DepthSync(OrderBook("Y"))
+    assert sync.on_snapshot(SNAPSHOT) == [] and sync.state is SyncState.RESYNC
+    assert "older than the first buffered diff" in sync.reason
+    fresh = DepthSync()
     fresh.on_snapshot(SNAPSHOT)
-    assert fresh.on_diff(diff(103, 104)) is SyncState.RESYNC and "does not cover 101" in fresh.reason
+    assert fresh.on_diff(diff(103, 104)) == [] and "does not cover 101" in fresh.reason
 
 
 def test_malformed_binance_frames_are_decode_errors() -> None:

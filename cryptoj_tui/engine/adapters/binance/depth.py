@@ -1,5 +1,5 @@
-"""Binance Spot order-book sync, sans-I/O: decode depth diffs and snapshots, and keep an
-`OrderBook` in step with them exactly as Binance documents.
+"""Binance Spot order-book sync, sans-I/O: decode depth diffs and snapshots, and say what keeps
+a book in step with them exactly as Binance documents.
 
     buffer diffs from the stream; fetch GET /api/v3/depth (lastUpdateId L);
     drop buffered diffs with u <= L; the first applied has U <= L+1 <= u;
@@ -14,7 +14,7 @@ from typing import Literal
 
 import msgspec
 
-from cryptoj_tui.engine.book import LevelChange, OrderBook
+from cryptoj_tui.engine.book import LevelChange
 from cryptoj_tui.engine.model import Side
 
 PriceLevel = tuple[Decimal, Decimal]
@@ -78,11 +78,18 @@ class SyncState(enum.StrEnum):
     """Continuity broke (or the snapshot was too old): fetch a new snapshot."""
 
 
-class DepthSync:
-    """Keeps one symbol's `OrderBook` equal to Binance's."""
+BookStep = tuple[Literal["snapshot", "update"], list[LevelChange], int]
+"""What to do to the book: replace it (snapshot) or apply changes (update), and the update id."""
 
-    def __init__(self, book: OrderBook, max_buffer: int = 10_000) -> None:
-        self.book = book
+
+class DepthSync:
+    """Decides, diff by diff, what keeps one symbol's book equal to Binance's.
+
+    It returns book steps instead of changing a book, so the market data service stays the
+    only owner of books.
+    """
+
+    def __init__(self, max_buffer: int = 10_000) -> None:
         self.state = SyncState.BUFFERING
         self._buffer: list[DepthDiff] = []
         self._max_buffer = max_buffer
@@ -90,55 +97,55 @@ class DepthSync:
         self._first = True
         self.reason = ""
 
-    def on_diff(self, diff: DepthDiff) -> SyncState:
-        """Take one diff from the stream."""
+    def on_diff(self, diff: DepthDiff) -> list[BookStep]:
+        """Take one diff from the stream; return the steps to apply now (maybe none)."""
         if self.state is not SyncState.LIVE:
             self._buffer.append(diff)
             if len(self._buffer) > self._max_buffer:
                 self._buffer.pop(0)
-            return self.state
-        self._apply(diff)
-        return self.state
+            return []
+        step = self._next(diff)
+        return [step] if step is not None else []
 
-    def on_snapshot(self, snapshot: DepthSnapshot) -> SyncState:
-        """Take a REST snapshot and replay what was buffered on top of it."""
+    def on_snapshot(self, snapshot: DepthSnapshot) -> list[BookStep]:
+        """Take a REST snapshot; return it and the buffered diffs that follow it."""
         last = snapshot.lastUpdateId
         pending = [d for d in self._buffer if d.u > last]
         self._buffer = []
         if pending and pending[0].U > last + 1:
-            return self._fail(f"snapshot {last} is older than the first buffered diff {pending[0].U}")
-        self.book.replace(_changes(snapshot.bids, snapshot.asks))
-        self.book.sequence_num = last
+            self._fail(f"snapshot {last} is older than the first buffered diff {pending[0].U}")
+            return []
         self.last_update_id, self._first = last, True
         self.state = SyncState.LIVE
+        steps: list[BookStep] = [("snapshot", _changes(snapshot.bids, snapshot.asks), last)]
         for diff in pending:
-            self._apply(diff)
+            step = self._next(diff)
             if self.state is not SyncState.LIVE:
-                break
-        return self.state
+                return []
+            if step is not None:
+                steps.append(step)
+        return steps
 
-    def _apply(self, diff: DepthDiff) -> None:
+    def _next(self, diff: DepthDiff) -> BookStep | None:
         assert self.last_update_id is not None
         expected = self.last_update_id + 1
         if self._first:
             if diff.u < expected:
-                return  # already in the snapshot
+                return None  # already in the snapshot
             if diff.U > expected:
                 self._fail(f"first diff {diff.U}..{diff.u} does not cover {expected}")
-                return
+                return None
             self._first = False
         elif diff.U != expected:
             self._fail(f"gap: expected diff from {expected}, got {diff.U}")
-            return
-        self.book.apply(_changes(diff.b, diff.a))
-        self.book.sequence_num = self.last_update_id = diff.u
+            return None
+        self.last_update_id = diff.u
+        return ("update", _changes(diff.b, diff.a), diff.u)
 
-    def _fail(self, reason: str) -> SyncState:
+    def _fail(self, reason: str) -> None:
         self.reason = reason
         self.state = SyncState.RESYNC
-        self.book.clear()
         self.last_update_id = None
-        return self.state
 
     def restart(self) -> None:
         """Begin again: buffer diffs until the next snapshot."""
