@@ -13,6 +13,7 @@ import pytest_textual_snapshot
 from cryptoj_tui.engine import Engine, EngineConfig, Side
 from cryptoj_tui.engine.bus import Subscription
 from cryptoj_tui.engine.events import Event
+from cryptoj_tui.sim.auth import CdpKey, generate_key, write_key_file
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +35,14 @@ def captures() -> Path:
     if not CAPTURES.is_dir():
         pytest.skip(f"real exchange captures not found at {CAPTURES} (set CRYPTOJ_CAPTURES)")
     return CAPTURES
+
+
+@pytest.fixture
+def api_key(tmp_path: Path) -> tuple[Path, CdpKey]:
+    """A fresh CDP key: (its key file, the key)."""
+    key = generate_key()
+    write_key_file(tmp_path / "api-key.json", key)
+    return tmp_path / "api-key.json", key
 
 
 @pytest.fixture

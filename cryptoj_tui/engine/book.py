@@ -32,6 +32,13 @@ def _minimal(value: Decimal) -> str:
     return "0" if text in ("0", "-0") else text
 
 
+def _validated(product_id: str, changes: Iterable[LevelChange]) -> list[LevelChange]:
+    """The changes as a list, after checking every level (BookError names the first bad one)."""
+    changes = changes if isinstance(changes, list) else list(changes)
+    _check_levels(product_id, changes)
+    return changes
+
+
 def _check_levels(product_id: str, changes: list[LevelChange]) -> None:
     # One cheap test per level in the common case; finiteness first, because ordering
     # comparisons with a Decimal NaN raise instead of returning False.
@@ -59,8 +66,7 @@ class OrderBook:
 
     def replace(self, changes: Iterable[LevelChange]) -> None:
         """Replace the whole book with a snapshot's levels, read in order (a zero size removes)."""
-        changes = changes if isinstance(changes, list) else list(changes)
-        _check_levels(self.product_id, changes)
+        changes = _validated(self.product_id, changes)
         bids: dict[Decimal, Decimal] = {}
         asks: dict[Decimal, Decimal] = {}
         for side, price, size in changes:
@@ -77,8 +83,7 @@ class OrderBook:
 
         Removing a level that is not in the book is a no-op: real venues send such deletes.
         """
-        changes = changes if isinstance(changes, list) else list(changes)
-        _check_levels(self.product_id, changes)
+        changes = _validated(self.product_id, changes)
         bids, asks = self._bids, self._asks
         for side, price, size in changes:
             levels = bids if side is Side.BID else asks

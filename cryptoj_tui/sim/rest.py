@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 BASE = "/api/v3/brokerage"
 MAX_PAGE = 1000
 MAX_CANCEL_IDS = 100
-PRINCIPAL = web.AppKey("principal", str)
+Handler = Callable[[web.Request, str], Awaitable[web.Response]]
+"""A route handler: the request and who made it (an API key name, or the client address)."""
 
 
 def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -111,20 +112,19 @@ class RestApi:
         uri = f"{request.method} {request.host}{request.path}"
         return self.venue.keys.verify(header[len("Bearer ") :].strip(), uri)
 
-    def _private(self, handler: Callable[[web.Request, str], Awaitable[web.Response]]) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def wrapped(request: web.Request) -> web.Response:
-            try:
-                principal = self._authenticate(request)
-            except AuthError as exc:
-                return error(401, "UNAUTHORIZED", str(exc))
-            return await self._guarded(request, principal, handler)
+    def _private(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        return self._endpoint(handler, require_auth=True)
 
-        return wrapped
+    def _public(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        return self._endpoint(handler, require_auth=False)
 
-    def _public(self, handler: Callable[[web.Request, str], Awaitable[web.Response]]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _endpoint(self, handler: Handler, *, require_auth: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """Authenticate (always for private routes; for public ones when a JWT is sent), then
+        rate-limit, apply injected faults and answer malformed input with 400."""
+
         async def wrapped(request: web.Request) -> web.Response:
             principal = request.remote or "anonymous"
-            if "Authorization" in request.headers:
+            if require_auth or "Authorization" in request.headers:
                 try:
                     principal = self._authenticate(request)
                 except AuthError as exc:
@@ -133,9 +133,7 @@ class RestApi:
 
         return wrapped
 
-    async def _guarded(
-        self, request: web.Request, principal: str, handler: Callable[[web.Request, str], Awaitable[web.Response]]
-    ) -> web.Response:
+    async def _guarded(self, request: web.Request, principal: str, handler: Handler) -> web.Response:
         wait = self.limiter.retry_after(principal)
         if wait:
             return error(429, "RATE_LIMIT_EXCEEDED", "too many requests", {"Retry-After": str(max(1, math.ceil(wait)))})

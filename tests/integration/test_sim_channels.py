@@ -13,20 +13,13 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from cryptoj_tui.sim.auth import CdpKey, generate_key, sign, write_key_file
+from cryptoj_tui.sim.auth import CdpKey, generate_key, sign
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
 
 @pytest.fixture
-def key(tmp_path: Path) -> tuple[Path, CdpKey]:
-    key = generate_key()
-    write_key_file(tmp_path / "k.json", key)
-    return tmp_path / "k.json", key
-
-
-@pytest.fixture
-async def paper(key: tuple[Path, CdpKey]) -> AsyncIterator[PaperVenue]:
-    async with PaperVenue(VenueConfig(seed=9, step_interval=0, api_key_files=(key[0],))) as venue:
+async def paper(api_key: tuple[Path, CdpKey]) -> AsyncIterator[PaperVenue]:
+    async with PaperVenue(VenueConfig(seed=9, step_interval=0, api_key_files=(api_key[0],))) as venue:
         yield venue
 
 
@@ -104,9 +97,9 @@ async def test_status_lists_every_product_without_product_ids(paper: PaperVenue)
 
 
 async def test_user_channel_needs_a_jwt_then_reports_every_change_of_our_orders(
-    paper: PaperVenue, key: tuple[Path, CdpKey]
+    paper: PaperVenue, api_key: tuple[Path, CdpKey]
 ) -> None:
-    owner = key[1]
+    owner = api_key[1]
     async with connect(paper.ws_url) as ws, connect(paper.ws_url) as stranger:
         refused = await subscribe(ws, "user", jwt=sign(generate_key()))
         assert refused[-1]["type"] == "error" and "unknown API key" in refused[-1]["message"]

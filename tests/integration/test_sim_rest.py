@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from cryptoj_tui.sim.auth import CdpKey, generate_key, sign, write_key_file
+from cryptoj_tui.sim.auth import CdpKey, generate_key, sign
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
 BASE = "/api/v3/brokerage"
@@ -47,23 +47,16 @@ class Client:
 
 
 @pytest.fixture
-def key_file(tmp_path: Path) -> tuple[Path, CdpKey]:
-    key = generate_key()
-    write_key_file(tmp_path / "key.json", key)
-    return tmp_path / "key.json", key
-
-
-@pytest.fixture
-async def paper(key_file: tuple[Path, CdpKey]) -> AsyncIterator[PaperVenue]:
-    config = VenueConfig(seed=5, step_interval=0, api_key_files=(key_file[0],), rate_limit=1000)
+async def paper(api_key: tuple[Path, CdpKey]) -> AsyncIterator[PaperVenue]:
+    config = VenueConfig(seed=5, step_interval=0, api_key_files=(api_key[0],), rate_limit=1000)
     async with PaperVenue(config) as venue:
         yield venue
 
 
 @pytest.fixture
-async def client(paper: PaperVenue, key_file: tuple[Path, CdpKey]) -> AsyncIterator[Client]:
+async def client(paper: PaperVenue, api_key: tuple[Path, CdpKey]) -> AsyncIterator[Client]:
     async with aiohttp.ClientSession() as session:
-        yield Client(session, paper, key_file[1])
+        yield Client(session, paper, api_key[1])
 
 
 async def test_place_get_list_fill_and_cancel_round_trip(client: Client, paper: PaperVenue) -> None:
@@ -204,10 +197,10 @@ async def test_orders_page_with_a_cursor(client: Client, paper: PaperVenue) -> N
     assert seen == list(reversed(ids))
 
 
-async def test_rate_limit_answers_429_with_retry_after(key_file: tuple[Path, CdpKey]) -> None:
-    config = VenueConfig(seed=5, step_interval=0, api_key_files=(key_file[0],), rate_limit=3)
+async def test_rate_limit_answers_429_with_retry_after(api_key: tuple[Path, CdpKey]) -> None:
+    config = VenueConfig(seed=5, step_interval=0, api_key_files=(api_key[0],), rate_limit=3)
     async with PaperVenue(config) as venue, aiohttp.ClientSession() as session:
-        client = Client(session, venue, key_file[1])
+        client = Client(session, venue, api_key[1])
         statuses = [(await client.call("GET", "/accounts"))[0] for _ in range(5)]
         assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
         status, data, headers = await client.call("GET", "/accounts")
@@ -235,10 +228,10 @@ async def test_injected_rejections_and_latency(client: Client, paper: PaperVenue
         paper.faults.fail_rest(418)
 
 
-async def test_extra_fields_are_ignored_and_starting_balances_are_configurable(key_file: tuple[Path, CdpKey]) -> None:
-    config = VenueConfig(step_interval=0, api_key_files=(key_file[0],), starting_balances=(("USD", D("500")), ("BTC", D("0.1"))))
+async def test_extra_fields_are_ignored_and_starting_balances_are_configurable(api_key: tuple[Path, CdpKey]) -> None:
+    config = VenueConfig(step_interval=0, api_key_files=(api_key[0],), starting_balances=(("USD", D("500")), ("BTC", D("0.1"))))
     async with PaperVenue(config) as venue, aiohttp.ClientSession() as session:
-        client = Client(session, venue, key_file[1])
+        client = Client(session, venue, api_key[1])
         status, accounts, _ = await client.call("GET", "/accounts")
         assert {a["currency"]: a["available_balance"]["value"] for a in accounts["accounts"]} == {"USD": "500", "BTC": "0.1"}
         price = str(venue.books["BTC-USD"].best_bid() - 100)

@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import replace
 from decimal import Decimal as D
 
-from textual.pilot import Pilot
 
 from cryptoj_tui.bridge import BookView, EngineBridge
 from cryptoj_tui.engine import ConnectionState, EngineConfig

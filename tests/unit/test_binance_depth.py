@@ -38,7 +38,7 @@ def documented_rule(snapshot: dict, diffs: list[dict]) -> tuple[dict, dict]:
     last = snapshot["lastUpdateId"]
     applied = [d for d in diffs if d["u"] > last]
     assert applied[0]["U"] <= last + 1 <= applied[0]["u"]
-    for previous, diff in zip([None, *applied], applied):
+    for previous, diff in zip([None, *applied], applied, strict=False):
         if previous is not None:
             assert diff["U"] == previous["u"] + 1
         for side, levels in ((bids, diff["b"]), (asks, diff["a"])):

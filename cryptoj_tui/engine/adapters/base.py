@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
+from cryptoj_tui.engine.adapters.connection import ConnectionMetrics, WebSocketConnection
+from cryptoj_tui.engine.bus import EventBus
+from cryptoj_tui.engine.events import ConnectionStatus
+from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.model import ConnectionState
 
 
@@ -34,3 +37,29 @@ class MarketDataFeed(Protocol):
     async def close(self) -> None:
         """Disconnect for good."""
         ...
+
+
+class ConnectedFeed:
+    """What every WebSocket market data feed shares: its connection's state and counters, and
+    the rule that books die with the connection they came from."""
+
+    url: str
+    _connection: WebSocketConnection
+    _market_data: MarketData
+    _bus: EventBus
+
+    @property
+    def state(self) -> ConnectionState:
+        """Where the underlying connection is."""
+        return self._connection.state
+
+    @property
+    def metrics(self) -> ConnectionMetrics:
+        """The connection's counters."""
+        return self._connection.metrics
+
+    def _on_state(self, state: ConnectionState, attempt: int, reason: str) -> None:
+        if state is not ConnectionState.CONNECTED:
+            # Whatever arrives after a reconnect starts from a fresh snapshot.
+            self._market_data.reset_all(f"connection {state}: {reason}")
+        self._bus.publish(ConnectionStatus(url=self.url, state=state, attempt=attempt, reason=reason))

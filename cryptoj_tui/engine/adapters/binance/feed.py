@@ -18,10 +18,11 @@ import aiohttp
 import msgspec
 
 from cryptoj_tui.engine.adapters.binance.depth import DepthSync, SyncState, decode_diff, decode_snapshot
-from cryptoj_tui.engine.adapters.connection import Backoff, ConnectionMetrics, WebSocketConnection
+from cryptoj_tui.engine.adapters.base import ConnectedFeed
+from cryptoj_tui.engine.adapters.connection import Backoff, WebSocketConnection
 from cryptoj_tui.engine.adapters.coinbase.stream import excerpt
 from cryptoj_tui.engine.bus import EventBus
-from cryptoj_tui.engine.events import ConnectionStatus, FeedError
+from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.model import ConnectionState
 
@@ -43,7 +44,7 @@ def symbol_of(product_id: str) -> str:
     return product_id.replace("-", "")
 
 
-class BinanceDepthFeed:
+class BinanceDepthFeed(ConnectedFeed):
     """Keeps the subscribed products' books in `market_data` equal to Binance's."""
 
     def __init__(
@@ -73,16 +74,6 @@ class BinanceDepthFeed:
             ws_url, on_open=self._on_open, on_frame=self._on_frame, on_state=self._on_state,
             stale_after=stale_after, backoff=backoff,
         )
-
-    @property
-    def state(self) -> ConnectionState:
-        """Where the stream connection is."""
-        return self._connection.state
-
-    @property
-    def metrics(self) -> ConnectionMetrics:
-        """The stream connection's counters."""
-        return self._connection.metrics
 
     def start(self) -> None:
         """Connect in the background."""
@@ -116,11 +107,6 @@ class BinanceDepthFeed:
     async def _on_open(self, send: Callable[[str], Awaitable[None]]) -> None:
         if self._syncs:
             await self._subscribe(list(self._syncs), send)
-
-    def _on_state(self, state: ConnectionState, attempt: int, reason: str) -> None:
-        if state is not ConnectionState.CONNECTED:
-            self._market_data.reset_all(f"connection {state}: {reason}")
-        self._bus.publish(ConnectionStatus(url=self.url, state=state, attempt=attempt, reason=reason))
 
     def _on_frame(self, raw: str | bytes) -> None:
         try:

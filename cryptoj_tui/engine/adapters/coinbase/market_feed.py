@@ -12,9 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from cryptoj_tui.engine.adapters.base import ConnectedFeed
 from cryptoj_tui.engine.adapters.connection import (
     Backoff,
-    ConnectionMetrics,
     SequenceTracker,
     SubscriptionSet,
     WebSocketConnection,
@@ -29,7 +29,7 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
     TickerFrame,
 )
 from cryptoj_tui.engine.bus import EventBus
-from cryptoj_tui.engine.events import ConnectionStatus, FeedError, Heartbeat, SequenceGap
+from cryptoj_tui.engine.events import FeedError, Heartbeat, SequenceGap
 from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.model import ConnectionState, PublicTrade, TickerSnapshot
 
@@ -49,7 +49,7 @@ def subscribe_message(channel: str, product_ids: list[str]) -> str:
     return json.dumps(message)
 
 
-class CoinbaseMarketFeed:
+class CoinbaseMarketFeed(ConnectedFeed):
     """Keeps the subscribed products' books in `market_data` in step with the venue."""
 
     def __init__(
@@ -77,16 +77,6 @@ class CoinbaseMarketFeed:
         )
         self.last_heartbeat = -1
 
-    @property
-    def state(self) -> ConnectionState:
-        """Where the underlying connection is."""
-        return self._connection.state
-
-    @property
-    def metrics(self) -> ConnectionMetrics:
-        """The connection's counters."""
-        return self._connection.metrics
-
     def start(self) -> None:
         """Connect in the background; subscriptions made before or after are honoured."""
         self._connection.start()
@@ -111,12 +101,6 @@ class CoinbaseMarketFeed:
         await send(subscribe_message(HEARTBEATS, []))
         for channel, product_ids in self._subscriptions.items():
             await send(subscribe_message(channel, product_ids))
-
-    def _on_state(self, state: ConnectionState, attempt: int, reason: str) -> None:
-        if state is not ConnectionState.CONNECTED:
-            # Whatever arrives after a reconnect starts from a fresh snapshot.
-            self._market_data.reset_all(f"connection {state}: {reason}")
-        self._bus.publish(ConnectionStatus(url=self.url, state=state, attempt=attempt, reason=reason))
 
     def _resync(self, reason: str) -> None:
         self._market_data.reset_all(reason)
