@@ -39,6 +39,11 @@ class Subscription(AsyncIterator[Event]):
             self.dropped += 1
         self._wake.set()
 
+    @property
+    def pending(self) -> int:
+        """How many events wait to be read."""
+        return len(self._pending)
+
     def get_nowait(self) -> Event | None:
         """The oldest pending event, or None when there is none."""
         if not self._pending:

@@ -21,6 +21,7 @@ from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
 from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.bus import EventBus, Subscription
+from cryptoj_tui.engine.events import FeedMetrics
 from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.model import ConnectionState, TickerSnapshot, check_product_id
 from cryptoj_tui.engine.tape import TradeTape
@@ -142,10 +143,24 @@ class Engine:
         return self.market_data.tickers.get(product_id)
 
     async def _watch_staleness(self) -> None:
+        """Check for quiet products, and publish the feed's counters about once a second."""
         interval = min(1.0, self.config.market_stale_after / 4)
+        since_metrics = 0.0
         while True:
             await asyncio.sleep(interval)
             self.market_data.check_staleness(self.config.market_stale_after)
+            since_metrics += interval
+            if since_metrics >= 1.0:
+                since_metrics = 0.0
+                self.bus.publish(self._metrics_event())
+
+    def _metrics_event(self) -> FeedMetrics:
+        m = self._feed.metrics
+        return FeedMetrics(
+            url=self.config.ws_url, state=self._feed.state, frames=m.frames, bytes=m.bytes,
+            connects=m.connects, reconnects=m.reconnects, gaps=m.gaps,
+            decode_errors=m.decode_errors, last_frame_age=m.last_frame_age(),
+        )
 
     def events(self, max_pending: int = 10_000) -> Subscription:
         """A new stream of every engine event from now on (`async for event in ...`)."""

@@ -93,3 +93,18 @@ class MarketStale(Event, frozen=True, kw_only=True):
     product_id: str
     stale: bool
     age: float
+
+
+class FeedMetrics(Event, frozen=True, kw_only=True):
+    """A connection's counters, published about once a second (coalesced per connection)."""
+
+    coalesce: ClassVar[str | None] = "url"
+    url: str
+    state: ConnectionState
+    frames: int
+    bytes: int
+    connects: int
+    reconnects: int
+    gaps: int
+    decode_errors: int
+    last_frame_age: float | None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig
-from cryptoj_tui.engine.events import ConnectionStatus, MarketStale, TickerUpdated, TradesPrinted
+from cryptoj_tui.engine.events import ConnectionStatus, FeedMetrics, MarketStale, TickerUpdated, TradesPrinted
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
-from tests.conftest import next_event
+from tests.conftest import next_event, wait_for_exact_book
 
 
 async def test_trades_and_ticker_arrive_and_a_reconnect_never_double_counts(venue: PaperVenue, engine: Engine) -> None:
@@ -48,3 +48,28 @@ async def test_a_quiet_product_is_reported_stale_and_fresh_again() -> None:
             fresh = await next_event(events, lambda e: isinstance(e, MarketStale))
             assert not fresh.stale  # type: ignore[attr-defined]
             assert engine.connection_state is ConnectionState.CONNECTED
+
+
+async def test_feed_counters_are_published_about_once_a_second(venue: PaperVenue, engine: Engine) -> None:
+    events = engine.events()
+    await engine.subscribe("BTC-USD")
+    first = await next_event(events, lambda e: isinstance(e, FeedMetrics))
+    second = await next_event(events, lambda e: isinstance(e, FeedMetrics))
+    assert second.frames > first.frames > 0 and second.bytes > first.bytes  # type: ignore[attr-defined]
+    assert second.state is ConnectionState.CONNECTED and second.last_frame_age is not None  # type: ignore[attr-defined]
+
+
+async def test_a_subscriber_that_never_reads_cannot_slow_the_feed_or_grow_without_bound() -> None:
+    """Scenario: a UI or script stops reading its event stream while the market floods."""
+    async with PaperVenue(VenueConfig(seed=8, step_interval=0.002)) as venue:
+        async with Engine(EngineConfig(ws_url=venue.ws_url)) as engine:
+            stuck = engine.events(max_pending=100)  # never read
+            reader = engine.events()
+            await engine.subscribe("BTC-USD", "ETH-USD", "SOL-USD")
+            await engine.wait_for_book("SOL-USD")
+            start = engine.metrics.frames
+            while engine.metrics.frames < start + 1500:
+                await reader.get()
+            assert stuck.pending <= 100  # book updates coalesced, oldest records dropped
+            for product in ("BTC-USD", "ETH-USD", "SOL-USD"):
+                await wait_for_exact_book(engine, venue, product)
