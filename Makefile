@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run sim test lint unit bench clean
+.PHONY: run sim test lint unit bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cryptoj needs Python 3.11 or newer; found " + sys.version.split()[0] + " at " + sys.executable + " (set PYTHON=...)")'
@@ -32,6 +32,9 @@ unit: $(STAMP)
 bench: $(STAMP)
 	@mkdir -p .benchmarks
 	$(BIN)/python -m pytest benchmarks -p no:xdist --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-json=.benchmarks/latest.json $(PYTEST_ARGS)
+
+soak: $(STAMP)
+	SOAK_SECONDS=600 $(BIN)/python -m pytest benchmarks/test_soak.py -p no:xdist --benchmark-only -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks .coverage .coverage.* htmlcov .hypothesis
