@@ -210,6 +210,8 @@ class Exchange:
         self.orders: dict[str, Order] = {}
         self._by_client_id: dict[tuple[str, str], str] = {}
         self._stops: dict[str, list[str]] = {p: [] for p in books}
+        self._expiring: dict[str, datetime] = {}
+        """Open GTD orders and their end times: expiry checks only these, never the history."""
         self.last_trade: dict[str, Decimal] = {}
         self._entry_ids = itertools.count(1)
         self.trades: list[tuple[str, Trade]] = []
@@ -226,6 +228,8 @@ class Exchange:
             self._by_client_id[(order.owner, order.client_order_id)] = order.order_id
             if order.status != "OPEN":
                 continue
+            if order.end_time is not None:
+                self._expiring[order.order_id] = order.end_time
             if order.order_type == "STOP_LIMIT" and not order.triggered:
                 self._stops[order.product_id].append(order.order_id)
             else:
@@ -303,9 +307,14 @@ class Exchange:
 
     def expire(self) -> None:
         """Expire GTD orders whose end time has passed."""
+        if not self._expiring:
+            return
         now = self.clock()
-        for order in list(self.orders.values()):
-            if order.status == "OPEN" and order.end_time is not None and order.end_time <= now:
+        for order_id, end_time in list(self._expiring.items()):
+            order = self.orders[order_id]
+            if order.status != "OPEN":
+                del self._expiring[order_id]
+            elif end_time <= now:
                 self._cancel(order, "EXPIRED")
 
     def take_trades(self) -> list[tuple[str, Trade]]:
@@ -420,6 +429,8 @@ class Exchange:
         self._by_client_id[(owner, order.client_order_id)] = order.order_id
         order.status = "OPEN"
         self._changed(order)
+        if order.end_time is not None:
+            self._expiring[order.order_id] = order.end_time
         if order.order_type == "STOP_LIMIT":
             self._stops[order.product_id].append(order.order_id)
             self._trigger_stops(order.product_id)
@@ -577,6 +588,7 @@ class Exchange:
         if order.quote_size is not None and status == "CANCELLED" and order.filled_size:
             status = "FILLED"  # a quote-sized market order that spent what it could
         order.status = status
+        self._expiring.pop(order.order_id, None)
         self._changed(order)
 
     def _after_trades(self, product_id: str) -> None:

@@ -252,3 +252,19 @@ def test_holds_always_equal_what_open_orders_reserve_and_nothing_goes_negative(o
                 (o.hold for o in ex.orders.values() if o.hold_currency == account.currency and o.status == "OPEN"), D(0)
             )
             assert account.hold == reserved, account
+
+
+def test_expiry_looks_only_at_open_gtd_orders() -> None:
+    now = [NOW]
+    ex = market()
+    ex.clock = lambda: now[0]
+    for n in range(50):  # history that expiry must not rescan
+        o = placed(ex, order(ex, "BUY", "limit_limit_gtc", base_size="0.01", limit_price="90"))
+        ex.cancel_orders(USER, [o.order_id])
+    gtd = placed(ex, order(ex, "BUY", "limit_limit_gtd", base_size="0.01", limit_price="90", end_time="2026-11-25T12:05:00Z"))
+    gone = placed(ex, order(ex, "BUY", "limit_limit_gtd", base_size="0.01", limit_price="90", end_time="2026-11-25T12:05:00Z"))
+    ex.cancel_orders(USER, [gone.order_id])
+    assert list(ex._expiring) == [gtd.order_id]
+    now[0] = NOW + timedelta(minutes=10)
+    ex.expire()
+    assert gtd.status == "EXPIRED" and gone.status == "CANCELLED" and ex._expiring == {}
