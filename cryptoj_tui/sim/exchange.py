@@ -303,7 +303,7 @@ class Exchange:
     def settle(self, product_id: str, trades: list[Trade]) -> None:
         """Account for trades the synthetic flow made (they may hit users' resting orders)."""
         self._apply_trades(product_id, trades, taker=None)
-        self._after_trades(product_id)
+        self._trigger_stops(product_id)
 
     def expire(self) -> None:
         """Expire GTD orders whose end time has passed."""
@@ -503,7 +503,7 @@ class Exchange:
         self._apply_trades(order.product_id, trades, taker=order)
         if order.status == "OPEN" and (order.order_type == "MARKET" or name in ("limit_limit_fok", "sor_limit_ioc")):
             self._cancel(order, "CANCELLED")  # the unfilled rest of an immediate order
-        self._after_trades(order.product_id)
+        self._trigger_stops(order.product_id)
 
     def _buy_for_quote(self, order: Order, book: MatchingBook) -> list[Trade]:
         spec, trades = book.spec, []
@@ -590,9 +590,6 @@ class Exchange:
         order.status = status
         self._expiring.pop(order.order_id, None)
         self._changed(order)
-
-    def _after_trades(self, product_id: str) -> None:
-        self._trigger_stops(product_id)
 
     def _trigger_stops(self, product_id: str) -> None:
         last = self.last_trade.get(product_id)

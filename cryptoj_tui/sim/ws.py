@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 PRODUCT_CHANNELS = {"level2", "market_trades", "ticker", "ticker_batch", "candles", "user"}
 KNOWN_CHANNELS = PRODUCT_CHANNELS | {"heartbeats", "status"}
 SERVED_CHANNELS = KNOWN_CHANNELS - {"ticker_batch"}
+ALL_PRODUCTS_UNLESS_NAMED = {"user", "status"}
+"""Channels whose product_ids are optional: without them, every product is meant."""
 FRAME_CHANNEL = {"level2": "l2_data"}
 """The `channel` a subscription's frames carry, where it differs from the subscription's name."""
 MAX_INBOUND_BYTES = 1 << 20
@@ -183,12 +185,10 @@ class FeedEndpoint:
             session.send_error(problem)
             return
         kind, channel = message["type"], message["channel"]
-        if channel == "user":
+        if channel in ALL_PRODUCTS_UNLESS_NAMED:
             products = message.get("product_ids") or list(self._venue.books)
         elif channel in PRODUCT_CHANNELS:
             products = message["product_ids"]
-        elif channel == "status":
-            products = message.get("product_ids") or list(self._venue.books)
         else:
             products = [channel]
         if kind == "subscribe":
@@ -216,7 +216,7 @@ class FeedEndpoint:
             return f"channel {channel!r} is not served by this paper venue yet"
         if channel in PRODUCT_CHANNELS or "product_ids" in message:
             products = message.get("product_ids")
-            if channel in ("user", "status") and products is None:
+            if channel in ALL_PRODUCTS_UNLESS_NAMED and products is None:
                 return None
             if (
                 not isinstance(products, list)
