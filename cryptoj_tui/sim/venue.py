@@ -133,7 +133,7 @@ class PaperVenue:
         self._publish_all()  # nobody listens yet: this records the warm-up tape and saves
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
-        self._restart_task: asyncio.Task[None] | None = None
+        self._fault_task: asyncio.Task[None] | None = None
         self._ssl: Any = None
         self.cert_path: Path | None = None
         self._flow_task: asyncio.Task[None] | None = None
@@ -160,6 +160,10 @@ class PaperVenue:
         self.port = self._runner.addresses[0][1]
         self._flow_task = asyncio.get_running_loop().create_task(self._flow_loop(), name="sim flow")
 
+    def start_fault(self, fault: Coroutine[Any, Any, None]) -> None:
+        """Run a fault (drop, restart) in the background; stop() cancels it if still running."""
+        self._fault_task = asyncio.get_running_loop().create_task(fault)
+
     async def restart(self, down_for: float = 0.0) -> None:
         """Fault: cut every connection, stop listening for `down_for` seconds, listen again.
 
@@ -174,8 +178,8 @@ class PaperVenue:
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
-        if self._restart_task is not None:
-            self._restart_task.cancel()
+        if self._fault_task is not None:
+            self._fault_task.cancel()
         if self._flow_task is not None:
             self._flow_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -197,14 +201,17 @@ class PaperVenue:
     @property
     def ws_url(self) -> str:
         """Where clients connect for market data."""
-        host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
-        return f"{'wss' if self.config.tls_dir else 'ws'}://{host}:{self.port}"
+        return self._url("ws")
 
     @property
     def rest_url(self) -> str:
         """The REST base URL (the brokerage API lives under /api/v3/brokerage)."""
+        return self._url("http")
+
+    def _url(self, scheme: str) -> str:
+        """scheme://host:port, with the TLS variant of the scheme under --tls and IPv6 bracketed."""
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
-        return f"{'https' if self.config.tls_dir else 'http'}://{host}:{self.port}"
+        return f"{scheme}{'s' if self.config.tls_dir else ''}://{host}:{self.port}"
 
     def now(self) -> datetime:
         """The venue clock as an aware UTC datetime."""
@@ -427,10 +434,10 @@ class ControlApi:
         elif name == "malformed":
             venue.feed.send_malformed()
         elif name == "drop":
-            venue._restart_task = asyncio.get_running_loop().create_task(venue.feed.drop_all())
+            venue.start_fault(venue.feed.drop_all())
         elif name == "restart":
             seconds = float(body.get("seconds", 0.5))
-            venue._restart_task = asyncio.get_running_loop().create_task(venue.restart(seconds))
+            venue.start_fault(venue.restart(seconds))
         else:
             raise ValueError(
                 f"unknown fault {name!r}; known: rest_error, rest_latency, reject_orders, "
