@@ -259,13 +259,22 @@ class Exchange:
 
     # -- orders --------------------------------------------------------------------------
 
-    def create_order(self, owner: str, request: object) -> dict[str, Any]:
-        """Handle `POST /orders`; InvalidRequest for malformed input, else a Coinbase response."""
+    def create_order(
+        self, owner: str, request: object, refusal: Callable[[], str | None] | None = None
+    ) -> dict[str, Any]:
+        """Handle `POST /orders`; InvalidRequest for malformed input, else a Coinbase response.
+
+        `refusal` (fault injection) is asked only for a well-formed new order; a venue error
+        name it returns rejects the order the way a real rejection would.
+        """
         order = self._parse(owner, request)
         existing = self._by_client_id.get((owner, order.client_order_id))
         if existing is not None:  # an idempotent retry: create nothing, answer as before
             return self._success(self.orders[existing])
         try:
+            injected = refusal() if refusal is not None else None
+            if injected is not None:
+                raise OrderRejected(injected, f"injected rejection: {injected}")
             self._place(order)
         except OrderRejected as exc:
             return {

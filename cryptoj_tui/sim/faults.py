@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from cryptoj_tui.sim.rest import error
+
 REST_ERRORS = {429: "RATE_LIMIT_EXCEEDED", 500: "INTERNAL", 502: "BAD_GATEWAY", 503: "UNAVAILABLE"}
 
 
@@ -74,10 +76,8 @@ class Faults:
             self.rest_count -= 1
             status = self.rest_status
             self.log.append(f"{status} {request.method} {request.path}")
-            message = f"injected fault: HTTP {status}"
             headers = {"Retry-After": "1"} if status == 429 else None
-            body = {"error": REST_ERRORS[status], "error_details": message, "message": message}
-            return web.json_response(body, status=status, headers=headers)
+            return error(status, REST_ERRORS[status], f"injected fault: HTTP {status}", headers)
         return None
 
     def take_rejection(self) -> str | None:

@@ -31,7 +31,7 @@ from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
 from cryptoj_tui.sim.products import PRODUCTS
 from cryptoj_tui.sim.products import format_decimal
-from cryptoj_tui.sim.rest import RestApi, json_errors
+from cryptoj_tui.sim.rest import RestApi, error, json_errors
 from cryptoj_tui.sim.store import AccountStore
 from cryptoj_tui.sim.tape import TradeTape
 from cryptoj_tui.sim.tls import ensure_certificate, server_context
@@ -226,16 +226,7 @@ class PaperVenue:
 
     def create_order(self, owner: str, body: object) -> dict[str, Any]:
         """Place a user's order (InvalidRequest for malformed input) and publish the book."""
-        rejection = self.faults.take_rejection()
-        if rejection is not None:
-            return {
-                "success": False,
-                "failure_reason": "UNKNOWN_FAILURE_REASON",
-                "order_id": "",
-                "error_response": {"error": rejection, "message": f"injected rejection: {rejection}",
-                                   "error_details": "injected by the paper venue's fault injection"},
-            }
-        response = self.exchange.create_order(owner, body)
+        response = self.exchange.create_order(owner, body, refusal=self.faults.take_rejection)
         self._publish_all()
         return response
 
@@ -413,8 +404,7 @@ class ControlApi:
                 raise ValueError("body must be a JSON object")
             self._arm(body)
         except (ValueError, TypeError, KeyError) as exc:
-            message = f"bad fault request: {exc}"
-            return web.json_response({"error": "INVALID_ARGUMENT", "message": message, "error_details": message}, status=400)
+            return error(400, "INVALID_ARGUMENT", f"bad fault request: {exc}")
         self.venue.faults.log.append(f"armed {body['fault']}")
         return web.json_response({"ok": True, "faults": self.venue.faults.state()})
 

@@ -243,3 +243,13 @@ async def test_extra_fields_are_ignored_and_starting_balances_are_configurable(a
         too_big = dict(body, client_order_id="x2", order_configuration={"limit_limit_gtc": {"base_size": "1", "limit_price": price}})
         status, data, _ = await client.call("POST", "/orders", body=too_big)
         assert data["error_response"]["error"] == "INSUFFICIENT_FUND"
+
+
+async def test_an_armed_rejection_waits_for_a_well_formed_order(client: Client, paper: PaperVenue) -> None:
+    paper.faults.reject_orders("INSUFFICIENT_FUND", count=1)
+    status, data, _ = await client.call("POST", "/orders", body={"client_order_id": "x", "product_id": "NOPE-USD"})
+    assert status == 400 and data["error"] == "INVALID_ARGUMENT"  # malformed input is still a 400
+    price = str(paper.books["BTC-USD"].best_bid() - 500)
+    rejected = await client.order("BUY", "limit_limit_gtc", base_size="0.001", limit_price=price)
+    assert rejected["error_response"]["error"] == "INSUFFICIENT_FUND"
+    assert rejected["order_configuration"] == {"limit_limit_gtc": {"base_size": "0.001", "limit_price": price}}
