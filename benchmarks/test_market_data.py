@@ -58,7 +58,7 @@ def seeded_book() -> OrderBook:
     book = OrderBook("BTC-USD")
     snapshot = decoder.decode(snapshot_frame(2500))
     assert isinstance(snapshot, L2DataFrame)
-    book.replace(snapshot.events[0].changes())
+    book.replace(snapshot.events[0].updates)
     return book
 
 
@@ -72,7 +72,7 @@ def decode_and_apply(frames: list[bytes], decoder: StreamDecoder, book: OrderBoo
     for raw in frames:
         parsed = decoder.decode(raw)
         for event in parsed.events:  # type: ignore[union-attr]
-            book.apply(event.changes())
+            book.apply(event.updates)
 
 
 @pytest.mark.parametrize("levels", [1, 50])
@@ -108,7 +108,7 @@ def test_snapshot_10k_decode_and_replace(benchmark: Any) -> None:
 
     def run() -> None:
         parsed = decoder.decode(raw)
-        book.replace(parsed.events[0].changes())  # type: ignore[union-attr]
+        book.replace(parsed.events[0].updates)  # type: ignore[union-attr]
 
     benchmark(run)
     assert book.depth() == (5000, 5000)

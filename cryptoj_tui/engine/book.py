@@ -1,29 +1,56 @@
-"""An exact L2 order book: Decimal prices and sizes, O(log n) updates, cheap top-of-book reads.
+"""An exact L2 order book: prices as integer ticks, Decimal sizes, O(log n) updates.
 
-Sans-I/O: the book knows nothing of frames or sockets. Every change is validated before any is
-applied, so a bad level leaves the book exactly as it was.
+Sans-I/O: the book knows nothing of frames or sockets. Prices are kept as integers in units of
+10**-places (a Decimal key costs a slow hash and slow comparisons on every update); `places`
+grows by itself the first time a finer price arrives, so no price is ever rounded. Every change
+is validated before any is applied, so a bad level leaves the book exactly as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from decimal import Decimal
 import zlib
+from collections.abc import Sequence
+from decimal import Context, Decimal, Inexact, InvalidOperation
 from itertools import islice
+from typing import NamedTuple, Protocol
 
 from sortedcontainers import SortedDict
 
 from cryptoj_tui.engine.model import Level, Side
 
-LevelChange = tuple[Side, Decimal, Decimal]
-"""(side, price, new total size at that price); size 0 removes the level."""
+
+class LevelChangeLike(Protocol):
+    """Anything with a side ("bid" for bids, anything else for asks), a price and a new size."""
+
+    @property
+    def side(self) -> str: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def size(self) -> Decimal: ...
+
+
+class LevelChange(NamedTuple):
+    """The new total size at one price; size 0 removes the level."""
+
+    side: Side
+    price: Decimal
+    size: Decimal
 
 
 class BookError(ValueError):
-    """A level that cannot be in a book (non-finite, non-positive price, negative size)."""
+    """A level that cannot be in a book (non-finite, non-positive or absurd price or size)."""
 
 
 ZERO = Decimal(0)
+MAX_PRICE = Decimal(10) ** 15
+MAX_SIZE = Decimal(10) ** 15
+MAX_PLACES = 12
+"""No venue quotes finer than this; a finer price is refused rather than kept."""
+_EXACT = Context(prec=40, traps=[Inexact, InvalidOperation])
+"""Prices are scaled to ticks in this context: a price too long to scale exactly raises."""
+_scale_exactly = _EXACT.multiply
+_integral_exactly = _EXACT.to_integral_exact
 
 
 def _minimal(value: Decimal) -> str:
@@ -32,65 +59,125 @@ def _minimal(value: Decimal) -> str:
     return "0" if text in ("0", "-0") else text
 
 
-def _validated(product_id: str, changes: Iterable[LevelChange]) -> list[LevelChange]:
-    """The changes as a list, after checking every level (BookError names the first bad one)."""
-    changes = changes if isinstance(changes, list) else list(changes)
-    _check_levels(product_id, changes)
-    return changes
-
-
-def _check_levels(product_id: str, changes: list[LevelChange]) -> None:
-    # One cheap test per level in the common case; finiteness first, because ordering
-    # comparisons with a Decimal NaN raise instead of returning False.
-    for side, price, size in changes:
-        if not (price.is_finite() and size.is_finite() and price > ZERO and size >= ZERO):
-            if not price.is_finite() or price <= ZERO:
-                raise BookError(f"{product_id} {side} level has invalid price {price}")
-            raise BookError(f"{product_id} {side} level at {price} has invalid size {size}")
+class _FinerPrice(Exception):
+    def __init__(self, price: Decimal) -> None:
+        self.price = price
 
 
 class OrderBook:
     """The aggregated depth of one product: price -> total size, per side."""
 
-    __slots__ = ("product_id", "_bids", "_asks", "sequence_num")
+    __slots__ = ("product_id", "_bids", "_asks", "sequence_num", "_places", "_scale", "_unit", "_max_tick")
 
-    def __init__(self, product_id: str) -> None:
+    def __init__(self, product_id: str, places: int = 2) -> None:
         self.product_id = product_id
-        # Both sides ascending by price: the best bid is the last bid key, the best ask the first.
+        # Both sides ascending by tick: the best bid is the last bid key, the best ask the first.
         self._bids: SortedDict = SortedDict()
         self._asks: SortedDict = SortedDict()
         self.sequence_num = -1
+        self._set_places(places)
 
-    def _side(self, side: Side) -> SortedDict:
-        return self._bids if side is Side.BID else self._asks
+    def _set_places(self, places: int) -> None:
+        self._places = places
+        self._scale = Decimal(10) ** places
+        self._unit = Decimal(1).scaleb(-places)
+        self._max_tick = int(MAX_PRICE * self._scale)
 
-    def replace(self, changes: Iterable[LevelChange]) -> None:
+    @property
+    def places(self) -> int:
+        """Decimal places of the price grid the book keeps (grows with the finest price seen)."""
+        return self._places
+
+    def _price(self, tick: int) -> Decimal:
+        return tick * self._unit
+
+    def _checked(self, changes: Sequence[LevelChangeLike]) -> list[tuple[SortedDict, int, Decimal]]:
+        """Every change as (its side's levels, tick, size), once all of them passed the checks.
+
+        BookError names the first bad level; _FinerPrice asks for a finer grid first. This is
+        the hot path of market data, written for speed: one pass, locals, no calls but int().
+        """
+        scale, max_tick, bids, asks = self._scale, self._max_tick, self._bids, self._asks
+        multiply, integral = _scale_exactly, _integral_exactly
+        staged = []
+        for change in changes:
+            size = change.size
+            try:
+                tick = int(integral(multiply(change.price, scale)))
+                # A NaN size raises in the comparison; an infinite one fails the bound.
+                good = 0 < tick <= max_tick and ZERO <= size < MAX_SIZE
+            except Inexact:  # off this grid (or absurdly long, which _refine refuses)
+                raise _FinerPrice(change.price) from None
+            except (ArithmeticError, ValueError):  # NaN or infinite price or size
+                good = False
+            if not good:
+                raise self._bad(change)
+            staged.append((bids if change.side == "bid" else asks, tick, size))
+        return staged
+
+    def _bad(self, change: LevelChangeLike) -> BookError:
+        price, size = change.price, change.size
+        side = "bid" if change.side == "bid" else "ask"
+        try:
+            price_ok = ZERO < price <= MAX_PRICE and bool(_scale_exactly(price, self._scale))
+        except ArithmeticError:
+            price_ok = False
+        if not price_ok:
+            return BookError(f"{self.product_id} {side} level has invalid price {price}")
+        return BookError(f"{self.product_id} {side} level at {price} has invalid size {size}")
+
+    def _checked_on_fine_grid(self, changes: Sequence[LevelChangeLike]) -> list[tuple[SortedDict, int, Decimal]]:
+        while True:  # rare: each round moves to the grid of the finest price seen so far
+            try:
+                return self._checked(changes)
+            except _FinerPrice as finer:
+                self._refine(finer.price)
+
+    def _refine(self, price: Decimal) -> None:
+        """Move the book to a finer price grid that holds `price` exactly."""
+        try:
+            places = -price.normalize(_EXACT).as_tuple().exponent  # type: ignore[operator]
+            valid = ZERO < price <= MAX_PRICE and places > self._places
+        except ArithmeticError:  # more digits than any price has
+            valid = False
+        if not valid:
+            raise BookError(f"{self.product_id} level has invalid price {price}")
+        if places > MAX_PLACES:
+            raise BookError(f"{self.product_id} price {price} has more than {MAX_PLACES} decimal places")
+        factor = 10 ** (places - self._places)
+        self._bids = SortedDict({tick * factor: size for tick, size in self._bids.items()})
+        self._asks = SortedDict({tick * factor: size for tick, size in self._asks.items()})
+        self._set_places(places)
+
+    def replace(self, changes: Sequence[LevelChangeLike]) -> None:
         """Replace the whole book with a snapshot's levels, read in order (a zero size removes)."""
-        changes = _validated(self.product_id, changes)
-        bids: dict[Decimal, Decimal] = {}
-        asks: dict[Decimal, Decimal] = {}
-        for side, price, size in changes:
-            levels = bids if side is Side.BID else asks
+        staged = self._checked_on_fine_grid(changes)
+        # Plain dicts first: one sort at the end is much cheaper than inserting level by level.
+        bids: dict[int, Decimal] = {}
+        asks: dict[int, Decimal] = {}
+        for side, tick, size in staged:
+            levels = bids if side is self._bids else asks
             if size:
-                levels[price] = size
+                levels[tick] = size
             else:
-                levels.pop(price, None)
+                levels.pop(tick, None)
         self._bids = SortedDict(bids)
         self._asks = SortedDict(asks)
 
-    def apply(self, changes: Iterable[LevelChange]) -> None:
+    def apply(self, changes: Sequence[LevelChangeLike]) -> None:
         """Apply incremental level changes, all or nothing.
 
         Removing a level that is not in the book is a no-op: real venues send such deletes.
         """
-        changes = _validated(self.product_id, changes)
-        bids, asks = self._bids, self._asks
-        for side, price, size in changes:
-            levels = bids if side is Side.BID else asks
+        try:
+            staged = self._checked(changes)
+        except _FinerPrice:
+            staged = self._checked_on_fine_grid(changes)
+        for levels, tick, size in staged:
             if size:
-                levels[price] = size
+                levels[tick] = size
             else:
-                levels.pop(price, None)
+                levels.pop(tick, None)
 
     def clear(self) -> None:
         """Forget every level (the book is no longer trustworthy)."""
@@ -100,25 +187,31 @@ class OrderBook:
 
     def best_bid(self) -> Level | None:
         """(price, size) of the highest bid, or None on an empty side."""
-        return self._bids.peekitem(-1) if self._bids else None
+        if not self._bids:
+            return None
+        tick, size = self._bids.peekitem(-1)
+        return self._price(tick), size
 
     def best_ask(self) -> Level | None:
         """(price, size) of the lowest ask, or None on an empty side."""
-        return self._asks.peekitem(0) if self._asks else None
+        if not self._asks:
+            return None
+        tick, size = self._asks.peekitem(0)
+        return self._price(tick), size
 
     def top(self, n: int) -> tuple[list[Level], list[Level]]:
         """The best `n` bids and asks, each best first."""
-        bids = self._bids
-        asks = self._asks
-        bid_prices = islice(reversed(bids), n)
-        ask_prices = islice(asks, n)
-        return [(p, bids[p]) for p in bid_prices], [(p, asks[p]) for p in ask_prices]
+        bids, asks, unit = self._bids, self._asks, self._unit
+        return (
+            [(t * unit, bids[t]) for t in islice(reversed(bids), n)],
+            [(t * unit, asks[t]) for t in islice(asks, n)],
+        )
 
     def levels(self, side: Side) -> list[Level]:
         """Every level of one side, best first."""
-        levels = self._side(side)
-        prices = reversed(levels) if side is Side.BID else iter(levels)
-        return [(p, levels[p]) for p in prices]
+        levels, unit = (self._bids if side is Side.BID else self._asks), self._unit
+        ticks = reversed(levels) if side is Side.BID else iter(levels)
+        return [(t * unit, levels[t]) for t in ticks]
 
     def depth(self) -> tuple[int, int]:
         """How many bid and ask levels the book holds."""
@@ -128,18 +221,17 @@ class OrderBook:
         """Best ask minus best bid, or None when a side is empty."""
         if not self._bids or not self._asks:
             return None
-        return self._asks.peekitem(0)[0] - self._bids.peekitem(-1)[0]
+        return self._price(self._asks.peekitem(0)[0] - self._bids.peekitem(-1)[0])
 
     def mid(self) -> Decimal | None:
         """The midpoint of the inside market, or None when a side is empty."""
         if not self._bids or not self._asks:
             return None
-        return (self._asks.peekitem(0)[0] + self._bids.peekitem(-1)[0]) / 2
+        return self._price(self._asks.peekitem(0)[0] + self._bids.peekitem(-1)[0]) / 2
 
     def is_crossed(self) -> bool:
         """True when the best bid is at or above the best ask: the book cannot be right."""
-        spread = self.spread()
-        return spread is not None and spread <= 0
+        return bool(self._bids) and bool(self._asks) and self._bids.peekitem(-1)[0] >= self._asks.peekitem(0)[0]
 
     def checksum(self, depth: int = 25) -> int:
         """CRC32 of the top `depth` levels per side, as docs/paper-venue.md specifies.

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
-from cryptoj_tui.engine.book import BookError, LevelChange, OrderBook
+from cryptoj_tui.engine.book import BookError, LevelChangeLike, OrderBook
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import (
     BookReset,
@@ -64,7 +65,7 @@ class MarketData:
         await self._live[product_id].wait()
         return self._books[product_id]
 
-    def on_snapshot(self, product_id: str, changes: list[LevelChange], sequence_num: int) -> None:
+    def on_snapshot(self, product_id: str, changes: Sequence[LevelChangeLike], sequence_num: int) -> None:
         """Replace a book with a venue snapshot."""
         book = self._books.get(product_id)
         if book is None:
@@ -81,7 +82,7 @@ class MarketData:
         self._touch(product_id)
         self._bus.publish(BookUpdated(product_id=product_id, sequence_num=sequence_num))
 
-    def on_update(self, product_id: str, changes: list[LevelChange], sequence_num: int) -> bool:
+    def on_update(self, product_id: str, changes: Sequence[LevelChangeLike], sequence_num: int) -> bool:
         """Apply an incremental update; False when the book must be resynchronised."""
         book = self._books.get(product_id)
         if book is None:
@@ -161,7 +162,7 @@ class MarketData:
             return False
         bid, ask = book.best_bid(), book.best_ask()
         assert bid is not None and ask is not None
-        self._reject(book.product_id, f"crossed book: best bid {bid[0]} >= best ask {ask[0]}")
+        self._reject(book.product_id, f"crossed book: best bid {bid[0].normalize():f} >= best ask {ask[0].normalize():f}")
         return True
 
     def _reject(self, product_id: str, message: str) -> None:

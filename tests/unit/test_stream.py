@@ -40,7 +40,7 @@ def test_level2_update_decodes_to_exact_changes() -> None:
     assert frame.sequence_num == 14
     (event,) = frame.events
     assert event.type == "update" and event.product_id == "BTC-USD"
-    assert event.changes() == [(Side.BID, D("65062.5"), D("0.00583")), (Side.ASK, D("65106.54"), D("0"))]
+    assert [(u.side, u.price, u.size) for u in event.updates] == [("bid", D("65062.5"), D("0.00583")), ("offer", D("65106.54"), D("0"))]
 
 
 def test_field_order_does_not_matter() -> None:
@@ -130,9 +130,9 @@ def test_real_coinbase_session_decodes_and_rebuilds_the_documented_books(capture
             for event in frame.events:
                 book = books[event.product_id]
                 if event.type == "snapshot":
-                    book.replace(event.changes())
+                    book.replace(event.updates)
                 else:
-                    book.apply(event.changes())
+                    book.apply(event.updates)
                 assert not book.is_crossed()
     assert kinds[L2DataFrame] == 775
     assert {MarketTradesFrame, TickerFrame, CandlesFrame, HeartbeatsFrame, SubscriptionsFrame} <= set(kinds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal as D
 
+from cryptoj_tui.engine.book import LevelChange
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import MarketStale, TradesPrinted
 from cryptoj_tui.engine.market_data import MarketData
@@ -48,7 +49,7 @@ async def test_staleness_is_reported_once_and_cleared_by_the_next_update() -> No
     events = bus.subscribe()
     market = MarketData(bus)
     market.track("BTC-USD")
-    market.on_snapshot("BTC-USD", [(Side.BID, D(1), D(1)), (Side.ASK, D(2), D(1))], 0)
+    market.on_snapshot("BTC-USD", [LevelChange(Side.BID, D(1), D(1)), LevelChange(Side.ASK, D(2), D(1))], 0)
     market.on_trades("BTC-USD", [trade(1, "1.5")])
     market.on_trades("ETH-USD", [trade(1, "1.5")])  # not tracked: ignored
     received = [events.get_nowait() for _ in range(2)]
@@ -61,7 +62,7 @@ async def test_staleness_is_reported_once_and_cleared_by_the_next_update() -> No
     stale = events.get_nowait()
     assert isinstance(stale, MarketStale) and stale.stale and stale.age >= 5
     assert events.get_nowait() is None and market.is_stale("BTC-USD")
-    market.on_update("BTC-USD", [(Side.BID, D(1), D(3))], 1)
+    market.on_update("BTC-USD", [LevelChange(Side.BID, D(1), D(3))], 1)
     fresh = [events.get_nowait(), events.get_nowait()]
     assert MarketStale(product_id="BTC-USD", stale=False, age=0.0) in fresh
     assert not market.is_stale("BTC-USD")

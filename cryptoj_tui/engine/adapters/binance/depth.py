@@ -66,7 +66,7 @@ def decode_snapshot(raw: bytes | str) -> DepthSnapshot:
 
 
 def _changes(bids: list[PriceLevel], asks: list[PriceLevel]) -> list[LevelChange]:
-    return [(Side.BID, p, q) for p, q in bids] + [(Side.ASK, p, q) for p, q in asks]
+    return [LevelChange(Side.BID, p, q) for p, q in bids] + [LevelChange(Side.ASK, p, q) for p, q in asks]
 
 
 class SyncState(enum.StrEnum):

@@ -137,8 +137,8 @@ class CoinbaseMarketFeed(ConnectedFeed):
         market_data = self._market_data
         for event in frame.events:
             if event.type == "snapshot":
-                market_data.on_snapshot(event.product_id, event.changes(), frame.sequence_num)
-            elif not market_data.on_update(event.product_id, event.changes(), frame.sequence_num):
+                market_data.on_snapshot(event.product_id, event.updates, frame.sequence_num)
+            elif not market_data.on_update(event.product_id, event.updates, frame.sequence_num):
                 self._resync(f"{event.product_id} book rejected an update")
                 return
             if event.checksum is not None and not self._checksum_matches(event.product_id, event.checksum):

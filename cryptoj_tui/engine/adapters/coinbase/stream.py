@@ -13,8 +13,6 @@ from typing import Literal
 
 import msgspec
 
-from cryptoj_tui.engine.book import LevelChange
-from cryptoj_tui.engine.model import Side
 
 EXCERPT_CHARS = 80
 
@@ -25,14 +23,15 @@ class _Frame(msgspec.Struct, tag_field="channel", kw_only=True):
 
 
 class L2Level(msgspec.Struct, gc=False):
-    """One changed price level; `new_quantity` is the new total there, "0" removes it.
+    """One changed price level (`price_level`); `size` is the new total there, "0" removes it.
 
-    The frame's `event_time` is left undecoded: nothing reads it, and skipping it is cheaper.
+    Field names match the book's LevelChangeLike, so decoded levels go into the book as they
+    are. The frame's `event_time` is left undecoded: nothing reads it, and skipping it is cheaper.
     """
 
     side: Literal["bid", "offer"]
-    price_level: Decimal
-    new_quantity: Decimal
+    price: Decimal = msgspec.field(name="price_level")
+    size: Decimal = msgspec.field(name="new_quantity")
 
 
 class L2Event(msgspec.Struct, gc=False):
@@ -43,13 +42,6 @@ class L2Event(msgspec.Struct, gc=False):
     updates: list[L2Level]
     checksum: int | None = None
     """CRC32 of the top 25 levels per side after this event, when the venue sends one."""
-
-    def changes(self) -> list[LevelChange]:
-        """The event as book level changes."""
-        bid, ask = Side.BID, Side.ASK
-        return [
-            (bid if u.side == "bid" else ask, u.price_level, u.new_quantity) for u in self.updates
-        ]
 
 
 class L2DataFrame(_Frame, tag="l2_data"):
