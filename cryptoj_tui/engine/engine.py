@@ -159,7 +159,7 @@ class Engine:
         return FeedMetrics(
             url=self.config.ws_url, state=self._feed.state, frames=m.frames, bytes=m.bytes,
             connects=m.connects, reconnects=m.reconnects, gaps=m.gaps,
-            decode_errors=m.decode_errors, last_frame_age=m.last_frame_age(),
+            decode_errors=m.decode_errors, book_resyncs=m.book_resyncs, last_frame_age=m.last_frame_age(),
         )
 
     def events(self, max_pending: int = 10_000) -> Subscription:

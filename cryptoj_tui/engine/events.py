@@ -107,4 +107,5 @@ class FeedMetrics(Event, frozen=True, kw_only=True):
     reconnects: int
     gaps: int
     decode_errors: int
+    book_resyncs: int = 0
     last_frame_age: float | None

@@ -2,7 +2,7 @@
 sign of lost or wrong data leads to a fresh snapshot rather than a corrupted book.
 
 The server here is a scripted stand-in for a misbehaving venue (test code, not a mock of ours):
-connection N is sent script N once it has asked for level2.
+the Nth level2 subscribe (on whichever connection) is answered with script N.
 """
 
 from __future__ import annotations
@@ -39,18 +39,20 @@ SNAPSHOT = (("bid", "100", "1"), ("bid", "99", "2"), ("offer", "101", "3"), ("of
 
 
 class ScriptedVenue:
-    """Serves scripted frames; remembers how many connections it has seen."""
+    """Serves scripted frames; counts connections and level2 subscribes."""
 
     def __init__(self, *scripts: list[str]) -> None:
         self.scripts = scripts
         self.connections = 0
+        self.level2_subscribes = 0
         self.url = ""
 
     async def handler(self, ws: ServerConnection) -> None:
-        script = self.scripts[min(self.connections, len(self.scripts) - 1)]
         self.connections += 1
         async for message in ws:
             if json.loads(message).get("channel") == "level2":
+                script = self.scripts[min(self.level2_subscribes, len(self.scripts) - 1)]
+                self.level2_subscribes += 1
                 for frame in script:
                     await ws.send(frame)
         # stay open until the client leaves
@@ -145,19 +147,21 @@ async def test_sequence_gap_discards_the_book_and_resyncs_from_a_fresh_snapshot(
 CROSSED = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "101.5", "1"))]
 NEGATIVE = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "98", "1"), ("offer", "101", "-2"))]
 BAD_L2_TYPE = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "x", "1"))]
+FRESH_ON_THE_SAME_CONNECTION = [l2(2, "snapshot", ("bid", "200", "1"), ("offer", "201", "1"))]
 
 
 @pytest.mark.parametrize(
-    ("scripted", "fragment"),
+    ("scripted", "fragment", "connections"),
     [
-        ([CROSSED, FRESH], "crossed book: best bid 101.5 >= best ask 101"),
-        ([NEGATIVE, FRESH], "ask level at 101 has invalid size -2"),
-        ([BAD_L2_TYPE, FRESH], "Invalid decimal"),
+        ([CROSSED, FRESH_ON_THE_SAME_CONNECTION], "crossed book: best bid 101.5 >= best ask 101", 1),
+        ([NEGATIVE, FRESH_ON_THE_SAME_CONNECTION], "ask level at 101 has invalid size -2", 1),
+        # Which book an undecodable frame was for is unknown: every book, new connection.
+        ([BAD_L2_TYPE, FRESH], "Invalid decimal", 2),
     ],
     indirect=["scripted"],
 )
 async def test_a_book_that_cannot_be_right_is_reported_and_rebuilt(
-    scripted: ScriptedVenue, fragment: str
+    scripted: ScriptedVenue, fragment: str, connections: int
 ) -> None:
     """Scenario: an update that would cross the book, a negative size, an undecodable level."""
     engine = await engine_on(scripted)
@@ -167,7 +171,8 @@ async def test_a_book_that_cannot_be_right_is_reported_and_rebuilt(
         error = await next_event(events, lambda e: isinstance(e, FeedError))
         assert fragment in error.message  # type: ignore[attr-defined]
         await best_bid_becomes(engine, events, (D("200"), D("1")))
-        assert scripted.connections == 2
+        assert scripted.connections == connections and scripted.level2_subscribes == 2
+        assert engine.metrics.book_resyncs == 2 - connections
         assert not engine.book("BTC-USD").is_crossed()
     finally:
         await engine.stop()
@@ -183,9 +188,10 @@ GOOD_CRC = with_checksum(l2(0, "snapshot", ("bid", "100", "1"), ("offer", "101",
 BAD_CRC = [GOOD_CRC, with_checksum(l2(1, "update", ("bid", "100", "2")), 12345)]
 
 
-@pytest.mark.parametrize("scripted", [[BAD_CRC, FRESH]], indirect=True)
+@pytest.mark.parametrize("scripted", [[BAD_CRC, FRESH_ON_THE_SAME_CONNECTION]], indirect=True)
 async def test_a_checksum_mismatch_is_reported_and_the_book_rebuilt(scripted: ScriptedVenue) -> None:
-    """Scenario: the venue's checksum disagrees with our book after an update."""
+    """Scenario: the venue's checksum disagrees with our book after an update: only that book is
+    re-subscribed, on the same connection."""
     engine = await engine_on(scripted)
     events = engine.events()
     try:
@@ -194,6 +200,6 @@ async def test_a_checksum_mismatch_is_reported_and_the_book_rebuilt(scripted: Sc
         assert "BTC-USD checksum mismatch: venue 12345" in error.message  # type: ignore[attr-defined]
         await best_bid_becomes(engine, events, (D("200"), D("1")))
         assert engine.metrics.checksums_verified == 1 and engine.metrics.checksum_mismatches == 1
-        assert scripted.connections == 2
+        assert scripted.connections == 1 and engine.metrics.book_resyncs == 1
     finally:
         await engine.stop()

@@ -114,6 +114,8 @@ class ConnectionMetrics:
     decode_errors: int = 0
     checksums_verified: int = 0
     checksum_mismatches: int = 0
+    book_resyncs: int = 0
+    """Single books re-subscribed for a fresh snapshot (the connection stayed up)."""
     last_frame_at: float = field(default=0.0)
 
     def last_frame_age(self, now: float | None = None) -> float | None:

@@ -1,14 +1,18 @@
 """Coinbase Advanced Trade market data over one WebSocket: level2 books plus heartbeats.
 
 Turns frames into `MarketData` calls and keeps the feed honest: every frame's `sequence_num`
-is checked, and any sign that frames were lost or a book went wrong discards the books and
-reconnects for fresh snapshots (the only safe repair the protocol offers).
+is checked. Lost frames (a gap, an undecodable level2 frame) may have touched any book, so all
+books are discarded and the connection is rebuilt. A problem confined to one book (a checksum
+mismatch, a level that cannot be right) discards only that book and re-subscribes its level2
+channel on the same connection: the venue answers every subscribe with a fresh snapshot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 
 LEVEL2 = "level2"
 HEARTBEATS = "heartbeats"
+BOOK_HEALTHY_AFTER = 30.0
+"""A book that has not needed a resync for this long re-subscribes at once the next time."""
 PRODUCT_CHANNELS = (LEVEL2, "market_trades", "ticker")
 """What a subscribed product gets: its book, its public trades and its ticker."""
 
@@ -76,6 +82,9 @@ class CoinbaseMarketFeed(ConnectedFeed):
             backoff=backoff,
         )
         self.last_heartbeat = -1
+        self._book_backoff: dict[str, Backoff] = {}
+        self._last_book_resync: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Connect in the background; subscriptions made before or after are honoured."""
@@ -83,6 +92,8 @@ class CoinbaseMarketFeed(ConnectedFeed):
 
     async def close(self) -> None:
         """Disconnect for good."""
+        for task in list(self._tasks):
+            task.cancel()
         await self._connection.close()
 
     async def subscribe(self, product_ids: list[str]) -> None:
@@ -105,6 +116,28 @@ class CoinbaseMarketFeed(ConnectedFeed):
     def _resync(self, reason: str) -> None:
         self._market_data.reset_all(reason)
         self._connection.reconnect(reason)
+
+    def _resync_book(self, product_id: str, reason: str) -> None:
+        """Discard one book and ask for its snapshot again, backing off if it keeps failing."""
+        self._market_data.reset(product_id, reason)
+        self.metrics.book_resyncs += 1
+        now = time.monotonic()
+        backoff = self._book_backoff.setdefault(product_id, Backoff())
+        if now - self._last_book_resync.get(product_id, -BOOK_HEALTHY_AFTER) >= BOOK_HEALTHY_AFTER:
+            backoff.reset()
+        self._last_book_resync[product_id] = now
+        task = asyncio.get_running_loop().create_task(self._resubscribe_book(product_id, backoff.next_delay()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resubscribe_book(self, product_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._market_data.is_live(product_id):
+            return  # a reconnect meanwhile brought a fresh snapshot already
+        try:
+            await self._connection.send(subscribe_message(LEVEL2, [product_id]))
+        except Exception as exc:  # no connection to ask on: a new one subscribes everything
+            self._connection.reconnect(f"could not re-subscribe {product_id}: {exc}")
 
     def _on_frame(self, raw: str | bytes) -> None:
         try:
@@ -139,10 +172,10 @@ class CoinbaseMarketFeed(ConnectedFeed):
             if event.type == "snapshot":
                 market_data.on_snapshot(event.product_id, event.updates, frame.sequence_num)
             elif not market_data.on_update(event.product_id, event.updates, frame.sequence_num):
-                self._resync(f"{event.product_id} book rejected an update")
-                return
-            if event.checksum is not None and not self._checksum_matches(event.product_id, event.checksum):
-                return
+                self._resync_book(event.product_id, f"{event.product_id} book rejected an update")
+                continue
+            if event.checksum is not None:
+                self._verify_checksum(event.product_id, event.checksum)
 
     def _on_trades(self, frame: MarketTradesFrame) -> None:
         by_product: dict[str, list[PublicTrade]] = {}
@@ -160,19 +193,18 @@ class CoinbaseMarketFeed(ConnectedFeed):
         for product_id, trades in by_product.items():
             self._market_data.on_trades(product_id, trades)
 
-    def _checksum_matches(self, product_id: str, expected: int) -> bool:
-        """Compare our book with the venue's checksum; on a mismatch report and resync."""
+    def _verify_checksum(self, product_id: str, expected: int) -> None:
+        """Compare our book with the venue's checksum; on a mismatch report and resync it."""
         if not self._market_data.is_live(product_id):
-            return True  # not our book, or waiting for a snapshot: nothing to compare
+            return  # not our book, or waiting for a snapshot: nothing to compare
         actual = self._market_data.book(product_id).checksum()
         if actual == expected:
             self.metrics.checksums_verified += 1
-            return True
+            return
         self.metrics.checksum_mismatches += 1
         message = f"{product_id} checksum mismatch: venue {expected}, ours {actual}"
         self._bus.publish(FeedError(where=f"book {product_id}", message=message))
-        self._resync(message)
-        return False
+        self._resync_book(product_id, message)
 
     def _on_bad_frame(self, exc: FrameError) -> None:
         self.metrics.decode_errors += 1
