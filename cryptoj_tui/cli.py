@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_keygen(args: argparse.Namespace) -> int:
     """Write a new key file; print its name and path, never the key."""
-    from cryptoj_tui.sim.auth import KeyFileError, generate_key, write_key_file
+    from cryptoj_tui.cdp_keys import KeyFileError, generate_key, write_key_file
 
     key = generate_key(ed25519_key=args.ed25519)
     try:
@@ -164,7 +164,7 @@ def parse_balances(text: str) -> tuple[tuple[str, Decimal], ...]:
 
 def run_sim(args: argparse.Namespace) -> int:
     """Serve the paper venue in the foreground until SIGINT or SIGTERM."""
-    from cryptoj_tui.sim.auth import KeyFileError
+    from cryptoj_tui.cdp_keys import KeyFileError
     from cryptoj_tui.sim.store import StoreError
     from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 

@@ -13,7 +13,7 @@ import pytest_textual_snapshot
 from cryptoj_tui.engine import Engine, EngineConfig, Side
 from cryptoj_tui.engine.bus import Subscription
 from cryptoj_tui.engine.events import Event
-from cryptoj_tui.sim.auth import CdpKey, generate_key, write_key_file
+from cryptoj_tui.cdp_keys import CdpKey, generate_key, write_key_file
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from cryptoj_tui.sim.auth import CdpKey, generate_key, sign
+from cryptoj_tui.cdp_keys import CdpKey, generate_key, sign
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
 

@@ -32,7 +32,7 @@ async def start_sim(
 
 
 async def test_sim_process_serves_books_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
-    from cryptoj_tui.sim.auth import generate_key, write_key_file
+    from cryptoj_tui.cdp_keys import generate_key, write_key_file
 
     write_key_file(tmp_path / "k.json", generate_key())
     process, printed = await start_sim("--port", "0", "--seed", "4", "--products", "ETH-USD", "--api-key-file", str(tmp_path / "k.json"))

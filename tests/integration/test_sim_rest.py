@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from cryptoj_tui.sim.auth import CdpKey, generate_key, sign
+from cryptoj_tui.cdp_keys import CdpKey, generate_key, sign
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
 BASE = "/api/v3/brokerage"

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from cryptoj_tui.sim.auth import CdpKey, generate_key, sign, write_key_file
+from cryptoj_tui.cdp_keys import CdpKey, generate_key, sign, write_key_file
 from tests.integration.test_sim_process import start_sim
 
 BASE = "/api/v3/brokerage"

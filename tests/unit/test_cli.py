@@ -74,7 +74,7 @@ def test_sim_refuses_bad_options(argv: list[str], fragment: str, capsys: pytest.
 def test_keygen_writes_a_private_key_file_and_prints_no_secret(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
 ) -> None:
-    from cryptoj_tui.sim.auth import read_key_file
+    from cryptoj_tui.cdp_keys import read_key_file
 
     path = tmp_path / "key.json"
     assert main(["keygen", "--out", str(path), *flag]) == 0

@@ -12,11 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cryptoj_tui.sim.auth import (
-    AuthError,
+from cryptoj_tui.cdp_keys import (
     CdpKey,
     KeyFileError,
-    KeyRegistry,
     generate_key,
     key_file_text,
     parse_key_file,
@@ -24,6 +22,7 @@ from cryptoj_tui.sim.auth import (
     sign,
     write_key_file,
 )
+from cryptoj_tui.sim.auth import AuthError, KeyRegistry
 
 NOW = 1_800_000_000.0
 URI = "POST 127.0.0.1:8765/api/v3/brokerage/orders"
