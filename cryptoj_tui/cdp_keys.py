@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
@@ -34,7 +34,7 @@ class CdpKey:
     """A CDP API key: its name (the JWT `kid`/`sub`) and private key."""
 
     name: str
-    private_key: PrivateKey
+    private_key: PrivateKey = field(repr=False)
 
     @property
     def algorithm(self) -> str:

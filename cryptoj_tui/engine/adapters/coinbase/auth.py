@@ -1,0 +1,75 @@
+"""Where the engine's API key comes from, and the JWTs it signs with it.
+
+A key comes from a CDP key file (`--key-file` / CRYPTOJ_KEY_FILE) or from the environment
+(CRYPTOJ_API_KEY_NAME + CRYPTOJ_API_PRIVATE_KEY). A key file that anyone but its owner can
+read or write is refused: a leaked trading key is not a warning. Nothing here ever logs or
+formats the private key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptoj_tui.cdp_keys import CdpKey, KeyFileError, parse_key_file, read_key_file, sign
+
+KEY_FILE_ENV = "CRYPTOJ_KEY_FILE"
+KEY_NAME_ENV = "CRYPTOJ_API_KEY_NAME"
+PRIVATE_KEY_ENV = "CRYPTOJ_API_PRIVATE_KEY"
+
+
+def load_key_file(path: Path) -> CdpKey:
+    """Read a CDP key file that only its owner can read; KeyFileError says why not."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{path}: readable or writable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+        )
+    return read_key_file(path)
+
+
+def load_key(key_file: Path | None = None, env: Mapping[str, str] | None = None) -> CdpKey | None:
+    """The API key from `key_file`, else CRYPTOJ_KEY_FILE, else the two key variables; None when
+    none is given (market data needs no key)."""
+    env = os.environ if env is None else env
+    path = key_file or (Path(env[KEY_FILE_ENV]) if env.get(KEY_FILE_ENV) else None)
+    if path is not None:
+        return load_key_file(path)
+    name, private = env.get(KEY_NAME_ENV), env.get(PRIVATE_KEY_ENV)
+    if not name and not private:
+        return None
+    if not name or not private:
+        missing = KEY_NAME_ENV if not name else PRIVATE_KEY_ENV
+        raise KeyFileError(f"environment: {missing} is not set (both {KEY_NAME_ENV} and {PRIVATE_KEY_ENV} are needed)")
+    return parse_key_file(json.dumps({"name": name, "privateKey": private}), f"environment {PRIVATE_KEY_ENV}")
+
+
+class JwtSigner:
+    """Signs a fresh short-lived JWT for every request with one API key."""
+
+    def __init__(self, key: CdpKey) -> None:
+        self._key = key
+
+    @property
+    def key_name(self) -> str:
+        """The key's name (not secret: it identifies the key, like a user name)."""
+        return self._key.name
+
+    def for_request(self, method: str, url: str) -> str:
+        """A JWT bound to one REST call: `uri` is "METHOD host[:port]/path", no scheme or query."""
+        parts = urlsplit(url)
+        return sign(self._key, f"{method.upper()} {parts.netloc}{parts.path}")
+
+    def for_websocket(self) -> str:
+        """A JWT for a WebSocket subscribe message (no `uri`)."""
+        return sign(self._key)
+
+    def __repr__(self) -> str:
+        return f"JwtSigner({self._key.name!r})"

@@ -1,0 +1,212 @@
+"""The Coinbase Advanced Trade REST client: orders, cancels, fills, accounts.
+
+One keep-alive aiohttp session per client, a fresh JWT per request, a client-side rate limit
+under the venue's, and bounded retries only where a retry cannot do harm: every read, every
+cancel (cancelling twice cancels once), and order creation, which is idempotent through its
+`client_order_id` (a repeat returns the existing order instead of making a second one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.connection import Backoff
+
+log = logging.getLogger(__name__)
+
+BROKERAGE = "/api/v3/brokerage"
+MAX_CANCEL_IDS = 100
+PAGE_LIMIT = 250
+
+
+class RestError(Exception):
+    """A REST call that failed for good; one line naming the call, the status and the venue's words."""
+
+    def __init__(self, call: str, status: int, code: str, message: str) -> None:
+        super().__init__(f"{call}: HTTP {status} {code}: {message}" if status else f"{call}: {message}")
+        self.call = call
+        self.status = status
+        self.code = code
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` requests a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"rate limit needs rate > 0 and burst >= 1, got {rate}/{burst}")
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait until a request may go out."""
+        async with self._lock:  # first come, first served
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+class CoinbaseRest:
+    """Authenticated calls to one venue's brokerage API (`base_url` is scheme://host[:port])."""
+
+    def __init__(
+        self,
+        base_url: str,
+        signer: JwtSigner,
+        *,
+        rate: float = 25.0,
+        burst: int = 10,
+        timeout: float = 5.0,
+        retries: int = 3,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._signer = signer
+        self._limiter = RateLimiter(rate, burst)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retries = retries
+        self._backoff_base = backoff or Backoff(base=0.05, cap=1.0)
+        self._session: aiohttp.ClientSession | None = None
+        self.requests = 0
+        self.retried = 0
+
+    async def start(self) -> None:
+        """Open the keep-alive session."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, raise_for_status=False)
+
+    async def close(self) -> None:
+        """Close the session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _call(self, method: str, path: str, *, params: Sequence[tuple[str, str]] = (), body: Any = None) -> Any:
+        """One call with retries on 429, 5xx, timeouts and dropped connections."""
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        url = f"{self.base_url}{BROKERAGE}{path}"
+        call = f"{method} {BROKERAGE}{path}"
+        data = None if body is None else json.dumps(body)
+        delays = Backoff(self._backoff_base.base, self._backoff_base.cap)
+        for attempt in range(self._retries + 1):
+            last = attempt == self._retries
+            await self._limiter.acquire()
+            headers = {"Authorization": f"Bearer {self._signer.for_request(method, url)}"}
+            if data is not None:
+                headers["Content-Type"] = "application/json"
+            self.requests += 1
+            try:
+                async with self._session.request(method, url, params=list(params), data=data, headers=headers) as response:
+                    text = await response.text()
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if last:
+                    raise RestError(call, 0, "", f"no answer after {attempt + 1} tries ({problem})") from None
+                log.info("%s: %s; retrying", call, problem)
+                self.retried += 1
+                await asyncio.sleep(delays.next_delay())
+                continue
+            if status == 429 or status >= 500:
+                if last:
+                    raise _error(call, status, text)
+                self.retried += 1
+                await asyncio.sleep(_retry_delay(retry_after, delays))
+                continue
+            if status >= 400:
+                raise _error(call, status, text)
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise RestError(call, status, "BAD_RESPONSE", f"not JSON: {text[:80]!r}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def create_order(self, client_order_id: str, product_id: str, side: str, configuration: dict[str, Any]) -> dict[str, Any]:
+        """POST /orders; the venue's answer (success or a business failure) as a dict."""
+        body = {"client_order_id": client_order_id, "product_id": product_id, "side": side,
+                "order_configuration": configuration}
+        result: dict[str, Any] = await self._call("POST", "/orders", body=body)
+        return result
+
+    async def cancel_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Cancel any number of orders: batches of 100, sent in parallel; one result per id."""
+        chunks = [list(order_ids[i:i + MAX_CANCEL_IDS]) for i in range(0, len(order_ids), MAX_CANCEL_IDS)]
+        answers = await asyncio.gather(
+            *(self._call("POST", "/orders/batch_cancel", body={"order_ids": chunk}) for chunk in chunks)
+        )
+        return [result for answer in answers for result in answer.get("results", [])]
+
+    async def get_order(self, order_id: str) -> dict[str, Any]:
+        """GET /orders/historical/{order_id}."""
+        answer = await self._call("GET", f"/orders/historical/{order_id}")
+        order: dict[str, Any] = answer["order"]
+        return order
+
+    async def list_orders(self, *, status: str | None = None, product_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Every order matching the filters, all pages."""
+        params = [("order_status", status)] if status else []
+        params += [("product_ids", p) for p in product_ids]
+        return await self._pages("/orders/historical/batch", params, "orders")
+
+    async def list_fills(self, *, order_ids: Sequence[str] = (), product_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Every fill matching the filters, all pages."""
+        params = [("order_ids", o) for o in order_ids] + [("product_ids", p) for p in product_ids]
+        return await self._pages("/orders/historical/fills", params, "fills")
+
+    async def accounts(self) -> list[dict[str, Any]]:
+        """Every account (one per currency) with available balance and hold."""
+        return await self._pages("/accounts", [], "accounts")
+
+    async def products(self) -> list[dict[str, Any]]:
+        """The venue's products with their increments and limits."""
+        answer = await self._call("GET", "/products")
+        products: list[dict[str, Any]] = answer["products"]
+        return products
+
+    async def _pages(self, path: str, params: list[tuple[str, str]], key: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            page = await self._call("GET", path, params=[*params, ("limit", str(PAGE_LIMIT)), ("cursor", cursor)])
+            items.extend(page.get(key, []))
+            cursor = page.get("cursor") or ""
+            if not cursor or page.get("has_next") is False:
+                return items
+
+
+def _error(call: str, status: int, text: str) -> RestError:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        code = str(body.get("error") or "")
+        message = str(body.get("message") or body.get("error_details") or code)
+        return RestError(call, status, code, message.replace("\n", " "))
+    return RestError(call, status, "", text[:80].replace("\n", " ") or "no body")
+
+
+def _retry_delay(retry_after: str | None, delays: Backoff) -> float:
+    try:
+        return min(max(float(retry_after), 0.0), delays.cap) if retry_after else delays.next_delay()
+    except ValueError:
+        return delays.next_delay()
