@@ -91,3 +91,25 @@ async def wait_for_exact_book(
                 await events.get()
     finally:
         events.close()
+
+
+@pytest.fixture
+async def quiet_venue() -> AsyncIterator[PaperVenue]:
+    """A venue whose market does not move by itself (resting orders stay resting), with faults."""
+    async with PaperVenue(VenueConfig(seed=5, step_interval=0, warmup_steps=50, control=True)) as paper:
+        yield paper
+
+
+def trading_config(venue: PaperVenue, key: CdpKey, **overrides: object) -> EngineConfig:
+    """An engine config that trades on `venue` with `key` (registered with the venue here)."""
+    venue.keys.register(key.name, key.public_key())
+    return EngineConfig(ws_url=venue.ws_url, key=key, stale_after=5.0, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def trader(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> AsyncIterator[Engine]:
+    """An engine with an API key on `quiet_venue`, BTC-USD book live."""
+    async with Engine(trading_config(quiet_venue, api_key[1])) as running:
+        await running.subscribe("BTC-USD")
+        await running.wait_for_book("BTC-USD")
+        yield running

@@ -11,9 +11,15 @@ Everything runs on the caller's event loop; nothing here knows whether a UI exis
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time as day_time
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
+
+from cryptoj_tui.cdp_keys import CdpKey
+from cryptoj_tui.engine.adapters.coinbase.auth import load_key
 
 from cryptoj_tui.engine.adapters.base import MarketDataFeed
 from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
@@ -24,7 +30,12 @@ from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.events import FeedMetrics
 from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.model import ConnectionState, TickerSnapshot, check_product_id
+from cryptoj_tui.engine.emergency import KillReport
+from cryptoj_tui.engine.orders import Order, OrderRequest, OrderSide, OrderStatus, OrderType
+from cryptoj_tui.engine.portfolio import Position
+from cryptoj_tui.engine.risk import CheckResult, RiskLimits, TradingState
 from cryptoj_tui.engine.tape import TradeTape
+from cryptoj_tui.engine.trading import Trading, TradingConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +51,17 @@ class EngineConfig:
     """Seconds without any frame before the connection counts as dead."""
     market_stale_after: float = 10.0
     """Seconds without a book update before a product counts as stale (MarketStale)."""
+    key: CdpKey | None = field(default=None, repr=False)
+    """The API key to trade with (the embedded paper venue's generated key)."""
+    key_file: Path | None = None
+    """A CDP key file; without it and without `key`, CRYPTOJ_KEY_FILE or the CRYPTOJ_API_KEY_NAME +
+    CRYPTOJ_API_PRIVATE_KEY variables; with no key at all the engine only watches markets."""
+    user_ws_url: str | None = None
+    """Where the authenticated user channel is served (default: ws_url)."""
+    journal_path: Path | str = ":memory:"
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    daily_reset_utc: str = "00:00"
+    """When (UTC, HH:MM) the daily loss limit starts counting again."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -53,10 +75,33 @@ class EngineConfig:
             raise ValueError("a binance venue needs rest_url, an http:// or https:// URL, for depth snapshots")
         if not self.market_stale_after > 0:
             raise ValueError(f"market_stale_after must be positive seconds, got {self.market_stale_after}")
+        try:
+            day_time.fromisoformat(self.daily_reset_utc)
+        except ValueError:
+            raise ValueError(f"daily_reset_utc must be HH:MM, got {self.daily_reset_utc!r}") from None
+
+    def trading_config(self) -> TradingConfig | None:
+        """How to trade, or None without an API key (KeyFileError says what is wrong with one).
+
+        The REST URL defaults to the WebSocket's host and port over http(s), which is where the
+        paper venue serves both.
+        """
+        if self.venue != "coinbase":
+            return None
+        key = self.key or load_key(self.key_file)
+        if key is None:
+            return None
+        parts = urlsplit(self.ws_url)
+        rest_url = self.rest_url or f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+        return TradingConfig(
+            rest_url=rest_url, user_ws_url=self.user_ws_url or self.ws_url, key=key,
+            journal_path=self.journal_path, limits=self.limits,
+            daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc),
+        )
 
 
 class Engine:
-    """One trading engine: market data now; orders, risk and the kill switch to come."""
+    """One trading engine: market data, and with an API key orders, risk and the kill switch."""
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
@@ -72,6 +117,9 @@ class Engine:
             self._feed = CoinbaseMarketFeed(
                 config.ws_url, self.market_data, self.bus, stale_after=config.stale_after
             )
+        trading = config.trading_config()
+        self.trading: Trading | None = None if trading is None else Trading(trading, self.market_data, self.bus)
+        """Orders, risk, portfolio and the kill switch; None when the engine has no API key."""
         self._running = False
         self._watch: asyncio.Task[None] | None = None
 
@@ -93,6 +141,12 @@ class Engine:
             self._running = True
             self._feed.start()
             self._watch = asyncio.get_running_loop().create_task(self._watch_staleness(), name="staleness")
+            if self.trading is not None:
+                await self.trading.start()
+                # Working orders recovered from the journal need their markets watched.
+                recovered = {o.product_id for o in self.trading.execution.working()}
+                if recovered:
+                    await self.subscribe(*sorted(recovered))
 
     async def stop(self) -> None:
         """Disconnect and end every event stream."""
@@ -100,6 +154,8 @@ class Engine:
             self._running = False
             if self._watch is not None:
                 self._watch.cancel()
+            if self.trading is not None:
+                await self.trading.stop()
             await self._feed.close()
             self.bus.close()
 
@@ -175,3 +231,84 @@ class Engine:
     def metrics(self) -> ConnectionMetrics:
         """The market data connection's counters."""
         return self._feed.metrics
+
+    # -- trading (needs an API key) ----------------------------------------------------------
+
+    def _trading(self) -> Trading:
+        if self.trading is None:
+            raise RuntimeError(
+                "trading needs an API key: give --key-file (or CRYPTOJ_KEY_FILE, or CRYPTOJ_API_KEY_NAME "
+                "and CRYPTOJ_API_PRIVATE_KEY)"
+            )
+        return self.trading
+
+    async def place(self, product_id: str, side: str, type: str, size: Any, **details: Any) -> Order:
+        """Place any order type (limit price, stop_price, end_time, post_only in `details`).
+
+        OrderError: the request is malformed; OrderRefusedError: risk or the trading state
+        refused it. Either way nothing was sent.
+        """
+        request = OrderRequest(product_id, side, type, size, **details)  # type: ignore[arg-type]
+        return await self._trading().place(request)
+
+    async def place_limit(self, product_id: str, side: str, *, size: Any, price: Any, post_only: bool = False) -> Order:
+        """A good-till-cancelled limit order."""
+        return await self.place(product_id, side, OrderType.LIMIT, size, price=price, post_only=post_only)
+
+    async def place_market(self, product_id: str, side: str, *, size: Any) -> Order:
+        """A market order (immediate or cancel)."""
+        return await self.place(product_id, side, OrderType.MARKET, size)
+
+    def precheck(self, request: OrderRequest) -> CheckResult:
+        """The risk checks an order would meet, without sending it."""
+        return self._trading().precheck(request)
+
+    async def cancel(self, *orders: Order) -> tuple[list[Order], list[tuple[Order, str]]]:
+        """Cancel orders; returns (cancelled, [(order, why not)])."""
+        return await self._trading().cancel(*orders)
+
+    async def cancel_all(self, product_id: str | None = None, side: str | None = None) -> tuple[list[Order], list[tuple[Order, str]]]:
+        """Cancel every working order, or those of one product and/or side."""
+        return await self._trading().cancel_all(product_id, OrderSide(side.upper()) if side else None)
+
+    async def kill_switch(self, reason: str, *, flatten: bool = False) -> KillReport:
+        """HALTED at once (new orders refused), then every order cancelled; the report says what failed."""
+        return await self._trading().kill_switch(reason, flatten=flatten)
+
+    def rearm(self, reason: str) -> None:
+        """Lift a halt (a person's explicit decision, journalled)."""
+        self._trading().emergency.rearm(reason)
+
+    def set_limit(self, name: str, value: Any, reason: str) -> None:
+        """Change a risk limit at run time (journalled, published)."""
+        self._trading().set_limit(name, value, reason)
+
+    async def wait_for(self, order: Order, status: str | OrderStatus, timeout: float = 10.0) -> Order:
+        """Wait until `order` reaches `status` (TimeoutError says where it is instead)."""
+        wanted = OrderStatus(str(status).upper())
+        done = await self._trading().execution.wait_until(lambda: order.status is wanted or order.status.is_final, timeout)
+        if order.status is not wanted:
+            why = f" ({order.reason})" if order.reason else ""
+            raise (TimeoutError if not done else ValueError)(
+                f"order {order.client_order_id} is {order.status}{why}, not {wanted}"
+                + ("" if done else f", after {timeout:g}s")
+            )
+        return order
+
+    def open_orders(self) -> list[Order]:
+        """Orders that can still trade."""
+        return self._trading().execution.working()
+
+    def orders(self) -> list[Order]:
+        """Every order this engine knows, oldest first."""
+        return list(self._trading().execution.orders.values())
+
+    def positions(self) -> dict[str, Position]:
+        """Positions by product."""
+        return dict(self._trading().portfolio.positions)
+
+    @property
+    def state(self) -> TradingState:
+        """ACTIVE, REDUCING or HALTED."""
+        return self._trading().state
+

@@ -7,6 +7,7 @@ Events are frozen msgspec Structs. An event whose class sets `coalesce` to a key
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 import msgspec
@@ -109,3 +110,63 @@ class FeedMetrics(Event, frozen=True, kw_only=True):
     decode_errors: int
     book_resyncs: int = 0
     last_frame_age: float | None
+
+
+class OrderUpdated(Event, frozen=True, kw_only=True):
+    """An order changed state or filled more; `order` is Order.snapshot() (a record, never dropped)."""
+
+    client_order_id: str
+    status: str
+    order: dict[str, str]
+
+
+class OrderFilled(Event, frozen=True, kw_only=True):
+    """An order traded `size` more at `price`; `fee` in the quote currency."""
+
+    client_order_id: str
+    product_id: str
+    side: str
+    size: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+class OrderRefused(Event, frozen=True, kw_only=True):
+    """A request the engine did not send, and why (risk, trading state, bad input)."""
+
+    product_id: str
+    reason: str
+
+
+class TradingStateChanged(Event, frozen=True, kw_only=True):
+    """ACTIVE, REDUCING or HALTED, with who or what changed it and why."""
+
+    state: str
+    previous: str
+    reason: str
+
+
+class Alert(Event, frozen=True, kw_only=True):
+    """Something a trader must see: severity "info", "warning", "breach" or "halt"."""
+
+    severity: str
+    message: str
+
+
+class RiskLimitChanged(Event, frozen=True, kw_only=True):
+    """A risk limit was changed at run time (the audit trail of limits)."""
+
+    limit: str
+    old: str
+    new: str
+    reason: str
+
+
+class Reconciled(Event, frozen=True, kw_only=True):
+    """One difference between what the engine knew and what the venue says, and what was done."""
+
+    kind: str
+    """"unknown_open_order", "missed_fill", "order_gone", "status_changed"."""
+    client_order_id: str
+    order_id: str
+    detail: str

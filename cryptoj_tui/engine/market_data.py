@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 
 from cryptoj_tui.engine.book import BookError, LevelChangeLike, OrderBook
 from cryptoj_tui.engine.bus import EventBus
@@ -127,6 +128,15 @@ class MarketData:
             if stale and product_id not in self._stale:
                 self._stale.add(product_id)
                 self._bus.publish(MarketStale(product_id=product_id, stale=True, age=age))
+
+    def update_age(self, product_id: str, now: float | None = None) -> float | None:
+        """Seconds since the product's book last changed (None before its first snapshot)."""
+        last = self._last_update.get(product_id)
+        return None if last is None else (time.monotonic() if now is None else now) - last
+
+    def mid(self, product_id: str) -> Decimal | None:
+        """The mid of a live book, else None (also for products not subscribed)."""
+        return self._books[product_id].mid() if self.is_live(product_id) else None
 
     def is_stale(self, product_id: str) -> bool:
         """True between a MarketStale(stale=True) and the next update."""

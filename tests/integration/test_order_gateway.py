@@ -15,14 +15,7 @@ from cryptoj_tui.cdp_keys import CdpKey, KeyFileError, generate_key, key_file_te
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner, load_key, load_key_file
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.adapters.connection import Backoff
-from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
-
-
-@pytest.fixture
-async def quiet_venue() -> AsyncIterator[PaperVenue]:
-    """A venue whose market does not move by itself, so resting orders stay resting."""
-    async with PaperVenue(VenueConfig(seed=5, step_interval=0, warmup_steps=50, control=True)) as venue:
-        yield venue
+from cryptoj_tui.sim.venue import PaperVenue
 
 
 @pytest.fixture

@@ -152,6 +152,37 @@ class CandlesFrame(_Frame, tag="candles"):
     events: list[CandlesEvent]
 
 
+class UserOrder(msgspec.Struct, kw_only=True):
+    """One of the user's orders as the `user` channel reports it.
+
+    Numbers stay text here: the venue sends "" for some of them (no fills yet), and
+    VenueOrderUpdate turns them into Decimals in one place for REST and stream alike.
+    """
+
+    order_id: str
+    client_order_id: str = ""
+    status: str
+    product_id: str = ""
+    cumulative_quantity: str = "0"
+    avg_price: str = "0"
+    filled_value: str = ""
+    total_fees: str = "0"
+    reject_reason: str = ""
+
+
+class UserEvent(msgspec.Struct):
+    """A snapshot of the open orders (first) or an update of some."""
+
+    type: Literal["snapshot", "update"]
+    orders: list[UserOrder]
+
+
+class UserFrame(_Frame, tag="user"):
+    """The authenticated `user` channel's frames."""
+
+    events: list[UserEvent]
+
+
 class ErrorFrame(msgspec.Struct):
     """The venue refused something (bad subscribe, bad JWT...)."""
 
@@ -159,7 +190,9 @@ class ErrorFrame(msgspec.Struct):
     message: str
 
 
-Frame = L2DataFrame | HeartbeatsFrame | SubscriptionsFrame | MarketTradesFrame | TickerFrame | CandlesFrame
+Frame = (
+    L2DataFrame | HeartbeatsFrame | SubscriptionsFrame | MarketTradesFrame | TickerFrame | CandlesFrame | UserFrame
+)
 
 
 class _Envelope(msgspec.Struct):

@@ -1,0 +1,251 @@
+"""Order management: sending orders, cancelling them, and keeping every Order true to the venue.
+
+Every order gets a fresh `client_order_id` and is journalled before it is sent. The REST answer
+and the user channel both drive its state machine, whichever comes first. An order whose
+placement got no answer is resolved by asking the venue (never by guessing): if the venue
+has it, it is tracked; if not, it failed, and a late arrival is still taken in, with an alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
+from cryptoj_tui.engine.bus import EventBus
+from cryptoj_tui.engine.events import Alert, OrderFilled, OrderUpdated, Reconciled
+from cryptoj_tui.engine.journal import Journal, JournalError
+from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+
+log = logging.getLogger(__name__)
+
+
+class Execution:
+    """Owns every order the engine placed and talks to the venue about them."""
+
+    def __init__(
+        self,
+        rest: CoinbaseRest,
+        bus: EventBus,
+        journal: Journal,
+        *,
+        on_fill: Callable[[Fill], None] = lambda fill: None,
+        on_problem: Callable[[str, str], None] = lambda kind, message: None,
+    ) -> None:
+        self._rest = rest
+        self._bus = bus
+        self._journal = journal
+        self._on_fill = on_fill
+        self._on_problem = on_problem
+        """Told ("reject" | "error", message) of every refusal and venue failure: storms halt."""
+        self.orders: dict[str, Order] = {}
+        """Every order by client_order_id."""
+        self._by_venue_id: dict[str, str] = {}
+        self._changed = asyncio.Condition()
+        self.round_trips: list[float] = []
+        """Seconds from send to ack of recent orders (the status bar shows the last)."""
+
+    # -- views ---------------------------------------------------------------------------
+
+    def working(self, product_id: str | None = None, side: OrderSide | None = None) -> list[Order]:
+        """Orders that can still trade, optionally of one product and side."""
+        return [
+            o for o in self.orders.values()
+            if o.status.is_working and (product_id is None or o.product_id == product_id)
+            and (side is None or o.side is side)
+        ]
+
+    def adopt(self, order: Order) -> None:
+        """Track an order known from the journal or found at the venue."""
+        self.orders[order.client_order_id] = order
+        if order.order_id:
+            self._by_venue_id[order.order_id] = order.client_order_id
+
+    # -- placing -------------------------------------------------------------------------
+
+    async def submit(self, request: OrderRequest) -> Order:
+        """Journal, send and track one order; returns once the venue answered (or did not)."""
+        order = Order(client_order_id=str(uuid.uuid4()), request=request)
+        self._journal.record_intent(order)  # JournalError here: nothing was sent, nothing is tracked
+        self.orders[order.client_order_id] = order
+        self._publish(order)
+        await self._send(order)
+        return order
+
+    async def _send(self, order: Order) -> None:
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        try:
+            answer = await self._rest.create_order(
+                order.client_order_id, order.product_id, str(order.side), order.request.configuration()
+            )
+        except RestError as exc:
+            if exc.status == 0:
+                await self._resolve_unanswered(order, str(exc))
+            else:
+                rejected = exc.status == 400
+                self._refuse(order, OrderStatus.REJECTED if rejected else OrderStatus.FAILED, str(exc))
+                self._on_problem("reject" if rejected else "error", str(exc))
+            return
+        if answer.get("success"):
+            self.round_trips = [*self.round_trips[-99:], loop.time() - sent]
+            self._acknowledge(order, str(answer["success_response"]["order_id"]))
+        else:
+            error = answer.get("error_response") or {}
+            reason = error.get("message") or answer.get("failure_reason") or "rejected"
+            code = error.get("error") or answer.get("failure_reason") or ""
+            self._refuse(order, OrderStatus.REJECTED, f"{code}: {reason}" if code and code != reason else str(reason))
+            self._on_problem("reject", order.reason)
+
+    async def _resolve_unanswered(self, order: Order, problem: str) -> None:
+        """No answer to the placement: ask the venue whether it has the order."""
+        try:
+            found = [o for o in await self._rest.list_orders() if o.get("client_order_id") == order.client_order_id]
+        except RestError as exc:
+            self._refuse(order, OrderStatus.FAILED, f"{problem}; and the venue could not be asked: {exc}")
+            self._on_problem("error", str(exc))
+            return
+        if not found:
+            self._refuse(order, OrderStatus.FAILED, f"not at the venue after: {problem}")
+            self._on_problem("error", problem)
+            return
+        self.on_venue_update(VenueOrderUpdate.from_json(found[0]))
+
+    def _acknowledge(self, order: Order, order_id: str) -> None:
+        self._by_venue_id[order_id] = order.client_order_id
+        if order.acknowledged(order_id):
+            self._changed_order(order)
+
+    def _refuse(self, order: Order, status: OrderStatus, reason: str) -> None:
+        if order.refused(status, reason):
+            self._changed_order(order)
+
+    # -- venue updates -------------------------------------------------------------------
+
+    def on_venue_update(self, update: VenueOrderUpdate) -> None:
+        """An order update from the user channel or REST; unknown orders are reported, not dropped."""
+        client_id = self._by_venue_id.get(update.order_id) or update.client_order_id
+        order = self.orders.get(client_id)
+        if order is None:
+            if update.status in ("OPEN", "PENDING"):
+                self._report("unknown_open_order", update.client_order_id, update.order_id,
+                             f"the venue has an open order we did not place here ({update.status})")
+            return
+        revived = order.status is OrderStatus.FAILED and not order.order_id
+        if revived:  # we had given it up for lost; the venue's word wins
+            order.status = OrderStatus.PENDING_NEW
+            self._alert("warning", f"order {order.client_order_id} reached the venue after it was given up")
+        if update.order_id:
+            self._by_venue_id[update.order_id] = client_id
+        changed, fill = order.apply(update)
+        if fill is not None:
+            self._journalled(self._journal.record_fill, fill)
+            self._on_fill(fill)
+            self._bus.publish(OrderFilled(client_order_id=fill.client_order_id, product_id=fill.product_id,
+                                          side=str(fill.side), size=fill.size, price=fill.price, fee=fill.fee))
+        if changed or revived:
+            self._changed_order(order)
+
+    async def reconcile(self, reason: str) -> None:
+        """Bring every order the engine thinks is working up to date from the venue."""
+        log.info("reconciling orders: %s", reason)
+        for order in self.working():
+            if not order.order_id:
+                continue  # its placement is still being answered or resolved
+            try:
+                data = await self._rest.get_order(order.order_id)
+            except RestError as exc:
+                self._alert("warning", f"could not reconcile order {order.client_order_id}: {exc}")
+                continue
+            before = (order.status, order.filled_size)
+            self.on_venue_update(VenueOrderUpdate.from_json(data))
+            if order.filled_size != before[1]:
+                self._report("missed_fill", order.client_order_id, order.order_id,
+                             f"filled {before[1]} -> {order.filled_size} while we were not listening")
+            if order.status is not before[0] and order.status.is_final:
+                self._report("order_gone", order.client_order_id, order.order_id,
+                             f"{before[0]} here, {order.status} at the venue")
+
+    # -- cancelling ----------------------------------------------------------------------
+
+    async def cancel(self, orders: Iterable[Order]) -> tuple[list[Order], list[tuple[Order, str]]]:
+        """Cancel orders (in parallel batches); returns (cancelled, [(order, why not)])."""
+        targets = [o for o in orders if o.status.is_working]
+        unacked = [o for o in targets if not o.order_id]
+        if unacked:  # wait for their answers: an order cannot be cancelled before it exists
+            await self.wait_until(lambda: all(o.order_id or o.status.is_final for o in unacked), timeout=10)
+        targets = [o for o in targets if o.order_id and o.status.is_working]
+        for order in targets:
+            if order.cancel_requested():
+                self._changed_order(order)
+        if not targets:
+            return [], []
+        try:
+            results = await self._rest.cancel_orders([o.order_id for o in targets])
+        except RestError as exc:
+            for order in targets:
+                order.cancel_refused()
+                self._changed_order(order)
+            return [], [(o, str(exc)) for o in targets]
+        by_id = {str(r.get("order_id")): r for r in results}
+        cancelled: list[Order] = []
+        failed: list[tuple[Order, str]] = []
+        for order in targets:
+            result = by_id.get(order.order_id, {"success": False, "failure_reason": "no result from the venue"})
+            if result.get("success"):
+                order.apply(VenueOrderUpdate(order.order_id, order.client_order_id, "CANCELLED",
+                                             order.filled_size, order.filled_value, order.fees))
+                cancelled.append(order)
+            elif order.status.is_final:
+                cancelled.append(order)  # the user channel said it is gone meanwhile
+            else:
+                order.cancel_refused()
+                failed.append((order, str(result.get("failure_reason", "refused"))))
+            self._changed_order(order)
+        return cancelled, failed
+
+    # -- waiting and telling -------------------------------------------------------------
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait until `predicate()` holds after some order change; False on timeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._changed:
+                    await self._changed.wait_for(predicate)
+            return True
+        except TimeoutError:
+            return False
+
+    def _changed_order(self, order: Order) -> None:
+        self._journalled(self._journal.record_order, order)
+        self._publish(order)
+
+    def _journalled(self, write: Callable[[Any], None], item: Any) -> None:
+        # What the venue did has happened whether or not the disk takes it: keep the state in
+        # memory, and let the owner halt trading, since nothing new can be journalled.
+        try:
+            write(item)
+        except JournalError as exc:
+            log.error("%s", exc)
+            self._on_problem("journal", str(exc))
+
+    def _publish(self, order: Order) -> None:
+        self._bus.publish(OrderUpdated(client_order_id=order.client_order_id, status=str(order.status),
+                                       order=order.snapshot()))
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _alert(self, severity: str, message: str) -> None:
+        self._journalled(lambda text: self._journal.record_event(f"alert.{severity}", text), message)
+        self._bus.publish(Alert(severity=severity, message=message))
+
+    def _report(self, kind: str, client_order_id: str, order_id: str, detail: str) -> None:
+        self._journalled(lambda text: self._journal.record_event(f"reconcile.{kind}", text),
+                         f"{client_order_id} {order_id}: {detail}")
+        self._bus.publish(Reconciled(kind=kind, client_order_id=client_order_id, order_id=order_id, detail=detail))

@@ -1,0 +1,233 @@
+"""The journal: a durable record of every order intent, what became of it, and the trading state.
+
+SQLite in WAL mode with synchronous=FULL: when `record_intent` returns, the intent survives a
+crash or a power cut, and it returns before the order is sent. Everything after (acks, fills,
+cancels, state changes, alerts) is written as it happens. On start the engine reads it back to
+reconcile with the venue and to stay HALTED if it was halted.
+
+The schema carries a version (PRAGMA user_version) and upgrades itself through MIGRATIONS.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderStatus
+
+MIGRATIONS: list[str] = [
+    # 1: orders, fills, events and a key-value table for the trading state
+    """
+    CREATE TABLE orders (
+        client_order_id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL DEFAULT '',
+        product_id TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL,
+        filled_size TEXT NOT NULL DEFAULT '0',
+        filled_value TEXT NOT NULL DEFAULT '0',
+        fees TEXT NOT NULL DEFAULT '0',
+        reason TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX orders_working ON orders (status);
+    CREATE TABLE fills (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        client_order_id TEXT NOT NULL,
+        product_id TEXT NOT NULL,
+        side TEXT NOT NULL,
+        size TEXT NOT NULL,
+        price TEXT NOT NULL,
+        fee TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+
+class JournalError(RuntimeError):
+    """The journal cannot be opened or written; the message names the file and the cause."""
+
+
+@dataclass(frozen=True)
+class JournalledOrder:
+    """An order as the journal last recorded it."""
+
+    client_order_id: str
+    order_id: str
+    request: OrderRequest
+    status: OrderStatus
+    filled_size: Decimal
+    filled_value: Decimal
+    fees: Decimal
+    reason: str
+    created_at: float
+
+    def to_order(self) -> Order:
+        """The live Order this record describes."""
+        return Order(
+            client_order_id=self.client_order_id, request=self.request, status=self.status,
+            order_id=self.order_id, filled_size=self.filled_size, filled_value=self.filled_value,
+            fees=self.fees, reason=self.reason, created_at=self.created_at,
+        )
+
+
+def _request_json(request: OrderRequest) -> str:
+    return json.dumps({
+        "product_id": request.product_id, "side": str(request.side), "type": str(request.type),
+        "size": str(request.size), "price": None if request.price is None else str(request.price),
+        "stop_price": None if request.stop_price is None else str(request.stop_price),
+        "end_time": None if request.end_time is None else request.end_time.isoformat(),
+        "post_only": request.post_only,
+    })
+
+
+def _request_from_json(text: str) -> OrderRequest:
+    data = json.loads(text)
+    return OrderRequest(
+        product_id=data["product_id"], side=data["side"], type=data["type"], size=Decimal(data["size"]),
+        price=None if data["price"] is None else Decimal(data["price"]),
+        stop_price=None if data["stop_price"] is None else Decimal(data["stop_price"]),
+        end_time=None if data["end_time"] is None else datetime.fromisoformat(data["end_time"]),
+        post_only=data["post_only"],
+    )
+
+
+class Journal:
+    """One SQLite journal file (or ":memory:")."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {path}: cannot open: {exc}") from None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise JournalError(f"journal {self.path}: schema version {version} is newer than this program ({len(MIGRATIONS)})")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+
+    def _transaction(self) -> Any:
+        return _Transaction(self._db)
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version on disk."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        try:
+            with self._transaction():
+                self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+
+    def record_intent(self, order: Order) -> None:
+        """Durably record an order before it is sent."""
+        now = time.time()
+        self._write(
+            "INSERT INTO orders (client_order_id, order_id, product_id, request, status, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (order.client_order_id, order.order_id, order.product_id, _request_json(order.request),
+             str(order.status), order.created_at, now),
+        )
+
+    def record_order(self, order: Order) -> None:
+        """Record an order's current state (after an ack, a fill, a cancel...)."""
+        self._write(
+            "UPDATE orders SET order_id=?, status=?, filled_size=?, filled_value=?, fees=?, reason=?, updated_at=?"
+            " WHERE client_order_id=?",
+            (order.order_id, str(order.status), str(order.filled_size), str(order.filled_value), str(order.fees),
+             order.reason, time.time(), order.client_order_id),
+        )
+
+    def record_fill(self, fill: Fill) -> None:
+        """Record one execution."""
+        self._write(
+            "INSERT INTO fills (client_order_id, product_id, side, size, price, fee, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (fill.client_order_id, fill.product_id, str(fill.side), str(fill.size), str(fill.price), str(fill.fee),
+             time.time()),
+        )
+
+    def record_event(self, kind: str, detail: str) -> None:
+        """Record a state change, an alert, a reconciliation difference."""
+        self._write("INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (time.time(), kind, detail))
+
+    def set_state(self, key: str, value: str) -> None:
+        """Durably remember a value (the trading state and why)."""
+        self._write("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (key, value))
+
+    def state(self, key: str) -> str | None:
+        """A remembered value, or None."""
+        row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def orders(self, *, working_only: bool = False) -> list[JournalledOrder]:
+        """Every journalled order (or only those not final), oldest first."""
+        rows = self._db.execute(
+            "SELECT client_order_id, order_id, request, status, filled_size, filled_value, fees, reason, created_at"
+            " FROM orders ORDER BY created_at, rowid"
+        ).fetchall()
+        result = [
+            JournalledOrder(row[0], row[1], _request_from_json(row[2]), OrderStatus(row[3]), Decimal(row[4]),
+                            Decimal(row[5]), Decimal(row[6]), row[7], row[8])
+            for row in rows
+        ]
+        return [o for o in result if not o.status.is_final] if working_only else result
+
+    def fills(self) -> list[Fill]:
+        """Every journalled fill, oldest first."""
+        rows = self._db.execute("SELECT client_order_id, product_id, side, size, price, fee FROM fills ORDER BY id").fetchall()
+        return [Fill(r[0], r[1], r[2], Decimal(r[3]), Decimal(r[4]), Decimal(r[5])) for r in rows]
+
+    def events(self, limit: int = 1000) -> list[tuple[float, str, str]]:
+        """The latest journalled events (time, kind, detail), oldest first."""
+        rows = self._db.execute("SELECT at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [(r[0], r[1], r[2]) for r in reversed(rows)]
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the database file (a scheduled job)."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: checkpoint failed: {exc}") from None
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

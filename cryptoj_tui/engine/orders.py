@@ -1,0 +1,342 @@
+"""Orders: what a trader asks for (OrderRequest) and what became of it (Order).
+
+Sans-I/O. `Order` is an explicit state machine fed by whatever the venue says first, the REST
+answer or the `user` channel, and it tolerates both arriving late, twice or out of order:
+the venue's cumulative filled size only ever grows, so an update that would shrink it is old
+news, and a final state (filled, cancelled, expired, rejected, failed) is never left.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cryptoj_tui.engine.model import check_product_id
+
+ZERO = Decimal(0)
+
+
+class OrderSide(enum.StrEnum):
+    """Buy or sell, spelled as the venue spells it."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy (position grows), -1 for a sell."""
+        return 1 if self is OrderSide.BUY else -1
+
+
+class OrderType(enum.StrEnum):
+    """The six order types of Coinbase Advanced Trade (PROTOCOL.md)."""
+
+    MARKET = "market"
+    """market_market_ioc: take liquidity now, whatever the price."""
+    LIMIT = "limit"
+    """limit_limit_gtc: rest until filled or cancelled (optionally post-only)."""
+    LIMIT_GTD = "limit_gtd"
+    """limit_limit_gtd: rest until `end_time`."""
+    FOK = "fok"
+    """limit_limit_fok: fill completely at once, or not at all."""
+    IOC = "ioc"
+    """sor_limit_ioc: fill what is possible at once, cancel the rest."""
+    STOP_LIMIT = "stop_limit"
+    """stop_limit_stop_limit_gtc: a limit order that wakes when the market reaches `stop_price`."""
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order is in its life."""
+
+    PENDING_NEW = "PENDING_NEW"
+    """Sent (or about to be), not yet acknowledged."""
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    PENDING_CANCEL = "PENDING_CANCEL"
+    """A cancel was sent; the venue has not confirmed it."""
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+    """The venue refused it (funds, post-only would cross...)."""
+    FAILED = "FAILED"
+    """It could not be placed (no venue answer, or the venue failed it)."""
+
+    @property
+    def is_final(self) -> bool:
+        """True for the states an order never leaves."""
+        return self in FINAL_STATUSES
+
+    @property
+    def is_working(self) -> bool:
+        """True while the order can still trade."""
+        return not self.is_final
+
+
+FINAL_STATUSES = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.FAILED}
+)
+_VENUE_FINAL = {
+    "FILLED": OrderStatus.FILLED,
+    "CANCELLED": OrderStatus.CANCELLED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "FAILED": OrderStatus.FAILED,
+}
+_VENUE_WORKING = {"PENDING", "OPEN", "STOP_PENDING", "STOP_TRIGGERED", "CANCEL_QUEUED", "QUEUED"}
+
+
+class OrderError(ValueError):
+    """An order request that cannot be sent; the message says which field and why."""
+
+
+def _decimal(name: str, value: object, *, positive: bool = True) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise OrderError(f"{name} {value!r} is not a number") from None
+    if not number.is_finite() or (number <= 0 if positive else number < 0):
+        raise OrderError(f"{name} must be a finite number {'above' if positive else 'at least'} 0, got {value}")
+    return number
+
+
+def _text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What to trade. Validated when made, so a bad request never reaches the wire."""
+
+    product_id: str
+    side: OrderSide
+    type: OrderType
+    size: Decimal
+    """Base size (BTC in BTC-USD)."""
+    price: Decimal | None = None
+    """Limit price; required for every type but market."""
+    stop_price: Decimal | None = None
+    end_time: datetime | None = None
+    post_only: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            check_product_id(self.product_id)
+        except ValueError as exc:
+            raise OrderError(str(exc)) from None
+        set_ = object.__setattr__
+        try:
+            set_(self, "side", OrderSide(str(self.side).upper()))
+        except ValueError:
+            raise OrderError(f"side must be buy or sell, got {self.side!r}") from None
+        try:
+            set_(self, "type", OrderType(str(self.type).lower()))
+        except ValueError:
+            raise OrderError(f"order type must be one of {[t.value for t in OrderType]}, got {self.type!r}") from None
+        set_(self, "size", _decimal("size", self.size))
+        if self.type is OrderType.MARKET:
+            if self.price is not None or self.stop_price is not None:
+                raise OrderError("a market order takes no price or stop price")
+        else:
+            if self.price is None:
+                raise OrderError(f"a {self.type} order needs a limit price")
+            set_(self, "price", _decimal("price", self.price))
+        if self.type is OrderType.STOP_LIMIT:
+            if self.stop_price is None:
+                raise OrderError("a stop_limit order needs a stop price")
+            set_(self, "stop_price", _decimal("stop price", self.stop_price))
+        elif self.stop_price is not None:
+            raise OrderError(f"only stop_limit orders take a stop price, not {self.type}")
+        if self.type is OrderType.LIMIT_GTD:
+            if self.end_time is None or self.end_time.tzinfo is None:
+                raise OrderError("a limit_gtd order needs an end time with a time zone")
+        elif self.end_time is not None:
+            raise OrderError(f"only limit_gtd orders take an end time, not {self.type}")
+        if self.post_only and self.type not in (OrderType.LIMIT, OrderType.LIMIT_GTD):
+            raise OrderError(f"post-only applies to limit and limit_gtd orders, not {self.type}")
+
+    @property
+    def notional(self) -> Decimal | None:
+        """size x limit price; None for a market order (its price is not known in advance)."""
+        return None if self.price is None else self.size * self.price
+
+    def configuration(self) -> dict[str, Any]:
+        """The venue's `order_configuration` for this request (all numbers as strings)."""
+        size = _text(self.size)
+        price = _text(self.price) if self.price is not None else ""
+        match self.type:
+            case OrderType.MARKET:
+                return {"market_market_ioc": {"base_size": size}}
+            case OrderType.LIMIT:
+                return {"limit_limit_gtc": {"base_size": size, "limit_price": price, "post_only": self.post_only}}
+            case OrderType.LIMIT_GTD:
+                assert self.end_time is not None
+                end = self.end_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                return {"limit_limit_gtd": {"base_size": size, "limit_price": price, "end_time": end,
+                                            "post_only": self.post_only}}
+            case OrderType.FOK:
+                return {"limit_limit_fok": {"base_size": size, "limit_price": price}}
+            case OrderType.IOC:
+                return {"sor_limit_ioc": {"base_size": size, "limit_price": price}}
+            case OrderType.STOP_LIMIT:
+                assert self.stop_price is not None
+                # A buy stop waits for the price to rise to it, a sell stop for it to fall.
+                direction = "STOP_DIRECTION_STOP_UP" if self.side is OrderSide.BUY else "STOP_DIRECTION_STOP_DOWN"
+                return {"stop_limit_stop_limit_gtc": {"base_size": size, "limit_price": price,
+                                                      "stop_price": _text(self.stop_price), "stop_direction": direction}}
+        raise AssertionError(self.type)  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Fill:
+    """An execution: `size` more of the order traded at `price`, costing `fee` (quote currency)."""
+
+    client_order_id: str
+    product_id: str
+    side: OrderSide
+    size: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+@dataclass(frozen=True)
+class VenueOrderUpdate:
+    """What the venue says about an order, from REST or the user channel, in one shape."""
+
+    order_id: str
+    client_order_id: str
+    status: str
+    filled_size: Decimal
+    filled_value: Decimal
+    total_fees: Decimal
+    reject_reason: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VenueOrderUpdate:
+        """From a REST order object or a user-channel order (KeyError/ValueError if malformed)."""
+        filled = Decimal(str(data.get("filled_size", data.get("cumulative_quantity", "0")) or "0"))
+        value = data.get("filled_value")
+        if value in (None, ""):
+            value = filled * Decimal(str(data.get("average_filled_price", data.get("avg_price", "0")) or "0"))
+        return cls(
+            order_id=str(data["order_id"]),
+            client_order_id=str(data.get("client_order_id", "")),
+            status=str(data["status"]),
+            filled_size=filled,
+            filled_value=Decimal(str(value)),
+            total_fees=Decimal(str(data.get("total_fees", "0") or "0")),
+            reject_reason=str(data.get("reject_reason", "") or ""),
+        )
+
+
+@dataclass
+class Order:
+    """One order as the engine knows it. Only the methods below change it."""
+
+    client_order_id: str
+    request: OrderRequest
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    order_id: str = ""
+    filled_size: Decimal = ZERO
+    filled_value: Decimal = ZERO
+    fees: Decimal = ZERO
+    reason: str = ""
+    """Why it was rejected or failed, in the venue's or our words."""
+    created_at: float = field(default_factory=time.time)
+    acked_at: float | None = None
+
+    @property
+    def product_id(self) -> str:
+        """The product traded."""
+        return self.request.product_id
+
+    @property
+    def side(self) -> OrderSide:
+        """Buy or sell."""
+        return self.request.side
+
+    @property
+    def leaves(self) -> Decimal:
+        """Size still to trade (0 once final)."""
+        return ZERO if self.status.is_final else max(self.request.size - self.filled_size, ZERO)
+
+    @property
+    def average_price(self) -> Decimal | None:
+        """Average fill price, or None before the first fill."""
+        return self.filled_value / self.filled_size if self.filled_size else None
+
+    def acknowledged(self, order_id: str) -> bool:
+        """The venue accepted the order (REST success); False if this changed nothing."""
+        if self.order_id and self.order_id != order_id:
+            raise OrderError(f"order {self.client_order_id} acknowledged as {order_id}, already {self.order_id}")
+        first = not self.order_id
+        self.order_id = order_id
+        if self.acked_at is None:
+            self.acked_at = time.time()
+        if self.status is OrderStatus.PENDING_NEW:
+            self.status = OrderStatus.OPEN
+            return True
+        return first
+
+    def refused(self, status: OrderStatus, reason: str) -> bool:
+        """The order was rejected or failed before it worked; False if it was already final."""
+        if self.status.is_final:
+            return False
+        self.status, self.reason = status, reason
+        return True
+
+    def cancel_requested(self) -> bool:
+        """A cancel is on its way; False when there is nothing to cancel."""
+        if self.status.is_final or self.status is OrderStatus.PENDING_CANCEL:
+            return False
+        self.status = OrderStatus.PENDING_CANCEL
+        return True
+
+    def cancel_refused(self) -> None:
+        """The venue would not cancel (already gone or unknown); the next update says what it is."""
+        if self.status is OrderStatus.PENDING_CANCEL:
+            self.status = OrderStatus.PARTIALLY_FILLED if self.filled_size else OrderStatus.OPEN
+
+    def apply(self, update: VenueOrderUpdate) -> tuple[bool, Fill | None]:
+        """Apply what the venue says. Returns (changed, the new fill if the filled size grew)."""
+        if update.order_id and not self.order_id:
+            self.order_id = update.order_id
+            self.acked_at = self.acked_at or time.time()
+        if update.filled_size < self.filled_size:
+            return False, None  # older than what we know
+        fill = None
+        if update.filled_size > self.filled_size:
+            size = update.filled_size - self.filled_size
+            value = update.filled_value - self.filled_value
+            fee = update.total_fees - self.fees
+            fill = Fill(self.client_order_id, self.product_id, self.side, size, value / size, fee)
+            self.filled_size, self.filled_value, self.fees = update.filled_size, update.filled_value, update.total_fees
+        before = self.status
+        if not self.status.is_final:
+            final = _VENUE_FINAL.get(update.status)
+            if final is not None:
+                self.status = final
+                if final is OrderStatus.FAILED:
+                    self.reason = update.reject_reason or "failed at the venue"
+            elif update.status in _VENUE_WORKING and self.status is not OrderStatus.PENDING_CANCEL:
+                self.status = OrderStatus.PARTIALLY_FILLED if self.filled_size else OrderStatus.OPEN
+        return (fill is not None or self.status is not before), fill
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain description for events, the journal and the UI."""
+        return {
+            "client_order_id": self.client_order_id, "order_id": self.order_id, "product_id": self.product_id,
+            "side": str(self.side), "type": str(self.request.type), "size": _text(self.request.size),
+            "price": _text(self.request.price) if self.request.price is not None else "",
+            "status": str(self.status), "filled_size": _text(self.filled_size),
+            "average_price": _text(self.average_price) if self.average_price is not None else "",
+            "fees": _text(self.fees), "reason": self.reason,
+        }
+
+
+def now_utc() -> datetime:
+    """The current time, time-zone aware."""
+    return datetime.now(UTC)

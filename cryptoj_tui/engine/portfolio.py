@@ -1,0 +1,139 @@
+"""Portfolio: balances from the venue, positions from fills, and PnL — exact Decimals throughout.
+
+A position is the signed base quantity traded through this engine (spot: buys add, sells
+subtract) with its average entry price. Reducing a position realises PnL against that average;
+crossing through zero realises the closed part and opens the rest at the fill price. Fees are
+kept apart and subtracted from PnL. Unrealised PnL marks the open quantity to the book's mid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from cryptoj_tui.engine.orders import Fill
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Position:
+    """One product's position."""
+
+    product_id: str
+    quantity: Decimal = ZERO
+    """Signed base quantity: positive long, negative short (of what this engine traded)."""
+    average_price: Decimal = ZERO
+    """Average entry price of the open quantity (0 when flat)."""
+    realised: Decimal = ZERO
+    fees: Decimal = ZERO
+    bought: Decimal = ZERO
+    sold: Decimal = ZERO
+
+    def apply(self, fill: Fill) -> None:
+        """Add one fill."""
+        signed = fill.size * fill.side.sign
+        self.fees += fill.fee
+        if fill.side.sign > 0:
+            self.bought += fill.size
+        else:
+            self.sold += fill.size
+        if self.quantity == 0 or (self.quantity > 0) == (signed > 0):
+            total = self.quantity + signed
+            self.average_price = (self.quantity * self.average_price + signed * fill.price) / total
+            self.quantity = total
+            return
+        closed = min(abs(signed), abs(self.quantity))
+        direction = 1 if self.quantity > 0 else -1
+        self.realised += closed * (fill.price - self.average_price) * direction
+        self.quantity += signed
+        if self.quantity == 0:
+            self.average_price = ZERO
+        elif (self.quantity > 0) != (direction > 0):  # went through zero: the rest opens here
+            self.average_price = fill.price
+
+    def unrealised(self, mark: Decimal | None) -> Decimal:
+        """PnL of the open quantity at `mark` (0 without a mark or when flat)."""
+        if mark is None or self.quantity == 0:
+            return ZERO
+        return self.quantity * (mark - self.average_price)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One currency's account at the venue."""
+
+    currency: str
+    available: Decimal
+    hold: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        """Available plus held for open orders."""
+        return self.available + self.hold
+
+
+@dataclass
+class Portfolio:
+    """Every position and balance, PnL and its peak."""
+
+    positions: dict[str, Position] = field(default_factory=dict)
+    balances: dict[str, Balance] = field(default_factory=dict)
+    peak_pnl: Decimal = ZERO
+    day_start_pnl: Decimal = ZERO
+    """PnL when the trading day began (the daily loss limit counts from here)."""
+
+    def position(self, product_id: str) -> Position:
+        """The position of a product (flat if never traded)."""
+        position = self.positions.get(product_id)
+        if position is None:
+            position = self.positions[product_id] = Position(product_id)
+        return position
+
+    def apply(self, fill: Fill) -> None:
+        """Add one fill to its product's position."""
+        self.position(fill.product_id).apply(fill)
+
+    def set_balances(self, accounts: list[dict[str, Any]]) -> list[str]:
+        """Take the venue's `/accounts` answer; returns one line per malformed account skipped."""
+        problems = []
+        balances = {}
+        for account in accounts:
+            try:
+                currency = str(account["currency"])
+                balances[currency] = Balance(currency, Decimal(str(account["available_balance"]["value"])),
+                                             Decimal(str(account["hold"]["value"])))
+            except (KeyError, TypeError, ArithmeticError, ValueError) as exc:
+                problems.append(f"account {account.get('currency', '?') if isinstance(account, dict) else '?'}: {exc!r}")
+        self.balances = balances
+        return problems
+
+    def available(self, currency: str) -> Decimal:
+        """What the venue says can be spent in `currency`."""
+        balance = self.balances.get(currency)
+        return ZERO if balance is None else balance.available
+
+    def realised(self) -> Decimal:
+        """Realised PnL of every product, before fees."""
+        return sum((p.realised for p in self.positions.values()), ZERO)
+
+    def fees(self) -> Decimal:
+        """Fees paid."""
+        return sum((p.fees for p in self.positions.values()), ZERO)
+
+    def unrealised(self, marks: Mapping[str, Decimal | None]) -> Decimal:
+        """Unrealised PnL at these marks."""
+        return sum((p.unrealised(marks.get(p.product_id)) for p in self.positions.values()), ZERO)
+
+    def pnl(self, marks: Mapping[str, Decimal | None]) -> Decimal:
+        """Realised + unrealised - fees; also moves the peak."""
+        pnl = self.realised() + self.unrealised(marks) - self.fees()
+        if pnl > self.peak_pnl:
+            self.peak_pnl = pnl
+        return pnl
+
+    def start_day(self, marks: Mapping[str, Decimal | None]) -> None:
+        """A new trading day: the daily loss counts from the current PnL."""
+        self.day_start_pnl = self.pnl(marks)

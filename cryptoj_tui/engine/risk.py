@@ -1,0 +1,256 @@
+"""Pre-trade risk: every order is checked before it is sent, and every refusal says why.
+
+Sans-I/O. The checks need a view of the market and the account (`RiskContext`), which the
+engine assembles; the trading state (ACTIVE, REDUCING, HALTED) lives here and only changes
+through `set_state`, so every change is journalled and published with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cryptoj_tui.engine.orders import OrderRequest, OrderSide
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+class TradingState(enum.StrEnum):
+    """What the engine may do."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    """Only orders that make a position smaller."""
+    HALTED = "HALTED"
+    """Nothing new; stays so across restarts until a person re-arms."""
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """The limits, in base units, quote currency, percent and counts. Frozen: change with `replace`."""
+
+    max_order_size: Decimal = Decimal("5")
+    max_order_notional: Decimal = Decimal("250000")
+    price_collar_pct: Decimal = Decimal("5")
+    """A limit price further than this from mid is a fat finger."""
+    max_position: Decimal = Decimal("10")
+    """Largest absolute position per product, counting working orders on the same side."""
+    max_open_orders: int = 500
+    max_orders_per_second: int = 50
+    fee_estimate_bps: Decimal = Decimal("60")
+    """Taker fee assumed when checking that a buy can be paid for."""
+    daily_loss_limit: Decimal = Decimal("10000")
+    """Halt when PnL falls this far below the day's start."""
+    max_drawdown: Decimal = Decimal("20000")
+    """Halt when PnL falls this far below its peak."""
+    stale_halt_after: float = 15.0
+    """Halt when a product with working orders has had no book update for this long (s)."""
+    reject_storm: int = 10
+    """Halt after this many rejects or venue errors within `storm_window` seconds."""
+    storm_window: float = 10.0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                try:
+                    value = Decimal(value)
+                except ArithmeticError:
+                    raise ValueError(f"risk limit {f.name}: {value!r} is not a number") from None
+                object.__setattr__(self, f.name, value)
+            if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+                raise ValueError(f"risk limit {f.name}: {value!r} is not a number")
+            if (isinstance(value, Decimal) and not value.is_finite()) or value <= 0:
+                raise ValueError(f"risk limit {f.name} must be a positive number, got {value}")
+
+    def replace(self, name: str, value: object) -> RiskLimits:
+        """A copy with one limit changed (ValueError names a bad name or value)."""
+        names = [f.name for f in dataclasses.fields(self)]
+        if name not in names:
+            raise ValueError(f"unknown risk limit {name!r}; known: {', '.join(names)}")
+        current = getattr(self, name)
+        try:
+            typed = type(current)(str(value)) if not isinstance(current, int) else int(str(value))
+        except (ArithmeticError, ValueError):
+            raise ValueError(f"risk limit {name}: {value!r} is not a number") from None
+        return dataclasses.replace(self, **{name: typed})
+
+
+@dataclass(frozen=True)
+class RiskContext:
+    """What the checks need to know about the market and the account for one order."""
+
+    mid: Decimal | None
+    position: Decimal
+    """Signed base position of the product."""
+    working_same_side: Decimal
+    """Leaves of working orders of the product on the order's side."""
+    open_orders: int
+    available_base: Decimal
+    available_quote: Decimal
+    rules: ProductRules | None = None
+    """The venue's increments and size bounds for the product (None: unknown, not checked)."""
+
+
+@dataclass(frozen=True)
+class ProductRules:
+    """What the venue accepts for one product (from GET /products)."""
+
+    price_increment: Decimal
+    base_increment: Decimal
+    base_min_size: Decimal
+    base_max_size: Decimal
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Which checks passed, and the first refusal if any (the order ticket shows both)."""
+
+    passed: tuple[str, ...]
+    refusal: str | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the order may be sent."""
+        return self.refusal is None
+
+
+class RiskManager:
+    """Holds the limits and the trading state; checks orders."""
+
+    def __init__(
+        self,
+        limits: RiskLimits,
+        *,
+        state: TradingState = TradingState.ACTIVE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits
+        self.state = state
+        self.state_reason = ""
+        self._clock = clock
+        self._recent: deque[float] = deque()
+
+    def set_state(self, state: TradingState, reason: str) -> TradingState:
+        """Change the trading state at once; returns the previous one."""
+        previous = self.state
+        self.state, self.state_reason = state, reason
+        return previous
+
+    def check(self, request: OrderRequest, context: RiskContext) -> CheckResult:
+        """Run every check in order; the first failure is the refusal."""
+        passed: list[str] = []
+        for name, check in self._checks():
+            refusal = check(request, context)
+            if refusal is not None:
+                return CheckResult(tuple(passed), refusal)
+            passed.append(name)
+        return CheckResult(tuple(passed), None)
+
+    def record_sent(self) -> None:
+        """Count an order against the rate throttle."""
+        self._recent.append(self._clock())
+
+    def _checks(self) -> list[tuple[str, Callable[[OrderRequest, RiskContext], str | None]]]:
+        return [
+            ("trading state", self._check_state),
+            ("increments", self._check_increments),
+            ("order size", self._check_size),
+            ("price collar", self._check_collar),
+            ("notional", self._check_notional),
+            ("position", self._check_position),
+            ("open orders", self._check_open_orders),
+            ("order rate", self._check_rate),
+            ("balance", self._check_balance),
+        ]
+
+    def _check_state(self, request: OrderRequest, context: RiskContext) -> str | None:
+        if self.state is TradingState.HALTED:
+            return f"trading is HALTED ({self.state_reason}); re-arm first"
+        if self.state is TradingState.REDUCING:
+            reduces = context.position * request.side.sign < 0 and request.size <= abs(context.position)
+            if not reduces:
+                return (f"trading is REDUCING: only orders that shrink the position are allowed "
+                        f"(position {context.position:f}, order {request.side} {request.size:f})")
+        return None
+
+    def _check_increments(self, request: OrderRequest, context: RiskContext) -> str | None:
+        rules = context.rules
+        if rules is None:
+            return None
+        if request.size % rules.base_increment:
+            return f"size {request.size:f} is not a multiple of the base increment {rules.base_increment:f}"
+        if not rules.base_min_size <= request.size <= rules.base_max_size:
+            return f"size {request.size:f} is outside the venue's {rules.base_min_size:f}..{rules.base_max_size:f}"
+        for name, price in (("price", request.price), ("stop price", request.stop_price)):
+            if price is not None and price % rules.price_increment:
+                return f"{name} {price:f} is not a multiple of the price increment {rules.price_increment:f}"
+        return None
+
+    def _check_size(self, request: OrderRequest, context: RiskContext) -> str | None:
+        if request.size > self.limits.max_order_size:
+            return f"size {request.size:f} is over the max order size {self.limits.max_order_size:f}"
+        return None
+
+    def _check_collar(self, request: OrderRequest, context: RiskContext) -> str | None:
+        if context.mid is None:
+            return f"no market price for {request.product_id} (book not live): cannot check the order"
+        if request.price is None:
+            return None
+        deviation = abs(request.price - context.mid) / context.mid * HUNDRED
+        # A passive price far away is harmless; only an aggressive one is a fat finger.
+        aggressive = (request.price > context.mid) if request.side is OrderSide.BUY else (request.price < context.mid)
+        if aggressive and deviation > self.limits.price_collar_pct:
+            return (f"price {request.price:f} is {deviation:.2f}% through mid {context.mid:f} "
+                    f"(collar {self.limits.price_collar_pct:f}%)")
+        return None
+
+    def _check_notional(self, request: OrderRequest, context: RiskContext) -> str | None:
+        notional = request.size * self._price(request, context)
+        if notional > self.limits.max_order_notional:
+            return f"notional {notional:.2f} is over the max order notional {self.limits.max_order_notional:f}"
+        return None
+
+    def _check_position(self, request: OrderRequest, context: RiskContext) -> str | None:
+        sign = request.side.sign
+        worst = context.position + sign * (context.working_same_side + request.size)
+        if abs(worst) > self.limits.max_position and abs(worst) > abs(context.position):
+            return (f"position would reach {worst:f} (with working orders), over the max position "
+                    f"{self.limits.max_position:f}")
+        return None
+
+    def _check_open_orders(self, request: OrderRequest, context: RiskContext) -> str | None:
+        if context.open_orders >= self.limits.max_open_orders:
+            return f"{context.open_orders} orders already open, the max is {self.limits.max_open_orders}"
+        return None
+
+    def _check_rate(self, request: OrderRequest, context: RiskContext) -> str | None:
+        now = self._clock()
+        while self._recent and now - self._recent[0] > 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.limits.max_orders_per_second:
+            return f"order rate over {self.limits.max_orders_per_second} a second; slow down"
+        return None
+
+    def _check_balance(self, request: OrderRequest, context: RiskContext) -> str | None:
+        if request.side is OrderSide.SELL:
+            if request.size > context.available_base:
+                return f"sell {request.size:f} but only {context.available_base:f} available"
+            return None
+        cost = request.size * self._price(request, context) * (1 + self.limits.fee_estimate_bps / 10_000)
+        if cost > context.available_quote:
+            return f"buy costs about {cost:.2f} with fees but only {context.available_quote:f} is available"
+        return None
+
+    @staticmethod
+    def _price(request: OrderRequest, context: RiskContext) -> Decimal:
+        if request.price is not None:
+            return request.price
+        assert context.mid is not None  # the collar check refuses orders without a mid first
+        return context.mid

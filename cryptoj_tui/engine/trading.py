@@ -1,0 +1,296 @@
+"""Trading: the order gateway, execution, risk, portfolio, journal and kill switch, wired together.
+
+The engine owns one of these when it has an API key. Every order goes through `place`: risk
+first, then the journal, then the wire. On start it recovers: the trading state and the orders
+the journal knows, reconciled with what the venue says, one event per difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import time as day_time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from cryptoj_tui.cdp_keys import CdpKey
+from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
+from cryptoj_tui.engine.adapters.coinbase.user_feed import CoinbaseUserFeed
+from cryptoj_tui.engine.bus import EventBus
+from cryptoj_tui.engine.emergency import Emergency, KillReport
+from cryptoj_tui.engine.events import Alert, OrderRefused, Reconciled, RiskLimitChanged
+from cryptoj_tui.engine.execution import Execution
+from cryptoj_tui.engine.journal import Journal, JournalError
+from cryptoj_tui.engine.market_data import MarketData
+from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+from cryptoj_tui.engine.portfolio import Portfolio
+from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
+
+log = logging.getLogger(__name__)
+
+
+class OrderRefusedError(Exception):
+    """The engine did not send the order; the message is the reason (risk, state, journal)."""
+
+
+@dataclass(frozen=True)
+class TradingConfig:
+    """How to trade: where, with which key, under which limits, journalled where."""
+
+    rest_url: str
+    user_ws_url: str
+    key: CdpKey = field(repr=False)
+    journal_path: Path | str = ":memory:"
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    daily_reset_utc: day_time = day_time(0, 0)
+    reconcile_every: float = 30.0
+    trigger_check_every: float = 1.0
+    user_channel_timeout: float = 5.0
+    """How long start() waits for the user channel before trading without it (with a warning)."""
+    rest_rate: float = 25.0
+    """Client-side REST requests a second (Coinbase allows about 30 per key)."""
+
+
+class Trading:
+    """Orders in, fills and positions out, with risk and the kill switch in between."""
+
+    def __init__(self, config: TradingConfig, market_data: MarketData, bus: EventBus) -> None:
+        self.config = config
+        self._market_data = market_data
+        self._bus = bus
+        signer = JwtSigner(config.key)
+        self.rest = CoinbaseRest(config.rest_url, signer, rate=config.rest_rate)
+        self.journal = Journal(config.journal_path)
+        self.portfolio = Portfolio()
+        self.risk = RiskManager(config.limits)
+        self.execution = Execution(self.rest, bus, self.journal, on_fill=self.portfolio.apply, on_problem=self._on_problem)
+        self.emergency = Emergency(self.risk, self.execution, self.portfolio, self.journal, bus, marks=self.marks)
+        self.user_feed = CoinbaseUserFeed(
+            config.user_ws_url, signer, bus, on_update=self.execution.on_venue_update, on_resync=self._resync
+        )
+        self.products: dict[str, ProductRules] = {}
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- life ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore the trading state, recover orders, then listen and run the scheduled jobs."""
+        await self.rest.start()
+        self.emergency.restore()
+        await self.load_products()
+        self.user_feed.start()
+        try:  # orders placed before the user channel listens would report their fills to no one
+            async with asyncio.timeout(self.config.user_channel_timeout):
+                await self.user_feed.ready.wait()
+        except TimeoutError:
+            self._bus.publish(Alert(severity="warning", message=(
+                f"no user channel from {self.config.user_ws_url} within {self.config.user_channel_timeout:g}s: "
+                "order updates will come from reconciliation until it connects")))
+        await self.recover()
+        self._schedule()
+
+    async def stop(self) -> None:
+        """Stop the jobs and connections; the journal is closed last."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.user_feed.close()
+        await self.rest.close()
+        self.journal.close()
+
+    def _schedule(self) -> None:
+        jobs: list[tuple[Callable[[], Awaitable[None]], str, dict[str, Any]]] = [
+            (self._reconcile_job, "interval", {"seconds": self.config.reconcile_every}),
+            (self._trigger_job, "interval", {"seconds": self.config.trigger_check_every}),
+            (self._daily_reset_job, "cron", {"hour": self.config.daily_reset_utc.hour,
+                                             "minute": self.config.daily_reset_utc.minute}),
+            (self._checkpoint_job, "interval", {"seconds": 300}),
+        ]
+        for job, trigger, args in jobs:
+            # One run at a time per job; a late run is merged, not queued.
+            self._scheduler.add_job(job, trigger, **args, max_instances=1, coalesce=True, id=job.__name__)
+        self._scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
+        self._scheduler.start()
+
+    def _job_failed(self, event: JobExecutionEvent) -> None:
+        message = f"scheduled job {event.job_id} failed: {event.exception!r}"
+        log.error(message)
+        self._bus.publish(Alert(severity="warning", message=message))
+
+    async def _reconcile_job(self) -> None:
+        await self.execution.reconcile("scheduled")
+        await self.refresh_balances()
+
+    async def _trigger_job(self) -> None:
+        self.check_triggers()
+
+    async def _daily_reset_job(self) -> None:
+        self.portfolio.start_day(self.marks())
+        self._bus.publish(Alert(severity="info", message="new trading day: daily loss limit reset"))
+
+    async def _checkpoint_job(self) -> None:
+        self.journal.checkpoint()
+
+    # -- recovery --------------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Reconcile the journal with the venue: one Reconciled event per difference."""
+        for fill in self.journal.fills():
+            self.portfolio.apply(fill)
+        for record in self.journal.orders(working_only=True):
+            self.execution.adopt(record.to_order())
+        await self.refresh_balances()
+        venue_orders = await self.rest.list_orders()
+        by_client = {str(o.get("client_order_id", "")): o for o in venue_orders}
+        for order in list(self.execution.working()):
+            data = by_client.get(order.client_order_id)
+            if data is None:
+                order.refused(OrderStatus.FAILED, "never reached the venue (the engine stopped while sending it)")
+                self.journal.record_order(order)
+                self._reconciled("order_gone", order, "journalled but unknown to the venue: it was never placed")
+                continue
+            before = (order.status, order.filled_size)
+            self.execution.on_venue_update(VenueOrderUpdate.from_json(data))
+            if order.filled_size != before[1]:
+                self._reconciled("missed_fill", order, f"filled {before[1]} -> {order.filled_size} while stopped")
+            if order.status is not before[0]:
+                self._reconciled("status_changed", order, f"{before[0]} -> {order.status} while stopped")
+        known = set(self.execution.orders)
+        for data in venue_orders:
+            if data.get("status") in ("OPEN", "PENDING") and data.get("client_order_id") not in known:
+                self._bus.publish(Reconciled(kind="unknown_open_order", client_order_id=str(data.get("client_order_id", "")),
+                                             order_id=str(data.get("order_id", "")),
+                                             detail=f"open at the venue, not placed by this engine: {data.get('product_id')}"))
+
+    def _reconciled(self, kind: str, order: Order, detail: str) -> None:
+        self.journal.record_event(f"reconcile.{kind}", f"{order.client_order_id}: {detail}")
+        self._bus.publish(Reconciled(kind=kind, client_order_id=order.client_order_id, order_id=order.order_id,
+                                     detail=detail))
+
+    async def load_products(self) -> None:
+        """Take the venue's increments and size bounds (a malformed product is skipped, loudly)."""
+        for product in await self.rest.products():
+            try:
+                self.products[str(product["product_id"])] = ProductRules(
+                    price_increment=Decimal(str(product.get("price_increment") or product["quote_increment"])),
+                    base_increment=Decimal(str(product["base_increment"])),
+                    base_min_size=Decimal(str(product["base_min_size"])),
+                    base_max_size=Decimal(str(product["base_max_size"])),
+                )
+            except (KeyError, ArithmeticError, ValueError) as exc:
+                self._bus.publish(Alert(severity="warning", message=f"venue product {product.get('product_id')}: bad {exc}"))
+
+    async def refresh_balances(self) -> None:
+        """Take the venue's balances."""
+        for problem in self.portfolio.set_balances(await self.rest.accounts()):
+            self._bus.publish(Alert(severity="warning", message=f"venue balances: {problem}"))
+
+    def _resync(self, reason: str) -> None:
+        self._spawn(self.execution.reconcile(reason))
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def marks(self) -> dict[str, Decimal | None]:
+        """The mid of every product with a position or a live book."""
+        products = set(self.portfolio.positions) | set(self._market_data.products())
+        return {p: self._market_data.mid(p) if p in self._market_data.products() else None for p in products}
+
+    def precheck(self, request: OrderRequest) -> CheckResult:
+        """Run the risk checks without sending (the order ticket's preview)."""
+        base, quote = request.product_id.split("-", 1)
+        working = self.execution.working()
+        same_side = [o for o in working if o.product_id == request.product_id and o.side is request.side]
+        context = RiskContext(
+            mid=self._market_data.mid(request.product_id) if request.product_id in self._market_data.products() else None,
+            position=self.portfolio.position(request.product_id).quantity,
+            working_same_side=sum((o.leaves for o in same_side), Decimal(0)),
+            open_orders=len(working),
+            available_base=self.portfolio.available(base),
+            available_quote=self.portfolio.available(quote),
+            rules=self.products.get(request.product_id),
+        )
+        return self.risk.check(request, context)
+
+    async def place(self, request: OrderRequest) -> Order:
+        """Check, journal and send an order; OrderRefusedError says why it was not sent."""
+        result = self.precheck(request)
+        if not result.ok:
+            assert result.refusal is not None
+            self._bus.publish(OrderRefused(product_id=request.product_id, reason=result.refusal))
+            raise OrderRefusedError(result.refusal)
+        self.risk.record_sent()
+        try:
+            return await self.execution.submit(request)
+        except JournalError as exc:
+            self.emergency.halt(f"journal unwritable: {exc}")
+            self._bus.publish(OrderRefused(product_id=request.product_id, reason=str(exc)))
+            raise OrderRefusedError(f"not sent: {exc}") from None
+
+    async def cancel(self, *orders: Order) -> tuple[list[Order], list[tuple[Order, str]]]:
+        """Cancel these orders; (cancelled, [(order, why not)])."""
+        return await self.execution.cancel(orders)
+
+    async def cancel_all(self, product_id: str | None = None, side: OrderSide | None = None) -> tuple[list[Order], list[tuple[Order, str]]]:
+        """Cancel every working order, or those of one product and/or side."""
+        return await self.execution.cancel(self.execution.working(product_id, side))
+
+    async def kill_switch(self, reason: str, *, flatten: bool = False) -> KillReport:
+        """HALTED now, then everything cancelled (and flattened if asked)."""
+        return await self.emergency.kill_switch(reason, flatten=flatten)
+
+    def set_limit(self, name: str, value: object, reason: str) -> None:
+        """Change one risk limit at run time; journalled and published."""
+        old = getattr(self.risk.limits, name, None)
+        self.risk.limits = self.risk.limits.replace(name, value)
+        new = getattr(self.risk.limits, name)
+        self.journal.record_event("risk.limit", f"{name}: {old} -> {new} ({reason})")
+        self._bus.publish(RiskLimitChanged(limit=name, old=str(old), new=str(new), reason=reason))
+
+    @property
+    def state(self) -> TradingState:
+        """ACTIVE, REDUCING or HALTED."""
+        return self.risk.state
+
+    # -- triggers ----------------------------------------------------------------------------
+
+    def check_triggers(self) -> None:
+        """Halt (kill switch) when a loss limit is reached or a working order's market went stale."""
+        limit = self.risk.limits.stale_halt_after
+        stale = []
+        for product_id in {o.product_id for o in self.execution.working()}:
+            age = self._market_data.update_age(product_id) if product_id in self._market_data.products() else None
+            if age is None or age >= limit:
+                stale.append(product_id)
+        reason = self.emergency.breach(stale)
+        if reason is not None:
+            self._spawn(self.emergency.kill_switch(reason))
+
+    def _on_problem(self, kind: str, message: str) -> None:
+        if kind == "journal":
+            self.emergency.halt(message)
+            return
+        kill = self.emergency.on_problem(kind, message)
+        if kill is not None:
+            self._spawn(kill())  # type: ignore[arg-type]
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            message = str(exc) if isinstance(exc, RestError | JournalError) else repr(exc)
+            log.error("background trading work failed: %s", message)
+            self._bus.publish(Alert(severity="warning", message=f"background work failed: {message}"))
