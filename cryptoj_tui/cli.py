@@ -1,4 +1,5 @@
-"""Command line: `cryptoj` (the console), `cryptoj sim` (the paper venue on its own)."""
+"""Command line: `cryptoj` (the console), `cryptoj sim` (the paper venue on its own),
+`cryptoj headless` (the engine on JSON lines), `cryptoj keygen` (an API key file)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -92,7 +94,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keygen.add_argument("--out", type=Path, required=True, metavar="FILE", help="where to write the key")
     keygen.add_argument("--ed25519", action="store_true", help="an Ed25519 (EdDSA) key instead of EC P-256 (ES256)")
+    headless = commands.add_parser(
+        "headless",
+        help="run the engine without a UI: events as JSON lines on stdout, commands on stdin",
+        description="Run the trading engine without a UI. Every event is printed as one JSON object "
+        "per line; commands are read from stdin, one JSON object per line, e.g. "
+        '{"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "0.01", '
+        '"price": "50000"}. With no --ws-url an embedded paper venue is started with a generated key.',
+    )
+    headless.add_argument("--ws-url", metavar="URL", help="venue WebSocket URL (default: an embedded paper venue)")
+    headless.add_argument("--rest-url", metavar="URL", help="venue REST base URL (default: the ws URL's host over http(s))")
+    headless.add_argument("--key-file", type=Path, metavar="FILE", help="CDP API key file (or CRYPTOJ_KEY_FILE)")
+    headless.add_argument("--journal", type=Path, metavar="FILE", help="order journal (SQLite; default: in memory)")
+    headless.add_argument("--product", action="append", default=[], metavar="ID", help="subscribe at start (repeatable)")
+    headless.add_argument("--seed", type=int, default=1, help="the embedded paper venue's seed")
     return parser
+
+
+def start_paper_venue(seed: int) -> tuple[Any, Any]:
+    """An embedded paper venue on its own thread, and a fresh API key it accepts."""
+    from cryptoj_tui.cdp_keys import generate_key
+    from cryptoj_tui.sim.venue import VenueConfig, VenueThread
+
+    venue_thread = VenueThread(VenueConfig(seed=seed)).start()
+    key = generate_key()
+    venue_thread.call(lambda venue: venue.keys.register(key.name, key.public_key()))
+    return venue_thread, key
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    """`cryptoj headless`: the engine on stdin/stdout."""
+    from cryptoj_tui import headless
+    from cryptoj_tui.cdp_keys import KeyFileError
+    from cryptoj_tui.engine import EngineConfig
+
+    venue_thread = None
+    try:
+        if args.ws_url is None:
+            venue_thread, key = start_paper_venue(args.seed)
+            config = EngineConfig(ws_url=venue_thread.ws_url, key=key)
+        else:
+            config = EngineConfig(ws_url=args.ws_url, rest_url=args.rest_url, key_file=args.key_file,
+                                  journal_path=args.journal or ":memory:")
+            config.trading_config()  # a bad key is reported now, before anything starts
+        return asyncio.run(headless.main(config, [p.upper() for p in args.product]))
+    except (KeyFileError, ValueError) as exc:
+        print(f"cryptoj headless: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if venue_thread is not None:
+            venue_thread.stop()
 
 
 def run_keygen(args: argparse.Namespace) -> int:
@@ -219,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sim(args)
     if args.command == "keygen":
         return run_keygen(args)
+    if args.command == "headless":
+        return run_headless(args)
     try:
         settings = load_settings(
             cli={

@@ -62,6 +62,8 @@ class EngineConfig:
     limits: RiskLimits = field(default_factory=RiskLimits)
     daily_reset_utc: str = "00:00"
     """When (UTC, HH:MM) the daily loss limit starts counting again."""
+    rest_rate: float = 25.0
+    """Client-side REST requests a second (Coinbase allows about 30 per key)."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -96,7 +98,7 @@ class EngineConfig:
         return TradingConfig(
             rest_url=rest_url, user_ws_url=self.user_ws_url or self.ws_url, key=key,
             journal_path=self.journal_path, limits=self.limits,
-            daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc),
+            daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc), rest_rate=self.rest_rate,
         )
 
 

@@ -172,7 +172,11 @@ class Execution:
     # -- cancelling ----------------------------------------------------------------------
 
     async def cancel(self, orders: Iterable[Order]) -> tuple[list[Order], list[tuple[Order, str]]]:
-        """Cancel orders (in parallel batches); returns (cancelled, [(order, why not)])."""
+        """Cancel orders (in parallel batches); returns (cancelled, [(order, why not)]).
+
+        An order that filled or expired before the cancel reached it is in neither list: it is
+        done, and its final state says how.
+        """
         targets = [o for o in orders if o.status.is_working]
         unacked = [o for o in targets if not o.order_id]
         if unacked:  # wait for their answers: an order cannot be cancelled before it exists
@@ -195,12 +199,13 @@ class Execution:
         failed: list[tuple[Order, str]] = []
         for order in targets:
             result = by_id.get(order.order_id, {"success": False, "failure_reason": "no result from the venue"})
-            if result.get("success"):
+            if order.status.is_final:  # the user channel told us its end meanwhile
+                if order.status is OrderStatus.CANCELLED:
+                    cancelled.append(order)
+            elif result.get("success"):
                 order.apply(VenueOrderUpdate(order.order_id, order.client_order_id, "CANCELLED",
                                              order.filled_size, order.filled_value, order.fees))
                 cancelled.append(order)
-            elif order.status.is_final:
-                cancelled.append(order)  # the user channel said it is gone meanwhile
             else:
                 order.cancel_refused()
                 failed.append((order, str(result.get("failure_reason", "refused"))))

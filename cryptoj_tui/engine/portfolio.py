@@ -92,6 +92,11 @@ class Portfolio:
             position = self.positions[product_id] = Position(product_id)
         return position
 
+    def quantity(self, product_id: str) -> Decimal:
+        """The signed position of a product (0 if never traded)."""
+        position = self.positions.get(product_id)
+        return ZERO if position is None else position.quantity
+
     def apply(self, fill: Fill) -> None:
         """Add one fill to its product's position."""
         self.position(fill.product_id).apply(fill)

@@ -211,7 +211,7 @@ class Trading:
         same_side = [o for o in working if o.product_id == request.product_id and o.side is request.side]
         context = RiskContext(
             mid=self._market_data.mid(request.product_id) if request.product_id in self._market_data.products() else None,
-            position=self.portfolio.position(request.product_id).quantity,
+            position=self.portfolio.quantity(request.product_id),
             working_same_side=sum((o.leaves for o in same_side), Decimal(0)),
             open_orders=len(working),
             available_base=self.portfolio.available(base),

@@ -184,3 +184,21 @@ async def test_reducing_only_allows_orders_that_shrink_the_position(trader: Engi
         await trader.place_market("BTC-USD", "sell", size="0.05")
     sell = await trader.place_market("BTC-USD", "sell", size="0.01")
     await trader.wait_for(sell, "FILLED")
+
+
+async def test_a_fill_missed_while_the_user_channel_was_down_is_reconciled(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: the venue drops every connection; while we are away our resting order fills;
+    on reconnect the engine asks the venue, finds the fill, and reports the difference."""
+    from cryptoj_tui.engine.events import Reconciled
+
+    bids, asks = quiet_venue.book_levels("BTC-USD")
+    inside = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
+    order = await trader.place_limit("BTC-USD", "buy", size="0.001", price=inside, post_only=True)
+    await trader.wait_for(order, "OPEN")
+    events = trader.events()
+    await quiet_venue.feed.drop_all()  # no close frame: the engine only notices on its next read
+    quiet_venue.create_order("another-trader", {"client_order_id": "x", "product_id": "BTC-USD", "side": "SELL",
+                                                "order_configuration": {"market_market_ioc": {"base_size": "0.001"}}})
+    report = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "missed_fill")
+    assert report.client_order_id == order.client_order_id  # type: ignore[attr-defined]
+    assert order.status is OrderStatus.FILLED and trader.positions()["BTC-USD"].quantity == D("0.001")

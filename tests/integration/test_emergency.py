@@ -1,0 +1,138 @@
+"""The kill switch and the automatic halts, over real sockets against the paper venue."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from cryptoj_tui.cdp_keys import CdpKey
+from cryptoj_tui.engine import Engine
+from cryptoj_tui.engine.events import Alert, TradingStateChanged
+from cryptoj_tui.engine.orders import OrderStatus
+from cryptoj_tui.engine.risk import RiskLimits, TradingState
+from cryptoj_tui.engine.trading import OrderRefusedError
+from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
+from tests.conftest import next_event, trading_config
+
+
+async def rest_orders(engine: Engine, count: int, product: str = "BTC-USD", below: int = 100) -> list:
+    """`count` small passive buys, `below` and more under the best bid."""
+    bid = engine.book(product).best_bid()
+    assert bid is not None
+    return list(await asyncio.gather(*(
+        engine.place_limit(product, "buy", size="0.001", price=bid[0] - below - n) for n in range(count)
+    )))
+
+
+async def test_kill_switch_with_hundreds_of_orders_while_the_market_floods(api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: 300 working orders on a venue stepping every millisecond; ctrl+k. New orders are
+    refused at once, every order is cancelled at the venue, and the report says so."""
+    limits = RiskLimits(max_open_orders=1000, max_orders_per_second=1000)
+    async with PaperVenue(VenueConfig(seed=11, step_interval=0.001, warmup_steps=50, rate_limit=0)) as venue:
+        async with Engine(trading_config(venue, api_key[1], limits=limits, rest_rate=2000)) as engine:
+            await engine.subscribe("BTC-USD")
+            await engine.wait_for_book("BTC-USD")
+            orders = await rest_orders(engine, 300, below=2000)
+            assert all(o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED) for o in orders)
+            placing = asyncio.ensure_future(rest_orders(engine, 1))
+            started = time.monotonic()
+            report = await engine.kill_switch("test: flood")
+            elapsed = time.monotonic() - started
+            assert engine.state is TradingState.HALTED and report.refusing_after < 0.01
+            with pytest.raises(OrderRefusedError, match="HALTED"):
+                await placing
+            assert report.failed == () and len(report.cancelled) >= 295  # a few may have filled first
+            assert all(o.status.is_final for o in orders)
+            venue_open = [o for o in venue.exchange.owner_orders(api_key[1].name) if o.status == "OPEN"]
+            assert venue_open == [] and elapsed < 5
+
+
+async def test_halt_survives_a_restart_and_rearm_is_journalled(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey],
+                                                               tmp_path: Path) -> None:
+    """Scenario: kill switch, engine stops, engine starts on the same journal: still HALTED until rearm."""
+    config = trading_config(quiet_venue, api_key[1], journal_path=tmp_path / "journal.db")
+    async with Engine(config) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        await rest_orders(engine, 3)
+        report = await engine.kill_switch("end of day")
+        assert len(report.cancelled) == 3
+    async with Engine(config) as engine:
+        events = engine.events()
+        assert engine.state is TradingState.HALTED
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        with pytest.raises(OrderRefusedError, match=r"HALTED \(end of day\)"):
+            await rest_orders(engine, 1)
+        with pytest.raises(ValueError, match="needs a reason"):
+            engine.rearm(" ")
+        engine.rearm("trader checked the books")
+        changed = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "ACTIVE")
+        assert "trader checked the books" in changed.reason  # type: ignore[attr-defined]
+        assert len(await rest_orders(engine, 1)) == 1
+        assert engine.trading is not None
+        kinds = [kind for _, kind, _ in engine.trading.journal.events()]
+        assert "kill_switch" in kinds and kinds.count("state") >= 2
+
+
+async def test_a_reject_storm_halts_trading(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: the venue rejects ten orders in a row; the engine halts by itself."""
+    trader.set_limit("reject_storm", "5", reason="test")
+    events = trader.events()
+    quiet_venue.faults.reject_orders("INSUFFICIENT_FUND", count=10)
+    for _ in range(5):
+        await rest_orders(trader, 1)
+    halted = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "HALTED")
+    assert "5 rejects/errors within 10s" in halted.reason  # type: ignore[attr-defined]
+
+
+async def test_a_daily_loss_breach_halts_and_cancels(trader: Engine) -> None:
+    """Scenario: buy, then the loss limit is set below the loss already made (fees alone): halt."""
+    buy = await trader.place_market("BTC-USD", "buy", size="0.1")
+    await trader.wait_for(buy, "FILLED")
+    resting = await rest_orders(trader, 2)
+    events = trader.events()
+    trader.set_limit("daily_loss_limit", "0.01", reason="test")
+    assert trader.trading is not None
+    trader.trading.check_triggers()
+    halted = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "HALTED")
+    assert "daily loss" in halted.reason  # type: ignore[attr-defined]
+    await next_event(events, lambda e: isinstance(e, Alert) and "kill switch" in e.message)
+    assert all(o.status is OrderStatus.CANCELLED for o in resting)
+
+
+async def test_stale_market_data_with_working_orders_halts(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: orders are working and the book stops updating for longer than allowed."""
+    await rest_orders(trader, 1)
+    trader.set_limit("stale_halt_after", "0.05", reason="test")
+    events = trader.events()
+    await asyncio.sleep(0.1)  # the quiet venue sends nothing: the book's age grows
+    assert trader.trading is not None
+    trader.trading.check_triggers()
+    halted = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "HALTED")
+    assert "market data stale for BTC-USD" in halted.reason  # type: ignore[attr-defined]
+
+
+async def test_flatten_sells_the_position(trader: Engine) -> None:
+    """Scenario: long 0.05; kill switch with flatten: a market sell of 0.05 goes out and fills."""
+    buy = await trader.place_market("BTC-USD", "buy", size="0.05")
+    await trader.wait_for(buy, "FILLED")
+    report = await trader.kill_switch("flatten test", flatten=True)
+    assert len(report.flattened) == 1
+    assert trader.trading is not None
+    flat = trader.trading.execution.orders[report.flattened[0]]
+    await trader.wait_for(flat, "FILLED")
+    assert trader.positions()["BTC-USD"].quantity == D(0)
+
+
+async def test_an_unwritable_journal_halts_trading_with_a_clear_error(trader: Engine) -> None:
+    """Scenario: the journal's disk goes away (closed file): the order is not sent, trading halts."""
+    assert trader.trading is not None
+    trader.trading.journal.close()
+    with pytest.raises(OrderRefusedError, match="not sent: journal :memory:: cannot write"):
+        await rest_orders(trader, 1)
+    assert trader.state is TradingState.HALTED
