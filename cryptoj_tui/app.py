@@ -64,7 +64,7 @@ class CryptojApp(App[None]):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         status = self.trading.status
-        if isinstance(event, ConnectionStatus):
+        if isinstance(event, ConnectionStatus) and event.role == "market":
             status.connection = event.state
             self.sub_title = f"{self.product_id} · {event.state}"
             if event.state is ConnectionState.CONNECTED:

@@ -111,9 +111,10 @@ class EngineBridge:
     async def _run(self, products: list[str]) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with Engine(self._config) as engine:
+        engine = Engine(self._config)
+        events = engine.events()  # before start: the first connection events must not be missed
+        async with engine:
             self.engine = engine
-            events = engine.events()
             await engine.subscribe(*products)
             pump = asyncio.create_task(self._pump(events))
             self._started.set()

@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", help=HELP["seed"])
     parser.add_argument("--stale-after", metavar="SECONDS", help=HELP["stale_after"])
     parser.add_argument("--log-file", metavar="FILE", help=HELP["log_file"])
+    parser.add_argument("--venue", choices=["paper", "coinbase"], help=HELP["venue"])
+    parser.add_argument("--rest-url", metavar="URL", help=HELP["rest_url"])
+    parser.add_argument("--key-file", metavar="FILE", help=HELP["key_file"])
+    parser.add_argument("--journal", metavar="FILE", help=HELP["journal"])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sim = commands.add_parser(
         "sim",
@@ -171,26 +175,37 @@ def setup_logging(path: Path) -> None:
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
 
 
 def run_console(settings: Settings) -> int:
     """Start the venue if none is configured, then the console; shut everything down after."""
     from cryptoj_tui.app import CryptojApp
+    from cryptoj_tui.cdp_keys import KeyFileError
     from cryptoj_tui.engine import EngineConfig
 
     setup_logging(settings.log_file)
     venue_thread = None
-    if settings.ws_url is None:
-        from cryptoj_tui.sim.venue import VenueConfig, VenueThread
-
-        venue_thread = VenueThread(VenueConfig(seed=settings.seed)).start()
-        ws_url, venue = venue_thread.ws_url, "paper (embedded)"
-    else:
-        ws_url, venue = settings.ws_url, settings.ws_url
+    endpoints = settings.endpoints()
+    try:
+        if endpoints is None:
+            venue_thread, key = start_paper_venue(settings.seed)
+            config = EngineConfig(ws_url=venue_thread.ws_url, key=key, stale_after=settings.stale_after)
+            venue = "paper (embedded)"
+        else:
+            ws_url, rest_url, user_ws_url = endpoints
+            config = EngineConfig(ws_url=ws_url, rest_url=rest_url, user_ws_url=user_ws_url, key_file=settings.key_file,
+                                  journal_path=settings.journal_path(), stale_after=settings.stale_after)
+            config.trading_config()  # a bad key is reported now, in one line, not inside the UI
+            venue = ws_url
+    except (KeyFileError, ValueError) as exc:
+        if venue_thread is not None:
+            venue_thread.stop()
+        print(f"cryptoj: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     log = logging.getLogger("cryptoj")
     log.info("console starting: %s on %s", settings.product, venue)
     try:
-        config = EngineConfig(ws_url=ws_url, stale_after=settings.stale_after)
         app = CryptojApp(config, settings.product, venue=venue)
         app.run()
         log.info("console exited (return code %s)", app.return_code)
@@ -282,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "seed": args.seed,
                 "stale_after": args.stale_after,
                 "log_file": args.log_file,
+                "venue": args.venue,
+                "rest_url": args.rest_url,
+                "key_file": args.key_file,
+                "journal": args.journal,
             },
             config_file=args.config,
         )

@@ -19,6 +19,11 @@ import platformdirs
 from cryptoj_tui.engine.model import check_product_id
 
 APP_NAME = "cryptoj"
+VENUES = {
+    "paper": None,
+    "coinbase": ("wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com", "wss://advanced-trade-ws-user.coinbase.com"),
+}
+"""Named venues: None is the embedded paper venue; otherwise (market ws, REST, user ws)."""
 ENV_PREFIX = "CRYPTOJ_"
 
 
@@ -81,6 +86,24 @@ def _positive_seconds(value: object) -> float:
     return number
 
 
+def _rest_url(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+    return value.rstrip("/")
+
+
+def _venue(value: object) -> str:
+    if value not in VENUES:
+        raise ValueError(f"expected one of {', '.join(VENUES)}, got {value!r}")
+    return str(value)
+
+
+def _optional_path(value: object) -> Path | None:
+    return None if value is None or value == "" else _path(value)
+
+
 def _path(value: object) -> Path:
     if not isinstance(value, (str, Path)) or not str(value):
         raise ValueError(f"expected a file path, got {value!r}")
@@ -96,6 +119,24 @@ class Settings:
     seed: int = 1
     stale_after: float = 5.0
     log_file: Path = default_log_file()
+    venue: str = "paper"
+    rest_url: str | None = None
+    key_file: Path | None = None
+    journal: Path | None = None
+
+    def endpoints(self) -> tuple[str, str | None, str | None] | None:
+        """(ws_url, rest_url, user_ws_url) of the venue to reach, or None for the embedded one."""
+        if self.ws_url is not None:
+            return self.ws_url, self.rest_url, None
+        preset = VENUES[self.venue]
+        if preset is None:
+            return None
+        ws_url, rest_url, user_ws_url = preset
+        return ws_url, self.rest_url or rest_url, user_ws_url
+
+    def journal_path(self) -> Path:
+        """Where orders are journalled for an external venue (the paper venue's live in memory)."""
+        return self.journal or platformdirs.user_data_path(APP_NAME) / "journal.db"
 
 
 PARSERS: dict[str, Callable[[object], Any]] = {
@@ -104,6 +145,10 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "seed": _non_negative_int,
     "stale_after": _positive_seconds,
     "log_file": _path,
+    "venue": _venue,
+    "rest_url": _rest_url,
+    "key_file": _optional_path,
+    "journal": _optional_path,
 }
 HELP: dict[str, str] = {
     "product": "product to show at start (e.g. BTC-USD)",
@@ -111,6 +156,10 @@ HELP: dict[str, str] = {
     "seed": "random seed of the embedded paper venue's market",
     "stale_after": "seconds without a frame before the feed counts as dead and reconnects",
     "log_file": "where the console writes its log",
+    "venue": "paper (the embedded paper venue) or coinbase (the real endpoints; needs a key)",
+    "rest_url": "venue REST base URL (default: the ws URL's host over http(s))",
+    "key_file": "CDP API key file (must be readable by you only)",
+    "journal": "order journal file for an external venue (SQLite)",
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} == set(HELP)
 

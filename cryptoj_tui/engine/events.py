@@ -34,6 +34,8 @@ class ConnectionStatus(Event, frozen=True, kw_only=True):
     state: ConnectionState
     attempt: int = 0
     reason: str = ""
+    role: str = "market"
+    """"market" (books, trades) or "user" (the authenticated order updates)."""
 
 
 class BookUpdated(Event, frozen=True, kw_only=True):

@@ -87,7 +87,7 @@ class CoinbaseUserFeed:
         self._opened_once = True
 
     def _on_state(self, state: ConnectionState, attempt: int, reason: str) -> None:
-        self._bus.publish(ConnectionStatus(url=f"{self.url} (user)", state=state, attempt=attempt, reason=reason))
+        self._bus.publish(ConnectionStatus(url=self.url, state=state, attempt=attempt, reason=reason, role="user"))
 
     def _on_frame(self, raw: str | bytes) -> None:
         try:
