@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderStatus
+from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus
 
 MIGRATIONS: list[str] = [
     # 1: orders, fills, events and a key-value table for the trading state
@@ -44,7 +44,7 @@ MIGRATIONS: list[str] = [
         product_id TEXT NOT NULL,
         side TEXT NOT NULL,
         size TEXT NOT NULL,
-        price TEXT NOT NULL,
+        value TEXT NOT NULL,
         fee TEXT NOT NULL,
         at REAL NOT NULL
     );
@@ -168,8 +168,8 @@ class Journal:
     def record_fill(self, fill: Fill) -> None:
         """Record one execution."""
         self._write(
-            "INSERT INTO fills (client_order_id, product_id, side, size, price, fee, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (fill.client_order_id, fill.product_id, str(fill.side), str(fill.size), str(fill.price), str(fill.fee),
+            "INSERT INTO fills (client_order_id, product_id, side, size, value, fee, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (fill.client_order_id, fill.product_id, str(fill.side), str(fill.size), str(fill.value), str(fill.fee),
              time.time()),
         )
 
@@ -202,8 +202,8 @@ class Journal:
 
     def fills(self) -> list[Fill]:
         """Every journalled fill, oldest first."""
-        rows = self._db.execute("SELECT client_order_id, product_id, side, size, price, fee FROM fills ORDER BY id").fetchall()
-        return [Fill(r[0], r[1], r[2], Decimal(r[3]), Decimal(r[4]), Decimal(r[5])) for r in rows]
+        rows = self._db.execute("SELECT client_order_id, product_id, side, size, value, fee FROM fills ORDER BY id").fetchall()
+        return [Fill(r[0], r[1], OrderSide(r[2]), Decimal(r[3]), Decimal(r[4]), Decimal(r[5])) for r in rows]
 
     def events(self, limit: int = 1000) -> list[tuple[float, str, str]]:
         """The latest journalled events (time, kind, detail), oldest first."""

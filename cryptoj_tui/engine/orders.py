@@ -192,14 +192,23 @@ class OrderRequest:
 
 @dataclass(frozen=True)
 class Fill:
-    """An execution: `size` more of the order traded at `price`, costing `fee` (quote currency)."""
+    """An execution: `size` more of the order traded for `value` (quote currency), costing `fee`.
+
+    Size and value are what the venue reports, exactly; the price is derived from them, so a
+    position built from fills never inherits a rounded average.
+    """
 
     client_order_id: str
     product_id: str
     side: OrderSide
     size: Decimal
-    price: Decimal
+    value: Decimal
     fee: Decimal
+
+    @property
+    def price(self) -> Decimal:
+        """The (average) price of this execution."""
+        return self.value / self.size
 
 
 @dataclass(frozen=True)
@@ -312,7 +321,7 @@ class Order:
             size = update.filled_size - self.filled_size
             value = update.filled_value - self.filled_value
             fee = update.total_fees - self.fees
-            fill = Fill(self.client_order_id, self.product_id, self.side, size, value / size, fee)
+            fill = Fill(self.client_order_id, self.product_id, self.side, size, value, fee)
             self.filled_size, self.filled_value, self.fees = update.filled_size, update.filled_value, update.total_fees
         before = self.status
         if not self.status.is_final:

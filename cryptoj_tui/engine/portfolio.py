@@ -1,9 +1,10 @@
 """Portfolio: balances from the venue, positions from fills, and PnL — exact Decimals throughout.
 
 A position is the signed base quantity traded through this engine (spot: buys add, sells
-subtract) with its average entry price. Reducing a position realises PnL against that average;
-crossing through zero realises the closed part and opens the rest at the fill price. Fees are
-kept apart and subtracted from PnL. Unrealised PnL marks the open quantity to the book's mid.
+subtract) with the quote cost of that quantity, from the fills' exact values; the average entry
+price is derived, never stored, so no rounding accumulates. Reducing a position realises PnL
+against the cost; crossing through zero realises the closed part and opens the rest at the
+fill's price. Fees are kept apart and subtracted from PnL. Unrealised PnL marks to the mid.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ class Position:
     product_id: str
     quantity: Decimal = ZERO
     """Signed base quantity: positive long, negative short (of what this engine traded)."""
-    average_price: Decimal = ZERO
-    """Average entry price of the open quantity (0 when flat)."""
+    cost: Decimal = ZERO
+    """Signed quote cost of the open quantity (what was paid for a long, received for a short)."""
     realised: Decimal = ZERO
     fees: Decimal = ZERO
     bought: Decimal = ZERO
@@ -41,24 +42,32 @@ class Position:
         else:
             self.sold += fill.size
         if self.quantity == 0 or (self.quantity > 0) == (signed > 0):
-            total = self.quantity + signed
-            self.average_price = (self.quantity * self.average_price + signed * fill.price) / total
-            self.quantity = total
+            self.cost += fill.value * fill.side.sign
+            self.quantity += signed
             return
         closed = min(abs(signed), abs(self.quantity))
         direction = 1 if self.quantity > 0 else -1
-        self.realised += closed * (fill.price - self.average_price) * direction
+        # The closed part leaves at its share of the fill's value against its share of the cost.
+        closed_cost = self.cost * closed / abs(self.quantity)
+        closed_value = fill.value * closed / fill.size
+        self.realised += direction * closed_value - closed_cost  # a short's cost is negative
+        self.cost -= closed_cost
         self.quantity += signed
         if self.quantity == 0:
-            self.average_price = ZERO
+            self.cost = ZERO
         elif (self.quantity > 0) != (direction > 0):  # went through zero: the rest opens here
-            self.average_price = fill.price
+            self.cost = (fill.value - closed_value) * fill.side.sign
+
+    @property
+    def average_price(self) -> Decimal:
+        """Average entry price of the open quantity (0 when flat)."""
+        return self.cost / self.quantity if self.quantity else ZERO
 
     def unrealised(self, mark: Decimal | None) -> Decimal:
         """PnL of the open quantity at `mark` (0 without a mark or when flat)."""
         if mark is None or self.quantity == 0:
             return ZERO
-        return self.quantity * (mark - self.average_price)
+        return self.quantity * mark - self.cost
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+"""The journal's schema, versions and records."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from cryptoj_tui.engine.journal import MIGRATIONS, Journal, JournalError
+from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus
+
+
+def test_intent_state_fill_and_events_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path)
+    order = Order("c1", OrderRequest("BTC-USD", "buy", "stop_limit", "1", price="10", stop_price="11"))
+    journal.record_intent(order)
+    order.acknowledged("v1")
+    journal.record_order(order)
+    journal.record_fill(Fill("c1", "BTC-USD", OrderSide.BUY, D("0.5"), D("5.25"), D("0.01")))
+    journal.record_event("state", "ACTIVE -> HALTED")
+    journal.set_state("trading_state", "HALTED")
+    journal.close()
+    again = Journal(path)
+    (record,) = again.orders(working_only=True)
+    assert record.to_order().request == order.request and record.status is OrderStatus.OPEN and record.order_id == "v1"
+    assert again.fills()[0].price == D("10.5") and again.state("trading_state") == "HALTED"
+    assert again.events()[0][1:] == ("state", "ACTIVE -> HALTED") and again.schema_version == len(MIGRATIONS)
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again.checkpoint()
+
+
+def test_a_journal_from_a_newer_program_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    with pytest.raises(JournalError, match="is newer than this program"):
+        Journal(path)
+
+
+def test_an_unopenable_journal_says_where(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match=f"journal {tmp_path}/missing/j.db: cannot open"):
+        Journal(tmp_path / "missing" / "j.db")
+
+
+def test_a_duplicate_intent_is_a_clear_error() -> None:
+    journal = Journal(":memory:")
+    order = Order("c1", OrderRequest("BTC-USD", "buy", "market", "1"))
+    journal.record_intent(order)
+    with pytest.raises(JournalError, match="cannot write: UNIQUE constraint failed"):
+        journal.record_intent(order)
