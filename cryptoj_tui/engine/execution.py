@@ -44,7 +44,7 @@ class Execution:
         self.orders: dict[str, Order] = {}
         """Every order by client_order_id."""
         self._by_venue_id: dict[str, str] = {}
-        self._changed = asyncio.Condition()
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.round_trips: list[float] = []
         """Seconds from send to ack of recent orders (the status bar shows the last)."""
 
@@ -216,13 +216,19 @@ class Execution:
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Wait until `predicate()` holds after some order change; False on timeout."""
+        if predicate():
+            return True
+        waiter = (predicate, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
         try:
             async with asyncio.timeout(timeout):
-                async with self._changed:
-                    await self._changed.wait_for(predicate)
+                await waiter[1]
             return True
         except TimeoutError:
             return False
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
 
     def _changed_order(self, order: Order) -> None:
         self._journalled(self._journal.record_order, order)
@@ -240,11 +246,9 @@ class Execution:
     def _publish(self, order: Order) -> None:
         self._bus.publish(OrderUpdated(client_order_id=order.client_order_id, status=str(order.status),
                                        order=order.snapshot()))
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        for predicate, future in list(self._waiters):
+            if not future.done() and predicate():
+                future.set_result(None)
 
     def _alert(self, severity: str, message: str) -> None:
         self._journalled(lambda text: self._journal.record_event(f"alert.{severity}", text), message)

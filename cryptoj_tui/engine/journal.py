@@ -1,8 +1,10 @@
 """The journal: a durable record of every order intent, what became of it, and the trading state.
 
-SQLite in WAL mode with synchronous=FULL: when `record_intent` returns, the intent survives a
-crash or a power cut, and it returns before the order is sent. Everything after (acks, fills,
-cancels, state changes, alerts) is written as it happens. On start the engine reads it back to
+SQLite in WAL mode. Intents and the trading state are written with synchronous=FULL: when
+`record_intent` returns, the intent survives a crash or a power cut, and it returns before the
+order is sent. Everything after (acks, fills, cancels, alerts) is written as it happens with
+synchronous=NORMAL: it survives the process being killed, and what a power cut could take
+back is exactly what reconciliation with the venue restores. On start the engine reads it back to
 reconcile with the venue and to stay HALTED if it was halted.
 
 The schema carries a version (PRAGMA user_version) and upgrades itself through MIGRATIONS.
@@ -116,6 +118,7 @@ class Journal:
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._durable = True
             self._migrate()
         except sqlite3.Error as exc:
             raise JournalError(f"journal {path}: cannot open: {exc}") from None
@@ -139,10 +142,13 @@ class Journal:
         """The schema version on disk."""
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+    def _write(self, sql: str, args: tuple[Any, ...], *, durable: bool = False) -> None:
+        """One statement, committed on its own (autocommit); fsynced before returning if durable."""
         try:
-            with self._transaction():
-                self._db.execute(sql, args)
+            if durable is not self._durable:
+                self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
+            self._db.execute(sql, args)
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
 
@@ -154,6 +160,7 @@ class Journal:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (order.client_order_id, order.order_id, order.product_id, _request_json(order.request),
              str(order.status), order.created_at, now),
+            durable=True,
         )
 
     def record_order(self, order: Order) -> None:
@@ -180,7 +187,7 @@ class Journal:
     def set_state(self, key: str, value: str) -> None:
         """Durably remember a value (the trading state and why)."""
         self._write("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    (key, value))
+                    (key, value), durable=True)
 
     def state(self, key: str) -> str | None:
         """A remembered value, or None."""

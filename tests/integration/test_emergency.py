@@ -136,3 +136,23 @@ async def test_an_unwritable_journal_halts_trading_with_a_clear_error(trader: En
     with pytest.raises(OrderRefusedError, match="not sent: journal :memory:: cannot write"):
         await rest_orders(trader, 1)
     assert trader.state is TradingState.HALTED
+
+
+async def test_a_failing_scheduled_job_is_reported_not_swallowed(quiet_venue: PaperVenue,
+                                                                 api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: the periodic reconciliation meets a venue answering 500; an alert names the job."""
+    from dataclasses import replace
+
+    config = trading_config(quiet_venue, api_key[1])
+    async with Engine(config) as engine:
+        assert engine.trading is not None
+        engine.trading.config = replace(engine.trading.config, reconcile_every=0.05)
+        engine.trading._scheduler.reschedule_job("_reconcile_job", trigger="interval", seconds=0.05)
+        events = engine.events()
+        quiet_venue.faults.fail_rest(500, count=100)
+        alert = await next_event(events, lambda e: isinstance(e, Alert) and "scheduled job" in e.message)
+        assert "_reconcile_job failed" in alert.message and "HTTP 500" in alert.message  # type: ignore[attr-defined]
+        jobs = {job.id: job for job in engine.trading._scheduler.get_jobs()}
+        assert set(jobs) == {"_reconcile_job", "_trigger_job", "_daily_reset_job", "_checkpoint_job"}
+        assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+        quiet_venue.faults.clear()
