@@ -64,6 +64,8 @@ class EngineConfig:
     """When (UTC, HH:MM) the daily loss limit starts counting again."""
     rest_rate: float = 25.0
     """Client-side REST requests a second (Coinbase allows about 30 per key)."""
+    rest_timeout: float = 5.0
+    """Seconds before a REST call without an answer is retried (then resolved by asking the venue)."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -99,6 +101,7 @@ class EngineConfig:
             rest_url=rest_url, user_ws_url=self.user_ws_url or self.ws_url, key=key,
             journal_path=self.journal_path, limits=self.limits,
             daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc), rest_rate=self.rest_rate,
+            rest_timeout=self.rest_timeout,
         )
 
 

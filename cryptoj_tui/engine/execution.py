@@ -83,6 +83,8 @@ class Execution:
                 order.client_order_id, order.product_id, str(order.side), order.request.configuration()
             )
         except RestError as exc:
+            if order.order_id:
+                return  # the user channel told us the venue has it while REST failed to say so
             if exc.status == 0:
                 await self._resolve_unanswered(order, str(exc))
             else:
@@ -105,14 +107,17 @@ class Execution:
         try:
             found = [o for o in await self._rest.list_orders() if o.get("client_order_id") == order.client_order_id]
         except RestError as exc:
+            if order.order_id:
+                return  # meanwhile the user channel reported it
             self._refuse(order, OrderStatus.FAILED, f"{problem}; and the venue could not be asked: {exc}")
             self._on_problem("error", str(exc))
             return
-        if not found:
+        if not found and not order.order_id:
             self._refuse(order, OrderStatus.FAILED, f"not at the venue after: {problem}")
             self._on_problem("error", problem)
             return
-        self.on_venue_update(VenueOrderUpdate.from_json(found[0]))
+        if found:
+            self.on_venue_update(VenueOrderUpdate.from_json(found[0]))
 
     def _acknowledge(self, order: Order, order_id: str) -> None:
         self._by_venue_id[order_id] = order.client_order_id

@@ -23,6 +23,7 @@ from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.adapters.coinbase.user_feed import CoinbaseUserFeed
+from cryptoj_tui.engine.adapters.connection import Backoff
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.emergency import Emergency, KillReport
 from cryptoj_tui.engine.events import Alert, OrderRefused, Reconciled, RiskLimitChanged
@@ -56,6 +57,7 @@ class TradingConfig:
     """How long start() waits for the user channel before trading without it (with a warning)."""
     rest_rate: float = 25.0
     """Client-side REST requests a second (Coinbase allows about 30 per key)."""
+    rest_timeout: float = 5.0
 
 
 class Trading:
@@ -66,7 +68,8 @@ class Trading:
         self._market_data = market_data
         self._bus = bus
         signer = JwtSigner(config.key)
-        self.rest = CoinbaseRest(config.rest_url, signer, rate=config.rest_rate)
+        self.rest = CoinbaseRest(config.rest_url, signer, rate=config.rest_rate, timeout=config.rest_timeout,
+                                 backoff=Backoff(base=min(0.05, config.rest_timeout), cap=1.0))
         self.journal = Journal(config.journal_path)
         self.portfolio = Portfolio()
         self.risk = RiskManager(config.limits)

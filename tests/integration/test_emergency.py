@@ -90,17 +90,20 @@ async def test_a_reject_storm_halts_trading(trader: Engine, quiet_venue: PaperVe
     assert "5 rejects/errors within 10s" in halted.reason  # type: ignore[attr-defined]
 
 
-async def test_a_daily_loss_breach_halts_and_cancels(trader: Engine) -> None:
-    """Scenario: buy, then the loss limit is set below the loss already made (fees alone): halt."""
+@pytest.mark.parametrize(("limit", "name"), [("daily_loss_limit", "daily loss"), ("max_drawdown", "drawdown")])
+async def test_a_loss_breach_halts_and_cancels(trader: Engine, limit: str, name: str) -> None:
+    """Scenario: buy, then a loss limit is set below the loss already made (fees alone): warn, halt."""
     buy = await trader.place_market("BTC-USD", "buy", size="0.1")
     await trader.wait_for(buy, "FILLED")
     resting = await rest_orders(trader, 2)
     events = trader.events()
-    trader.set_limit("daily_loss_limit", "0.01", reason="test")
     assert trader.trading is not None
+    trader.trading.check_triggers()  # nothing yet: the limits are far away
+    assert trader.state is TradingState.ACTIVE
+    trader.set_limit(limit, "0.01", reason="test")
     trader.trading.check_triggers()
     halted = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "HALTED")
-    assert "daily loss" in halted.reason  # type: ignore[attr-defined]
+    assert name in halted.reason  # type: ignore[attr-defined]
     await next_event(events, lambda e: isinstance(e, Alert) and "kill switch" in e.message)
     assert all(o.status is OrderStatus.CANCELLED for o in resting)
 

@@ -78,7 +78,26 @@ async def test_every_marketable_type_fills_end_to_end(trader: Engine, quiet_venu
     order = await trader.place("BTC-USD", "buy", kind, "0.01", price=ask + 50, **details)
     await trader.wait_for(order, final)
     assert venue_order(quiet_venue, order.order_id).status == final
-    assert trader.positions()["BTC-USD"].quantity == D("0.01")
+    assert_position_matches_venue_fills(trader, quiet_venue, [order.order_id])
+
+
+def assert_position_matches_venue_fills(trader: Engine, venue: PaperVenue, order_ids: list[str]) -> None:
+    fills = [f for order_id in order_ids for f in venue_order(venue, order_id).fills]
+    position = trader.positions()["BTC-USD"]
+    assert position.quantity == sum(f.size * (1 if f.side == "BUY" else -1) for f in fills)
+    assert position.cost == sum(f.price * f.size * (1 if f.side == "BUY" else -1) for f in fills)
+    assert position.fees == sum(f.commission for f in fills)
+
+
+async def test_a_stop_limit_triggers_and_fills(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: a buy stop at the best ask; our market buy trades there and wakes it; it fills."""
+    _, ask = best(trader)
+    stop = await trader.place("BTC-USD", "buy", "stop_limit", "0.01", price=ask + 50, stop_price=ask)
+    await trader.wait_for(stop, "OPEN")
+    market = await trader.place_market("BTC-USD", "buy", size="0.01")
+    await trader.wait_for(market, "FILLED")
+    await trader.wait_for(stop, "FILLED")
+    assert_position_matches_venue_fills(trader, quiet_venue, [stop.order_id, market.order_id])
 
 
 async def test_a_fok_that_cannot_fill_completely_fills_nothing(trader: Engine, quiet_venue: PaperVenue) -> None:

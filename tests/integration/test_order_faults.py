@@ -1,0 +1,98 @@
+"""Venue faults during order flow: 500s, answers that never come, failed cancels, orders the
+engine did not place, and a key the venue does not know."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cryptoj_tui.cdp_keys import CdpKey, generate_key
+from cryptoj_tui.engine import Engine
+from cryptoj_tui.engine.adapters.coinbase.rest import RestError
+from cryptoj_tui.engine.events import Alert, Reconciled
+from cryptoj_tui.engine.orders import OrderStatus
+from cryptoj_tui.sim.venue import PaperVenue
+from tests.conftest import next_event, trading_config
+
+
+def passive(engine: Engine) -> str:
+    bid = engine.book("BTC-USD").best_bid()
+    assert bid is not None
+    return str(bid[0] - 100)
+
+
+async def test_a_placement_the_venue_keeps_failing_ends_failed_with_the_reason(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: every try answers 500; the order is FAILED (not guessed open), saying why."""
+    quiet_venue.faults.fail_rest(500, count=10)
+    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))
+    assert order.status is OrderStatus.FAILED and "HTTP 500" in order.reason
+    quiet_venue.faults.clear()
+    assert [o for o in quiet_venue.exchange.owner_orders(trader.config.key.name)] == []  # type: ignore[union-attr]
+
+
+async def test_an_unanswered_placement_is_resolved_by_asking_and_a_late_arrival_is_taken_in(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+) -> None:
+    """Scenario: no answer to any try nor to the question that follows: the order is FAILED, not
+    guessed. Then the venue acts on the request after all (as a real venue may, when only the
+    answer was lost) and the user channel reports it: the venue wins, with an alert."""
+    async with Engine(trading_config(quiet_venue, api_key[1], rest_timeout=0.1)) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        events = engine.events()
+        quiet_venue.faults.slow_rest(0.5)
+        price = passive(engine)
+        order = await engine.place_limit("BTC-USD", "buy", size="0.01", price=price)
+        quiet_venue.faults.slow_rest(0)
+        assert order.status is OrderStatus.FAILED and "could not be asked" in order.reason
+        assert quiet_venue.exchange.owner_orders(api_key[1].name) == []  # aiohttp dropped the late requests
+        quiet_venue.create_order(api_key[1].name, {
+            "client_order_id": order.client_order_id, "product_id": "BTC-USD", "side": "BUY",
+            "order_configuration": order.request.configuration()})
+        alert = await next_event(events, lambda e: isinstance(e, Alert) and "after it was given up" in e.message)
+        assert order.client_order_id in alert.message  # type: ignore[attr-defined]
+        await engine.wait_for(order, "OPEN")
+
+
+async def test_an_unanswered_placement_the_venue_never_saw_is_failed(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: the connection is refused for every try (429 with a long Retry-After would do the
+    same); asking the venue afterwards finds nothing: FAILED, nothing sent twice."""
+    assert trader.trading is not None
+    rest = trader.trading.rest
+    real = rest.base_url
+    rest.base_url = "http://127.0.0.1:9"  # nothing listens: no answer at all
+    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))
+    rest.base_url = real
+    assert order.status is OrderStatus.FAILED and "no answer after 4 tries" in order.reason
+
+
+async def test_a_cancel_the_venue_fails_leaves_the_order_working_and_says_why(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: batch_cancel answers 500 on every try."""
+    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))
+    quiet_venue.faults.fail_rest(500, count=10)
+    cancelled, failed = await trader.cancel(order)
+    quiet_venue.faults.clear()
+    assert cancelled == [] and failed[0][0] is order and "HTTP 500" in failed[0][1]
+    assert order.status is OrderStatus.OPEN
+    cancelled, failed = await trader.cancel(order)
+    assert cancelled == [order] and not failed
+
+
+async def test_an_order_placed_elsewhere_with_our_key_is_reported(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: another program using the same key places an order; the user channel shows it."""
+    events = trader.events()
+    assert trader.config.key is not None
+    quiet_venue.create_order(trader.config.key.name, {
+        "client_order_id": "elsewhere", "product_id": "BTC-USD", "side": "BUY",
+        "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": passive(trader)}}})
+    report = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "unknown_open_order")
+    assert report.client_order_id == "elsewhere"  # type: ignore[attr-defined]
+
+
+async def test_a_key_the_venue_does_not_know_stops_the_start_with_a_clear_error(quiet_venue: PaperVenue) -> None:
+    """Scenario: a valid key file whose key was never registered."""
+    engine = Engine(trading_config(quiet_venue, generate_key()).__class__(ws_url=quiet_venue.ws_url, key=generate_key()))
+    with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*unknown API key"):
+        await engine.start()
+    await engine.stop()
