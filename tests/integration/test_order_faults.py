@@ -96,3 +96,23 @@ async def test_a_key_the_venue_does_not_know_stops_the_start_with_a_clear_error(
     with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*unknown API key"):
         await engine.start()
     await engine.stop()
+
+
+async def test_a_gap_and_garbage_on_the_user_channel_lead_to_reconciliation(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: the venue skips sequence numbers and sends a broken frame on every connection;
+    the user connection counts both and reconciles orders over REST, which finds what it missed."""
+    assert trader.trading is not None
+    user = trader.trading.user_feed
+    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))
+    events = trader.events()
+    quiet_venue.feed.send_malformed('{"channel":"user","sequence_num":')
+    quiet_venue.feed.skip_sequence(2)
+    # The order is cancelled at the venue and the frame saying so is lost (the gap): only
+    # reconciliation can tell.
+    quiet_venue.exchange.cancel_orders(trader.config.key.name, [order.order_id])  # type: ignore[union-attr]
+    quiet_venue.exchange.take_changed_orders()
+    await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))  # a frame after the gap
+    gone = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "order_gone")
+    assert gone.client_order_id == order.client_order_id  # type: ignore[attr-defined]
+    assert order.status is OrderStatus.CANCELLED
+    assert user.metrics.gaps >= 1 and user.metrics.decode_errors >= 1 and user.state == "connected"
