@@ -6,7 +6,7 @@ commands come in on stdin, one JSON object per line, and each gets one reply lin
 A bad command is answered with an error and the engine keeps running. End of input stops it.
 
 Commands: subscribe {product_ids}, place {product_id, side, type, size, price?, stop_price?,
-end_time?, post_only?}, cancel {client_order_id}, cancel_all {product_id?, side?},
+end_time?, post_only?} (market, ioc and fok replies wait for the outcome), cancel {client_order_id}, cancel_all {product_id?, side?},
 kill {reason, flatten?}, rearm {reason}, orders, positions, state, set_limit {name, value, reason}.
 """
 
@@ -22,9 +22,10 @@ from typing import Any, TextIO
 import msgspec
 
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.engine.orders import Order, OrderError
+from cryptoj_tui.engine.orders import Order, OrderError, OrderType
 from cryptoj_tui.engine.trading import OrderRefusedError
 
+IMMEDIATE = (OrderType.MARKET, OrderType.IOC, OrderType.FOK)
 Handler = Callable[[Engine, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -55,6 +56,8 @@ async def _place(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
         details["end_time"] = datetime.fromisoformat(str(command["end_time"]))
     order = await engine.place(str(command.get("product_id")), str(command.get("side")),
                                str(command.get("type", "limit")), command.get("size"), **details)
+    if order.request.type in IMMEDIATE and order.status.is_working:
+        await engine.wait_done(order)  # they end at once: reply with the outcome, not the ack
     return {"order": _order(order)}
 
 

@@ -300,6 +300,12 @@ class Engine:
             )
         return order
 
+    async def wait_done(self, order: Order, timeout: float = 10.0) -> Order:
+        """Wait until `order` reaches a final state (filled, cancelled, expired, rejected, failed)."""
+        if not await self._trading().execution.wait_until(lambda: order.status.is_final, timeout):
+            raise TimeoutError(f"order {order.client_order_id} is still {order.status} after {timeout:g}s")
+        return order
+
     def open_orders(self) -> list[Order]:
         """Orders that can still trade."""
         return self._trading().execution.working()
