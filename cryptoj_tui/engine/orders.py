@@ -344,8 +344,3 @@ class Order:
             "average_price": _text(self.average_price) if self.average_price is not None else "",
             "fees": _text(self.fees), "reason": self.reason,
         }
-
-
-def now_utc() -> datetime:
-    """The current time, time-zone aware."""
-    return datetime.now(UTC)

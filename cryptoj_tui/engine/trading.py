@@ -30,7 +30,7 @@ from cryptoj_tui.engine.events import Alert, OrderRefused, Reconciled, RiskLimit
 from cryptoj_tui.engine.execution import Execution
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+from cryptoj_tui.engine.orders import Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
 from cryptoj_tui.engine.portfolio import Portfolio
 from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
 

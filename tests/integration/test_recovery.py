@@ -14,7 +14,6 @@ from pathlib import Path
 
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.engine.events import Reconciled
 from cryptoj_tui.engine.orders import OrderStatus
 from cryptoj_tui.sim.venue import PaperVenue
 

@@ -21,7 +21,6 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
 )
 from cryptoj_tui.engine.adapters.connection import SequenceTracker
 from cryptoj_tui.engine.book import OrderBook
-from cryptoj_tui.engine.model import Side
 from tests.capture_data import FINAL_BOOKS, coinbase_frames
 
 decoder = StreamDecoder()

@@ -39,14 +39,10 @@ class MarketDataFeed(Protocol):
         ...
 
 
-class ConnectedFeed:
-    """What every WebSocket market data feed shares: its connection's state and counters, and
-    the rule that books die with the connection they came from."""
+class ConnectionOwner:
+    """Something that keeps one venue WebSocket: its state and counters, read-only."""
 
-    url: str
     _connection: WebSocketConnection
-    _market_data: MarketData
-    _bus: EventBus
 
     @property
     def state(self) -> ConnectionState:
@@ -57,6 +53,15 @@ class ConnectedFeed:
     def metrics(self) -> ConnectionMetrics:
         """The connection's counters."""
         return self._connection.metrics
+
+
+class ConnectedFeed(ConnectionOwner):
+    """What every WebSocket market data feed shares: its connection's state and counters, and
+    the rule that books die with the connection they came from."""
+
+    url: str
+    _market_data: MarketData
+    _bus: EventBus
 
     def _on_state(self, state: ConnectionState, attempt: int, reason: str) -> None:
         if state is not ConnectionState.CONNECTED:

@@ -18,7 +18,8 @@ import msgspec
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.market_feed import HEARTBEATS, subscribe_message
 from cryptoj_tui.engine.adapters.coinbase.stream import ErrorFrame, FrameError, StreamDecoder, UserFrame
-from cryptoj_tui.engine.adapters.connection import Backoff, ConnectionMetrics, SequenceTracker, WebSocketConnection
+from cryptoj_tui.engine.adapters.base import ConnectionOwner
+from cryptoj_tui.engine.adapters.connection import Backoff, SequenceTracker, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import ConnectionStatus, FeedError, SequenceGap
 from cryptoj_tui.engine.model import ConnectionState
@@ -27,7 +28,7 @@ from cryptoj_tui.engine.orders import VenueOrderUpdate
 log = logging.getLogger(__name__)
 
 
-class CoinbaseUserFeed:
+class CoinbaseUserFeed(ConnectionOwner):
     """Streams order updates to `on_update`; calls `on_resync(reason)` when some may be lost."""
 
     def __init__(
@@ -55,16 +56,6 @@ class CoinbaseUserFeed:
         self._opened_once = False
         self.ready = asyncio.Event()
         """Set once the venue has sent the user channel's first snapshot: updates flow from here."""
-
-    @property
-    def state(self) -> ConnectionState:
-        """Where the user connection is."""
-        return self._connection.state
-
-    @property
-    def metrics(self) -> ConnectionMetrics:
-        """The user connection's counters."""
-        return self._connection.metrics
 
     def start(self) -> None:
         """Connect in the background."""
