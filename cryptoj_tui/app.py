@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
 from textual.app import App
 from textual.binding import Binding
+from textual.reactive import reactive
 
 from cryptoj_tui.bridge import EngineBridge
 from cryptoj_tui.engine import EngineConfig
-from cryptoj_tui.engine.events import BookReset, ConnectionStatus, FeedError, SequenceGap
+from cryptoj_tui.engine import Engine
+from cryptoj_tui.engine.emergency import KillReport
+from cryptoj_tui.engine.events import (
+    Alert,
+    BookReset,
+    ConnectionStatus,
+    FeedError,
+    SequenceGap,
+    TradingStateChanged,
+)
 from cryptoj_tui.engine.model import ConnectionState
 from cryptoj_tui.messages import BooksChanged, EngineEvent
+from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.screens.trading import TradingScreen
 
 log = logging.getLogger(__name__)
+
+
+async def _rearm(engine: Engine) -> None:
+    engine.rearm("re-armed from the console after confirmation")
 
 
 def utc_now() -> datetime:
@@ -30,8 +47,15 @@ class CryptojApp(App[None]):
     TITLE = "CryptoJ"
     CSS_PATH = "app.tcss"
     BINDINGS = [
+        # Priority: the kill switch works on every screen and in every modal, whatever has focus.
+        Binding("ctrl+k", "kill_switch", "Kill switch", priority=True, id="kill_switch"),
+        Binding("ctrl+r", "rearm", "Re-arm", id="rearm"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
+
+    trading_state: reactive[str] = reactive("")
+    """ACTIVE, REDUCING or HALTED ("" before the engine says, or without an API key)."""
+    halt_reason: reactive[str] = reactive("")
 
     def __init__(
         self,
@@ -56,6 +80,47 @@ class CryptojApp(App[None]):
     def on_unmount(self) -> None:
         self.bridge.stop()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rearm":
+            return self.trading_state in ("HALTED", "REDUCING")
+        return True
+
+    def watch_trading_state(self, state: str) -> None:
+        self.trading.status.trading_state = state
+        self.refresh_bindings()
+
+    async def action_kill_switch(self) -> None:
+        """Halt now, cancel everything, then show what happened."""
+        if not self.bridge.can_trade:
+            self.notify("no API key: there is no trading to halt", severity="warning")
+            return
+        # Refused from this instant in the UI too, before the engine's answer arrives.
+        self.trading_state, self.halt_reason = "HALTED", "kill switch (ctrl+k)"
+        future = self.bridge.submit(lambda engine: engine.kill_switch("kill switch (ctrl+k) from the console"))
+        self.run_worker(self._show_kill_report(future), group="kill", exclusive=False)
+
+    async def _show_kill_report(self, future: Future[KillReport]) -> None:
+        try:
+            report = await asyncio.wrap_future(future)
+        except Exception as exc:  # the halt itself happened first; the cancels may have failed
+            log.exception("kill switch")
+            self.notify(f"kill switch: cancelling failed: {exc}", severity="error", timeout=30)
+            return
+        await self.push_screen(KillReportScreen(report))
+
+    def action_rearm(self) -> None:
+        """Ask, then lift the halt."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.bridge.submit(_rearm)
+
+        self.push_screen(
+            ConfirmScreen(f"Trading is {self.trading_state}: {self.halt_reason}.\n\n"
+                          "Re-arm and allow new orders again?", yes="Re-arm"),
+            answered,
+        )
+
     def on_books_changed(self, _: BooksChanged) -> None:
         view = self.bridge.take_books().get(self.product_id)
         if view is not None:
@@ -79,3 +144,8 @@ class CryptojApp(App[None]):
             log.warning("feed error at %s: %s", event.where, event.message)
         elif isinstance(event, BookReset):
             self.trading.ladder.set_waiting(f"resynchronising: {event.reason}")
+        elif isinstance(event, TradingStateChanged):
+            self.trading_state, self.halt_reason = event.state, event.reason
+        elif isinstance(event, Alert) and event.severity in ("warning", "breach", "halt"):
+            self.notify(event.message, severity="error" if event.severity != "warning" else "warning",
+                        timeout=10)

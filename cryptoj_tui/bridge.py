@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from textual.message import Message
 
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat
+from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat, TradingStateChanged
 from cryptoj_tui.engine.model import Level
 from cryptoj_tui.messages import BooksChanged, EngineEvent
 
@@ -91,6 +91,11 @@ class EngineBridge:
             raise RuntimeError("engine not running")
         return asyncio.run_coroutine_threadsafe(fn(self.engine), self._loop)
 
+    @property
+    def can_trade(self) -> bool:
+        """True when the engine has an API key (orders, risk and the kill switch exist)."""
+        return self.engine is not None and self.engine.trading is not None
+
     def take_books(self) -> dict[str, BookView]:
         """The views that changed since the last call (and re-arm the change notice)."""
         with self._lock:
@@ -115,6 +120,9 @@ class EngineBridge:
         events = engine.events()  # before start: the first connection events must not be missed
         async with engine:
             self.engine = engine
+            if engine.trading is not None:  # the UI starts from the engine's state, not a guess
+                self._post(EngineEvent(TradingStateChanged(
+                    state=str(engine.state), previous="", reason=engine.trading.risk.state_reason)))
             await engine.subscribe(*products)
             pump = asyncio.create_task(self._pump(events))
             self._started.set()

@@ -10,6 +10,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.ladder import Ladder
 from cryptoj_tui.widgets.status_bar import StatusBar
 
@@ -41,6 +42,7 @@ class TradingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield HaltBanner()
         with Container(id="ladder-pane"):
             yield self.ladder
         yield self.status

@@ -19,6 +19,9 @@ STATE_STYLES = {
 }
 
 
+TRADING_STYLES = {"ACTIVE": "bold green", "REDUCING": "bold yellow", "HALTED": "bold white on red"}
+
+
 class StatusBar(Widget):
     """One line of facts a trader checks at a glance."""
 
@@ -35,6 +38,7 @@ class StatusBar(Widget):
     gaps: reactive[int] = reactive(0)
     bad_frames: reactive[int] = reactive(0)
     now: reactive[str] = reactive("")
+    trading_state: reactive[str] = reactive("")
 
     def __init__(self, venue: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -59,6 +63,9 @@ class StatusBar(Widget):
             ("  bad frames ", "dim"),
             (str(self.bad_frames), "bold yellow" if self.bad_frames else ""),
         )
+        if self.trading_state:
+            text.append("  trading ", "dim")
+            text.append(self.trading_state, TRADING_STYLES.get(self.trading_state, "bold"))
         clock = Text(self.now, style="bold")
         padding = max(1, self.size.width - text.cell_len - clock.cell_len)
         text.append(" " * padding)

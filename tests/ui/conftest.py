@@ -10,6 +10,7 @@ import pytest
 from textual.pilot import Pilot
 
 from cryptoj_tui.app import CryptojApp
+from cryptoj_tui.cdp_keys import generate_key
 from cryptoj_tui.engine import ConnectionState, EngineConfig
 from cryptoj_tui.sim.venue import VenueConfig, VenueThread
 
@@ -34,8 +35,16 @@ def live_venue() -> Iterator[VenueThread]:
         yield thread
 
 
-def make_app(venue: VenueThread, product: str = "BTC-USD") -> CryptojApp:
-    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0)
+KEY = generate_key()
+
+
+def make_app(venue: VenueThread, product: str = "BTC-USD", *, trading: bool = True) -> CryptojApp:
+    """The console on `venue`, with an API key the venue accepts (as `make run` has) unless not."""
+    key = None
+    if trading:
+        venue.call(lambda v: v.keys.register(KEY.name, KEY.public_key()))
+        key = KEY
+    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, key=key)
     return CryptojApp(config, product, venue="paper", clock=frozen_clock)
 
 

@@ -1,0 +1,88 @@
+"""Modal dialogs: a yes/no confirmation and the kill switch's report."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from cryptoj_tui.engine.emergency import KillReport
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask before doing something that matters; `y`/enter confirms, `n`/escape declines."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical {
+        width: 64; height: auto; padding: 1 2;
+        border: thick $warning; background: $surface;
+    }
+    ConfirmScreen #question { margin-bottom: 1; }
+    ConfirmScreen Horizontal { height: auto; align: right middle; }
+    ConfirmScreen Button { margin-left: 2; }
+    """
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str, yes: str = "Yes") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, id="question")
+            with Horizontal():
+                yield Button(f"{self.yes} [y]", variant="warning", id="yes")
+                yield Button("No [n]", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class KillReportScreen(ModalScreen[None]):
+    """What the kill switch did: orders cancelled, and any it could not cancel."""
+
+    DEFAULT_CSS = """
+    KillReportScreen { align: center middle; }
+    KillReportScreen > Vertical {
+        width: 72; height: auto; max-height: 80%; padding: 1 2;
+        border: thick $error; background: $surface;
+    }
+    KillReportScreen #title { text-style: bold; color: $error; margin-bottom: 1; }
+    KillReportScreen #failed { color: $error; }
+    """
+    BINDINGS = [Binding("escape,enter", "dismiss", "Close", id="report.close")]
+
+    def __init__(self, report: KillReport) -> None:
+        super().__init__()
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        report = self.report
+        with Vertical():
+            yield Static("TRADING HALTED", id="title")
+            yield Static(f"reason: {report.reason}")
+            yield Static(
+                f"{len(report.cancelled)} order(s) cancelled and confirmed by the venue "
+                f"in {report.seconds * 1000:.0f} ms; new orders refused after "
+                f"{report.refusing_after * 1e6:.0f} µs",
+                id="cancelled",
+            )
+            if report.flattened:
+                yield Static(f"{len(report.flattened)} order(s) sent to flatten positions")
+            if report.failed:
+                lines = "\n".join(f"  {client_id[:8]}: {why}" for client_id, why in report.failed)
+                yield Static(f"{len(report.failed)} order(s) could NOT be cancelled:\n{lines}", id="failed")
+            yield Static("\nRe-arm with ctrl+r when it is safe. [enter] close", classes="hint")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,82 @@
+"""ctrl+k from the console: halt at once, everything cancelled at the venue, a report, a red
+banner on every screen; re-arming asks first."""
+
+from __future__ import annotations
+
+import asyncio
+from textual.pilot import Pilot
+
+from cryptoj_tui.app import CryptojApp
+from cryptoj_tui.engine import Engine
+from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
+from cryptoj_tui.sim.venue import VenueThread
+from cryptoj_tui.widgets.halt_banner import HaltBanner
+from tests.ui.conftest import KEY, make_app, wait_until_live
+
+
+async def until(pilot: Pilot, condition: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await pilot.pause(0.02)
+
+
+async def place_resting(app: CryptojApp, count: int) -> None:
+    async def place(engine: Engine) -> None:
+        bid = engine.book("BTC-USD").best_bid()
+        assert bid is not None
+        for n in range(count):
+            await engine.place_limit("BTC-USD", "buy", size="0.001", price=bid[0] - 50 - n)
+
+    await asyncio.wrap_future(app.bridge.submit(place))
+
+
+def venue_open(venue: VenueThread) -> int:
+    return venue.call(lambda v: sum(o.status == "OPEN" for o in v.exchange.owner_orders(KEY.name)))
+
+
+async def test_ctrl_k_halts_cancels_reports_and_rearm_asks_first(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await place_resting(app, 5)
+        assert venue_open(frozen_venue) == 5
+        banner = app.screen.query_one(HaltBanner)
+        assert not banner.has_class("-halted")
+        await pilot.press("ctrl+k")
+        assert app.trading_state == "HALTED"  # at once, before the engine answers
+        await until(pilot, lambda: isinstance(app.screen, KillReportScreen))
+        report = app.screen.report  # type: ignore[attr-defined]
+        assert len(report.cancelled) == 5 and report.failed == ()
+        assert venue_open(frozen_venue) == 0
+        assert banner.has_class("-halted") and "TRADING HALTED" in str(banner.render())
+        assert "HALTED" in str(app.trading.status.render())
+        await pilot.press("enter")
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # declined: still halted
+        await pilot.pause()
+        assert app.trading_state == "HALTED"
+        await pilot.press("ctrl+r", "y")
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        assert not banner.has_class("-halted")
+
+
+async def test_ctrl_k_works_inside_a_modal(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_live(pilot)
+        await place_resting(app, 2)
+        await app.push_screen(ConfirmScreen("Some other question?"))
+        await pilot.press("ctrl+k")
+        await until(pilot, lambda: isinstance(app.screen, KillReportScreen))
+        assert venue_open(frozen_venue) == 0 and app.trading_state == "HALTED"
+
+
+async def test_ctrl_k_without_a_key_says_there_is_nothing_to_halt(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue, trading=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_live(pilot)
+        await pilot.press("ctrl+k")
+        await pilot.pause()
+        assert app.trading_state == "" and "no API key" in str(list(app._notifications)[-1].message)
