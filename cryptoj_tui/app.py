@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from textual.app import App
 from textual.binding import Binding
@@ -25,8 +26,10 @@ from cryptoj_tui.engine.events import (
     TradingStateChanged,
 )
 from cryptoj_tui.engine.model import ConnectionState
+from cryptoj_tui.engine.orders import Order
 from cryptoj_tui.messages import BooksChanged, EngineEvent
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
+from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.screens.trading import TradingScreen
 
 log = logging.getLogger(__name__)
@@ -64,8 +67,10 @@ class CryptojApp(App[None]):
         *,
         venue: str,
         clock: Callable[[], datetime] = utc_now,
+        default_size: str = "0.01",
     ) -> None:
         super().__init__()
+        self.default_size = default_size
         self.engine_config = engine_config
         self.product_id = product_id
         self.venue = venue
@@ -88,6 +93,7 @@ class CryptojApp(App[None]):
     def watch_trading_state(self, state: str) -> None:
         self.trading.status.trading_state = state
         self.refresh_bindings()
+        self.trading.refresh_bindings()
 
     async def action_kill_switch(self) -> None:
         """Halt now, cancel everything, then show what happened."""
@@ -107,6 +113,16 @@ class CryptojApp(App[None]):
             self.notify(f"kill switch: cancelling failed: {exc}", severity="error", timeout=30)
             return
         await self.push_screen(KillReportScreen(report))
+
+    def open_ticket(self, side: str, price: Decimal | None) -> None:
+        """An order ticket for the product on screen (sent from the ticket itself)."""
+
+        def done(order: Order | None) -> None:
+            if order is not None:
+                self.notify(f"{order.side} {order.request.size:f} {order.product_id} {order.status}"
+                            + (f" at {order.request.price:f}" if order.request.price is not None else ""))
+
+        self.push_screen(OrderTicket(self.product_id, side, price, self.default_size, self.bridge.submit), done)
 
     def action_rearm(self) -> None:
         """Ask, then lift the halt."""

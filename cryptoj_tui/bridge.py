@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from textual.message import Message
 
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat, TradingStateChanged
+from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat, OrderUpdated, TradingStateChanged
 from cryptoj_tui.engine.model import Level
 from cryptoj_tui.messages import BooksChanged, EngineEvent
 
@@ -37,6 +37,9 @@ class BookView:
     asks: tuple[Level, ...]
     sequence_num: int
     live: bool
+    own_bids: tuple[Level, ...] = ()
+    """(price, leaves) of our working buy orders, summed per price."""
+    own_asks: tuple[Level, ...] = ()
 
 
 class EngineBridge:
@@ -134,6 +137,11 @@ class EngineBridge:
         async for event in events:
             if isinstance(event, BookUpdated):
                 self._publish_view(event.product_id, live=True)
+            elif isinstance(event, OrderUpdated):
+                product_id = event.order.get("product_id", "")
+                if product_id in self.engine.market_data.products():  # type: ignore[union-attr]
+                    self._publish_view(product_id, live=self.engine.market_data.is_live(product_id))  # type: ignore[union-attr]
+                self._post(EngineEvent(event))
             elif isinstance(event, BookReset):
                 self._publish_view(event.product_id, live=False)
                 self._post(EngineEvent(event))
@@ -144,7 +152,14 @@ class EngineBridge:
         assert self.engine is not None
         book = self.engine.book(product_id)
         bids, asks = book.top(self._depth) if live else ([], [])
-        view = BookView(product_id, tuple(bids), tuple(asks), book.sequence_num, live)
+        own: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
+        if self.engine.trading is not None:
+            for order in self.engine.trading.execution.working(product_id):
+                if order.request.price is not None and order.request.stop_price is None:
+                    side = own[order.side == "BUY"]
+                    side[order.request.price] = side.get(order.request.price, 0) + order.leaves
+        view = BookView(product_id, tuple(bids), tuple(asks), book.sequence_num, live,
+                        tuple(sorted(own[True].items())), tuple(sorted(own[False].items())))
         with self._lock:
             self._views[product_id] = view
             notify = not self._notice_pending

@@ -38,8 +38,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical():
             yield Static(self.question, id="question")
             with Horizontal():
-                yield Button(f"{self.yes} [y]", variant="warning", id="yes")
-                yield Button("No [n]", id="no")
+                yield Button(f"{self.yes} (y)", variant="warning", id="yes")
+                yield Button("No (n)", id="no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -82,7 +82,7 @@ class KillReportScreen(ModalScreen[None]):
             if report.failed:
                 lines = "\n".join(f"  {client_id[:8]}: {why}" for client_id, why in report.failed)
                 yield Static(f"{len(report.failed)} order(s) could NOT be cancelled:\n{lines}", id="failed")
-            yield Static("\nRe-arm with ctrl+r when it is safe. [enter] close", classes="hint")
+            yield Static("\nRe-arm with ctrl+r when it is safe.   enter: close", classes="hint")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

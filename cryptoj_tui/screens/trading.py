@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from decimal import Decimal
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header
@@ -16,7 +19,17 @@ from cryptoj_tui.widgets.status_bar import StatusBar
 
 
 class TradingScreen(Screen[None]):
-    """Where a trader lives: the book of the product being traded."""
+    """Where a trader lives: the book of the product being traded, and order entry on it."""
+
+    BINDINGS = [
+        Binding("b", "ticket('buy')", "Buy", id="buy"),
+        Binding("s", "ticket('sell')", "Sell", id="sell"),
+        Binding("up", "cursor(-1)", "Up", show=False, id="cursor.up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="cursor.down"),
+        Binding("pageup", "cursor(-10)", "Page up", show=False, id="cursor.page_up"),
+        Binding("pagedown", "cursor(10)", "Page down", show=False, id="cursor.page_down"),
+        Binding("space", "centre", "Re-centre", id="cursor.centre"),
+    ]
 
     DEFAULT_CSS = """
     TradingScreen #ladder-pane {
@@ -39,6 +52,28 @@ class TradingScreen(Screen[None]):
         self.ladder = Ladder(product_id, id="ladder")
         self.ladder.border_title = f"{product_id} book"
         self.status = StatusBar(venue, clock, id="status")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "ticket":
+            # Shown but disabled while halted (or without a key): the trader sees why nothing happens.
+            return None if getattr(self.app, "trading_state", "") in ("", "HALTED") else True
+        return True
+
+    def action_cursor(self, steps: int) -> None:
+        self.ladder.move_cursor(steps)
+
+    def action_centre(self) -> None:
+        self.ladder.centre()
+
+    def action_ticket(self, side: str, price: Decimal | None = None) -> None:
+        """Open an order ticket at the cursor price (or `price`)."""
+        open_ticket = getattr(self.app, "open_ticket", None)
+        if open_ticket is not None:
+            open_ticket(side, price if price is not None else self.ladder.cursor_price())
+
+    def on_ladder_price_clicked(self, message: Ladder.PriceClicked) -> None:
+        if self.check_action("ticket", ()) is True:
+            self.action_ticket("buy" if message.side == "bid" else "sell", message.price)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from rich.segment import Segment
 from textual.cache import LRUCache
+from textual.events import Click
+from textual.message import Message
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -30,6 +32,12 @@ class LadderRow:
     price: str = ""
     bid: str = ""
     ask: str = ""
+    cursor: bool = False
+    own_bid: str = ""
+    """Leaves of our buy orders at this price (shown left of the bid size)."""
+    own_ask: str = ""
+    value: Decimal | None = None
+    """The exact price of a price row (what an order ticket opened here uses)."""
 
 
 BLANK = LadderRow("blank")
@@ -45,10 +53,11 @@ def decimal_places(values: list[Decimal], floor: int, cap: int = 8) -> int:
     return min(places, cap)
 
 
-def ladder_rows(view: BookView | None, height: int, waiting: str) -> list[LadderRow]:
+def ladder_rows(view: BookView | None, height: int, waiting: str, cursor: int = 1) -> list[LadderRow]:
     """The ladder's lines for a book view in `height` rows (column titles included).
 
-    Sizes are padded to one width so their decimal points line up in both columns.
+    Sizes are padded to one width so their decimal points line up in both columns. `cursor`
+    counts price rows from the spread: 1 is the best bid, -1 the best ask.
     """
     if height <= 0:
         return []
@@ -73,9 +82,15 @@ def ladder_rows(view: BookView | None, height: int, waiting: str) -> list[Ladder
     def size(s: Decimal) -> str:
         return sizes[s].rjust(size_width)
 
+    own_bids, own_asks = dict(view.own_bids), dict(view.own_asks)
+
+    def own(levels: dict[Decimal, Decimal], p: Decimal) -> str:
+        return f"{levels[p]:f}".rstrip("0").rstrip(".") if p in levels else ""
+
     rows = [LadderRow("header", "PRICE", "BID SIZE".rjust(size_width), "ASK SIZE".rjust(size_width))]
     rows += [BLANK] * (ask_rows - len(asks))
-    rows += [LadderRow("ask", price(p), ask=size(s)) for p, s in reversed(asks)]
+    rows += [LadderRow("ask", price(p), ask=size(s), cursor=cursor == -(n + 1), own_ask=own(own_asks, p), value=p)
+             for n, (p, s) in reversed(list(enumerate(asks)))]
     if asks and bids:
         spread = asks[0][0] - bids[0][0]
         mid = (asks[0][0] + bids[0][0]) / 2
@@ -83,7 +98,8 @@ def ladder_rows(view: BookView | None, height: int, waiting: str) -> list[Ladder
         rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.2g} bps"))
     else:
         rows.append(LadderRow("spread", "one-sided book"))
-    rows += [LadderRow("bid", price(p), bid=size(s)) for p, s in bids]
+    rows += [LadderRow("bid", price(p), bid=size(s), cursor=cursor == n + 1, own_bid=own(own_bids, p), value=p)
+             for n, (p, s) in enumerate(bids)]
     rows += [BLANK] * (bid_rows - len(bids))
     return rows
 
@@ -99,6 +115,8 @@ class Ladder(Widget):
         "ladder--ask-price",
         "ladder--spread",
         "ladder--message",
+        "ladder--cursor",
+        "ladder--own",
     }
 
     DEFAULT_CSS = """
@@ -114,7 +132,22 @@ class Ladder(Widget):
     Ladder > .ladder--ask-price { color: $text; background: $error 15%; }
     Ladder > .ladder--spread { color: $warning; text-style: italic; }
     Ladder > .ladder--message { color: $text-muted; }
+    Ladder > .ladder--cursor { text-style: reverse bold; }
+    Ladder > .ladder--own { color: $accent; text-style: bold; }
     """
+
+    class PriceClicked(Message):
+        """A price row was clicked: open a ticket there (bid row: buy, ask row: sell)."""
+
+        def __init__(self, price: Decimal, side: str) -> None:
+            super().__init__()
+            self.price = price
+            self.side = side
+
+    def on_click(self, event: Click) -> None:
+        row = self._rows[event.y] if 0 <= event.y < len(self._rows) else None
+        if row is not None and row.value is not None:
+            self.post_message(self.PriceClicked(row.value, row.kind))
 
     def __init__(self, product_id: str, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
@@ -124,6 +157,32 @@ class Ladder(Widget):
         self._rows: list[LadderRow] = []
         self._strips: LRUCache[tuple[LadderRow, int], Strip] = LRUCache(2048)
         self.lines_refreshed = 0
+        self.cursor = 1
+        """Price rows from the spread: 1 = best bid, -1 = best ask (follows the market)."""
+
+    def move_cursor(self, steps: int) -> None:
+        """Move the cursor `steps` price rows down (negative: up), skipping the spread line."""
+        position = self.cursor + steps
+        if self.cursor > 0 >= position:
+            position -= 1
+        elif self.cursor < 0 <= position:
+            position += 1
+        limit = max(1, (self.size.height - 2) // 2)
+        self.cursor = max(-limit, min(limit, position))
+        self._relayout(self.size)
+
+    def centre(self) -> None:
+        """Back to the inside market (the best bid)."""
+        self.cursor = 1
+        self._relayout(self.size)
+
+    def cursor_price(self) -> Decimal | None:
+        """The exact price under the cursor, if a price row is there."""
+        for row in self._rows:
+            if row.cursor:
+                return row.value
+        return None
+
 
     def update_book(self, view: BookView) -> None:
         """Show a new view of the book, repainting only the rows that changed."""
@@ -145,7 +204,7 @@ class Ladder(Widget):
         self.refresh()
 
     def _relayout(self, size: Size) -> None:
-        rows = ladder_rows(self.view, size.height, self.waiting)
+        rows = ladder_rows(self.view, size.height, self.waiting, self.cursor)
         old = self._rows
         self._rows = rows
         if len(old) != len(rows):
@@ -182,16 +241,25 @@ class Ladder(Widget):
             bid_style = base + self.get_component_rich_style("ladder--bid")
             ask_style = base + self.get_component_rich_style("ladder--ask")
             price_style = base + self.get_component_rich_style(f"ladder--{row.kind}-price")
+            if row.cursor:
+                price_style += self.get_component_rich_style("ladder--cursor")
         # Bid sizes end against the price, ask sizes start after it; padding goes in segments
         # of its own so every renderer (terminal or SVG) aligns the text the same way.
-        bid = row.bid[-side_width:] if side_width else ""
-        ask = row.ask[:side_width]
+        own_style = base + self.get_component_rich_style("ladder--own")
+        own_bid = f"▶{row.own_bid} " if row.own_bid else ""
+        own_ask = f" ◀{row.own_ask}" if row.own_ask else ""
+        bid = (own_bid + row.bid)[-side_width:] if side_width else ""
+        ask = (row.ask + own_ask)[:side_width]
+        mark_bid = min(len(own_bid), len(bid))
+        mark_ask = max(0, len(ask) - len(own_ask))
         segments = [
             Segment(" " * (side_width - len(bid)), base),
-            Segment(bid, bid_style),
+            Segment(bid[:mark_bid], own_style),
+            Segment(bid[mark_bid:], bid_style),
             Segment(" ", base),
             Segment(row.price.center(PRICE_WIDTH), price_style),
             Segment(" ", base),
-            Segment(ask, ask_style),
+            Segment(ask[:mark_ask], ask_style),
+            Segment(ask[mark_ask:], own_style),
         ]
         return Strip(segments).adjust_cell_length(width, base)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.pilot import Pilot
+
+from cryptoj_tui.engine.emergency import KillReport
+from cryptoj_tui.screens.modals import KillReportScreen
+from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.sim.venue import VenueThread
 from tests.ui.conftest import make_app, wait_until_live
+from tests.ui.test_kill_switch import until
 
 
 def test_trading_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
@@ -14,3 +20,47 @@ def test_trading_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
 
 def test_trading_screen_small_terminal(frozen_venue: VenueThread, snap_compare: Any) -> None:
     assert snap_compare(make_app(frozen_venue), terminal_size=(80, 24), run_before=wait_until_live)
+
+
+async def _buy_ticket(pilot: Pilot) -> None:
+    await wait_until_live(pilot)
+    app = pilot.app
+    await until(pilot, lambda: getattr(app, "trading_state", "") == "ACTIVE")
+    await pilot.press("b")
+    await until(pilot, lambda: isinstance(app.screen, OrderTicket) and app.screen.result is not None)
+    await pilot.pause()
+
+
+def test_order_ticket(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_buy_ticket)
+
+
+REPORT = KillReport(reason="kill switch (ctrl+k) from the console", cancelled=("a", "b", "c"),
+                    failed=(("d1c2e3f4-0000", "UNKNOWN_CANCEL_FAILURE_REASON"),), flattened=(),
+                    refusing_after=0.000150, seconds=0.012)
+
+
+async def _halted_with_report(pilot: Pilot) -> None:
+    await wait_until_live(pilot)
+    app = pilot.app
+    await until(pilot, lambda: getattr(app, "trading_state", "") == "ACTIVE")
+    await pilot.press("ctrl+k")
+    await until(pilot, lambda: isinstance(app.screen, KillReportScreen))
+    # The real report's timings differ run to run; show a fixed one over the same halted screen.
+    app.pop_screen()
+    await app.push_screen(KillReportScreen(REPORT))
+    await pilot.pause()
+
+
+def test_kill_switch_report(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_halted_with_report)
+
+
+async def _rearm_question(pilot: Pilot) -> None:
+    await _halted_with_report(pilot)
+    await pilot.press("enter", "ctrl+r")
+    await pilot.pause()
+
+
+def test_rearm_confirmation(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_rearm_question)

@@ -1,0 +1,98 @@
+"""Order entry from the keyboard: tickets at the cursor, the preview, refusals inline, the
+orders on the ladder, and no tickets while halted."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal as D
+
+from textual.widgets import Input, Static
+
+from cryptoj_tui.screens.order_ticket import OrderTicket
+from cryptoj_tui.sim.venue import VenueThread
+from tests.ui.conftest import KEY, make_app, wait_until_live
+from tests.ui.test_kill_switch import until
+
+
+def venue_orders(venue: VenueThread) -> list:
+    return venue.call(lambda v: [(o.side, o.limit_price, o.status) for o in v.exchange.owner_orders(KEY.name)])
+
+
+async def test_buy_and_sell_from_the_keyboard_show_on_the_ladder(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await pilot.press("down", "b")  # the cursor starts on the best bid; one down is the 2nd
+        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await pilot.pause()
+        ticket = app.screen
+        assert isinstance(ticket, OrderTicket)
+        assert ticket.query_one("#price", Input).value == f"{bids[1][0]:f}"
+        await until(pilot, lambda: ticket.result is not None)
+        preview = str(ticket.query_one("#preview", Static).render())
+        assert "notional" in preview and "✓ balance" in preview
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        await pilot.press("space", "up", "s")  # back to the inside, then one up: over the spread to the best ask
+        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: len(venue_orders(frozen_venue)) == 2)
+        assert sorted(venue_orders(frozen_venue)) == [("BUY", bids[1][0], "OPEN"), ("SELL", asks[0][0], "OPEN")]
+        await until(pilot, lambda: any(r.own_bid for r in app.trading.ladder._rows)
+                    and any(r.own_ask for r in app.trading.ladder._rows))
+        own_bid = next(r for r in app.trading.ladder._rows if r.own_bid)
+        assert own_bid.value == bids[1][0] and own_bid.own_bid == "0.01"
+
+
+async def test_a_refusal_stays_in_the_ticket_with_its_reason(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await pilot.pause()
+        ticket = app.screen
+        size = ticket.query_one("#size", Input)
+        size.value = "100"
+        await until(pilot, lambda: ticket.result is not None and not ticket.result.ok)
+        await pilot.press("enter")
+        refusal = ticket.query_one("#refusal", Static)
+        await until(pilot, lambda: "refused" in str(refusal.render()))
+        assert "over the max order size" in str(refusal.render()) and isinstance(app.screen, OrderTicket)
+        await pilot.press("f2")  # quick size 0.01
+        assert size.value == "0.01"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, OrderTicket) and venue_orders(frozen_venue) == []
+
+
+async def test_no_ticket_while_halted(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await pilot.press("ctrl+k")
+        await until(pilot, lambda: app.screen is not app.trading)
+        await pilot.press("enter")  # close the report
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.screen is app.trading
+
+
+async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        rows = app.trading.ladder._rows
+        y = next(i for i, r in enumerate(rows) if r.kind == "ask")
+        await pilot.click("#ladder", offset=(app.trading.ladder.size.width // 2, y))
+        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await pilot.pause()
+        assert app.screen.side == "sell"  # type: ignore[attr-defined]
+        assert D(app.screen.query_one("#price", Input).value) == rows[y].value
+        await asyncio.sleep(0)
