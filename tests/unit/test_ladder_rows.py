@@ -25,11 +25,11 @@ def test_asks_above_spread_above_bids_with_aligned_decimals() -> None:
     assert rows == [
         LadderRow("header", "PRICE", "BID SIZE", "ASK SIZE"),
         LadderRow("blank"),
-        LadderRow("ask", "101.00", ask="    3.00"),
-        LadderRow("ask", "100.50", ask="    0.25"),
+        LadderRow("ask", "101.00", ask="    3.00", value=D("101")),
+        LadderRow("ask", "100.50", ask="    0.25", value=D("100.5")),
         LadderRow("spread", "spread 0.50  50 bps"),
-        LadderRow("bid", "100.00", bid="    1.50"),
-        LadderRow("bid", "99.50", bid="    2.00"),
+        LadderRow("bid", "100.00", bid="    1.50", cursor=True, value=D("100")),  # the cursor starts here
+        LadderRow("bid", "99.50", bid="    2.00", value=D("99.5")),
         LadderRow("blank"),
     ]
 
@@ -64,3 +64,13 @@ def test_decimal_places_shows_every_value_exactly_within_a_cap() -> None:
     assert decimal_places([D("1"), D("1.5")], floor=2) == 2
     assert decimal_places([D("0.00012345")], floor=2) == 8
     assert decimal_places([D("1E-12")], floor=2) == 8
+
+
+def test_the_cursor_counts_price_rows_from_the_spread_and_own_orders_show() -> None:
+    view = BookView("X-Y", ((D("100"), D("1")), (D("99"), D("2"))), ((D("101"), D("3")),), 1, True,
+                    own_bids=((D("99"), D("0.5")),), own_asks=((D("101"), D("0.25")),))
+    rows = ladder_rows(view, 8, "", cursor=-1)
+    (cursor,) = [r for r in rows if r.cursor]
+    assert cursor.kind == "ask" and cursor.value == D("101") and cursor.own_ask == "0.25"
+    assert next(r for r in rows if r.value == D("99")).own_bid == "0.5"
+    assert not any(r.cursor for r in ladder_rows(view, 8, "", cursor=5))  # beyond the book: no row
