@@ -12,6 +12,7 @@ from decimal import Decimal
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 
 from cryptoj_tui.bridge import EngineBridge
 from cryptoj_tui.engine import EngineConfig
@@ -22,6 +23,7 @@ from cryptoj_tui.engine.events import (
     BookReset,
     ConnectionStatus,
     FeedError,
+    OrderUpdated,
     SequenceGap,
     TradingStateChanged,
 )
@@ -30,6 +32,7 @@ from cryptoj_tui.engine.orders import Order
 from cryptoj_tui.messages import BooksChanged, EngineEvent
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.screens.order_ticket import OrderTicket
+from cryptoj_tui.screens.orders import WORKING, OrdersScreen
 from cryptoj_tui.screens.trading import TradingScreen
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ class CryptojApp(App[None]):
         # Priority: the kill switch works on every screen and in every modal, whatever has focus.
         Binding("ctrl+k", "kill_switch", "Kill switch", priority=True, id="kill_switch"),
         Binding("ctrl+r", "rearm", "Re-arm", id="rearm"),
+        Binding("1", "show('trading')", "Trading", id="screen.trading"),
+        Binding("2", "show('orders')", "Orders", id="screen.orders"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -76,11 +81,77 @@ class CryptojApp(App[None]):
         self.venue = venue
         self.bridge = EngineBridge(engine_config, self.post_message)
         self.trading = TradingScreen(product_id, venue, clock)
+        self.blotter = OrdersScreen()
+        self.orders: dict[str, dict[str, str]] = {}
+        """Every order seen, by client_order_id, as Order.snapshot() plus the time first seen."""
+        self._clock = clock
+        self._orders_changed = False
         self.sub_title = f"{product_id} · connecting"
 
     def on_mount(self) -> None:
-        self.push_screen(self.trading)
+        self.install_screen(self.trading, "trading")
+        self.install_screen(self.blotter, "orders")
+        self.push_screen("trading")
+        self.set_interval(0.25, self._flush_orders)
         self.bridge.start([self.product_id])
+
+    def action_show(self, name: str) -> None:
+        """Switch between the main screens (not from inside a modal)."""
+        if not isinstance(self.screen, ModalScreen):
+            self.switch_screen(name)
+
+    def _flush_orders(self) -> None:
+        # Order bursts (a kill switch cancelling hundreds) repaint the blotter a few times a second at most.
+        if self._orders_changed:
+            self._orders_changed = False
+            self.blotter.refresh_orders()
+
+    def working_orders(self) -> list[str]:
+        """client_order_ids of the orders still working."""
+        return [cid for cid, o in self.orders.items() if o["status"] in WORKING]
+
+    def cancel_orders(self, client_order_ids: list[str]) -> None:
+        """Cancel these orders at the venue; say what happened."""
+
+        async def cancel(engine: Engine) -> tuple[int, list[str]]:
+            orders = [o for o in engine.orders() if o.client_order_id in client_order_ids]
+            cancelled, failed = await engine.cancel(*orders)
+            return len(cancelled), [f"{o.client_order_id[:8]}: {why}" for o, why in failed]
+
+        self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
+
+    def cancel_all(self, product_id: str | None) -> None:
+        """Cancel every working order of `product_id` (all products when None)."""
+
+        async def cancel(engine: Engine) -> tuple[int, list[str]]:
+            cancelled, failed = await engine.cancel_all(product_id)
+            return len(cancelled), [f"{o.client_order_id[:8]}: {why}" for o, why in failed]
+
+        self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
+
+    async def _report_cancel(self, future: Future[tuple[int, list[str]]]) -> None:
+        try:
+            cancelled, failed = await asyncio.wrap_future(future)
+        except Exception as exc:
+            self.notify(f"cancel failed: {exc}", severity="error")
+            return
+        self.notify(f"{cancelled} order(s) cancelled" + (f"; not cancelled: {'; '.join(failed)}" if failed else ""),
+                    severity="error" if failed else "information")
+
+    async def action_quit(self) -> None:
+        """Quit; with orders working at the venue, ask first (they stay working)."""
+        working = self.working_orders()
+        if not working:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(
+            f"{len(working)} order(s) are working at the venue and will stay working after you quit.\n\n"
+            "Quit anyway?", yes="Quit"), answered)
 
     def on_unmount(self) -> None:
         self.bridge.stop()
@@ -160,6 +231,11 @@ class CryptojApp(App[None]):
             log.warning("feed error at %s: %s", event.where, event.message)
         elif isinstance(event, BookReset):
             self.trading.ladder.set_waiting(f"resynchronising: {event.reason}")
+        elif isinstance(event, OrderUpdated):
+            record = dict(event.order)
+            record["time"] = self.orders.get(event.client_order_id, {}).get("time") or self._clock().strftime("%H:%M:%S")
+            self.orders[event.client_order_id] = record
+            self._orders_changed = True
         elif isinstance(event, TradingStateChanged):
             self.trading_state, self.halt_reason = event.state, event.reason
         elif isinstance(event, Alert) and event.severity in ("warning", "breach", "halt"):

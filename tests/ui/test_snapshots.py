@@ -11,7 +11,7 @@ from cryptoj_tui.screens.modals import KillReportScreen
 from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.sim.venue import VenueThread
 from tests.ui.conftest import make_app, wait_until_live
-from tests.ui.test_kill_switch import until
+from tests.ui.test_kill_switch import place_resting, until
 
 
 def test_trading_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
@@ -64,3 +64,16 @@ async def _rearm_question(pilot: Pilot) -> None:
 
 def test_rearm_confirmation(frozen_venue: VenueThread, snap_compare: Any) -> None:
     assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_rearm_question)
+
+
+async def _blotter(pilot: Pilot) -> None:
+    await wait_until_live(pilot)
+    app = pilot.app
+    await place_resting(app, 3)  # type: ignore[arg-type]
+    await pilot.press("2", "c")
+    await until(pilot, lambda: sum(o["status"] == "CANCELLED" for o in app.orders.values()) == 1)  # type: ignore[attr-defined]
+    await pilot.pause(0.3)  # the blotter repaints at most four times a second
+
+
+def test_orders_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_blotter)

@@ -1,0 +1,96 @@
+"""The orders screen (blotter): working and recent orders, and cancelling them.
+
+Orders change at human speed, so a DataTable is the right tool here (the ladder is not).
+Rows come from the engine's OrderUpdated events, kept by the app in arrival order.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from cryptoj_tui.widgets.halt_banner import HaltBanner
+
+COLUMNS = ("time", "product", "side", "type", "size", "price", "status", "filled", "avg price", "reason")
+WORKING = {"PENDING_NEW", "OPEN", "PARTIALLY_FILLED", "PENDING_CANCEL"}
+
+
+class OrdersScreen(Screen[None]):
+    """Every order this console knows, newest first; working ones can be cancelled."""
+
+    DEFAULT_CSS = """
+    OrdersScreen DataTable { height: 1fr; }
+    OrdersScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("c", "cancel_selected", "Cancel order", id="orders.cancel"),
+        Binding("C", "cancel_product", "Cancel all (product)", id="orders.cancel_product"),
+        Binding("w", "toggle_working", "Working only", id="orders.working_only"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.working_only = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield HaltBanner()
+        yield Static("", id="summary")
+        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True, id="orders")
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_orders()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_orders()
+
+    def refresh_orders(self) -> None:
+        """Rebuild the table from the app's order records (keeping the selected row)."""
+        if not self.is_mounted:
+            return
+        table = self.query_one(DataTable)
+        selected = self.selected_order_id()
+        orders = list(getattr(self.app, "orders", {}).values())
+        orders.reverse()
+        if self.working_only:
+            orders = [o for o in orders if o["status"] in WORKING]
+        table.clear()
+        for order in orders:
+            table.add_row(
+                order.get("time", ""), order["product_id"], order["side"], order["type"], order["size"],
+                order["price"] or "market", order["status"], order["filled_size"], order["average_price"],
+                order["reason"][:40], key=order["client_order_id"],
+            )
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        working = sum(o["status"] in WORKING for o in getattr(self.app, "orders", {}).values())
+        shown = "working orders" if self.working_only else "all orders"
+        self.query_one("#summary", Static).update(f"{shown} · {working} working · c cancel · C cancel all for product · w filter")
+
+    def selected_order_id(self) -> str | None:
+        """The client_order_id of the highlighted row."""
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(key.value)
+
+    def action_cancel_selected(self) -> None:
+        client_order_id = self.selected_order_id()
+        cancel = getattr(self.app, "cancel_orders", None)
+        if client_order_id is not None and cancel is not None:
+            cancel([client_order_id])
+
+    def action_cancel_product(self) -> None:
+        cancel_all = getattr(self.app, "cancel_all", None)
+        if cancel_all is not None:
+            cancel_all(getattr(self.app, "product_id", None))
+
+    def action_toggle_working(self) -> None:
+        self.working_only = not self.working_only
+        self.refresh_orders()
