@@ -29,10 +29,12 @@ from cryptoj_tui.engine.events import (
 )
 from cryptoj_tui.engine.model import ConnectionState
 from cryptoj_tui.engine.orders import Order
-from cryptoj_tui.messages import BooksChanged, EngineEvent
+from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.screens.order_ticket import OrderTicket
+from cryptoj_tui.screens.help import HelpScreen
 from cryptoj_tui.screens.orders import WORKING, OrdersScreen
+from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.trading import TradingScreen
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class CryptojApp(App[None]):
         Binding("ctrl+r", "rearm", "Re-arm", id="rearm"),
         Binding("1", "show('trading')", "Trading", id="screen.trading"),
         Binding("2", "show('orders')", "Orders", id="screen.orders"),
+        Binding("3", "show('positions')", "Positions", id="screen.positions"),
+        Binding("6", "show('help')", "Help", id="screen.help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -82,6 +86,7 @@ class CryptojApp(App[None]):
         self.bridge = EngineBridge(engine_config, self.post_message)
         self.trading = TradingScreen(product_id, venue, clock)
         self.blotter = OrdersScreen()
+        self.positions = PositionsScreen()
         self.orders: dict[str, dict[str, str]] = {}
         """Every order seen, by client_order_id, as Order.snapshot() plus the time first seen."""
         self._clock = clock
@@ -91,6 +96,8 @@ class CryptojApp(App[None]):
     def on_mount(self) -> None:
         self.install_screen(self.trading, "trading")
         self.install_screen(self.blotter, "orders")
+        self.install_screen(self.positions, "positions")
+        self.install_screen(HelpScreen(), "help")
         self.push_screen("trading")
         self.set_interval(0.25, self._flush_orders)
         self.bridge.start([self.product_id])
@@ -105,6 +112,43 @@ class CryptojApp(App[None]):
         if self._orders_changed:
             self._orders_changed = False
             self.blotter.refresh_orders()
+
+    def on_portfolio_changed(self, message: PortfolioChanged) -> None:
+        view = message.view
+        self.trading.positions.show(view)
+        self.positions.show(view)
+        self.trading.status.round_trip_ms = view.round_trip_ms
+        self.trading.status.frame_age = view.last_frame_age
+
+    def flatten(self, product_ids: list[str]) -> None:
+        """Ask, then send market orders that bring these positions to zero."""
+        if not product_ids:
+            self.notify("nothing to flatten")
+            return
+
+        async def flatten(engine: Engine) -> list[str]:
+            results = []
+            for product_id in product_ids:
+                quantity = engine.positions()[product_id].quantity
+                if quantity:
+                    side = "sell" if quantity > 0 else "buy"
+                    order = await engine.place_market(product_id, side, size=abs(quantity))
+                    results.append(f"{side} {abs(quantity):f} {product_id}: {order.status}")
+            return results
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._report_flatten(self.bridge.submit(flatten)), group="flatten")
+
+        self.push_screen(ConfirmScreen(f"Flatten {', '.join(product_ids)} with market orders?", yes="Flatten"), answered)
+
+    async def _report_flatten(self, future: Future[list[str]]) -> None:
+        try:
+            results = await asyncio.wrap_future(future)
+        except Exception as exc:
+            self.notify(f"flatten refused: {exc}", severity="error", timeout=15)
+            return
+        self.notify("; ".join(results) or "already flat")
 
     def working_orders(self) -> list[str]:
         """client_order_ids of the orders still working."""

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from textual.message import Message
@@ -21,7 +22,7 @@ from textual.message import Message
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat, OrderUpdated, TradingStateChanged
 from cryptoj_tui.engine.model import Level
-from cryptoj_tui.messages import BooksChanged, EngineEvent
+from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,32 @@ class BookView:
     own_bids: tuple[Level, ...] = ()
     """(price, leaves) of our working buy orders, summed per price."""
     own_asks: tuple[Level, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    """One product's position as the UI shows it (exact Decimals, computed on the engine loop)."""
+
+    product_id: str
+    quantity: Decimal
+    average_price: Decimal
+    mark: Decimal | None
+    realised: Decimal
+    unrealised: Decimal
+    fees: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioView:
+    """Positions, PnL and order round-trip time, copied for the UI thread."""
+
+    positions: tuple[PositionRow, ...]
+    pnl: Decimal
+    realised: Decimal
+    unrealised: Decimal
+    fees: Decimal
+    round_trip_ms: float | None
+    last_frame_age: float | None
 
 
 class EngineBridge:
@@ -128,8 +155,10 @@ class EngineBridge:
                     state=str(engine.state), previous="", reason=engine.trading.risk.state_reason)))
             await engine.subscribe(*products)
             pump = asyncio.create_task(self._pump(events))
+            portfolio = asyncio.create_task(self._publish_portfolio())
             self._started.set()
             await self._stop.wait()
+            portfolio.cancel()
             events.close()
         await pump
 
@@ -147,6 +176,31 @@ class EngineBridge:
                 self._post(EngineEvent(event))
             elif not isinstance(event, Heartbeat):
                 self._post(EngineEvent(event))
+
+    async def _publish_portfolio(self, every: float = 0.5) -> None:
+        """Positions and PnL move with the market: a fresh copy twice a second."""
+        while True:
+            view = self.portfolio_view()
+            if view is not None:
+                self._post(PortfolioChanged(view))
+            await asyncio.sleep(every)
+
+    def portfolio_view(self) -> PortfolioView | None:
+        """The current portfolio (engine thread only), or None without trading."""
+        engine = self.engine
+        if engine is None or engine.trading is None:
+            return None
+        trading = engine.trading
+        marks = trading.marks()
+        rows = tuple(
+            PositionRow(p.product_id, p.quantity, p.average_price, marks.get(p.product_id), p.realised,
+                        p.unrealised(marks.get(p.product_id)), p.fees)
+            for p in sorted(trading.portfolio.positions.values(), key=lambda p: p.product_id)
+        )
+        trips = trading.execution.round_trips
+        realised, unrealised, fees = trading.portfolio.realised(), trading.portfolio.unrealised(marks), trading.portfolio.fees()
+        return PortfolioView(rows, realised + unrealised - fees, realised, unrealised, fees,
+                             trips[-1] * 1000 if trips else None, engine.metrics.last_frame_age())
 
     def _publish_view(self, product_id: str, *, live: bool) -> None:
         assert self.engine is not None

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from typing import TYPE_CHECKING
+
 from cryptoj_tui.engine.events import Event
+
+if TYPE_CHECKING:
+    from cryptoj_tui.bridge import PortfolioView
 
 
 class BooksChanged(Message):
@@ -21,3 +26,11 @@ class EngineEvent(Message):
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
+
+
+class PortfolioChanged(Message):
+    """A fresh copy of positions, PnL and order round-trip time (about twice a second)."""
+
+    def __init__(self, view: PortfolioView) -> None:
+        super().__init__()
+        self.view = view

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header
 
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.ladder import Ladder
+from cryptoj_tui.widgets.positions_strip import PositionsStrip
 from cryptoj_tui.widgets.status_bar import StatusBar
 
 
@@ -52,6 +53,7 @@ class TradingScreen(Screen[None]):
         self.ladder = Ladder(product_id, id="ladder")
         self.ladder.border_title = f"{product_id} book"
         self.status = StatusBar(venue, clock, id="status")
+        self.positions = PositionsStrip(product_id, id="positions")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "ticket":
@@ -80,5 +82,6 @@ class TradingScreen(Screen[None]):
         yield HaltBanner()
         with Container(id="ladder-pane"):
             yield self.ladder
+        yield self.positions
         yield self.status
         yield Footer()

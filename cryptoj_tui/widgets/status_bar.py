@@ -39,6 +39,10 @@ class StatusBar(Widget):
     bad_frames: reactive[int] = reactive(0)
     now: reactive[str] = reactive("")
     trading_state: reactive[str] = reactive("")
+    round_trip_ms: reactive[float | None] = reactive(None)
+    """The last order's send -> ack time."""
+    frame_age: reactive[float | None] = reactive(None)
+    """Seconds since the last market data frame."""
 
     def __init__(self, venue: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -63,6 +67,13 @@ class StatusBar(Widget):
             ("  bad frames ", "dim"),
             (str(self.bad_frames), "bold yellow" if self.bad_frames else ""),
         )
+        if self.frame_age is not None:
+            text.append("  last frame ", "dim")
+            # Heartbeats arrive every second: under two seconds is simply healthy.
+            text.append("<2 s" if self.frame_age < 2 else f"{self.frame_age:.0f} s ago", "" if self.frame_age < 2 else "bold yellow")
+        if self.round_trip_ms is not None:
+            text.append("  order rtt ", "dim")
+            text.append(f"{self.round_trip_ms:.1f} ms")
         if self.trading_state:
             text.append("  trading ", "dim")
             text.append(self.trading_state, TRADING_STYLES.get(self.trading_state, "bold"))

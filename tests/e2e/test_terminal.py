@@ -85,8 +85,8 @@ def ladder_prices(screen: str) -> list[str]:
 
 def test_console_shows_a_live_moving_ladder_and_q_exits_cleanly(terminal: Callable[[str], Terminal]) -> None:
     term = terminal("")
-    # 40 lines: 33 ladder rows (16 asks, the spread, 17 bids) plus the chrome.
-    first = term.wait_for(lambda s: "● connected" in s and len(ladder_prices(s)) == 33)
+    # 40 lines: 32 price rows (16 asks and 16 bids around the spread) plus the chrome.
+    first = term.wait_for(lambda s: "● connected" in s and len(ladder_prices(s)) == 32)
     assert "BTC-USD book" in first and "spread" in first and "BID SIZE" in first
     term.wait_for(lambda s: ladder_prices(s) != ladder_prices(first), timeout=10)
     term.press("q")

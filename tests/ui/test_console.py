@@ -22,9 +22,9 @@ async def test_ladder_shows_the_venue_book_and_q_quits_cleanly(frozen_venue: Ven
         rows = app.trading.ladder._rows
         ask_rows = [r for r in rows if r.kind == "ask"]
         bid_rows = [r for r in rows if r.kind == "bid"]
-        # 48 lines less header, status bar, footer and borders = 43: column titles, 20 asks,
-        # the spread, 21 bids.
-        assert (len(ask_rows), len(bid_rows)) == (20, 21)
+        # 48 lines less header, positions strip, status bar, footer and borders = 42: column
+        # titles, 20 asks, the spread, 20 bids.
+        assert (len(ask_rows), len(bid_rows)) == (20, 20)
         assert bid_rows[0].price == f"{bids[0][0]:,.2f}"
         assert ask_rows[-1].price == f"{asks[0][0]:,.2f}"
         assert D(bid_rows[0].bid.replace(",", "")) == bids[0][1]

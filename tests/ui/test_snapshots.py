@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.pilot import Pilot
@@ -77,3 +78,30 @@ async def _blotter(pilot: Pilot) -> None:
 
 def test_orders_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
     assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_blotter)
+
+
+async def _positions(pilot: Pilot) -> None:
+    await wait_until_live(pilot)
+    app = pilot.app
+
+    async def buy(engine: Any) -> None:
+        await engine.wait_done(await engine.place_market("BTC-USD", "buy", size="0.02"))
+
+    await asyncio.wrap_future(app.bridge.submit(buy))  # type: ignore[attr-defined]
+    await pilot.press("3")
+    await until(pilot, lambda: app.positions.view is not None and bool(app.positions.view.positions))  # type: ignore[attr-defined]
+    await pilot.pause(0.6)
+
+
+def test_positions_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_positions)
+
+
+async def _help(pilot: Pilot) -> None:
+    await wait_until_live(pilot)
+    await pilot.press("6")
+    await pilot.pause()
+
+
+def test_help_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_help)

@@ -1,0 +1,52 @@
+"""The help screen, made from the live bindings (so it cannot drift from what the keys do)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+
+def binding_table(sections: list[tuple[str, list[tuple[str, str]]]]) -> Table:
+    """A two-column table of keys and what they do, one section per screen."""
+    table = Table(box=None, show_header=False, padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for title, rows in sections:
+        table.add_row(f"[b u]{title}[/]", "")
+        for key, description in rows:
+            table.add_row(key, description)
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(Screen[None]):
+    """Every key of every screen, from the bindings themselves."""
+
+    DEFAULT_CSS = """
+    HelpScreen #keys { padding: 1 2; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(binding_table(self.sections()), id="keys")
+        yield Footer()
+
+    def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(screen title, [(keys, description)]) for the app and each main screen."""
+        app = self.app
+        screens = [("Everywhere", type(app))]
+        for name in ("trading", "orders", "positions"):
+            screen = app.get_screen(name) if name in getattr(app, "_installed_screens", {}) else None
+            if screen is not None:
+                screens.append((name.capitalize(), type(screen)))
+        sections = []
+        for title, owner in screens:
+            rows = []
+            keymap = getattr(app, "keymap", {})
+            for binding in getattr(owner, "BINDINGS", []):
+                keys = keymap.get(binding.id, binding.key)  # type: ignore[union-attr]
+                rows.append((", ".join(k.strip() for k in keys.split(",")), binding.description))  # type: ignore[union-attr]
+            sections.append((title, rows))
+        return sections
