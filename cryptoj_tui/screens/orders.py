@@ -9,9 +9,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
 from cryptoj_tui.widgets.halt_banner import HaltBanner
+from cryptoj_tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("time", "product", "side", "type", "size", "price", "status", "filled", "avg price", "reason")
 WORKING = {"PENDING_NEW", "OPEN", "PARTIALLY_FILLED", "PENDING_CANCEL"}
@@ -38,7 +39,7 @@ class OrdersScreen(Screen[None]):
         yield Header()
         yield HaltBanner()
         yield Static("", id="summary")
-        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True, id="orders")
+        table = KeyedTable(cursor_type="row", zebra_stripes=True, id="orders")
         table.add_columns(*COLUMNS)
         yield table
         yield Footer()
@@ -53,35 +54,23 @@ class OrdersScreen(Screen[None]):
         """Rebuild the table from the app's order records (keeping the selected row)."""
         if not self.is_mounted:
             return
-        table = self.query_one(DataTable)
-        selected = self.selected_order_id()
         orders = list(getattr(self.app, "orders", {}).values())
         orders.reverse()
         if self.working_only:
             orders = [o for o in orders if o["status"] in WORKING]
-        table.clear()
-        for order in orders:
-            table.add_row(
+        self.query_one(KeyedTable).replace_rows(
+            (order["client_order_id"], (
                 order.get("time", ""), order["product_id"], order["side"], order["type"], order["size"],
                 order["price"] or "market", order["status"], order["filled_size"], order["average_price"],
-                order["reason"][:40], key=order["client_order_id"],
-            )
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
+                order["reason"][:40]))
+            for order in orders
+        )
         working = sum(o["status"] in WORKING for o in getattr(self.app, "orders", {}).values())
         shown = "working orders" if self.working_only else "all orders"
         self.query_one("#summary", Static).update(f"{shown} · {working} working · c cancel · C cancel all for product · w filter")
 
-    def selected_order_id(self) -> str | None:
-        """The client_order_id of the highlighted row."""
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return str(key.value)
-
     def action_cancel_selected(self) -> None:
-        client_order_id = self.selected_order_id()
+        client_order_id = self.query_one(KeyedTable).selected_key()
         cancel = getattr(self.app, "cancel_orders", None)
         if client_order_id is not None and cancel is not None:
             cancel([client_order_id])
