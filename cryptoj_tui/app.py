@@ -40,6 +40,12 @@ from cryptoj_tui.screens.trading import TradingScreen
 log = logging.getLogger(__name__)
 
 
+def binding_ids() -> set[str]:
+    """Every binding id of the app and its screens (what the [keys] config table may remap)."""
+    owners = [CryptojApp, TradingScreen, OrdersScreen, PositionsScreen, OrderTicket, ConfirmScreen, KillReportScreen]
+    return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
+
+
 async def _rearm(engine: Engine) -> None:
     engine.rearm("re-armed from the console after confirmation")
 
@@ -77,9 +83,16 @@ class CryptojApp(App[None]):
         venue: str,
         clock: Callable[[], datetime] = utc_now,
         default_size: str = "0.01",
+        keymap: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.default_size = default_size
+        self.keymap = dict(keymap or {})
+        unknown = set(self.keymap) - binding_ids()
+        if unknown:
+            raise ValueError(f"keys: unknown binding id(s) {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(sorted(binding_ids()))}")
+        self.set_keymap(self.keymap)
         self.engine_config = engine_config
         self.product_id = product_id
         self.venue = venue

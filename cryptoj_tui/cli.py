@@ -206,7 +206,11 @@ def run_console(settings: Settings) -> int:
     log = logging.getLogger("cryptoj")
     log.info("console starting: %s on %s", settings.product, venue)
     try:
-        app = CryptojApp(config, settings.product, venue=venue)
+        try:
+            app = CryptojApp(config, settings.product, venue=venue, keymap=dict(settings.keys))
+        except ValueError as exc:
+            print(f"cryptoj: config error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         app.run()
         log.info("console exited (return code %s)", app.return_code)
     finally:

@@ -100,6 +100,21 @@ def _venue(value: object) -> str:
     return str(value)
 
 
+def _keys(value: object) -> tuple[tuple[str, str], ...]:
+    """A [keys] table (binding id = "key,key") or, from the environment, "id=key;id=key"."""
+    if isinstance(value, str):
+        pairs = [part.partition("=") for part in value.split(";") if part.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise ValueError(f"expected binding_id=key pairs separated by ';', got {value!r}")
+        value = {name.strip(): keys.strip() for name, _, keys in pairs}
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table of binding id = keys, got {value!r}")
+    for name, keys in value.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise ValueError(f"{name}: expected keys as text such as \"ctrl+k\", got {keys!r}")
+    return tuple(sorted((str(name), str(keys)) for name, keys in value.items()))
+
+
 def _optional_path(value: object) -> Path | None:
     return None if value is None or value == "" else _path(value)
 
@@ -123,6 +138,8 @@ class Settings:
     rest_url: str | None = None
     key_file: Path | None = None
     journal: Path | None = None
+    keys: tuple[tuple[str, str], ...] = ()
+    """Remapped bindings: (binding id, keys); ids are listed by the help screen and the README."""
 
     def endpoints(self) -> tuple[str, str | None, str | None] | None:
         """(ws_url, rest_url, user_ws_url) of the venue to reach, or None for the embedded one."""
@@ -149,6 +166,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "rest_url": _rest_url,
     "key_file": _optional_path,
     "journal": _optional_path,
+    "keys": _keys,
 }
 HELP: dict[str, str] = {
     "product": "product to show at start (e.g. BTC-USD)",
@@ -160,6 +178,7 @@ HELP: dict[str, str] = {
     "rest_url": "venue REST base URL (default: the ws URL's host over http(s))",
     "key_file": "CDP API key file (must be readable by you only)",
     "journal": "order journal file for an external venue (SQLite)",
+    "keys": "remapped keys: a [keys] table of binding id = keys",
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} == set(HELP)
 

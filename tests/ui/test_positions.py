@@ -54,3 +54,19 @@ async def test_the_help_screen_is_made_from_the_bindings(frozen_venue: VenueThre
         assert ("f", "Flatten") in sections["Positions"]
         await pilot.press("1")
         assert app.screen is app.trading
+
+
+async def test_remapped_keys_work_and_unknown_ids_are_refused(frozen_venue: VenueThread) -> None:
+    import pytest
+
+    from cryptoj_tui.app import CryptojApp
+
+    app = make_app(frozen_venue)
+    app2 = CryptojApp(app.engine_config, "BTC-USD", venue="paper", keymap={"screen.help": "f9"})
+    async with app2.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await pilot.press("f9")
+        assert isinstance(app2.screen, HelpScreen)
+        assert ("f9", "Help") in dict(app2.screen.sections())["Everywhere"]
+    with pytest.raises(ValueError, match="keys: unknown binding id.s. teleport"):
+        CryptojApp(app.engine_config, "BTC-USD", venue="paper", keymap={"teleport": "t"})

@@ -72,3 +72,33 @@ def test_bad_values_name_the_key_and_where_it_came_from(
 def test_unreadable_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings({}, env={}, config_file=tmp_path)  # a directory, not a file
+
+
+def test_keys_remap_from_a_toml_table_or_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[keys]\nkill_switch = "ctrl+k,f12"\nbuy = "n"\n')
+    settings = load_settings(env={}, config_file=config)
+    assert dict(settings.keys) == {"kill_switch": "ctrl+k,f12", "buy": "n"}
+    settings = load_settings(env={"CRYPTOJ_KEYS": "sell=m; quit=x"}, config_file=config)
+    assert dict(settings.keys) == {"sell": "m", "quit": "x"}
+    with pytest.raises(ConfigError, match=r"environment CRYPTOJ_KEYS: expected binding_id=key pairs"):
+        load_settings(env={"CRYPTOJ_KEYS": "sell"}, config_file=tmp_path / "none.toml")
+    config.write_text('[keys]\nbuy = ""\n')
+    with pytest.raises(ConfigError, match=r"keys: buy: expected keys as text"):
+        load_settings(env={}, config_file=config)
+
+
+def test_venue_key_file_and_rest_url_settings(tmp_path: Path) -> None:
+    settings = load_settings(env={"CRYPTOJ_VENUE": "coinbase", "CRYPTOJ_KEY_FILE": str(tmp_path / "k.json")},
+                             config_file=tmp_path / "none.toml")
+    assert settings.endpoints() == ("wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com",
+                                    "wss://advanced-trade-ws-user.coinbase.com")
+    assert settings.key_file == tmp_path / "k.json" and settings.journal_path().name == "journal.db"
+    assert load_settings(env={}, config_file=tmp_path / "none.toml").endpoints() is None  # the embedded venue
+    local = load_settings(cli={"ws_url": "ws://127.0.0.1:9", "rest_url": "http://127.0.0.1:9/"},
+                          env={}, config_file=tmp_path / "none.toml")
+    assert local.endpoints() == ("ws://127.0.0.1:9", "http://127.0.0.1:9", None)
+    for env, message in [({"CRYPTOJ_VENUE": "kraken"}, "expected one of paper, coinbase"),
+                         ({"CRYPTOJ_REST_URL": "ftp://x"}, "is not an http:// or https:// URL")]:
+        with pytest.raises(ConfigError, match=message):
+            load_settings(env=env, config_file=tmp_path / "none.toml")
