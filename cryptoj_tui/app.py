@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -23,26 +25,36 @@ from cryptoj_tui.engine.events import (
     BookReset,
     ConnectionStatus,
     FeedError,
+    FeedMetrics,
+    TickerUpdated,
+    TradesPrinted,
     OrderUpdated,
     SequenceGap,
     TradingStateChanged,
 )
 from cryptoj_tui.engine.model import ConnectionState
 from cryptoj_tui.engine.orders import Order
-from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged
+from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.screens.help import HelpScreen
+from cryptoj_tui.screens.journal import JournalScreen
 from cryptoj_tui.screens.orders import WORKING, OrdersScreen
 from cryptoj_tui.screens.positions import PositionsScreen
+from cryptoj_tui.screens.risk import RiskScreen
 from cryptoj_tui.screens.trading import TradingScreen
 
 log = logging.getLogger(__name__)
 
 
+QUIET_EVENTS = (FeedMetrics, TickerUpdated, TradesPrinted)
+"""Events too frequent or too plain for the journal screen."""
+
+
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens (what the [keys] config table may remap)."""
-    owners = [CryptojApp, TradingScreen, OrdersScreen, PositionsScreen, OrderTicket, ConfirmScreen, KillReportScreen]
+    owners = [CryptojApp, TradingScreen, OrdersScreen, PositionsScreen, JournalScreen, OrderTicket, ConfirmScreen,
+              KillReportScreen]
     return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
 
 
@@ -67,6 +79,8 @@ class CryptojApp(App[None]):
         Binding("1", "show('trading')", "Trading", id="screen.trading"),
         Binding("2", "show('orders')", "Orders", id="screen.orders"),
         Binding("3", "show('positions')", "Positions", id="screen.positions"),
+        Binding("4", "show('risk')", "Risk", id="screen.risk"),
+        Binding("5", "show('journal')", "Journal", id="screen.journal"),
         Binding("6", "show('help')", "Help", id="screen.help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -100,6 +114,13 @@ class CryptojApp(App[None]):
         self.trading = TradingScreen(product_id, venue, clock)
         self.blotter = OrdersScreen()
         self.positions = PositionsScreen()
+        self.risk = RiskScreen()
+        self.journal = JournalScreen()
+        self.alerts: deque[tuple[str, str, str]] = deque(maxlen=1000)
+        """(time, severity, message) of every alert, oldest first."""
+        self.journal_entries: deque[tuple[str, str, str]] = deque(maxlen=5000)
+        """(time, kind, text) of every engine record event, oldest first."""
+        self._journal_changed = False
         self.orders: dict[str, dict[str, str]] = {}
         """Every order seen, by client_order_id, as Order.snapshot() plus the time first seen."""
         self._clock = clock
@@ -110,6 +131,8 @@ class CryptojApp(App[None]):
         self.install_screen(self.trading, "trading")
         self.install_screen(self.blotter, "orders")
         self.install_screen(self.positions, "positions")
+        self.install_screen(self.risk, "risk")
+        self.install_screen(self.journal, "journal")
         self.install_screen(HelpScreen(), "help")
         self.push_screen("trading")
         self.set_interval(0.25, self._flush_orders)
@@ -125,6 +148,12 @@ class CryptojApp(App[None]):
         if self._orders_changed:
             self._orders_changed = False
             self.blotter.refresh_orders()
+        if self._journal_changed and self.screen is self.journal:
+            self._journal_changed = False
+            self.journal.refresh_entries()
+
+    def on_risk_changed(self, message: RiskChanged) -> None:
+        self.risk.show(message.view)
 
     def on_portfolio_changed(self, message: PortfolioChanged) -> None:
         view = message.view
@@ -272,6 +301,15 @@ class CryptojApp(App[None]):
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
+        now = self._clock().strftime("%H:%M:%S")
+        if not isinstance(event, QUIET_EVENTS):
+            fields = msgspec.structs.asdict(event)
+            text = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("order",))
+            if isinstance(event, OrderUpdated):
+                o = event.order
+                text = f"{o['side']} {o['size']} {o['product_id']} {o['type']} {o['price']} {event.status} {o['reason']}"
+            self.journal_entries.append((now, type(event).__name__, text[:300]))
+            self._journal_changed = True
         status = self.trading.status
         if isinstance(event, ConnectionStatus) and event.role == "market":
             status.connection = event.state
@@ -295,6 +333,10 @@ class CryptojApp(App[None]):
             self._orders_changed = True
         elif isinstance(event, TradingStateChanged):
             self.trading_state, self.halt_reason = event.state, event.reason
-        elif isinstance(event, Alert) and event.severity in ("warning", "breach", "halt"):
-            self.notify(event.message, severity="error" if event.severity != "warning" else "warning",
-                        timeout=10)
+        elif isinstance(event, Alert):
+            self.alerts.append((now, event.severity, event.message))
+            if self.screen is self.risk:
+                self.risk.show_history()
+            if event.severity == "info":
+                return
+            self.notify(event.message, severity="error" if event.severity != "warning" else "warning", timeout=10)

@@ -22,7 +22,8 @@ from textual.message import Message
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat, OrderUpdated, TradingStateChanged
 from cryptoj_tui.engine.model import Level
-from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged
+from cryptoj_tui.engine.trading import LimitUsage
+from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,15 @@ class PortfolioView:
     fees: Decimal
     round_trip_ms: float | None
     last_frame_age: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    """The trading state and every limit's use, copied for the UI thread."""
+
+    state: str
+    reason: str
+    usage: tuple[LimitUsage, ...]
 
 
 class EngineBridge:
@@ -183,6 +193,9 @@ class EngineBridge:
             view = self.portfolio_view()
             if view is not None:
                 self._post(PortfolioChanged(view))
+            risk = self.risk_view()
+            if risk is not None:
+                self._post(RiskChanged(risk))
             await asyncio.sleep(every)
 
     def portfolio_view(self) -> PortfolioView | None:
@@ -201,6 +214,14 @@ class EngineBridge:
         realised, unrealised, fees = trading.portfolio.realised(), trading.portfolio.unrealised(marks), trading.portfolio.fees()
         return PortfolioView(rows, realised + unrealised - fees, realised, unrealised, fees,
                              trips[-1] * 1000 if trips else None, engine.metrics.last_frame_age())
+
+    def risk_view(self) -> RiskView | None:
+        """The trading state and limit usage (engine thread only), or None without trading."""
+        engine = self.engine
+        if engine is None or engine.trading is None:
+            return None
+        risk = engine.trading.risk
+        return RiskView(str(risk.state), risk.state_reason, tuple(engine.trading.risk_usage()))
 
     def _publish_view(self, product_id: str, *, live: bool) -> None:
         assert self.engine is not None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from cryptoj_tui.engine.events import Event
 
 if TYPE_CHECKING:
-    from cryptoj_tui.bridge import PortfolioView
+    from cryptoj_tui.bridge import PortfolioView, RiskView
 
 
 class BooksChanged(Message):
@@ -32,5 +32,13 @@ class PortfolioChanged(Message):
     """A fresh copy of positions, PnL and order round-trip time (about twice a second)."""
 
     def __init__(self, view: PortfolioView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class RiskChanged(Message):
+    """A fresh copy of the trading state and every limit's use (about twice a second)."""
+
+    def __init__(self, view: RiskView) -> None:
         super().__init__()
         self.view = view

@@ -161,14 +161,22 @@ class Emergency:
             )
         return None
 
+    def recent_problems(self) -> int:
+        """Rejects and venue errors inside the storm window."""
+        now = self._clock()
+        return sum(1 for t in self._problems if now - t <= self._risk.limits.storm_window)
+
+    def losses(self) -> tuple[Decimal, Decimal]:
+        """(loss since the day started, drawdown from the peak), in the quote currency."""
+        pnl = self._portfolio.pnl(self._marks())
+        return self._portfolio.day_start_pnl - pnl, self._portfolio.peak_pnl - pnl
+
     def breach(self, stale_products: list[str]) -> str | None:
         """The first halt trigger that fires now, as a reason (None: all clear). Warns on the way."""
         if self._risk.state is TradingState.HALTED:
             return None
         limits = self._risk.limits
-        pnl = self._portfolio.pnl(self._marks())
-        daily_loss = self._portfolio.day_start_pnl - pnl
-        drawdown = self._portfolio.peak_pnl - pnl
+        daily_loss, drawdown = self.losses()
         for name, value, limit in (("daily loss", daily_loss, limits.daily_loss_limit),
                                    ("drawdown", drawdown, limits.max_drawdown)):
             if value >= limit:

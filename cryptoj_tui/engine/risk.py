@@ -153,6 +153,11 @@ class RiskManager:
             passed.append(name)
         return CheckResult(tuple(passed), None)
 
+    def orders_last_second(self) -> int:
+        """Orders counted against the rate throttle in the last second."""
+        now = self._clock()
+        return sum(1 for t in self._recent if now - t <= 1.0)
+
     def record_sent(self) -> None:
         """Count an order against the rate throttle."""
         self._recent.append(self._clock())

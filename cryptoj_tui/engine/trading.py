@@ -37,6 +37,21 @@ from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, Risk
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class LimitUsage:
+    """One risk limit and how much of it is used now (None: a per-order limit)."""
+
+    name: str
+    used: Decimal | float | int | None
+    limit: Decimal | float | int
+    note: str
+
+    @property
+    def share(self) -> float | None:
+        """Used / limit, for a bar (None for per-order limits)."""
+        return None if self.used is None else float(self.used) / float(self.limit)
+
+
 class OrderRefusedError(Exception):
     """The engine did not send the order; the message is the reason (risk, state, journal)."""
 
@@ -262,6 +277,29 @@ class Trading:
     def state(self) -> TradingState:
         """ACTIVE, REDUCING or HALTED."""
         return self.risk.state
+
+    def risk_usage(self) -> list[LimitUsage]:
+        """Every limit with how much of it is in use now (the risk screen's bars)."""
+        limits = self.risk.limits
+        working = self.execution.working()
+        positions = [abs(p.quantity) for p in self.portfolio.positions.values()]
+        ages = [self._market_data.update_age(p) for p in {o.product_id for o in working}
+                if p in self._market_data.products()]
+        daily_loss, drawdown = self.emergency.losses()
+        return [
+            LimitUsage("max_position", max(positions, default=Decimal(0)), limits.max_position, "largest |position|"),
+            LimitUsage("max_open_orders", len(working), limits.max_open_orders, "working orders"),
+            LimitUsage("max_orders_per_second", self.risk.orders_last_second(), limits.max_orders_per_second, "last second"),
+            LimitUsage("daily_loss_limit", max(daily_loss, Decimal(0)), limits.daily_loss_limit, "halts"),
+            LimitUsage("max_drawdown", max(drawdown, Decimal(0)), limits.max_drawdown, "halts"),
+            LimitUsage("stale_halt_after", max((a for a in ages if a is not None), default=0.0),
+                       limits.stale_halt_after, "halts; oldest book with orders (s)"),
+            LimitUsage("reject_storm", self.emergency.recent_problems(), limits.reject_storm,
+                       f"halts; rejects/errors in {limits.storm_window:g}s"),
+            LimitUsage("max_order_size", None, limits.max_order_size, "per order"),
+            LimitUsage("max_order_notional", None, limits.max_order_notional, "per order"),
+            LimitUsage("price_collar_pct", None, limits.price_collar_pct, "per order, % through mid"),
+        ]
 
     # -- triggers ----------------------------------------------------------------------------
 

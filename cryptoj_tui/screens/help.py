@@ -37,7 +37,7 @@ class HelpScreen(Screen[None]):
         """(screen title, [(keys, description)]) for the app and each main screen."""
         app = self.app
         screens = [("Everywhere", type(app))]
-        for name in ("trading", "orders", "positions"):
+        for name in ("trading", "orders", "positions", "journal"):
             screen = app.get_screen(name) if name in getattr(app, "_installed_screens", {}) else None
             if screen is not None:
                 screens.append((name.capitalize(), type(screen)))

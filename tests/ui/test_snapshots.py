@@ -105,3 +105,27 @@ async def _help(pilot: Pilot) -> None:
 
 def test_help_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
     assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_help)
+
+
+async def _risk(pilot: Pilot) -> None:
+    # No orders: the rate and staleness bars would depend on timing.
+    await wait_until_live(pilot)
+    await pilot.press("4")
+    await until(pilot, lambda: pilot.app.risk.view is not None)  # type: ignore[attr-defined]
+    await pilot.pause(0.6)
+
+
+def test_risk_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_risk)
+
+
+async def _journal(pilot: Pilot) -> None:
+    await wait_until_live(pilot)
+    await place_resting(pilot.app, 2)  # type: ignore[arg-type]
+    await pilot.press("5", "slash")
+    await pilot.press(*"OrderUpdated", "escape")
+    await pilot.pause(0.4)
+
+
+def test_journal_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
+    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_journal)

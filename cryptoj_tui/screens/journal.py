@@ -1,0 +1,64 @@
+"""The journal screen: the engine's events as they happened, filterable and searchable."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from cryptoj_tui.widgets.halt_banner import HaltBanner
+from cryptoj_tui.widgets.keyed_table import KeyedTable
+
+
+class JournalScreen(Screen[None]):
+    """Every engine record event the console received (connection, orders, risk, alerts...)."""
+
+    BINDINGS = [
+        Binding("slash", "search", "Filter", id="journal.filter"),
+        Binding("escape", "leave_filter", "Back to the list", show=False, id="journal.leave_filter"),
+    ]
+
+    DEFAULT_CSS = """
+    JournalScreen Input { margin: 0 1; }
+    JournalScreen KeyedTable { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield HaltBanner()
+        yield Input(placeholder="/ to filter: words from the kind or the text (e.g. Order REJECTED, gap); escape returns", id="filter")
+        table = KeyedTable(cursor_type="row", zebra_stripes=True)
+        table.add_columns("time", "kind", "what")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(KeyedTable).focus()  # keys stay keys until the trader asks to type
+        self.refresh_entries()
+
+    def action_search(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_leave_filter(self) -> None:
+        self.query_one(KeyedTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_entries()
+
+    def on_input_changed(self, _: Input.Changed) -> None:
+        self.refresh_entries()
+
+    def refresh_entries(self) -> None:
+        """Show the newest entries that contain every word of the filter (case-insensitive)."""
+        if not self.is_mounted:
+            return
+        words = self.query_one("#filter", Input).value.lower().split()
+        entries = list(getattr(self.app, "journal_entries", []))
+        rows = [
+            (str(n), (when, kind, text))
+            for n, (when, kind, text) in enumerate(entries)
+            if all(w in f"{kind} {text}".lower() for w in words)
+        ]
+        rows.reverse()
+        self.query_one(KeyedTable).replace_rows(rows[:1000])

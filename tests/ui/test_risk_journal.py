@@ -1,0 +1,56 @@
+"""The risk screen (state, limits with their use, alert history) and the journal screen."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from textual.widgets import Input, Static
+
+from cryptoj_tui.screens.journal import JournalScreen
+from cryptoj_tui.screens.risk import RiskScreen, limits_table
+from cryptoj_tui.sim.venue import VenueThread
+from cryptoj_tui.widgets.keyed_table import KeyedTable
+from tests.ui.conftest import make_app, wait_until_live
+from tests.ui.test_kill_switch import place_resting, until
+
+
+async def test_the_risk_screen_follows_limits_and_the_halt(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await place_resting(app, 3)
+        await pilot.press("4")
+        assert isinstance(app.screen, RiskScreen)
+        state = app.screen.query_one("#state", Static)
+        await until(pilot, lambda: "TRADING ACTIVE" in str(state.render()))
+        open_orders = next(u for u in app.risk.view.usage if u.name == "max_open_orders")  # type: ignore[union-attr]
+        assert open_orders.used == 3 and open_orders.limit == 500
+        console = Console(width=160, file=io.StringIO())
+        console.print(limits_table(app.risk.view))  # type: ignore[arg-type]
+        text = console.file.getvalue()  # type: ignore[attr-defined]
+        assert "max_open_orders" in text and "working orders" in text and "checked on every order" in text
+        await pilot.press("ctrl+k")
+        await pilot.pause(0.2)
+        await pilot.press("enter")  # close the report
+        await until(pilot, lambda: "TRADING HALTED" in str(state.render()) and state.has_class("-halted"))
+        await until(pilot, lambda: "kill switch" in str(app.risk.query_one("#history", Static).render()))
+
+
+async def test_the_journal_screen_lists_and_filters_events(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await place_resting(app, 2)
+        await pilot.press("5")
+        assert isinstance(app.screen, JournalScreen)
+        table = app.screen.query_one(KeyedTable)
+        await until(pilot, lambda: table.row_count >= 3)
+        kinds = {table.get_row_at(i)[1] for i in range(table.row_count)}
+        assert {"OrderUpdated", "ConnectionStatus", "TradingStateChanged"} <= kinds
+        await pilot.press("slash", *"orderupdated open")
+        assert app.screen.query_one("#filter", Input).value == "orderupdated open"
+        await until(pilot, lambda: table.row_count == 2)
+        assert all(table.get_row_at(i)[1] == "OrderUpdated" for i in range(2))
+        await pilot.press("escape", "1")  # out of the filter, keys are keys again
+        assert app.screen is app.trading
