@@ -71,6 +71,7 @@ class CryptojApp(App[None]):
     """The trading console."""
 
     TITLE = "CryptoJ"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     CSS_PATH = "app.tcss"
     BINDINGS = [
         # Priority: the kill switch works on every screen and in every modal, whatever has focus.
@@ -333,8 +334,12 @@ class CryptojApp(App[None]):
             self._orders_changed = True
         elif isinstance(event, TradingStateChanged):
             self.trading_state, self.halt_reason = event.state, event.reason
+        elif isinstance(event, TradesPrinted) and event.product_id == self.product_id:
+            self.trading.tape.add(event.trades)
+            self.trading.ladder.set_last_trade(event.trades[-1].price)
         elif isinstance(event, Alert):
             self.alerts.append((now, event.severity, event.message))
+            self.trading.alerts.show(list(self.alerts))
             if self.screen is self.risk:
                 self.risk.show_history()
             if event.severity == "info":

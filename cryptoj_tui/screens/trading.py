@@ -9,14 +9,16 @@ from decimal import Decimal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container
+from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from cryptoj_tui.widgets.alerts_feed import AlertsFeed
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.ladder import Ladder
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
 from cryptoj_tui.widgets.status_bar import StatusBar
+from cryptoj_tui.widgets.trades_tape import TradesTape
 
 
 class TradingScreen(Screen[None]):
@@ -33,9 +35,13 @@ class TradingScreen(Screen[None]):
     ]
 
     DEFAULT_CSS = """
+    TradingScreen #panes { height: 1fr; }
     TradingScreen #ladder-pane {
         align: center top;
     }
+    TradingScreen TradesTape, TradingScreen AlertsFeed { display: none; }
+    /* Side panels only where there is room; 80 columns keep the ladder alone. */
+    TradingScreen.-wide TradesTape, TradingScreen.-wide AlertsFeed { display: block; }
     TradingScreen Ladder {
         width: 1fr;
         max-width: 72;
@@ -54,6 +60,8 @@ class TradingScreen(Screen[None]):
         self.ladder.border_title = f"{product_id} book"
         self.status = StatusBar(venue, clock, id="status")
         self.positions = PositionsStrip(product_id, id="positions")
+        self.tape = TradesTape(id="tape")
+        self.alerts = AlertsFeed(id="alerts")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "ticket":
@@ -80,8 +88,11 @@ class TradingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield HaltBanner()
-        with Container(id="ladder-pane"):
-            yield self.ladder
+        with Horizontal(id="panes"):
+            yield self.tape
+            with Container(id="ladder-pane"):
+                yield self.ladder
+            yield self.alerts
         yield self.positions
         yield self.status
         yield Footer()

@@ -108,7 +108,8 @@ class PaperVenue:
             for p, book in self.books.items()
         }
         self._timing = random.Random(f"{config.seed}:timing")
-        self.keys = KeyRegistry(clock=lambda: self.clock() / 1e9)
+        # JWT times are the client's wall clock, whatever time the simulated market keeps.
+        self.keys = KeyRegistry()
         for path in config.api_key_files:
             self.keys.register_file(path)
         self.exchange = Exchange(

@@ -33,6 +33,8 @@ class LadderRow:
     bid: str = ""
     ask: str = ""
     cursor: bool = False
+    last: bool = False
+    """The last trade printed at this price."""
     own_bid: str = ""
     """Leaves of our buy orders at this price (shown left of the bid size)."""
     own_ask: str = ""
@@ -53,7 +55,9 @@ def decimal_places(values: list[Decimal], floor: int, cap: int = 8) -> int:
     return min(places, cap)
 
 
-def ladder_rows(view: BookView | None, height: int, waiting: str, cursor: int = 1) -> list[LadderRow]:
+def ladder_rows(
+    view: BookView | None, height: int, waiting: str, cursor: int = 1, last: Decimal | None = None
+) -> list[LadderRow]:
     """The ladder's lines for a book view in `height` rows (column titles included).
 
     Sizes are padded to one width so their decimal points line up in both columns. `cursor`
@@ -89,7 +93,8 @@ def ladder_rows(view: BookView | None, height: int, waiting: str, cursor: int = 
 
     rows = [LadderRow("header", "PRICE", "BID SIZE".rjust(size_width), "ASK SIZE".rjust(size_width))]
     rows += [BLANK] * (ask_rows - len(asks))
-    rows += [LadderRow("ask", price(p), ask=size(s), cursor=cursor == -(n + 1), own_ask=own(own_asks, p), value=p)
+    rows += [LadderRow("ask", price(p), ask=size(s), cursor=cursor == -(n + 1), own_ask=own(own_asks, p), value=p,
+                       last=p == last)
              for n, (p, s) in reversed(list(enumerate(asks)))]
     if asks and bids:
         spread = asks[0][0] - bids[0][0]
@@ -98,7 +103,8 @@ def ladder_rows(view: BookView | None, height: int, waiting: str, cursor: int = 
         rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.2g} bps"))
     else:
         rows.append(LadderRow("spread", "one-sided book"))
-    rows += [LadderRow("bid", price(p), bid=size(s), cursor=cursor == n + 1, own_bid=own(own_bids, p), value=p)
+    rows += [LadderRow("bid", price(p), bid=size(s), cursor=cursor == n + 1, own_bid=own(own_bids, p), value=p,
+                       last=p == last)
              for n, (p, s) in enumerate(bids)]
     rows += [BLANK] * (bid_rows - len(bids))
     return rows
@@ -116,6 +122,7 @@ class Ladder(Widget):
         "ladder--spread",
         "ladder--message",
         "ladder--cursor",
+        "ladder--last",
         "ladder--own",
     }
 
@@ -133,6 +140,7 @@ class Ladder(Widget):
     Ladder > .ladder--spread { color: $warning; text-style: italic; }
     Ladder > .ladder--message { color: $text-muted; }
     Ladder > .ladder--cursor { text-style: reverse bold; }
+    Ladder > .ladder--last { text-style: bold underline; color: $warning; }
     Ladder > .ladder--own { color: $accent; text-style: bold; }
     """
 
@@ -159,6 +167,13 @@ class Ladder(Widget):
         self.lines_refreshed = 0
         self.cursor = 1
         """Price rows from the spread: 1 = best bid, -1 = best ask (follows the market)."""
+        self.last_trade: Decimal | None = None
+
+    def set_last_trade(self, price: Decimal) -> None:
+        """Highlight the price of the latest public trade."""
+        if price != self.last_trade:
+            self.last_trade = price
+            self._relayout(self.size)
 
     def move_cursor(self, steps: int) -> None:
         """Move the cursor `steps` price rows down (negative: up), skipping the spread line."""
@@ -204,7 +219,7 @@ class Ladder(Widget):
         self.refresh()
 
     def _relayout(self, size: Size) -> None:
-        rows = ladder_rows(self.view, size.height, self.waiting, self.cursor)
+        rows = ladder_rows(self.view, size.height, self.waiting, self.cursor, self.last_trade)
         old = self._rows
         self._rows = rows
         if len(old) != len(rows):
@@ -241,6 +256,8 @@ class Ladder(Widget):
             bid_style = base + self.get_component_rich_style("ladder--bid")
             ask_style = base + self.get_component_rich_style("ladder--ask")
             price_style = base + self.get_component_rich_style(f"ladder--{row.kind}-price")
+            if row.last:
+                price_style += self.get_component_rich_style("ladder--last")
             if row.cursor:
                 price_style += self.get_component_rich_style("ladder--cursor")
         # Bid sizes end against the price, ask sizes start after it; padding goes in segments

@@ -57,16 +57,18 @@ class StatusBar(Widget):
         self.now = self._clock().strftime("%H:%M:%S UTC")
 
     def render(self) -> Text:
-        text = Text.assemble(
-            ("venue ", "dim"),
-            (self.venue, "bold"),
-            ("  ", ""),
-            (f"● {self.connection}", STATE_STYLES[self.connection]),
-            ("  gaps ", "dim"),
-            (str(self.gaps), "bold yellow" if self.gaps else ""),
-            ("  bad frames ", "dim"),
-            (str(self.bad_frames), "bold yellow" if self.bad_frames else ""),
-        )
+        # Most important first: a narrow terminal cuts the end of the line, not the state.
+        text = Text()
+        if self.trading_state:
+            text.append(self.trading_state, TRADING_STYLES.get(self.trading_state, "bold"))
+            text.append("  ")
+        text.append(f"● {self.connection}", STATE_STYLES[self.connection])
+        text.append("  venue ", "dim")
+        text.append(self.venue, "bold")
+        text.append("  gaps ", "dim")
+        text.append(str(self.gaps), "bold yellow" if self.gaps else "")
+        text.append("  bad frames ", "dim")
+        text.append(str(self.bad_frames), "bold yellow" if self.bad_frames else "")
         if self.frame_age is not None:
             text.append("  last frame ", "dim")
             # Heartbeats arrive every second: under two seconds is simply healthy.
@@ -74,11 +76,10 @@ class StatusBar(Widget):
         if self.round_trip_ms is not None:
             text.append("  order rtt ", "dim")
             text.append(f"{self.round_trip_ms:.1f} ms")
-        if self.trading_state:
-            text.append("  trading ", "dim")
-            text.append(self.trading_state, TRADING_STYLES.get(self.trading_state, "bold"))
         clock = Text(self.now, style="bold")
-        padding = max(1, self.size.width - text.cell_len - clock.cell_len)
-        text.append(" " * padding)
+        room = self.size.width - clock.cell_len - 1
+        if text.cell_len > room:
+            text.truncate(max(0, room))
+        text.append(" " * max(1, self.size.width - text.cell_len - clock.cell_len))
         text.append_text(clock)
         return text

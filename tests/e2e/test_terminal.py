@@ -16,7 +16,8 @@ import pytest
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
-PRICE_ROW = re.compile(r"\d{2},\d{3}\.\d{2}")
+PRICE_ROW = re.compile(r"(?<!\d\d:\d\d:\d\d    )(?<![\d,.])\d{2},\d{3}\.\d{2}(?=    )")
+"""A ladder price (centred in its column), not a trades-tape price (which follows a time)."""
 # The shell's prompt may precede it ("# exit=0") when the command was typed before the prompt.
 EXIT_STATUS = re.compile(r"(?:^|\s)exit=(\d+)$", re.MULTILINE)
 

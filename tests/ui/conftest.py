@@ -21,10 +21,15 @@ def frozen_clock() -> datetime:
     return FROZEN_NOW
 
 
+def frozen_venue_clock() -> int:
+    """The venue's clock, frozen too: trade times and candles are the same every run."""
+    return int(FROZEN_NOW.timestamp()) * 1_000_000_000
+
+
 @pytest.fixture
 def frozen_venue() -> Iterator[VenueThread]:
     """A seeded venue whose market does not move: the same book every run."""
-    with VenueThread(VenueConfig(seed=7, step_interval=0)) as thread:
+    with VenueThread(VenueConfig(seed=7, step_interval=0), clock=frozen_venue_clock) as thread:
         yield thread
 
 

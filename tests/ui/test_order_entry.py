@@ -96,3 +96,19 @@ async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) 
         assert app.screen.side == "sell"  # type: ignore[attr-defined]
         assert D(app.screen.query_one("#price", Input).value) == rows[y].value
         await asyncio.sleep(0)
+
+
+async def test_a_trade_prints_on_the_tape_and_its_price_is_marked_on_the_ladder(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await pilot.pause()
+        app.screen.query_one("#price", Input).value = f"{asks[0][0]:f}"  # at the best ask: it trades
+        await pilot.press("enter")
+        await until(pilot, lambda: any(t.price == asks[0][0] for t in app.trading.tape.trades))
+        assert app.trading.ladder.last_trade == asks[0][0]
+        assert app.trading.tape.trades[0].side == "SELL"  # the resting seller was the maker
