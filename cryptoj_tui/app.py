@@ -27,14 +27,13 @@ from cryptoj_tui.engine.events import (
     FeedError,
     FeedMetrics,
     TickerUpdated,
-    TradesPrinted,
     OrderUpdated,
     SequenceGap,
     TradingStateChanged,
 )
 from cryptoj_tui.engine.model import ConnectionState
 from cryptoj_tui.engine.orders import Order
-from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged
+from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged, TradesArrived
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.screens.help import HelpScreen
@@ -47,8 +46,8 @@ from cryptoj_tui.screens.trading import TradingScreen
 log = logging.getLogger(__name__)
 
 
-QUIET_EVENTS = (FeedMetrics, TickerUpdated, TradesPrinted)
-"""Events too frequent or too plain for the journal screen."""
+QUIET_EVENTS = (FeedMetrics, TickerUpdated)
+"""Events too plain for the journal screen (the bridge does not forward them anyway)."""
 
 
 def binding_ids() -> set[str]:
@@ -152,6 +151,12 @@ class CryptojApp(App[None]):
         if self._journal_changed and self.screen is self.journal:
             self._journal_changed = False
             self.journal.refresh_entries()
+
+    def on_trades_arrived(self, _: TradesArrived) -> None:
+        trades = self.bridge.take_trades().get(self.product_id)
+        if trades:
+            self.trading.tape.add(tuple(trades))
+            self.trading.ladder.set_last_trade(trades[-1].price)
 
     def on_risk_changed(self, message: RiskChanged) -> None:
         self.risk.show(message.view)
@@ -334,9 +339,6 @@ class CryptojApp(App[None]):
             self._orders_changed = True
         elif isinstance(event, TradingStateChanged):
             self.trading_state, self.halt_reason = event.state, event.reason
-        elif isinstance(event, TradesPrinted) and event.product_id == self.product_id:
-            self.trading.tape.add(event.trades)
-            self.trading.ladder.set_last_trade(event.trades[-1].price)
         elif isinstance(event, Alert):
             self.alerts.append((now, event.severity, event.message))
             self.trading.alerts.show(list(self.alerts))

@@ -20,14 +20,26 @@ from typing import Any, TypeVar
 from textual.message import Message
 
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.engine.events import BookReset, BookUpdated, Heartbeat, OrderUpdated, TradingStateChanged
-from cryptoj_tui.engine.model import Level
+from cryptoj_tui.engine.events import (
+    BookReset,
+    BookUpdated,
+    FeedMetrics,
+    Heartbeat,
+    OrderUpdated,
+    TickerUpdated,
+    TradesPrinted,
+    TradingStateChanged,
+)
+from cryptoj_tui.engine.model import Level, PublicTrade
 from cryptoj_tui.engine.trading import LimitUsage
-from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged
+from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged, TradesArrived
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+UNSHOWN_EVENTS = (Heartbeat, TickerUpdated, FeedMetrics)
+"""Frequent state events the console does not show (the portfolio copy carries frame age)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +107,8 @@ class EngineBridge:
         self._lock = threading.Lock()
         self._views: dict[str, BookView] = {}
         self._notice_pending = False
+        self._trades: dict[str, list[PublicTrade]] = {}
+        self._trades_notice_pending = False
         self.engine: Engine | None = None
         self.error: BaseException | None = None
 
@@ -184,8 +198,27 @@ class EngineBridge:
             elif isinstance(event, BookReset):
                 self._publish_view(event.product_id, live=False)
                 self._post(EngineEvent(event))
-            elif not isinstance(event, Heartbeat):
+            elif isinstance(event, TradesPrinted):
+                self._collect_trades(event)
+            elif not isinstance(event, UNSHOWN_EVENTS):
                 self._post(EngineEvent(event))
+
+    def _collect_trades(self, event: TradesPrinted) -> None:
+        # Trades print many times a second in a busy market: gather them and keep one notice
+        # outstanding, as for books, so they can never queue ahead of a keystroke.
+        with self._lock:
+            self._trades.setdefault(event.product_id, []).extend(event.trades)
+            notify = not self._trades_notice_pending
+            self._trades_notice_pending = True
+        if notify:
+            self._post(TradesArrived())
+
+    def take_trades(self) -> dict[str, list[PublicTrade]]:
+        """Trades printed since the last call, oldest first (and re-arm the notice)."""
+        with self._lock:
+            trades, self._trades = self._trades, {}
+            self._trades_notice_pending = False
+        return trades
 
     async def _publish_portfolio(self, every: float = 0.5) -> None:
         """Positions and PnL move with the market: a fresh copy twice a second."""

@@ -42,3 +42,7 @@ class RiskChanged(Message):
     def __init__(self, view: RiskView) -> None:
         super().__init__()
         self.view = view
+
+
+class TradesArrived(Message):
+    """Public trades printed; read them with `EngineBridge.take_trades()` (one notice at a time)."""

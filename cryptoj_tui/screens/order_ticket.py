@@ -158,6 +158,7 @@ class OrderTicket(ModalScreen["Order | None"]):
             position = engine.trading.portfolio.quantity(request.product_id) if engine.trading else Decimal(0)
             return engine.precheck(request), mid, position
 
+        preview = self.query_one("#preview", Static)  # held: the ticket may close while we wait
         result, mid, position = await asyncio.wrap_future(self._submit(precheck))
         self.result = result
         price = request.price if request.price is not None else mid
@@ -171,7 +172,7 @@ class OrderTicket(ModalScreen["Order | None"]):
         ]
         if result.refusal:
             lines.append(f"[b red]✗ {result.refusal}[/]")
-        self.query_one("#preview", Static).update("\n".join(line for line in lines if line))
+        preview.update("\n".join(line for line in lines if line))
 
     @work(exclusive=True, group="send")
     async def action_send(self) -> None:

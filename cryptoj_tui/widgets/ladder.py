@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.cache import LRUCache
 from textual.events import Click
 from textual.message import Message
@@ -165,6 +166,7 @@ class Ladder(Widget):
         self._rows: list[LadderRow] = []
         self._strips: LRUCache[tuple[LadderRow, int], Strip] = LRUCache(2048)
         self.lines_refreshed = 0
+        self._styles: dict[str, Style] = {}
         self.cursor = 1
         """Price rows from the spread: 1 = best bid, -1 = best ask (follows the market)."""
         self.last_trade: Decimal | None = None
@@ -216,6 +218,7 @@ class Ladder(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._styles.clear()
         self.refresh()
 
     def _relayout(self, size: Size) -> None:
@@ -240,43 +243,60 @@ class Ladder(Widget):
             strip = self._strips[key] = self._render_row(row, width)
         return strip
 
+    def _style(self, *names: str) -> Style:
+        """The widget's base style plus these component styles, computed once per CSS change.
+
+        `rich_style` walks the DOM on every call; a busy ladder would pay that on every row.
+        """
+        key = "+".join(names)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style
+            for name in names:
+                style += self.get_component_rich_style(name)
+            self._styles[key] = style
+        return style
+
     def _render_row(self, row: LadderRow, width: int) -> Strip:
-        base = self.rich_style
+        base = self._style()
         if row.kind == "blank":
             return Strip.blank(width, base)
         if row.kind in ("message", "spread"):
-            style = base + self.get_component_rich_style(f"ladder--{row.kind}")
+            style = self._style(f"ladder--{row.kind}")
             left = max(0, (width - len(row.price)) // 2)
             return Strip([Segment(" " * left, base), Segment(row.price, style)]).adjust_cell_length(width, base)
         side_width = max(0, (width - PRICE_WIDTH - 2) // 2)
         if row.kind == "header":
-            style = base + self.get_component_rich_style("ladder--header")
-            price_style = bid_style = ask_style = style
+            price_style = bid_style = ask_style = self._style("ladder--header")
         else:
-            bid_style = base + self.get_component_rich_style("ladder--bid")
-            ask_style = base + self.get_component_rich_style("ladder--ask")
-            price_style = base + self.get_component_rich_style(f"ladder--{row.kind}-price")
-            if row.last:
-                price_style += self.get_component_rich_style("ladder--last")
-            if row.cursor:
-                price_style += self.get_component_rich_style("ladder--cursor")
+            bid_style = self._style("ladder--bid")
+            ask_style = self._style("ladder--ask")
+            marks = (("ladder--last",) if row.last else ()) + (("ladder--cursor",) if row.cursor else ())
+            price_style = self._style(f"ladder--{row.kind}-price", *marks)
         # Bid sizes end against the price, ask sizes start after it; padding goes in segments
         # of its own so every renderer (terminal or SVG) aligns the text the same way.
-        own_style = base + self.get_component_rich_style("ladder--own")
+        own_style = self._style("ladder--own")
         own_bid = f"▶{row.own_bid} " if row.own_bid else ""
         own_ask = f" ◀{row.own_ask}" if row.own_ask else ""
         bid = (own_bid + row.bid)[-side_width:] if side_width else ""
         ask = (row.ask + own_ask)[:side_width]
         mark_bid = min(len(own_bid), len(bid))
         mark_ask = max(0, len(ask) - len(own_ask))
+        price = row.price.center(PRICE_WIDTH)
+        used = side_width + 2 + len(price) + len(ask)
+        if used > width:  # narrower than the columns: let Strip crop
+            return Strip([Segment(" " * (side_width - len(bid)) + bid + " " + price + " " + ask, base)]).adjust_cell_length(width, base)
         segments = [
             Segment(" " * (side_width - len(bid)), base),
             Segment(bid[:mark_bid], own_style),
             Segment(bid[mark_bid:], bid_style),
             Segment(" ", base),
-            Segment(row.price.center(PRICE_WIDTH), price_style),
+            Segment(price, price_style),
             Segment(" ", base),
             Segment(ask[:mark_ask], ask_style),
             Segment(ask[mark_ask:], own_style),
+            Segment(" " * (width - used), base),
         ]
-        return Strip(segments).adjust_cell_length(width, base)
+        # Every character here is one cell wide (digits, commas, the two markers), so the
+        # length is known and Strip need not measure it.
+        return Strip(segments, width)

@@ -112,3 +112,42 @@ async def test_a_trade_prints_on_the_tape_and_its_price_is_marked_on_the_ladder(
         await until(pilot, lambda: any(t.price == asks[0][0] for t in app.trading.tape.trades))
         assert app.trading.ladder.last_trade == asks[0][0]
         assert app.trading.tape.trades[0].side == "SELL"  # the resting seller was the maker
+
+
+async def test_keys_still_work_while_the_feed_floods() -> None:
+    """Scenario: the venue steps every half millisecond; the trader opens a ticket, sends it and
+    switches screens, and each reaction comes while the flood goes on (book and trade updates
+    coalesce into one pending notice each, so keystrokes never queue behind them). The latency
+    itself is measured in benchmarks/test_console.py."""
+    from cryptoj_tui.sim.venue import VenueConfig
+
+    with VenueThread(VenueConfig(seed=9, step_interval=0.0005, warmup_steps=50)) as venue:
+        app = make_app(venue)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_until_live(pilot)
+            await until(pilot, lambda: app.trading_state == "ACTIVE")
+            frames_before = app.bridge.engine.metrics.frames  # type: ignore[union-attr]
+            # simulate_key, not pilot.press: the pilot waits for an idle app, which a flood never is.
+            for key in ("down", "down", "b"):
+                app.simulate_key(key)
+            await until(pilot, lambda: isinstance(app.screen, OrderTicket) and app.screen.is_mounted, timeout=5)
+            app.simulate_key("enter")
+            await until(pilot, lambda: not isinstance(app.screen, OrderTicket), timeout=5)
+            app.simulate_key("2")
+            await until(pilot, lambda: app.screen is app.blotter and app.orders != {}, timeout=5)
+            assert app.bridge.engine.metrics.frames - frames_before > 10  # the flood went on meanwhile  # type: ignore[union-attr]
+
+
+async def test_a_ticket_closed_before_its_preview_arrives_is_harmless(frozen_venue: VenueThread) -> None:
+    """Regression: escape right after b used to crash the app when the preview answer came back."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        for _ in range(5):
+            app.simulate_key("b")
+            await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+            app.simulate_key("escape")
+            await until(pilot, lambda: app.screen is app.trading)
+        await pilot.pause(0.2)
+        assert app.is_running and app.screen is app.trading
