@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 
 from cryptoj_tui.bridge import EngineBridge
 from cryptoj_tui.engine import EngineConfig
@@ -247,6 +249,21 @@ class CryptojApp(App[None]):
 
     def on_unmount(self) -> None:
         self.bridge.stop()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The console's actions in the command palette (ctrl+p), beside Textual's own."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Kill switch", "Halt now and cancel every working order (ctrl+k)", self.action_kill_switch)
+        if self.trading_state in ("HALTED", "REDUCING"):
+            yield SystemCommand("Re-arm", "Allow new orders again, after a confirmation (ctrl+r)", self.action_rearm)
+        if self.trading_state not in ("", "HALTED"):
+            yield SystemCommand("Buy", "Open a buy ticket at the ladder cursor (b)", lambda: self.trading.action_ticket("buy"))
+            yield SystemCommand("Sell", "Open a sell ticket at the ladder cursor (s)", lambda: self.trading.action_ticket("sell"))
+        yield SystemCommand("Cancel all orders", f"Cancel every working {self.product_id} order",
+                            lambda: self.cancel_all(self.product_id))
+        for key, name in (("1", "trading"), ("2", "orders"), ("3", "positions"), ("4", "risk"), ("5", "journal"),
+                          ("6", "help")):
+            yield SystemCommand(f"Show {name}", f"The {name} screen ({key})", partial(self.action_show, name))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rearm":

@@ -70,3 +70,17 @@ async def test_remapped_keys_work_and_unknown_ids_are_refused(frozen_venue: Venu
         assert ("f9", "Help") in dict(app2.screen.sections())["Everywhere"]
     with pytest.raises(ValueError, match="keys: unknown binding id.s. teleport"):
         CryptojApp(app.engine_config, "BTC-USD", venue="paper", keymap={"teleport": "t"})
+
+
+async def test_the_command_palette_offers_the_console_actions(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Kill switch", "Buy", "Sell", "Cancel all orders", "Show orders", "Show risk"} <= set(titles)
+        assert "Re-arm" not in titles
+        show_orders = next(c for c in app.get_system_commands(app.screen) if c.title == "Show orders")
+        show_orders.callback()
+        await pilot.pause()
+        assert app.screen is app.blotter
