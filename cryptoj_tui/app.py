@@ -35,7 +35,13 @@ from cryptoj_tui.engine.events import (
 )
 from cryptoj_tui.engine.model import ConnectionState
 from cryptoj_tui.engine.orders import Order
-from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged, TradesArrived
+from cryptoj_tui.messages import (
+    BooksChanged,
+    EngineEvent,
+    PortfolioChanged,
+    RiskChanged,
+    TradesArrived,
+)
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.screens.help import HelpScreen
@@ -145,17 +151,24 @@ class CryptojApp(App[None]):
         if not isinstance(self.screen, ModalScreen):
             self.switch_screen(name)
 
+    def _showing(self, screen: Screen[Any]) -> bool:
+        # Not `self.screen`: that raises once the stack is empty (timers can fire while exiting).
+        return bool(self.screen_stack) and self.screen_stack[-1] is screen
+
     def _flush_orders(self) -> None:
         # Order bursts (a kill switch cancelling hundreds) repaint the blotter a few times a second at most.
         if self._orders_changed:
             self._orders_changed = False
             self.blotter.refresh_orders()
-        if self._journal_changed and self.screen is self.journal:
+        if self._journal_changed and self._showing(self.journal):
             self._journal_changed = False
             self.journal.refresh_entries()
 
     def on_trades_arrived(self, _: TradesArrived) -> None:
-        trades = self.bridge.take_trades().get(self.product_id)
+        all_trades, closes = self.bridge.take_trades()
+        if self.product_id in closes:
+            self.trading.chart.show(list(closes[self.product_id]))
+        trades = all_trades.get(self.product_id)
         if trades:
             self.trading.tape.add(tuple(trades))
             self.trading.ladder.set_last_trade(trades[-1].price)
@@ -359,7 +372,7 @@ class CryptojApp(App[None]):
         elif isinstance(event, Alert):
             self.alerts.append((now, event.severity, event.message))
             self.trading.alerts.show(list(self.alerts))
-            if self.screen is self.risk:
+            if self._showing(self.risk):
                 self.risk.show_history()
             if event.severity == "info":
                 return

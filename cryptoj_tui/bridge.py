@@ -32,12 +32,20 @@ from cryptoj_tui.engine.events import (
 )
 from cryptoj_tui.engine.model import Level, PublicTrade
 from cryptoj_tui.engine.trading import LimitUsage
-from cryptoj_tui.messages import BooksChanged, EngineEvent, PortfolioChanged, RiskChanged, TradesArrived
+from cryptoj_tui.messages import (
+    BooksChanged,
+    EngineEvent,
+    PortfolioChanged,
+    RiskChanged,
+    TradesArrived,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+CHART_CANDLES = 240
+"""One-second candles the price chart shows (four minutes)."""
 UNSHOWN_EVENTS = (Heartbeat, TickerUpdated, FeedMetrics)
 """Frequent state events the console does not show (the portfolio copy carries frame age)."""
 
@@ -109,6 +117,7 @@ class EngineBridge:
         self._notice_pending = False
         self._trades: dict[str, list[PublicTrade]] = {}
         self._trades_notice_pending = False
+        self._closes: dict[str, tuple[Decimal, ...]] = {}
         self.engine: Engine | None = None
         self.error: BaseException | None = None
 
@@ -206,22 +215,29 @@ class EngineBridge:
     def _collect_trades(self, event: TradesPrinted) -> None:
         # Trades print many times a second in a busy market: gather them and keep one notice
         # outstanding, as for books, so they can never queue ahead of a keystroke.
+        # Candles change only when trades print: their closes travel with the trades.
+        assert self.engine is not None
+        candles = self.engine.market_data.tapes[event.product_id].candles[1].latest(CHART_CANDLES)
+        closes = tuple(c.close for c in candles)
         with self._lock:
             self._trades.setdefault(event.product_id, []).extend(event.trades)
+            self._closes[event.product_id] = closes
             notify = not self._trades_notice_pending
             self._trades_notice_pending = True
         if notify:
             self._post(TradesArrived())
 
-    def take_trades(self) -> dict[str, list[PublicTrade]]:
-        """Trades printed since the last call, oldest first (and re-arm the notice)."""
+    def take_trades(self) -> tuple[dict[str, list[PublicTrade]], dict[str, tuple[Decimal, ...]]]:
+        """Trades printed since the last call (oldest first) and the latest one-second closes
+        of the products that traded; re-arms the notice."""
         with self._lock:
             trades, self._trades = self._trades, {}
+            closes, self._closes = self._closes, {}
             self._trades_notice_pending = False
-        return trades
+        return trades, closes
 
     async def _publish_portfolio(self, every: float = 0.5) -> None:
-        """Positions and PnL move with the market: a fresh copy twice a second."""
+        """Positions, PnL, risk and the price chart move with the market: fresh copies twice a second."""
         while True:
             view = self.portfolio_view()
             if view is not None:

@@ -46,3 +46,4 @@ class RiskChanged(Message):
 
 class TradesArrived(Message):
     """Public trades printed; read them with `EngineBridge.take_trades()` (one notice at a time)."""
+

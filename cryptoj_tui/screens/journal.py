@@ -51,8 +51,8 @@ class JournalScreen(Screen[None]):
 
     def refresh_entries(self) -> None:
         """Show the newest entries that contain every word of the filter (case-insensitive)."""
-        if not self.is_mounted:
-            return
+        if not self.is_mounted or not self.query(KeyedTable):
+            return  # not composed yet (or already gone): on_mount / on_screen_resume catch up
         words = self.query_one("#filter", Input).value.lower().split()
         entries = list(getattr(self.app, "journal_entries", []))
         rows = [

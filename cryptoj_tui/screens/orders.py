@@ -52,8 +52,8 @@ class OrdersScreen(Screen[None]):
 
     def refresh_orders(self) -> None:
         """Rebuild the table from the app's order records (keeping the selected row)."""
-        if not self.is_mounted:
-            return
+        if not self.is_mounted or not self.query(KeyedTable):
+            return  # not composed yet (or already gone): on_mount / on_screen_resume catch up
         orders = list(getattr(self.app, "orders", {}).values())
         orders.reverse()
         if self.working_only:

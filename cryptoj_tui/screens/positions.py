@@ -43,8 +43,8 @@ class PositionsScreen(Screen[None]):
     def show(self, view: PortfolioView) -> None:
         """Take the latest portfolio copy."""
         self.view = view
-        if not self.is_mounted:
-            return
+        if not self.is_mounted or not self.query(KeyedTable):
+            return  # not composed yet (or already gone): on_mount / on_screen_resume catch up
         self.query_one(KeyedTable).replace_rows(
             (row.product_id, (
                 row.product_id, f"{row.quantity:f}", f"{row.average_price:,.2f}",

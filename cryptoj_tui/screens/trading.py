@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal
+from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -17,6 +17,7 @@ from cryptoj_tui.widgets.alerts_feed import AlertsFeed
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.ladder import Ladder
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
+from cryptoj_tui.widgets.price_chart import PriceChart
 from cryptoj_tui.widgets.status_bar import StatusBar
 from cryptoj_tui.widgets.trades_tape import TradesTape
 
@@ -39,9 +40,10 @@ class TradingScreen(Screen[None]):
     TradingScreen #ladder-pane {
         align: center top;
     }
-    TradingScreen TradesTape, TradingScreen AlertsFeed { display: none; }
+    TradingScreen TradesTape, TradingScreen #right { display: none; }
+    TradingScreen #right { width: 1fr; }
     /* Side panels only where there is room; 80 columns keep the ladder alone. */
-    TradingScreen.-wide TradesTape, TradingScreen.-wide AlertsFeed { display: block; }
+    TradingScreen.-wide TradesTape, TradingScreen.-wide #right { display: block; }
     TradingScreen Ladder {
         width: 1fr;
         max-width: 72;
@@ -62,6 +64,7 @@ class TradingScreen(Screen[None]):
         self.positions = PositionsStrip(product_id, id="positions")
         self.tape = TradesTape(id="tape")
         self.alerts = AlertsFeed(id="alerts")
+        self.chart = PriceChart(id="chart")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "ticket":
@@ -92,7 +95,9 @@ class TradingScreen(Screen[None]):
             yield self.tape
             with Container(id="ladder-pane"):
                 yield self.ladder
-            yield self.alerts
+            with Vertical(id="right"):
+                yield self.chart
+                yield self.alerts
         yield self.positions
         yield self.status
         yield Footer()

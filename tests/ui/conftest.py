@@ -54,13 +54,16 @@ def make_app(venue: VenueThread, product: str = "BTC-USD", *, trading: bool = Tr
 
 
 async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
-    """Wait until the ladder shows a live book and the status bar says connected."""
+    """Wait until the ladder shows a live book, the status bar says connected and the tape and
+    chart have the venue's recent trades."""
     app = pilot.app
     assert isinstance(app, CryptojApp)
     async with asyncio.timeout(timeout):
         while True:
             view = app.trading.ladder.view
-            if view is not None and view.live and app.trading.status.connection is ConnectionState.CONNECTED:
+            # The venue's recent trades follow the book snapshot: wait for them too (tape, chart).
+            if (view is not None and view.live and app.trading.status.connection is ConnectionState.CONNECTED
+                    and app.trading.tape.trades and app.trading.chart.closes):
                 break
             await pilot.pause(0.02)
     await pilot.pause()
