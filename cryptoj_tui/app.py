@@ -58,6 +58,10 @@ QUIET_EVENTS = (FeedMetrics, TickerUpdated)
 """Events too plain for the journal screen (the bridge does not forward them anyway)."""
 
 
+CancelResult = tuple[list[Order], list[tuple[Order, str]]]
+"""(cancelled, [(order, why not)]), as Engine.cancel returns it."""
+
+
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens (what the [keys] config table may remap)."""
     owners = [CryptojApp, TradingScreen, OrdersScreen, PositionsScreen, JournalScreen, OrderTicket, ConfirmScreen,
@@ -220,29 +224,27 @@ class CryptojApp(App[None]):
     def cancel_orders(self, client_order_ids: list[str]) -> None:
         """Cancel these orders at the venue; say what happened."""
 
-        async def cancel(engine: Engine) -> tuple[int, list[str]]:
-            orders = [o for o in engine.orders() if o.client_order_id in client_order_ids]
-            cancelled, failed = await engine.cancel(*orders)
-            return len(cancelled), [f"{o.client_order_id[:8]}: {why}" for o, why in failed]
+        async def cancel(engine: Engine) -> CancelResult:
+            return await engine.cancel(*(o for o in engine.orders() if o.client_order_id in client_order_ids))
 
         self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
 
     def cancel_all(self, product_id: str | None) -> None:
         """Cancel every working order of `product_id` (all products when None)."""
 
-        async def cancel(engine: Engine) -> tuple[int, list[str]]:
-            cancelled, failed = await engine.cancel_all(product_id)
-            return len(cancelled), [f"{o.client_order_id[:8]}: {why}" for o, why in failed]
+        async def cancel(engine: Engine) -> CancelResult:
+            return await engine.cancel_all(product_id)
 
         self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
 
-    async def _report_cancel(self, future: Future[tuple[int, list[str]]]) -> None:
+    async def _report_cancel(self, future: Future[CancelResult]) -> None:
         try:
             cancelled, failed = await asyncio.wrap_future(future)
         except Exception as exc:
             self.notify(f"cancel failed: {exc}", severity="error")
             return
-        self.notify(f"{cancelled} order(s) cancelled" + (f"; not cancelled: {'; '.join(failed)}" if failed else ""),
+        reasons = "; ".join(f"{o.client_order_id[:8]}: {why}" for o, why in failed)
+        self.notify(f"{len(cancelled)} order(s) cancelled" + (f"; not cancelled: {reasons}" if failed else ""),
                     severity="error" if failed else "information")
 
     async def action_quit(self) -> None:

@@ -61,14 +61,17 @@ async def _place(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
     return {"order": _order(order)}
 
 
-async def _cancel(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
-    cancelled, failed = await engine.cancel(_find(engine, command.get("client_order_id")))
+def _cancel_reply(result: tuple[list[Order], list[tuple[Order, str]]]) -> dict[str, Any]:
+    cancelled, failed = result
     return {"cancelled": [o.client_order_id for o in cancelled], "failed": [[o.client_order_id, why] for o, why in failed]}
+
+
+async def _cancel(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
+    return _cancel_reply(await engine.cancel(_find(engine, command.get("client_order_id"))))
 
 
 async def _cancel_all(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
-    cancelled, failed = await engine.cancel_all(command.get("product_id"), command.get("side"))
-    return {"cancelled": [o.client_order_id for o in cancelled], "failed": [[o.client_order_id, why] for o, why in failed]}
+    return _cancel_reply(await engine.cancel_all(command.get("product_id"), command.get("side")))
 
 
 async def _kill(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:

@@ -136,7 +136,7 @@ class Execution:
         order = self.orders.get(client_id)
         if order is None:
             if update.status in ("OPEN", "PENDING"):
-                self._report("unknown_open_order", update.client_order_id, update.order_id,
+                self.report("unknown_open_order", update.client_order_id, update.order_id,
                              f"the venue has an open order we did not place here ({update.status})")
             return
         revived = order.status is OrderStatus.FAILED and not order.order_id
@@ -168,10 +168,10 @@ class Execution:
             before = (order.status, order.filled_size)
             self.on_venue_update(VenueOrderUpdate.from_json(data))
             if order.filled_size != before[1]:
-                self._report("missed_fill", order.client_order_id, order.order_id,
+                self.report("missed_fill", order.client_order_id, order.order_id,
                              f"filled {before[1]} -> {order.filled_size} while we were not listening")
             if order.status is not before[0] and order.status.is_final:
-                self._report("order_gone", order.client_order_id, order.order_id,
+                self.report("order_gone", order.client_order_id, order.order_id,
                              f"{before[0]} here, {order.status} at the venue")
 
     # -- cancelling ----------------------------------------------------------------------
@@ -259,7 +259,8 @@ class Execution:
         self._journalled(lambda text: self._journal.record_event(f"alert.{severity}", text), message)
         self._bus.publish(Alert(severity=severity, message=message))
 
-    def _report(self, kind: str, client_order_id: str, order_id: str, detail: str) -> None:
+    def report(self, kind: str, client_order_id: str, order_id: str, detail: str) -> None:
+        """Journal and publish one difference between what we knew and what the venue says."""
         self._journalled(lambda text: self._journal.record_event(f"reconcile.{kind}", text),
                          f"{client_order_id} {order_id}: {detail}")
         self._bus.publish(Reconciled(kind=kind, client_order_id=client_order_id, order_id=order_id, detail=detail))

@@ -26,7 +26,7 @@ from cryptoj_tui.engine.adapters.coinbase.user_feed import CoinbaseUserFeed
 from cryptoj_tui.engine.adapters.connection import Backoff
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.emergency import Emergency, KillReport
-from cryptoj_tui.engine.events import Alert, OrderRefused, Reconciled, RiskLimitChanged
+from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
 from cryptoj_tui.engine.execution import Execution
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.market_data import MarketData
@@ -174,25 +174,23 @@ class Trading:
             if data is None:
                 order.refused(OrderStatus.FAILED, "never reached the venue (the engine stopped while sending it)")
                 self.journal.record_order(order)
-                self._reconciled("order_gone", order, "journalled but unknown to the venue: it was never placed")
+                self.execution.report("order_gone", order.client_order_id, order.order_id,
+                                      "journalled but unknown to the venue: it was never placed")
                 continue
             before = (order.status, order.filled_size)
             self.execution.on_venue_update(VenueOrderUpdate.from_json(data))
             if order.filled_size != before[1]:
-                self._reconciled("missed_fill", order, f"filled {before[1]} -> {order.filled_size} while stopped")
+                self.execution.report("missed_fill", order.client_order_id, order.order_id,
+                                      f"filled {before[1]} -> {order.filled_size} while stopped")
             if order.status is not before[0]:
-                self._reconciled("status_changed", order, f"{before[0]} -> {order.status} while stopped")
+                self.execution.report("status_changed", order.client_order_id, order.order_id,
+                                      f"{before[0]} -> {order.status} while stopped")
         known = set(self.execution.orders)
         for data in venue_orders:
             if data.get("status") in ("OPEN", "PENDING") and data.get("client_order_id") not in known:
-                self._bus.publish(Reconciled(kind="unknown_open_order", client_order_id=str(data.get("client_order_id", "")),
-                                             order_id=str(data.get("order_id", "")),
-                                             detail=f"open at the venue, not placed by this engine: {data.get('product_id')}"))
-
-    def _reconciled(self, kind: str, order: Order, detail: str) -> None:
-        self.journal.record_event(f"reconcile.{kind}", f"{order.client_order_id}: {detail}")
-        self._bus.publish(Reconciled(kind=kind, client_order_id=order.client_order_id, order_id=order.order_id,
-                                     detail=detail))
+                self.execution.report("unknown_open_order", str(data.get("client_order_id", "")),
+                                      str(data.get("order_id", "")),
+                                      f"open at the venue, not placed by this engine: {data.get('product_id')}")
 
     async def load_products(self) -> None:
         """Take the venue's increments and size bounds (a malformed product is skipped, loudly)."""
@@ -220,7 +218,7 @@ class Trading:
     def marks(self) -> dict[str, Decimal | None]:
         """The mid of every product with a position or a live book."""
         products = set(self.portfolio.positions) | set(self._market_data.products())
-        return {p: self._market_data.mid(p) if p in self._market_data.products() else None for p in products}
+        return {p: self._market_data.mid(p) for p in products}
 
     def precheck(self, request: OrderRequest) -> CheckResult:
         """Run the risk checks without sending (the order ticket's preview)."""
@@ -228,7 +226,7 @@ class Trading:
         working = self.execution.working()
         same_side = [o for o in working if o.product_id == request.product_id and o.side is request.side]
         context = RiskContext(
-            mid=self._market_data.mid(request.product_id) if request.product_id in self._market_data.products() else None,
+            mid=self._market_data.mid(request.product_id),
             position=self.portfolio.quantity(request.product_id),
             working_same_side=sum((o.leaves for o in same_side), Decimal(0)),
             open_orders=len(working),
@@ -283,8 +281,7 @@ class Trading:
         limits = self.risk.limits
         working = self.execution.working()
         positions = [abs(p.quantity) for p in self.portfolio.positions.values()]
-        ages = [self._market_data.update_age(p) for p in {o.product_id for o in working}
-                if p in self._market_data.products()]
+        ages = [self._market_data.update_age(p) for p in {o.product_id for o in working}]
         daily_loss, drawdown = self.emergency.losses()
         return [
             LimitUsage("max_position", max(positions, default=Decimal(0)), limits.max_position, "largest |position|"),
@@ -308,7 +305,7 @@ class Trading:
         limit = self.risk.limits.stale_halt_after
         stale = []
         for product_id in {o.product_id for o in self.execution.working()}:
-            age = self._market_data.update_age(product_id) if product_id in self._market_data.products() else None
+            age = self._market_data.update_age(product_id)
             if age is None or age >= limit:
                 stale.append(product_id)
         reason = self.emergency.breach(stale)
