@@ -50,6 +50,7 @@ from cryptoj_tui.screens.orders import WORKING, OrdersScreen
 from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.risk import RiskScreen
 from cryptoj_tui.screens.trading import TradingScreen
+from cryptoj_tui.widgets.ladder import FLASH_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ QUIET_EVENTS = (FeedMetrics, TickerUpdated)
 
 CancelResult = tuple[list[Order], list[tuple[Order, str]]]
 """(cancelled, [(order, why not)]), as Engine.cancel returns it."""
+
+
+SCREENS = Binding.Group("Screens", compact=True)
+"""One footer entry for the six screen keys, so the footer fits 80 columns."""
 
 
 def binding_ids() -> set[str]:
@@ -88,12 +93,12 @@ class CryptojApp(App[None]):
         # Priority: the kill switch works on every screen and in every modal, whatever has focus.
         Binding("ctrl+k", "kill_switch", "Kill switch", priority=True, id="kill_switch"),
         Binding("ctrl+r", "rearm", "Re-arm", id="rearm"),
-        Binding("1", "show('trading')", "Trading", id="screen.trading"),
-        Binding("2", "show('orders')", "Orders", id="screen.orders"),
-        Binding("3", "show('positions')", "Positions", id="screen.positions"),
-        Binding("4", "show('risk')", "Risk", id="screen.risk"),
-        Binding("5", "show('journal')", "Journal", id="screen.journal"),
-        Binding("6", "show('help')", "Help", id="screen.help"),
+        Binding("1", "show('trading')", "Trading", id="screen.trading", group=SCREENS),
+        Binding("2", "show('orders')", "Orders", id="screen.orders", group=SCREENS),
+        Binding("3", "show('positions')", "Positions", id="screen.positions", group=SCREENS),
+        Binding("4", "show('risk')", "Risk", id="screen.risk", group=SCREENS),
+        Binding("5", "show('journal')", "Journal", id="screen.journal", group=SCREENS),
+        Binding("6", "show('help')", "Help", id="screen.help", group=SCREENS),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -110,8 +115,11 @@ class CryptojApp(App[None]):
         clock: Callable[[], datetime] = utc_now,
         default_size: str = "0.01",
         keymap: dict[str, str] | None = None,
+        theme: str = "textual-dark",
+        flash_seconds: float = FLASH_SECONDS,
     ) -> None:
         super().__init__()
+        self.theme = theme
         self.default_size = default_size
         self.keymap = dict(keymap or {})
         unknown = set(self.keymap) - binding_ids()
@@ -123,7 +131,7 @@ class CryptojApp(App[None]):
         self.product_id = product_id
         self.venue = venue
         self.bridge = EngineBridge(engine_config, self.post_message)
-        self.trading = TradingScreen(product_id, venue, clock)
+        self.trading = TradingScreen(product_id, venue, clock, flash_seconds=flash_seconds)
         self.blotter = OrdersScreen()
         self.positions = PositionsScreen()
         self.risk = RiskScreen()

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rest-url", metavar="URL", help=HELP["rest_url"])
     parser.add_argument("--key-file", metavar="FILE", help=HELP["key_file"])
     parser.add_argument("--journal", metavar="FILE", help=HELP["journal"])
+    parser.add_argument("--order-size", metavar="SIZE", help=HELP["order_size"])
+    parser.add_argument("--theme", metavar="NAME", help=HELP["theme"])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sim = commands.add_parser(
         "sim",
@@ -207,7 +209,8 @@ def run_console(settings: Settings) -> int:
     log.info("console starting: %s on %s", settings.product, venue)
     try:
         try:
-            app = CryptojApp(config, settings.product, venue=venue, keymap=dict(settings.keys))
+            app = CryptojApp(config, settings.product, venue=venue, keymap=dict(settings.keys),
+                             default_size=settings.order_size, theme=settings.theme)
         except ValueError as exc:
             print(f"cryptoj: config error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -305,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "rest_url": args.rest_url,
                 "key_file": args.key_file,
                 "journal": args.journal,
+                "order_size": args.order_size,
+                "theme": args.theme,
             },
             config_file=args.config,
         )

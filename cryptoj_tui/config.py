@@ -10,6 +10,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -115,6 +116,28 @@ def _keys(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(name), str(keys)) for name, keys in value.items()))
 
 
+def _order_size(value: object) -> str:
+    """A positive size written exactly (a TOML float like 0.1 is read through its text)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"expected a positive size such as \"0.01\", got {value!r}")
+    try:
+        size = Decimal(str(value).strip())
+    except InvalidOperation:
+        size = None
+    if size is None or not size.is_finite() or size <= 0:
+        raise ValueError(f"expected a positive size such as \"0.01\", got {value!r}")
+    return format(size.normalize(), "f")
+
+
+def _theme(value: object) -> str:
+    # Textual's themes; the palette's "Change theme" switches among them at run time too.
+    from textual.theme import BUILTIN_THEMES
+
+    if value not in BUILTIN_THEMES:
+        raise ValueError(f"expected one of {', '.join(BUILTIN_THEMES)}, got {value!r}")
+    return str(value)
+
+
 def _optional_path(value: object) -> Path | None:
     return None if value is None or value == "" else _path(value)
 
@@ -138,6 +161,9 @@ class Settings:
     rest_url: str | None = None
     key_file: Path | None = None
     journal: Path | None = None
+    order_size: str = "0.01"
+    """The size an order ticket opens with."""
+    theme: str = "textual-dark"
     keys: tuple[tuple[str, str], ...] = ()
     """Remapped bindings: (binding id, keys); ids are listed by the help screen and the README."""
 
@@ -166,6 +192,8 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "rest_url": _rest_url,
     "key_file": _optional_path,
     "journal": _optional_path,
+    "order_size": _order_size,
+    "theme": _theme,
     "keys": _keys,
 }
 HELP: dict[str, str] = {
@@ -178,6 +206,8 @@ HELP: dict[str, str] = {
     "rest_url": "venue REST base URL (default: the ws URL's host over http(s))",
     "key_file": "CDP API key file (must be readable by you only)",
     "journal": "order journal file for an external venue (SQLite)",
+    "order_size": "the size an order ticket opens with (F1-F4 pick others)",
+    "theme": "colour theme: any of Textual's themes (textual-dark, nord, gruvbox, ...)",
     "keys": "remapped keys: a [keys] table of binding id = keys",
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} == set(HELP)

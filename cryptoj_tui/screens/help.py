@@ -5,7 +5,9 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
+
+from cryptoj_tui.widgets.console_footer import ConsoleFooter
 
 
 def binding_table(sections: list[tuple[str, list[tuple[str, str]]]]) -> Table:
@@ -31,7 +33,7 @@ class HelpScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(binding_table(self.sections()), id="keys")
-        yield Footer()
+        yield ConsoleFooter()
 
     def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """(screen title, [(keys, description)]) for the app and each main screen."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 
+from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
@@ -31,7 +32,7 @@ class JournalScreen(Screen[None]):
         table = KeyedTable(cursor_type="row", zebra_stripes=True)
         table.add_columns("time", "kind", "what")
         yield table
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one(KeyedTable).focus()  # keys stay keys until the trader asks to type

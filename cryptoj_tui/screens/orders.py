@@ -9,13 +9,17 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
+from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("time", "product", "side", "type", "size", "price", "status", "filled", "avg price", "reason")
 WORKING = {"PENDING_NEW", "OPEN", "PARTIALLY_FILLED", "PENDING_CANCEL"}
+
+
+CANCEL = Binding.Group("Cancel one/product/all", compact=True)
 
 
 class OrdersScreen(Screen[None]):
@@ -26,8 +30,9 @@ class OrdersScreen(Screen[None]):
     OrdersScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("c", "cancel_selected", "Cancel order", id="orders.cancel"),
-        Binding("C", "cancel_product", "Cancel all (product)", id="orders.cancel_product"),
+        Binding("c", "cancel_selected", "Cancel selected order", id="orders.cancel", group=CANCEL),
+        Binding("C", "cancel_product", "Cancel all for this product", id="orders.cancel_product", group=CANCEL),
+        Binding("X", "cancel_everything", "Cancel all orders", id="orders.cancel_all", group=CANCEL),
         Binding("w", "toggle_working", "Working only", id="orders.working_only"),
     ]
 
@@ -42,7 +47,7 @@ class OrdersScreen(Screen[None]):
         table = KeyedTable(cursor_type="row", zebra_stripes=True, id="orders")
         table.add_columns(*COLUMNS)
         yield table
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.refresh_orders()
@@ -67,7 +72,7 @@ class OrdersScreen(Screen[None]):
         )
         working = sum(o["status"] in WORKING for o in getattr(self.app, "orders", {}).values())
         shown = "working orders" if self.working_only else "all orders"
-        self.query_one("#summary", Static).update(f"{shown} · {working} working · c cancel · C cancel all for product · w filter")
+        self.query_one("#summary", Static).update(f"{shown} · {working} working · c cancel · C cancel all for product · X cancel all · w filter")
 
     def action_cancel_selected(self) -> None:
         client_order_id = self.query_one(KeyedTable).selected_key()
@@ -79,6 +84,11 @@ class OrdersScreen(Screen[None]):
         cancel_all = getattr(self.app, "cancel_all", None)
         if cancel_all is not None:
             cancel_all(getattr(self.app, "product_id", None))
+
+    def action_cancel_everything(self) -> None:
+        cancel_all = getattr(self.app, "cancel_all", None)
+        if cancel_all is not None:
+            cancel_all(None)
 
     def action_toggle_working(self) -> None:
         self.working_only = not self.working_only

@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from cryptoj_tui.bridge import PortfolioView
+from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 from cryptoj_tui.widgets.positions_strip import money
@@ -38,7 +39,7 @@ class PositionsScreen(Screen[None]):
         table = KeyedTable(cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
         yield table
-        yield Footer()
+        yield ConsoleFooter()
 
     def show(self, view: PortfolioView) -> None:
         """Take the latest portfolio copy."""

@@ -7,9 +7,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from cryptoj_tui.bridge import RiskView
+from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 
 BAR_WIDTH = 30
@@ -62,7 +63,7 @@ class RiskScreen(Screen[None]):
             yield Static("", id="limits")
             yield Static("Warnings, breaches and halts", classes="title")
             yield Static("none yet", id="history")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         if self.view is not None:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-
 from decimal import Decimal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from cryptoj_tui.widgets.alerts_feed import AlertsFeed
+from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.halt_banner import HaltBanner
-from cryptoj_tui.widgets.ladder import Ladder
+from cryptoj_tui.widgets.ladder import FLASH_SECONDS, Ladder
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
 from cryptoj_tui.widgets.price_chart import PriceChart
 from cryptoj_tui.widgets.status_bar import StatusBar
@@ -53,12 +53,14 @@ class TradingScreen(Screen[None]):
     }
     """
 
-    def __init__(self, product_id: str, venue: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, product_id: str, venue: str, clock: Callable[[], datetime], *, flash_seconds: float = FLASH_SECONDS
+    ) -> None:
         super().__init__()
         self.product_id = product_id
         # Made here, not in compose: the engine can deliver a book before this screen is
         # mounted (or after it is gone), and the latest view must never be dropped.
-        self.ladder = Ladder(product_id, id="ladder")
+        self.ladder = Ladder(product_id, flash_seconds=flash_seconds, id="ladder")
         self.ladder.border_title = f"{product_id} book"
         self.status = StatusBar(venue, clock, id="status")
         self.positions = PositionsStrip(product_id, id="positions")
@@ -100,4 +102,4 @@ class TradingScreen(Screen[None]):
                 yield self.alerts
         yield self.positions
         yield self.status
-        yield Footer()
+        yield ConsoleFooter()

@@ -7,6 +7,8 @@ unchanged row costs nothing to draw again. A DataTable would repaint everything 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,11 +19,18 @@ from textual.events import Click
 from textual.message import Message
 from textual.geometry import Region, Size
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from cryptoj_tui.bridge import BookView
 
 PRICE_WIDTH = 14
+FLASH_SECONDS = 0.4
+"""How long a size change stays highlighted: long enough to catch the eye, short enough to
+leave a busy book readable."""
+
+FlashKey = tuple[str, Decimal]
+"""(side, price) of a level: "bid" or "ask"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,8 @@ class LadderRow:
     own_ask: str = ""
     value: Decimal | None = None
     """The exact price of a price row (what an order ticket opened here uses)."""
+    flash: str = ""
+    """"up" or "down" while the size at this price has just grown or shrunk."""
 
 
 BLANK = LadderRow("blank")
@@ -57,7 +68,12 @@ def decimal_places(values: list[Decimal], floor: int, cap: int = 8) -> int:
 
 
 def ladder_rows(
-    view: BookView | None, height: int, waiting: str, cursor: int = 1, last: Decimal | None = None
+    view: BookView | None,
+    height: int,
+    waiting: str,
+    cursor: int = 1,
+    last: Decimal | None = None,
+    flashes: Mapping[FlashKey, str] | None = None,
 ) -> list[LadderRow]:
     """The ladder's lines for a book view in `height` rows (column titles included).
 
@@ -88,6 +104,7 @@ def ladder_rows(
         return sizes[s].rjust(size_width)
 
     own_bids, own_asks = dict(view.own_bids), dict(view.own_asks)
+    flashes = flashes or {}
 
     def own(levels: dict[Decimal, Decimal], p: Decimal) -> str:
         return f"{levels[p]:f}".rstrip("0").rstrip(".") if p in levels else ""
@@ -95,7 +112,7 @@ def ladder_rows(
     rows = [LadderRow("header", "PRICE", "BID SIZE".rjust(size_width), "ASK SIZE".rjust(size_width))]
     rows += [BLANK] * (ask_rows - len(asks))
     rows += [LadderRow("ask", price(p), ask=size(s), cursor=cursor == -(n + 1), own_ask=own(own_asks, p), value=p,
-                       last=p == last)
+                       last=p == last, flash=flashes.get(("ask", p), ""))
              for n, (p, s) in reversed(list(enumerate(asks)))]
     if asks and bids:
         spread = asks[0][0] - bids[0][0]
@@ -105,7 +122,7 @@ def ladder_rows(
     else:
         rows.append(LadderRow("spread", "one-sided book"))
     rows += [LadderRow("bid", price(p), bid=size(s), cursor=cursor == n + 1, own_bid=own(own_bids, p), value=p,
-                       last=p == last)
+                       last=p == last, flash=flashes.get(("bid", p), ""))
              for n, (p, s) in enumerate(bids)]
     rows += [BLANK] * (bid_rows - len(bids))
     return rows
@@ -125,6 +142,8 @@ class Ladder(Widget):
         "ladder--cursor",
         "ladder--last",
         "ladder--own",
+        "ladder--flash-up",
+        "ladder--flash-down",
     }
 
     DEFAULT_CSS = """
@@ -143,6 +162,8 @@ class Ladder(Widget):
     Ladder > .ladder--cursor { text-style: reverse bold; }
     Ladder > .ladder--last { text-style: bold underline; color: $warning; }
     Ladder > .ladder--own { color: $accent; text-style: bold; }
+    Ladder > .ladder--flash-up { background: $success 35%; text-style: bold; }
+    Ladder > .ladder--flash-down { background: $error 35%; text-style: bold; }
     """
 
     class PriceClicked(Message):
@@ -158,8 +179,24 @@ class Ladder(Widget):
         if row is not None and row.value is not None:
             self.post_message(self.PriceClicked(row.value, row.kind))
 
-    def __init__(self, product_id: str, *, name: str | None = None, id: str | None = None) -> None:
+    def __init__(
+        self,
+        product_id: str,
+        *,
+        flash_seconds: float = FLASH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        name: str | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id)
+        self.flash_seconds = flash_seconds
+        """0 turns size-change flashes off."""
+        self._clock = clock
+        self._sizes: dict[FlashKey, Decimal] = {}
+        """Sizes of the levels on screen, to see which changed."""
+        self._flashes: dict[FlashKey, tuple[str, float]] = {}
+        """(up/down, until) per flashing level."""
+        self._flash_timer: Timer | None = None
         self.product_id = product_id
         self.view: BookView | None = None
         self.waiting = f"waiting for the {product_id} book..."
@@ -204,7 +241,33 @@ class Ladder(Widget):
     def update_book(self, view: BookView) -> None:
         """Show a new view of the book, repainting only the rows that changed."""
         self.view = view
+        if self.flash_seconds > 0:
+            self._note_size_changes(view)
         self._relayout(self.size)
+
+    def _note_size_changes(self, view: BookView) -> None:
+        depth = self.size.height
+        sizes = {("bid", p): s for p, s in view.bids[:depth]}
+        sizes.update((("ask", p), s) for p, s in view.asks[:depth])
+        if view.live and self._sizes:
+            until = self._clock() + self.flash_seconds
+            for key, size in sizes.items():
+                before = self._sizes.get(key)
+                # A level that only scrolled into view is not a change; one that grew or shrank is.
+                if before is not None and before != size:
+                    self._flashes[key] = ("up" if size > before else "down", until)
+        self._sizes = sizes if view.live else {}
+        if self._flashes and self._flash_timer is None and self.is_mounted:
+            self._flash_timer = self.set_timer(self.flash_seconds, self._expire_flashes)
+
+    def _expire_flashes(self) -> None:
+        self._flash_timer = None
+        now = self._clock()
+        self._flashes = {key: flash for key, flash in self._flashes.items() if flash[1] > now}
+        self._relayout(self.size)
+        if self._flashes:
+            soonest = min(until for _, until in self._flashes.values())
+            self._flash_timer = self.set_timer(max(0.01, soonest - now), self._expire_flashes)
 
     def set_waiting(self, message: str) -> None:
         """What to show while there is no live book."""
@@ -222,7 +285,8 @@ class Ladder(Widget):
         self.refresh()
 
     def _relayout(self, size: Size) -> None:
-        rows = ladder_rows(self.view, size.height, self.waiting, self.cursor, self.last_trade)
+        flashes = {key: direction for key, (direction, _) in self._flashes.items()}
+        rows = ladder_rows(self.view, size.height, self.waiting, self.cursor, self.last_trade, flashes)
         old = self._rows
         self._rows = rows
         if len(old) != len(rows):
@@ -269,8 +333,9 @@ class Ladder(Widget):
         if row.kind == "header":
             price_style = bid_style = ask_style = self._style("ladder--header")
         else:
-            bid_style = self._style("ladder--bid")
-            ask_style = self._style("ladder--ask")
+            flash = (f"ladder--flash-{row.flash}",) if row.flash else ()
+            bid_style = self._style("ladder--bid", *flash)
+            ask_style = self._style("ladder--ask", *flash)
             marks = (("ladder--last",) if row.last else ()) + (("ladder--cursor",) if row.cursor else ())
             price_style = self._style(f"ladder--{row.kind}-price", *marks)
         # Bid sizes end against the price, ask sizes start after it; padding goes in segments

@@ -43,14 +43,20 @@ def live_venue() -> Iterator[VenueThread]:
 KEY = generate_key()
 
 
-def make_app(venue: VenueThread, product: str = "BTC-USD", *, trading: bool = True) -> CryptojApp:
-    """The console on `venue`, with an API key the venue accepts (as `make run` has) unless not."""
+def make_app(
+    venue: VenueThread, product: str = "BTC-USD", *, trading: bool = True, flash_seconds: float = 0
+) -> CryptojApp:
+    """The console on `venue`, with an API key the venue accepts (as `make run` has) unless not.
+
+    Size-change flashes are off unless asked for: they last a fraction of a second, and a
+    screen must look the same however fast the machine reaches it.
+    """
     key = None
     if trading:
         venue.call(lambda v: v.keys.register(KEY.name, KEY.public_key()))
         key = KEY
     config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, key=key)
-    return CryptojApp(config, product, venue="paper", clock=frozen_clock)
+    return CryptojApp(config, product, venue="paper", clock=frozen_clock, flash_seconds=flash_seconds)
 
 
 async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:

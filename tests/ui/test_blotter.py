@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import DataTable
 
+from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import ConfirmScreen
 from cryptoj_tui.screens.orders import OrdersScreen
 from cryptoj_tui.sim.venue import VenueThread
@@ -48,3 +51,24 @@ async def test_quitting_with_working_orders_asks_first(frozen_venue: VenueThread
         await pilot.press("q", "y")
         await pilot.pause()
     assert app.return_code == 0 and venue_open(frozen_venue) == 1  # quitting does not cancel
+
+
+async def test_cancel_all_reaches_every_product(frozen_venue: VenueThread) -> None:
+    """C cancels the shown product's orders only; X cancels the rest, on every product."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await place_resting(app, 2)
+
+        async def place_eth(engine: Engine) -> None:
+            await engine.subscribe("ETH-USD")
+            bid = (await engine.wait_for_book("ETH-USD")).best_bid()
+            assert bid is not None
+            await engine.place_limit("ETH-USD", "buy", size="0.01", price=bid[0] - 5)
+
+        await asyncio.wrap_future(app.bridge.submit(place_eth))
+        assert venue_open(frozen_venue) == 3
+        await pilot.press("2", "C")
+        await until(pilot, lambda: venue_open(frozen_venue) == 1)
+        await pilot.press("X")
+        await until(pilot, lambda: venue_open(frozen_venue) == 0)

@@ -151,3 +151,22 @@ async def test_a_ticket_closed_before_its_preview_arrives_is_harmless(frozen_ven
             await until(pilot, lambda: app.screen is app.trading)
         await pilot.pause(0.2)
         assert app.is_running and app.screen is app.trading
+
+
+async def test_a_size_change_flashes_its_row_briefly(frozen_venue: VenueThread) -> None:
+    """Our buy joins the second bid: that level's size grows, its row flashes "up", then settles."""
+    app = make_app(frozen_venue, flash_seconds=0.3)
+    bids, _ = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        ladder = app.trading.ladder
+        assert not any(r.flash for r in ladder._rows)  # the first book is not a change
+        await pilot.press("down", "b")
+        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: any(r.flash for r in ladder._rows))
+        assert [(r.value, r.flash) for r in ladder._rows if r.flash] == [(bids[1][0], "up")]
+        await until(pilot, lambda: not any(r.flash for r in ladder._rows))
+        assert ladder._flashes == {} and ladder._flash_timer is None

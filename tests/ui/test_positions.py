@@ -50,7 +50,7 @@ async def test_the_help_screen_is_made_from_the_bindings(frozen_venue: VenueThre
         assert isinstance(app.screen, HelpScreen)
         sections = dict(app.screen.sections())
         assert ("ctrl+k", "Kill switch") in sections["Everywhere"]
-        assert ("b", "Buy") in sections["Trading"] and ("c", "Cancel order") in sections["Orders"]
+        assert ("b", "Buy") in sections["Trading"] and ("c", "Cancel selected order") in sections["Orders"]
         assert ("f", "Flatten") in sections["Positions"]
         await pilot.press("1")
         assert app.screen is app.trading

@@ -102,3 +102,18 @@ def test_venue_key_file_and_rest_url_settings(tmp_path: Path) -> None:
                          ({"CRYPTOJ_REST_URL": "ftp://x"}, "is not an http:// or https:// URL")]:
         with pytest.raises(ConfigError, match=message):
             load_settings(env=env, config_file=tmp_path / "none.toml")
+
+
+def test_order_size_and_theme_are_checked_where_they_come_from(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('order_size = 0.25\ntheme = "nord"\n')
+    settings = load_settings(env={}, config_file=config)
+    assert (settings.order_size, settings.theme) == ("0.25", "nord")
+    assert load_settings(cli={"order_size": "1.50"}, env={}, config_file=config).order_size == "1.5"
+    with pytest.raises(ConfigError, match=r"environment CRYPTOJ_ORDER_SIZE: expected a positive size"):
+        load_settings(env={"CRYPTOJ_ORDER_SIZE": "-1"}, config_file=config)
+    with pytest.raises(ConfigError, match=r"--order-size: expected a positive size"):
+        load_settings(cli={"order_size": "NaN"}, env={}, config_file=config)
+    config.write_text('theme = "neon"\n')
+    with pytest.raises(ConfigError, match=r"config.toml: theme: expected one of textual-dark, .*got 'neon'"):
+        load_settings(env={}, config_file=config)

@@ -74,3 +74,9 @@ def test_the_cursor_counts_price_rows_from_the_spread_and_own_orders_show() -> N
     assert cursor.kind == "ask" and cursor.value == D("101") and cursor.own_ask == "0.25"
     assert next(r for r in rows if r.value == D("99")).own_bid == "0.5"
     assert not any(r.cursor for r in ladder_rows(view, 8, "", cursor=5))  # beyond the book: no row
+
+
+def test_flashing_levels_are_marked_by_side_and_price() -> None:
+    book = view([("100", "1"), ("99", "2")], [("101", "1")])
+    rows = ladder_rows(book, height=6, waiting="", flashes={("bid", D("99")): "down", ("ask", D("100")): "up"})
+    assert [(r.kind, r.value, r.flash) for r in rows if r.flash] == [("bid", D("99"), "down")]
