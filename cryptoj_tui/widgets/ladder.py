@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -33,9 +34,12 @@ FlashKey = tuple[str, Decimal]
 """(side, price) of a level: "bid" or "ask"."""
 
 
-@dataclass(frozen=True, slots=True)
-class LadderRow:
-    """What one line of the ladder shows."""
+class LadderRow(NamedTuple):
+    """What one line of the ladder shows.
+
+    A NamedTuple, not a dataclass: rows are hashed and compared for every line of every frame,
+    and tuples do both in C.
+    """
 
     kind: str
     """header, ask, bid, spread, message or blank."""
@@ -55,6 +59,12 @@ class LadderRow:
 
 
 BLANK = LadderRow("blank")
+
+
+@lru_cache(maxsize=8192)
+def _grouped(value: Decimal, places: int) -> str:
+    # Prices repeat frame after frame: format each once.
+    return f"{value:,.{places}f}"
 
 
 def decimal_places(values: list[Decimal], floor: int, cap: int = 8) -> int:
@@ -98,7 +108,7 @@ def ladder_rows(
     size_width = max([len("BID SIZE"), *map(len, sizes.values())])
 
     def price(p: Decimal) -> str:
-        return f"{p:,.{price_places}f}"
+        return _grouped(p, price_places)
 
     def size(s: Decimal) -> str:
         return sizes[s].rjust(size_width)
@@ -107,7 +117,7 @@ def ladder_rows(
     flashes = flashes or {}
 
     def own(levels: dict[Decimal, Decimal], p: Decimal) -> str:
-        return f"{levels[p]:f}".rstrip("0").rstrip(".") if p in levels else ""
+        return f"{levels[p]:f}".rstrip("0").rstrip(".") if levels and p in levels else ""
 
     rows = [LadderRow("header", "PRICE", "BID SIZE".rjust(size_width), "ASK SIZE".rjust(size_width))]
     rows += [BLANK] * (ask_rows - len(asks))
@@ -203,7 +213,9 @@ class Ladder(Widget):
         self._rows: list[LadderRow] = []
         self._strips: LRUCache[tuple[LadderRow, int], Strip] = LRUCache(2048)
         self.lines_refreshed = 0
+        self._width = 0
         self._styles: dict[str, Style] = {}
+        self._row_style_cache: dict[tuple[str, str, bool, bool], tuple[Style, Style, Style, Style]] = {}
         self.cursor = 1
         """Price rows from the spread: 1 = best bid, -1 = best ask (follows the market)."""
         self.last_trade: Decimal | None = None
@@ -246,7 +258,7 @@ class Ladder(Widget):
         self._relayout(self.size)
 
     def _note_size_changes(self, view: BookView) -> None:
-        depth = self.size.height
+        depth = self.size.height // 2  # at most this many levels of a side are on screen
         sizes = {("bid", p): s for p, s in view.bids[:depth]}
         sizes.update((("ask", p), s) for p, s in view.asks[:depth])
         if view.live and self._sizes:
@@ -282,9 +294,11 @@ class Ladder(Widget):
         super().notify_style_update()
         self._strips.clear()
         self._styles.clear()
+        self._row_style_cache.clear()
         self.refresh()
 
     def _relayout(self, size: Size) -> None:
+        self._width = size.width  # read per line by render_line; `self.size` walks the DOM
         flashes = {key: direction for key, (direction, _) in self._flashes.items()}
         rows = ladder_rows(self.view, size.height, self.waiting, self.cursor, self.last_trade, flashes)
         old = self._rows
@@ -293,13 +307,15 @@ class Ladder(Widget):
             self.refresh()
             return
         width = size.width
-        for y, (before, after) in enumerate(zip(old, rows, strict=True)):
-            if before != after:
-                self.lines_refreshed += 1
-                self.refresh(Region(0, y, width, 1))
+        changed = [Region(0, y, width, 1) for y, (before, after) in enumerate(zip(old, rows, strict=True))
+                   if before != after]
+        if changed:
+            # One call for all of them: each refresh() walks the DOM to mark the screen dirty.
+            self.lines_refreshed += len(changed)
+            self.refresh(*changed)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._width
         row = self._rows[y] if y < len(self._rows) else BLANK
         key = (row, width)
         strip = self._strips.get(key)
@@ -321,6 +337,22 @@ class Ladder(Widget):
             self._styles[key] = style
         return style
 
+    def _row_styles(self, kind: str, flash: str, last: bool, cursor: bool) -> tuple[Style, Style, Style, Style]:
+        """(bid size, ask size, price, own order) styles of a price or header row, cached."""
+        key = (kind, flash, last, cursor)
+        styles = self._row_style_cache.get(key)
+        if styles is None:
+            if kind == "header":
+                header = self._style("ladder--header")
+                styles = (header, header, header, header)
+            else:
+                flashing = (f"ladder--flash-{flash}",) if flash else ()
+                marks = (("ladder--last",) if last else ()) + (("ladder--cursor",) if cursor else ())
+                styles = (self._style("ladder--bid", *flashing), self._style("ladder--ask", *flashing),
+                          self._style(f"ladder--{kind}-price", *marks), self._style("ladder--own"))
+            self._row_style_cache[key] = styles
+        return styles
+
     def _render_row(self, row: LadderRow, width: int) -> Strip:
         base = self._style()
         if row.kind == "blank":
@@ -330,17 +362,9 @@ class Ladder(Widget):
             left = max(0, (width - len(row.price)) // 2)
             return Strip([Segment(" " * left, base), Segment(row.price, style)]).adjust_cell_length(width, base)
         side_width = max(0, (width - PRICE_WIDTH - 2) // 2)
-        if row.kind == "header":
-            price_style = bid_style = ask_style = self._style("ladder--header")
-        else:
-            flash = (f"ladder--flash-{row.flash}",) if row.flash else ()
-            bid_style = self._style("ladder--bid", *flash)
-            ask_style = self._style("ladder--ask", *flash)
-            marks = (("ladder--last",) if row.last else ()) + (("ladder--cursor",) if row.cursor else ())
-            price_style = self._style(f"ladder--{row.kind}-price", *marks)
+        bid_style, ask_style, price_style, own_style = self._row_styles(row.kind, row.flash, row.last, row.cursor)
         # Bid sizes end against the price, ask sizes start after it; padding goes in segments
         # of its own so every renderer (terminal or SVG) aligns the text the same way.
-        own_style = self._style("ladder--own")
         own_bid = f"▶{row.own_bid} " if row.own_bid else ""
         own_ask = f" ◀{row.own_ask}" if row.own_ask else ""
         bid = (own_bid + row.bid)[-side_width:] if side_width else ""
@@ -351,17 +375,14 @@ class Ladder(Widget):
         used = side_width + 2 + len(price) + len(ask)
         if used > width:  # narrower than the columns: let Strip crop
             return Strip([Segment(" " * (side_width - len(bid)) + bid + " " + price + " " + ask, base)]).adjust_cell_length(width, base)
-        segments = [
-            Segment(" " * (side_width - len(bid)), base),
-            Segment(bid[:mark_bid], own_style),
-            Segment(bid[mark_bid:], bid_style),
-            Segment(" ", base),
-            Segment(price, price_style),
-            Segment(" ", base),
-            Segment(ask[:mark_ask], ask_style),
-            Segment(ask[mark_ask:], own_style),
-            Segment(" " * (width - used), base),
-        ]
+        segments = [Segment(" " * (side_width - len(bid)), base)]
+        if mark_bid:
+            segments.append(Segment(bid[:mark_bid], own_style))
+        segments += (Segment(bid[mark_bid:], bid_style), Segment(" ", base), Segment(price, price_style),
+                     Segment(" ", base), Segment(ask[:mark_ask], ask_style))
+        if mark_ask < len(ask):
+            segments.append(Segment(ask[mark_ask:], own_style))
+        segments.append(Segment(" " * (width - used), base))
         # Every character here is one cell wide (digits, commas, the two markers), so the
         # length is known and Strip need not measure it.
         return Strip(segments, width)
