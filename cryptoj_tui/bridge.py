@@ -46,6 +46,8 @@ T = TypeVar("T")
 
 CHART_CANDLES = 240
 """One-second candles the price chart shows (four minutes)."""
+FRAME_SECONDS = 1 / 60
+"""Textual paints at most 60 frames a second: book views are copied no more often."""
 UNSHOWN_EVENTS = (Heartbeat, TickerUpdated, FeedMetrics)
 """Frequent state events the console does not show (the portfolio copy carries frame age)."""
 
@@ -115,6 +117,9 @@ class EngineBridge:
         self._lock = threading.Lock()
         self._views: dict[str, BookView] = {}
         self._notice_pending = False
+        self._view_due: dict[str, float] = {}
+        """Engine-loop time before which a product's next view waits (frame pacing)."""
+        self._view_timers: dict[str, asyncio.TimerHandle] = {}
         self._trades: dict[str, list[PublicTrade]] = {}
         self._trades_notice_pending = False
         self._closes: dict[str, tuple[Decimal, ...]] = {}
@@ -198,7 +203,7 @@ class EngineBridge:
     async def _pump(self, events: Any) -> None:
         async for event in events:
             if isinstance(event, BookUpdated):
-                self._publish_view(event.product_id, live=True)
+                self._publish_view_paced(event.product_id)
             elif isinstance(event, OrderUpdated):
                 product_id = event.order.get("product_id", "")
                 if product_id in self.engine.market_data.products():  # type: ignore[union-attr]
@@ -272,8 +277,27 @@ class EngineBridge:
         risk = engine.trading.risk
         return RiskView(str(risk.state), risk.state_reason, tuple(engine.trading.risk_usage()))
 
-    def _publish_view(self, product_id: str, *, live: bool) -> None:
+    def _publish_view_paced(self, product_id: str) -> None:
+        """A view of a moving book at most once a frame: the screen cannot show more, and
+        copying the top of a book 2,000 times a second would take the GIL from the UI."""
+        assert self._loop is not None
+        wait = self._view_due.get(product_id, 0.0) - self._loop.time()
+        if wait <= 0:
+            self._publish_view(product_id, live=True)
+        elif product_id not in self._view_timers:
+            self._view_timers[product_id] = self._loop.call_later(wait, self._publish_due_view, product_id)
+
+    def _publish_due_view(self, product_id: str) -> None:
+        self._view_timers.pop(product_id, None)
         assert self.engine is not None
+        self._publish_view(product_id, live=self.engine.market_data.is_live(product_id))
+
+    def _publish_view(self, product_id: str, *, live: bool) -> None:
+        assert self.engine is not None and self._loop is not None
+        timer = self._view_timers.pop(product_id, None)
+        if timer is not None:
+            timer.cancel()  # this view is the latest: the one waiting would repeat it
+        self._view_due[product_id] = self._loop.time() + FRAME_SECONDS
         book = self.engine.book(product_id)
         bids, asks = book.top(self._depth) if live else ([], [])
         own: dict[bool, dict[Any, Any]] = {True: {}, False: {}}

@@ -210,7 +210,7 @@ def run_console(settings: Settings) -> int:
     try:
         try:
             app = CryptojApp(config, settings.product, venue=venue, keymap=dict(settings.keys),
-                             default_size=settings.order_size, theme=settings.theme)
+                             default_size=settings.order_size, theme=settings.theme, tune_gc=True)
         except ValueError as exc:
             print(f"cryptoj: config error: {exc}", file=sys.stderr)
             return EXIT_USAGE

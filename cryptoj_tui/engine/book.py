@@ -67,7 +67,8 @@ class _FinerPrice(Exception):
 class OrderBook:
     """The aggregated depth of one product: price -> total size, per side."""
 
-    __slots__ = ("product_id", "_bids", "_asks", "sequence_num", "_places", "_scale", "_unit", "_max_tick")
+    __slots__ = ("product_id", "_bids", "_asks", "sequence_num", "_places", "_scale", "_unit", "_max_tick",
+                 "updates_applied")
 
     def __init__(self, product_id: str, places: int = 2) -> None:
         self.product_id = product_id
@@ -75,6 +76,8 @@ class OrderBook:
         self._bids: SortedDict = SortedDict()
         self._asks: SortedDict = SortedDict()
         self.sequence_num = -1
+        self.updates_applied = 0
+        """Level changes applied since creation (snapshots not counted): the feed's update rate."""
         self._set_places(places)
 
     def _set_places(self, places: int) -> None:
@@ -178,6 +181,7 @@ class OrderBook:
                 levels[tick] = size
             else:
                 levels.pop(tick, None)
+        self.updates_applied += len(staged)
 
     def clear(self) -> None:
         """Forget every level (the book is no longer trustworthy)."""

@@ -21,9 +21,8 @@ from textual.message import Message
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.timer import Timer
-from textual.widget import Widget
-
 from cryptoj_tui.bridge import BookView
+from cryptoj_tui.widgets.styled_lines import StyledLines
 
 PRICE_WIDTH = 14
 FLASH_SECONDS = 0.4
@@ -138,7 +137,7 @@ def ladder_rows(
     return rows
 
 
-class Ladder(Widget):
+class Ladder(StyledLines):
     """Depth ladder of one product around the inside market."""
 
     COMPONENT_CLASSES = {
@@ -214,7 +213,6 @@ class Ladder(Widget):
         self._strips: LRUCache[tuple[LadderRow, int], Strip] = LRUCache(2048)
         self.lines_refreshed = 0
         self._width = 0
-        self._styles: dict[str, Style] = {}
         self._row_style_cache: dict[tuple[str, str, bool, bool], tuple[Style, Style, Style, Style]] = {}
         self.cursor = 1
         """Price rows from the spread: 1 = best bid, -1 = best ask (follows the market)."""
@@ -290,12 +288,9 @@ class Ladder(Widget):
         self._rows = []
         self._relayout(self.size)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
+    def forget_strips(self) -> None:
         self._strips.clear()
-        self._styles.clear()
         self._row_style_cache.clear()
-        self.refresh()
 
     def _relayout(self, size: Size) -> None:
         self._width = size.width  # read per line by render_line; `self.size` walks the DOM
@@ -322,20 +317,6 @@ class Ladder(Widget):
         if strip is None:
             strip = self._strips[key] = self._render_row(row, width)
         return strip
-
-    def _style(self, *names: str) -> Style:
-        """The widget's base style plus these component styles, computed once per CSS change.
-
-        `rich_style` walks the DOM on every call; a busy ladder would pay that on every row.
-        """
-        key = "+".join(names)
-        style = self._styles.get(key)
-        if style is None:
-            style = self.rich_style
-            for name in names:
-                style += self.get_component_rich_style(name)
-            self._styles[key] = style
-        return style
 
     def _row_styles(self, kind: str, flash: str, last: bool, cursor: bool) -> tuple[Style, Style, Style, Style]:
         """(bid size, ask size, price, own order) styles of a price or header row, cached."""

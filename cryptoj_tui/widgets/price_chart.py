@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from rich.segment import Segment
 from textual.strip import Strip
-from textual.widget import Widget
+
+from cryptoj_tui.widgets.styled_lines import StyledLines
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -29,7 +30,7 @@ def sparkline_rows(closes: list[Decimal], width: int, height: int) -> list[str]:
     return rows
 
 
-class PriceChart(Widget):
+class PriceChart(StyledLines):
     """The last minutes of one-second closes, with the range they span."""
 
     COMPONENT_CLASSES = {"chart--line", "chart--label"}
@@ -43,25 +44,38 @@ class PriceChart(Widget):
         super().__init__(id=id)
         self.closes: list[Decimal] = []
         self.border_title = "price, 1 s closes"
+        self._lines: tuple[tuple[int, int], list[Strip]] | None = None
+        """((width, height), every line) for the current closes."""
+
+    def forget_strips(self) -> None:
+        self._lines = None
 
     def show(self, closes: list[Decimal]) -> None:
         """Take the latest closes (oldest first) and redraw."""
         if closes != self.closes:
             self.closes = closes
+            self._lines = None
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width, height = self.size.width, self.size.height
-        base = self.rich_style
+        size = (self.size.width, self.size.height)
+        if self._lines is None or self._lines[0] != size:
+            self._lines = (size, self._render(*size))
+        lines = self._lines[1]
+        return lines[y] if y < len(lines) else Strip.blank(size[0], self._style())
+
+    def _render(self, width: int, height: int) -> list[Strip]:
+        """Every line of the chart, drawn once per change of closes or size."""
+        base = self._style()
+        label = self._style("chart--label")
+
+        def line(text: str, style: object) -> Strip:
+            return Strip([Segment(text, style)]).adjust_cell_length(width, base)  # type: ignore[arg-type]
+
         if not self.closes:
-            text = "waiting for trades" if y == height // 2 else ""
-            return Strip([Segment(text.center(width), base + self.get_component_rich_style("chart--label"))]).adjust_cell_length(width, base)
-        label = self.get_component_rich_style("chart--label")
-        if y == 0:
-            high = max(self.closes[-width:])
-            return Strip([Segment(f"{high:,.2f}".rjust(width), base + label)]).adjust_cell_length(width, base)
-        if y == height - 1:
-            low = min(self.closes[-width:])
-            return Strip([Segment(f"{low:,.2f}".rjust(width), base + label)]).adjust_cell_length(width, base)
+            return [line("waiting for trades".center(width) if y == height // 2 else "", label) for y in range(height)]
+        shown = self.closes[-width:]
         rows = sparkline_rows(self.closes, width, height - 2)
-        return Strip([Segment(rows[y - 1], base + self.get_component_rich_style("chart--line"))]).adjust_cell_length(width, base)
+        chart = self._style("chart--line")
+        return ([line(f"{max(shown):,.2f}".rjust(width), label)] + [line(row, chart) for row in rows]
+                + [line(f"{min(shown):,.2f}".rjust(width), label)])[:height]

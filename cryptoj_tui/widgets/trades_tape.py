@@ -6,16 +6,21 @@ from collections import deque
 from datetime import UTC, datetime
 
 from rich.segment import Segment
+from textual.cache import LRUCache
 from textual.strip import Strip
-from textual.widget import Widget
 
 from cryptoj_tui.engine.model import PublicTrade
+from cryptoj_tui.widgets.styled_lines import StyledLines
 
 MAX_TRADES = 200
 
 
-class TradesTape(Widget):
-    """Time, price and size of each trade, coloured by the taker's side."""
+class TradesTape(StyledLines):
+    """Time, price and size of each trade, coloured by the taker's side.
+
+    Each new trade moves every line down one, so every line repaints; a trade's line is
+    rendered once and kept (by trade id and width), so a repaint is lookups.
+    """
 
     COMPONENT_CLASSES = {"tape--buy", "tape--sell", "tape--header"}
     DEFAULT_CSS = """
@@ -29,6 +34,10 @@ class TradesTape(Widget):
         super().__init__(id=id)
         self.trades: deque[PublicTrade] = deque(maxlen=MAX_TRADES)
         self.border_title = "trades"
+        self._strips: LRUCache[tuple[str, int], Strip] = LRUCache(MAX_TRADES * 2)
+
+    def forget_strips(self) -> None:
+        self._strips.clear()
 
     def add(self, trades: tuple[PublicTrade, ...]) -> None:
         """New trades, oldest first (as the engine prints them)."""
@@ -38,16 +47,25 @@ class TradesTape(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
         if y == 0:
-            return Strip([Segment(f"{'time':<9}{'price':>12} {'size':>11}", base + self.get_component_rich_style("tape--header"))]).adjust_cell_length(width, base)
-        index = y - 1
-        if index >= len(self.trades):
-            return Strip.blank(width, base)
-        trade = self.trades[index]
+            key = ("", width)
+        elif y - 1 < len(self.trades):
+            key = (self.trades[y - 1].trade_id, width)
+        else:
+            return Strip.blank(width, self._style())
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._render(self.trades[y - 1] if y else None, width)
+        return strip
+
+    def _render(self, trade: PublicTrade | None, width: int) -> Strip:
+        base = self._style()
+        if trade is None:
+            text = f"{'time':<9}{'price':>12} {'size':>11}"
+            return Strip([Segment(text, self._style("tape--header"))]).adjust_cell_length(width, base)
         # The venue reports the maker's side: a SELL maker means a buyer took liquidity.
         taker_buys = trade.side == "SELL"
-        style = base + self.get_component_rich_style("tape--buy" if taker_buys else "tape--sell")
+        style = self._style("tape--buy" if taker_buys else "tape--sell")
         when = datetime.fromtimestamp(trade.time, UTC).strftime("%H:%M:%S")
         text = f"{when:<9}{trade.price:>12,.2f} {trade.size:>11.6f}"
         return Strip([Segment(text, style)]).adjust_cell_length(width, base)

@@ -121,3 +121,23 @@ async def test_engine_messages_before_mount_and_after_exit_are_harmless(frozen_v
         await wait_until_live(pilot)
     app.on_books_changed(BooksChanged())
     app.on_engine_event(EngineEvent(FeedError(where="w", message="after exit")))
+
+
+async def test_theme_setting_and_the_settled_heap(frozen_venue: VenueThread) -> None:
+    """`theme` picks a Textual theme; `make run`'s console freezes its start-up heap once the
+    first book is live so full collections stay out of frames (and Python's gc is restored here)."""
+    import gc
+
+    from cryptoj_tui.app import GC_THRESHOLDS, CryptojApp
+
+    config = make_app(frozen_venue, trading=False).engine_config
+    app = CryptojApp(config, "BTC-USD", venue="paper", theme="nord", tune_gc=True)
+    before = gc.get_threshold()
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert app.theme == "nord"
+            await wait_until_live(pilot)
+            assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -1,0 +1,285 @@
+"""Frames and keystrokes of the whole console under a live feed, against same-run baselines.
+
+- frame render: every screen update Textual paints (layout, compositor, output) of the trading
+  screen at 160x48 while the venue floods it, timed one by one; the baseline is a minimal app
+  whose one Line-API widget of the same size changes every frame. The flood's achieved book
+  update rate, the frames per second painted and the book views the ladder applied are recorded
+  beside it (at most one repaint per frame however fast the book moves).
+- keystroke -> order on the wire: `enter` in an open ticket until the venue's REST handler has
+  the order, against a minimal app whose `enter` sends a bare aiohttp POST of the same order.
+
+The timing probes wrap Textual's per-frame update method and the venue's order entry point on
+their instances; they measure, they change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+
+from benchmarks.test_console import MinimalLines, record
+from cryptoj_tui.app import CryptojApp
+from cryptoj_tui.cdp_keys import sign
+from cryptoj_tui.engine import Engine, EngineConfig
+from cryptoj_tui.screens.order_ticket import OrderTicket
+from cryptoj_tui.sim.venue import VenueConfig, VenueThread
+from tests.ui.conftest import KEY, frozen_clock, make_app, wait_until_live
+
+SIZE = (160, 48)
+FLOOD_SECONDS = 4.0
+FLOOD_STEP = 0.0005
+"""The venue steps 2,000 times a second (each step moves one or more levels)."""
+ORDERS = 40
+
+
+def timed(samples: list[tuple[float, float]], method: Callable[[], None]) -> Callable[[], None]:
+    """`method`, recording (start, duration) of each call."""
+
+    def wrapper() -> None:
+        started = time.perf_counter()
+        method()
+        samples.append((started, time.perf_counter() - started))
+
+    return wrapper
+
+
+def painted(samples: list[tuple[float, float]], since: float) -> list[float]:
+    """Durations of the frames that did work (an idle tick takes microseconds)."""
+    return [duration for started, duration in samples if started >= since and duration > 50e-6]
+
+
+def busiest_second(samples: list[tuple[float, float]], since: float) -> int:
+    """Most frames painted in any one-second window."""
+    starts = sorted(s for s, d in samples if s >= since and d > 50e-6)
+    best = 0
+    j = 0
+    for i, start in enumerate(starts):
+        while starts[j] < start - 1.0:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+class MinimalScreen(Screen[None]):
+    """A minimal Line-API widget of the ladder's size, changed every frame."""
+
+    CSS = "MinimalLines { height: 46; width: 72; }"
+
+    def compose(self) -> ComposeResult:
+        yield MinimalLines()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / 60, self.query_one(MinimalLines).refresh)
+
+
+class MinimalFrames(App[None]):
+    CSS = "MinimalLines { height: 46; width: 72; }"
+
+    def __init__(self, samples: list[tuple[float, float]]) -> None:
+        super().__init__()
+        self.minimal = MinimalScreen()
+        # Before the screen mounts: Textual creates its update timer on first use.
+        self.minimal._on_timer_update = timed(samples, self.minimal._on_timer_update)  # type: ignore[method-assign]
+
+    def on_mount(self) -> None:
+        self.push_screen(self.minimal)
+
+
+def test_frame_baseline_minimal_app(benchmark: Any) -> None:
+    samples: list[tuple[float, float]] = []
+
+    async def main() -> float:
+        app = MinimalFrames(samples)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            since = time.perf_counter()
+            await asyncio.sleep(FLOOD_SECONDS / 2)
+            return since
+
+    since = asyncio.run(main())
+    record(benchmark, "frame render, 160x48", "baseline", painted(samples, since))
+
+
+@contextmanager
+def venue_process(*args: str) -> Iterator[str]:
+    """`cryptoj sim` in its own process (as a real venue is: it does not share our GIL); its ws URL."""
+    process = subprocess.Popen([sys.executable, "-m", "cryptoj_tui", "sim", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            name, _, value = line.partition(": ")
+            if name == "websocket":
+                yield value.strip()
+                break
+        else:
+            raise AssertionError("cryptoj sim printed no websocket URL")
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_frame_trading_screen_under_a_flood(benchmark: Any) -> None:
+    samples: list[tuple[float, float]] = []
+    applied = [0]
+    with venue_process("--seed", "9", "--products", "BTC-USD", "--step-interval", str(FLOOD_STEP)) as ws_url:
+        app = CryptojApp(EngineConfig(ws_url=ws_url), "BTC-USD", venue="paper", clock=frozen_clock, tune_gc=True)
+        app.trading._on_timer_update = timed(samples, app.trading._on_timer_update)  # type: ignore[method-assign]
+        update_book = app.trading.ladder.update_book
+
+        def counted(view: Any) -> None:
+            applied[0] += 1
+            update_book(view)
+
+        app.trading.ladder.update_book = counted  # type: ignore[method-assign]
+
+        async def main() -> tuple[float, int]:
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_until_live(pilot)
+                engine = app.bridge.engine
+                assert engine is not None
+                book = engine.book("BTC-USD")
+                updates_before, applied[0] = book.updates_applied, 0
+                since = time.perf_counter()
+                await asyncio.sleep(FLOOD_SECONDS)
+                return since, book.updates_applied - updates_before
+
+        since, updates = asyncio.run(main())
+    durations = painted(samples, since)
+    record(benchmark, "frame render, 160x48", "trading screen, venue flooding", durations)
+    benchmark.extra_info["p99_ms"] = sorted(durations)[int(len(durations) * 0.99)] * 1000
+    benchmark.extra_info["book_updates_per_s"] = updates / FLOOD_SECONDS
+    benchmark.extra_info["book_views_applied_per_s"] = applied[0] / FLOOD_SECONDS
+    benchmark.extra_info["frames_painted_busiest_second"] = busiest_second(samples, since)
+    gc.unfreeze()  # the console froze the heap (settle_heap); later benchmarks start as they would
+    gc.set_threshold(700, 10, 10)
+
+
+def probe_orders(venue: VenueThread) -> list[float]:
+    """perf_counter() each time the venue's REST handler receives an order."""
+    arrivals: list[float] = []
+
+    def install(v: Any) -> None:
+        create_order = v.exchange.create_order
+
+        def probed(*args: Any, **kwargs: Any) -> Any:
+            arrivals.append(time.perf_counter())
+            return create_order(*args, **kwargs)
+
+        v.exchange.create_order = probed
+
+    venue.call(install)
+    return arrivals
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.0002)
+
+
+class MinimalOrderApp(App[None]):
+    """`enter` sends a bare aiohttp POST of an order (signed) to the venue."""
+
+    BINDINGS = [Binding("enter", "send", "send")]
+
+    def __init__(self, url: str, price: Decimal) -> None:
+        super().__init__()
+        self.url = url
+        self.price = price
+        self.session: aiohttp.ClientSession | None = None
+
+    async def on_mount(self) -> None:
+        self.session = aiohttp.ClientSession()
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    def action_send(self) -> None:
+        self.run_worker(self._post())
+
+    async def _post(self) -> None:
+        assert self.session is not None
+        body = json.dumps({"client_order_id": str(uuid.uuid4()), "product_id": "BTC-USD", "side": "BUY",
+                           "order_configuration": {"limit_limit_gtc": {"base_size": "0.001",
+                                                                       "limit_price": str(self.price)}}})
+        headers = {"Authorization": f"Bearer {sign(KEY, 'POST ' + self.url.split('://', 1)[1])}",
+                   "Content-Type": "application/json"}
+        async with self.session.post(self.url, data=body, headers=headers) as response:
+            await response.read()
+
+
+def quiet_venue() -> VenueThread:
+    return VenueThread(VenueConfig(seed=5, step_interval=0, rate_limit=0))
+
+
+def test_keystroke_to_wire_baseline_minimal_app(benchmark: Any) -> None:
+    with quiet_venue() as venue:
+        venue.call(lambda v: v.keys.register(KEY.name, KEY.public_key()))
+        arrivals = probe_orders(venue)
+        bids, _ = venue.call(lambda v: v.book_levels("BTC-USD"))
+        app = MinimalOrderApp(f"{venue.venue.rest_url}/api/v3/brokerage/orders", bids[0][0] - 100)  # type: ignore[union-attr]
+
+        async def main() -> list[float]:
+            samples = []
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                for n in range(ORDERS):
+                    started = time.perf_counter()
+                    app.simulate_key("enter")
+                    await until(lambda: len(arrivals) > n)
+                    samples.append(arrivals[n] - started)
+                    await asyncio.sleep(0.01)
+            return samples
+
+        samples = asyncio.run(main())
+    record(benchmark, "keystroke -> order on the wire", "baseline", samples)
+
+
+def test_keystroke_to_wire_console(benchmark: Any) -> None:
+    """`b` opens a ticket at the cursor; once its preview is in, `enter` is timed to the venue."""
+    with quiet_venue() as venue:
+        app = make_app(venue)
+        arrivals = probe_orders(venue)
+
+        async def main() -> list[float]:
+            samples = []
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_until_live(pilot)
+                await until(lambda: app.trading_state == "ACTIVE")
+                for n in range(ORDERS):
+                    await pilot.press("pagedown")  # away from the inside: the order rests, no fills
+                    app.simulate_key("b")
+                    await until(lambda: isinstance(app.screen, OrderTicket) and app.screen.result is not None)
+                    started = time.perf_counter()
+                    app.simulate_key("enter")
+                    await until(lambda: len(arrivals) > n)
+                    samples.append(arrivals[n] - started)
+                    await until(lambda: not isinstance(app.screen, OrderTicket))
+
+                    async def cancel_all(engine: Engine) -> None:
+                        await engine.cancel_all()
+
+                    await asyncio.wrap_future(app.bridge.submit(cancel_all))
+                    await pilot.press("space")
+            return samples
+
+        samples = asyncio.run(main())
+    record(benchmark, "keystroke -> order on the wire", "console (ticket open, enter)", samples)
+    benchmark.extra_info["p99_ms"] = sorted(samples)[int(len(samples) * 0.99)] * 1000
