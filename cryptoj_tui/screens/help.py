@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
+from cryptoj_tui.widgets.console_header import ConsoleHeader
 
 
 def binding_table(sections: list[tuple[str, list[tuple[str, str]]]]) -> Table:
@@ -31,7 +32,7 @@ class HelpScreen(Screen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield Static(binding_table(self.sections()), id="keys")
         yield ConsoleFooter()
 

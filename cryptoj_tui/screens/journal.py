@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, Input
+from textual.widgets import Input
 
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
+from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
@@ -26,7 +27,7 @@ class JournalScreen(Screen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield HaltBanner()
         yield Input(placeholder="/ to filter: words from the kind or the text (e.g. Order REJECTED, gap); escape returns", id="filter")
         table = KeyedTable(cursor_type="row", zebra_stripes=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from cryptoj_tui.bridge import PortfolioView
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
+from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 from cryptoj_tui.widgets.positions_strip import money
@@ -33,7 +34,7 @@ class PositionsScreen(Screen[None]):
         self.view: PortfolioView | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield HaltBanner()
         yield Static("no positions yet", id="totals")
         table = KeyedTable(cursor_type="row", zebra_stripes=True)

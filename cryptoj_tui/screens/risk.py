@@ -7,10 +7,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from cryptoj_tui.bridge import RiskView
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
+from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 
 BAR_WIDTH = 30
@@ -55,7 +56,7 @@ class RiskScreen(Screen[None]):
         self.view: RiskView | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield HaltBanner()
         with VerticalScroll():
             yield Static("no API key: nothing trades", id="state")

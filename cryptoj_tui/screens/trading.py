@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Header
 
 from cryptoj_tui.widgets.alerts_feed import AlertsFeed
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
+from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS, Ladder
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
@@ -91,7 +91,7 @@ class TradingScreen(Screen[None]):
             self.action_ticket("buy" if message.side == "bid" else "sell", message.price)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield HaltBanner()
         with Horizontal(id="panes"):
             yield self.tape

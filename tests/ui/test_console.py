@@ -141,3 +141,26 @@ async def test_theme_setting_and_the_settled_heap(frozen_venue: VenueThread) -> 
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_a_title_change_reaching_a_header_being_taken_down_is_harmless() -> None:
+    """Regression: the connection state (the sub-title) changed as the console quit, and Textual's
+    Header looked for its title widget after it was removed (NoMatches, a failed exit)."""
+    from textual.app import App, ComposeResult
+    from textual.widgets._header import HeaderTitle
+
+    from cryptoj_tui.widgets.console_header import ConsoleHeader
+
+    class HeaderApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ConsoleHeader()
+
+    app = HeaderApp()
+    async with app.run_test(size=(60, 5)) as pilot:
+        app.sub_title = "BTC-USD · connected"
+        await pilot.pause()
+        assert "BTC-USD · connected" in str(app.query_one(HeaderTitle).render())
+        await app.query_one(HeaderTitle).remove()
+        app.sub_title = "BTC-USD · closed"
+        await pilot.pause()
+    assert app.return_code in (None, 0)

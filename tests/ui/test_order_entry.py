@@ -155,7 +155,7 @@ async def test_a_ticket_closed_before_its_preview_arrives_is_harmless(frozen_ven
 
 async def test_a_size_change_flashes_its_row_briefly(frozen_venue: VenueThread) -> None:
     """Our buy joins the second bid: that level's size grows, its row flashes "up", then settles."""
-    app = make_app(frozen_venue, flash_seconds=0.3)
+    app = make_app(frozen_venue, flash_seconds=1.5)  # long enough to be seen on a loaded machine
     bids, _ = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until_live(pilot)
