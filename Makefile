@@ -25,6 +25,8 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --cov --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+	@echo "benchmarks, smoke run (each once, small, untimed; \`make bench\` measures them):"
+	CRYPTOJ_BENCH_SMOKE=1 SOAK_SECONDS=2 $(BIN)/python -m pytest benchmarks -q -p no:xdist --benchmark-disable $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -1,4 +1,5 @@
-"""Benchmark reporting: every figure as a ratio to the baseline measured in the same run.
+"""Benchmark reporting: every figure as a ratio to the baseline measured in the same run, then
+the targets of `thresholds.toml` measured against it (a miss makes the run fail).
 
 Benchmarks in one pytest-benchmark group compare with the one named `baseline` (its
 `extra_info["role"]`); absolute times on a shared machine drift, ratios much less.
@@ -6,41 +7,103 @@ Benchmarks in one pytest-benchmark group compare with the one named `baseline` (
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks.support import p99
+
+THRESHOLDS = Path(__file__).with_name("thresholds.toml")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target of thresholds.toml against this run."""
+
+    issue: int
+    what: str
+    measure: str
+    limit: float
+    value: float | None
+    """None when its benchmark did not run (filtered out, or benchmarks disabled)."""
+
+    @property
+    def missed(self) -> bool:
+        return self.value is not None and self.value > self.limit
+
+
+def _benchmarks(config: pytest.Config) -> list[Any]:
+    session = getattr(config, "_benchmarksession", None)
+    return [b for b in getattr(session, "benchmarks", None) or [] if b.stats is not None and b.stats.data]
+
+
+def _baselines(benchmarks: list[Any]) -> dict[str, Any]:
+    return {b.group or b.name: b for b in benchmarks if b.extra_info.get("role") == "baseline"}
+
+
+def measure(bench: Any, baseline: Any | None, what: str) -> float | None:
+    """The figure `what` (a thresholds.toml measure) of one benchmark."""
+    data = bench.stats.data
+    if what.startswith("extra:"):
+        value = bench.extra_info.get(what.removeprefix("extra:"))
+        return float(value) if value is not None else None
+    if what == "median_ms":
+        return bench.stats.median * 1000
+    if what == "p99_ms":
+        return p99(data) * 1000
+    if what == "max_ms":
+        return max(data) * 1000
+    if baseline is None:
+        return None
+    if what == "median_ratio":
+        return bench.stats.median / baseline.stats.median
+    if what == "p99_ratio":
+        return p99(data) / p99(baseline.stats.data)
+    raise ValueError(f"{THRESHOLDS.name}: unknown measure {what!r}")
+
+
+def verdicts(config: pytest.Config) -> list[Verdict]:
+    benchmarks = _benchmarks(config)
+    by_name = {b.name: b for b in benchmarks}
+    baselines = _baselines(benchmarks)
+    result = []
+    for target in tomllib.loads(THRESHOLDS.read_text())["target"]:
+        bench = by_name.get(target["benchmark"])
+        value = None if bench is None else measure(bench, baselines.get(bench.group or bench.name), target["measure"])
+        result.append(Verdict(target["issue"], target["what"], target["measure"], float(target["max"]), value))
+    return result
+
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    session = getattr(config, "_benchmarksession", None)
-    benchmarks = getattr(session, "benchmarks", None) or []
-    groups: dict[str, dict[str, Any]] = {}
-    for bench in benchmarks:
-        if bench.stats is None or not bench.stats.data:
-            continue
-        groups.setdefault(bench.group or bench.name, {})[bench.extra_info.get("role", bench.name)] = bench
-    rows = []
-    for group, members in sorted(groups.items()):
-        baseline = members.get("baseline")
-        for role, bench in sorted(members.items()):
-            if role == "baseline" or baseline is None:
-                continue
-            ratio = bench.stats.median / baseline.stats.median
-            p99 = _p99(bench) / _p99(baseline)
-            rows.append((group, bench.name, bench.stats.median, baseline.stats.median, ratio, p99))
-    if not rows:
+    benchmarks = _benchmarks(config)
+    if not benchmarks:
         return
+    baselines = _baselines(benchmarks)
     write = terminalreporter.write_line
-    terminalreporter.section("ratios to the same-run baseline (median)")
-    write(f"{'group':<30} {'measured':>12} {'baseline':>12} {'ratio':>7} {'p99 ratio':>9}")
-    for group, _, measured, base, ratio, p99 in rows:
-        write(f"{group:<30} {measured * 1e6:>10.1f}us {base * 1e6:>10.1f}us {ratio:>7.2f} {p99:>9.2f}")
+    terminalreporter.section("ratios to the same-run baseline")
+    write(f"{'group':<34} {'measured':>12} {'baseline':>12} {'ratio':>7} {'p99 ratio':>9}")
+    for bench in sorted(benchmarks, key=lambda b: (b.group or b.name, b.name)):
+        baseline = baselines.get(bench.group or bench.name)
+        if baseline is None or baseline is bench:
+            continue
+        write(f"{bench.group or bench.name:<34} {bench.stats.median * 1e6:>10.1f}us {baseline.stats.median * 1e6:>10.1f}us "
+              f"{measure(bench, baseline, 'median_ratio'):>7.2f} {measure(bench, baseline, 'p99_ratio'):>9.2f}")
     for bench in benchmarks:
         for name, value in sorted(bench.extra_info.items()):
             if name != "role":
                 write(f"{bench.name}: {name} = {value:.1f}" if isinstance(value, float) else f"{bench.name}: {name} = {value}")
+    terminalreporter.section("targets (benchmarks/thresholds.toml)")
+    write(f"{'issue':<6} {'target':<78} {'measure':<34} {'measured':>9} {'max':>8}  result")
+    for v in verdicts(config):
+        measured = "-" if v.value is None else f"{v.value:.2f}"
+        result = "not run" if v.value is None else ("MISSED" if v.missed else "ok")
+        write(f"#{v.issue:<5} {v.what[:78]:<78} {v.measure:<34} {measured:>9} {v.limit:>8g}  {result}")
 
 
-def _p99(bench: Any) -> float:
-    data = sorted(bench.stats.data)
-    return data[min(len(data) - 1, int(len(data) * 0.99))]
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    missed = [v for v in verdicts(session.config) if v.missed]
+    if missed and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

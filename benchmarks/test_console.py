@@ -29,10 +29,11 @@ from cryptoj_tui.cdp_keys import write_key_file
 from cryptoj_tui.engine import EngineConfig
 from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.widgets.ladder import Ladder
+from benchmarks.support import record, scaled
 from tests.ui.conftest import KEY, frozen_clock, wait_until_live
 
 SIZE = (160, 48)
-PRESSES = 50
+PRESSES = scaled(50)
 
 
 def views(count: int) -> list[BookView]:
@@ -136,16 +137,6 @@ async def key_latencies(app: App[Any], opened: Any, ready: Any = None) -> list[f
         return latencies
 
 
-def record(benchmark: Any, group: str, role: str, samples: list[float]) -> None:
-    """Hand measured samples to pytest-benchmark (it reports median and p99 like the others)."""
-    it = iter(samples)
-    benchmark.group = group
-    benchmark.extra_info["role"] = role
-    benchmark.extra_info["max_ms"] = max(samples) * 1000
-    benchmark.pedantic(lambda: None, rounds=1)  # a placeholder run, replaced below
-    benchmark.stats.stats.data[:] = list(it)
-
-
 def test_key_latency_baseline_minimal_app(benchmark: Any) -> None:
     samples = asyncio.run(key_latencies(MinimalApp(), lambda app: isinstance(app.screen, MinimalScreen)))
     record(benchmark, "key -> screen", "baseline", samples)
@@ -172,5 +163,4 @@ def test_key_latency_console_under_a_flood(benchmark: Any, tmp_path: Path) -> No
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)
     record(benchmark, "key -> screen", "console, venue flooding", samples)
-    benchmark.extra_info["p99_ms"] = sorted(samples)[int(len(samples) * 0.99)] * 1000
     benchmark.extra_info["book_updates_during_run"] = updates
