@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run sim test lint unit bench soak clean
+.PHONY: run sim test lint unit bench bench-report soak coverage mutation clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cryptoj needs Python 3.11 or newer; found " + sys.version.split()[0] + " at " + sys.executable + " (set PYTHON=...)")'
@@ -23,8 +23,13 @@ sim: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
+# Coverage records which test ran each line (--cov-context=test), so one run gives the gates
+# for each component and for the integration tests alone (tools/coverage_gates.py).
+PYTEST_COV := $(BIN)/python -m pytest -n 2 --cov --cov-context=test --cov-report=term --cov-fail-under=85
+
 test: lint
-	$(BIN)/python -m pytest -n 2 --cov --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+	$(PYTEST_COV) $(PYTEST_ARGS)
+	$(BIN)/python tools/coverage_gates.py
 	@echo "benchmarks, smoke run (each once, small, untimed; \`make bench\` measures them):"
 	CRYPTOJ_BENCH_SMOKE=1 SOAK_SECONDS=2 $(BIN)/python -m pytest benchmarks -q -p no:xdist --benchmark-disable $(PYTEST_ARGS)
 
@@ -33,7 +38,19 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	@mkdir -p .benchmarks
-	$(BIN)/python -m pytest benchmarks -p no:xdist --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-json=.benchmarks/latest.json $(PYTEST_ARGS)
+	$(BIN)/python -m pytest benchmarks -p no:xdist --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-save-data --benchmark-json=.benchmarks/latest.json $(PYTEST_ARGS)
+
+# The report is written even when a target was missed (it says which); the exit status is bench's.
+bench-report: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(MAKE) bench; status=$$?; $(BIN)/python tools/bench_report.py .benchmarks/latest.json docs/performance.md; exit $$status
+
+coverage: lint
+	@start=$$(date +%s); $(PYTEST_COV) -q $(PYTEST_ARGS); \
+	$(BIN)/python tools/coverage_gates.py --write docs/coverage.md --seconds $$(( $$(date +%s) - start ))
+
+mutation: $(STAMP)
+	$(BIN)/python tools/mutation_check.py --write docs/coverage.md
 
 soak: $(STAMP)
 	SOAK_SECONDS=600 $(BIN)/python -m pytest benchmarks/test_soak.py -p no:xdist --benchmark-only -s $(PYTEST_ARGS)

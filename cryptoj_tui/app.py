@@ -214,6 +214,7 @@ class CryptojApp(App[None]):
         self.positions.show(view)
         self.trading.status.round_trip_ms = view.round_trip_ms
         self.trading.status.frame_age = view.last_frame_age
+        self.trading.status.feed_latency_ms = view.feed_latency_ms
 
     def flatten(self, product_ids: list[str]) -> None:
         """Ask, then send market orders that bring these positions to zero."""

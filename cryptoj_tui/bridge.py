@@ -90,6 +90,7 @@ class PortfolioView:
     fees: Decimal
     round_trip_ms: float | None
     last_frame_age: float | None
+    feed_latency_ms: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +268,8 @@ class EngineBridge:
         trips = trading.execution.round_trips
         realised, unrealised, fees = trading.portfolio.realised(), trading.portfolio.unrealised(marks), trading.portfolio.fees()
         return PortfolioView(rows, realised + unrealised - fees, realised, unrealised, fees,
-                             trips[-1] * 1000 if trips else None, engine.metrics.last_frame_age())
+                             trips[-1] * 1000 if trips else None, engine.metrics.last_frame_age(),
+                             None if (latency := engine.feed_latency()) is None else latency * 1000)
 
     def risk_view(self) -> RiskView | None:
         """The trading state and limit usage (engine thread only), or None without trading."""

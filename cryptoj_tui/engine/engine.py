@@ -11,7 +11,9 @@ Everything runs on the caller's event loop; nothing here knows whether a UI exis
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from datetime import time as day_time
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +37,7 @@ from cryptoj_tui.engine.orders import Order, OrderRequest, OrderSide, OrderStatu
 from cryptoj_tui.engine.portfolio import Position
 from cryptoj_tui.engine.risk import CheckResult, RiskLimits, TradingState
 from cryptoj_tui.engine.tape import TradeTape
-from cryptoj_tui.engine.trading import Trading, TradingConfig
+from cryptoj_tui.engine.trading import Trading, TradingConfig, utc_now
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +68,10 @@ class EngineConfig:
     """Client-side REST requests a second (Coinbase allows about 30 per key)."""
     rest_timeout: float = 5.0
     """Seconds before a REST call without an answer is retried (then resolved by asking the venue)."""
+    wall_clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
+    """Now, in UTC: the daily reset and the feed latency read it (tests inject a frozen or stepped one)."""
+    trigger_check_every: float = 1.0
+    """Seconds between checks of the halt triggers and the trading day."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -79,6 +85,8 @@ class EngineConfig:
             raise ValueError("a binance venue needs rest_url, an http:// or https:// URL, for depth snapshots")
         if not self.market_stale_after > 0:
             raise ValueError(f"market_stale_after must be positive seconds, got {self.market_stale_after}")
+        if not self.trigger_check_every > 0:
+            raise ValueError(f"trigger_check_every must be positive seconds, got {self.trigger_check_every}")
         try:
             day_time.fromisoformat(self.daily_reset_utc)
         except ValueError:
@@ -101,7 +109,7 @@ class EngineConfig:
             rest_url=rest_url, user_ws_url=self.user_ws_url or self.ws_url, key=key,
             journal_path=self.journal_path, limits=self.limits,
             daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc), rest_rate=self.rest_rate,
-            rest_timeout=self.rest_timeout,
+            rest_timeout=self.rest_timeout, wall_clock=self.wall_clock, trigger_check_every=self.trigger_check_every,
         )
 
 
@@ -221,7 +229,12 @@ class Engine:
             url=self.config.ws_url, state=self._feed.state, frames=m.frames, bytes=m.bytes,
             connects=m.connects, reconnects=m.reconnects, gaps=m.gaps,
             decode_errors=m.decode_errors, book_resyncs=m.book_resyncs, last_frame_age=m.last_frame_age(),
+            feed_latency=self.feed_latency(),
         )
+
+    def feed_latency(self) -> float | None:
+        """Seconds from the venue stamping the last market data frame to its arrival, or None."""
+        return self._feed.metrics.feed_latency(self.config.wall_clock())
 
     def events(self, max_pending: int = 10_000) -> Subscription:
         """A new stream of every engine event from now on (`async for event in ...`)."""
@@ -271,6 +284,10 @@ class Engine:
     async def cancel(self, *orders: Order) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel orders; returns (cancelled, [(order, why not)])."""
         return await self._trading().cancel(*orders)
+
+    async def replace(self, order: Order, *, price: Any = None, size: Any = None) -> Order:
+        """Cancel/replace `order` at a new price and/or size; the new order (see Trading.replace)."""
+        return await self._trading().replace(order, price=price, size=size)
 
     async def cancel_all(self, product_id: str | None = None, side: str | None = None) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel every working order, or those of one product and/or side."""

@@ -112,6 +112,8 @@ class FeedMetrics(Event, frozen=True, kw_only=True):
     decode_errors: int
     book_resyncs: int = 0
     last_frame_age: float | None
+    feed_latency: float | None = None
+    """Seconds from the venue's stamp on the last frame to its arrival (clock skew included)."""
 
 
 class OrderUpdated(Event, frozen=True, kw_only=True):

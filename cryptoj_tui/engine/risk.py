@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from cryptoj_tui.engine.orders import OrderRequest, OrderSide
 
-ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
 

@@ -8,9 +8,11 @@ the journal knows, reconciled with what the venue says, one event per difference
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from decimal import Decimal
 from pathlib import Path
@@ -30,11 +32,16 @@ from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
 from cryptoj_tui.engine.execution import Execution
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.orders import Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderSide, OrderStatus, OrderType, VenueOrderUpdate
 from cryptoj_tui.engine.portfolio import Portfolio
 from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
 
 log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,13 @@ class TradingConfig:
     rest_rate: float = 25.0
     """Client-side REST requests a second (Coinbase allows about 30 per key)."""
     rest_timeout: float = 5.0
+    wall_clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
+    """The UTC time of day the daily reset follows (tests move it; the engine's timers do not)."""
+
+
+def trading_day(now: datetime, reset: day_time) -> date:
+    """The trading day `now` belongs to, when days start at `reset` UTC."""
+    return (now.astimezone(UTC) - timedelta(hours=reset.hour, minutes=reset.minute)).date()
 
 
 class Trading:
@@ -95,6 +109,7 @@ class Trading:
         )
         self.products: dict[str, ProductRules] = {}
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._day = trading_day(config.wall_clock(), config.daily_reset_utc)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- life ------------------------------------------------------------------------------
@@ -129,8 +144,9 @@ class Trading:
         jobs: list[tuple[Callable[[], Awaitable[None]], str, dict[str, Any]]] = [
             (self._reconcile_job, "interval", {"seconds": self.config.reconcile_every}),
             (self._trigger_job, "interval", {"seconds": self.config.trigger_check_every}),
-            (self._daily_reset_job, "cron", {"hour": self.config.daily_reset_utc.hour,
-                                             "minute": self.config.daily_reset_utc.minute}),
+            # Not a cron job at the reset time: a run missed by more than APScheduler's grace
+            # second (a suspended laptop, a busy loop) would skip a whole day's reset.
+            (self._daily_reset_job, "interval", {"seconds": self.config.trigger_check_every}),
             (self._checkpoint_job, "interval", {"seconds": 300}),
         ]
         for job, trigger, args in jobs:
@@ -152,6 +168,10 @@ class Trading:
         self.check_triggers()
 
     async def _daily_reset_job(self) -> None:
+        day = trading_day(self.config.wall_clock(), self.config.daily_reset_utc)
+        if day == self._day:
+            return
+        self._day = day
         self.portfolio.start_day(self.marks())
         self._bus.publish(Alert(severity="info", message="new trading day: daily loss limit reset"))
 
@@ -220,10 +240,11 @@ class Trading:
         products = set(self.portfolio.positions) | set(self._market_data.products())
         return {p: self._market_data.mid(p) for p in products}
 
-    def precheck(self, request: OrderRequest) -> CheckResult:
-        """Run the risk checks without sending (the order ticket's preview)."""
+    def precheck(self, request: OrderRequest, replacing: Order | None = None) -> CheckResult:
+        """Run the risk checks without sending (the order ticket's preview); with `replacing`,
+        as if that order were already gone."""
         base, quote = request.product_id.split("-", 1)
-        working = self.execution.working()
+        working = [o for o in self.execution.working() if o is not replacing]
         same_side = [o for o in working if o.product_id == request.product_id and o.side is request.side]
         context = RiskContext(
             mid=self._market_data.mid(request.product_id),
@@ -254,6 +275,33 @@ class Trading:
     async def cancel(self, *orders: Order) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel these orders; (cancelled, [(order, why not)])."""
         return await self.execution.cancel(orders)
+
+    async def replace(self, order: Order, *, price: object = None, size: object = None) -> Order:
+        """Cancel/replace: `order` again at a new price and/or size, as a new order.
+
+        The replacement is checked first, as if `order` were gone, so a refused one leaves
+        `order` working (OrderRefusedError). It is sent only once `order` is confirmed cancelled:
+        if `order` filled meanwhile, or the cancel failed, nothing is sent (OrderError says why),
+        so there are never two orders where the trader meant one. `size` defaults to what is
+        left of `order`.
+        """
+        if not order.status.is_working:
+            raise OrderError(f"order {order.client_order_id} is {order.status}: nothing to replace")
+        if order.request.type is OrderType.MARKET:
+            raise OrderError(f"order {order.client_order_id} is a market order: nothing to replace")
+        old = order.request
+        request = dataclasses.replace(old, price=old.price if price is None else price,
+                                      size=order.leaves if size is None else size)
+        result = self.precheck(request, replacing=order)
+        if not result.ok:
+            assert result.refusal is not None
+            self._bus.publish(OrderRefused(product_id=request.product_id, reason=result.refusal))
+            raise OrderRefusedError(f"replacement refused, {order.client_order_id} still working: {result.refusal}")
+        cancelled, failed = await self.execution.cancel([order])
+        if order not in cancelled:
+            why = failed[0][1] if failed else f"it is {order.status}"
+            raise OrderError(f"order {order.client_order_id} was not cancelled ({why}): no replacement sent")
+        return await self.place(request)
 
     async def cancel_all(self, product_id: str | None = None, side: OrderSide | None = None) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel every working order, or those of one product and/or side."""

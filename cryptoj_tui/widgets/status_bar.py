@@ -43,6 +43,8 @@ class StatusBar(Widget):
     """The last order's send -> ack time."""
     frame_age: reactive[float | None] = reactive(None)
     """Seconds since the last market data frame."""
+    feed_latency_ms: reactive[float | None] = reactive(None)
+    """The venue's stamp on the last frame to its arrival here (clock skew included)."""
 
     def __init__(self, venue: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -73,6 +75,12 @@ class StatusBar(Widget):
             text.append("  last frame ", "dim")
             # Heartbeats arrive every second: under two seconds is simply healthy.
             text.append("<2 s" if self.frame_age < 2 else f"{self.frame_age:.0f} s ago", "" if self.frame_age < 2 else "bold yellow")
+        if self.feed_latency_ms is not None:
+            text.append("  latency ", "dim")
+            latency = self.feed_latency_ms
+            # Below a millisecond (or below zero: the venue's clock runs ahead of ours) is noise.
+            text.append("<1 ms" if latency < 1 else (f"{latency:.0f} ms" if latency < 1000 else f"{latency / 1000:.1f} s"),
+                        "bold yellow" if latency >= 1000 else "")
         if self.round_trip_ms is not None:
             text.append("  order rtt ", "dim")
             text.append(f"{self.round_trip_ms:.1f} ms")

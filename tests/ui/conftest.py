@@ -55,7 +55,8 @@ def make_app(
     if trading:
         venue.call(lambda v: v.keys.register(KEY.name, KEY.public_key()))
         key = KEY
-    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, key=key)
+    # The engine's wall clock is the venue's frozen one too, so feed latency reads the same every run.
+    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, key=key, wall_clock=frozen_clock)
     return CryptojApp(config, product, venue="paper", clock=frozen_clock, flash_seconds=flash_seconds)
 
 

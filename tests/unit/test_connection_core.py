@@ -54,3 +54,22 @@ def test_subscription_set_replays_in_first_asked_order_without_duplicates() -> N
     assert subs.add("ticker", ["ETH-USD"]) == ["ETH-USD"]
     assert subs.add("level2", ["BTC-USD", "SOL-USD"]) == ["SOL-USD"]
     assert subs.items() == [("level2", ["BTC-USD", "SOL-USD"]), ("ticker", ["ETH-USD"])]
+
+
+def test_feed_latency_is_the_venue_stamp_to_our_arrival() -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
+
+    metrics = ConnectionMetrics()
+    now = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
+    assert metrics.feed_latency(now) is None  # no stamped frame yet
+    metrics.venue_time = (now - timedelta(milliseconds=250)).isoformat().replace("+00:00", "Z")
+    metrics.venue_time_at = time.monotonic()
+    assert 0.2 < metrics.feed_latency(now) <= 0.25  # type: ignore[operator]
+    metrics.venue_time = "2026-11-25T14:29:59.750000000Z"  # Coinbase sends nanoseconds
+    assert 0.2 < metrics.feed_latency(now) <= 0.25  # type: ignore[operator]
+    for unusable in ("yesterday", "2026-11-25T14:29:59"):  # garbage, or no zone to place it in
+        metrics.venue_time = unusable
+        assert metrics.feed_latency(now) is None

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -117,12 +118,34 @@ class ConnectionMetrics:
     book_resyncs: int = 0
     """Single books re-subscribed for a fresh snapshot (the connection stayed up)."""
     last_frame_at: float = field(default=0.0)
+    venue_time: str = ""
+    """The venue's own timestamp (ISO 8601) on the last frame that carried one, as sent."""
+    venue_time_at: float = 0.0
+    """When that frame arrived (monotonic clock)."""
 
     def last_frame_age(self, now: float | None = None) -> float | None:
         """Seconds since the last frame (monotonic clock), or None before the first."""
         if not self.last_frame_at:
             return None
         return (time.monotonic() if now is None else now) - self.last_frame_at
+
+    def feed_latency(self, wall_now: datetime) -> float | None:
+        """Seconds from the venue stamping its last frame to the frame arriving here, or None.
+
+        Network and venue delay together with any difference between the two clocks: the
+        venue's stamp is its clock, the arrival ours. Parsed here, about once a second, rather
+        than on every frame.
+        """
+        if not self.venue_time:
+            return None
+        try:
+            stamped = datetime.fromisoformat(self.venue_time)
+        except ValueError:
+            return None
+        if stamped.tzinfo is None:
+            return None
+        arrived = wall_now.timestamp() - (time.monotonic() - self.venue_time_at)
+        return arrived - stamped.timestamp()
 
 
 class WebSocketConnection:

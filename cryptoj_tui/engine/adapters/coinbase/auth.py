@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,8 +55,10 @@ def load_key(key_file: Path | None = None, env: Mapping[str, str] | None = None)
 class JwtSigner:
     """Signs a fresh short-lived JWT for every request with one API key."""
 
-    def __init__(self, key: CdpKey) -> None:
+    def __init__(self, key: CdpKey, clock: Callable[[], float] = time.time) -> None:
         self._key = key
+        self._clock = clock
+        """Wall-clock seconds; a JWT is only valid for two minutes from it, so a skewed clock shows."""
 
     @property
     def key_name(self) -> str:
@@ -65,11 +68,11 @@ class JwtSigner:
     def for_request(self, method: str, url: str) -> str:
         """A JWT bound to one REST call: `uri` is "METHOD host[:port]/path", no scheme or query."""
         parts = urlsplit(url)
-        return sign(self._key, f"{method.upper()} {parts.netloc}{parts.path}")
+        return sign(self._key, f"{method.upper()} {parts.netloc}{parts.path}", now=self._clock())
 
     def for_websocket(self) -> str:
         """A JWT for a WebSocket subscribe message (no `uri`)."""
-        return sign(self._key)
+        return sign(self._key, now=self._clock())
 
     def __repr__(self) -> str:
         return f"JwtSigner({self._key.name!r})"

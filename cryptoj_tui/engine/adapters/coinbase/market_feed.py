@@ -148,6 +148,8 @@ class CoinbaseMarketFeed(ConnectedFeed):
         if isinstance(frame, ErrorFrame):
             self._bus.publish(FeedError(where=self.url, message=f"venue error: {frame.message}"))
             return
+        metrics = self.metrics
+        metrics.venue_time, metrics.venue_time_at = frame.timestamp, metrics.last_frame_at
         if not self._in_sequence(frame.sequence_num):
             return
         if isinstance(frame, L2DataFrame):

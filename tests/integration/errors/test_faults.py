@@ -76,6 +76,7 @@ async def test_venue_restart(venue: PaperVenue, live: Engine) -> None:
 
 
 async def test_control_endpoint_drives_faults_over_http() -> None:
+    """Scenario: a test outside the process arms faults over the venue's /sim/faults; bad requests get 400s naming the problem."""
     async with PaperVenue(VenueConfig(step_interval=0, control=True)) as venue, aiohttp.ClientSession() as http:
         async def post(body: object) -> tuple[int, dict]:
             async with http.post(f"{venue.rest_url}/sim/faults", json=body) as response:
@@ -101,6 +102,7 @@ async def test_control_endpoint_drives_faults_over_http() -> None:
 
 
 async def test_control_endpoint_is_absent_unless_asked_for(venue: PaperVenue) -> None:
+    """Scenario: a venue started without control=True has no fault endpoint at all."""
     async with aiohttp.ClientSession() as http, http.get(f"{venue.rest_url}/sim/state") as response:
         assert response.status == 404
 

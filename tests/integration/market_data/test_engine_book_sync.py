@@ -57,6 +57,7 @@ async def test_unknown_product_gets_a_clear_error_and_the_rest_keeps_working(
 
 
 async def test_malformed_product_id_is_refused_before_anything_is_sent(engine: Engine) -> None:
+    """Scenario: a subscription naming 'btc' is refused before anything is sent; no book is created."""
     with pytest.raises(ValueError, match="'btc' is not of the form BASE-QUOTE"):
         await engine.subscribe("BTC-USD", "btc")
     with pytest.raises(KeyError, match="BTC-USD is not subscribed"):

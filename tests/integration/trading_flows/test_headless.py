@@ -69,6 +69,7 @@ async def test_the_command_runs_an_embedded_venue_and_exits_0_at_end_of_input() 
 
 
 async def test_a_world_readable_key_file_is_refused_in_one_line(tmp_path: Path, api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: `cryptoj headless` with a key file others can read exits 2 with one line saying how to fix it."""
     key_file, _ = api_key
     key_file.chmod(0o644)
     process = await asyncio.create_subprocess_exec(

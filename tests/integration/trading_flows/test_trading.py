@@ -9,22 +9,12 @@ from decimal import Decimal as D
 import pytest
 
 from cryptoj_tui.engine import Engine
-from cryptoj_tui.engine.events import OrderFilled, OrderRefused
+from cryptoj_tui.engine.events import OrderFilled
 from cryptoj_tui.engine.orders import OrderError, OrderStatus
 from cryptoj_tui.engine.trading import OrderRefusedError
 from cryptoj_tui.sim.venue import PaperVenue
 from tests.conftest import next_event
-
-
-def venue_order(venue: PaperVenue, order_id: str):  # noqa: ANN201 - the venue's own record
-    return venue.exchange.orders[order_id]
-
-
-def best(engine: Engine) -> tuple[D, D]:
-    book = engine.book("BTC-USD")
-    bid, ask = book.best_bid(), book.best_ask()
-    assert bid is not None and ask is not None
-    return bid[0], ask[0]
+from tests.integration.helpers import assert_position_matches_venue_fills, best, venue_order
 
 
 async def test_a_resting_limit_order_is_acked_listed_and_cancelled(trader: Engine, quiet_venue: PaperVenue) -> None:
@@ -79,14 +69,6 @@ async def test_every_marketable_type_fills_end_to_end(trader: Engine, quiet_venu
     await trader.wait_for(order, final)
     assert venue_order(quiet_venue, order.order_id).status == final
     assert_position_matches_venue_fills(trader, quiet_venue, [order.order_id])
-
-
-def assert_position_matches_venue_fills(trader: Engine, venue: PaperVenue, order_ids: list[str]) -> None:
-    fills = [f for order_id in order_ids for f in venue_order(venue, order_id).fills]
-    position = trader.positions()["BTC-USD"]
-    assert position.quantity == sum(f.size * (1 if f.side == "BUY" else -1) for f in fills)
-    assert position.cost == sum(f.price * f.size * (1 if f.side == "BUY" else -1) for f in fills)
-    assert position.fees == sum(f.commission for f in fills)
 
 
 async def test_a_stop_limit_triggers_and_fills(trader: Engine, quiet_venue: PaperVenue) -> None:
@@ -150,61 +132,6 @@ async def test_bad_requests_never_reach_the_wire(trader: Engine, quiet_venue: Pa
     assert quiet_venue.exchange.owner_orders(trader.config.key.name) == []  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(
-    ("limit", "value", "order", "refusal"),
-    [
-        ("max_order_size", "0.1", {"size": "0.2"}, "size 0.2 is over the max order size 0.1"),
-        ("max_order_size", "10", {"size": "0.000000001"}, "size 0.000000001 is not a multiple of the base increment"),
-        ("max_order_size", "10", {"size": "0.01", "offset": D("0.005")}, "is not a multiple of the price increment"),
-        ("max_order_notional", "100", {"size": "0.01"}, "over the max order notional 100"),
-        ("price_collar_pct", "1", {"size": "0.01", "through": D("1.05")}, "through mid"),
-        ("max_position", "0.005", {"size": "0.01"}, "over the max position 0.005"),
-        ("max_open_orders", "1", {"size": "0.01", "twice": True}, "1 orders already open, the max is 1"),
-        ("max_orders_per_second", "1", {"size": "0.01", "twice": True}, "order rate over 1 a second"),
-        ("fee_estimate_bps", "1", {"size": "1.6"}, "only 100000 is available"),  # 1.6 BTC at ~65k
-    ],
-)
-async def test_each_risk_check_refuses_with_its_reason(trader: Engine, limit: str, value: str, order: dict,
-                                                       refusal: str) -> None:
-    """Scenario: a limit is lowered at run time; the next order breaks it and is refused, by name."""
-    trader.set_limit(limit, value, reason="test")
-    trader.set_limit("max_order_size", "10", reason="test") if limit != "max_order_size" else None
-    bid, _ = best(trader)
-    price = (bid * order["through"]).quantize(D("0.01")) if "through" in order else bid - 100 + order.get("offset", 0)
-    events = trader.events()
-    if order.get("twice"):
-        await trader.place_limit("BTC-USD", "buy", size=order["size"], price=price)
-    with pytest.raises(OrderRefusedError, match=refusal):
-        await trader.place_limit("BTC-USD", "buy", size=order["size"], price=price)
-    refused = await next_event(events, lambda e: isinstance(e, OrderRefused))
-    assert refusal.split(" ")[0] in refused.reason  # type: ignore[attr-defined]
-
-
-async def test_a_sell_needs_the_base_currency(trader: Engine) -> None:
-    """Scenario: sell more BTC than the account holds."""
-    trader.set_limit("max_order_size", "100", reason="test")
-    trader.set_limit("max_position", "100", reason="test")
-    _, ask = best(trader)
-    with pytest.raises(OrderRefusedError, match="sell 3 but only 2 available"):
-        await trader.place_limit("BTC-USD", "sell", size="3", price=ask + 100)
-
-
-async def test_reducing_only_allows_orders_that_shrink_the_position(trader: Engine) -> None:
-    """Scenario: long 0.02, REDUCING: a buy is refused, a sell of 0.01 goes, a sell of 0.05 does not."""
-    buy = await trader.place_market("BTC-USD", "buy", size="0.02")
-    await trader.wait_for(buy, "FILLED")
-    from cryptoj_tui.engine.risk import TradingState
-
-    assert trader.trading is not None
-    trader.trading.emergency.set_state(TradingState.REDUCING, "test")
-    with pytest.raises(OrderRefusedError, match="REDUCING"):
-        await trader.place_market("BTC-USD", "buy", size="0.01")
-    with pytest.raises(OrderRefusedError, match="REDUCING"):
-        await trader.place_market("BTC-USD", "sell", size="0.05")
-    sell = await trader.place_market("BTC-USD", "sell", size="0.01")
-    await trader.wait_for(sell, "FILLED")
-
-
 async def test_a_fill_missed_while_the_user_channel_was_down_is_reconciled(trader: Engine, quiet_venue: PaperVenue) -> None:
     """Scenario: the venue drops every connection; while we are away our resting order fills;
     on reconnect the engine asks the venue, finds the fill, and reports the difference."""
@@ -221,3 +148,103 @@ async def test_a_fill_missed_while_the_user_channel_was_down_is_reconciled(trade
     report = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "missed_fill")
     assert report.client_order_id == order.client_order_id  # type: ignore[attr-defined]
     assert order.status is OrderStatus.FILLED and trader.positions()["BTC-USD"].quantity == D("0.001")
+
+
+def another_trader_sells(venue: PaperVenue, size: str, product_id: str = "BTC-USD") -> None:
+    venue.create_order("another-trader", {"client_order_id": f"other-{size}-{len(venue.exchange.orders)}",
+                                          "product_id": product_id, "side": "SELL",
+                                          "order_configuration": {"market_market_ioc": {"base_size": size}}})
+
+
+async def test_place_ack_partial_fills_fill_then_position_and_pnl(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: a passive buy of 0.003 inside the spread is acked; another trader sells into it
+    0.001 (partially filled, 0.002 leaves) then 0.002 (filled). The position is 0.003 at our price;
+    unrealised PnL is marked at mid; fees are the venue's."""
+    bids, asks = quiet_venue.book_levels("BTC-USD")
+    price = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
+    order = await trader.place_limit("BTC-USD", "buy", size="0.003", price=price, post_only=True)
+    await trader.wait_for(order, "OPEN")
+    another_trader_sells(quiet_venue, "0.001")
+    await trader.wait_for(order, "PARTIALLY_FILLED")
+    assert (order.filled_size, order.leaves) == (D("0.001"), D("0.002"))
+    assert trader.positions()["BTC-USD"].quantity == D("0.001")
+    another_trader_sells(quiet_venue, "0.002")
+    await trader.wait_for(order, "FILLED")
+    assert order.average_price == price
+    assert_position_matches_venue_fills(trader, quiet_venue, [order.order_id])
+    position = trader.positions()["BTC-USD"]
+    assert position.average_price == price
+    mid = trader.book("BTC-USD").mid()
+    assert mid is not None and position.unrealised(mid) == (mid - price) * D("0.003")
+
+
+async def test_many_products_at_once(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: BTC, ETH and SOL books live together; a market buy on each; each position is what
+    that product's venue fills say, and a resting order per product is cancelled by product."""
+    products = ["BTC-USD", "ETH-USD", "SOL-USD"]
+    for product in products[1:]:
+        await trader.subscribe(product)
+    for product in products:
+        await trader.wait_for_book(product)
+    buys = [await trader.place_market(product, "buy", size="0.01") for product in products]
+    for buy in buys:
+        await trader.wait_for(buy, "FILLED")
+    for product, buy in zip(products, buys, strict=True):
+        assert_position_matches_venue_fills(trader, quiet_venue, [buy.order_id], product)
+    resting = [await trader.place_limit(p, "buy", size="0.01", price=best(trader, p)[0] - 1) for p in products]
+    cancelled, failed = await trader.cancel_all("ETH-USD")
+    assert [o.product_id for o in cancelled] == ["ETH-USD"] and failed == []
+    assert sorted(o.product_id for o in trader.open_orders()) == ["BTC-USD", "SOL-USD"]
+    assert all(venue_order(quiet_venue, o.order_id).status == ("CANCELLED" if o.product_id == "ETH-USD" else "OPEN")
+               for o in resting)
+
+
+async def test_cancel_replace_moves_a_resting_order_and_keeps_what_is_left(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: a passive buy of 0.003 fills 0.001; the trader moves it 50 closer. The old order
+    is cancelled at the venue first, then a new one for the 0.002 left rests at the new price."""
+    bids, asks = quiet_venue.book_levels("BTC-USD")
+    price = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
+    order = await trader.place_limit("BTC-USD", "buy", size="0.003", price=price, post_only=True)
+    await trader.wait_for(order, "OPEN")
+    another_trader_sells(quiet_venue, "0.001")
+    await trader.wait_for(order, "PARTIALLY_FILLED")
+    lower = price - 50
+    new = await trader.replace(order, price=lower)
+    await trader.wait_for(new, "OPEN")
+    assert order.status is OrderStatus.CANCELLED and venue_order(quiet_venue, order.order_id).status == "CANCELLED"
+    venue_new = venue_order(quiet_venue, new.order_id)
+    assert (venue_new.status, venue_new.limit_price, venue_new.base_size, venue_new.post_only) == ("OPEN", lower, D("0.002"), True)
+    assert trader.open_orders() == [new] and new.request.post_only
+    assert trader.positions()["BTC-USD"].quantity == D("0.001")
+
+
+async def test_a_replacement_risk_refuses_leaves_the_old_order_working(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: max order size 0.1; replacing a working 0.01 with 0.2 is refused before anything
+    is cancelled: the old order is still working, here and at the venue. Replacing it with 0.1
+    is checked as if the old one were gone (its size does not count against the new one)."""
+    trader.set_limit("max_position", "0.1", reason="test")
+    bid, _ = best(trader)
+    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=bid - 100)
+    await trader.wait_for(order, "OPEN")
+    with pytest.raises(OrderRefusedError, match="replacement refused, .* still working: position would reach 0.2"):
+        await trader.replace(order, size="0.2")
+    assert order.status is OrderStatus.OPEN and venue_order(quiet_venue, order.order_id).status == "OPEN"
+    new = await trader.replace(order, size="0.1")
+    await trader.wait_for(new, "OPEN")
+    assert venue_order(quiet_venue, new.order_id).base_size == D("0.1")
+
+
+async def test_a_replace_whose_cancel_fails_sends_nothing(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: the venue fails the cancel (500s); the replacement is not sent, the old order is
+    still working, and the error says so. Replacing a finished order is refused by name."""
+    bid, _ = best(trader)
+    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=bid - 100)
+    await trader.wait_for(order, "OPEN")
+    quiet_venue.faults.fail_rest(500, count=20)
+    with pytest.raises(OrderError, match=f"order {order.client_order_id} was not cancelled .*: no replacement sent"):
+        await trader.replace(order, price=bid - 90)
+    quiet_venue.faults.clear()
+    assert order.status.is_working and len(quiet_venue.exchange.owner_orders(trader.config.key.name)) == 1  # type: ignore[union-attr]
+    await trader.cancel(order)
+    with pytest.raises(OrderError, match="is CANCELLED: nothing to replace"):
+        await trader.replace(order, price=bid - 90)

@@ -121,8 +121,8 @@ async def test_stale_market_data_with_working_orders_halts(trader: Engine, quiet
 
 
 async def test_flatten_sells_the_position(trader: Engine) -> None:
-    """Scenario: long 0.05; kill switch with flatten: a market sell of 0.05 goes out and fills."""
-    buy = await trader.place_market("BTC-USD", "buy", size="0.05")
+    """Scenario: long 1 BTC; kill switch with flatten: a market sell of 1 goes out and fills."""
+    buy = await trader.place_market("BTC-USD", "buy", size="1")
     await trader.wait_for(buy, "FILLED")
     report = await trader.kill_switch("flatten test", flatten=True)
     assert len(report.flattened) == 1
@@ -159,3 +159,30 @@ async def test_a_failing_scheduled_job_is_reported_not_swallowed(quiet_venue: Pa
         assert set(jobs) == {"_reconcile_job", "_trigger_job", "_daily_reset_job", "_checkpoint_job"}
         assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
         quiet_venue.faults.clear()
+
+
+async def test_venue_restart_mid_flow_loses_no_fill_and_trading_goes_on(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: a resting buy is working when the venue fails over (every socket cut, nothing
+    listening for a moment); while it is away, another trader fills our order. When it is back
+    the engine reconnects both feeds, learns of the fill, its position is the venue's, the book
+    is live again and the next order goes through."""
+    from cryptoj_tui.engine.events import ConnectionStatus
+    from tests.integration.helpers import assert_position_matches_venue_fills
+
+    bids, asks = quiet_venue.book_levels("BTC-USD")
+    price = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
+    order = await trader.place_limit("BTC-USD", "buy", size="0.002", price=price, post_only=True)
+    await trader.wait_for(order, "OPEN")
+    events = trader.events()
+    restarting = asyncio.ensure_future(quiet_venue.restart(down_for=0.3))
+    await next_event(events, lambda e: isinstance(e, ConnectionStatus) and e.state != "connected")
+    quiet_venue.create_order("another-trader", {"client_order_id": "fill-while-away", "product_id": "BTC-USD",
+                                                "side": "SELL",
+                                                "order_configuration": {"market_market_ioc": {"base_size": "0.002"}}})
+    await restarting
+    await trader.wait_for(order, "FILLED")
+    assert_position_matches_venue_fills(trader, quiet_venue, [order.order_id])
+    await trader.wait_for_book("BTC-USD")
+    after = await trader.place_market("BTC-USD", "sell", size="0.002")
+    await trader.wait_for(after, "FILLED")
+    assert trader.positions()["BTC-USD"].quantity == 0 and trader.state is TradingState.ACTIVE

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from cryptoj_tui.cdp_keys import CdpKey, generate_key, sign, write_key_file
-from tests.integration.test_sim_process import start_sim
+from tests.integration.venue.test_sim_process import start_sim
 
 BASE = "/api/v3/brokerage"
 

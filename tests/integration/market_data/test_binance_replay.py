@@ -70,6 +70,7 @@ async def replay_server(captures: Path) -> AsyncIterator[tuple[Replay, str]]:
 
 
 async def test_replayed_session_builds_every_documented_book(captures: Path, replay_server: tuple[Replay, str]) -> None:
+    """Scenario: a recorded Binance session replayed over a socket; every book ends as Binance's documented sync rule says."""
     replay, host = replay_server
     config = EngineConfig(venue="binance", ws_url=f"ws://{host}/ws", rest_url=f"http://{host}")
     frames = [json.loads(f)["data"] for f in replay.frames]
@@ -93,6 +94,7 @@ async def test_replayed_session_builds_every_documented_book(captures: Path, rep
 
 
 def test_a_binance_engine_needs_a_rest_url() -> None:
+    """Scenario: a Binance config without a REST URL, or an unknown venue, is refused in one line."""
     with pytest.raises(ValueError, match="binance venue needs rest_url"):
         EngineConfig(venue="binance", ws_url="ws://h/ws")
     with pytest.raises(ValueError, match="venue must be 'coinbase' or 'binance'"):
@@ -100,6 +102,7 @@ def test_a_binance_engine_needs_a_rest_url() -> None:
 
 
 async def test_a_failed_snapshot_is_reported_and_retried(captures: Path) -> None:
+    """Scenario: the first depth snapshot request fails; it is reported and retried until the book is live."""
     replay = Replay(captures, fail_first=1)
     app = web.Application()
     app.router.add_get("/ws", replay.ws)

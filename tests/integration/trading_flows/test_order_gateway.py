@@ -103,6 +103,7 @@ async def test_an_invalid_order_is_a_400_naming_the_problem(quiet_venue: PaperVe
 
 
 def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    """Scenario: a key file with mode 644 is refused with the chmod to run; at 600 it loads."""
     path = tmp_path / "key.json"
     path.write_text(key_file_text(generate_key()))
     os.chmod(path, 0o644)
@@ -113,6 +114,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_key_from_the_environment(tmp_path: Path) -> None:
+    """Scenario: keys from CRYPTOJ_API_KEY_NAME/CRYPTOJ_API_PRIVATE_KEY load, never show in repr, and bad ones say which variable is wrong."""
     key = generate_key(ed25519_key=True)
     import json
 

@@ -3,13 +3,15 @@ engine did not place, and a key the venue does not know."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from cryptoj_tui.cdp_keys import CdpKey, generate_key
 from cryptoj_tui.engine import Engine
-from cryptoj_tui.engine.adapters.coinbase.rest import RestError
+from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.events import Alert, Reconciled
 from cryptoj_tui.engine.orders import OrderStatus
 from cryptoj_tui.sim.venue import PaperVenue
@@ -116,3 +118,21 @@ async def test_a_gap_and_garbage_on_the_user_channel_lead_to_reconciliation(trad
     assert gone.client_order_id == order.client_order_id  # type: ignore[attr-defined]
     assert order.status is OrderStatus.CANCELLED
     assert user.metrics.gaps >= 1 and user.metrics.decode_errors >= 1 and user.state == "connected"
+
+
+async def test_an_expired_jwt_is_a_clear_401_not_a_retry_storm(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: this machine's clock is ten minutes slow, so every JWT we sign has already
+    expired by the venue's clock: the venue answers 401 naming the expiry, our client says so in
+    one line after one request (a 401 is not retried), and with the clock right it works."""
+    _, key = api_key
+    quiet_venue.keys.register(key.name, key.public_key())
+    slow = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key, clock=lambda: time.time() - 600))
+    right = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key))
+    try:
+        with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*expired") as raised:
+            await slow.accounts()
+        assert "\n" not in str(raised.value) and slow.requests == 1
+        assert await right.accounts()
+    finally:
+        await slow.close()
+        await right.close()

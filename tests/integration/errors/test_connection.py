@@ -55,6 +55,7 @@ async def wait_for(states: list[tuple[ConnectionState, str]], fragment: str) -> 
 
 @pytest.mark.parametrize("server", [["hello"]], indirect=True)
 async def test_a_silent_feed_counts_as_dead_and_is_reconnected(server: Server) -> None:
+    """Scenario: the server says hello then nothing; after stale_after the connection counts as dead and reconnects."""
     states: list[tuple[ConnectionState, str]] = []
     received: list[str | bytes] = []
     conn = connection(server.url, received.append, states, stale_after=0.2)
@@ -76,6 +77,7 @@ async def test_a_silent_feed_counts_as_dead_and_is_reconnected(server: Server) -
 async def test_a_failing_frame_handler_is_logged_and_repaired_by_reconnecting(
     server: Server, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Scenario: our own frame handler raises; the error is logged with the frame and the connection starts over."""
     caplog.set_level(logging.ERROR)
     states: list[tuple[ConnectionState, str]] = []
 
@@ -92,6 +94,7 @@ async def test_a_failing_frame_handler_is_logged_and_repaired_by_reconnecting(
 
 
 async def test_send_without_a_socket_is_a_clear_error() -> None:
+    """Scenario: sending before any connection exists is a ConnectionError naming the URL."""
     conn = connection("ws://127.0.0.1:9", lambda raw: None, [])
     with pytest.raises(ConnectionError, match="not connected to ws://127.0.0.1:9"):
         await conn.send("x")
@@ -99,6 +102,7 @@ async def test_send_without_a_socket_is_a_clear_error() -> None:
 
 @pytest.mark.parametrize("server", [["a"]], indirect=True)
 async def test_reconnect_on_request_connects_again(server: Server) -> None:
+    """Scenario: the engine asks for a reconnect (as after a sequence gap); a second connection follows."""
     states: list[tuple[ConnectionState, str]] = []
     received: list[str | bytes] = []
     conn = connection(server.url, received.append, states, backoff=Backoff(base=0.01, cap=0.05))

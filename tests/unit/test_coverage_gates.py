@@ -1,0 +1,23 @@
+"""The coverage gates name what missed and by how much."""
+
+from __future__ import annotations
+
+from tools.coverage_gates import COMPONENTS, misses, report
+
+
+def test_every_miss_names_the_component_and_its_figure() -> None:
+    rows = [("risk", True, 79.4, 70.0, 60.0), ("console", False, 10.0, 5.0, 5.0), ("overall", True, 84.9, 50.0, 69.9)]
+    assert misses(rows) == [
+        "coverage gate: component risk 79.4 % < 80 %",
+        "coverage gate: overall 84.9 % < 85 %",
+        "coverage gate: integration tests alone 69.9 % < 70 %",
+    ]
+    assert misses([("risk", True, 80.0, 0.0, 0.0), ("overall", True, 85.0, 0.0, 70.0)]) == []
+
+
+def test_the_report_has_a_row_per_component_and_every_gated_engine_component() -> None:
+    names = {c.name for c in COMPONENTS if c.gated}
+    assert names == {"market_data", "execution", "risk", "emergency", "portfolio", "journal", "connection"}
+    text = report([(c.name, c.gated, 90.0, 50.0, 80.0) for c in COMPONENTS] + [("overall", True, 90.0, 50.0, 80.0)], "93")
+    assert text.count("\n| ") == len(COMPONENTS) + 2  # header, components, overall
+    assert "| **overall** | ≥ 85 % | 90.0 % | 50.0 % | 80.0 % |" in text and "93 s" in text
