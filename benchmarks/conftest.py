@@ -40,7 +40,8 @@ def _benchmarks(config: pytest.Config) -> list[Any]:
     return [b for b in getattr(session, "benchmarks", None) or [] if b.stats is not None and b.stats.data]
 
 
-def _baselines(benchmarks: list[Any]) -> dict[str, Any]:
+def baselines(benchmarks: list[Any]) -> dict[str, Any]:
+    """The baseline of each group, by group name."""
     return {b.group or b.name: b for b in benchmarks if b.extra_info.get("role") == "baseline"}
 
 
@@ -66,13 +67,18 @@ def measure(bench: Any, baseline: Any | None, what: str) -> float | None:
 
 
 def verdicts(config: pytest.Config) -> list[Verdict]:
-    benchmarks = _benchmarks(config)
+    return verdicts_of(_benchmarks(config))
+
+
+def verdicts_of(benchmarks: list[Any]) -> list[Verdict]:
+    """Every target of thresholds.toml against these benchmarks (pytest-benchmark's, or the
+    same fields read back from its JSON by tools/bench_report.py)."""
     by_name = {b.name: b for b in benchmarks}
-    baselines = _baselines(benchmarks)
+    by_group = baselines(benchmarks)
     result = []
     for target in tomllib.loads(THRESHOLDS.read_text())["target"]:
         bench = by_name.get(target["benchmark"])
-        value = None if bench is None else measure(bench, baselines.get(bench.group or bench.name), target["measure"])
+        value = None if bench is None else measure(bench, by_group.get(bench.group or bench.name), target["measure"])
         result.append(Verdict(target["issue"], target["what"], target["measure"], float(target["max"]), value))
     return result
 
@@ -81,19 +87,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     benchmarks = _benchmarks(config)
     if not benchmarks:
         return
-    baselines = _baselines(benchmarks)
+    by_group = baselines(benchmarks)
     write = terminalreporter.write_line
     terminalreporter.section("ratios to the same-run baseline")
     write(f"{'group':<34} {'measured':>12} {'baseline':>12} {'ratio':>7} {'p99 ratio':>9}")
     for bench in sorted(benchmarks, key=lambda b: (b.group or b.name, b.name)):
-        baseline = baselines.get(bench.group or bench.name)
+        baseline = by_group.get(bench.group or bench.name)
         if baseline is None or baseline is bench:
             continue
         write(f"{bench.group or bench.name:<34} {bench.stats.median * 1e6:>10.1f}us {baseline.stats.median * 1e6:>10.1f}us "
               f"{measure(bench, baseline, 'median_ratio'):>7.2f} {measure(bench, baseline, 'p99_ratio'):>9.2f}")
     for bench in benchmarks:
         for name, value in sorted(bench.extra_info.items()):
-            if name != "role":
+            if name != "role" and not isinstance(value, list):
                 write(f"{bench.name}: {name} = {value:.1f}" if isinstance(value, float) else f"{bench.name}: {name} = {value}")
     terminalreporter.section("targets (benchmarks/thresholds.toml)")
     write(f"{'issue':<6} {'target':<78} {'measure':<34} {'measured':>9} {'max':>8}  result")

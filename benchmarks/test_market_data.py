@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import random
+from itertools import islice
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 import pytest
+from sortedcontainers import SortedDict
 
 from cryptoj_tui.engine.adapters.coinbase.stream import L2DataFrame, StreamDecoder
 from cryptoj_tui.engine.book import OrderBook
+from cryptoj_tui.engine.model import Side
 
 FRAMES = 1000
 
@@ -53,10 +56,10 @@ def snapshot_frame(levels_per_side: int) -> bytes:
     return frame(0, "snapshot", bids + asks)
 
 
-def seeded_book() -> OrderBook:
+def seeded_book(levels_per_side: int = 2500) -> OrderBook:
     decoder = StreamDecoder()
     book = OrderBook("BTC-USD")
-    snapshot = decoder.decode(snapshot_frame(2500))
+    snapshot = decoder.decode(snapshot_frame(levels_per_side))
     assert isinstance(snapshot, L2DataFrame)
     book.replace(snapshot.events[0].updates)
     return book
@@ -75,7 +78,7 @@ def decode_and_apply(frames: list[bytes], decoder: StreamDecoder, book: OrderBoo
             book.apply(event.updates)
 
 
-@pytest.mark.parametrize("levels", [1, 50])
+@pytest.mark.parametrize("levels", [1, 5, 50])
 def test_update_frames_baseline(benchmark: Any, levels: int) -> None:
     frames = update_frames(levels)
     benchmark.group = f"l2 update, {levels} level(s) x{FRAMES}"
@@ -83,7 +86,7 @@ def test_update_frames_baseline(benchmark: Any, levels: int) -> None:
     benchmark(decode_only, frames)
 
 
-@pytest.mark.parametrize("levels", [1, 50])
+@pytest.mark.parametrize("levels", [1, 5, 50])
 def test_update_frames_decode_and_apply(benchmark: Any, levels: int) -> None:
     frames = update_frames(levels)
     decoder, book = StreamDecoder(), seeded_book()
@@ -112,3 +115,71 @@ def test_snapshot_10k_decode_and_replace(benchmark: Any) -> None:
 
     benchmark(run)
     assert book.depth() == (5000, 5000)
+
+
+DEPTHS = [1_000, 10_000, 50_000]
+"""Levels in the book (both sides) for the scaling curve."""
+
+
+def decoded_updates(depth: int) -> list[Any]:
+    """1000 one-level changes inside a book of `depth` levels, already decoded."""
+    rng = random.Random(depth)
+    decoder = StreamDecoder()
+    changes = []
+    for n in range(FRAMES):
+        side = rng.choice(("bid", "offer"))
+        ticks = rng.randint(0, depth // 2 - 1)
+        price = Decimal(6_500_000 - ticks if side == "bid" else 6_500_001 + ticks) / 100
+        size = "0" if rng.random() < 0.3 else "0.25"
+        level = {"side": side, "event_time": "t", "price_level": str(price), "new_quantity": size}
+        changes.append(decoder.decode(frame(n, "update", [level])).events[0].updates)  # type: ignore[union-attr]
+    return changes
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_apply_vs_depth_baseline_sorteddict(benchmark: Any, depth: int) -> None:
+    """The same changes as integer ticks straight into two SortedDicts: no checks, no scaling."""
+    bids = SortedDict({6_500_000 - n: Decimal("0.5") for n in range(depth // 2)})
+    asks = SortedDict({6_500_001 + n: Decimal("0.5") for n in range(depth // 2)})
+    raw = [(bids if c[0].side == "bid" else asks, int(c[0].price * 100), c[0].size) for c in decoded_updates(depth)]
+
+    def apply_all() -> None:
+        for levels, tick, size in raw:
+            if size:
+                levels[tick] = size
+            else:
+                levels.pop(tick, None)
+
+    benchmark.group = f"apply 1000 updates, book of {depth} levels"
+    benchmark.extra_info["role"] = "baseline"
+    benchmark(apply_all)
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_apply_vs_depth_order_book(benchmark: Any, depth: int) -> None:
+    """OrderBook.apply of the same decoded changes: validation, tick scaling, all-or-nothing."""
+    book, changes = seeded_book(depth // 2), decoded_updates(depth)
+
+    def apply_all() -> None:
+        for change in changes:
+            book.apply(change)
+
+    benchmark.group = f"apply 1000 updates, book of {depth} levels"
+    benchmark.extra_info["role"] = "OrderBook.apply"
+    benchmark(apply_all)
+
+
+def test_top_20_baseline_sorteddict(benchmark: Any) -> None:
+    bids = SortedDict({6_500_000 - n: Decimal("0.5") for n in range(5000)})
+    asks = SortedDict({6_500_001 + n: Decimal("0.5") for n in range(5000)})
+    benchmark.group = "top 20 read, book of 10k levels"
+    benchmark.extra_info["role"] = "baseline"
+    benchmark(lambda: ([(t, bids[t]) for t in islice(reversed(bids), 20)], [(t, asks[t]) for t in islice(asks, 20)]))
+
+
+def test_top_20_order_book(benchmark: Any) -> None:
+    book = seeded_book(5000)
+    benchmark.group = "top 20 read, book of 10k levels"
+    benchmark.extra_info["role"] = "OrderBook.top (prices as Decimal)"
+    bids, asks = benchmark(book.top, 20)
+    assert len(bids) == len(asks) == 20 and bids[0][0] > bids[1][0] and book.levels(Side.BID)

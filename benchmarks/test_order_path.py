@@ -26,8 +26,10 @@ from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.risk import RiskLimits
 from cryptoj_tui.sim.venue import VenueConfig, VenueThread
 
-ROUNDS = 200
-KILL_ORDERS = 200
+from benchmarks.support import scaled
+
+ROUNDS = scaled(200)
+KILL_SIZES = [10, 100, 200, 500]
 KEY = generate_key()
 
 
@@ -104,7 +106,8 @@ def test_submit_to_ack_engine_place_limit(benchmark: Any, venue: VenueThread, tm
     loop.close()
 
 
-def test_kill_switch_baseline_bare_batch_cancel(benchmark: Any, venue: VenueThread) -> None:
+@pytest.mark.parametrize("orders", KILL_SIZES)
+def test_kill_switch_baseline_bare_batch_cancel(benchmark: Any, venue: VenueThread, orders: int) -> None:
     loop = asyncio.new_event_loop()
     session = loop.run_until_complete(_session())
     base = f"{venue.ws_url.replace('ws://', 'http://')}/api/v3/brokerage"
@@ -113,23 +116,24 @@ def test_kill_switch_baseline_bare_batch_cancel(benchmark: Any, venue: VenueThre
 
     def place_orders() -> None:
         async def run() -> None:
-            answers = await asyncio.gather(*(post(session, f"{base}/orders", order_body(price)) for _ in range(KILL_ORDERS)))
+            answers = await asyncio.gather(*(post(session, f"{base}/orders", order_body(price)) for _ in range(orders)))
             ids[:] = [a["success_response"]["order_id"] for a in answers]
         loop.run_until_complete(run())
 
     async def cancel_all() -> None:
-        chunks = [ids[:100], ids[100:]]
+        chunks = [ids[n:n + 100] for n in range(0, len(ids), 100)]  # the venue takes 100 a batch
         results = await asyncio.gather(*(post(session, f"{base}/orders/batch_cancel", json.dumps({"order_ids": c})) for c in chunks))
         assert all(r["success"] for answer in results for r in answer["results"])
 
-    benchmark.group = f"kill switch, {KILL_ORDERS} orders"
+    benchmark.group = f"kill switch, {orders} orders"
     benchmark.extra_info["role"] = "baseline"
-    benchmark.pedantic(lambda: loop.run_until_complete(cancel_all()), setup=place_orders, rounds=5)
+    benchmark.pedantic(lambda: loop.run_until_complete(cancel_all()), setup=place_orders, rounds=scaled(5, 1))
     loop.run_until_complete(session.close())
     loop.close()
 
 
-def test_kill_switch_engine(benchmark: Any, venue: VenueThread) -> None:
+@pytest.mark.parametrize("orders", KILL_SIZES)
+def test_kill_switch_engine(benchmark: Any, venue: VenueThread, orders: int) -> None:
     loop = asyncio.new_event_loop()
     engine = _engine(venue, Path(":memory:"), loop)
     price = far_bid(venue)
@@ -141,17 +145,59 @@ def test_kill_switch_engine(benchmark: Any, venue: VenueThread) -> None:
 
         async def run() -> None:
             await asyncio.gather(*(engine.place_limit("BTC-USD", "buy", size="0.001", price=price)
-                                   for _ in range(KILL_ORDERS)))
+                                   for _ in range(orders)))
         loop.run_until_complete(run())
 
     async def kill() -> None:
         report = await engine.kill_switch("benchmark")
         refusing.append(report.refusing_after)
-        assert len(report.cancelled) == KILL_ORDERS and not report.failed
+        assert len(report.cancelled) == orders and not report.failed
 
-    benchmark.group = f"kill switch, {KILL_ORDERS} orders"
+    benchmark.group = f"kill switch, {orders} orders"
     benchmark.extra_info["role"] = "engine kill_switch -> all confirmed cancelled"
-    benchmark.pedantic(lambda: loop.run_until_complete(kill()), setup=place_orders, rounds=5)
+    benchmark.pedantic(lambda: loop.run_until_complete(kill()), setup=place_orders, rounds=scaled(5, 1))
     benchmark.extra_info["refusing_after_max_us"] = max(refusing) * 1e6
+    loop.run_until_complete(engine.stop())
+    loop.close()
+
+
+def test_cancel_to_ack_baseline_bare_aiohttp_post(benchmark: Any, venue: VenueThread) -> None:
+    loop = asyncio.new_event_loop()
+    session = loop.run_until_complete(_session())
+    base = f"{venue.ws_url.replace('ws://', 'http://')}/api/v3/brokerage"
+    price = far_bid(venue)
+    ids: list[str] = []
+
+    def place_one() -> None:
+        answer = loop.run_until_complete(post(session, f"{base}/orders", order_body(price)))
+        ids.append(answer["success_response"]["order_id"])
+
+    async def cancel_one() -> None:
+        answer = await post(session, f"{base}/orders/batch_cancel", json.dumps({"order_ids": [ids.pop()]}))
+        assert answer["results"][0]["success"], answer
+
+    benchmark.group = "cancel -> ack"
+    benchmark.extra_info["role"] = "baseline"
+    benchmark.pedantic(lambda: loop.run_until_complete(cancel_one()), setup=place_one, rounds=ROUNDS, warmup_rounds=5)
+    loop.run_until_complete(session.close())
+    loop.close()
+
+
+def test_cancel_to_ack_engine_cancel(benchmark: Any, venue: VenueThread, tmp_path: Path) -> None:
+    loop = asyncio.new_event_loop()
+    engine = _engine(venue, tmp_path / "journal.db", loop)
+    price = far_bid(venue)
+    working: list[Any] = []
+
+    def place_one() -> None:
+        working.append(loop.run_until_complete(engine.place_limit("BTC-USD", "buy", size="0.001", price=price)))
+
+    async def cancel_one() -> None:
+        cancelled, failed = await engine.cancel(working.pop())
+        assert len(cancelled) == 1 and not failed, failed
+
+    benchmark.group = "cancel -> ack"
+    benchmark.extra_info["role"] = "engine cancel (journal, JWT, state machine)"
+    benchmark.pedantic(lambda: loop.run_until_complete(cancel_one()), setup=place_one, rounds=ROUNDS, warmup_rounds=5)
     loop.run_until_complete(engine.stop())
     loop.close()

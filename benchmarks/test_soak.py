@@ -105,6 +105,7 @@ def test_engine_memory_is_flat_under_a_steady_feed(benchmark: Any) -> None:
         rss_end_mb=round(result["end"] / 2**20, 1),
         growth_percent=round(growth * 100, 2),
         frames_sent=result["sent"],
+        rss_mb_each_second=[round(rss / 2**20, 2) for rss in result["samples"]],
         seconds=SECONDS,
     )
     print(f"\nsoak {SECONDS:g}s: {result['sent']} frames, RSS {result['warm'] / 2**20:.1f} MiB after warm-up "

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 TARGETS = {
     "cryptoj_tui/engine/risk.py": ["tests/unit/test_risk.py", "tests/unit/test_risk_boundaries.py", "tests/integration/risk",
                                    "tests/integration/emergency", "tests/integration/trading_flows/test_trading.py"],
-    "cryptoj_tui/engine/emergency.py": ["tests/unit/test_emergency.py", "tests/integration/emergency",
+    "cryptoj_tui/engine/emergency.py": ["tests/unit/test_emergency.py", "tests/unit/test_risk_boundaries.py", "tests/integration/emergency",
                                         "tests/integration/risk", "tests/unit/test_risk.py"],
 }
 TIMEOUT_S = 180

@@ -1,0 +1,167 @@
+"""Throughput under load: 1k, 5k and 10k level2 frames/s spread over 50 products, for a fixed
+time, read by the engine in its own process and by a bare reader (websockets + msgspec decode,
+nothing else) in another; the load generator is this process. psutil measures each reader's
+CPU and memory from outside.
+
+Per rate: CPU %, RSS, frames/s read, level updates applied, book events after coalescing,
+dropped events, bytes/s sent, and the feed latency p50/p99 (venue stamp -> arrival, sampled
+every 5 ms) as the benchmark's samples, beside the bare reader's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+
+from benchmarks.support import SMOKE, record
+
+PRODUCTS = [f"P{n:02d}-USD" for n in range(1, 51)]
+RATES = [1_000, 5_000, 10_000]
+SECONDS = 1.0 if SMOKE else 5.0
+LEVELS = 100
+"""Levels per side in each product's snapshot."""
+
+
+def stamp() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+
+
+def frame(seq: int, events: str) -> str:
+    return f'{{"channel":"l2_data","timestamp":"{stamp()}","sequence_num":{seq},"events":{events}}}'
+
+
+def events_text(kind: str, product: str, levels: list[tuple[str, str, str]]) -> str:
+    updates = [{"side": s, "event_time": "t", "price_level": p, "new_quantity": q} for s, p, q in levels]
+    return json.dumps([{"type": kind, "product_id": product, "updates": updates}], separators=(",", ":"))
+
+
+class LoadServer:
+    """Snapshots of every product asked for, then `rate` one-level update frames a second, round robin."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        rng = random.Random(rate)
+        self.updates = []
+        for n in range(4000):
+            product = PRODUCTS[n % len(PRODUCTS)]
+            side = rng.choice(("bid", "offer"))
+            ticks = rng.randint(1, LEVELS)
+            price = Decimal(100_000 - ticks if side == "bid" else 100_000 + ticks) / 100
+            size = "0" if rng.random() < 0.3 else str(Decimal(rng.randint(1, 10**6)) / 10**4)
+            self.updates.append(events_text("update", product, [(side, str(price), size)]))
+        self.sent = 0
+        self.bytes = 0
+        self.streaming = asyncio.Event()
+        self.seconds = 0.0
+
+    async def handler(self, ws: ServerConnection) -> None:
+        seq = 0
+        subscribed: set[str] = set()
+        streamer: asyncio.Task[None] | None = None
+
+        async def send(text: str) -> None:
+            nonlocal seq
+            await ws.send(text)
+            seq += 1
+
+        async def stream() -> None:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            self.streaming.set()
+            sent = 0
+            while True:
+                due = int((loop.time() - start) * self.rate)
+                while sent < due:
+                    text = frame(seq, self.updates[sent % len(self.updates)])
+                    await send(text)
+                    sent += 1
+                    self.sent += 1
+                    self.bytes += len(text)
+                self.seconds = loop.time() - start
+                await asyncio.sleep(0.001)
+
+        try:
+            async for message in ws:
+                request = json.loads(message)
+                if request.get("channel") != "level2" or request.get("type") != "subscribe":
+                    continue  # heartbeats and the like: the readers do not need them here
+                for product in request["product_ids"]:
+                    levels = ([("bid", str(Decimal(100_000 - n) / 100), "1") for n in range(1, LEVELS + 1)]
+                              + [("offer", str(Decimal(100_000 + n) / 100), "1") for n in range(1, LEVELS + 1)])
+                    await send(frame(seq, events_text("snapshot", product, levels)))
+                    subscribed.add(product)
+                if streamer is None and subscribed >= set(PRODUCTS):
+                    streamer = asyncio.ensure_future(stream())
+        finally:
+            if streamer is not None:
+                streamer.cancel()
+
+
+async def run_reader(rate: int, bare: bool) -> dict[str, Any]:
+    server = LoadServer(rate)
+    async with serve(server.handler, "127.0.0.1", 0, compression=None, max_size=None) as running:
+        url = f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).with_name("load_client.py")), url, str(SECONDS), *PRODUCTS,
+            *(["--bare"] if bare else []), stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+        )
+        process = psutil.Process(child.pid)
+        await asyncio.wait_for(server.streaming.wait(), 60)
+        def cpu_seconds() -> float:
+            times = process.cpu_times()
+            return times.user + times.system
+
+        # CPU from the first streamed frame to the reader's last sample (it exits right after).
+        cpu_start, wall_start = cpu_seconds(), time.monotonic()
+        cpu, rss = 0.0, []
+        while child.returncode is None:
+            try:
+                rss.append(process.memory_info().rss)
+                cpu = (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start) * 100
+            except psutil.NoSuchProcess:
+                break
+            try:
+                await asyncio.wait_for(child.wait(), 0.25)
+            except TimeoutError:
+                pass
+        out, _ = await child.communicate()
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        seconds = max(server.seconds, 1e-9)
+        result.update(cpu_percent=cpu, rss_mb=max(rss) / 2**20, sent_per_s=server.sent / seconds,
+                      bytes_per_s=server.bytes / seconds)
+        return result
+
+
+@pytest.mark.parametrize("bare", [True, False], ids=["baseline_bare_reader", "engine"])
+@pytest.mark.parametrize("rate", RATES)
+def test_load_50_products(benchmark: Any, rate: int, bare: bool) -> None:
+    result = asyncio.run(run_reader(rate, bare))
+    latency = result.pop("latency")
+    assert latency, "no latency samples: the reader saw no frames"
+    record(benchmark, f"load {rate // 1000}k frames/s, 50 products: feed latency",
+           "baseline" if bare else "engine", latency)
+    benchmark.extra_info.update(
+        cpu_percent=round(result["cpu_percent"], 1), rss_mb=round(result["rss_mb"], 1),
+        frames_read_per_s=round(result["frames"] / SECONDS), frames_sent_per_s=round(result["sent_per_s"]),
+        kbytes_sent_per_s=round(result["bytes_per_s"] / 1024),
+    )
+    if not bare:
+        benchmark.extra_info.update(
+            updates_applied_per_s=round(result["updates_applied"] / SECONDS),
+            book_events_per_s=round(result["book_events"] / SECONDS), dropped_events=result["dropped_events"],
+            gaps=result["gaps"],
+        )
+        assert result["gaps"] == 0

@@ -1,0 +1,318 @@
+"""docs/performance.md and its plots, from the JSON of one `make bench` run.
+
+    python tools/bench_report.py .benchmarks/latest.json docs/performance.md
+
+Every figure is the run's own: the ratios to the same-run baselines, the targets of
+benchmarks/thresholds.toml checked against them (the same code as the end of `make bench`),
+the scaling curves, latency histograms and the soak's RSS over time. The prose around them
+(method, bottlenecks and what was done) lives in this file, beside the numbers it explains.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.conftest import baselines, measure, verdicts_of  # noqa: E402
+
+PLOTS = "performance"
+"""Folder beside the report for its SVG plots."""
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A scaling curve: one engine figure per size, each with its baseline."""
+
+    title: str
+    pattern: str
+    """Regex on benchmark names; group 1 is the size."""
+    baseline_pattern: str
+    x_label: str
+
+
+CURVES = (
+    Curve("Applying 1000 one-level updates vs book depth", r"test_apply_vs_depth_order_book\[(\d+)\]",
+          r"test_apply_vs_depth_baseline_sorteddict\[(\d+)\]", "levels in the book"),
+    Curve("Kill switch: all confirmed cancelled vs open orders", r"test_kill_switch_engine\[(\d+)\]",
+          r"test_kill_switch_baseline_bare_batch_cancel\[(\d+)\]", "open orders"),
+    Curve("Decode + apply 1000 frames vs levels per frame", r"test_update_frames_decode_and_apply\[(\d+)\]",
+          r"test_update_frames_baseline\[(\d+)\]", "levels per frame"),
+)
+
+HISTOGRAMS = (
+    ("submit -> ack", "test_submit_to_ack_engine_place_limit", "test_submit_to_ack_baseline_bare_aiohttp_post"),
+    ("cancel -> ack", "test_cancel_to_ack_engine_cancel", "test_cancel_to_ack_baseline_bare_aiohttp_post"),
+    ("frame render, 160x48 under a flood", "test_frame_trading_screen_under_a_flood", "test_frame_baseline_minimal_app"),
+    ("keystroke -> order on the wire", "test_keystroke_to_wire_console", "test_keystroke_to_wire_baseline_minimal_app"),
+)
+
+
+def save(fig: Any, out: Path, name: str) -> None:
+    """Write one plot and free it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(out / name)
+    plt.close(fig)
+
+
+def load(path: Path) -> tuple[dict[str, Any], list[Any]]:
+    raw = json.loads(path.read_text())
+    benches = []
+    for b in raw["benchmarks"]:
+        stats = b["stats"]
+        data = stats.get("data") or []
+        benches.append(SimpleNamespace(name=b["name"], group=b["group"], extra_info=b.get("extra_info", {}),
+                                       stats=SimpleNamespace(median=stats["median"], data=data)))
+    return raw, benches
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def results_table(benches: list[Any]) -> list[str]:
+    by_group = baselines(benches)
+    lines = ["| group | measured (median) | baseline (median) | ratio | p99 ratio |", "|---|---:|---:|---:|---:|"]
+    for bench in sorted(benches, key=lambda b: (b.group or b.name, b.name)):
+        base = by_group.get(bench.group or bench.name)
+        if base is None or base is bench or not bench.stats.data:
+            continue
+        lines.append(f"| {bench.group} | {ms(bench.stats.median)} | {ms(base.stats.median)} | "
+                     f"{measure(bench, base, 'median_ratio'):.2f} | {measure(bench, base, 'p99_ratio'):.2f} |")
+    return lines
+
+
+def targets_table(benches: list[Any]) -> tuple[list[str], int]:
+    lines = ["| issue | target | measure | measured | max | result |", "|---|---|---|---:|---:|---|"]
+    missed = 0
+    for v in verdicts_of(benches):
+        result = "not run" if v.value is None else ("**missed**" if v.missed else "met")
+        missed += v.missed
+        value = "—" if v.value is None else f"{v.value:.2f}"
+        lines.append(f"| #{v.issue} | {v.what} | `{v.measure}` | {value} | {v.limit:g} | {result} |")
+    return lines, missed
+
+
+def extras_table(benches: list[Any]) -> list[str]:
+    lines = ["| benchmark | figure | value |", "|---|---|---:|"]
+    for bench in benches:
+        for name, value in sorted(bench.extra_info.items()):
+            if name == "role" or isinstance(value, list):
+                continue
+            lines.append(f"| `{bench.name}` | {name} | {value:.1f} |" if isinstance(value, float)
+                         else f"| `{bench.name}` | {name} | {value} |")
+    return lines
+
+
+def plot_curves(benches: list[Any], out: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    made = []
+    for n, curve in enumerate(CURVES):
+        points = {}
+        for bench in benches:
+            for pattern, role in ((curve.pattern, "engine"), (curve.baseline_pattern, "baseline")):
+                found = re.fullmatch(pattern, bench.name)
+                if found:
+                    points.setdefault(role, []).append((int(found.group(1)), bench.stats.median * 1e3))
+        if not points.get("engine"):
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        for role, style in (("engine", "o-"), ("baseline", "s--")):
+            xy = sorted(points.get(role, []))
+            if xy:
+                ax.plot([x for x, _ in xy], [y for _, y in xy], style, label=role)
+        ax.set_xscale("log")
+        ax.set_xlabel(curve.x_label)
+        ax.set_ylabel("median, ms")
+        ax.set_title(curve.title, fontsize=10)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        name = f"scaling-{n + 1}.svg"
+        save(fig, out, name)
+        made.append(f"![{curve.title}]({PLOTS}/{name})")
+    return made
+
+
+def plot_histograms(benches: list[Any], out: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    by_name = {b.name: b for b in benches}
+    made = []
+    for n, (title, engine, baseline) in enumerate(HISTOGRAMS):
+        if engine not in by_name or not by_name[engine].stats.data:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 3.2))
+        for name, label in ((baseline, "baseline"), (engine, "ours")):
+            if name in by_name and by_name[name].stats.data:
+                ax.hist([s * 1e3 for s in by_name[name].stats.data], bins=40, alpha=0.6, label=label)
+        ax.set_xlabel("ms")
+        ax.set_ylabel("samples")
+        ax.set_title(title, fontsize=10)
+        ax.legend()
+        name = f"latency-{n + 1}.svg"
+        save(fig, out, name)
+        made.append(f"![{title}]({PLOTS}/{name})")
+    return made
+
+
+def plot_load(benches: list[Any], out: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[tuple[int, float, float]]] = {}
+    for bench in benches:
+        found = re.fullmatch(r"test_load_50_products\[(\d+)-(\w+)\]", bench.name)
+        if found and "cpu_percent" in bench.extra_info:
+            role = "bare reader (baseline)" if found.group(2).startswith("baseline") else "engine"
+            series.setdefault(role, []).append((int(found.group(1)), bench.extra_info["cpu_percent"],
+                                                bench.extra_info.get("p99_ms", 0.0)))
+    if not series:
+        return []
+    fig, (cpu_ax, latency_ax) = plt.subplots(1, 2, figsize=(9.6, 3.4))
+    for role, points in sorted(series.items()):
+        points.sort()
+        rates = [r for r, _, _ in points]
+        cpu_ax.plot(rates, [c for _, c, _ in points], "o-", label=role)
+        latency_ax.plot(rates, [p for _, _, p in points], "o-", label=role)
+    cpu_ax.set_title("CPU of the reader's process", fontsize=10)
+    cpu_ax.set_ylabel("CPU %")
+    latency_ax.set_title("feed latency p99", fontsize=10)
+    latency_ax.set_ylabel("ms")
+    for ax in (cpu_ax, latency_ax):
+        ax.set_xlabel("frames/s over 50 products")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    save(fig, out, "load.svg")
+    return ["![CPU and latency vs load](performance/load.svg)"]
+
+
+def plot_rss(benches: list[Any], out: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    soak = next((b for b in benches if "rss_mb_each_second" in b.extra_info), None)
+    if soak is None:
+        return []
+    rss = soak.extra_info["rss_mb_each_second"]
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    ax.plot(range(1, len(rss) + 1), rss)
+    ax.set_ylim(0, max(rss) * 1.2)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("engine RSS, MiB")
+    ax.set_title("Engine RSS under a steady 1k frames/s feed", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    save(fig, out, "rss.svg")
+    return [f"![Engine RSS over time]({PLOTS}/rss.svg)"]
+
+
+def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "cryptoj"  # the same run gives the same SVG bytes
+    plots = out.parent / PLOTS
+    plots.mkdir(exist_ok=True)
+    machine = raw.get("machine_info", {})
+    targets, missed = targets_table(benches)
+    text = [
+        "# Performance",
+        "",
+        "Generated by `make bench-report` from one `make bench` run; do not edit by hand (the prose lives",
+        "in `tools/bench_report.py`).",
+        "",
+        "## Method",
+        "",
+        "Every figure is measured beside a baseline that does the least possible version of the same",
+        "job, in the same run, and reported as a ratio: msgspec decoding the same bytes; the same",
+        "changes written straight into SortedDicts; a bare aiohttp POST of the same order (and of the",
+        "same cancel) to the same venue; bare `batch_cancel` calls for the kill switch; a bare",
+        "websockets connect and snapshot for reconnects; a minimal Line-API widget or a minimal Textual",
+        "app for the console. Absolute times on a shared machine drift by a factor of two from run to",
+        "run; ratios drift much less. Where an issue names an absolute time, the target is checked as",
+        "such and the baseline's own time is shown beside it.",
+        "",
+        "The venue runs on its own thread (order path) or in its own process (console under a flood,",
+        "soak): the process measured never shares its loop with the load generator. Memory is read",
+        "with psutil from outside the engine's process.",
+        "",
+        f"Machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
+        f"{machine.get('cpu', {}).get('count', '?')} CPUs, Python {machine.get('python_version', '?')} "
+        f"({machine.get('python_implementation', '?')}), {machine.get('system', '?')} {machine.get('release', '')}; "
+        f"run at {raw.get('datetime', '?')}.",
+        "",
+        "## Targets",
+        "",
+        *targets,
+        "",
+        f"{missed} target(s) missed in this run." if missed else "Every target met in this run.",
+        "",
+        "## Results: ratios to the same-run baselines",
+        "",
+        *results_table(benches),
+        "",
+        "## Other figures the benchmarks record",
+        "",
+        *extras_table(benches),
+        "",
+        "## Throughput vs load",
+        "",
+        "1k, 5k and 10k one-level frames a second spread over 50 products, read for a fixed time by the",
+        "engine and by a bare reader (websockets + msgspec decoding, nothing else), each in its own",
+        "process; CPU and RSS measured with psutil from the load generator's process.",
+        "",
+        *[line for image in plot_load(benches, plots) for line in (image, "")],
+        "## Scaling",
+        "",
+        *[line for image in plot_curves(benches, plots) for line in (image, "")],
+        "## Latency distributions",
+        "",
+        *[line for image in plot_histograms(benches, plots) for line in (image, "")],
+        "## Memory over time",
+        "",
+        *[line for image in plot_rss(benches, plots) for line in (image, "")],
+        "## Bottlenecks found and what was done",
+        "",
+        "- **Ladder render (2.4x a minimal Line-API widget, now about 1.3x).** Rows became NamedTuples",
+        "  hashed in C, styles are cached per row kind, prices are formatted once per price, changed",
+        "  lines are refreshed in one call, no empty segments are emitted.",
+        "- **Frames under a flood (p99 62 ms, now 8-19 ms depending on the machine).** Book views are",
+        "  copied on the engine loop at most once a frame instead of once per update; the tape keeps each",
+        "  trade's strip; the chart draws its lines once per change; the console freezes its start-up",
+        "  heap once the first book is live and collects the young generation in larger batches (full",
+        "  collections were 40-50 ms frames). What is left is Textual's per-line compositor cost, and a",
+        "  second mode in the frame histogram about twice the usual frame, not yet explained (frames",
+        "  where the tape and chart repaint beside the ladder are the first suspect). On this shared",
+        "  machine even the minimal app's input p99 swings from 5 to 130 ms between runs: the absolute",
+        "  p99 targets of the console are only meaningful on a quiet machine.",
+        "- **Decode + apply of one-level frames (about 3.2x msgspec decoding alone; the target is 3x).**",
+        "  Decoding goes straight into msgspec Structs and prices become integer ticks once; what is",
+        "  left is Decimal construction and validation per level. Meeting 3x needs the level parsing in C",
+        "  (msgspec decoding prices as integers of a known scale), not yet done.",
+        "- **Submit -> ack (about 2x a bare POST at the median; the target is 1.3x).** The journal fsyncs",
+        "  each order's intent before it is sent (about 0.2 ms), and the engine's risk checks, JWT and",
+        "  state machine add the rest. Group commit of intents (one fsync for orders sent together) is the",
+        "  next step; a lost intent would mean a possible duplicate order after a crash, so it is not",
+        "  simply dropped.",
+        "",
+    ]
+    return "\n".join(text), missed
+
+
+def main() -> int:
+    source, target = Path(sys.argv[1]), Path(sys.argv[2])
+    raw, benches = load(source)
+    text, _ = report(raw, benches, target)
+    target.write_text(text)
+    print(f"wrote {target} and {target.parent / PLOTS}/*.svg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
