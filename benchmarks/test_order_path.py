@@ -133,9 +133,9 @@ def test_kill_switch_baseline_bare_batch_cancel(benchmark: Any, venue: VenueThre
 
 
 @pytest.mark.parametrize("orders", KILL_SIZES)
-def test_kill_switch_engine(benchmark: Any, venue: VenueThread, orders: int) -> None:
+def test_kill_switch_engine(benchmark: Any, venue: VenueThread, orders: int, tmp_path: Path) -> None:
     loop = asyncio.new_event_loop()
-    engine = _engine(venue, Path(":memory:"), loop)
+    engine = _engine(venue, tmp_path / "journal.db", loop)  # on disk, as the console's: the halt is fsynced
     price = far_bid(venue)
     refusing: list[float] = []
 

@@ -82,9 +82,11 @@ class Emergency:
             self._bus.publish(TradingStateChanged(state=state, previous=str(TradingState.ACTIVE),
                                                   reason=f"{reason} (before the restart)"))
 
-    def set_state(self, state: TradingState, reason: str, severity: str = "warning") -> None:
-        """Change the trading state now, then journal and announce it."""
+    def set_state(self, state: TradingState, reason: str, severity: str = "warning") -> float:
+        """Change the trading state now, then journal and announce it; returns the clock reading
+        at which the new state took effect (before the journal's disk writes)."""
         previous = self._risk.set_state(state, reason)
+        in_force = self._clock()
         try:
             self._journal.set_state(STATE_KEY, str(state))
             self._journal.set_state(REASON_KEY, reason)
@@ -94,16 +96,17 @@ class Emergency:
             self._bus.publish(Alert(severity="breach", message=f"trading state not journalled: {exc}"))
         self._bus.publish(TradingStateChanged(state=str(state), previous=str(previous), reason=reason))
         self._bus.publish(Alert(severity=severity, message=f"trading {state}: {reason}"))
+        return in_force
 
-    def halt(self, reason: str) -> None:
-        """HALTED at once: new orders are refused from this call on."""
-        self.set_state(TradingState.HALTED, reason, severity="halt")
+    def halt(self, reason: str) -> float:
+        """HALTED at once: new orders are refused from this call on. Returns when (clock) it held."""
+        return self.set_state(TradingState.HALTED, reason, severity="halt")
 
     async def kill_switch(self, reason: str, *, flatten: bool = False) -> KillReport:
         """Halt, cancel every working order, optionally flatten; report what happened."""
         started = self._clock()
-        self.halt(reason)
-        refusing_after = self._clock() - started
+        # Refusing from the moment the state changed, not after the journal's fsyncs that follow.
+        refusing_after = self.halt(reason) - started
         cancelled, failed = await self._execution.cancel(self._execution.working())
         flattened: list[Order] = []
         if flatten:
