@@ -29,7 +29,7 @@ from cryptoj_tui.sim.venue import VenueConfig, VenueThread
 from benchmarks.support import scaled
 
 ROUNDS = scaled(200)
-KILL_SIZES = [10, 100, 200, 500]
+KILL_SIZES = [10, 100, 200, 500, 1000]
 KEY = generate_key()
 
 

@@ -43,6 +43,9 @@ class Execution:
         """Told ("reject" | "error", message) of every refusal and venue failure: storms halt."""
         self.orders: dict[str, Order] = {}
         """Every order by client_order_id."""
+        self._live: dict[str, Order] = {}
+        """The orders that were working when last seen: `working()` scans these, not every order
+        of the session (each pre-trade check asks, and a day's orders run into thousands)."""
         self._by_venue_id: dict[str, str] = {}
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.round_trips: list[float] = []
@@ -52,15 +55,22 @@ class Execution:
 
     def working(self, product_id: str | None = None, side: OrderSide | None = None) -> list[Order]:
         """Orders that can still trade, optionally of one product and side."""
+        live = self._live
+        for done in [cid for cid, o in live.items() if not o.status.is_working]:
+            del live[done]
         return [
-            o for o in self.orders.values()
-            if o.status.is_working and (product_id is None or o.product_id == product_id)
-            and (side is None or o.side is side)
+            o for o in live.values()
+            if (product_id is None or o.product_id == product_id) and (side is None or o.side is side)
         ]
+
+    def _track(self, order: Order) -> None:
+        self.orders[order.client_order_id] = order
+        if order.status.is_working:
+            self._live[order.client_order_id] = order
 
     def adopt(self, order: Order) -> None:
         """Track an order known from the journal or found at the venue."""
-        self.orders[order.client_order_id] = order
+        self._track(order)
         if order.order_id:
             self._by_venue_id[order.order_id] = order.client_order_id
 
@@ -70,7 +80,7 @@ class Execution:
         """Journal, send and track one order; returns once the venue answered (or did not)."""
         order = Order(client_order_id=str(uuid.uuid4()), request=request)
         self._journal.record_intent(order)  # JournalError here: nothing was sent, nothing is tracked
-        self.orders[order.client_order_id] = order
+        self._track(order)
         self._publish(order)
         await self._send(order)
         return order
@@ -142,6 +152,7 @@ class Execution:
         revived = order.status is OrderStatus.FAILED and not order.order_id
         if revived:  # we had given it up for lost; the venue's word wins
             order.status = OrderStatus.PENDING_NEW
+            self._live[client_id] = order
             self._alert("warning", f"order {order.client_order_id} reached the venue after it was given up")
         if update.order_id:
             self._by_venue_id[update.order_id] = client_id
