@@ -167,7 +167,7 @@ def test_frame_trading_screen_under_a_flood(benchmark: Any) -> None:
     benchmark.extra_info["book_views_applied_per_s"] = applied[0] / FLOOD_SECONDS
     benchmark.extra_info["frames_painted_busiest_second"] = busiest_second(samples, since)
     gc.unfreeze()  # the console froze the heap (settle_heap); later benchmarks start as they would
-    gc.set_threshold(700, 10, 10)
+    gc.set_threshold(700, 10, 10)  # Python's defaults
 
 
 def probe_orders(venue: VenueThread) -> list[float]:

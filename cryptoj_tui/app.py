@@ -56,8 +56,10 @@ from cryptoj_tui.widgets.ladder import FLASH_SECONDS
 log = logging.getLogger(__name__)
 
 
-GC_THRESHOLDS = (20_000, 20, 20)
-"""gc thresholds once the heap is settled (Python's defaults are 700, 10, 10)."""
+GC_THRESHOLDS = (700, 10, 1_000_000_000)
+"""Young generations as Python's defaults (small, frequent, cheap); the oldest never by itself."""
+FULL_COLLECTION_SECONDS = 60.0
+"""How often the console runs the full collection itself, between frames."""
 QUIET_EVENTS = (FeedMetrics, TickerUpdated)
 """Events too plain for the journal screen (the bridge does not forward them anyway)."""
 
@@ -84,11 +86,14 @@ async def _rearm(engine: Engine) -> None:
 def settle_heap() -> None:
     """Keep the garbage collector out of the frame budget.
 
-    A full collection walks every container object: with a few books loaded that is tens of
-    milliseconds, paid by whichever frame allocates at the wrong moment. What exists once the
-    first book is live (modules, widgets, the book) lives for the whole session, so it is frozen
-    out of collection, and the young generation is collected less often, in larger batches.
-    Frozen objects are still freed by reference counting when dropped.
+    A full collection walks every container object: 25 ms and more on this Python, paid by
+    whichever frame (or engine thread, holding the GIL) allocates at the wrong moment; under a
+    flood every slow frame had a collection inside it. What exists once the first book is live
+    (modules, widgets, the book) lives for the whole session, so it is frozen out of collection;
+    the young generations keep Python's small, cheap thresholds (larger batches made 5-10 ms
+    pauses); the oldest is collected only by the console's own timer (FULL_COLLECTION_SECONDS),
+    so cyclic garbage is still freed, once a minute instead of at random. Frozen objects are
+    still freed by reference counting when dropped.
     """
     gc.collect()
     gc.freeze()
@@ -368,6 +373,7 @@ class CryptojApp(App[None]):
             if self._tune_gc and view.live:
                 self._tune_gc = False
                 settle_heap()
+                self.set_interval(FULL_COLLECTION_SECONDS, gc.collect)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
