@@ -50,12 +50,13 @@ def events_text(kind: str, product: str, levels: list[tuple[str, str, str]]) -> 
 class LoadServer:
     """Snapshots of every product asked for, then `rate` one-level update frames a second, round robin."""
 
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, products: list[str]) -> None:
         self.rate = rate
+        self.products = products
         rng = random.Random(rate)
         self.updates = []
         for n in range(4000):
-            product = PRODUCTS[n % len(PRODUCTS)]
+            product = products[n % len(products)]
             side = rng.choice(("bid", "offer"))
             ticks = rng.randint(1, LEVELS)
             price = Decimal(100_000 - ticks if side == "bid" else 100_000 + ticks) / 100
@@ -102,19 +103,19 @@ class LoadServer:
                               + [("offer", str(Decimal(100_000 + n) / 100), "1") for n in range(1, LEVELS + 1)])
                     await send(frame(seq, events_text("snapshot", product, levels)))
                     subscribed.add(product)
-                if streamer is None and subscribed >= set(PRODUCTS):
+                if streamer is None and subscribed >= set(self.products):
                     streamer = asyncio.ensure_future(stream())
         finally:
             if streamer is not None:
                 streamer.cancel()
 
 
-async def run_reader(rate: int, bare: bool) -> dict[str, Any]:
-    server = LoadServer(rate)
+async def run_reader(rate: int, bare: bool, products: list[str] = PRODUCTS) -> dict[str, Any]:
+    server = LoadServer(rate, products)
     async with serve(server.handler, "127.0.0.1", 0, compression=None, max_size=None) as running:
         url = f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
         child = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).with_name("load_client.py")), url, str(SECONDS), *PRODUCTS,
+            sys.executable, str(Path(__file__).with_name("load_client.py")), url, str(SECONDS), *products,
             *(["--bare"] if bare else []), stdout=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
         )
@@ -165,3 +166,15 @@ def test_load_50_products(benchmark: Any, rate: int, bare: bool) -> None:
             gaps=result["gaps"],
         )
         assert result["gaps"] == 0
+
+
+@pytest.mark.parametrize("count", [1, 10, 50])
+def test_load_scaling_with_products(benchmark: Any, count: int) -> None:
+    """The engine at 5k frames/s spread over 1, 10 or 50 products: what more books cost. Each is
+    compared with the engine on one product (the baseline of the curve)."""
+    result = asyncio.run(run_reader(5_000, False, PRODUCTS[:count]))
+    latency = result.pop("latency")
+    assert latency and result["gaps"] == 0
+    record(benchmark, f"load 5k frames/s over {count} product(s): feed latency", "engine", latency)
+    benchmark.extra_info.update(cpu_percent=round(result["cpu_percent"], 1), rss_mb=round(result["rss_mb"], 1),
+                                products=count, frames_read_per_s=round(result["frames"] / SECONDS))

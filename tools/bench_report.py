@@ -194,6 +194,25 @@ def plot_load(benches: list[Any], out: Path) -> list[str]:
     return ["![CPU and latency vs load](performance/load.svg)"]
 
 
+def plot_products(benches: list[Any], out: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    points = sorted((b.extra_info["products"], b.extra_info["cpu_percent"], b.extra_info["rss_mb"],
+                     b.extra_info.get("p99_ms", 0.0))
+                    for b in benches if b.name.startswith("test_load_scaling_with_products") and "products" in b.extra_info)
+    if not points:
+        return []
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.0))
+    for ax, column, label in zip(axes, (1, 2, 3), ("CPU %", "RSS, MiB", "feed latency p99, ms"), strict=True):
+        ax.plot([p[0] for p in points], [p[column] for p in points], "o-")
+        ax.set_xlabel("products (5k frames/s in all)")
+        ax.set_title(label, fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+    save(fig, out, "products.svg")
+    return ["![The engine at 5k frames/s over 1, 10 and 50 products](performance/products.svg)"]
+
+
 def plot_rss(benches: list[Any], out: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
@@ -268,6 +287,7 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         "process; CPU and RSS measured with psutil from the load generator's process.",
         "",
         *[line for image in plot_load(benches, plots) for line in (image, "")],
+        *[line for image in plot_products(benches, plots) for line in (image, "")],
         "## Scaling",
         "",
         *[line for image in plot_curves(benches, plots) for line in (image, "")],
