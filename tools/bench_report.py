@@ -59,8 +59,16 @@ def save(fig: Any, out: Path, name: str) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(out / name)
+    fig.savefig(out / name, metadata={"Date": None})  # the same run gives the same file
     plt.close(fig)
+
+
+def finish(fig: Any, ax: Any, title: str, out: Path, name: str) -> str:
+    """Title and legend, write the plot; its markdown image line."""
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+    save(fig, out, name)
+    return f"![{title}]({PLOTS}/{name})"
 
 
 def load(path: Path) -> tuple[dict[str, Any], list[Any]]:
@@ -133,12 +141,8 @@ def plot_curves(benches: list[Any], out: Path) -> list[str]:
         ax.set_xscale("log")
         ax.set_xlabel(curve.x_label)
         ax.set_ylabel("median, ms")
-        ax.set_title(curve.title, fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend()
-        name = f"scaling-{n + 1}.svg"
-        save(fig, out, name)
-        made.append(f"![{curve.title}]({PLOTS}/{name})")
+        made.append(finish(fig, ax, curve.title, out, f"scaling-{n + 1}.svg"))
     return made
 
 
@@ -156,11 +160,7 @@ def plot_histograms(benches: list[Any], out: Path) -> list[str]:
                 ax.hist([s * 1e3 for s in by_name[name].stats.data], bins=40, alpha=0.6, label=label)
         ax.set_xlabel("ms")
         ax.set_ylabel("samples")
-        ax.set_title(title, fontsize=10)
-        ax.legend()
-        name = f"latency-{n + 1}.svg"
-        save(fig, out, name)
-        made.append(f"![{title}]({PLOTS}/{name})")
+        made.append(finish(fig, ax, title, out, f"latency-{n + 1}.svg"))
     return made
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.engine.events import OrderFilled
-from cryptoj_tui.engine.orders import OrderError, OrderStatus
+from cryptoj_tui.engine.orders import Order, OrderError, OrderStatus
 from cryptoj_tui.engine.trading import OrderRefusedError
 from cryptoj_tui.sim.venue import PaperVenue
 from tests.conftest import next_event
@@ -156,16 +156,22 @@ def another_trader_sells(venue: PaperVenue, size: str, product_id: str = "BTC-US
                                           "order_configuration": {"market_market_ioc": {"base_size": size}}})
 
 
+async def partially_filled_buy(trader: Engine, venue: PaperVenue) -> tuple[Order, D]:
+    """A passive buy of 0.003 inside the spread, acked, then 0.001 of it sold into by another trader."""
+    bids, asks = venue.book_levels("BTC-USD")
+    price = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
+    order = await trader.place_limit("BTC-USD", "buy", size="0.003", price=price, post_only=True)
+    await trader.wait_for(order, "OPEN")
+    another_trader_sells(venue, "0.001")
+    await trader.wait_for(order, "PARTIALLY_FILLED")
+    return order, price
+
+
 async def test_place_ack_partial_fills_fill_then_position_and_pnl(trader: Engine, quiet_venue: PaperVenue) -> None:
     """Scenario: a passive buy of 0.003 inside the spread is acked; another trader sells into it
     0.001 (partially filled, 0.002 leaves) then 0.002 (filled). The position is 0.003 at our price;
     unrealised PnL is marked at mid; fees are the venue's."""
-    bids, asks = quiet_venue.book_levels("BTC-USD")
-    price = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
-    order = await trader.place_limit("BTC-USD", "buy", size="0.003", price=price, post_only=True)
-    await trader.wait_for(order, "OPEN")
-    another_trader_sells(quiet_venue, "0.001")
-    await trader.wait_for(order, "PARTIALLY_FILLED")
+    order, price = await partially_filled_buy(trader, quiet_venue)
     assert (order.filled_size, order.leaves) == (D("0.001"), D("0.002"))
     assert trader.positions()["BTC-USD"].quantity == D("0.001")
     another_trader_sells(quiet_venue, "0.002")
@@ -202,12 +208,7 @@ async def test_many_products_at_once(trader: Engine, quiet_venue: PaperVenue) ->
 async def test_cancel_replace_moves_a_resting_order_and_keeps_what_is_left(trader: Engine, quiet_venue: PaperVenue) -> None:
     """Scenario: a passive buy of 0.003 fills 0.001; the trader moves it 50 closer. The old order
     is cancelled at the venue first, then a new one for the 0.002 left rests at the new price."""
-    bids, asks = quiet_venue.book_levels("BTC-USD")
-    price = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
-    order = await trader.place_limit("BTC-USD", "buy", size="0.003", price=price, post_only=True)
-    await trader.wait_for(order, "OPEN")
-    another_trader_sells(quiet_venue, "0.001")
-    await trader.wait_for(order, "PARTIALLY_FILLED")
+    order, price = await partially_filled_buy(trader, quiet_venue)
     lower = price - 50
     new = await trader.replace(order, price=lower)
     await trader.wait_for(new, "OPEN")
