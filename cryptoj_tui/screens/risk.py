@@ -77,8 +77,8 @@ class RiskScreen(Screen[None]):
     def show(self, view: RiskView) -> None:
         """Take the latest copy of the trading state and limit usage."""
         self.view = view
-        if not self.is_mounted:
-            return
+        if not self.is_mounted or not self.query("#state"):
+            return  # not composed yet (or already gone): on_mount catches up
         state = self.query_one("#state", Static)
         state.update(f"TRADING {view.state}" + (f"\n{view.reason}" if view.reason else ""))
         for cls in STATE_CLASSES.values():
@@ -87,7 +87,7 @@ class RiskScreen(Screen[None]):
 
     def show_history(self) -> None:
         """The alerts the app has seen, newest first."""
-        if not self.is_mounted:
+        if not self.is_mounted or not self.query("#history"):
             return
         alerts = list(getattr(self.app, "alerts", []))[-200:]
         if not alerts:

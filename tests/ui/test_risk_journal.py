@@ -54,3 +54,21 @@ async def test_the_journal_screen_lists_and_filters_events(frozen_venue: VenueTh
         assert all(table.get_row_at(i)[1] == "OrderUpdated" for i in range(2))
         await pilot.press("escape", "1")  # out of the filter, keys are keys again
         assert app.screen is app.trading
+
+
+async def test_a_risk_update_reaching_the_risk_screen_while_it_has_no_children_is_kept() -> None:
+    """Regression: a risk update arrived while the screen was mounted but its widgets were not
+    (composing, or being taken down at quit) and `#state` was not found; it is kept for on_mount."""
+    from textual.app import App
+
+    from cryptoj_tui.bridge import RiskView
+
+    screen = RiskScreen()
+    app = App[None]()
+    async with app.run_test(size=(120, 40)):
+        await app.push_screen(screen)
+        await screen.query_one("#state").remove()
+        view = RiskView("ACTIVE", "", ())
+        screen.show(view)
+        screen.show_history()
+        assert screen.view is view
