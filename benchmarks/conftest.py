@@ -45,6 +45,13 @@ def baselines(benchmarks: list[Any]) -> dict[str, Any]:
     return {b.group or b.name: b for b in benchmarks if b.extra_info.get("role") == "baseline"}
 
 
+def label(bench: Any, benchmarks: list[Any]) -> str:
+    """The group's name, with the benchmark's role where several in the group share a baseline."""
+    group = bench.group or bench.name
+    shared = sum(1 for b in benchmarks if (b.group or b.name) == group and b.extra_info.get("role") != "baseline")
+    return f"{group}: {bench.extra_info.get('role', bench.name)}" if shared > 1 else group
+
+
 def measure(bench: Any, baseline: Any | None, what: str) -> float | None:
     """The figure `what` (a thresholds.toml measure) of one benchmark."""
     data = bench.stats.data
@@ -95,7 +102,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         baseline = by_group.get(bench.group or bench.name)
         if baseline is None or baseline is bench:
             continue
-        write(f"{bench.group or bench.name:<34} {bench.stats.median * 1e6:>10.1f}us {baseline.stats.median * 1e6:>10.1f}us "
+        write(f"{label(bench, benchmarks):<34} {bench.stats.median * 1e6:>10.1f}us {baseline.stats.median * 1e6:>10.1f}us "
               f"{measure(bench, baseline, 'median_ratio'):>7.2f} {measure(bench, baseline, 'p99_ratio'):>9.2f}")
     for bench in benchmarks:
         for name, value in sorted(bench.extra_info.items()):

@@ -1,0 +1,102 @@
+"""Each screen of the console: from its key to its first painted frame, against the same switch
+in a minimal app between two empty screens. The console runs on a seeded venue whose market
+does not move, with a few orders working, so every screen has rows to draw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.screen import Screen
+
+from benchmarks.support import record, scaled
+from cryptoj_tui.sim.venue import VenueConfig, VenueThread
+from tests.ui.conftest import frozen_venue_clock, make_app, wait_until_live
+from tests.ui.test_kill_switch import place_resting
+
+SIZE = (160, 48)
+SWITCHES = scaled(40)
+SCREENS = {"2": "orders", "3": "positions", "4": "risk", "5": "journal", "6": "help"}
+
+
+def painted_flag(screen: Screen[Any]) -> Callable[[], bool]:
+    """A flag set each time `screen` paints a frame; reading it clears it."""
+    state = {"painted": False}
+    update = screen._on_timer_update
+
+    def timed() -> None:
+        update()
+        state["painted"] = True
+
+    screen._on_timer_update = timed  # type: ignore[method-assign]
+
+    def take() -> bool:
+        painted, state["painted"] = state["painted"], False
+        return painted
+
+    return take
+
+
+async def switch_times(app: App[Any], key: str, target: Callable[[], Screen[Any]], back: str) -> list[float]:
+    screen = target()
+    painted = painted_flag(screen)
+    samples = []
+    for _ in range(SWITCHES):
+        painted()
+        started = time.perf_counter()
+        app.simulate_key(key)
+        while not (app.screen is screen and painted()):
+            await asyncio.sleep(0.0002)
+        samples.append(time.perf_counter() - started)
+        app.simulate_key(back)
+        while app.screen is screen:
+            await asyncio.sleep(0.0002)
+        await asyncio.sleep(0.02)
+    return samples
+
+
+class Blank(Screen[None]):
+    pass
+
+
+class MinimalSwitcher(App[None]):
+    """Keys 1 and 2 switch between two empty screens, as the console's screen keys do."""
+
+    def on_mount(self) -> None:
+        self.install_screen(Blank(), "one")
+        self.install_screen(Blank(), "two")
+        self.push_screen("one")
+
+    def on_key(self, event: Any) -> None:
+        if event.key in ("1", "2"):
+            self.switch_screen("one" if event.key == "1" else "two")
+
+
+def test_screen_switch_baseline_minimal_app(benchmark: Any) -> None:
+    async def main() -> list[float]:
+        app = MinimalSwitcher()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            return await switch_times(app, "2", lambda: app.get_screen("two"), "1")
+
+    record(benchmark, "screen key -> first frame", "baseline", asyncio.run(main()))
+
+
+@pytest.mark.parametrize("key", list(SCREENS), ids=list(SCREENS.values()))
+def test_screen_switch_console(benchmark: Any, key: str) -> None:
+    with VenueThread(VenueConfig(seed=7, step_interval=0), clock=frozen_venue_clock) as venue:
+        app = make_app(venue)
+
+        async def main() -> list[float]:
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_until_live(pilot)
+                await place_resting(app, 5)
+                return await switch_times(app, key, lambda: app.get_screen(SCREENS[key]), "1")
+
+        samples = asyncio.run(main())
+    record(benchmark, "screen key -> first frame", SCREENS[key], samples)
