@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -12,6 +13,13 @@ SMOKE = os.environ.get("CRYPTOJ_BENCH_SMOKE") == "1"
 def scaled(full: int, smoke: int = 2) -> int:
     """How many samples to take: `full` under `make bench`, `smoke` under `make test`."""
     return smoke if SMOKE else full
+
+
+def restore_gc() -> None:
+    """Undo the console's settle_heap (frozen heap, its own thresholds): later benchmarks start
+    as a fresh process would."""
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)  # Python's defaults
 
 
 def p99(samples: list[float]) -> float:

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import random
 import time
 from decimal import Decimal
@@ -29,7 +28,7 @@ from cryptoj_tui.cdp_keys import write_key_file
 from cryptoj_tui.engine import EngineConfig
 from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.widgets.ladder import Ladder
-from benchmarks.support import record, scaled
+from benchmarks.support import record, restore_gc, scaled
 from tests.ui.conftest import KEY, frozen_clock, wait_until_live
 
 SIZE = (160, 48)
@@ -160,7 +159,6 @@ def test_key_latency_console_under_a_flood(benchmark: Any, tmp_path: Path) -> No
 
         samples = asyncio.run(key_latencies(app, lambda a: isinstance(a.screen, OrderTicket), ready))
         updates = app.bridge.engine.book("BTC-USD").updates_applied if app.bridge.engine else 0
-    gc.unfreeze()
-    gc.set_threshold(700, 10, 10)
+    restore_gc()
     record(benchmark, "key -> screen", "console, venue flooding", samples)
     benchmark.extra_info["book_updates_during_run"] = updates

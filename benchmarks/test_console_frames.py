@@ -15,7 +15,6 @@ their instances; they measure, they change nothing.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import subprocess
@@ -32,7 +31,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from benchmarks.support import SMOKE, record, scaled
+from benchmarks.support import SMOKE, record, restore_gc, scaled
 from benchmarks.test_console import MinimalLines
 from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.cdp_keys import sign
@@ -166,8 +165,7 @@ def test_frame_trading_screen_under_a_flood(benchmark: Any) -> None:
     benchmark.extra_info["book_updates_per_s"] = updates / FLOOD_SECONDS
     benchmark.extra_info["book_views_applied_per_s"] = applied[0] / FLOOD_SECONDS
     benchmark.extra_info["frames_painted_busiest_second"] = busiest_second(samples, since)
-    gc.unfreeze()  # the console froze the heap (settle_heap); later benchmarks start as they would
-    gc.set_threshold(700, 10, 10)  # Python's defaults
+    restore_gc()
 
 
 def probe_orders(venue: VenueThread) -> list[float]:

@@ -257,13 +257,17 @@ class Trading:
         )
         return self.risk.check(request, context)
 
-    async def place(self, request: OrderRequest) -> Order:
-        """Check, journal and send an order; OrderRefusedError says why it was not sent."""
-        result = self.precheck(request)
+    def _require_ok(self, request: OrderRequest, replacing: Order | None = None, context: str = "") -> None:
+        """Run the checks; a refusal is published and raised (OrderRefusedError, `context` first)."""
+        result = self.precheck(request, replacing)
         if not result.ok:
             assert result.refusal is not None
             self._bus.publish(OrderRefused(product_id=request.product_id, reason=result.refusal))
-            raise OrderRefusedError(result.refusal)
+            raise OrderRefusedError(context + result.refusal)
+
+    async def place(self, request: OrderRequest) -> Order:
+        """Check, journal and send an order; OrderRefusedError says why it was not sent."""
+        self._require_ok(request)
         self.risk.record_sent()
         try:
             return await self.execution.submit(request)
@@ -292,11 +296,7 @@ class Trading:
         old = order.request
         request = dataclasses.replace(old, price=old.price if price is None else price,
                                       size=order.leaves if size is None else size)
-        result = self.precheck(request, replacing=order)
-        if not result.ok:
-            assert result.refusal is not None
-            self._bus.publish(OrderRefused(product_id=request.product_id, reason=result.refusal))
-            raise OrderRefusedError(f"replacement refused, {order.client_order_id} still working: {result.refusal}")
+        self._require_ok(request, order, f"replacement refused, {order.client_order_id} still working: ")
         cancelled, failed = await self.execution.cancel([order])
         if order not in cancelled:
             why = failed[0][1] if failed else f"it is {order.status}"
