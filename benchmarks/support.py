@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 SMOKE = os.environ.get("CRYPTOJ_BENCH_SMOKE") == "1"
@@ -36,3 +40,22 @@ def record(benchmark: Any, group: str, role: str, samples: list[float]) -> None:
     benchmark.pedantic(lambda: None, rounds=1)  # a placeholder run, replaced below
     if benchmark.stats is not None:  # None when benchmarks are disabled (the smoke run)
         benchmark.stats.stats.data[:] = list(samples)
+
+
+@contextmanager
+def venue_process(*args: str) -> Iterator[str]:
+    """`cryptoj sim` in its own process (as a real venue is: it does not share our GIL); its ws URL."""
+    process = subprocess.Popen([sys.executable, "-m", "cryptoj_tui", "sim", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            name, _, value = line.partition(": ")
+            if name == "websocket":
+                yield value.strip()
+                break
+        else:
+            raise AssertionError("cryptoj sim printed no websocket URL")
+    finally:
+        process.terminate()
+        process.wait(10)

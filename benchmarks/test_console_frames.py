@@ -17,12 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +29,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from benchmarks.support import SMOKE, record, restore_gc, scaled
+from benchmarks.support import SMOKE, record, restore_gc, scaled, venue_process
 from benchmarks.test_console import MinimalLines
 from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.cdp_keys import sign
@@ -113,25 +111,6 @@ def test_frame_baseline_minimal_app(benchmark: Any) -> None:
 
     since = asyncio.run(main())
     record(benchmark, "frame render, 160x48", "baseline", painted(samples, since))
-
-
-@contextmanager
-def venue_process(*args: str) -> Iterator[str]:
-    """`cryptoj sim` in its own process (as a real venue is: it does not share our GIL); its ws URL."""
-    process = subprocess.Popen([sys.executable, "-m", "cryptoj_tui", "sim", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            name, _, value = line.partition(": ")
-            if name == "websocket":
-                yield value.strip()
-                break
-        else:
-            raise AssertionError("cryptoj sim printed no websocket URL")
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_frame_trading_screen_under_a_flood(benchmark: Any) -> None:

@@ -113,3 +113,5 @@ async def trader(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> Async
         await running.subscribe("BTC-USD")
         await running.wait_for_book("BTC-USD")
         yield running
+        if running.trading is not None:  # whatever the test did, the pre-trade totals kept up with it
+            assert running.trading.execution.working_orders.is_consistent()

@@ -19,6 +19,7 @@ from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import Alert, OrderFilled, OrderUpdated, Reconciled
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+from cryptoj_tui.engine.working import WorkingOrders
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,8 @@ class Execution:
         """Told ("reject" | "error", message) of every refusal and venue failure: storms halt."""
         self.orders: dict[str, Order] = {}
         """Every order by client_order_id."""
-        self._live: dict[str, Order] = {}
-        """The orders that were working when last seen: `working()` scans these, not every order
-        of the session (each pre-trade check asks, and a day's orders run into thousands)."""
+        self.working_orders = WorkingOrders()
+        """The working orders and their running totals (what each pre-trade check reads)."""
         self._by_venue_id: dict[str, str] = {}
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.round_trips: list[float] = []
@@ -55,18 +55,11 @@ class Execution:
 
     def working(self, product_id: str | None = None, side: OrderSide | None = None) -> list[Order]:
         """Orders that can still trade, optionally of one product and side."""
-        live = self._live
-        for done in [cid for cid, o in live.items() if not o.status.is_working]:
-            del live[done]
-        return [
-            o for o in live.values()
-            if (product_id is None or o.product_id == product_id) and (side is None or o.side is side)
-        ]
+        return self.working_orders.orders(product_id, side)
 
     def _track(self, order: Order) -> None:
         self.orders[order.client_order_id] = order
-        if order.status.is_working:
-            self._live[order.client_order_id] = order
+        self.working_orders.update(order)
 
     def adopt(self, order: Order) -> None:
         """Track an order known from the journal or found at the venue."""
@@ -138,6 +131,10 @@ class Execution:
         if order.refused(status, reason):
             self._changed_order(order)
 
+    def give_up(self, order: Order, reason: str) -> None:
+        """Mark an order FAILED (recovery found it journalled but never placed)."""
+        self._refuse(order, OrderStatus.FAILED, reason)
+
     # -- venue updates -------------------------------------------------------------------
 
     def on_venue_update(self, update: VenueOrderUpdate) -> None:
@@ -152,7 +149,6 @@ class Execution:
         revived = order.status is OrderStatus.FAILED and not order.order_id
         if revived:  # we had given it up for lost; the venue's word wins
             order.status = OrderStatus.PENDING_NEW
-            self._live[client_id] = order
             self._alert("warning", f"order {order.client_order_id} reached the venue after it was given up")
         if update.order_id:
             self._by_venue_id[update.order_id] = client_id
@@ -260,6 +256,8 @@ class Execution:
             self._on_problem("journal", str(exc))
 
     def _publish(self, order: Order) -> None:
+        # Every change to an order passes here, so the running totals move with it.
+        self.working_orders.update(order)
         self._bus.publish(OrderUpdated(client_order_id=order.client_order_id, status=str(order.status),
                                        order=order.snapshot()))
         for predicate, future in list(self._waiters):

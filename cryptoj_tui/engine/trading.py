@@ -192,8 +192,7 @@ class Trading:
         for order in list(self.execution.working()):
             data = by_client.get(order.client_order_id)
             if data is None:
-                order.refused(OrderStatus.FAILED, "never reached the venue (the engine stopped while sending it)")
-                self.journal.record_order(order)
+                self.execution.give_up(order, "never reached the venue (the engine stopped while sending it)")
                 self.execution.report("order_gone", order.client_order_id, order.order_id,
                                       "journalled but unknown to the venue: it was never placed")
                 continue
@@ -244,13 +243,17 @@ class Trading:
         """Run the risk checks without sending (the order ticket's preview); with `replacing`,
         as if that order were already gone."""
         base, quote = request.product_id.split("-", 1)
-        working = [o for o in self.execution.working() if o is not replacing]
-        same_side = [o for o in working if o.product_id == request.product_id and o.side is request.side]
+        working = self.execution.working_orders
+        same_side, open_orders = working.leaves(request.product_id, request.side), len(working)
+        if replacing is not None and replacing.status.is_working:
+            open_orders -= 1
+            if replacing.product_id == request.product_id and replacing.side is request.side:
+                same_side -= replacing.leaves
         context = RiskContext(
             mid=self._market_data.mid(request.product_id),
             position=self.portfolio.quantity(request.product_id),
-            working_same_side=sum((o.leaves for o in same_side), Decimal(0)),
-            open_orders=len(working),
+            working_same_side=same_side,
+            open_orders=open_orders,
             available_base=self.portfolio.available(base),
             available_quote=self.portfolio.available(quote),
             rules=self.products.get(request.product_id),

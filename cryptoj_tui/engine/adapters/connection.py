@@ -32,6 +32,10 @@ immediate. Shorter sessions keep backing off, so a venue that accepts and drops 
 spin."""
 
 
+_JITTER = random.Random()
+"""Jitter needs no state of its own; seeding a generator per Backoff cost every REST call ~30 us."""
+
+
 class Backoff:
     """Reconnect delays: the first retry is immediate, then full jitter under a doubling cap."""
 
@@ -42,7 +46,7 @@ class Backoff:
             raise ValueError(f"backoff needs 0 < base <= cap, got base={base} cap={cap}")
         self.base = base
         self.cap = cap
-        self._rng = rng or random.Random()
+        self._rng = rng or _JITTER
         self.failures = 0
 
     def next_delay(self) -> float:

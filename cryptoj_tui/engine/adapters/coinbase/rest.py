@@ -114,7 +114,7 @@ class CoinbaseRest:
                 headers["Content-Type"] = "application/json"
             self.requests += 1
             try:
-                async with self._session.request(method, url, params=list(params), data=data, headers=headers) as response:
+                async with self._session.request(method, url, params=list(params) or None, data=data, headers=headers) as response:
                     text = await response.text()
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
