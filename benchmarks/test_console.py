@@ -26,7 +26,6 @@ from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.bridge import BookView
 from cryptoj_tui.cdp_keys import write_key_file
 from cryptoj_tui.engine import EngineConfig
-from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.widgets.ladder import Ladder
 from benchmarks.support import record, restore_gc, scaled
 from tests.ui.conftest import KEY, frozen_clock, wait_until_live
@@ -157,7 +156,7 @@ def test_key_latency_console_under_a_flood(benchmark: Any, tmp_path: Path) -> No
             while app.trading_state != "ACTIVE":
                 await pilot.pause(0.02)
 
-        samples = asyncio.run(key_latencies(app, lambda a: isinstance(a.screen, OrderTicket), ready))
+        samples = asyncio.run(key_latencies(app, lambda a: a.trading.ticket.is_open, ready))
         updates = app.bridge.engine.book("BTC-USD").updates_applied if app.bridge.engine else 0
     restore_gc()
     record(benchmark, "key -> screen", "console, venue flooding", samples)

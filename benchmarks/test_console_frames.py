@@ -34,7 +34,6 @@ from benchmarks.test_console import MinimalLines
 from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.cdp_keys import sign
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.sim.venue import VenueConfig, VenueThread
 from tests.ui.conftest import KEY, frozen_clock, make_app, wait_until_live
 
@@ -243,12 +242,12 @@ def test_keystroke_to_wire_console(benchmark: Any) -> None:
                 for n in range(ORDERS):
                     await pilot.press("pagedown")  # away from the inside: the order rests, no fills
                     app.simulate_key("b")
-                    await until(lambda: isinstance(app.screen, OrderTicket) and app.screen.result is not None)
+                    await until(lambda: app.trading.ticket.is_open and app.trading.ticket.result is not None)
                     started = time.perf_counter()
                     app.simulate_key("enter")
                     await until(lambda: len(arrivals) > n)
                     samples.append(arrivals[n] - started)
-                    await until(lambda: not isinstance(app.screen, OrderTicket))
+                    await until(lambda: not app.trading.ticket.is_open)
 
                     async def cancel_all(engine: Engine) -> None:
                         await engine.cancel_all()

@@ -44,7 +44,6 @@ from cryptoj_tui.messages import (
     TradesArrived,
 )
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
-from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.screens.help import HelpScreen
 from cryptoj_tui.screens.journal import JournalScreen
 from cryptoj_tui.screens.orders import WORKING, OrdersScreen
@@ -52,6 +51,7 @@ from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.risk import RiskScreen
 from cryptoj_tui.screens.trading import TradingScreen
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS
+from cryptoj_tui.widgets.order_ticket import OrderTicket
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class CryptojApp(App[None]):
         self.product_id = product_id
         self.venue = venue
         self.bridge = EngineBridge(engine_config, self.post_message)
-        self.trading = TradingScreen(product_id, venue, clock, flash_seconds=flash_seconds)
+        self.trading = TradingScreen(product_id, venue, clock, self.bridge.submit, flash_seconds=flash_seconds)
         self.blotter = OrdersScreen()
         self.positions = PositionsScreen()
         self.risk = RiskScreen()
@@ -321,6 +321,8 @@ class CryptojApp(App[None]):
 
     def watch_trading_state(self, state: str) -> None:
         self.trading.status.trading_state = state
+        if state == "HALTED" and self.trading.is_mounted:
+            self.trading.ticket.close()  # nothing more will be sent from it
         self.refresh_bindings()
         self.trading.refresh_bindings()
 
@@ -344,14 +346,13 @@ class CryptojApp(App[None]):
         await self.push_screen(KillReportScreen(report))
 
     def open_ticket(self, side: str, price: Decimal | None) -> None:
-        """An order ticket for the product on screen (sent from the ticket itself)."""
+        """The order ticket for the product on screen, at `price` (it sends orders itself)."""
+        self.trading.ticket.open(side, price, self.default_size)
 
-        def done(order: Order | None) -> None:
-            if order is not None:
-                self.notify(f"{order.side} {order.request.size:f} {order.product_id} {order.status}"
-                            + (f" at {order.request.price:f}" if order.request.price is not None else ""))
-
-        self.push_screen(OrderTicket(self.product_id, side, price, self.default_size, self.bridge.submit), done)
+    def on_order_ticket_sent(self, message: OrderTicket.Sent) -> None:
+        order = message.order
+        self.notify(f"{order.side} {order.request.size:f} {order.product_id} {order.status}"
+                    + (f" at {order.request.price:f}" if order.request.price is not None else ""))
 
     def action_rearm(self) -> None:
         """Ask, then lift the halt."""

@@ -16,6 +16,7 @@ from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS, Ladder
+from cryptoj_tui.widgets.order_ticket import OrderTicket, Submit
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
 from cryptoj_tui.widgets.price_chart import PriceChart
 from cryptoj_tui.widgets.status_bar import StatusBar
@@ -25,6 +26,9 @@ from cryptoj_tui.widgets.trades_tape import TradesTape
 class TradingScreen(Screen[None]):
     """Where a trader lives: the book of the product being traded, and order entry on it."""
 
+    AUTO_FOCUS = ""
+    """Nothing takes focus by itself: the keys are the screen's (and the closed ticket's fields
+    must not be picked)."""
     BINDINGS = [
         Binding("b", "ticket('buy')", "Buy", id="buy"),
         Binding("s", "ticket('sell')", "Sell", id="sell"),
@@ -36,6 +40,7 @@ class TradingScreen(Screen[None]):
     ]
 
     DEFAULT_CSS = """
+    TradingScreen { layers: default ticket; }
     TradingScreen #panes { height: 1fr; }
     TradingScreen #ladder-pane {
         align: center top;
@@ -54,7 +59,13 @@ class TradingScreen(Screen[None]):
     """
 
     def __init__(
-        self, product_id: str, venue: str, clock: Callable[[], datetime], *, flash_seconds: float = FLASH_SECONDS
+        self,
+        product_id: str,
+        venue: str,
+        clock: Callable[[], datetime],
+        submit: Submit,
+        *,
+        flash_seconds: float = FLASH_SECONDS,
     ) -> None:
         super().__init__()
         self.product_id = product_id
@@ -67,6 +78,7 @@ class TradingScreen(Screen[None]):
         self.tape = TradesTape(id="tape")
         self.alerts = AlertsFeed(id="alerts")
         self.chart = PriceChart(id="chart")
+        self.ticket = OrderTicket(product_id, submit, id="ticket")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "ticket":
@@ -103,3 +115,4 @@ class TradingScreen(Screen[None]):
         yield self.positions
         yield self.status
         yield ConsoleFooter()
+        yield self.ticket

@@ -1,24 +1,108 @@
-"""The footer of every screen: Textual's, compact when the terminal is narrow."""
+"""The footer of every screen: the keys that work here, drawn as one line by one widget."""
 
 from __future__ import annotations
 
-from textual.events import Resize
-from textual.widgets import Footer
+from itertools import groupby
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.events import Click, Resize
+from textual.screen import Screen
+from textual.widget import Widget
 
 COMPACT_BELOW = 120
 """Columns under which the footer drops its padding (and the palette hint: ctrl+p still
 opens it) so every key of every screen fits in 80."""
 
 
-class ConsoleFooter(Footer):
-    """Textual's footer, switching to its compact style under COMPACT_BELOW columns."""
+class ConsoleFooter(Widget, can_focus=False):
+    """The screen's shown bindings (disabled ones dimmed, a binding group as one entry), and the
+    command palette key on the right; clicking a key presses it.
 
-    DEFAULT_CSS = """
-    /* Compact Footer puts a group's label flush against the next key. */
-    ConsoleFooter.-compact FooterLabel { margin: 0 1 0 0; }
+    Textual's Footer recomposes a widget per key whenever the bindings change, which is at every
+    focus change: opening the order ticket spent most of its time there. This repaints one line.
     """
 
+    DEFAULT_CSS = """
+    ConsoleFooter {
+        dock: bottom; height: 1;
+        color: $footer-foreground; background: $footer-background;
+    }
+    ConsoleFooter > .console-footer--key {
+        color: $footer-key-foreground; background: $footer-key-background; text-style: bold;
+    }
+    ConsoleFooter > .console-footer--description {
+        color: $footer-description-foreground; background: $footer-description-background;
+    }
+    """
+    COMPONENT_CLASSES = {"console-footer--key", "console-footer--description"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.compact = False
+        self._targets: list[tuple[int, int, str, bool]] = []
+        """(first column, end column, key, enabled) of each key drawn, for clicks."""
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def _bindings_changed(self, screen: Screen[object]) -> None:
+        if screen is self.screen:
+            self.refresh()
+
     def on_resize(self, event: Resize) -> None:
-        narrow = event.size.width < COMPACT_BELOW
-        self.compact = narrow
-        self.show_command_palette = not narrow
+        self.compact = event.size.width < COMPACT_BELOW
+        self.refresh()
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("console-footer--key")
+        description_style = self.get_component_rich_style("console-footer--description")
+        dim = Style(dim=True)
+        line = Text(no_wrap=True, overflow="crop")
+        self._targets = []
+        active = self.screen.active_bindings
+        palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
+        shown: dict[str, tuple[Binding, bool]] = {}
+        for _, binding, enabled, _ in active.values():
+            if binding.show and binding.action not in shown and binding.key != palette_key:
+                shown[binding.action] = (binding, enabled)
+        pad = "" if self.compact else " "
+
+        def key(binding: Binding, enabled: bool, before: str = pad, after: str = pad) -> None:
+            text = f"{before}{self.app.get_key_display(binding)}{after}"
+            self._targets.append((line.cell_len, line.cell_len + len(text), binding.key, enabled))
+            line.append(text, key_style + (Style() if enabled else dim))
+
+        def description(text: str, enabled: bool) -> None:
+            line.append(f" {text} " if self.compact else f"{text} ", description_style + (Style() if enabled else dim))
+
+        for group, members in groupby(shown.values(), lambda item: item[0].group):
+            entries = list(members)
+            if group is not None and len(entries) > 1:  # one entry: its keys side by side
+                for n, (binding, enabled) in enumerate(entries):
+                    key(binding, enabled, pad if n == 0 else "", pad if n == len(entries) - 1 else "")
+                description(group.description, any(enabled for _, enabled in entries))
+            else:
+                for binding, enabled in entries:
+                    key(binding, enabled)
+                    description(binding.description, enabled)
+        if not self.compact and palette_key is not None and palette_key in active:
+            _, binding, enabled, _ = active[palette_key]
+            tail = f"▏{self.app.get_key_display(binding)} {binding.description} "
+            gap = self.size.width - line.cell_len - len(tail)
+            if gap > 0:
+                line.append(" " * gap)
+                self._targets.append((line.cell_len, line.cell_len + len(tail), binding.key, enabled))
+                line.append("▏", dim)
+                line.append(tail[1:])
+        return line
+
+    def on_click(self, event: Click) -> None:
+        for start, end, key, enabled in self._targets:
+            if start <= event.x < end:
+                if enabled:
+                    self.app.simulate_key(key)
+                else:
+                    self.app.bell()
+                return

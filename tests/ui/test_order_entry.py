@@ -8,7 +8,6 @@ from decimal import Decimal as D
 
 from textual.widgets import Input, Static
 
-from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.sim.venue import VenueThread
 from tests.ui.conftest import KEY, make_app, wait_until_live
 from tests.ui.test_kill_switch import until
@@ -25,18 +24,17 @@ async def test_buy_and_sell_from_the_keyboard_show_on_the_ladder(frozen_venue: V
         await wait_until_live(pilot)
         await until(pilot, lambda: app.trading_state == "ACTIVE")
         await pilot.press("down", "b")  # the cursor starts on the best bid; one down is the 2nd
-        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
-        ticket = app.screen
-        assert isinstance(ticket, OrderTicket)
+        ticket = app.trading.ticket
         assert ticket.query_one("#price", Input).value == f"{bids[1][0]:f}"
         await until(pilot, lambda: ticket.result is not None)
         preview = str(ticket.query_one("#preview", Static).render())
         assert "notional" in preview and "✓ balance" in preview
         await pilot.press("enter")
-        await until(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        await until(pilot, lambda: not app.trading.ticket.is_open)
         await pilot.press("space", "up", "s")  # back to the inside, then one up: over the spread to the best ask
-        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
         await pilot.press("enter")
         await until(pilot, lambda: len(venue_orders(frozen_venue)) == 2)
@@ -53,21 +51,21 @@ async def test_a_refusal_stays_in_the_ticket_with_its_reason(frozen_venue: Venue
         await wait_until_live(pilot)
         await until(pilot, lambda: app.trading_state == "ACTIVE")
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
-        ticket = app.screen
+        ticket = app.trading.ticket
         size = ticket.query_one("#size", Input)
         size.value = "100"
         await until(pilot, lambda: ticket.result is not None and not ticket.result.ok)
         await pilot.press("enter")
         refusal = ticket.query_one("#refusal", Static)
         await until(pilot, lambda: "refused" in str(refusal.render()))
-        assert "over the max order size" in str(refusal.render()) and isinstance(app.screen, OrderTicket)
+        assert "over the max order size" in str(refusal.render()) and app.trading.ticket.is_open
         await pilot.press("f2")  # quick size 0.01
         assert size.value == "0.01"
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, OrderTicket) and venue_orders(frozen_venue) == []
+        assert not app.trading.ticket.is_open and venue_orders(frozen_venue) == []
 
 
 async def test_no_ticket_while_halted(frozen_venue: VenueThread) -> None:
@@ -80,7 +78,7 @@ async def test_no_ticket_while_halted(frozen_venue: VenueThread) -> None:
         await pilot.press("enter")  # close the report
         await pilot.press("b")
         await pilot.pause()
-        assert app.screen is app.trading
+        assert app.screen is app.trading and not app.trading.ticket.is_open
 
 
 async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) -> None:
@@ -91,10 +89,10 @@ async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) 
         rows = app.trading.ladder._rows
         y = next(i for i, r in enumerate(rows) if r.kind == "ask")
         await pilot.click("#ladder", offset=(app.trading.ladder.size.width // 2, y))
-        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
-        assert app.screen.side == "sell"  # type: ignore[attr-defined]
-        assert D(app.screen.query_one("#price", Input).value) == rows[y].value
+        assert app.trading.ticket.side == "sell"
+        assert D(app.trading.ticket.query_one("#price", Input).value) == rows[y].value
         await asyncio.sleep(0)
 
 
@@ -105,9 +103,9 @@ async def test_a_trade_prints_on_the_tape_and_its_price_is_marked_on_the_ladder(
         await wait_until_live(pilot)
         await until(pilot, lambda: app.trading_state == "ACTIVE")
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
-        app.screen.query_one("#price", Input).value = f"{asks[0][0]:f}"  # at the best ask: it trades
+        app.trading.ticket.query_one("#price", Input).value = f"{asks[0][0]:f}"  # at the best ask: it trades
         await pilot.press("enter")
         await until(pilot, lambda: any(t.price == asks[0][0] for t in app.trading.tape.trades))
         assert app.trading.ladder.last_trade == asks[0][0]
@@ -130,9 +128,9 @@ async def test_keys_still_work_while_the_feed_floods() -> None:
             # simulate_key, not pilot.press: the pilot waits for an idle app, which a flood never is.
             for key in ("down", "down", "b"):
                 app.simulate_key(key)
-            await until(pilot, lambda: isinstance(app.screen, OrderTicket) and app.screen.is_mounted, timeout=5)
+            await until(pilot, lambda: app.trading.ticket.is_open, timeout=5)
             app.simulate_key("enter")
-            await until(pilot, lambda: not isinstance(app.screen, OrderTicket), timeout=5)
+            await until(pilot, lambda: not app.trading.ticket.is_open, timeout=5)
             app.simulate_key("2")
             await until(pilot, lambda: app.screen is app.blotter and app.orders != {}, timeout=5)
             assert app.bridge.engine.metrics.frames - frames_before > 10  # the flood went on meanwhile  # type: ignore[union-attr]
@@ -146,11 +144,11 @@ async def test_a_ticket_closed_before_its_preview_arrives_is_harmless(frozen_ven
         await until(pilot, lambda: app.trading_state == "ACTIVE")
         for _ in range(5):
             app.simulate_key("b")
-            await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+            await until(pilot, lambda: app.trading.ticket.is_open)
             app.simulate_key("escape")
-            await until(pilot, lambda: app.screen is app.trading)
+            await until(pilot, lambda: not app.trading.ticket.is_open)
         await pilot.pause(0.2)
-        assert app.is_running and app.screen is app.trading
+        assert app.is_running and app.screen is app.trading and not app.trading.ticket.is_open
 
 
 async def test_a_size_change_flashes_its_row_briefly(frozen_venue: VenueThread) -> None:
@@ -163,10 +161,35 @@ async def test_a_size_change_flashes_its_row_briefly(frozen_venue: VenueThread) 
         ladder = app.trading.ladder
         assert not any(r.flash for r in ladder._rows)  # the first book is not a change
         await pilot.press("down", "b")
-        await until(pilot, lambda: isinstance(app.screen, OrderTicket))
+        await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
         await pilot.press("enter")
         await until(pilot, lambda: any(r.flash for r in ladder._rows))
         assert [(r.value, r.flash) for r in ladder._rows if r.flash] == [(bids[1][0], "up")]
         await until(pilot, lambda: not any(r.flash for r in ladder._rows))
         assert ladder._flashes == {} and ladder._flash_timer is None
+
+
+async def test_the_ticket_keys_move_between_fields_and_enter_in_the_type_list_picks_a_type(frozen_venue: VenueThread) -> None:
+    """The ticket is a panel beside the ladder: ↑/↓ go from field to field inside it, and enter
+    in the open type list picks a type rather than sending the order."""
+    from textual.widgets import Select
+
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await pilot.press("b")
+        await until(pilot, lambda: app.trading.ticket.is_open)
+        ticket = app.trading.ticket
+        await until(pilot, lambda: app.focused is ticket.query_one("#size"))
+        await pilot.press("down")
+        assert app.focused is ticket.query_one("#price")
+        await pilot.press("down")  # round to the first field
+        kind = ticket.query_one("#type", Select)
+        assert app.focused is kind
+        await pilot.press("space")
+        await until(pilot, lambda: kind.expanded)
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: not kind.expanded)
+        assert kind.value == "post_only" and ticket.is_open and venue_orders(frozen_venue) == []

@@ -9,8 +9,8 @@ from textual.pilot import Pilot
 
 from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.screens.modals import KillReportScreen
-from cryptoj_tui.screens.order_ticket import OrderTicket
 from cryptoj_tui.sim.venue import VenueThread
+from cryptoj_tui.widgets.keyed_table import KeyedTable
 from tests.ui.conftest import make_app, wait_until_live
 from tests.ui.test_kill_switch import place_resting, until
 
@@ -28,7 +28,7 @@ async def _buy_ticket(pilot: Pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: getattr(app, "trading_state", "") == "ACTIVE")
     await pilot.press("b")
-    await until(pilot, lambda: isinstance(app.screen, OrderTicket) and app.screen.result is not None)
+    await until(pilot, lambda: app.trading.ticket.is_open and app.trading.ticket.result is not None)
     await pilot.pause()
 
 
@@ -73,7 +73,10 @@ async def _blotter(pilot: Pilot) -> None:
     await place_resting(app, 3)  # type: ignore[arg-type]
     await pilot.press("2", "c")
     await until(pilot, lambda: sum(o["status"] == "CANCELLED" for o in app.orders.values()) == 1)  # type: ignore[attr-defined]
-    await pilot.pause(0.3)  # the blotter repaints at most four times a second
+    # The blotter repaints at most four times a second: wait for the table itself to show it.
+    table = app.blotter.query_one(KeyedTable)  # type: ignore[attr-defined]
+    await until(pilot, lambda: sum("CANCELLED" in map(str, table.get_row_at(n)) for n in range(table.row_count)) == 1)
+    await pilot.pause()
 
 
 def test_orders_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:

@@ -3,6 +3,10 @@
 It opens at the ladder's cursor price with the default size. Every edit re-runs the engine's
 pre-trade checks (nothing is sent) and shows the preview; enter sends, escape closes. A refusal
 keeps the ticket open with the reason, so the trader can fix the order and try again.
+
+A panel of the trading screen, composed once and shown over the right of it, not a modal
+screen: pushing a screen restyles and repaints everything below it, and a modal repaints the
+dimmed screen under it on every frame the book moves. Opening a panel repaints the panel.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import ModalScreen
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from cryptoj_tui.engine import Engine
@@ -47,7 +52,7 @@ def _number(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _checks_lines(checks: list[str], width: int = 50) -> list[str]:
+def _checks_lines(checks: list[str], width: int = 44) -> list[str]:
     """The passed checks, wrapped between checks (never inside one), under a "checks" label."""
     lines: list[str] = []
     line = ""
@@ -62,15 +67,17 @@ def _checks_lines(checks: list[str], width: int = 50) -> list[str]:
     return [("checks     " if n == 0 else " " * 11) + text for n, text in enumerate(lines)]
 
 
-class OrderTicket(ModalScreen["Order | None"]):
-    """A buy or sell ticket for one product."""
+class OrderTicket(Vertical):
+    """A buy or sell ticket for one product, hidden until `open`."""
 
     DEFAULT_CSS = """
-    OrderTicket { align: center middle; }
-    OrderTicket > Vertical {
-        width: 68; height: auto; padding: 1 2; background: $surface; border: thick $success;
+    OrderTicket {
+        layer: ticket; dock: right; display: none;
+        width: 62; height: auto; max-height: 100%; overflow-y: auto; margin: 1 0 0 0; padding: 1 2;
+        background: $surface; border: thick $success;
     }
-    OrderTicket.-sell > Vertical { border: thick $error; }
+    OrderTicket.-open { display: block; }
+    OrderTicket.-sell { border: thick $error; }
     OrderTicket #title { text-style: bold; margin-bottom: 1; }
     OrderTicket Grid { grid-size: 2; grid-columns: 14 1fr; grid-rows: 3; height: auto; }
     OrderTicket Label { padding-top: 1; }
@@ -81,37 +88,89 @@ class OrderTicket(ModalScreen["Order | None"]):
     BINDINGS = [
         Binding("enter", "send", "Send", priority=True, id="ticket.send"),
         Binding("escape", "close", "Cancel", id="ticket.cancel"),
+        Binding("up", "field(-1)", "Previous field", show=False, id="ticket.previous_field"),
+        Binding("down", "field(1)", "Next field", show=False, id="ticket.next_field"),
         *(Binding(key, f"quick_size('{size}')", f"size {size}", id=f"ticket.size_{key}") for key, size in QUICK_SIZES.items()),
     ]
 
-    def __init__(self, product_id: str, side: str, price: Decimal | None, size: str, submit: Submit) -> None:
-        super().__init__(classes="-sell" if side == "sell" else "")
+    class Sent(Message):
+        """The venue took an order from the ticket."""
+
+        def __init__(self, order: Order) -> None:
+            super().__init__()
+            self.order = order
+
+    def __init__(self, product_id: str, submit: Submit, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # Out of the focus chain while closed: hidden widgets can still take focus (and the
+        # screen's keys with it). Not `disabled`, which restyles every field on each open.
+        self.can_focus_children = False
         self.product_id = product_id
-        self.side = side
-        self._initial_price = price
-        self._initial_size = size
+        self.side = "buy"
         self._submit = submit
+        self._opened = 0
+        """How many times it was opened: a send finishing after a re-open must not close the new one."""
         self.result: CheckResult | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(f"{self.side.upper()} {self.product_id}", id="title")
-            with Grid():
-                yield Label("type")
-                yield Select(((label, value) for value, label in TYPES), value="limit", allow_blank=False, id="type")
-                yield Label("size")
-                yield Input(self._initial_size, id="size")
-                yield Label("limit price")
-                yield Input("" if self._initial_price is None else f"{self._initial_price:f}", id="price")
-                yield Label("stop price")
-                yield Input("", id="stop", disabled=True)
-            yield Static("", id="preview")
-            yield Static("", id="refusal")
-            yield Static("enter send · escape cancel · F1-F4 size 0.001/0.01/0.1/1", classes="hint")
+        yield Static("", id="title")
+        with Grid():
+            yield Label("type")
+            yield Select(((label, value) for value, label in TYPES), value="limit", allow_blank=False, id="type")
+            yield Label("size")
+            yield Input("", id="size")
+            yield Label("limit price")
+            yield Input("", id="price")
+            yield Label("stop price")
+            yield Input("", id="stop", disabled=True)
+        yield Static("", id="preview")
+        yield Static("", id="refusal")
+        yield Static("enter send · esc cancel · ↑↓ field · F1-F4 size", classes="hint")
 
-    def on_mount(self) -> None:
-        self.query_one("#size", Input).focus()
+    @property
+    def is_open(self) -> bool:
+        """Whether the ticket is on screen."""
+        return self.has_class("-open")
+
+    def open(self, side: str, price: Decimal | None, size: str) -> None:
+        """Show the ticket for `side` at `price` with `size`, fresh (whatever was typed before is gone)."""
+        self._opened += 1
+        self.side = side
+        self.result = None
+        self.set_class(side == "sell", "-sell")
+        self.query_one("#title", Static).update(f"{side.upper()} {self.product_id}")
+        self.query_one("#type", Select).value = "limit"
+        self.query_one("#price", Input).disabled = False
+        self.query_one("#stop", Input).disabled = True
+        self.query_one("#stop", Input).value = ""
+        self.query_one("#price", Input).value = "" if price is None else f"{price:f}"
+        self.query_one("#refusal", Static).update("")
+        size_input = self.query_one("#size", Input)
+        size_input.value = size
+        self.can_focus_children = True
+        self.add_class("-open")
+        size_input.focus()
         self._refresh_preview()
+
+    def close(self) -> None:
+        """Hide the ticket; the keys go back to the ladder."""
+        if self.is_open:
+            self.remove_class("-open")
+            self.can_focus_children = False
+            self.screen.set_focus(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_open:
+            return False
+        if action == "send" and self.query_one("#type", Select).expanded:
+            return False  # enter picks the type in the open list
+        return True
+
+    def action_field(self, step: int) -> None:
+        fields = [w for w in self.query("Select, Input") if w.focusable]
+        focused = self.screen.focused
+        index = next((n for n, w in enumerate(fields) if focused is w or (focused is not None and w in focused.ancestors)), 0)
+        fields[(index + step) % len(fields)].focus()
 
     def request(self) -> OrderRequest:
         """The order as typed (OrderError names the field that is wrong)."""
@@ -176,6 +235,7 @@ class OrderTicket(ModalScreen["Order | None"]):
 
     @work(exclusive=True, group="send")
     async def action_send(self) -> None:
+        opened = self._opened
         refusal = self.query_one("#refusal", Static)
         try:
             request = self.request()
@@ -201,7 +261,9 @@ class OrderTicket(ModalScreen["Order | None"]):
         if order.status in ("REJECTED", "FAILED"):
             refusal.update(f"{order.status}: {order.reason}")
             return
-        self.dismiss(order)
+        self.post_message(self.Sent(order))
+        if opened == self._opened:
+            self.close()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close()
