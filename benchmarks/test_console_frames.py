@@ -5,23 +5,26 @@
   whose one Line-API widget of the same size changes every frame. The flood's achieved book
   update rate, the frames per second painted and the book views the ladder applied are recorded
   beside it (at most one repaint per frame however fast the book moves).
-- keystroke -> order on the wire: `enter` in an open ticket until the venue's REST handler has
-  the order, against a minimal app whose `enter` sends a bare aiohttp POST of the same order.
+- keystroke -> order on the wire: `enter` in an open ticket until the order's HTTP request is
+  written to the socket, against a minimal app whose `enter` sends a bare aiohttp POST of the same
+  order. The venue runs in its own process, as a real one is remote.
 
-The timing probes wrap Textual's per-frame update method and the venue's order entry point on
-their instances; they measure, they change nothing.
+The timing probes wrap Textual's per-frame update method and the socket transport's write;
+they measure, they change nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
+import tempfile
 import time
 import uuid
+from asyncio.selector_events import _SelectorSocketTransport
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,11 +34,11 @@ from textual.screen import Screen
 
 from benchmarks.support import SMOKE, record, restore_gc, scaled, venue_process
 from benchmarks.test_console import MinimalLines
+from benchmarks.test_order_path import Venue, far_bid
 from cryptoj_tui.app import CryptojApp
-from cryptoj_tui.cdp_keys import sign
+from cryptoj_tui.cdp_keys import sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.sim.venue import VenueConfig, VenueThread
-from tests.ui.conftest import KEY, frozen_clock, make_app, wait_until_live
+from tests.ui.conftest import KEY, frozen_clock, wait_until_live
 
 SIZE = (160, 48)
 FLOOD_SECONDS = 0.5 if SMOKE else 8.0
@@ -146,21 +149,35 @@ def test_frame_trading_screen_under_a_flood(benchmark: Any) -> None:
     restore_gc()
 
 
-def probe_orders(venue: VenueThread) -> list[float]:
-    """perf_counter() each time the venue's REST handler receives an order."""
-    arrivals: list[float] = []
+@contextmanager
+def order_writes() -> Iterator[list[float]]:
+    """perf_counter() each time this process writes an order's HTTP request to a socket: the
+    order is on the wire. Wraps the asyncio socket transport's write for the block."""
+    writes: list[float] = []
+    write = _SelectorSocketTransport.write
 
-    def install(v: Any) -> None:
-        create_order = v.exchange.create_order
+    def probed(transport: Any, data: Any) -> None:
+        if bytes(data[:64]).startswith(b"POST /api/v3/brokerage/orders "):
+            writes.append(time.perf_counter())
+        write(transport, data)
 
-        def probed(*args: Any, **kwargs: Any) -> Any:
-            arrivals.append(time.perf_counter())
-            return create_order(*args, **kwargs)
+    _SelectorSocketTransport.write = probed  # type: ignore[method-assign]
+    try:
+        yield writes
+    finally:
+        _SelectorSocketTransport.write = write  # type: ignore[method-assign]
 
-        v.exchange.create_order = probed
 
-    venue.call(install)
-    return arrivals
+@contextmanager
+def quiet_venue() -> Iterator[Venue]:
+    """A venue whose market does not move, in its own process (as a real one is remote: on a
+    thread of ours it would take our GIL to read each order), accepting KEY."""
+    with tempfile.TemporaryDirectory() as directory:
+        key_file = Path(directory) / "key.json"
+        write_key_file(key_file, KEY)
+        with venue_process("--seed", "5", "--products", "BTC-USD", "--step-interval", "0", "--rate-limit", "0",
+                           "--api-key-file", str(key_file)) as ws_url:
+            yield Venue(ws_url)
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -201,16 +218,9 @@ class MinimalOrderApp(App[None]):
             await response.read()
 
 
-def quiet_venue() -> VenueThread:
-    return VenueThread(VenueConfig(seed=5, step_interval=0, rate_limit=0))
-
-
 def test_keystroke_to_wire_baseline_minimal_app(benchmark: Any) -> None:
-    with quiet_venue() as venue:
-        venue.call(lambda v: v.keys.register(KEY.name, KEY.public_key()))
-        arrivals = probe_orders(venue)
-        bids, _ = venue.call(lambda v: v.book_levels("BTC-USD"))
-        app = MinimalOrderApp(f"{venue.venue.rest_url}/api/v3/brokerage/orders", bids[0][0] - 100)  # type: ignore[union-attr]
+    with quiet_venue() as venue, order_writes() as writes:
+        app = MinimalOrderApp(f"{venue.api}/orders", far_bid(venue))
 
         async def main() -> list[float]:
             samples = []
@@ -219,8 +229,8 @@ def test_keystroke_to_wire_baseline_minimal_app(benchmark: Any) -> None:
                 for n in range(ORDERS):
                     started = time.perf_counter()
                     app.simulate_key("enter")
-                    await until(lambda: len(arrivals) > n)
-                    samples.append(arrivals[n] - started)
+                    await until(lambda: len(writes) > n)
+                    samples.append(writes[n] - started)
                     await asyncio.sleep(0.01)
             return samples
 
@@ -229,10 +239,9 @@ def test_keystroke_to_wire_baseline_minimal_app(benchmark: Any) -> None:
 
 
 def test_keystroke_to_wire_console(benchmark: Any) -> None:
-    """`b` opens a ticket at the cursor; once its preview is in, `enter` is timed to the venue."""
-    with quiet_venue() as venue:
-        app = make_app(venue)
-        arrivals = probe_orders(venue)
+    """`b` opens a ticket at the cursor; once its preview is in, `enter` is timed to the wire."""
+    with quiet_venue() as venue, order_writes() as writes:
+        app = CryptojApp(EngineConfig(ws_url=venue.ws_url, key=KEY), "BTC-USD", venue="paper", clock=frozen_clock)
 
         async def main() -> list[float]:
             samples = []
@@ -245,8 +254,8 @@ def test_keystroke_to_wire_console(benchmark: Any) -> None:
                     await until(lambda: app.trading.ticket.is_open and app.trading.ticket.result is not None)
                     started = time.perf_counter()
                     app.simulate_key("enter")
-                    await until(lambda: len(arrivals) > n)
-                    samples.append(arrivals[n] - started)
+                    await until(lambda: len(writes) > n)
+                    samples.append(writes[n] - started)
                     await until(lambda: not app.trading.ticket.is_open)
 
                     async def cancel_all(engine: Engine) -> None:
