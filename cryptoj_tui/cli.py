@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--db", type=Path, metavar="FILE", help="keep the paper account in this SQLite file across restarts")
     sim.add_argument("--control", action="store_true", help="mount the /sim fault-injection endpoint")
+    sim.add_argument("--exit-with-parent", action="store_true",
+                     help="stop when stdin closes (how the console runs its embedded venue)")
     sim.add_argument("--checksum", action="store_true", help="add a CRC32 of the top 25 levels to level2 events")
     sim.add_argument(
         "--tls",
@@ -117,15 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def start_paper_venue(seed: int) -> tuple[Any, Any]:
-    """An embedded paper venue on its own thread, and a fresh API key it accepts."""
+def start_paper_venue(seed: int, log_path: Path | None = None) -> tuple[Any, Any]:
+    """An embedded paper venue in a child process, and a fresh API key it accepts."""
     from cryptoj_tui.cdp_keys import generate_key
-    from cryptoj_tui.sim.venue import VenueConfig, VenueThread
+    from cryptoj_tui.sim.process import VenueProcess
 
-    venue_thread = VenueThread(VenueConfig(seed=seed)).start()
     key = generate_key()
-    venue_thread.call(lambda venue: venue.keys.register(key.name, key.public_key()))
-    return venue_thread, key
+    return VenueProcess(key, seed=seed, log_path=log_path).start(), key
 
 
 def run_headless(args: argparse.Namespace) -> int:
@@ -133,25 +133,26 @@ def run_headless(args: argparse.Namespace) -> int:
     from cryptoj_tui import headless
     from cryptoj_tui.cdp_keys import KeyFileError
     from cryptoj_tui.engine import EngineConfig
+    from cryptoj_tui.sim.process import VenueProcessError
 
-    venue_thread = None
+    venue_process = None
     try:
         if args.ws_url is None:
-            venue_thread, key = start_paper_venue(args.seed)
-            config = EngineConfig(ws_url=venue_thread.ws_url, key=key)
+            venue_process, key = start_paper_venue(args.seed)
+            config = EngineConfig(ws_url=venue_process.ws_url, key=key)
         else:
             config = EngineConfig(ws_url=args.ws_url, rest_url=args.rest_url, key_file=args.key_file,
                                   journal_path=args.journal or ":memory:")
             config.trading_config()  # a bad key is reported now, before anything starts
         return asyncio.run(headless.main(config, [p.upper() for p in args.product]))
-    except (KeyFileError, ValueError) as exc:
+    except (KeyFileError, ValueError, VenueProcessError) as exc:
         print(f"cryptoj headless: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 0
     finally:
-        if venue_thread is not None:
-            venue_thread.stop()
+        if venue_process is not None:
+            venue_process.stop()
 
 
 def run_keygen(args: argparse.Namespace) -> int:
@@ -185,14 +186,15 @@ def run_console(settings: Settings) -> int:
     from cryptoj_tui.app import CryptojApp
     from cryptoj_tui.cdp_keys import KeyFileError
     from cryptoj_tui.engine import EngineConfig
+    from cryptoj_tui.sim.process import VenueProcessError
 
     setup_logging(settings.log_file)
-    venue_thread = None
+    venue_process = None
     endpoints = settings.endpoints()
     try:
         if endpoints is None:
-            venue_thread, key = start_paper_venue(settings.seed)
-            config = EngineConfig(ws_url=venue_thread.ws_url, key=key, stale_after=settings.stale_after)
+            venue_process, key = start_paper_venue(settings.seed, settings.log_file)
+            config = EngineConfig(ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after)
             venue = "paper (embedded)"
         else:
             ws_url, rest_url, user_ws_url = endpoints
@@ -200,9 +202,9 @@ def run_console(settings: Settings) -> int:
                                   journal_path=settings.journal_path(), stale_after=settings.stale_after)
             config.trading_config()  # a bad key is reported now, in one line, not inside the UI
             venue = ws_url
-    except (KeyFileError, ValueError) as exc:
-        if venue_thread is not None:
-            venue_thread.stop()
+    except (KeyFileError, ValueError, VenueProcessError) as exc:
+        if venue_process is not None:
+            venue_process.stop()
         print(f"cryptoj: {exc}", file=sys.stderr)
         return EXIT_USAGE
     log = logging.getLogger("cryptoj")
@@ -217,8 +219,8 @@ def run_console(settings: Settings) -> int:
         app.run()
         log.info("console exited (return code %s)", app.return_code)
     finally:
-        if venue_thread is not None:
-            venue_thread.stop()
+        if venue_process is not None:
+            venue_process.stop()
     return 0
 
 
@@ -271,6 +273,8 @@ def run_sim(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if args.exit_with_parent:  # the parent holds our stdin: end of file means it is gone
+            loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.buffer.read1() or stop.set())
         async with venue:
             print(f"paper venue listing {', '.join(products)} (seed {config.seed}, {len(venue.keys)} API keys)", flush=True)
             print(f"rest: {venue.rest_url}", flush=True)

@@ -257,9 +257,10 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         "run; ratios drift much less. Where an issue names an absolute time, the target is checked as",
         "such and the baseline's own time is shown beside it.",
         "",
-        "The venue runs on its own thread (order path) or in its own process (console under a flood,",
-        "soak): the process measured never shares its loop with the load generator. Memory is read",
-        "with psutil from outside the engine's process.",
+        "The venue runs in its own process for the order path, the console's keystrokes and frames",
+        "and the soak, as a real exchange is remote (on a thread it would take the measured process's",
+        "GIL to match and to read each order); the screen-switch and ticket tests that need to look",
+        "inside it keep it on a thread. Memory is read with psutil from outside the engine's process.",
         "",
         f"Machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
         f"{machine.get('cpu', {}).get('count', '?')} CPUs, Python {machine.get('python_version', '?')} "
