@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from rich.table import Table
 from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.console_header import ConsoleHeader
+from cryptoj_tui.widgets.order_ticket import OrderTicket
 
 
 def binding_table(sections: list[tuple[str, list[tuple[str, str]]]]) -> Table:
@@ -28,22 +31,32 @@ class HelpScreen(Screen[None]):
     """Every key of every screen, from the bindings themselves."""
 
     DEFAULT_CSS = """
-    HelpScreen #keys { padding: 1 2; }
+    HelpScreen #keys { height: 1fr; }
+    HelpScreen #keys Static { width: 1fr; height: auto; padding: 1 2; }
     """
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader()
-        yield Static(binding_table(self.sections()), id="keys")
+        sections = self.sections()
+        # Two columns, split where half the rows are, so every key fits 48 lines (it scrolls below).
+        sizes = [len(rows) + 2 for _, rows in sections]
+        half = next(n for n in range(len(sections) + 1) if sum(sizes[:n]) >= sum(sizes) / 2)
+        with VerticalScroll(id="keys"), Horizontal():
+            yield Static(binding_table(sections[:half]))
+            yield Static(binding_table(sections[half:]))
         yield ConsoleFooter()
 
     def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """(screen title, [(keys, description)]) for the app and each main screen."""
         app = self.app
-        screens = [("Everywhere", type(app))]
+        screens: list[tuple[str, type]] = [("Everywhere", type(app))]
         for name in ("trading", "orders", "positions", "journal"):
             screen = app.get_screen(name) if name in getattr(app, "_installed_screens", {}) else None
             if screen is not None:
                 screens.append((name.capitalize(), type(screen)))
+                if name == "trading":
+                    screens.append(("Order ticket", OrderTicket))
+        screens += [("Questions (flatten, re-arm, quit)", ConfirmScreen), ("Kill switch report", KillReportScreen)]
         sections = []
         for title, owner in screens:
             rows = []

@@ -52,6 +52,8 @@ async def test_the_help_screen_is_made_from_the_bindings(frozen_venue: VenueThre
         assert ("ctrl+k", "Kill switch") in sections["Everywhere"]
         assert ("b", "Buy") in sections["Trading"] and ("c", "Cancel selected order") in sections["Orders"]
         assert ("f", "Flatten") in sections["Positions"]
+        assert ("enter", "Send") in sections["Order ticket"] and ("f2", "size 0.01") in sections["Order ticket"]
+        assert ("y, enter", "Yes") in sections["Questions (flatten, re-arm, quit)"]
         await pilot.press("1")
         assert app.screen is app.trading
 
