@@ -218,8 +218,6 @@ class CryptojApp(App[None]):
         self.trading.positions.show(view)
         self.positions.show(view)
         self.trading.status.round_trip_ms = view.round_trip_ms
-        self.trading.status.frame_age = view.last_frame_age
-        self.trading.status.feed_latency_ms = view.feed_latency_ms
 
     def flatten(self, product_ids: list[str]) -> None:
         """Ask, then send market orders that bring these positions to zero."""
@@ -396,6 +394,9 @@ class CryptojApp(App[None]):
             else:
                 why = f": {event.reason}" if event.reason else ""
                 self.trading.ladder.set_waiting(f"{event.state} to {self.venue}{why}")
+        elif isinstance(event, FeedMetrics):  # once a second, with or without a key
+            status.frame_age = event.last_frame_age
+            status.feed_latency_ms = None if event.feed_latency is None else event.feed_latency * 1000
         elif isinstance(event, SequenceGap):
             status.gaps += 1
         elif isinstance(event, FeedError):

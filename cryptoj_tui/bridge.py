@@ -23,7 +23,6 @@ from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.events import (
     BookReset,
     BookUpdated,
-    FeedMetrics,
     Heartbeat,
     OrderUpdated,
     TickerUpdated,
@@ -48,7 +47,7 @@ CHART_CANDLES = 240
 """One-second candles the price chart shows (four minutes)."""
 FRAME_SECONDS = 1 / 60
 """Textual paints at most 60 frames a second: book views are copied no more often."""
-UNSHOWN_EVENTS = (Heartbeat, TickerUpdated, FeedMetrics)
+UNSHOWN_EVENTS = (Heartbeat, TickerUpdated)
 """Frequent state events the console does not show (the portfolio copy carries frame age)."""
 
 
@@ -89,8 +88,6 @@ class PortfolioView:
     unrealised: Decimal
     fees: Decimal
     round_trip_ms: float | None
-    last_frame_age: float | None
-    feed_latency_ms: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +265,7 @@ class EngineBridge:
         trips = trading.execution.round_trips
         realised, unrealised, fees = trading.portfolio.realised(), trading.portfolio.unrealised(marks), trading.portfolio.fees()
         return PortfolioView(rows, realised + unrealised - fees, realised, unrealised, fees,
-                             trips[-1] * 1000 if trips else None, engine.metrics.last_frame_age(),
-                             None if (latency := engine.feed_latency()) is None else latency * 1000)
+                             trips[-1] * 1000 if trips else None)
 
     def risk_view(self) -> RiskView | None:
         """The trading state and limit usage (engine thread only), or None without trading."""

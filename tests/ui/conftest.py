@@ -61,16 +61,18 @@ def make_app(
 
 
 async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
-    """Wait until the ladder shows a live book, the status bar says connected and the tape and
-    chart have the venue's recent trades."""
+    """Wait until the ladder shows a live book, the status bar says connected with the feed's
+    latency, and the tape and chart have the venue's recent trades."""
     app = pilot.app
     assert isinstance(app, CryptojApp)
     async with asyncio.timeout(timeout):
         while True:
             view = app.trading.ladder.view
             # The venue's recent trades follow the book snapshot: wait for them too (tape, chart).
+            # The feed's metrics come once a second: wait for them too (last frame, latency).
             if (view is not None and view.live and app.trading.status.connection is ConnectionState.CONNECTED
-                    and app.trading.tape.trades and app.trading.chart.closes):
+                    and app.trading.tape.trades and app.trading.chart.closes
+                    and app.trading.status.feed_latency_ms is not None):
                 break
             await pilot.pause(0.02)
     await pilot.pause()

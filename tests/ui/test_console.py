@@ -166,3 +166,13 @@ async def test_a_title_change_reaching_a_header_being_taken_down_is_harmless() -
         app.sub_title = "BTC-USD · closed"
         await pilot.pause()
     assert app.return_code in (None, 0)
+
+
+async def test_without_a_key_the_status_bar_still_has_the_feeds_age_and_latency(frozen_venue: VenueThread) -> None:
+    """Watching only (no API key): no trading state, no order round trip, but the feed's health."""
+    app = make_app(frozen_venue, trading=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        status = str(app.trading.status.render())
+        assert "last frame <2 s" in status and "latency <1 ms" in status
+        assert "ACTIVE" not in status and "order rtt" not in status
