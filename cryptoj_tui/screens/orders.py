@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
+from cryptoj_tui.engine.orders import OrderStatus
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.halt_banner import HaltBanner
@@ -18,6 +19,9 @@ from cryptoj_tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("time", "product", "side", "type", "size", "price", "status", "filled", "avg price", "reason")
 WORKING = {"PENDING_NEW", "OPEN", "PARTIALLY_FILLED", "PENDING_CANCEL"}
+STATUS_WIDTH = max(len(str(status)) for status in OrderStatus)
+"""The status column is as wide as the longest status from the start: auto-width columns only
+grow, so one PENDING_CANCEL seen in passing would shift every column after it."""
 
 
 CANCEL = Binding.Group("Cancel one/product/all", compact=True)
@@ -46,7 +50,8 @@ class OrdersScreen(Screen[None]):
         yield HaltBanner()
         yield Static("", id="summary")
         table = KeyedTable(cursor_type="row", zebra_stripes=True, id="orders")
-        table.add_columns(*COLUMNS)
+        for column in COLUMNS:
+            table.add_column(column, width=STATUS_WIDTH if column == "status" else None)
         yield table
         yield ConsoleFooter()
 
