@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 from concurrent.futures import Future
@@ -16,6 +16,7 @@ from decimal import Decimal
 import msgspec
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
@@ -127,6 +128,11 @@ class CryptojApp(App[None]):
     trading_state: reactive[str] = reactive("")
     """ACTIVE, REDUCING or HALTED ("" before the engine says, or without an API key)."""
     halt_reason: reactive[str] = reactive("")
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters less the ANSI-to-truecolour one: our widgets draw in theme colours
+        only (widgets/palette.py), and that filter ran over every line of every frame."""
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -12,12 +13,13 @@ from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.order_ticket import OrderTicket
+from cryptoj_tui.widgets.palette import themed
 
 
-def binding_table(sections: list[tuple[str, list[tuple[str, str]]]]) -> Table:
+def binding_table(sections: list[tuple[str, list[tuple[str, str]]]], key_style: Style | str = "bold cyan") -> Table:
     """A two-column table of keys and what they do, one section per screen."""
     table = Table(box=None, show_header=False, padding=(0, 2))
-    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(style=key_style, no_wrap=True)
     table.add_column()
     for title, rows in sections:
         table.add_row(f"[b u]{title}[/]", "")
@@ -42,8 +44,9 @@ class HelpScreen(Screen[None]):
         sizes = [len(rows) + 2 for _, rows in sections]
         half = next(n for n in range(len(sections) + 1) if sum(sizes[:n]) >= sum(sizes) / 2)
         with VerticalScroll(id="keys"), Horizontal():
-            yield Static(binding_table(sections[:half]))
-            yield Static(binding_table(sections[half:]))
+            key_style = themed(self.app, "bold cyan")
+            yield Static(binding_table(sections[:half], key_style))
+            yield Static(binding_table(sections[half:], key_style))
         yield ConsoleFooter()
 
     def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:

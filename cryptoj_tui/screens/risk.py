@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,29 +16,31 @@ from cryptoj_tui.bridge import RiskView
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
 from cryptoj_tui.widgets.console_header import ConsoleHeader
 from cryptoj_tui.widgets.halt_banner import HaltBanner
+from cryptoj_tui.widgets.palette import SEVERITY_STYLES, themed
 
 BAR_WIDTH = 30
 STATE_CLASSES = {"ACTIVE": "-active", "REDUCING": "-reducing", "HALTED": "-halted"}
-SEVERITY_STYLES = {"info": "", "warning": "yellow", "breach": "bold red", "halt": "bold white on red"}
+Styler = Callable[[str], Style | str]
+"""Rich's colour words to a style: `themed` on screen, as they are elsewhere."""
 
 
-def usage_bar(share: float | None) -> Text:
+def usage_bar(share: float | None, style: Styler = str) -> Text:
     """A bar for a limit's use: green, yellow from 80 %, red at the limit."""
     if share is None:
-        return Text("checked on every order", style="dim")
+        return Text("checked on every order", style=style("dim"))
     filled = min(BAR_WIDTH, round(share * BAR_WIDTH))
-    style = "red" if share >= 1 else "yellow" if share >= 0.8 else "green"
-    return Text.assemble(("█" * filled, style), ("░" * (BAR_WIDTH - filled), "dim"), (f" {share:5.0%}", style))
+    colour = style("red" if share >= 1 else "yellow" if share >= 0.8 else "green")
+    return Text.assemble(("█" * filled, colour), ("░" * (BAR_WIDTH - filled), style("dim")), (f" {share:5.0%}", colour))
 
 
-def limits_table(view: RiskView) -> Table:
+def limits_table(view: RiskView, style: Styler = str) -> Table:
     """Every limit: name, used / limit, the bar, what it does."""
     table = Table(box=None, padding=(0, 2), header_style="bold")
     for column in ("limit", "used", "of", "", "note"):
         table.add_column(column)
     for usage in view.usage:
         used = "—" if usage.used is None else f"{usage.used:.2f}" if isinstance(usage.used, float) else f"{usage.used}"
-        table.add_row(usage.name, used, f"{usage.limit}", usage_bar(usage.share), Text(usage.note, style="dim"))
+        table.add_row(usage.name, used, f"{usage.limit}", usage_bar(usage.share, style), Text(usage.note, style=style("dim")))
     return table
 
 
@@ -83,7 +88,7 @@ class RiskScreen(Screen[None]):
         state.update(f"TRADING {view.state}" + (f"\n{view.reason}" if view.reason else ""))
         for cls in STATE_CLASSES.values():
             state.set_class(STATE_CLASSES.get(view.state) == cls, cls)
-        self.query_one("#limits", Static).update(limits_table(view))
+        self.query_one("#limits", Static).update(limits_table(view, lambda spec: themed(self.app, spec)))
 
     def show_history(self) -> None:
         """The alerts the app has seen, newest first."""
@@ -94,6 +99,6 @@ class RiskScreen(Screen[None]):
             return
         text = Text()
         for when, severity, message in reversed(alerts):
-            text.append(f"{when}  {severity:<8} ", "dim")
-            text.append(message + "\n", SEVERITY_STYLES.get(severity, ""))
+            text.append(f"{when}  {severity:<8} ", themed(self.app, "dim"))
+            text.append(message + "\n", themed(self.app, SEVERITY_STYLES.get(severity, "")))
         self.query_one("#history", Static).update(text)

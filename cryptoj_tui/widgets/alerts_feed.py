@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-SEVERITY_STYLES = {"info": "", "warning": "yellow", "breach": "bold red", "halt": "bold white on red"}
+from cryptoj_tui.widgets.palette import SEVERITY_STYLES, themed
 
 
 class AlertsFeed(Static):
@@ -22,10 +22,10 @@ class AlertsFeed(Static):
     def show(self, alerts: list[tuple[str, str, str]]) -> None:
         """(time, severity, message), oldest first."""
         if not alerts:
-            self.update(Text("no alerts", style="dim"))
+            self.update(Text("no alerts", style=themed(self.app, "dim")))
             return
         text = Text()
         for when, severity, message in reversed(alerts[-50:]):
-            text.append(f"{when} ", "dim")
-            text.append(message + "\n", SEVERITY_STYLES.get(severity, ""))
+            text.append(f"{when} ", themed(self.app, "dim"))
+            text.append(message + "\n", themed(self.app, SEVERITY_STYLES.get(severity, "")))
         self.update(text)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.events import Click, Resize
 from textual.screen import Screen
 from textual.widget import Widget
+
+from cryptoj_tui.widgets.palette import themed
 
 COMPACT_BELOW = 120
 """Columns under which the footer drops its padding (and the palette hint: ctrl+p still
@@ -58,7 +59,7 @@ class ConsoleFooter(Widget, can_focus=False):
     def render(self) -> Text:
         key_style = self.get_component_rich_style("console-footer--key")
         description_style = self.get_component_rich_style("console-footer--description")
-        dim = Style(dim=True)
+        dim = themed(self.app, "dim")
         line = Text(no_wrap=True, overflow="crop")
         self._targets = []
         active = self.screen.active_bindings
@@ -72,10 +73,10 @@ class ConsoleFooter(Widget, can_focus=False):
         def key(binding: Binding, enabled: bool, before: str = pad, after: str = pad) -> None:
             text = f"{before}{self.app.get_key_display(binding)}{after}"
             self._targets.append((line.cell_len, line.cell_len + len(text), binding.key, enabled))
-            line.append(text, key_style + (Style() if enabled else dim))
+            line.append(text, key_style + dim if not enabled else key_style)
 
         def description(text: str, enabled: bool) -> None:
-            line.append(f" {text} " if self.compact else f"{text} ", description_style + (Style() if enabled else dim))
+            line.append(f" {text} " if self.compact else f"{text} ", description_style + dim if not enabled else description_style)
 
         for group, members in groupby(shown.values(), lambda item: item[0].group):
             entries = list(members)

@@ -230,7 +230,7 @@ class OrderTicket(Vertical):
             *_checks_lines([f"✓ {name}" for name in result.passed]),
         ]
         if result.refusal:
-            lines.append(f"[b red]✗ {result.refusal}[/]")
+            lines.append(f"[b $text-error]✗ {result.refusal}[/]")
         preview.update("\n".join(line for line in lines if line))
 
     @work(exclusive=True, group="send")

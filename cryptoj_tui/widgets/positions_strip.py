@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from cryptoj_tui.bridge import PortfolioView
+from cryptoj_tui.widgets.palette import themed
 
 
 def money(value: Decimal) -> str:
@@ -36,16 +37,16 @@ class PositionsStrip(Static):
         row = next((p for p in view.positions if p.product_id == self.product_id), None)
         text = Text()
         if row is None or row.quantity == 0:
-            text.append(f"{self.product_id} flat", "dim")
+            text.append(f"{self.product_id} flat", themed(self.app, "dim"))
         else:
             text.append(f"{self.product_id} ", "bold")
-            text.append(f"{row.quantity:f} @ {row.average_price:,.2f}", "bold green" if row.quantity > 0 else "bold red")
-            text.append("  uPnL ", "dim")
-            text.append(money(row.unrealised), pnl_style(row.unrealised))
-        text.append("   account PnL ", "dim")
-        text.append(money(view.pnl), "bold " + pnl_style(view.pnl))
-        text.append("  realised ", "dim")
-        text.append(money(view.realised), pnl_style(view.realised))
-        text.append("  fees ", "dim")
+            text.append(f"{row.quantity:f} @ {row.average_price:,.2f}", themed(self.app, "bold green" if row.quantity > 0 else "bold red"))
+            text.append("  uPnL ", themed(self.app, "dim"))
+            text.append(money(row.unrealised), themed(self.app, pnl_style(row.unrealised)))
+        text.append("   account PnL ", themed(self.app, "dim"))
+        text.append(money(view.pnl), themed(self.app, "bold " + pnl_style(view.pnl)))
+        text.append("  realised ", themed(self.app, "dim"))
+        text.append(money(view.realised), themed(self.app, pnl_style(view.realised)))
+        text.append("  fees ", themed(self.app, "dim"))
         text.append(f"{view.fees:,.2f}")
         self.update(text)

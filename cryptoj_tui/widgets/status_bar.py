@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from cryptoj_tui.engine.model import ConnectionState
+from cryptoj_tui.widgets.palette import themed
 
 STATE_STYLES = {
     ConnectionState.CONNECTED: "bold green",
@@ -61,28 +63,33 @@ class StatusBar(Widget):
     def render(self) -> Text:
         # Most important first: a narrow terminal cuts the end of the line, not the state.
         text = Text()
+        dim = themed(self.app, "dim")
+
+        def style(spec: str) -> Style:
+            return themed(self.app, spec)
+
         if self.trading_state:
-            text.append(self.trading_state, TRADING_STYLES.get(self.trading_state, "bold"))
+            text.append(self.trading_state, style(TRADING_STYLES.get(self.trading_state, "bold")))
             text.append("  ")
-        text.append(f"● {self.connection}", STATE_STYLES[self.connection])
-        text.append("  venue ", "dim")
-        text.append(self.venue, "bold")
-        text.append("  gaps ", "dim")
-        text.append(str(self.gaps), "bold yellow" if self.gaps else "")
-        text.append("  bad frames ", "dim")
-        text.append(str(self.bad_frames), "bold yellow" if self.bad_frames else "")
+        text.append(f"● {self.connection}", style(STATE_STYLES[self.connection]))
+        text.append("  venue ", dim)
+        text.append(self.venue, style("bold"))
+        text.append("  gaps ", dim)
+        text.append(str(self.gaps), style("bold yellow" if self.gaps else ""))
+        text.append("  bad frames ", dim)
+        text.append(str(self.bad_frames), style("bold yellow" if self.bad_frames else ""))
         if self.frame_age is not None:
-            text.append("  last frame ", "dim")
+            text.append("  last frame ", dim)
             # Heartbeats arrive every second: under two seconds is simply healthy.
-            text.append("<2 s" if self.frame_age < 2 else f"{self.frame_age:.0f} s ago", "" if self.frame_age < 2 else "bold yellow")
+            text.append("<2 s" if self.frame_age < 2 else f"{self.frame_age:.0f} s ago", style("" if self.frame_age < 2 else "bold yellow"))
         if self.feed_latency_ms is not None:
-            text.append("  latency ", "dim")
+            text.append("  latency ", dim)
             latency = self.feed_latency_ms
             # Below a millisecond (or below zero: the venue's clock runs ahead of ours) is noise.
             text.append("<1 ms" if latency < 1 else (f"{latency:.0f} ms" if latency < 1000 else f"{latency / 1000:.1f} s"),
-                        "bold yellow" if latency >= 1000 else "")
+                        style("bold yellow" if latency >= 1000 else ""))
         if self.round_trip_ms is not None:
-            text.append("  order rtt ", "dim")
+            text.append("  order rtt ", dim)
             text.append(f"{self.round_trip_ms:.1f} ms")
         clock = Text(self.now, style="bold")
         room = self.size.width - clock.cell_len - 1
