@@ -249,9 +249,10 @@ class OrderTicket(Vertical):
                                       **({"stop_price": request.stop_price} if request.stop_price is not None else {}),
                                       **({"post_only": True} if request.post_only else {}))
 
-        refusal.update("sending…")
         try:
-            order = await asyncio.wrap_future(self._submit(place))
+            sent = self._submit(place)
+            refusal.update("sending…")  # after: the engine thread starts on the order before we repaint
+            order = await asyncio.wrap_future(sent)
         except (OrderRefusedError, OrderError) as exc:
             refusal.update(f"refused: {exc}")
             return
