@@ -327,7 +327,7 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         "  beside it), and the footer is one widget drawing one line. Under the profiler an open went",
         "  from ~275 ms to ~28 ms. Switching screens (keys 2-6) lost the footer's cost too: median",
         "  8-23 ms from the key to the first frame, was 45-90 ms (a minimal app: 4 ms).",
-        "- **Keystroke -> order on the wire (p99 about 4.5 ms; the target is 5 ms).** It is now timed to",
+        "- **Keystroke -> order on the wire (p99 3.9-5.1 ms over this session's runs; the target is 5 ms).** It is now timed to",
         "  the order's HTTP request written to the socket with the venue in its own process. Before,",
         "  the probe sat inside a venue thread, behind its JWT check, and that thread took the",
         "  console's GIL to read each order (2.3 ms of the 3.8 ms median). `make run` runs its",
