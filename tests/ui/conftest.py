@@ -76,3 +76,26 @@ async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
                 break
             await pilot.pause(0.02)
     await pilot.pause()
+
+
+async def until(pilot: Pilot, condition: object, timeout: float = 10.0) -> None:
+    """Wait, a frame at a time, until `condition()` holds (TimeoutError after `timeout`)."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await pilot.pause(0.02)
+
+
+async def ready_to_trade(pilot: Pilot) -> None:
+    """`wait_until_live`, then until the engine has armed trading (ACTIVE)."""
+    await wait_until_live(pilot)
+    await until(pilot, lambda: getattr(pilot.app, "trading_state", "") == "ACTIVE")
+
+
+async def halt_and_close_the_report(pilot: Pilot) -> None:
+    """ctrl+k, then enter on the kill switch report: back on the trading screen, HALTED."""
+    app = pilot.app
+    assert isinstance(app, CryptojApp)
+    await pilot.press("ctrl+k")
+    await until(pilot, lambda: app.screen is not app.trading)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen is app.trading)

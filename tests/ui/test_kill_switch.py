@@ -4,20 +4,13 @@ banner on every screen; re-arming asks first."""
 from __future__ import annotations
 
 import asyncio
-from textual.pilot import Pilot
 
 from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.halt_banner import HaltBanner
-from tests.ui.conftest import KEY, make_app, wait_until_live
-
-
-async def until(pilot: Pilot, condition: object, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
-            await pilot.pause(0.02)
+from tests.ui.conftest import KEY, make_app, until, wait_until_live
 
 
 async def place_resting(app: CryptojApp, count: int) -> None:

@@ -9,8 +9,7 @@ from decimal import Decimal as D
 from textual.widgets import Input, Static
 
 from cryptoj_tui.sim.venue import VenueThread
-from tests.ui.conftest import KEY, make_app, wait_until_live
-from tests.ui.test_kill_switch import until
+from tests.ui.conftest import KEY, halt_and_close_the_report, make_app, ready_to_trade, until, wait_until_live
 
 
 def venue_orders(venue: VenueThread) -> list:
@@ -21,8 +20,7 @@ async def test_buy_and_sell_from_the_keyboard_show_on_the_ladder(frozen_venue: V
     app = make_app(frozen_venue)
     bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await ready_to_trade(pilot)
         await pilot.press("down", "b")  # the cursor starts on the best bid; one down is the 2nd
         await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
@@ -48,8 +46,7 @@ async def test_buy_and_sell_from_the_keyboard_show_on_the_ladder(frozen_venue: V
 async def test_a_refusal_stays_in_the_ticket_with_its_reason(frozen_venue: VenueThread) -> None:
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await ready_to_trade(pilot)
         await pilot.press("b")
         await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
@@ -71,11 +68,8 @@ async def test_a_refusal_stays_in_the_ticket_with_its_reason(frozen_venue: Venue
 async def test_no_ticket_while_halted(frozen_venue: VenueThread) -> None:
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
-        await pilot.press("ctrl+k")
-        await until(pilot, lambda: app.screen is not app.trading)
-        await pilot.press("enter")  # close the report
+        await ready_to_trade(pilot)
+        await halt_and_close_the_report(pilot)
         await pilot.press("b")
         await pilot.pause()
         assert app.screen is app.trading and not app.trading.ticket.is_open
@@ -84,8 +78,7 @@ async def test_no_ticket_while_halted(frozen_venue: VenueThread) -> None:
 async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) -> None:
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await ready_to_trade(pilot)
         rows = app.trading.ladder._rows
         y = next(i for i, r in enumerate(rows) if r.kind == "ask")
         await pilot.click("#ladder", offset=(app.trading.ladder.size.width // 2, y))
@@ -100,8 +93,7 @@ async def test_a_trade_prints_on_the_tape_and_its_price_is_marked_on_the_ladder(
     app = make_app(frozen_venue)
     bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await ready_to_trade(pilot)
         await pilot.press("b")
         await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
@@ -140,8 +132,7 @@ async def test_a_ticket_closed_before_its_preview_arrives_is_harmless(frozen_ven
     """Regression: escape right after b used to crash the app when the preview answer came back."""
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await ready_to_trade(pilot)
         for _ in range(5):
             app.simulate_key("b")
             await until(pilot, lambda: app.trading.ticket.is_open)
@@ -156,8 +147,7 @@ async def test_a_size_change_flashes_its_row_briefly(frozen_venue: VenueThread) 
     app = make_app(frozen_venue, flash_seconds=1.5)  # long enough to be seen on a loaded machine
     bids, _ = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await ready_to_trade(pilot)
         ladder = app.trading.ladder
         assert not any(r.flash for r in ladder._rows)  # the first book is not a change
         await pilot.press("down", "b")
@@ -177,8 +167,7 @@ async def test_the_ticket_keys_move_between_fields_and_enter_in_the_type_list_pi
 
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until_live(pilot)
-        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await ready_to_trade(pilot)
         await pilot.press("b")
         await until(pilot, lambda: app.trading.ticket.is_open)
         ticket = app.trading.ticket
