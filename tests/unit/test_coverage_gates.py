@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+from pathlib import Path
+
+import cryptoj_tui
 from tools.coverage_gates import COMPONENTS, misses, report
 
 
@@ -21,3 +25,11 @@ def test_the_report_has_a_row_per_component_and_every_gated_engine_component() -
     text = report([(c.name, c.gated, 90.0, 50.0, 80.0) for c in COMPONENTS] + [("overall", True, 90.0, 50.0, 80.0)], "93")
     assert text.count("\n| ") == len(COMPONENTS) + 2  # header, components, overall
     assert "| **overall** | ≥ 85 % | 90.0 % | 50.0 % | 80.0 % |" in text and "93 s" in text
+
+
+def test_every_source_file_belongs_to_exactly_one_component() -> None:
+    """A new module outside every component would be counted nowhere but in the overall figure."""
+    package = Path(cryptoj_tui.__file__).parent
+    files = [p.relative_to(package).as_posix() for p in package.rglob("*.py") if p.name != "__init__.py"]
+    homes = {f: [c.name for c in COMPONENTS if any(fnmatch(f, pattern) for pattern in c.files)] for f in files}
+    assert {f: names for f, names in homes.items() if len(names) != 1} == {}
