@@ -73,7 +73,7 @@ class OrderTicket(Vertical):
     DEFAULT_CSS = """
     OrderTicket {
         layer: ticket; dock: right; display: none;
-        width: 62; height: auto; max-height: 100%; overflow-y: auto; margin: 1 0 0 0; padding: 1 2;
+        width: 62; height: auto; max-height: 80%; overflow-y: auto; margin: 1 0 0 0; padding: 1 2;
         background: $surface; border: thick $success;
     }
     OrderTicket.-open { display: block; }
