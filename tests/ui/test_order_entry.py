@@ -182,3 +182,14 @@ async def test_the_ticket_keys_move_between_fields_and_enter_in_the_type_list_pi
         await pilot.press("down", "enter")
         await until(pilot, lambda: not kind.expanded)
         assert kind.value == "post_only" and ticket.is_open and venue_orders(frozen_venue) == []
+
+
+async def test_in_80_by_24_the_ticket_leaves_the_status_bar_and_footer_in_view(frozen_venue: VenueThread) -> None:
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready_to_trade(pilot)
+        await pilot.press("b")
+        await until(pilot, lambda: app.trading.ticket.is_open)
+        await pilot.pause()
+        assert app.trading.ticket.region.bottom <= 24 - 3
+        assert app.trading.status.region.y == 22 and app.focused is app.trading.ticket.query_one("#size")
