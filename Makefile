@@ -38,6 +38,8 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	@mkdir -p .benchmarks
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,peers]' \
+		|| echo "cryptoj bench: the peers extra (cryptofeed) did not install - it builds C extensions; its comparison is left out of this run"
 	$(BIN)/python -m pytest benchmarks -p no:xdist --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-save-data --benchmark-json=.benchmarks/latest.json $(PYTEST_ARGS)
 
 # The report is written even when a target was missed (it says which); the exit status is bench's.

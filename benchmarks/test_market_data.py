@@ -6,6 +6,7 @@ seeded generator, so the benchmark needs no network and no shared data.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from itertools import islice
@@ -93,6 +94,40 @@ def test_update_frames_decode_and_apply(benchmark: Any, levels: int) -> None:
     benchmark.group = f"l2 update, {levels} level(s) x{FRAMES}"
     benchmark.extra_info["role"] = "decode+apply"
     benchmark(decode_and_apply, frames, decoder, book)
+
+
+@pytest.mark.parametrize("levels", [1, 5, 50])
+def test_update_frames_peer_cryptofeed(benchmark: Any, levels: int) -> None:
+    """cryptofeed's Coinbase Advanced Trade handler on the same frames and the same seeded book:
+    its json.loads with Decimal prices, its C order book and an L2_BOOK callback that does
+    nothing. Installed by `make bench` only (the `peers` extra; it builds C extensions)."""
+    pytest.importorskip("cryptofeed", reason="cryptofeed is the bench's peer only: `make bench` installs it")
+    from cryptofeed.defines import L2_BOOK
+    from cryptofeed.exchanges import Coinbase
+    from cryptofeed.symbols import Symbols
+
+    # Its product list would come from Coinbase's REST API; the benchmark stays offline.
+    Symbols.set(Coinbase.id, *Coinbase._parse_symbol_data({"products": [
+        {"base_currency_id": "BTC", "quote_currency_id": "USD", "quote_increment": "0.01", "product_id": "BTC-USD"}]}))
+
+    async def nothing(book: Any, receipt_timestamp: float) -> None:
+        pass
+
+    feed = Coinbase(symbols=["BTC-USD"], channels=[L2_BOOK], callbacks={L2_BOOK: nothing})
+    frames = update_frames(levels)
+    loop = asyncio.new_event_loop()
+
+    async def handle(raws: list[bytes]) -> None:
+        for raw in raws:
+            await feed.message_handler(raw, None, 0.0)
+
+    # Its snapshot reader takes asks as side "ask" (the venue says "offer"; its update reader
+    # takes either): seeded with both sides, as ours is.
+    loop.run_until_complete(handle([snapshot_frame(2500).replace(b'"side":"offer"', b'"side":"ask"')]))
+    benchmark.group = f"l2 update, {levels} level(s) x{FRAMES}"
+    benchmark.extra_info["role"] = "peer: cryptofeed Coinbase handler"
+    benchmark(lambda: loop.run_until_complete(handle(frames)))
+    loop.close()
 
 
 def test_snapshot_10k_baseline(benchmark: Any) -> None:
