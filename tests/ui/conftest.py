@@ -13,6 +13,7 @@ from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.cdp_keys import generate_key
 from cryptoj_tui.engine import ConnectionState, EngineConfig
 from cryptoj_tui.sim.venue import VenueConfig, VenueThread
+from cryptoj_tui.widgets.order_ticket import OrderTicket
 
 FROZEN_NOW = datetime(2026, 11, 25, 14, 30, 0, tzinfo=UTC)
 
@@ -99,3 +100,13 @@ async def halt_and_close_the_report(pilot: Pilot) -> None:
     await until(pilot, lambda: app.screen is not app.trading)
     await pilot.press("enter")
     await until(pilot, lambda: app.screen is app.trading)
+
+
+async def open_ticket(pilot: Pilot, key: str = "b") -> OrderTicket:
+    """Press `key` (b or s) on the trading screen and wait until its ticket is open."""
+    app = pilot.app
+    assert isinstance(app, CryptojApp)
+    await pilot.press(key)
+    await until(pilot, lambda: app.trading.ticket.is_open)
+    await pilot.pause()
+    return app.trading.ticket

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 from textual.widgets import Input, Static
 
 from cryptoj_tui.sim.venue import VenueThread
-from tests.ui.conftest import KEY, halt_and_close_the_report, make_app, ready_to_trade, until, wait_until_live
+from tests.ui.conftest import KEY, halt_and_close_the_report, make_app, open_ticket, ready_to_trade, until, wait_until_live
 
 
 def venue_orders(venue: VenueThread) -> list:
@@ -47,10 +47,7 @@ async def test_a_refusal_stays_in_the_ticket_with_its_reason(frozen_venue: Venue
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
-        await pilot.press("b")
-        await until(pilot, lambda: app.trading.ticket.is_open)
-        await pilot.pause()
-        ticket = app.trading.ticket
+        ticket = await open_ticket(pilot)
         size = ticket.query_one("#size", Input)
         size.value = "100"
         await until(pilot, lambda: ticket.result is not None and not ticket.result.ok)
@@ -94,9 +91,7 @@ async def test_a_trade_prints_on_the_tape_and_its_price_is_marked_on_the_ladder(
     bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
-        await pilot.press("b")
-        await until(pilot, lambda: app.trading.ticket.is_open)
-        await pilot.pause()
+        await open_ticket(pilot)
         app.trading.ticket.query_one("#price", Input).value = f"{asks[0][0]:f}"  # at the best ask: it trades
         await pilot.press("enter")
         await until(pilot, lambda: any(t.price == asks[0][0] for t in app.trading.tape.trades))
@@ -188,8 +183,6 @@ async def test_in_80_by_24_the_ticket_leaves_the_status_bar_and_footer_in_view(f
     app = make_app(frozen_venue)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready_to_trade(pilot)
-        await pilot.press("b")
-        await until(pilot, lambda: app.trading.ticket.is_open)
-        await pilot.pause()
+        await open_ticket(pilot)
         assert app.trading.ticket.region.bottom <= 24 - 3
         assert app.trading.status.region.y == 22 and app.focused is app.trading.ticket.query_one("#size")
