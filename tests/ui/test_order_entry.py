@@ -186,3 +186,15 @@ async def test_in_80_by_24_the_ticket_leaves_the_status_bar_and_footer_in_view(f
         await open_ticket(pilot)
         assert app.trading.ticket.region.bottom <= 24 - 3
         assert app.trading.status.region.y == 22 and app.focused is app.trading.ticket.query_one("#size")
+
+
+async def test_the_kill_switch_closes_an_open_ticket(frozen_venue: VenueThread) -> None:
+    """Scenario: a ticket is open with an order typed when the trader hits ctrl+k: HALTED, the
+    ticket is gone (nothing more will be sent from it) and nothing reached the venue."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        await open_ticket(pilot, "s")
+        await halt_and_close_the_report(pilot)
+        assert app.trading_state == "HALTED" and not app.trading.ticket.is_open
+        assert app.focused is None and venue_orders(frozen_venue) == []
