@@ -2,6 +2,8 @@
 
 - submit -> ack: `engine.place_limit` (risk checks, journal intent with fsync, JWT, REST, state
   machine) against a bare aiohttp POST of the same order with a fresh JWT to the same venue.
+- pre-trade check with 10 / 100 / 1000 orders working, against the risk checks alone on a
+  context built beforehand: the cost must not grow with the working orders.
 - kill switch with 200 working orders: HALTED and all 200 confirmed cancelled, against bare
   aiohttp batch_cancel calls for 200 orders (two batches of 100, in parallel).
 
@@ -27,7 +29,8 @@ import pytest
 
 from cryptoj_tui.cdp_keys import generate_key, sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.engine.risk import RiskLimits
+from cryptoj_tui.engine.orders import OrderRequest
+from cryptoj_tui.engine.risk import RiskContext, RiskLimits
 
 from benchmarks.support import record, scaled, venue_process
 
@@ -204,6 +207,51 @@ def test_kill_switch_engine(benchmark: Any, venue: Venue, orders: int, tmp_path:
     benchmark.extra_info["role"] = "engine kill_switch -> all confirmed cancelled"
     benchmark.pedantic(lambda: loop.run_until_complete(kill()), setup=place_orders, rounds=scaled(5, 1))
     benchmark.extra_info["refusing_after_max_us"] = max(refusing) * 1e6
+    loop.run_until_complete(engine.stop())
+    loop.close()
+
+
+PRECHECK_SIZES = [10, 100, 1000]
+
+
+@pytest.mark.parametrize("working", PRECHECK_SIZES)
+def test_precheck_baseline_risk_checks_alone(benchmark: Any, venue: Venue, working: int, tmp_path: Path) -> None:
+    """The risk checks on a context built beforehand: what a pre-trade check costs at least."""
+    loop = asyncio.new_event_loop()
+    engine = _engine(venue, tmp_path / "journal.db", loop)
+    trading = engine.trading
+    assert trading is not None
+    request = OrderRequest("BTC-USD", "buy", "limit", "0.001", price=far_bid(venue))
+    context = RiskContext(mid=engine.market_data.mid("BTC-USD"), position=Decimal(0), working_same_side=Decimal(0),
+                          open_orders=working, available_base=Decimal(1), available_quote=Decimal(100_000),
+                          rules=trading.products.get("BTC-USD"))
+    assert trading.risk.check(request, context).ok
+    benchmark.group = f"pre-trade check, {working} working orders"
+    benchmark.extra_info["role"] = "baseline"
+    benchmark(trading.risk.check, request, context)
+    loop.run_until_complete(engine.stop())
+    loop.close()
+
+
+@pytest.mark.parametrize("working", PRECHECK_SIZES)
+def test_precheck_engine(benchmark: Any, venue: Venue, working: int, tmp_path: Path) -> None:
+    """`engine.precheck` (context gathered from the book, the portfolio and the working orders,
+    then the checks) with this many orders working: it should not grow with them."""
+    loop = asyncio.new_event_loop()
+    engine = _engine(venue, tmp_path / "journal.db", loop)
+    price = far_bid(venue)
+
+    async def place_all() -> None:
+        await asyncio.gather(*(engine.place_limit("BTC-USD", "buy", size="0.001", price=price) for _ in range(working)))
+
+    loop.run_until_complete(place_all())
+    assert len(engine.open_orders()) == working
+    request = OrderRequest("BTC-USD", "buy", "limit", "0.001", price=price)
+    assert engine.precheck(request).ok
+    benchmark.group = f"pre-trade check, {working} working orders"
+    benchmark.extra_info["role"] = "engine precheck"
+    benchmark(engine.precheck, request)
+    loop.run_until_complete(engine.cancel_all())
     loop.run_until_complete(engine.stop())
     loop.close()
 
