@@ -176,3 +176,25 @@ async def test_without_a_key_the_status_bar_still_has_the_feeds_age_and_latency(
         status = str(app.trading.status.render())
         assert "last frame <2 s" in status and "latency <1 ms" in status
         assert "ACTIVE" not in status and "order rtt" not in status
+
+
+def test_the_middle_generation_is_collected_by_the_console_when_python_would() -> None:
+    import gc
+
+    from cryptoj_tui.app import GC_THRESHOLDS, MIDDLE_COLLECTION_AFTER, collect_middle_if_due
+
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        gc.collect(1)
+        for _ in range(3):
+            gc.collect(0)
+        collect_middle_if_due()
+        assert gc.get_count()[1] == 3  # not due: left alone
+        for _ in range(MIDDLE_COLLECTION_AFTER - 3):
+            gc.collect(0)
+        assert gc.get_count()[1] == MIDDLE_COLLECTION_AFTER  # Python itself would not collect it now
+        collect_middle_if_due()
+        assert gc.get_count()[1] == 0
+    finally:
+        gc.set_threshold(*before)
