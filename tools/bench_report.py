@@ -311,7 +311,7 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         "- **Ladder render (2.4x a minimal Line-API widget, now about 1.3x).** Rows became NamedTuples",
         "  hashed in C, styles are cached per row kind, prices are formatted once per price, changed",
         "  lines are refreshed in one call, no empty segments are emitted.",
-        "- **Frames under a flood (p99 62 ms at first, now 9.8-12 ms over this session's runs; the target is 8 ms).** Book views",
+        "- **Frames under a flood (p99 62 ms at first, now 7.6-12 ms over this session's runs; the target is 8 ms).** Book views",
         "  are copied on the engine loop at most once a frame instead of once per update; the tape keeps",
         "  each trade's strip; the chart draws its lines once per change. Then every frame over 10 ms",
         "  turned out to have a garbage collection inside it: full collections of 25 ms and more, and",
