@@ -75,8 +75,19 @@ async def cancel_open_orders(session: aiohttp.ClientSession, venue: Venue) -> No
         if not page["has_next"]:
             break
         cursor = page["cursor"]
-    for n in range(0, len(ids), 100):
-        await post(session, f"{venue.api}/orders/batch_cancel", json.dumps({"order_ids": ids[n:n + 100]}))
+    await cancel_in_batches(session, venue, ids)
+
+
+async def cancel_in_batches(session: aiohttp.ClientSession, venue: Venue, ids: list[str]) -> list[Any]:
+    """batch_cancel calls for `ids`, 100 a call (the venue's limit), in parallel; their answers."""
+    chunks = [ids[n:n + 100] for n in range(0, len(ids), 100)]
+    return await asyncio.gather(*(post(session, f"{venue.api}/orders/batch_cancel", json.dumps({"order_ids": c}))
+                                  for c in chunks))
+
+
+async def place_many(engine: Engine, price: Decimal, count: int) -> None:
+    """`count` resting BTC-USD buys of 0.001 at `price`, sent together."""
+    await asyncio.gather(*(engine.place_limit("BTC-USD", "buy", size="0.001", price=price) for _ in range(count)))
 
 
 def order_body(price: Decimal) -> str:
@@ -94,9 +105,9 @@ async def post(session: aiohttp.ClientSession, url: str, body: str) -> Any:
         return await response.json()
 
 
-def test_submit_to_ack_baseline_bare_aiohttp_post(benchmark: Any, venue: Venue) -> None:
-    loop = asyncio.new_event_loop()
-    session = loop.run_until_complete(_session())
+def test_submit_to_ack_baseline_bare_aiohttp_post(
+    benchmark: Any, venue: Venue, loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession
+) -> None:
     url = f"{venue.api}/orders"
     price = far_bid(venue)
 
@@ -106,8 +117,6 @@ def test_submit_to_ack_baseline_bare_aiohttp_post(benchmark: Any, venue: Venue) 
 
     record(benchmark, "submit -> ack", "baseline", loop.run_until_complete(one_by_one(one)))
     loop.run_until_complete(cancel_open_orders(session, venue))
-    loop.run_until_complete(session.close())
-    loop.close()
 
 
 async def one_by_one(place: Callable[[], Awaitable[None]]) -> list[float]:
@@ -127,22 +136,44 @@ async def one_by_one(place: Callable[[], Awaitable[None]]) -> list[float]:
     return samples
 
 
-async def _session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession()
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """This benchmark's event loop (run round by round from the benchmark's own thread)."""
+    running = asyncio.new_event_loop()
+    yield running
+    running.close()
 
 
-def _engine(venue: Venue, journal: Path, loop: asyncio.AbstractEventLoop) -> Engine:
+@pytest.fixture
+def session(loop: asyncio.AbstractEventLoop) -> Iterator[aiohttp.ClientSession]:
+    """A bare aiohttp session (the baselines')."""
+
+    async def opened() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession()
+
+    bare = loop.run_until_complete(opened())
+    yield bare
+    loop.run_until_complete(bare.close())
+
+
+@pytest.fixture
+def engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[Engine]:
+    """An engine trading on the venue, BTC-USD book live, its journal on disk as the console's
+    (intents and the halt are fsynced); what it left working is cancelled after."""
     limits = RiskLimits(max_open_orders=10_000, max_orders_per_second=10_000)
-    engine = Engine(EngineConfig(ws_url=venue.ws_url, key=KEY, journal_path=journal, limits=limits, rest_rate=10_000))
-    loop.run_until_complete(engine.start())
-    loop.run_until_complete(engine.subscribe("BTC-USD"))
-    loop.run_until_complete(engine.wait_for_book("BTC-USD"))
-    return engine
+    trader = Engine(EngineConfig(ws_url=venue.ws_url, key=KEY, journal_path=tmp_path / "journal.db", limits=limits,
+                                 rest_rate=10_000))
+    loop.run_until_complete(trader.start())
+    loop.run_until_complete(trader.subscribe("BTC-USD"))
+    loop.run_until_complete(trader.wait_for_book("BTC-USD"))
+    yield trader
+    loop.run_until_complete(trader.cancel_all())
+    loop.run_until_complete(trader.stop())
 
 
-def test_submit_to_ack_engine_place_limit(benchmark: Any, venue: Venue, tmp_path: Path) -> None:
-    loop = asyncio.new_event_loop()
-    engine = _engine(venue, tmp_path / "journal.db", loop)
+def test_submit_to_ack_engine_place_limit(
+    benchmark: Any, venue: Venue, loop: asyncio.AbstractEventLoop, engine: Engine
+) -> None:
     price = far_bid(venue)
 
     async def one() -> None:
@@ -151,15 +182,12 @@ def test_submit_to_ack_engine_place_limit(benchmark: Any, venue: Venue, tmp_path
 
     samples = loop.run_until_complete(one_by_one(one))
     record(benchmark, "submit -> ack", "engine place_limit (risk, journal, JWT, state machine)", samples)
-    loop.run_until_complete(engine.cancel_all())
-    loop.run_until_complete(engine.stop())
-    loop.close()
 
 
 @pytest.mark.parametrize("orders", KILL_SIZES)
-def test_kill_switch_baseline_bare_batch_cancel(benchmark: Any, venue: Venue, orders: int) -> None:
-    loop = asyncio.new_event_loop()
-    session = loop.run_until_complete(_session())
+def test_kill_switch_baseline_bare_batch_cancel(
+    benchmark: Any, venue: Venue, orders: int, loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession
+) -> None:
     base = venue.api
     price = far_bid(venue)
     ids: list[str] = []
@@ -171,32 +199,25 @@ def test_kill_switch_baseline_bare_batch_cancel(benchmark: Any, venue: Venue, or
         loop.run_until_complete(run())
 
     async def cancel_all() -> None:
-        chunks = [ids[n:n + 100] for n in range(0, len(ids), 100)]  # the venue takes 100 a batch
-        results = await asyncio.gather(*(post(session, f"{base}/orders/batch_cancel", json.dumps({"order_ids": c})) for c in chunks))
+        results = await cancel_in_batches(session, venue, ids)
         assert all(r["success"] for answer in results for r in answer["results"])
 
     benchmark.group = f"kill switch, {orders} orders"
     benchmark.extra_info["role"] = "baseline"
     benchmark.pedantic(lambda: loop.run_until_complete(cancel_all()), setup=place_orders, rounds=scaled(5, 1))
-    loop.run_until_complete(session.close())
-    loop.close()
 
 
 @pytest.mark.parametrize("orders", KILL_SIZES)
-def test_kill_switch_engine(benchmark: Any, venue: Venue, orders: int, tmp_path: Path) -> None:
-    loop = asyncio.new_event_loop()
-    engine = _engine(venue, tmp_path / "journal.db", loop)  # on disk, as the console's: the halt is fsynced
+def test_kill_switch_engine(
+    benchmark: Any, venue: Venue, orders: int, loop: asyncio.AbstractEventLoop, engine: Engine
+) -> None:
     price = far_bid(venue)
     refusing: list[float] = []
 
     def place_orders() -> None:
         if engine.state != "ACTIVE":
             engine.rearm("benchmark round")
-
-        async def run() -> None:
-            await asyncio.gather(*(engine.place_limit("BTC-USD", "buy", size="0.001", price=price)
-                                   for _ in range(orders)))
-        loop.run_until_complete(run())
+        loop.run_until_complete(place_many(engine, price, orders))
 
     async def kill() -> None:
         report = await engine.kill_switch("benchmark")
@@ -207,18 +228,14 @@ def test_kill_switch_engine(benchmark: Any, venue: Venue, orders: int, tmp_path:
     benchmark.extra_info["role"] = "engine kill_switch -> all confirmed cancelled"
     benchmark.pedantic(lambda: loop.run_until_complete(kill()), setup=place_orders, rounds=scaled(5, 1))
     benchmark.extra_info["refusing_after_max_us"] = max(refusing) * 1e6
-    loop.run_until_complete(engine.stop())
-    loop.close()
 
 
 PRECHECK_SIZES = [10, 100, 1000]
 
 
 @pytest.mark.parametrize("working", PRECHECK_SIZES)
-def test_precheck_baseline_risk_checks_alone(benchmark: Any, venue: Venue, working: int, tmp_path: Path) -> None:
+def test_precheck_baseline_risk_checks_alone(benchmark: Any, venue: Venue, working: int, engine: Engine) -> None:
     """The risk checks on a context built beforehand: what a pre-trade check costs at least."""
-    loop = asyncio.new_event_loop()
-    engine = _engine(venue, tmp_path / "journal.db", loop)
     trading = engine.trading
     assert trading is not None
     request = OrderRequest("BTC-USD", "buy", "limit", "0.001", price=far_bid(venue))
@@ -229,36 +246,27 @@ def test_precheck_baseline_risk_checks_alone(benchmark: Any, venue: Venue, worki
     benchmark.group = f"pre-trade check, {working} working orders"
     benchmark.extra_info["role"] = "baseline"
     benchmark(trading.risk.check, request, context)
-    loop.run_until_complete(engine.stop())
-    loop.close()
 
 
 @pytest.mark.parametrize("working", PRECHECK_SIZES)
-def test_precheck_engine(benchmark: Any, venue: Venue, working: int, tmp_path: Path) -> None:
+def test_precheck_engine(
+    benchmark: Any, venue: Venue, working: int, loop: asyncio.AbstractEventLoop, engine: Engine
+) -> None:
     """`engine.precheck` (context gathered from the book, the portfolio and the working orders,
     then the checks) with this many orders working: it should not grow with them."""
-    loop = asyncio.new_event_loop()
-    engine = _engine(venue, tmp_path / "journal.db", loop)
     price = far_bid(venue)
-
-    async def place_all() -> None:
-        await asyncio.gather(*(engine.place_limit("BTC-USD", "buy", size="0.001", price=price) for _ in range(working)))
-
-    loop.run_until_complete(place_all())
+    loop.run_until_complete(place_many(engine, price, working))
     assert len(engine.open_orders()) == working
     request = OrderRequest("BTC-USD", "buy", "limit", "0.001", price=price)
     assert engine.precheck(request).ok
     benchmark.group = f"pre-trade check, {working} working orders"
     benchmark.extra_info["role"] = "engine precheck"
     benchmark(engine.precheck, request)
-    loop.run_until_complete(engine.cancel_all())
-    loop.run_until_complete(engine.stop())
-    loop.close()
 
 
-def test_cancel_to_ack_baseline_bare_aiohttp_post(benchmark: Any, venue: Venue) -> None:
-    loop = asyncio.new_event_loop()
-    session = loop.run_until_complete(_session())
+def test_cancel_to_ack_baseline_bare_aiohttp_post(
+    benchmark: Any, venue: Venue, loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession
+) -> None:
     base = venue.api
     price = far_bid(venue)
     ids: list[str] = []
@@ -274,13 +282,11 @@ def test_cancel_to_ack_baseline_bare_aiohttp_post(benchmark: Any, venue: Venue) 
     benchmark.group = "cancel -> ack"
     benchmark.extra_info["role"] = "baseline"
     benchmark.pedantic(lambda: loop.run_until_complete(cancel_one()), setup=place_one, rounds=ROUNDS, warmup_rounds=5)
-    loop.run_until_complete(session.close())
-    loop.close()
 
 
-def test_cancel_to_ack_engine_cancel(benchmark: Any, venue: Venue, tmp_path: Path) -> None:
-    loop = asyncio.new_event_loop()
-    engine = _engine(venue, tmp_path / "journal.db", loop)
+def test_cancel_to_ack_engine_cancel(
+    benchmark: Any, venue: Venue, loop: asyncio.AbstractEventLoop, engine: Engine
+) -> None:
     price = far_bid(venue)
     working: list[Any] = []
 
@@ -294,5 +300,3 @@ def test_cancel_to_ack_engine_cancel(benchmark: Any, venue: Venue, tmp_path: Pat
     benchmark.group = "cancel -> ack"
     benchmark.extra_info["role"] = "engine cancel (journal, JWT, state machine)"
     benchmark.pedantic(lambda: loop.run_until_complete(cancel_one()), setup=place_one, rounds=ROUNDS, warmup_rounds=5)
-    loop.run_until_complete(engine.stop())
-    loop.close()

@@ -85,10 +85,11 @@ class VenueProcess:
                                             f"{' / '.join(said + self._last_words()) or 'no output'}")
                 *lines, pending = (pending + chunk).split(b"\n")
                 for line in lines:
-                    name, _, value = line.decode(errors="replace").strip().partition(": ")
+                    text = line.decode(errors="replace").strip()
+                    name, _, value = text.partition(": ")
                     if name == "websocket":
                         return value
-                    said.append(line.decode(errors="replace").strip())
+                    said.append(text)
         raise VenueProcessError(f"paper venue did not listen within {timeout:g}s")
 
     def _last_words(self) -> list[str]:

@@ -51,5 +51,4 @@ def _build(variables: dict[str, str], spec: str) -> Style:
 
 
 def _variable(variables: dict[str, str], name: str) -> str:
-    value = variables.get(name) or variables.get(name.removeprefix("text-")) or "#ffffff"
-    return value
+    return variables.get(name) or variables.get(name.removeprefix("text-")) or "#ffffff"
