@@ -63,4 +63,8 @@ class JournalScreen(Screen[None]):
             if all(w in f"{kind} {text}".lower() for w in words)
         ]
         rows.reverse()
-        self.query_one(KeyedTable).replace_rows(rows[:1000])
+        table = self.query_one(KeyedTable)
+        following = table.cursor_row == 0  # on the newest entry: stay on the newest, as `tail -f` does
+        table.replace_rows(rows[:1000])
+        if following and table.row_count:
+            table.move_cursor(row=0)

@@ -56,6 +56,29 @@ async def test_the_journal_screen_lists_and_filters_events(frozen_venue: VenueTh
         assert app.screen is app.trading
 
 
+async def test_the_journal_follows_the_newest_entry_unless_the_cursor_was_moved(frozen_venue: VenueThread) -> None:
+    """On the newest entry (the top) the cursor stays on the newest as entries arrive, as in
+    `tail -f`; moved down to an older entry, it stays on that entry."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await pilot.press("5")
+        table = app.screen.query_one(KeyedTable)
+
+        def order_rows() -> int:
+            return sum(table.get_row_at(i)[1] == "OrderUpdated" for i in range(table.row_count))
+
+        await until(pilot, lambda: table.row_count >= 2)
+        await place_resting(app, 1)
+        await until(pilot, lambda: order_rows() == 2)  # PENDING_NEW, then OPEN
+        assert table.cursor_row == 0 and table.get_row_at(0)[1] == "OrderUpdated"
+        await pilot.press("down")
+        watched = table.selected_key()
+        await place_resting(app, 1)
+        await until(pilot, lambda: order_rows() == 4)
+        assert table.selected_key() == watched and table.cursor_row == 3
+
+
 async def test_a_risk_update_reaching_the_risk_screen_while_it_has_no_children_is_kept() -> None:
     """Regression: a risk update arrived while the screen was mounted but its widgets were not
     (composing, or being taken down at quit) and `#state` was not found; it is kept for on_mount."""
