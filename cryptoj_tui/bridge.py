@@ -203,10 +203,10 @@ class EngineBridge:
             if isinstance(event, BookUpdated):
                 self._publish_view_paced(event.product_id)
             elif isinstance(event, OrderUpdated):
-                product_id = event.order.get("product_id", "")
-                if product_id in self.engine.market_data.products():  # type: ignore[union-attr]
-                    self._publish_view(product_id, live=self.engine.market_data.is_live(product_id))  # type: ignore[union-attr]
-                self._post(EngineEvent(event))
+                # One loop turn later: an order is published as it is sent, and on Python 3.11
+                # aiohttp writes the request from a task of its own, queued behind this one. The
+                # copies and the UI's wake-up (which takes the GIL from this thread) go after it.
+                self._loop.call_soon(self._publish_order, event)  # type: ignore[union-attr]
             elif isinstance(event, BookReset):
                 self._publish_view(event.product_id, live=False)
                 self._post(EngineEvent(event))
@@ -214,6 +214,13 @@ class EngineBridge:
                 self._collect_trades(event)
             elif not isinstance(event, UNSHOWN_EVENTS):
                 self._post(EngineEvent(event))
+
+    def _publish_order(self, event: OrderUpdated) -> None:
+        assert self.engine is not None
+        product_id = event.order.get("product_id", "")
+        if product_id in self.engine.market_data.products():
+            self._publish_view(product_id, live=self.engine.market_data.is_live(product_id))
+        self._post(EngineEvent(event))
 
     def _collect_trades(self, event: TradesPrinted) -> None:
         # Trades print many times a second in a busy market: gather them and keep one notice

@@ -42,6 +42,8 @@ TYPES: list[tuple[str, str]] = [
 ]
 QUICK_SIZES = {"f1": "0.001", "f2": "0.01", "f3": "0.1", "f4": "1"}
 TAKER_FEE = Decimal("0.006")
+SENDING_NOTICE_AFTER = 0.05
+"""Seconds an order may take before the ticket says it is sending (a loopback venue answers in 2 ms)."""
 
 
 def _number(text: str) -> Decimal | None:
@@ -111,6 +113,8 @@ class OrderTicket(Vertical):
         self._opened = 0
         """How many times it was opened: a send finishing after a re-open must not close the new one."""
         self.result: CheckResult | None = None
+        self._sending: Future[Order] | None = None
+        """The order on its way to the venue, until the engine answers."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title")
@@ -162,6 +166,8 @@ class OrderTicket(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.is_open:
             return False
+        if action == "send" and self._sending is not None:
+            return False  # one order per ticket: a second enter while it goes would send another
         if action == "send" and self.query_one("#type", Select).expanded:
             return False  # enter picks the type in the open list
         return True
@@ -233,9 +239,8 @@ class OrderTicket(Vertical):
             lines.append(f"[b $text-error]✗ {result.refusal}[/]")
         preview.update("\n".join(line for line in lines if line))
 
-    @work(exclusive=True, group="send")
-    async def action_send(self) -> None:
-        opened = self._opened
+    def action_send(self) -> None:
+        """Hand the order to the engine from the key handler itself (a worker would start a loop turn later)."""
         refusal = self.query_one("#refusal", Static)
         try:
             request = self.request()
@@ -249,10 +254,26 @@ class OrderTicket(Vertical):
                                       **({"stop_price": request.stop_price} if request.stop_price is not None else {}),
                                       **({"post_only": True} if request.post_only else {}))
 
+        self._sending = sent = self._submit(place)
+        # The answer comes back as a plain callback, not a worker: starting a worker is messages
+        # and a task on this thread, whose time (and GIL) the engine thread needs for the order
+        # now. Nothing is repainted while the order goes either: "sending…" shows only if the
+        # venue is slow to answer, and in the border, where it does not lay the screen out again.
+        ui, opened = asyncio.get_running_loop(), self._opened
+        sent.add_done_callback(lambda done: ui.call_soon_threadsafe(self._answered, done, opened))
+        self.set_timer(SENDING_NOTICE_AFTER, lambda: self._notice_sending(sent))
+
+    def _notice_sending(self, sent: Future[Order]) -> None:
+        if self._sending is sent:
+            self.border_subtitle = "sending…"
+
+    def _answered(self, sent: Future[Order], opened: int) -> None:
+        self._sending = None
+        if self.border_subtitle:
+            self.border_subtitle = ""
+        refusal = self.query_one("#refusal", Static)
         try:
-            sent = self._submit(place)
-            refusal.update("sending…")  # after: the engine thread starts on the order before we repaint
-            order = await asyncio.wrap_future(sent)
+            order = sent.result()
         except (OrderRefusedError, OrderError) as exc:
             refusal.update(f"refused: {exc}")
             return
@@ -262,6 +283,8 @@ class OrderTicket(Vertical):
         if order.status in ("REJECTED", "FAILED"):
             refusal.update(f"{order.status}: {order.reason}")
             return
+        if refusal.content:  # the last attempt's reason is stale now
+            refusal.update("")
         self.post_message(self.Sent(order))
         if opened == self._opened:
             self.close()

@@ -62,6 +62,24 @@ async def test_a_refusal_stays_in_the_ticket_with_its_reason(frozen_venue: Venue
         assert not app.trading.ticket.is_open and venue_orders(frozen_venue) == []
 
 
+async def test_a_slow_venue_shows_sending_and_a_second_enter_sends_nothing(frozen_venue: VenueThread) -> None:
+    """Scenario: the venue takes 0.4 s to answer; the trader hits enter twice. One order reaches
+    the venue; meanwhile the ticket says "sending…" in its border; once the venue answers it closes."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        ticket = await open_ticket(pilot)
+        await until(pilot, lambda: ticket.result is not None)
+        frozen_venue.call(lambda v: v.faults.slow_rest(0.4))
+        await pilot.press("enter", "enter")
+        await until(pilot, lambda: str(ticket.border_subtitle) == "sending…")
+        assert ticket.is_open and ticket.check_action("send", ()) is False  # one order in flight: enter is off
+        await until(pilot, lambda: not ticket.is_open, timeout=5)
+        frozen_venue.call(lambda v: v.faults.slow_rest(0))
+        await pilot.pause(0.5)  # a second order would have reached the venue by now
+        assert len(venue_orders(frozen_venue)) == 1 and not ticket.border_subtitle
+
+
 async def test_no_ticket_while_halted(frozen_venue: VenueThread) -> None:
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
