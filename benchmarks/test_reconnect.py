@@ -1,6 +1,7 @@
 """Drop -> fresh, verified book, against a bare websockets connect + level2 snapshot.
 
-The venue runs on its own thread (as the console embeds it); the engine on this thread's loop.
+The venue runs in its own process (as the console's embedded one does), asked to drop every
+WebSocket over its fault-injection endpoint; the engine runs on this thread's loop.
 """
 
 from __future__ import annotations
@@ -10,27 +11,29 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
+from benchmarks.support import venue_process
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.adapters.connection import HEALTHY_AFTER
-from cryptoj_tui.sim.venue import VenueConfig, VenueThread
 
 ROUNDS = 15
 
 
 @pytest.fixture(scope="module")
-def venue() -> Iterator[VenueThread]:
-    with VenueThread(VenueConfig(seed=3, step_interval=0.02)) as thread:
-        yield thread
+def venue() -> Iterator[str]:
+    """The venue's WebSocket URL."""
+    with venue_process("--seed", "3", "--products", "BTC-USD", "--step-interval", "0.02", "--control") as ws_url:
+        yield ws_url
 
 
-def test_reconnect_baseline_bare_websocket_snapshot(benchmark: Any, venue: VenueThread) -> None:
+def test_reconnect_baseline_bare_websocket_snapshot(benchmark: Any, venue: str) -> None:
     loop = asyncio.new_event_loop()
 
     async def fresh_snapshot() -> None:
-        async with connect(venue.ws_url, max_size=None, compression=None) as ws:
+        async with connect(venue, max_size=None, compression=None) as ws:
             await ws.send(json.dumps({"type": "subscribe", "channel": "level2", "product_ids": ["BTC-USD"]}))
             frame = json.loads(await ws.recv())
             assert frame["events"][0]["type"] == "snapshot"
@@ -41,15 +44,18 @@ def test_reconnect_baseline_bare_websocket_snapshot(benchmark: Any, venue: Venue
     loop.close()
 
 
-def test_reconnect_engine_drop_to_verified_book(benchmark: Any, venue: VenueThread) -> None:
+def test_reconnect_engine_drop_to_verified_book(benchmark: Any, venue: str) -> None:
     loop = asyncio.new_event_loop()
-    engine = Engine(EngineConfig(ws_url=venue.ws_url))
+    engine = Engine(EngineConfig(ws_url=venue))
     loop.run_until_complete(engine.start())
     loop.run_until_complete(engine.subscribe("BTC-USD"))
     loop.run_until_complete(engine.wait_for_book("BTC-USD"))
+    faults = f"{venue.replace('ws://', 'http://').rstrip('/')}/sim/faults"
+    session = loop.run_until_complete(_session())
 
     async def drop_and_recover() -> None:
-        venue.run(venue.venue.feed.drop_all())  # type: ignore[union-attr]
+        async with session.post(faults, json={"fault": "drop"}) as answer:
+            assert answer.status == 200, await answer.text()
         while engine.market_data.is_live("BTC-USD"):
             await asyncio.sleep(0)
         await engine.wait_for_book("BTC-USD", timeout=5)
@@ -65,5 +71,10 @@ def test_reconnect_engine_drop_to_verified_book(benchmark: Any, venue: VenueThre
         lambda: loop.run_until_complete(drop_and_recover()), setup=healthy_connection, rounds=ROUNDS
     )
     assert engine.metrics.gaps == 0
+    loop.run_until_complete(session.close())
     loop.run_until_complete(engine.stop())
     loop.close()
+
+
+async def _session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession()

@@ -1,6 +1,7 @@
 """Each screen of the console: from its key to its first painted frame, against the same switch
 in a minimal app between two empty screens. The console runs on a seeded venue whose market
-does not move, with a few orders working, so every screen has rows to draw.
+does not move, in its own process (as a real venue is remote), with a few orders working, so
+every screen has rows to draw.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from textual.app import App
 from textual.screen import Screen
 
 from benchmarks.support import record, scaled
-from cryptoj_tui.sim.venue import VenueConfig, VenueThread
-from tests.ui.conftest import frozen_venue_clock, make_app, wait_until_live
+from benchmarks.test_console_frames import quiet_venue
+from cryptoj_tui.app import CryptojApp
+from cryptoj_tui.engine import EngineConfig
+from tests.ui.conftest import KEY, frozen_clock, wait_until_live
 from tests.ui.test_kill_switch import place_resting
 
 SIZE = (160, 48)
@@ -89,8 +92,8 @@ def test_screen_switch_baseline_minimal_app(benchmark: Any) -> None:
 
 @pytest.mark.parametrize("key", list(SCREENS), ids=list(SCREENS.values()))
 def test_screen_switch_console(benchmark: Any, key: str) -> None:
-    with VenueThread(VenueConfig(seed=7, step_interval=0), clock=frozen_venue_clock) as venue:
-        app = make_app(venue)
+    with quiet_venue() as venue:
+        app = CryptojApp(EngineConfig(ws_url=venue.ws_url, key=KEY), "BTC-USD", venue="paper", clock=frozen_clock)
 
         async def main() -> list[float]:
             async with app.run_test(size=SIZE) as pilot:
