@@ -73,3 +73,22 @@ async def test_ctrl_k_without_a_key_says_there_is_nothing_to_halt(frozen_venue: 
         await pilot.press("ctrl+k")
         await pilot.pause()
         assert app.trading_state == "" and "no API key" in str(list(app._notifications)[-1].message)
+
+
+async def test_the_report_names_each_order_it_could_not_cancel_and_why() -> None:
+    from textual.app import App
+    from textual.widgets import Static
+
+    from cryptoj_tui.engine.emergency import KillReport
+
+    report = KillReport(reason="kill switch (ctrl+k) from the console", cancelled=("a", "b"),
+                        failed=(("d1c2e3f4-0000", "UNKNOWN_CANCEL_FAILURE_REASON"), ("0a1b2c3d-1111", "timeout")),
+                        flattened=(), refusing_after=0.000150, seconds=0.012)
+    app = App[None]()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(KillReportScreen(report))
+        await pilot.pause()
+        assert "2 order(s) cancelled and confirmed by the venue in 12 ms" in str(app.screen.query_one("#cancelled", Static).render())
+        failed = str(app.screen.query_one("#failed", Static).render())
+        assert failed.splitlines() == ["2 order(s) could NOT be cancelled:", "  d1c2e3f4: UNKNOWN_CANCEL_FAILURE_REASON",
+                                       "  0a1b2c3d: timeout"]

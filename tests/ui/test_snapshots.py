@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from textual.pilot import Pilot
 
-from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.screens.modals import KillReportScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.keyed_table import KeyedTable
@@ -36,20 +36,32 @@ def test_order_ticket(frozen_venue: VenueThread, snap_compare: Any) -> None:
     assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_buy_ticket)
 
 
-REPORT = KillReport(reason="kill switch (ctrl+k) from the console", cancelled=("a", "b", "c"),
-                    failed=(("d1c2e3f4-0000", "UNKNOWN_CANCEL_FAILURE_REASON"),), flattened=(),
-                    refusing_after=0.000150, seconds=0.012)
+async def _fixed_round_trip(pilot: Pilot) -> None:
+    """The status bar's order round trip as 2.0 ms (a real one differs run to run), once shown."""
+    app = pilot.app
+
+    async def fix(engine: Any) -> None:
+        engine.trading.execution.round_trips = [0.002]
+
+    await asyncio.wrap_future(app.bridge.submit(fix))  # type: ignore[attr-defined]
+    await until(pilot, lambda: app.trading.status.round_trip_ms == 2.0)  # type: ignore[attr-defined]
 
 
 async def _halted_with_report(pilot: Pilot) -> None:
     await wait_until_live(pilot)
     app = pilot.app
     await until(pilot, lambda: getattr(app, "trading_state", "") == "ACTIVE")
+    await place_resting(app, 3)  # type: ignore[arg-type]
+    await until(pilot, lambda: sum(o["status"] == "OPEN" for o in app.orders.values()) == 3)  # type: ignore[attr-defined]
+    await _fixed_round_trip(pilot)
     await pilot.press("ctrl+k")
     await until(pilot, lambda: isinstance(app.screen, KillReportScreen))
-    # The real report's timings differ run to run; show a fixed one over the same halted screen.
+    # The real report's timings differ run to run: the same report with fixed ones, over the
+    # same halted screen (whose alerts say what the engine did: 3 cancelled, 0 could not be).
+    real = app.screen.report  # type: ignore[attr-defined]
+    assert len(real.cancelled) == 3 and not real.failed
     app.pop_screen()
-    await app.push_screen(KillReportScreen(REPORT))
+    await app.push_screen(KillReportScreen(dataclasses.replace(real, refusing_after=0.000150, seconds=0.012)))
     await pilot.pause()
 
 
