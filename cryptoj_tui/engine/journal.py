@@ -117,9 +117,15 @@ class Journal:
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._durable = True
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+            # Intents and the trading state go through a connection of their own, kept at FULL:
+            # one connection switched between FULL and NORMAL took two PRAGMAs per order. Its
+            # fsync of the shared WAL makes everything written before it durable too.
+            self._durable_db = self._db
+            if str(path) != ":memory:":  # a second connection to ":memory:" is another database
+                self._durable_db = sqlite3.connect(str(path), isolation_level=None)
+                self._durable_db.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
             raise JournalError(f"journal {path}: cannot open: {exc}") from None
 
@@ -145,10 +151,7 @@ class Journal:
     def _write(self, sql: str, args: tuple[Any, ...], *, durable: bool = False) -> None:
         """One statement, committed on its own (autocommit); fsynced before returning if durable."""
         try:
-            if durable is not self._durable:
-                self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-                self._durable = durable
-            self._db.execute(sql, args)
+            (self._durable_db if durable else self._db).execute(sql, args)
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
 
@@ -226,6 +229,8 @@ class Journal:
 
     def close(self) -> None:
         """Close the file."""
+        if self._durable_db is not self._db:
+            self._durable_db.close()
         self._db.close()
 
 

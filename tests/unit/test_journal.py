@@ -32,6 +32,25 @@ def test_intent_state_fill_and_events_round_trip(tmp_path: Path) -> None:
     again.checkpoint()
 
 
+def test_intents_and_the_state_are_written_with_synchronous_full_the_rest_normal(tmp_path: Path) -> None:
+    """Intents and the trading state are fsynced at their commit (FULL: a power cut keeps them);
+    acks, fills and events are not (NORMAL: a killed process keeps them, reconciliation the rest)."""
+    journal = Journal(tmp_path / "j.db")
+    written: list[tuple[str, int]] = []
+    for connection in {journal._db, journal._durable_db}:
+        level = connection.execute("PRAGMA synchronous").fetchone()[0]
+        connection.set_trace_callback(lambda sql, level=level: written.append((sql.split()[0], level)))
+    order = Order("c1", OrderRequest("BTC-USD", "buy", "limit", "1", price="10"))
+    journal.record_intent(order)
+    journal.set_state("trading_state", "HALTED")
+    order.acknowledged("v1")
+    journal.record_order(order)
+    journal.record_event("state", "ACTIVE -> HALTED")
+    FULL, NORMAL = 2, 1
+    assert written == [("INSERT", FULL), ("INSERT", FULL), ("UPDATE", NORMAL), ("INSERT", NORMAL)]
+    journal.close()
+
+
 def test_a_journal_from_a_newer_program_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     sqlite3.connect(path).execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
