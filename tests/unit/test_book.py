@@ -131,6 +131,26 @@ def test_book_equals_a_plain_dict_model(snapshot: list, updates: list) -> None:
     assert book.top(n) == (book.levels(BID)[:n], book.levels(ASK)[:n])
 
 
+@given(snapshot=changes, updates=st.lists(changes, max_size=10))
+def test_book_equals_the_model_when_it_can_remember_only_three_prices(snapshot: list, updates: list) -> None:
+    """The price -> tick memory starts again when full: what the book holds stays the same."""
+    from unittest.mock import patch
+
+    with patch("cryptoj_tui.engine.book.TICK_CACHE_SIZE", 3):
+        test_book_equals_a_plain_dict_model.hypothesis.inner_test(snapshot, updates)  # type: ignore[attr-defined]
+
+
+def test_a_price_seen_before_a_finer_grid_lands_on_its_level_after_it() -> None:
+    """Ticks remembered on the old grid are forgotten when the grid gets finer (100.50 is tick
+    10050 on a 2-place grid and 100500 on a 3-place one)."""
+    book = make_book()
+    book.apply([C(ASK, D("100.505"), D("1"))])
+    assert book.places == 3
+    book.apply([C(ASK, D("100.50"), D("9")), C(BID, D("99.5"), D("0"))])
+    assert book.levels(ASK) == [(D("100.5"), D("9")), (D("100.505"), D("1")), (D("101"), D("4"))]
+    assert book.levels(BID) == [(D("100"), D("1"))]
+
+
 def test_checksum_follows_the_documented_example() -> None:
     book = OrderBook("X-Y")
     book.replace([C(BID, D("100"), D("1.50")), C(BID, D("99.5"), D("2")), C(ASK, D("101"), D("0.25"))])
