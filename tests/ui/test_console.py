@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 from decimal import Decimal as D
 
+import pytest
 
 from cryptoj_tui.bridge import BookView, EngineBridge
 from cryptoj_tui.engine import ConnectionState, EngineConfig
@@ -123,13 +124,16 @@ async def test_engine_messages_before_mount_and_after_exit_are_harmless(frozen_v
     app.on_engine_event(EngineEvent(FeedError(where="w", message="after exit")))
 
 
-async def test_theme_setting_and_the_settled_heap(frozen_venue: VenueThread) -> None:
+async def test_theme_setting_and_the_settled_heap(frozen_venue: VenueThread, monkeypatch: pytest.MonkeyPatch) -> None:
     """`theme` picks a Textual theme; `make run`'s console freezes its start-up heap once the
-    first book is live so full collections stay out of frames (and Python's gc is restored here)."""
+    first book is live so full collections stay out of frames, and runs them from its own timer
+    (Python's gc is restored here). Regression: that timer's first tick, a minute in, crashed the
+    console (Textual cannot call gc.collect itself)."""
     import gc
 
     from cryptoj_tui.app import GC_THRESHOLDS, CryptojApp
 
+    monkeypatch.setattr("cryptoj_tui.app.FULL_COLLECTION_SECONDS", 0.1)
     config = make_app(frozen_venue, trading=False).engine_config
     app = CryptojApp(config, "BTC-USD", venue="paper", theme="nord", tune_gc=True)
     before = gc.get_threshold()
@@ -138,8 +142,10 @@ async def test_theme_setting_and_the_settled_heap(frozen_venue: VenueThread) -> 
             assert app.theme == "nord"
             await wait_until_live(pilot)
             assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+            full_collections = gc.get_stats()[2]["collections"]
+            await pilot.pause(0.5)
             # The full collection is the console's own timer's job, not the allocator's.
-            assert any(getattr(t, "_callback", None) is gc.collect for t in app._timers)
+            assert gc.get_stats()[2]["collections"] >= full_collections + 2 and app.is_running
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
