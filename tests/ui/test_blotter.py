@@ -22,8 +22,8 @@ async def test_the_blotter_lists_orders_and_cancels_one_then_all(frozen_venue: V
         await pilot.press("2")
         assert isinstance(app.screen, OrdersScreen)
         table = app.screen.query_one(DataTable)
-        await until(pilot, lambda: table.row_count == 3)
-        assert {table.get_row_at(i)[6] for i in range(3)} == {"OPEN"}
+        # Placed means acknowledged; the blotter shows it once the update has crossed to the UI.
+        await until(pilot, lambda: table.row_count == 3 and {table.get_row_at(i)[6] for i in range(3)} == {"OPEN"})
         await pilot.press("c")
         await until(pilot, lambda: venue_open(frozen_venue) == 2)
         await until(pilot, lambda: sum(table.get_row_at(i)[6] == "CANCELLED" for i in range(table.row_count)) == 1)
