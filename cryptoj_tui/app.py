@@ -65,7 +65,7 @@ MIDDLE_COLLECTION_AFTER = 10
 FULL_COLLECTION_SECONDS = 60.0
 """How often the console runs the full collection itself, between frames."""
 QUIET_EVENTS = (FeedMetrics, TickerUpdated)
-"""Events too plain for the journal screen (the bridge does not forward them anyway)."""
+"""Events too plain for the journal screen (feed metrics come once a second, for the status bar)."""
 
 
 CancelResult = tuple[list[Order], list[tuple[Order, str]]]

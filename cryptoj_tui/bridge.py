@@ -48,7 +48,7 @@ CHART_CANDLES = 240
 FRAME_SECONDS = 1 / 60
 """Textual paints at most 60 frames a second: book views are copied no more often."""
 UNSHOWN_EVENTS = (Heartbeat, TickerUpdated)
-"""Frequent state events the console does not show (the portfolio copy carries frame age)."""
+"""Frequent state events the console does not show (FeedMetrics it does: the status bar's feed age and latency)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,14 +108,14 @@ class OrderBook:
         Decimal names its value exactly): scaling a Decimal to an int took most of this pass,
         and the same prices near the inside change again and again.
         """
-        scale, max_tick, bids, asks, ticks = self._scale, self._max_tick, self._bids, self._asks, self._ticks
+        bids, asks, ticks = self._bids, self._asks, self._ticks
         staged = []
         for change in changes:
-            price, size = change.price, change.size
-            text = str(price)
+            size = change.size
+            text = str(change.price)
             tick = ticks.get(text)
             if tick is None:
-                tick = self._tick(change, scale, max_tick)
+                tick = self._tick(change)
                 if len(ticks) >= TICK_CACHE_SIZE:
                     ticks.clear()
                 ticks[text] = tick
@@ -128,15 +128,15 @@ class OrderBook:
             staged.append((bids if change.side == "bid" else asks, tick, size))
         return staged
 
-    def _tick(self, change: LevelChangeLike, scale: Decimal, max_tick: int) -> int:
+    def _tick(self, change: LevelChangeLike) -> int:
         """The tick of a change's price on this grid (BookError if it cannot be in a book)."""
         try:
-            tick = int(_integral_exactly(_scale_exactly(change.price, scale)))
+            tick = int(_integral_exactly(_scale_exactly(change.price, self._scale)))
         except Inexact:  # off this grid (or absurdly long, which _refine refuses)
             raise _FinerPrice(change.price) from None
         except (ArithmeticError, ValueError):  # NaN or infinite
             raise self._bad(change) from None
-        if not 0 < tick <= max_tick:
+        if not 0 < tick <= self._max_tick:
             raise self._bad(change)
         return tick
 
