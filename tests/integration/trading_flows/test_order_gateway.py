@@ -3,7 +3,9 @@ fills, accounts, and the venue's bad days (429, 500, slow answers, a key it does
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
@@ -13,6 +15,8 @@ import pytest
 
 from cryptoj_tui.cdp_keys import CdpKey, KeyFileError, generate_key, key_file_text
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner, load_key, load_key_file
+from cryptoj_tui.engine.adapters.coinbase import rest as rest_module
+from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.adapters.connection import Backoff
 from cryptoj_tui.sim.venue import PaperVenue
@@ -45,6 +49,45 @@ async def test_create_list_and_cancel_across_batches(quiet_venue: PaperVenue, re
     assert len(results) == 150 and all(r["success"] for r in results)
     assert await rest.list_orders(status="OPEN") == []
     assert (await rest.get_order(ids[0]))["status"] == "CANCELLED"
+
+
+async def test_orders_and_cancels_go_with_tokens_signed_ahead(quiet_venue: PaperVenue, rest: CoinbaseRest) -> None:
+    """Scenario: an order and a cancel use the token signed while the client was idle (the venue
+    takes it); the next one is signed once the caller has the answer."""
+    signer = rest._signer
+    orders, cancels = f"{rest.base_url}/api/v3/brokerage/orders", f"{rest.base_url}/api/v3/brokerage/orders/batch_cancel"
+    await rest.start()
+    assert signer.ready_for("POST", orders) and signer.ready_for("POST", cancels)
+    answer = await rest.create_order(str(uuid.uuid4()), "BTC-USD", "BUY", resting_buy(quiet_venue))
+    assert answer["success"], answer
+    assert not signer.ready_for("POST", orders)  # used, and not yet signed again
+    await asyncio.sleep(0)
+    assert signer.ready_for("POST", orders)
+    results = await rest.cancel_orders([answer["success_response"]["order_id"]])
+    assert [r["success"] for r in results] == [True]
+    await asyncio.sleep(0)
+    assert signer.ready_for("POST", cancels)
+
+
+async def test_a_token_signed_ahead_is_signed_again_before_it_gets_old(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scenario: no order for a long while (the clock runs fast here): the token waiting for the
+    next order is renewed, so it is never too old to use; closing the client stops the renewals."""
+    _, key = api_key
+    quiet_venue.keys.register(key.name, key.public_key())
+    monkeypatch.setattr(rest_module, "SPARE_REFRESH_S", 0.05)
+    started = time.time()
+    fast_clock = lambda: started + (time.time() - started) * SPARE_MAX_AGE_S / 0.1  # noqa: E731 - 0.1 s is 30 s here
+    client = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key, clock=fast_clock))
+    orders = f"{client.base_url}/api/v3/brokerage/orders"
+    await client.start()
+    for _ in range(6):  # 60 s of the fast clock
+        await asyncio.sleep(0.02)
+        assert client._signer.ready_for("POST", orders)
+    await client.close()
+    await asyncio.sleep(0.15)
+    assert not client._signer.ready_for("POST", orders)
 
 
 async def test_a_repeated_client_order_id_returns_the_same_order(quiet_venue: PaperVenue, rest: CoinbaseRest) -> None:

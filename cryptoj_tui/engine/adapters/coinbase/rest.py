@@ -1,6 +1,7 @@
 """The Coinbase Advanced Trade REST client: orders, cancels, fills, accounts.
 
-One keep-alive aiohttp session per client, a fresh JWT per request, a client-side rate limit
+One keep-alive aiohttp session per client, a fresh JWT per request (signed ahead, while idle, for
+the calls that race the market: placing and cancelling), a client-side rate limit
 under the venue's, and bounded retries only where a retry cannot do harm: every read, every
 cancel (cancelling twice cancels once), and order creation, which is idempotent through its
 `client_order_id` (a repeat returns the existing order instead of making a second one).
@@ -17,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S, JwtSigner
 from cryptoj_tui.engine.adapters.connection import Backoff
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 BROKERAGE = "/api/v3/brokerage"
 MAX_CANCEL_IDS = 100
 PAGE_LIMIT = 250
+SIGNED_AHEAD = frozenset({("POST", "/orders"), ("POST", "/orders/batch_cancel")})
+"""Calls whose next JWT is signed while the client is idle, so an order or a cancel does not wait
+for its signature."""
+SPARE_REFRESH_S = SPARE_MAX_AGE_S / 2
+"""How often a token signed ahead but not used is signed again, so one is always young enough."""
 
 
 class RestError(Exception):
@@ -83,6 +89,7 @@ class CoinbaseRest:
         self._retries = retries
         self._backoff_base = backoff or Backoff(base=0.05, cap=1.0)
         self._session: aiohttp.ClientSession | None = None
+        self._refreshes: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self.requests = 0
         self.retried = 0
 
@@ -90,15 +97,40 @@ class CoinbaseRest:
         """Open the keep-alive session."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout, raise_for_status=False)
+            for method, path in SIGNED_AHEAD:
+                self._sign_ahead(method, path)
+
+    def _sign_ahead(self, method: str, path: str) -> None:
+        """Sign the next token for this call now, and again every SPARE_REFRESH_S while unused."""
+        if self._session is None:  # closed meanwhile
+            return
+        self._signer.sign_ahead(method, f"{self.base_url}{BROKERAGE}{path}")
+        previous = self._refreshes.pop((method, path), None)
+        if previous is not None:
+            previous.cancel()
+        self._refreshes[method, path] = asyncio.get_running_loop().call_later(
+            SPARE_REFRESH_S, self._sign_ahead, method, path)
 
     async def close(self) -> None:
         """Close the session."""
+        for refresh in self._refreshes.values():
+            refresh.cancel()
+        self._refreshes.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     async def _call(self, method: str, path: str, *, params: Sequence[tuple[str, str]] = (), body: Any = None) -> Any:
         """One call with retries on 429, 5xx, timeouts and dropped connections."""
+        try:
+            return await self._attempts(method, path, params, body)
+        finally:
+            if (method, path) in SIGNED_AHEAD:
+                # Its token was used: sign the next once the caller has had the answer, not before
+                # (aiohttp on Python 3.11 writes the request a loop turn after it is made).
+                asyncio.get_running_loop().call_soon(self._sign_ahead, method, path)
+
+    async def _attempts(self, method: str, path: str, params: Sequence[tuple[str, str]], body: Any) -> Any:
         if self._session is None:
             await self.start()
         assert self._session is not None
