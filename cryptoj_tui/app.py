@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +36,7 @@ from cryptoj_tui.engine.events import (
 )
 from cryptoj_tui.engine.model import ConnectionState
 from cryptoj_tui.engine.orders import Order
+from cryptoj_tui.heap import HeapKeeper, settle_heap
 from cryptoj_tui.messages import (
     BooksChanged,
     EngineEvent,
@@ -57,13 +57,6 @@ from cryptoj_tui.widgets.order_ticket import OrderTicket
 log = logging.getLogger(__name__)
 
 
-GC_THRESHOLDS = (700, 1_000_000_000, 1_000_000_000)
-"""The youngest generation as Python's default (small, frequent, cheap); the other two never by
-themselves: the console collects them between frames."""
-MIDDLE_COLLECTION_AFTER = 10
-"""Young collections before the middle generation is collected (Python's own default)."""
-FULL_COLLECTION_SECONDS = 60.0
-"""How often the console runs the full collection itself, between frames."""
 QUIET_EVENTS = (FeedMetrics, TickerUpdated)
 """Events too plain for the journal screen (feed metrics come once a second, for the status bar)."""
 
@@ -85,38 +78,6 @@ def binding_ids() -> set[str]:
 
 async def _rearm(engine: Engine) -> None:
     engine.rearm("re-armed from the console after confirmation")
-
-
-def settle_heap() -> None:
-    """Keep the garbage collector out of the frame budget.
-
-    A full collection walks every container object: 25 ms and more on this Python, paid by
-    whichever frame (or engine thread, holding the GIL) allocates at the wrong moment; under a
-    flood every slow frame had a collection inside it. What exists once the first book is live
-    (modules, widgets, the book) lives for the whole session, so it is frozen out of collection;
-    the youngest keeps Python's small, cheap threshold (larger batches made 5-10 ms pauses); the
-    middle one is collected by the console between frames (collect_middle_if_due) and the oldest
-    by its own timer (FULL_COLLECTION_SECONDS), so cyclic garbage is still freed, on the console's
-    schedule instead of inside a frame. Frozen objects are
-    still freed by reference counting when dropped.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
-def collect_middle_if_due() -> None:
-    """The middle generation's collection, as often as Python would run it (2-3 ms under a busy
-    feed), but from a timer of its own: left to Python it ran inside whichever frame made the
-    tenth young collection, and every frame over 8.5 ms under the flood had one inside it."""
-    if gc.get_count()[1] >= MIDDLE_COLLECTION_AFTER:
-        gc.collect(1)
-
-
-def collect_everything() -> None:
-    """The full collection, from the console's own timer (Textual cannot call gc.collect itself:
-    it counts a callback's parameters, and a builtin has none to count)."""
-    gc.collect()
 
 
 def utc_now() -> datetime:
@@ -396,8 +357,7 @@ class CryptojApp(App[None]):
             if self._tune_gc and view.live:
                 self._tune_gc = False
                 settle_heap()
-                self.set_interval(1 / 60, collect_middle_if_due)
-                self.set_interval(FULL_COLLECTION_SECONDS, collect_everything)
+                self.set_interval(1 / 60, HeapKeeper(lambda: self.bridge.busy).tick)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event

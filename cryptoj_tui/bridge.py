@@ -121,6 +121,7 @@ class EngineBridge:
         self._trades: dict[str, list[PublicTrade]] = {}
         self._trades_notice_pending = False
         self._closes: dict[str, tuple[Decimal, ...]] = {}
+        self._in_flight: set[Future[Any]] = set()
         self.engine: Engine | None = None
         self.error: BaseException | None = None
 
@@ -155,7 +156,15 @@ class EngineBridge:
         """Run `fn(engine)` on the engine loop; the Future resolves with its result."""
         if self._loop is None or self.engine is None:
             raise RuntimeError("engine not running")
-        return asyncio.run_coroutine_threadsafe(fn(self.engine), self._loop)
+        future = asyncio.run_coroutine_threadsafe(fn(self.engine), self._loop)
+        self._in_flight.add(future)  # set.add and .discard are atomic: the two threads share it safely
+        future.add_done_callback(self._in_flight.discard)
+        return future
+
+    @property
+    def busy(self) -> bool:
+        """True while a command from the UI (an order, a cancel, a preview) runs on the engine thread."""
+        return bool(self._in_flight)
 
     @property
     def can_trade(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from decimal import Decimal as D
 
@@ -77,6 +78,41 @@ async def test_losing_the_venue_shows_reconnecting_instead_of_a_stale_book(
         assert any(r.kind == "message" and "reconnecting to paper" in r.price for r in app.trading.ladder._rows)
 
 
+def test_the_bridge_is_busy_while_a_command_runs_on_the_engine_thread(live_venue: VenueThread) -> None:
+    """The console's collections wait while it is (see HeapKeeper); a failed command ends it too."""
+    import threading
+
+    bridge = EngineBridge(EngineConfig(ws_url=live_venue.ws_url), lambda message: None)
+    bridge.start(["BTC-USD"])
+    release = threading.Event()
+
+    async def held(engine: object) -> None:
+        while not release.is_set():
+            await asyncio.sleep(0.001)
+
+    async def failing(engine: object) -> None:
+        raise ValueError("no such thing")
+
+    def idle_soon() -> bool:  # a Future runs its callbacks just after it wakes result()'s caller
+        deadline = time.monotonic() + 5
+        while bridge.busy and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return not bridge.busy
+
+    try:
+        assert not bridge.busy
+        running = bridge.submit(held)
+        assert bridge.busy
+        release.set()
+        running.result(5)
+        assert idle_soon()
+        with pytest.raises(ValueError):
+            bridge.submit(failing).result(5)
+        assert idle_soon()
+    finally:
+        bridge.stop()
+
+
 def test_bridge_posts_one_notice_until_the_ui_takes_the_books(live_venue: VenueThread) -> None:
     """A flood of book updates costs the UI one message per take, whatever the feed rate."""
     posted: list[object] = []
@@ -131,9 +167,10 @@ async def test_theme_setting_and_the_settled_heap(frozen_venue: VenueThread, mon
     console (Textual cannot call gc.collect itself)."""
     import gc
 
-    from cryptoj_tui.app import GC_THRESHOLDS, CryptojApp
+    from cryptoj_tui.app import CryptojApp
+    from cryptoj_tui.heap import GC_THRESHOLDS
 
-    monkeypatch.setattr("cryptoj_tui.app.FULL_COLLECTION_SECONDS", 0.1)
+    monkeypatch.setattr("cryptoj_tui.heap.FULL_COLLECTION_SECONDS", 0.1)
     config = make_app(frozen_venue, trading=False).engine_config
     app = CryptojApp(config, "BTC-USD", venue="paper", theme="nord", tune_gc=True)
     before = gc.get_threshold()
@@ -187,20 +224,48 @@ async def test_without_a_key_the_status_bar_still_has_the_feeds_age_and_latency(
 def test_the_middle_generation_is_collected_by_the_console_when_python_would() -> None:
     import gc
 
-    from cryptoj_tui.app import GC_THRESHOLDS, MIDDLE_COLLECTION_AFTER, collect_middle_if_due
+    from cryptoj_tui.heap import GC_THRESHOLDS, MIDDLE_COLLECTION_AFTER, HeapKeeper
 
     before = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
+    keeper = HeapKeeper(lambda: False)
     try:
         gc.collect(1)
         for _ in range(3):
             gc.collect(0)
-        collect_middle_if_due()
+        keeper.tick()
         assert gc.get_count()[1] == 3  # not due: left alone
         for _ in range(MIDDLE_COLLECTION_AFTER - 3):
             gc.collect(0)
         assert gc.get_count()[1] == MIDDLE_COLLECTION_AFTER  # Python itself would not collect it now
-        collect_middle_if_due()
+        keeper.tick()
         assert gc.get_count()[1] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_no_collection_runs_while_the_engine_works_on_a_command() -> None:
+    """A collection holds the GIL the engine thread needs to send the order: it waits a tick."""
+    import gc
+
+    from cryptoj_tui.heap import FULL_COLLECTION_SECONDS, GC_THRESHOLDS, MIDDLE_COLLECTION_AFTER, HeapKeeper
+
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    busy, now = [True], [0.0]
+    keeper = HeapKeeper(lambda: busy[0], clock=lambda: now[0])
+    try:
+        gc.collect(1)
+        for _ in range(MIDDLE_COLLECTION_AFTER):
+            gc.collect(0)
+        now[0] = FULL_COLLECTION_SECONDS  # a full collection is due too
+        full = gc.get_stats()[2]["collections"]
+        keeper.tick()
+        assert gc.get_count()[1] == MIDDLE_COLLECTION_AFTER and gc.get_stats()[2]["collections"] == full
+        busy[0] = False
+        keeper.tick()  # the full one, which takes the middle generation with it
+        assert gc.get_stats()[2]["collections"] == full + 1 and gc.get_count()[1] == 0
+        keeper.tick()
+        assert gc.get_stats()[2]["collections"] == full + 1  # the next is a minute away
     finally:
         gc.set_threshold(*before)
