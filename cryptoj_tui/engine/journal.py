@@ -7,6 +7,10 @@ synchronous=NORMAL: it survives the process being killed, and what a power cut c
 back is exactly what reconciliation with the venue restores. On start the engine reads it back to
 reconcile with the venue and to stay HALTED if it was halted.
 
+The WAL is folded back into the database file by a scheduled job on a worker thread, through
+a connection of its own (`checkpoint`), not by whichever commit happens to fill it: a checkpoint
+copies pages and fsyncs the database file, and an intent's commit has an order waiting on it.
+
 The schema carries a version (PRAGMA user_version) and upgrades itself through MIGRATIONS.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,6 +119,7 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = path
+        self._checkpoint_lock = threading.Lock()
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -123,9 +129,12 @@ class Journal:
             # one connection switched between FULL and NORMAL took two PRAGMAs per order. Its
             # fsync of the shared WAL makes everything written before it durable too.
             self._durable_db = self._db
+            self._checkpoint_db: sqlite3.Connection | None = None
             if str(path) != ":memory:":  # a second connection to ":memory:" is another database
                 self._durable_db = sqlite3.connect(str(path), isolation_level=None)
                 self._durable_db.execute("PRAGMA synchronous=FULL")
+                self._durable_db.execute("PRAGMA wal_autocheckpoint=0")  # never inside an intent's commit
+                self._checkpoint_db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise JournalError(f"journal {path}: cannot open: {exc}") from None
 
@@ -221,14 +230,23 @@ class Journal:
         return [(r[0], r[1], r[2]) for r in reversed(rows)]
 
     def checkpoint(self) -> None:
-        """Fold the WAL back into the database file (a scheduled job)."""
-        try:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: checkpoint failed: {exc}") from None
+        """Fold the WAL back into the database file, without blocking writers (PASSIVE); safe to
+        call from a worker thread. The WAL file keeps its size, so the next commits overwrite it
+        from the start instead of growing it (an fsync then has no file size to update)."""
+        with self._checkpoint_lock:
+            if self._checkpoint_db is None:  # in memory, or closed
+                return
+            try:
+                self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: checkpoint failed: {exc}") from None
 
     def close(self) -> None:
         """Close the file."""
+        with self._checkpoint_lock:
+            if self._checkpoint_db is not None:
+                self._checkpoint_db.close()
+                self._checkpoint_db = None
         if self._durable_db is not self._db:
             self._durable_db.close()
         self._db.close()

@@ -38,6 +38,9 @@ from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, Risk
 
 log = logging.getLogger(__name__)
 
+JOURNAL_CHECKPOINT_SECONDS = 1.0
+"""How often the journal's WAL is folded back (kept small, and never left to an intent's commit)."""
+
 
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
@@ -147,7 +150,7 @@ class Trading:
             # Not a cron job at the reset time: a run missed by more than APScheduler's grace
             # second (a suspended laptop, a busy loop) would skip a whole day's reset.
             (self._daily_reset_job, "interval", {"seconds": self.config.trigger_check_every}),
-            (self._checkpoint_job, "interval", {"seconds": 300}),
+            (self._checkpoint_job, "interval", {"seconds": JOURNAL_CHECKPOINT_SECONDS}),
         ]
         for job, trigger, args in jobs:
             # One run at a time per job; a late run is merged, not queued.
@@ -176,7 +179,8 @@ class Trading:
         self._bus.publish(Alert(severity="info", message="new trading day: daily loss limit reset"))
 
     async def _checkpoint_job(self) -> None:
-        self.journal.checkpoint()
+        # On a worker thread: a checkpoint fsyncs the database file, and this loop sends orders.
+        await asyncio.to_thread(self.journal.checkpoint)
 
     # -- recovery --------------------------------------------------------------------------
 

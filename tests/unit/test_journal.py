@@ -69,3 +69,24 @@ def test_a_duplicate_intent_is_a_clear_error() -> None:
     journal.record_intent(order)
     with pytest.raises(JournalError, match="cannot write: UNIQUE constraint failed"):
         journal.record_intent(order)
+
+
+def test_an_intent_never_carries_a_checkpoint_the_scheduled_one_folds_the_wal_back(tmp_path: Path) -> None:
+    """A checkpoint copies pages and fsyncs the database file: not while an order waits on its
+    intent. The WAL grows past SQLite's automatic checkpoint under intents alone; the journal's
+    own checkpoint (a worker thread's job) folds all of it back, and later commits reuse the file."""
+    path = tmp_path / "j.db"
+    journal = Journal(path)
+    wal = Path(f"{path}-wal")
+    for n in range(1500):
+        journal.record_intent(Order(f"c{n}", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")))
+    pages = wal.stat().st_size // 4096
+    assert pages >= 2 * 1500  # never started over: SQLite alone folds it back at 1000 pages, inside a commit
+    journal.checkpoint()
+    (busy, frames, folded), = sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    assert busy == 0 and frames == folded
+    journal.record_intent(Order("after", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")))
+    assert wal.stat().st_size // 4096 == pages  # started over at the top of the file, not grown
+    journal.close()
+    journal.checkpoint()  # closed: nothing to do, no error
+    assert [o.client_order_id for o in Journal(path).orders(working_only=False)][-1] == "after"
