@@ -357,7 +357,8 @@ class CryptojApp(App[None]):
             if self._tune_gc and view.live:
                 self._tune_gc = False
                 settle_heap()
-                self.set_interval(1 / 60, HeapKeeper(lambda: self.bridge.busy).tick)
+                keeper = HeapKeeper(lambda: self.trading.ticket.is_open or self.bridge.busy)
+                self.set_interval(1 / 60, keeper.tick)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event

@@ -20,6 +20,9 @@ MIDDLE_COLLECTION_AFTER = 10
 """Young collections before the middle generation is collected (Python's own default)."""
 FULL_COLLECTION_SECONDS = 60.0
 """How often the console runs the full collection itself, between frames."""
+LONGEST_DEFERRAL = 10
+"""A collection waits for the console to be idle at most this many times its interval (a ticket
+left open all afternoon does not stop the heap from being collected)."""
 
 
 def settle_heap() -> None:
@@ -38,10 +41,11 @@ def settle_heap() -> None:
 
 class HeapKeeper:
     """Runs the middle generation's collection as often as Python would, and a full one every
-    FULL_COLLECTION_SECONDS, from a timer between frames, but not while `busy()`: the engine
-    thread working on the trader's command (an order going out). A collection holds the GIL the
-    engine thread needs, so one started as `enter` was pressed held the order back by its whole
-    length (1-2 ms for the middle generation, 25 ms for a full one); it runs a frame later."""
+    FULL_COLLECTION_SECONDS, from a timer between frames, but not while `busy()`: an order ticket
+    open (the next key may send an order) or the engine thread working on the trader's command.
+    A collection holds the GIL the engine thread needs, so one that started as `enter` was
+    pressed held the order back by its whole length (1-2 ms for the middle generation, 25 ms for a
+    full one). A collection deferred LONGEST_DEFERRAL times its interval runs anyway."""
 
     def __init__(self, busy: Callable[[], bool], clock: Callable[[], float] = time.monotonic) -> None:
         self._busy = busy
@@ -49,12 +53,18 @@ class HeapKeeper:
         self._next_full = clock() + FULL_COLLECTION_SECONDS
 
     def tick(self) -> None:
-        """Collect what is due, unless the engine is busy with a command (then next tick)."""
-        if self._busy():
-            return
+        """Collect what is due, unless the console is busy (then a later tick)."""
         now = self._clock()
-        if now >= self._next_full:
+        full_due = now >= self._next_full
+        middle_due = gc.get_count()[1] >= MIDDLE_COLLECTION_AFTER
+        if not (full_due or middle_due):
+            return
+        overdue = (now >= self._next_full + FULL_COLLECTION_SECONDS * (LONGEST_DEFERRAL - 1)
+                   or gc.get_count()[1] >= MIDDLE_COLLECTION_AFTER * LONGEST_DEFERRAL)
+        if self._busy() and not overdue:
+            return
+        if full_due:
             gc.collect()
             self._next_full = now + FULL_COLLECTION_SECONDS
-        elif gc.get_count()[1] >= MIDDLE_COLLECTION_AFTER:
+        else:
             gc.collect(1)

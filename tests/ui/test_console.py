@@ -244,28 +244,48 @@ def test_the_middle_generation_is_collected_by_the_console_when_python_would() -
         gc.set_threshold(*before)
 
 
-def test_no_collection_runs_while_the_engine_works_on_a_command() -> None:
-    """A collection holds the GIL the engine thread needs to send the order: it waits a tick."""
+def test_no_collection_runs_while_the_console_is_busy_but_none_waits_forever() -> None:
+    """A collection holds the GIL the engine thread needs to send the order: while the console is
+    busy (a ticket open, an order going out) it waits a tick, up to ten times its interval."""
     import gc
 
-    from cryptoj_tui.heap import FULL_COLLECTION_SECONDS, GC_THRESHOLDS, MIDDLE_COLLECTION_AFTER, HeapKeeper
+    from cryptoj_tui.heap import FULL_COLLECTION_SECONDS, GC_THRESHOLDS, LONGEST_DEFERRAL, MIDDLE_COLLECTION_AFTER, HeapKeeper
 
     before = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
     busy, now = [True], [0.0]
     keeper = HeapKeeper(lambda: busy[0], clock=lambda: now[0])
+
+    def full_collections() -> int:
+        return int(gc.get_stats()[2]["collections"])
+
     try:
         gc.collect(1)
         for _ in range(MIDDLE_COLLECTION_AFTER):
             gc.collect(0)
         now[0] = FULL_COLLECTION_SECONDS  # a full collection is due too
-        full = gc.get_stats()[2]["collections"]
+        full = full_collections()
         keeper.tick()
-        assert gc.get_count()[1] == MIDDLE_COLLECTION_AFTER and gc.get_stats()[2]["collections"] == full
+        assert gc.get_count()[1] == MIDDLE_COLLECTION_AFTER and full_collections() == full
         busy[0] = False
         keeper.tick()  # the full one, which takes the middle generation with it
-        assert gc.get_stats()[2]["collections"] == full + 1 and gc.get_count()[1] == 0
+        assert full_collections() == full + 1 and gc.get_count()[1] == 0
         keeper.tick()
-        assert gc.get_stats()[2]["collections"] == full + 1  # the next is a minute away
+        assert full_collections() == full + 1  # the next is a minute away
+
+        busy[0] = True  # and stays so: a ticket left open
+        for _ in range(MIDDLE_COLLECTION_AFTER * LONGEST_DEFERRAL - 1):
+            gc.collect(0)
+            keeper.tick()
+        assert gc.get_count()[1] == MIDDLE_COLLECTION_AFTER * LONGEST_DEFERRAL - 1
+        gc.collect(0)
+        keeper.tick()
+        assert gc.get_count()[1] == 0  # ten times overdue: collected anyway
+        now[0] += FULL_COLLECTION_SECONDS * LONGEST_DEFERRAL - 1
+        keeper.tick()
+        assert full_collections() == full + 1
+        now[0] += 1
+        keeper.tick()
+        assert full_collections() == full + 2
     finally:
         gc.set_threshold(*before)
