@@ -52,9 +52,6 @@ class TradingScreen(Screen[None]):
     TradingScreen Ladder {
         width: 1fr;
         max-width: 72;
-        border: round $primary 50%;
-        border-title-color: $text;
-        border-title-style: bold;
     }
     """
 
@@ -72,7 +69,7 @@ class TradingScreen(Screen[None]):
         # Made here, not in compose: the engine can deliver a book before this screen is
         # mounted (or after it is gone), and the latest view must never be dropped.
         self.ladder = Ladder(product_id, flash_seconds=flash_seconds, id="ladder")
-        self.ladder.border_title = f"{product_id} book"
+        self.ladder.frame_title = f"{product_id} book"
         self.status = StatusBar(venue, clock, id="status")
         self.positions = PositionsStrip(product_id, id="positions")
         self.tape = TradesTape(id="tape")

@@ -22,7 +22,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.timer import Timer
 from cryptoj_tui.bridge import BookView
-from cryptoj_tui.widgets.styled_lines import StyledLines
+from cryptoj_tui.widgets.styled_lines import FramedLines
 
 PRICE_WIDTH = 14
 FLASH_SECONDS = 0.4
@@ -137,7 +137,7 @@ def ladder_rows(
     return rows
 
 
-class Ladder(StyledLines):
+class Ladder(FramedLines):
     """Depth ladder of one product around the inside market."""
 
     COMPONENT_CLASSES = {
@@ -161,6 +161,7 @@ class Ladder(StyledLines):
         min-width: 40;
         background: $surface;
     }
+    Ladder > .frame--title { color: $text; text-style: bold; }
     Ladder > .ladder--header { color: $text-muted; text-style: bold; }
     Ladder > .ladder--bid { color: $success; }
     Ladder > .ladder--ask { color: $error; }
@@ -184,7 +185,8 @@ class Ladder(StyledLines):
             self.side = side
 
     def on_click(self, event: Click) -> None:
-        row = self._rows[event.y] if 0 <= event.y < len(self._rows) else None
+        y = event.y - 1  # the frame's top edge
+        row = self._rows[y] if 0 <= y < len(self._rows) else None
         if row is not None and row.value is not None:
             self.post_message(self.PriceClicked(row.value, row.kind))
 
@@ -222,7 +224,7 @@ class Ladder(StyledLines):
         """Highlight the price of the latest public trade."""
         if price != self.last_trade:
             self.last_trade = price
-            self._relayout(self.size)
+            self._relayout(self.inner_size)
 
     def move_cursor(self, steps: int) -> None:
         """Move the cursor `steps` price rows down (negative: up), skipping the spread line."""
@@ -231,14 +233,14 @@ class Ladder(StyledLines):
             position -= 1
         elif self.cursor < 0 <= position:
             position += 1
-        limit = max(1, (self.size.height - 2) // 2)
+        limit = max(1, (self.inner_size.height - 2) // 2)
         self.cursor = max(-limit, min(limit, position))
-        self._relayout(self.size)
+        self._relayout(self.inner_size)
 
     def centre(self) -> None:
         """Back to the inside market (the best bid)."""
         self.cursor = 1
-        self._relayout(self.size)
+        self._relayout(self.inner_size)
 
     def cursor_price(self) -> Decimal | None:
         """The exact price under the cursor, if a price row is there."""
@@ -253,10 +255,10 @@ class Ladder(StyledLines):
         self.view = view
         if self.flash_seconds > 0:
             self._note_size_changes(view)
-        self._relayout(self.size)
+        self._relayout(self.inner_size)
 
     def _note_size_changes(self, view: BookView) -> None:
-        depth = self.size.height // 2  # at most this many levels of a side are on screen
+        depth = self.inner_size.height // 2  # at most this many levels of a side are on screen
         sizes = {("bid", p): s for p, s in view.bids[:depth]}
         sizes.update((("ask", p), s) for p, s in view.asks[:depth])
         if view.live and self._sizes:
@@ -274,7 +276,7 @@ class Ladder(StyledLines):
         self._flash_timer = None
         now = self._clock()
         self._flashes = {key: flash for key, flash in self._flashes.items() if flash[1] > now}
-        self._relayout(self.size)
+        self._relayout(self.inner_size)
         if self._flashes:
             soonest = min(until for _, until in self._flashes.values())
             self._flash_timer = self.set_timer(max(0.01, soonest - now), self._expire_flashes)
@@ -282,11 +284,11 @@ class Ladder(StyledLines):
     def set_waiting(self, message: str) -> None:
         """What to show while there is no live book."""
         self.waiting = message
-        self._relayout(self.size)
+        self._relayout(self.inner_size)
 
     def on_resize(self) -> None:
         self._rows = []
-        self._relayout(self.size)
+        self._relayout(self.inner_size)
 
     def forget_strips(self) -> None:
         self._strips.clear()
@@ -301,15 +303,15 @@ class Ladder(StyledLines):
         if len(old) != len(rows):
             self.refresh()
             return
-        width = size.width
-        changed = [Region(0, y, width, 1) for y, (before, after) in enumerate(zip(old, rows, strict=True))
+        width = size.width + 2
+        changed = [Region(0, y + 1, width, 1) for y, (before, after) in enumerate(zip(old, rows, strict=True))
                    if before != after]
         if changed:
             # One call for all of them: each refresh() walks the DOM to mark the screen dirty.
             self.lines_refreshed += len(changed)
             self.refresh(*changed)
 
-    def render_line(self, y: int) -> Strip:
+    def render_inner_line(self, y: int) -> Strip:
         width = self._width
         row = self._rows[y] if y < len(self._rows) else BLANK
         key = (row, width)
@@ -335,13 +337,14 @@ class Ladder(StyledLines):
         return styles
 
     def _render_row(self, row: LadderRow, width: int) -> Strip:
+        """The row's line, framed."""
         base = self._style()
         if row.kind == "blank":
-            return Strip.blank(width, base)
+            return self.framed(Strip.blank(width, base), width)
         if row.kind in ("message", "spread"):
             style = self._style(f"ladder--{row.kind}")
             left = max(0, (width - len(row.price)) // 2)
-            return Strip([Segment(" " * left, base), Segment(row.price, style)]).adjust_cell_length(width, base)
+            return self.framed(Strip([Segment(" " * left, base), Segment(row.price, style)]), width)
         side_width = max(0, (width - PRICE_WIDTH - 2) // 2)
         bid_style, ask_style, price_style, own_style = self._row_styles(row.kind, row.flash, row.last, row.cursor)
         # Bid sizes end against the price, ask sizes start after it; padding goes in segments
@@ -355,7 +358,7 @@ class Ladder(StyledLines):
         price = row.price.center(PRICE_WIDTH)
         used = side_width + 2 + len(price) + len(ask)
         if used > width:  # narrower than the columns: let Strip crop
-            return Strip([Segment(" " * (side_width - len(bid)) + bid + " " + price + " " + ask, base)]).adjust_cell_length(width, base)
+            return self.framed(Strip([Segment(" " * (side_width - len(bid)) + bid + " " + price + " " + ask, base)]), width)
         segments = [Segment(" " * (side_width - len(bid)), base)]
         if mark_bid:
             segments.append(Segment(bid[:mark_bid], own_style))
@@ -366,4 +369,4 @@ class Ladder(StyledLines):
         segments.append(Segment(" " * (width - used), base))
         # Every character here is one cell wide (digits, commas, the two markers), so the
         # length is known and Strip need not measure it.
-        return Strip(segments, width)
+        return self.framed(segments, width)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from rich.segment import Segment
 from textual.strip import Strip
 
-from cryptoj_tui.widgets.styled_lines import StyledLines
+from cryptoj_tui.widgets.styled_lines import FramedLines
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -30,12 +30,12 @@ def sparkline_rows(closes: list[Decimal], width: int, height: int) -> list[str]:
     return rows
 
 
-class PriceChart(StyledLines):
+class PriceChart(FramedLines):
     """The last minutes of one-second closes, with the range they span."""
 
     COMPONENT_CLASSES = {"chart--line", "chart--label"}
     DEFAULT_CSS = """
-    PriceChart { height: 9; background: $surface; border: round $primary 50%; }
+    PriceChart { height: 9; background: $surface; }
     PriceChart > .chart--line { color: $accent; }
     PriceChart > .chart--label { color: $text-muted; }
     """
@@ -43,7 +43,7 @@ class PriceChart(StyledLines):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.closes: list[Decimal] = []
-        self.border_title = "price, 1 s closes"
+        self.frame_title = "price, 1 s closes"
         self._lines: tuple[tuple[int, int], list[Strip]] | None = None
         """((width, height), every line) for the current closes."""
 
@@ -57,12 +57,12 @@ class PriceChart(StyledLines):
             self._lines = None
             self.refresh()
 
-    def render_line(self, y: int) -> Strip:
-        size = (self.size.width, self.size.height)
+    def render_inner_line(self, y: int) -> Strip:
+        size = self.inner_size
         if self._lines is None or self._lines[0] != size:
-            self._lines = (size, self._render(*size))
+            self._lines = (size, [self.framed(line, size.width) for line in self._render(*size)])
         lines = self._lines[1]
-        return lines[y] if y < len(lines) else Strip.blank(size[0], self._style())
+        return lines[y] if y < len(lines) else self.framed(Strip.blank(size.width, self._style()), size.width)
 
     def _render(self, width: int, height: int) -> list[Strip]:
         """Every line of the chart, drawn once per change of closes or size."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widget import Widget
 
 
@@ -35,3 +38,90 @@ class StyledLines(Widget):
                 style += self.get_component_rich_style(name)
             self._styles[names] = style
         return style
+
+
+class FramedLines(StyledLines):
+    """StyledLines in a rounded frame with a title on its top edge, drawn by the widget itself.
+
+    It looks like the CSS `border: round $primary 50%` of the other panels, but Textual works a
+    border's two side cells out again (colour blending, two styles) on every line it repaints,
+    and these widgets repaint dozens of lines a frame: on the trading screen under a busy feed,
+    a third of each frame. Here the sides are two segments made once per style and kept inside
+    each line's cached Strip. Subclasses draw `inner_size` and wrap each line with `framed`.
+    """
+
+    COMPONENT_CLASSES = {"frame--edge", "frame--title"}
+    DEFAULT_CSS = """
+    FramedLines > .frame--edge { color: $primary 50%; }
+    FramedLines > .frame--title { color: $primary 50%; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self._frame_title = ""
+        self._sides: tuple[Segment, Segment] | None = None
+        self._edges: dict[tuple[bool, int], Strip] = {}
+
+    def notify_style_update(self) -> None:
+        self._sides = None
+        self._edges.clear()
+        super().notify_style_update()
+
+    @property
+    def frame_title(self) -> str:
+        """The title on the frame's top edge."""
+        return self._frame_title
+
+    @frame_title.setter
+    def frame_title(self, title: str) -> None:
+        if title != self._frame_title:
+            self._frame_title = title
+            self._edges.clear()
+            if self.is_mounted:
+                self.refresh(Region(0, 0, self.outer_size.width, 1))
+
+    @property
+    def inner_size(self) -> Size:
+        """The size inside the frame."""
+        width, height = self.outer_size  # kept by Textual; `size` finds the widget on its screen
+        return Size(max(0, width - 2), max(0, height - 2))
+
+    def framed(self, line: Strip | list[Segment], inner_width: int) -> Strip:
+        """A line between the frame's two sides: a Strip (padded or cropped to `inner_width`), or
+        segments the caller knows to be exactly `inner_width` cells of one-cell characters."""
+        if self._sides is None:
+            edge = self._style("frame--edge")
+            self._sides = (Segment("│", edge), Segment("│", edge))
+        left, right = self._sides
+        if isinstance(line, Strip):
+            line = list(line.adjust_cell_length(inner_width, self._style()))
+        return Strip([left, *line, right], inner_width + 2)
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.outer_size
+        if y == 0 or y == height - 1:
+            key = (y == 0, width)
+            edge = self._edges.get(key)
+            if edge is None:
+                edge = self._edges[key] = self._edge(y == 0, width)
+            return edge
+        return self.render_inner_line(y - 1)
+
+    def render_inner_line(self, y: int) -> Strip:
+        """Line `y` inside the frame, already `framed` (cache it: this runs on every repaint)."""
+        raise NotImplementedError
+
+    def _edge(self, top: bool, width: int) -> Strip:
+        style = self._style("frame--edge")
+        if width < 2:
+            return Strip.blank(width, style)
+        title = f" {self._frame_title} "[: width - 4] if top and self._frame_title and width > 4 else ""
+        if not title:
+            corners = "╭╮" if top else "╰╯"
+            return Strip([Segment(corners[0] + "─" * (width - 2) + corners[1], style)], width)
+        rest = width - 3 - len(title)
+        segments = [Segment("╭─", style)]
+        if title:
+            segments.append(Segment(title, self._style("frame--title")))
+        segments.append(Segment("─" * rest + "╮", style))
+        return Strip(segments, width)

@@ -10,12 +10,12 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from cryptoj_tui.engine.model import PublicTrade
-from cryptoj_tui.widgets.styled_lines import StyledLines
+from cryptoj_tui.widgets.styled_lines import FramedLines
 
 MAX_TRADES = 200
 
 
-class TradesTape(StyledLines):
+class TradesTape(FramedLines):
     """Time, price and size of each trade, coloured by the taker's side.
 
     Each new trade moves every line down one, so every line repaints; a trade's line is
@@ -24,7 +24,7 @@ class TradesTape(StyledLines):
 
     COMPONENT_CLASSES = {"tape--buy", "tape--sell", "tape--header"}
     DEFAULT_CSS = """
-    TradesTape { width: 36; height: 1fr; background: $surface; border: round $primary 50%; }
+    TradesTape { width: 36; height: 1fr; background: $surface; }
     TradesTape > .tape--buy { color: $success; }
     TradesTape > .tape--sell { color: $error; }
     TradesTape > .tape--header { color: $text-muted; text-style: bold; }
@@ -33,7 +33,7 @@ class TradesTape(StyledLines):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.trades: deque[PublicTrade] = deque(maxlen=MAX_TRADES)
-        self.border_title = "trades"
+        self.frame_title = "trades"
         self._strips: LRUCache[tuple[str, int], Strip] = LRUCache(MAX_TRADES * 2)
 
     def forget_strips(self) -> None:
@@ -45,17 +45,14 @@ class TradesTape(StyledLines):
             self.trades.appendleft(trade)
         self.refresh()
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y == 0:
-            key = ("", width)
-        elif y - 1 < len(self.trades):
-            key = (self.trades[y - 1].trade_id, width)
-        else:
-            return Strip.blank(width, self._style())
+    def render_inner_line(self, y: int) -> Strip:
+        width = self.inner_size.width
+        trade = self.trades[y - 1] if 0 < y <= len(self.trades) else None
+        key = (trade.trade_id if trade else "header" if y == 0 else "blank", width)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._render(self.trades[y - 1] if y else None, width)
+            line = self._render(trade, width) if trade or y == 0 else Strip.blank(width, self._style())
+            strip = self._strips[key] = self.framed(line, width)
         return strip
 
     def _render(self, trade: PublicTrade | None, width: int) -> Strip:

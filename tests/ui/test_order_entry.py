@@ -96,7 +96,8 @@ async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) 
         await ready_to_trade(pilot)
         rows = app.trading.ladder._rows
         y = next(i for i, r in enumerate(rows) if r.kind == "ask")
-        await pilot.click("#ladder", offset=(app.trading.ladder.size.width // 2, y))
+        # Row y of the book is line y + 1 of the ladder, under its frame's top edge.
+        await pilot.click("#ladder", offset=(app.trading.ladder.size.width // 2, y + 1))
         await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
         assert app.trading.ticket.side == "sell"
