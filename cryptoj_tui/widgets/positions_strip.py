@@ -11,14 +11,24 @@ from cryptoj_tui.bridge import PortfolioView
 from cryptoj_tui.widgets.palette import themed
 
 
+CENT = Decimal("0.01")
+
+
+def to_cent(value: Decimal) -> Decimal:
+    """`value` rounded to the cent (half to even, as formatting rounds), a negative zero made zero:
+    a loss of less than half a cent is shown as no loss, "+0.00", not "-0.00"."""
+    return value.quantize(CENT) + 0  # Decimal("-0.00") + 0 is Decimal("0.00")
+
+
 def money(value: Decimal) -> str:
     """Quote-currency amounts to the cent, with a sign for PnL."""
-    return f"{value:+,.2f}"
+    return f"{to_cent(value):+,.2f}"
 
 
 def pnl_style(value: Decimal) -> str:
-    """Green for a gain, red for a loss."""
-    return "green" if value > 0 else "red" if value < 0 else ""
+    """Green for a gain, red for a loss (as shown: to the cent)."""
+    shown = to_cent(value)
+    return "green" if shown > 0 else "red" if shown < 0 else ""
 
 
 class PositionsStrip(Static):
