@@ -59,11 +59,11 @@ class FramedLines(StyledLines):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self._frame_title = ""
-        self._sides: tuple[Segment, Segment] | None = None
+        self._side: Segment | None = None
         self._edges: dict[tuple[bool, int], Strip] = {}
 
     def notify_style_update(self) -> None:
-        self._sides = None
+        self._side = None
         self._edges.clear()
         super().notify_style_update()
 
@@ -89,13 +89,11 @@ class FramedLines(StyledLines):
     def framed(self, line: Strip | list[Segment], inner_width: int) -> Strip:
         """A line between the frame's two sides: a Strip (padded or cropped to `inner_width`), or
         segments the caller knows to be exactly `inner_width` cells of one-cell characters."""
-        if self._sides is None:
-            edge = self._style("frame--edge")
-            self._sides = (Segment("│", edge), Segment("│", edge))
-        left, right = self._sides
+        if self._side is None:
+            self._side = Segment("│", self._style("frame--edge"))
         if isinstance(line, Strip):
             line = list(line.adjust_cell_length(inner_width, self._style()))
-        return Strip([left, *line, right], inner_width + 2)
+        return Strip([self._side, *line, self._side], inner_width + 2)
 
     def render_line(self, y: int) -> Strip:
         width, height = self.outer_size
