@@ -76,17 +76,17 @@ async def test_a_token_signed_ahead_is_signed_again_before_it_gets_old(
     next order is renewed, so it is never too old to use; closing the client stops the renewals."""
     _, key = api_key
     quiet_venue.keys.register(key.name, key.public_key())
-    monkeypatch.setattr(rest_module, "SPARE_REFRESH_S", 0.05)
+    monkeypatch.setattr(rest_module, "SPARE_REFRESH_S", 0.02)
     started = time.time()
-    fast_clock = lambda: started + (time.time() - started) * SPARE_MAX_AGE_S / 0.1  # noqa: E731 - 0.1 s is 30 s here
+    fast_clock = lambda: started + (time.time() - started) * SPARE_MAX_AGE_S / 0.2  # noqa: E731 - 0.2 s is 30 s here
     client = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key, clock=fast_clock))
     orders = f"{client.base_url}/api/v3/brokerage/orders"
     await client.start()
-    for _ in range(6):  # 60 s of the fast clock
-        await asyncio.sleep(0.02)
+    for _ in range(10):  # 60 s of the fast clock: twice a token's usable age
+        await asyncio.sleep(0.04)
         assert client._signer.ready_for("POST", orders)
     await client.close()
-    await asyncio.sleep(0.15)
+    await asyncio.sleep(0.3)
     assert not client._signer.ready_for("POST", orders)
 
 
