@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from cryptoj_tui.cdp_keys import CdpKey
@@ -113,6 +113,8 @@ class Trading:
         self.products: dict[str, ProductRules] = {}
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._day = trading_day(config.wall_clock(), config.daily_reset_utc)
+        self._failing_jobs: dict[str, str] = {}
+        """Job id -> the failure last reported for it (a job failing the same way again is not re-alerted)."""
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- life ------------------------------------------------------------------------------
@@ -156,12 +158,25 @@ class Trading:
             # One run at a time per job; a late run is merged, not queued.
             self._scheduler.add_job(job, trigger, **args, max_instances=1, coalesce=True, id=job.__name__)
         self._scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
+        self._scheduler.add_listener(self._job_ran, EVENT_JOB_EXECUTED)
         self._scheduler.start()
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
+        # Reported once per run of failures: the checkpoint runs every second, and a disk that
+        # refuses it would otherwise raise the same alert every second.
         message = f"scheduled job {event.job_id} failed: {event.exception!r}"
+        if self._failing_jobs.get(event.job_id) == message:
+            log.debug("%s (again)", message)
+            return
+        self._failing_jobs[event.job_id] = message
         log.error(message)
         self._bus.publish(Alert(severity="warning", message=message))
+
+    def _job_ran(self, event: JobExecutionEvent) -> None:
+        if self._failing_jobs.pop(event.job_id, None) is not None:
+            message = f"scheduled job {event.job_id} works again"
+            log.info(message)
+            self._bus.publish(Alert(severity="info", message=message))
 
     async def _reconcile_job(self) -> None:
         await self.execution.reconcile("scheduled")

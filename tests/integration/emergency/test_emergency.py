@@ -158,7 +158,19 @@ async def test_a_failing_scheduled_job_is_reported_not_swallowed(quiet_venue: Pa
         jobs = {job.id: job for job in engine.trading._scheduler.get_jobs()}
         assert set(jobs) == {"_reconcile_job", "_trigger_job", "_daily_reset_job", "_checkpoint_job"}
         assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+        # Failing the same way again and again is one alert, not one a run; getting well is one more.
+        failures_left = quiet_venue.faults.rest_count
+        await asyncio.sleep(0.5)
+        assert quiet_venue.faults.rest_count <= failures_left - 8  # it ran and failed again, twice or more
         quiet_venue.faults.clear()
+        seen: list[str] = []
+        async with asyncio.timeout(10):
+            async for event in events:
+                if isinstance(event, Alert) and "scheduled job _reconcile_job" in event.message:
+                    seen.append(event.message)
+                    if "works again" in event.message:
+                        break
+        assert seen == ["scheduled job _reconcile_job works again"], seen
 
 
 async def test_venue_restart_mid_flow_loses_no_fill_and_trading_goes_on(trader: Engine, quiet_venue: PaperVenue) -> None:
