@@ -295,7 +295,7 @@ class Ladder(FramedLines):
         self._row_style_cache.clear()
 
     def _relayout(self, size: Size) -> None:
-        self._width = size.width  # read per line by render_line; `self.size` walks the DOM
+        self._width = size.width  # read per line by render_inner_line
         flashes = {key: direction for key, (direction, _) in self._flashes.items()}
         rows = ladder_rows(self.view, size.height, self.waiting, self.cursor, self.last_trade, flashes)
         old = self._rows

@@ -85,10 +85,9 @@ class JwtSigner:
         """
         uri = _uri(method, url)
         spare = self._spares.pop(uri, None)
-        now = self._clock()
-        if spare is not None and 0 <= now - spare[0] < SPARE_MAX_AGE_S:
+        if spare is not None and self._usable(spare):
             return spare[1]
-        return sign(self._key, uri, now=now)
+        return sign(self._key, uri, now=self._clock())
 
     def sign_ahead(self, method: str, url: str) -> None:
         """Sign the next call's token to `url` now (replacing an older one signed ahead)."""
@@ -99,7 +98,12 @@ class JwtSigner:
     def ready_for(self, method: str, url: str) -> bool:
         """Whether a young enough token signed ahead waits for the next call to `url`."""
         spare = self._spares.get(_uri(method, url))
-        return spare is not None and 0 <= self._clock() - spare[0] < SPARE_MAX_AGE_S
+        return spare is not None and self._usable(spare)
+
+    def _usable(self, spare: tuple[float, str]) -> bool:
+        """A token signed ahead is usable while younger than SPARE_MAX_AGE_S (and not from a
+        clock that has since been set back)."""
+        return 0 <= self._clock() - spare[0] < SPARE_MAX_AGE_S
 
     def for_websocket(self) -> str:
         """A JWT for a WebSocket subscribe message (no `uri`)."""

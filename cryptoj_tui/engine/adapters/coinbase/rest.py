@@ -100,11 +100,14 @@ class CoinbaseRest:
             for method, path in SIGNED_AHEAD:
                 self._sign_ahead(method, path)
 
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{BROKERAGE}{path}"
+
     def _sign_ahead(self, method: str, path: str) -> None:
         """Sign the next token for this call now, and again every SPARE_REFRESH_S while unused."""
         if self._session is None:  # closed meanwhile
             return
-        self._signer.sign_ahead(method, f"{self.base_url}{BROKERAGE}{path}")
+        self._signer.sign_ahead(method, self._url(path))
         previous = self._refreshes.pop((method, path), None)
         if previous is not None:
             previous.cancel()
@@ -134,7 +137,7 @@ class CoinbaseRest:
         if self._session is None:
             await self.start()
         assert self._session is not None
-        url = f"{self.base_url}{BROKERAGE}{path}"
+        url = self._url(path)
         call = f"{method} {BROKERAGE}{path}"
         data = None if body is None else json.dumps(body)
         delays = Backoff(self._backoff_base.base, self._backoff_base.cap)
