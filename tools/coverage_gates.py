@@ -49,7 +49,7 @@ COMPONENTS = (
     Component("risk", ("engine/risk.py",)),
     Component("emergency", ("engine/emergency.py",)),
     Component("portfolio", ("engine/portfolio.py",)),
-    Component("journal", ("engine/journal.py",)),
+    Component("journal", ("engine/journal.py", "engine/group_commit.py")),
     Component("connection", ("engine/adapters/connection.py", "engine/adapters/coinbase/auth.py",
                              "cdp_keys.py")),
     Component("engine core", ("engine/engine.py", "engine/trading.py", "engine/bus.py", "engine/events.py",

@@ -30,6 +30,7 @@ from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.events import FeedMetrics
+from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.model import ConnectionState, TickerSnapshot, check_product_id
 from cryptoj_tui.engine.emergency import KillReport
@@ -68,6 +69,9 @@ class EngineConfig:
     """Client-side REST requests a second (Coinbase allows about 30 per key)."""
     rest_timeout: float = 5.0
     """Seconds before a REST call without an answer is retried (then resolved by asking the venue)."""
+    intent_sync_window: float = INTENT_SYNC_WINDOW
+    """Seconds an order's journalled intent may wait for its fsync (one fsync serves all intents of
+    the window); 0 fsyncs each intent before its order is sent. See engine/group_commit.py."""
     wall_clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
     """Now, in UTC: the daily reset and the feed latency read it (tests inject a frozen or stepped one)."""
     trigger_check_every: float = 1.0
@@ -85,6 +89,8 @@ class EngineConfig:
             raise ValueError("a binance venue needs rest_url, an http:// or https:// URL, for depth snapshots")
         if not self.market_stale_after > 0:
             raise ValueError(f"market_stale_after must be positive seconds, got {self.market_stale_after}")
+        if not self.intent_sync_window >= 0:
+            raise ValueError(f"intent_sync_window must be 0 or more seconds, got {self.intent_sync_window}")
         if not self.trigger_check_every > 0:
             raise ValueError(f"trigger_check_every must be positive seconds, got {self.trigger_check_every}")
         try:
@@ -109,7 +115,8 @@ class EngineConfig:
             rest_url=rest_url, user_ws_url=self.user_ws_url or self.ws_url, key=key,
             journal_path=self.journal_path, limits=self.limits,
             daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc), rest_rate=self.rest_rate,
-            rest_timeout=self.rest_timeout, wall_clock=self.wall_clock, trigger_check_every=self.trigger_check_every,
+            rest_timeout=self.rest_timeout, intent_sync_window=self.intent_sync_window, wall_clock=self.wall_clock,
+            trigger_check_every=self.trigger_check_every,
         )
 
 

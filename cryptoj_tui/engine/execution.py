@@ -1,6 +1,7 @@
 """Order management: sending orders, cancelling them, and keeping every Order true to the venue.
 
-Every order gets a fresh `client_order_id` and is journalled before it is sent. The REST answer
+Every order gets a fresh `client_order_id` and is journalled before it is sent (group_commit.py
+says when it is fsynced). The REST answer
 and the user channel both drive its state machine, whichever comes first. An order whose
 placement got no answer is resolved by asking the venue (never by guessing): if the venue
 has it, it is tracked; if not, it failed, and a late arrival is still taken in, with an alert.
@@ -17,8 +18,9 @@ from typing import Any
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import Alert, OrderFilled, OrderUpdated, Reconciled
+from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW, GroupCommit
 from cryptoj_tui.engine.journal import Journal, JournalError
-from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+from cryptoj_tui.engine.orders import Fill, Order, OrderError, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
 from cryptoj_tui.engine.working import WorkingOrders
 
 log = logging.getLogger(__name__)
@@ -35,13 +37,20 @@ class Execution:
         *,
         on_fill: Callable[[Fill], None] = lambda fill: None,
         on_problem: Callable[[str, str], None] = lambda kind, message: None,
+        on_unknown_order: Callable[[str], None] = lambda order_id: None,
+        intent_sync_window: float = INTENT_SYNC_WINDOW,
     ) -> None:
         self._rest = rest
         self._bus = bus
         self._journal = journal
         self._on_fill = on_fill
         self._on_problem = on_problem
-        """Told ("reject" | "error", message) of every refusal and venue failure: storms halt."""
+        """Told ("reject" | "error" | "journal", message) of every refusal, venue failure and journal
+        failure: storms halt, and so does a journal that cannot be written."""
+        self._on_unknown_order = on_unknown_order
+        """Told the venue id of an open order the venue reports and the engine does not know (the
+        owner runs `take_in` for it)."""
+        self.intents = GroupCommit(journal, intent_sync_window, lambda why: self._on_problem("journal", why))
         self.orders: dict[str, Order] = {}
         """Every order by client_order_id."""
         self.working_orders = WorkingOrders()
@@ -67,12 +76,51 @@ class Execution:
         if order.order_id:
             self._by_venue_id[order.order_id] = order.client_order_id
 
+    def knows(self, client_order_id: str, order_id: str) -> bool:
+        """Whether the engine tracks this order (by either id)."""
+        return client_order_id in self.orders or order_id in self._by_venue_id
+
+    async def take_in(self, order_id: str) -> None:
+        """Track the venue's open order `order_id` that the engine does not know (see `adopt`)."""
+        try:
+            data = await self._rest.get_order(order_id)
+        except RestError as exc:
+            self.report("unknown_open_order", "", order_id, f"open at the venue, unknown here, cannot be read: {exc}")
+            return
+        self.take_in_venue_order(data)
+
+    def take_in_venue_order(self, data: dict[str, Any]) -> Order | None:
+        """Track an order open at the venue that the engine does not know: placed by another
+        program with this key, or one whose intent a power cut took back (group_commit.py). It
+        is journalled, published and reported, and from then on it is an order like ours: the
+        kill switch cancels it. One that cannot be read or journalled is reported, not tracked."""
+        client_id, order_id = str(data.get("client_order_id", "")), str(data.get("order_id", ""))
+        if data.get("status") not in ("OPEN", "PENDING") or self.knows(client_id, order_id):
+            return None
+        try:
+            update = VenueOrderUpdate.from_json(data)
+            order = Order(client_order_id=client_id or f"venue-{order_id}", request=OrderRequest.from_venue(data))
+            self._journal.record_intent(order)
+        except (OrderError, JournalError, KeyError, ArithmeticError) as exc:
+            why = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) else (
+                str(exc) if isinstance(exc, OrderError | JournalError) else "its filled size, value or fees are not numbers")
+            self.report("unknown_open_order", client_id, order_id, f"open at the venue, unknown here, cannot be tracked: {why}")
+            return None
+        self._track(order)
+        self._by_venue_id[order_id] = order.client_order_id
+        self.on_venue_update(update)
+        request = order.request
+        self.report("unknown_open_order", order.client_order_id, order_id, (
+            f"open at the venue, unknown here: now tracked ({request.type} {request.side} {request.size} "
+            f"{request.product_id}{'' if request.price is None else f' @ {request.price}'})"))
+        return order
+
     # -- placing -------------------------------------------------------------------------
 
     async def submit(self, request: OrderRequest) -> Order:
         """Journal, send and track one order; returns once the venue answered (or did not)."""
         order = Order(client_order_id=str(uuid.uuid4()), request=request)
-        self._journal.record_intent(order)  # JournalError here: nothing was sent, nothing is tracked
+        self.intents.record_intent(order)  # JournalError here: nothing was sent, nothing is tracked
         self._track(order)
         self._publish(order)
         await self._send(order)
@@ -143,8 +191,7 @@ class Execution:
         order = self.orders.get(client_id)
         if order is None:
             if update.status in ("OPEN", "PENDING"):
-                self.report("unknown_open_order", update.client_order_id, update.order_id,
-                             f"the venue has an open order we did not place here ({update.status})")
+                self._on_unknown_order(update.order_id)
             return
         revived = order.status is OrderStatus.FAILED and not order.order_id
         if revived:  # we had given it up for lost; the venue's word wins

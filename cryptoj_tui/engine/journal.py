@@ -1,11 +1,13 @@
 """The journal: a durable record of every order intent, what became of it, and the trading state.
 
-SQLite in WAL mode. Intents and the trading state are written with synchronous=FULL: when
-`record_intent` returns, the intent survives a crash or a power cut, and it returns before the
-order is sent. Everything after (acks, fills, cancels, alerts) is written as it happens with
-synchronous=NORMAL: it survives the process being killed, and what a power cut could take
-back is exactly what reconciliation with the venue restores. On start the engine reads it back to
-reconcile with the venue and to stay HALTED if it was halted.
+SQLite in WAL mode. Every write is in the WAL file when its call returns, so it survives the
+process being killed at any point; an intent is written before its order is sent. What survives a
+power cut is what has been fsynced: the trading state always is before `set_state` returns, an
+intent is when written with `durable=True`, and `sync()` makes everything written so far durable
+(the engine's group commit calls it shortly after intents, see group_commit.py). What a power cut
+could take back of the rest (acks, fills, cancels, alerts) is what reconciliation with the venue
+restores. On start the engine reads it back to reconcile with the venue and to stay HALTED if it
+was halted.
 
 The WAL is folded back into the database file by a scheduled job on a worker thread, through
 a connection of its own (`checkpoint`), not by whichever commit happens to fill it: a checkpoint
@@ -17,6 +19,7 @@ The schema carries a version (PRAGMA user_version) and upgrades itself through M
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -64,6 +67,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 ]
+
+
+_flush_to_disk = getattr(os, "fdatasync", os.fsync)
+"""fdatasync where there is one (Linux): the WAL's data, without its timestamps."""
 
 
 class JournalError(RuntimeError):
@@ -125,18 +132,28 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-            # Intents and the trading state go through a connection of their own, kept at FULL:
-            # one connection switched between FULL and NORMAL took two PRAGMAs per order. Its
-            # fsync of the shared WAL makes everything written before it durable too.
+            self._wal_fd: int | None = None
+            # Durable writes (the trading state, intents asked durable) go through a connection of
+            # their own, kept at FULL: one connection switched between FULL and NORMAL took two
+            # PRAGMAs a write. Its fsync of the shared WAL makes everything written before durable.
             self._durable_db = self._db
             self._checkpoint_db: sqlite3.Connection | None = None
             if str(path) != ":memory:":  # a second connection to ":memory:" is another database
+                self._db.execute("PRAGMA wal_autocheckpoint=0")  # never inside an order's commit
                 self._durable_db = sqlite3.connect(str(path), isolation_level=None)
                 self._durable_db.execute("PRAGMA synchronous=FULL")
-                self._durable_db.execute("PRAGMA wal_autocheckpoint=0")  # never inside an intent's commit
+                self._durable_db.execute("PRAGMA wal_autocheckpoint=0")
                 self._checkpoint_db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+                # The WAL file exists from the first read (the migration's); SQLite keeps it, and
+                # reuses it from the start after a checkpoint, while a connection is open.
+                self._wal_fd = os.open(f"{path}-wal", os.O_RDONLY)
         except sqlite3.Error as exc:
             raise JournalError(f"journal {path}: cannot open: {exc}") from None
+        except OSError as exc:
+            raise JournalError(f"journal {path}: cannot open its WAL file: {exc.strerror or exc}") from None
+        self._sync_lock = threading.Lock()
+        self.syncs = 0
+        """How many times `sync` flushed the WAL to the disk."""
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -164,15 +181,16 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
 
-    def record_intent(self, order: Order) -> None:
-        """Durably record an order before it is sent."""
+    def record_intent(self, order: Order, *, durable: bool = False) -> None:
+        """Record an order before it is sent: in the WAL file when this returns (it survives the
+        process being killed), and fsynced too if `durable` (it survives a power cut)."""
         now = time.time()
         self._write(
             "INSERT INTO orders (client_order_id, order_id, product_id, request, status, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (order.client_order_id, order.order_id, order.product_id, _request_json(order.request),
              str(order.status), order.created_at, now),
-            durable=True,
+            durable=durable,
         )
 
     def record_order(self, order: Order) -> None:
@@ -229,6 +247,18 @@ class Journal:
         rows = self._db.execute("SELECT at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [(r[0], r[1], r[2]) for r in reversed(rows)]
 
+    def sync(self) -> None:
+        """Make everything written so far survive a power cut: flush the WAL file to the disk, as
+        a synchronous=FULL commit does. Safe to call from a worker thread."""
+        with self._sync_lock:
+            if self._wal_fd is None:  # in memory, or closed
+                return
+            try:
+                _flush_to_disk(self._wal_fd)
+            except OSError as exc:
+                raise JournalError(f"journal {self.path}: cannot sync: {exc.strerror or exc}") from None
+            self.syncs += 1
+
     def checkpoint(self) -> None:
         """Fold the WAL back into the database file, without blocking writers (PASSIVE); safe to
         call from a worker thread. The WAL file keeps its size, so the next commits overwrite it
@@ -247,6 +277,10 @@ class Journal:
             if self._checkpoint_db is not None:
                 self._checkpoint_db.close()
                 self._checkpoint_db = None
+        with self._sync_lock:
+            if self._wal_fd is not None:
+                os.close(self._wal_fd)
+                self._wal_fd = None
         if self._durable_db is not self._db:
             self._durable_db.close()
         self._db.close()

@@ -158,6 +158,43 @@ class OrderRequest:
         if self.post_only and self.type not in (OrderType.LIMIT, OrderType.LIMIT_GTD):
             raise OrderError(f"post-only applies to limit and limit_gtd orders, not {self.type}")
 
+    @classmethod
+    def from_venue(cls, data: dict[str, Any]) -> OrderRequest:
+        """The request behind a venue order object (its product, side and `order_configuration`).
+
+        OrderError names what cannot be read, or a configuration this engine does not trade
+        (a market order sized in quote currency, a type it does not know).
+        """
+        try:
+            ((name, fields),) = dict(data["order_configuration"]).items()
+            product_id, side = str(data["product_id"]), str(data["side"])
+            size = fields.get("base_size")
+            if size is None:
+                raise OrderError(f"a {name} order without a base_size (sized in quote currency)")
+            price = fields.get("limit_price")
+            post_only = fields.get("post_only") in (True, "true")
+            match name:
+                case "market_market_ioc":
+                    return cls(product_id, side, OrderType.MARKET, size)  # type: ignore[arg-type]
+                case "limit_limit_gtc":
+                    return cls(product_id, side, OrderType.LIMIT, size, price, post_only=post_only)  # type: ignore[arg-type]
+                case "limit_limit_gtd":
+                    end = datetime.fromisoformat(str(fields["end_time"]).replace("Z", "+00:00"))
+                    return cls(product_id, side, OrderType.LIMIT_GTD, size, price, end_time=end,  # type: ignore[arg-type]
+                               post_only=post_only)
+                case "limit_limit_fok":
+                    return cls(product_id, side, OrderType.FOK, size, price)  # type: ignore[arg-type]
+                case "sor_limit_ioc":
+                    return cls(product_id, side, OrderType.IOC, size, price)  # type: ignore[arg-type]
+                case "stop_limit_stop_limit_gtc":
+                    return cls(product_id, side, OrderType.STOP_LIMIT, size, price,  # type: ignore[arg-type]
+                               stop_price=fields["stop_price"])
+            raise OrderError(f"order configuration {name!r} is not one this engine trades")
+        except OrderError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise OrderError(f"venue order {data.get('order_id', '?')}: unreadable order configuration ({exc!r})") from None
+
     @property
     def notional(self) -> Decimal | None:
         """size x limit price; None for a market order (its price is not known in advance)."""

@@ -30,6 +30,7 @@ from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.emergency import Emergency, KillReport
 from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
 from cryptoj_tui.engine.execution import Execution
+from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderSide, OrderStatus, OrderType, VenueOrderUpdate
@@ -83,6 +84,8 @@ class TradingConfig:
     rest_rate: float = 25.0
     """Client-side REST requests a second (Coinbase allows about 30 per key)."""
     rest_timeout: float = 5.0
+    intent_sync_window: float = INTENT_SYNC_WINDOW
+    """Seconds an order's intent may wait for its fsync; 0: before the order is sent (group_commit.py)."""
     wall_clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
     """The UTC time of day the daily reset follows (tests move it; the engine's timers do not)."""
 
@@ -105,7 +108,11 @@ class Trading:
         self.journal = Journal(config.journal_path)
         self.portfolio = Portfolio()
         self.risk = RiskManager(config.limits)
-        self.execution = Execution(self.rest, bus, self.journal, on_fill=self.portfolio.apply, on_problem=self._on_problem)
+        self.execution = Execution(
+            self.rest, bus, self.journal, on_fill=self.portfolio.apply, on_problem=self._on_problem,
+            on_unknown_order=lambda order_id: self._spawn(self.execution.take_in(order_id)),
+            intent_sync_window=config.intent_sync_window,
+        )
         self.emergency = Emergency(self.risk, self.execution, self.portfolio, self.journal, bus, marks=self.marks)
         self.user_feed = CoinbaseUserFeed(
             config.user_ws_url, signer, bus, on_update=self.execution.on_venue_update, on_resync=self._resync
@@ -143,6 +150,7 @@ class Trading:
             task.cancel()
         await self.user_feed.close()
         await self.rest.close()
+        await self.execution.intents.flush()
         self.journal.close()
 
     def _schedule(self) -> None:
@@ -200,7 +208,8 @@ class Trading:
     # -- recovery --------------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """Reconcile the journal with the venue: one Reconciled event per difference."""
+        """Reconcile the journal with the venue: one Reconciled event per difference. Orders open
+        at the venue that the journal does not know are tracked from now on."""
         for fill in self.journal.fills():
             self.portfolio.apply(fill)
         for record in self.journal.orders(working_only=True):
@@ -223,12 +232,14 @@ class Trading:
             if order.status is not before[0]:
                 self.execution.report("status_changed", order.client_order_id, order.order_id,
                                       f"{before[0]} -> {order.status} while stopped")
-        known = set(self.execution.orders)
+        journalled = {o.client_order_id for o in self.journal.orders()}
         for data in venue_orders:
-            if data.get("status") in ("OPEN", "PENDING") and data.get("client_order_id") not in known:
-                self.execution.report("unknown_open_order", str(data.get("client_order_id", "")),
-                                      str(data.get("order_id", "")),
-                                      f"open at the venue, not placed by this engine: {data.get('product_id')}")
+            client_id, order_id = str(data.get("client_order_id", "")), str(data.get("order_id", ""))
+            if data.get("status") in ("OPEN", "PENDING") and client_id in journalled and client_id not in self.execution.orders:
+                self.execution.report("unknown_open_order", client_id, order_id,
+                                      f"open at the venue, journalled as finished: {data.get('product_id')}")
+            else:  # placed elsewhere with this key, or its intent lost to a power cut: tracked from now on
+                self.execution.take_in_venue_order(data)
 
     async def load_products(self) -> None:
         """Take the venue's increments and size bounds (a malformed product is skipped, loudly)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -32,9 +35,10 @@ def test_intent_state_fill_and_events_round_trip(tmp_path: Path) -> None:
     again.checkpoint()
 
 
-def test_intents_and_the_state_are_written_with_synchronous_full_the_rest_normal(tmp_path: Path) -> None:
-    """Intents and the trading state are fsynced at their commit (FULL: a power cut keeps them);
-    acks, fills and events are not (NORMAL: a killed process keeps them, reconciliation the rest)."""
+def test_the_state_and_durable_intents_are_fsynced_at_their_commit_the_rest_is_not(tmp_path: Path) -> None:
+    """The trading state, and an intent asked durable, are fsynced at their commit (FULL: a power
+    cut keeps them); other intents, acks, fills and events are not (NORMAL: a killed process keeps
+    them; `sync` or the next FULL commit makes them durable, reconciliation restores the rest)."""
     journal = Journal(tmp_path / "j.db")
     written: list[tuple[str, int]] = []
     for connection in {journal._db, journal._durable_db}:
@@ -42,13 +46,48 @@ def test_intents_and_the_state_are_written_with_synchronous_full_the_rest_normal
         connection.set_trace_callback(lambda sql, level=level: written.append((sql.split()[0], level)))
     order = Order("c1", OrderRequest("BTC-USD", "buy", "limit", "1", price="10"))
     journal.record_intent(order)
+    journal.record_intent(Order("c2", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")), durable=True)
     journal.set_state("trading_state", "HALTED")
     order.acknowledged("v1")
     journal.record_order(order)
     journal.record_event("state", "ACTIVE -> HALTED")
     FULL, NORMAL = 2, 1
-    assert written == [("INSERT", FULL), ("INSERT", FULL), ("UPDATE", NORMAL), ("INSERT", NORMAL)]
+    assert written == [("INSERT", NORMAL), ("INSERT", FULL), ("INSERT", FULL), ("UPDATE", NORMAL), ("INSERT", NORMAL)]
     journal.close()
+
+
+def test_an_intent_is_in_the_file_when_written_a_killed_process_keeps_it(tmp_path: Path) -> None:
+    """Written without an fsync, an intent is still in the WAL file (the OS has it) before the
+    order is sent: a process that dies right after, without closing anything, leaves it there."""
+    path = tmp_path / "j.db"
+    subprocess.run([sys.executable, "-c", (
+        "import os; from cryptoj_tui.engine.journal import Journal; "
+        "from cryptoj_tui.engine.orders import Order, OrderRequest; "
+        f"j = Journal({str(path)!r}); j.record_intent(Order('c1', OrderRequest('BTC-USD', 'buy', 'limit', '1', price='10'))); "
+        "os._exit(9)")], check=False)
+    (record,) = Journal(path).orders(working_only=True)
+    assert record.client_order_id == "c1" and record.status is OrderStatus.PENDING_NEW
+
+
+def test_sync_flushes_the_wal_and_a_disk_that_cannot_says_which_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path)
+    journal.record_intent(Order("c1", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")))
+    journal.sync()
+    assert journal.syncs == 1
+    # A file that cannot be flushed (the fd now names /dev/null, which refuses fdatasync).
+    null = os.open(os.devnull, os.O_RDONLY)
+    assert journal._wal_fd is not None
+    os.dup2(null, journal._wal_fd)
+    os.close(null)
+    with pytest.raises(JournalError, match=f"journal {path}: cannot sync: Invalid argument"):
+        journal.sync()
+    assert journal.syncs == 1
+    journal.close()
+    journal.sync()  # closed: nothing to flush, no error
+    memory = Journal(":memory:")
+    memory.sync()
+    assert memory.syncs == 0
 
 
 def test_a_journal_from_a_newer_program_is_refused(tmp_path: Path) -> None:

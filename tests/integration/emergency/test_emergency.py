@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from decimal import Decimal as D
 from pathlib import Path
@@ -139,6 +140,29 @@ async def test_an_unwritable_journal_halts_trading_with_a_clear_error(trader: En
     with pytest.raises(OrderRefusedError, match="not sent: journal :memory:: cannot write"):
         await rest_orders(trader, 1)
     assert trader.state is TradingState.HALTED
+
+
+async def test_a_journal_that_cannot_flush_an_intent_halts_trading_and_the_order_stays_tracked(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], tmp_path: Path
+) -> None:
+    """Scenario: the journal's disk stops flushing (fdatasync fails) after an intent was written and
+    its order sent. The order is at the venue and stays tracked; trading halts, naming the journal."""
+    path = tmp_path / "journal.db"
+    async with Engine(trading_config(quiet_venue, api_key[1], journal_path=path)) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        assert engine.trading is not None and engine.trading.journal._wal_fd is not None
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, engine.trading.journal._wal_fd)  # /dev/null refuses fdatasync
+        os.close(null)
+        events = engine.events()
+        (order,) = await rest_orders(engine, 1)
+        assert order.status is OrderStatus.OPEN
+        halted = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "HALTED")
+        assert halted.reason == f"journal {path}: cannot sync: Invalid argument"  # type: ignore[attr-defined]
+        assert engine.open_orders() == [order]
+        with pytest.raises(OrderRefusedError, match="HALTED"):
+            await rest_orders(engine, 1)
 
 
 async def test_a_failing_scheduled_job_is_reported_not_swallowed(quiet_venue: PaperVenue,

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import replace
 from decimal import ROUND_DOWN
 from decimal import Decimal as D
 from pathlib import Path
@@ -16,6 +17,7 @@ from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderStatus
 from cryptoj_tui.sim.venue import PaperVenue
+from tests.conftest import trading_config
 
 
 async def headless(venue: PaperVenue, key_file: Path, journal: Path) -> asyncio.subprocess.Process:
@@ -104,3 +106,37 @@ async def test_sigkill_mid_flow_then_restart_loses_nothing_and_sends_nothing_twi
         assert engine.positions()["BTC-USD"].quantity == filled.filled_size
         kinds = [kind for _, kind, detail in engine.trading.journal.events() if first["client_order_id"] in detail]
         assert "reconcile.missed_fill" in kinds
+
+
+async def test_an_order_whose_intent_a_power_cut_took_back_is_tracked_from_the_venue_and_the_kill_switch_cancels_it(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], tmp_path: Path
+) -> None:
+    """Scenario: a stop-limit sell reached the venue, then a power cut took back its intent (written,
+    not yet fsynced: engine/group_commit.py), so the journal the disk kept has no trace of it. The
+    next start finds it open at the venue and tracks it, with a report; nothing is sent; the kill
+    switch cancels it like any order of ours."""
+    key = api_key[1]
+    config = trading_config(quiet_venue, key, journal_path=tmp_path / "before.db")
+    async with Engine(config) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        bid = engine.book("BTC-USD").best_bid()
+        assert bid is not None
+        lost = await engine.place("BTC-USD", "sell", "stop_limit", "0.01", price=bid[0] - 500, stop_price=bid[0] - 400)
+        assert lost.status is OrderStatus.OPEN
+    sent = len(quiet_venue.exchange.owner_orders(key.name))
+
+    async with Engine(replace(config, journal_path=tmp_path / "as-the-power-cut-left-it.db")) as engine:
+        assert engine.trading is not None
+        (order,) = engine.orders()
+        assert (order.client_order_id, order.order_id, order.status) == (lost.client_order_id, lost.order_id, OrderStatus.OPEN)
+        assert order.request == lost.request
+        (report,) = [d for _, kind, d in engine.trading.journal.events() if kind == "reconcile.unknown_open_order"]
+        assert report == (f"{lost.client_order_id} {lost.order_id}: open at the venue, unknown here: now tracked "
+                          f"(stop_limit SELL 0.01 BTC-USD @ {lost.request.price})")
+        assert [o.client_order_id for o in engine.trading.journal.orders()] == [lost.client_order_id]
+        kill = await engine.kill_switch("test: after a power cut")
+        assert kill.cancelled == (lost.client_order_id,) and kill.failed == ()
+    assert [o.status for o in quiet_venue.exchange.owner_orders(key.name) if o.order_id == lost.order_id] == ["CANCELLED"]
+    assert len(quiet_venue.exchange.owner_orders(key.name)) == sent  # nothing placed by the second engine
+

@@ -81,15 +81,40 @@ async def test_a_cancel_the_venue_fails_leaves_the_order_working_and_says_why(tr
     assert cancelled == [order] and not failed
 
 
-async def test_an_order_placed_elsewhere_with_our_key_is_reported(trader: Engine, quiet_venue: PaperVenue) -> None:
-    """Scenario: another program using the same key places an order; the user channel shows it."""
+async def test_an_order_placed_elsewhere_with_our_key_is_reported_tracked_and_cancelled_by_the_kill_switch(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
+    """Scenario: another program using the same key places an order; the user channel shows it.
+    The engine reports it, tracks it (read from the venue) and its kill switch cancels it."""
     events = trader.events()
     assert trader.config.key is not None
+    price = passive(trader)
+    quiet_venue.create_order(trader.config.key.name, {
+        "client_order_id": "elsewhere", "product_id": "BTC-USD", "side": "BUY",
+        "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": price}}})
+    report = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "unknown_open_order")
+    assert report.client_order_id == "elsewhere"  # type: ignore[attr-defined]
+    assert report.detail == f"open at the venue, unknown here: now tracked (limit BUY 0.01 BTC-USD @ {price})"  # type: ignore[attr-defined]
+    (order,) = trader.orders()
+    assert order.client_order_id == "elsewhere" and order.status is OrderStatus.OPEN
+    kill = await trader.kill_switch("test: orders from elsewhere too")
+    assert kill.cancelled == ("elsewhere",)
+    assert [o.status for o in quiet_venue.exchange.owner_orders(trader.config.key.name)] == ["CANCELLED"]
+
+
+async def test_an_unknown_order_the_venue_will_not_show_is_reported_not_tracked(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: the user channel shows an order the engine does not know, and reading it from the
+    venue fails (500 on every try): reported with the reason, nothing tracked, trading goes on."""
+    events = trader.events()
+    assert trader.config.key is not None
+    quiet_venue.faults.fail_rest(500, count=10)
     quiet_venue.create_order(trader.config.key.name, {
         "client_order_id": "elsewhere", "product_id": "BTC-USD", "side": "BUY",
         "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": passive(trader)}}})
     report = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "unknown_open_order")
-    assert report.client_order_id == "elsewhere"  # type: ignore[attr-defined]
+    quiet_venue.faults.clear()
+    assert "open at the venue, unknown here, cannot be read: " in report.detail and "HTTP 500" in report.detail  # type: ignore[attr-defined]
+    assert trader.orders() == [] and trader.state.name == "ACTIVE"
 
 
 async def test_a_key_the_venue_does_not_know_stops_the_start_with_a_clear_error(quiet_venue: PaperVenue) -> None:

@@ -1,0 +1,112 @@
+"""Orders found at the venue: read back into requests, and taken in (or reported) by execution."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from cryptoj_tui.cdp_keys import generate_key
+from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest
+from cryptoj_tui.engine.bus import EventBus, Subscription
+from cryptoj_tui.engine.events import Reconciled
+from cryptoj_tui.engine.execution import Execution
+from cryptoj_tui.engine.journal import Journal
+from cryptoj_tui.engine.orders import OrderError, OrderRequest, OrderStatus
+
+REQUESTS = [
+    OrderRequest("BTC-USD", "sell", "market", "0.5"),
+    OrderRequest("BTC-USD", "buy", "limit", "0.5", price="10.25", post_only=True),
+    OrderRequest("BTC-USD", "buy", "limit_gtd", "0.5", price="10", end_time=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)),
+    OrderRequest("ETH-USD", "sell", "fok", "2", price="3000"),
+    OrderRequest("ETH-USD", "buy", "ioc", "2", price="3000"),
+    OrderRequest("BTC-USD", "sell", "stop_limit", "0.5", price="9", stop_price="9.5"),
+]
+
+
+def venue_order(request: OrderRequest, **fields: Any) -> dict[str, Any]:
+    return {"order_id": "v1", "client_order_id": "c1", "product_id": request.product_id, "side": str(request.side),
+            "status": "OPEN", "order_configuration": request.configuration(), **fields}
+
+
+@pytest.mark.parametrize("request_", REQUESTS, ids=lambda r: str(r.type))
+def test_every_order_type_reads_back_from_its_configuration(request_: OrderRequest) -> None:
+    assert OrderRequest.from_venue(venue_order(request_)) == request_
+
+
+@pytest.mark.parametrize(("configuration", "message"), [
+    ({"market_market_ioc": {"quote_size": "100"}}, "a market_market_ioc order without a base_size"),
+    ({"twap_limit_gtd": {"base_size": "1", "limit_price": "10"}}, "'twap_limit_gtd' is not one this engine trades"),
+    ({"limit_limit_gtc": {"base_size": "1", "limit_price": "ten"}}, "price 'ten' is not a number"),
+    ({"limit_limit_gtd": {"base_size": "1", "limit_price": "10", "end_time": "soon"}}, "unreadable order configuration"),
+    ({}, "venue order v9: unreadable order configuration"),
+    ("limit", "venue order v9: unreadable order configuration"),
+])
+def test_a_configuration_this_engine_cannot_trade_is_a_clear_error(configuration: object, message: str) -> None:
+    with pytest.raises(OrderError, match=message):
+        OrderRequest.from_venue({"order_id": "v9", "product_id": "BTC-USD", "side": "BUY", "order_configuration": configuration})
+
+
+def drain(events: Subscription) -> list[Reconciled]:
+    found = []
+    while (event := events.get_nowait()) is not None:
+        if isinstance(event, Reconciled):
+            found.append(event)
+    return found
+
+
+@pytest.fixture
+def execution() -> Execution:
+    return Execution(CoinbaseRest("http://127.0.0.1:9", JwtSigner(generate_key())), EventBus(), Journal(":memory:"))
+
+
+def test_an_open_venue_order_is_taken_in_journalled_and_reported(execution: Execution) -> None:
+    events = execution._bus.subscribe()
+    order = execution.take_in_venue_order(venue_order(REQUESTS[1], filled_size="0.1", filled_value="1.025"))
+    assert order is not None and order.status is OrderStatus.PARTIALLY_FILLED and order.order_id == "v1"
+    assert execution.working() == [order] and execution._journal.orders()[0].client_order_id == "c1"
+    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None  # known now: not twice
+    reports = drain(events)
+    assert [r.detail for r in reports] == ["open at the venue, unknown here: now tracked (limit BUY 0.5 BTC-USD @ 10.25)"]
+
+
+def test_a_venue_order_without_a_client_id_is_tracked_by_its_venue_id(execution: Execution) -> None:
+    order = execution.take_in_venue_order(venue_order(REQUESTS[0], client_order_id=""))
+    assert order is not None and order.client_order_id == "venue-v1" and execution.knows("", "v1")
+
+
+@pytest.mark.parametrize(("fields", "why"), [
+    ({"order_configuration": {"market_market_ioc": {"quote_size": "100"}}}, "without a base_size"),
+    ({"filled_size": "lots"}, "its filled size, value or fees are not numbers"),
+    ({"product_id": "BTC"}, "BTC"),
+])
+def test_a_venue_order_that_cannot_be_read_is_reported_not_tracked(execution: Execution, fields: dict, why: str) -> None:
+    events = execution._bus.subscribe()
+    assert execution.take_in_venue_order(venue_order(REQUESTS[0], **fields)) is None
+    (report,) = drain(events)
+    assert report.detail.startswith("open at the venue, unknown here, cannot be tracked: ") and why in report.detail
+    assert execution.orders == {}
+
+
+def test_a_venue_order_the_journal_cannot_take_is_reported_not_tracked(execution: Execution) -> None:
+    events = execution._bus.subscribe()
+    execution._journal.close()
+    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None
+    (report,) = drain(events)
+    assert "cannot be tracked: journal :memory:: cannot write" in report.detail and execution.orders == {}
+
+
+def test_finished_venue_orders_are_not_taken_in(execution: Execution) -> None:
+    assert execution.take_in_venue_order(venue_order(REQUESTS[1], status="FILLED")) is None
+    assert execution.orders == {}
+
+
+def test_a_venue_order_without_an_id_is_reported_by_the_missing_field(execution: Execution) -> None:
+    events = execution._bus.subscribe()
+    data = venue_order(REQUESTS[1])
+    del data["order_id"]
+    assert execution.take_in_venue_order(data) is None
+    (report,) = drain(events)
+    assert report.detail == "open at the venue, unknown here, cannot be tracked: no 'order_id' field"
