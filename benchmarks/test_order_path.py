@@ -1,7 +1,9 @@
 """The order path against the paper venue over loopback, with same-run baselines.
 
-- submit -> ack: `engine.place_limit` (risk checks, journal intent with fsync, JWT, REST, state
-  machine) against a bare aiohttp POST of the same order with a fresh JWT to the same venue.
+- submit -> ack: `engine.place_limit` (risk checks, journal intent, JWT, REST, state machine)
+  against a bare aiohttp POST of the same order with a fresh JWT to the same venue. The intent
+  is fsynced by the group commit after the send (the default), and, as a second figure, before
+  the send (`intent_sync_window=0`).
 - pre-trade check with 10 / 100 / 1000 orders working, against the risk checks alone on a
   context built beforehand: the cost must not grow with the working orders.
 - kill switch with 200 working orders: HALTED and all 200 confirmed cancelled, against bare
@@ -20,6 +22,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -159,16 +162,24 @@ def session(loop: asyncio.AbstractEventLoop) -> Iterator[aiohttp.ClientSession]:
 @pytest.fixture
 def engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[Engine]:
     """An engine trading on the venue, BTC-USD book live, its journal on disk as the console's
-    (intents and the halt are fsynced); what it left working is cancelled after."""
+    (intents fsynced in groups, the halt at once); what it left working is cancelled after."""
+    with trading_engine(venue, loop, tmp_path) as trader:
+        yield trader
+
+
+@contextmanager
+def trading_engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path, **config: Any) -> Iterator[Engine]:
     limits = RiskLimits(max_open_orders=10_000, max_orders_per_second=10_000)
     trader = Engine(EngineConfig(ws_url=venue.ws_url, key=KEY, journal_path=tmp_path / "journal.db", limits=limits,
-                                 rest_rate=10_000))
+                                 rest_rate=10_000, **config))
     loop.run_until_complete(trader.start())
     loop.run_until_complete(trader.subscribe("BTC-USD"))
     loop.run_until_complete(trader.wait_for_book("BTC-USD"))
-    yield trader
-    loop.run_until_complete(trader.cancel_all())
-    loop.run_until_complete(trader.stop())
+    try:
+        yield trader
+    finally:
+        loop.run_until_complete(trader.cancel_all())
+        loop.run_until_complete(trader.stop())
 
 
 def test_submit_to_ack_engine_place_limit(
@@ -182,6 +193,21 @@ def test_submit_to_ack_engine_place_limit(
 
     samples = loop.run_until_complete(one_by_one(one))
     record(benchmark, "submit -> ack", "engine place_limit (risk, journal, JWT, state machine)", samples)
+
+
+def test_submit_to_ack_engine_fsync_before_send(
+    benchmark: Any, venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    """The same with each intent fsynced before its order is sent (intent_sync_window=0)."""
+    price = far_bid(venue)
+    with trading_engine(venue, loop, tmp_path, intent_sync_window=0) as engine:
+
+        async def one() -> None:
+            order = await engine.place_limit("BTC-USD", "buy", size="0.001", price=price)
+            assert order.order_id, order.reason
+
+        samples = loop.run_until_complete(one_by_one(one))
+        record(benchmark, "submit -> ack", "engine, each intent fsynced before the send", samples)
 
 
 @pytest.mark.parametrize("orders", KILL_SIZES)

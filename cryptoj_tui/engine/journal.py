@@ -66,6 +66,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: no index on orders.status: no query used it, and every intent and every order update
+    # wrote a page of it
+    """
+    DROP INDEX IF EXISTS orders_working;
+    """,
 ]
 
 

@@ -90,6 +90,23 @@ def test_sync_flushes_the_wal_and_a_disk_that_cannot_says_which_journal(tmp_path
     assert memory.syncs == 0
 
 
+def test_a_version_1_journal_is_upgraded_in_place_and_keeps_its_orders(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(MIGRATIONS[0] + "PRAGMA user_version=1;")
+    old.execute("INSERT INTO orders (client_order_id, product_id, request, status, created_at, updated_at)"
+                " VALUES ('c1', 'BTC-USD', ?, 'OPEN', 1, 1)",
+                ('{"product_id": "BTC-USD", "side": "BUY", "type": "limit", "size": "1", "price": "10",'
+                 ' "stop_price": null, "end_time": null, "post_only": false}',))
+    old.close()
+    journal = Journal(path)
+    assert journal.schema_version == 2 == len(MIGRATIONS)
+    assert [o.client_order_id for o in journal.orders(working_only=True)] == ["c1"]
+    indexes = journal._db.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='orders'").fetchall()
+    assert indexes == [("sqlite_autoindex_orders_1",)]  # the primary key's; the unused one on status is gone
+    journal.close()
+
+
 def test_a_journal_from_a_newer_program_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     sqlite3.connect(path).execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
