@@ -8,8 +8,10 @@ commit, as databases do): no order waits for the disk on its way out, and a bask
 orders costs one fsync, not a hundred.
 
 What a power cut can take back is the intents of the last `window` (plus one fsync). Their
-orders may be at the venue; the next start finds them there and tracks them (Trading.recover),
-so the kill switch still cancels them. `window = 0` fsyncs each intent before its order is sent.
+orders may be at the venue; the next start finds them open there and tracks them
+(Trading.recover), so the kill switch still cancels them. One that filled completely in that
+moment is no longer open: its trade is in the balances the engine reads from the venue, not in
+the positions it builds from fills. `window = 0` fsyncs each intent before its order is sent.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from collections.abc import Callable
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.orders import Order
 
-INTENT_SYNC_WINDOW = 0.01
-"""Seconds an intent may wait for its fsync (the default)."""
+INTENT_SYNC_WINDOW = 0.002
+"""Seconds an intent may wait for its fsync (the default): enough for its order to be on the wire
+first (it leaves within a loop turn or two), and so a power cut can take back at most 2 ms of them."""
 
 
 class GroupCommit:
