@@ -333,9 +333,13 @@ def test_cancel_to_ack_baseline_bare_aiohttp_post(
     price = far_bid(venue)
     ids: list[str] = []
 
-    def place_one() -> None:
-        answer = loop.run_until_complete(post(session, f"{base}/orders", order_body(price)))
+    async def placed() -> None:
+        answer = await post(session, f"{base}/orders", order_body(price))
         ids.append(answer["success_response"]["order_id"])
+        await asyncio.sleep(PAUSE)  # as the engine's order below settles
+
+    def place_one() -> None:
+        loop.run_until_complete(placed())
 
     async def cancel_one() -> None:
         answer = await post(session, f"{base}/orders/batch_cancel", json.dumps({"order_ids": [ids.pop()]}))
@@ -352,8 +356,14 @@ def test_cancel_to_ack_engine_cancel(
     price = far_bid(venue)
     working: list[Any] = []
 
+    async def placed() -> None:
+        working.append(await engine.place_limit("BTC-USD", "buy", size="0.001", price=price))
+        # The loop runs on, as in a session: what the placement brings after its answer (its user
+        # channel and book updates, its intent's flush) is not charged to the cancel that follows.
+        await asyncio.sleep(PAUSE)
+
     def place_one() -> None:
-        working.append(loop.run_until_complete(engine.place_limit("BTC-USD", "buy", size="0.001", price=price)))
+        loop.run_until_complete(placed())
 
     async def cancel_one() -> None:
         cancelled, failed = await engine.cancel(working.pop())
