@@ -266,9 +266,9 @@ def test_keystroke_to_wire_baseline_minimal_app(benchmark: Any) -> None:
 def test_keystroke_to_wire_console(benchmark: Any, tmp_path: Path) -> None:
     """`b` opens a ticket at the cursor; once its preview is in, `enter` is timed to the wire.
 
-    The console is set up as `make run` sets it up: its journal on disk (the intent written before
-    the order leaves, flushed by the group commit after) and its garbage collector tuned once the
-    book is live.
+    The console is set up as against an external venue: its journal on disk (the intent written
+    before the order leaves, flushed by the group commit after; the embedded paper venue's journal
+    lives in memory), and its garbage collector tuned once the book is live, as `make run` does.
     """
     with quiet_venue() as venue, order_writes() as writes:
         config = EngineConfig(ws_url=venue.ws_url, key=KEY, journal_path=tmp_path / "journal.db")

@@ -269,8 +269,9 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         "The venue runs in its own process for every benchmark that talks to it, as a real exchange",
         "is remote (on a thread it would take the measured process's GIL to match and to read each",
         "order); the reconnect benchmark asks it to drop its WebSockets over its fault-injection",
-        "endpoint. The console is measured as `make run` sets it up: journal on disk, garbage",
-        "collector tuned. Memory is read with psutil from outside the engine's process.",
+        "endpoint. The console is measured with its journal on disk, as against an external venue",
+        "(the embedded paper venue's lives in memory), and its garbage collector tuned as `make run`",
+        "tunes it. Memory is read with psutil from outside the engine's process.",
         "",
         f"Machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
         f"{machine.get('cpu', {}).get('count', '?')} CPUs, Python {machine.get('python_version', '?')} "
@@ -348,7 +349,7 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         "  5 ms).** It is timed to the order's HTTP request written to the socket, with the venue in",
         "  its own process (before, the probe sat in a venue thread behind its JWT check, and that",
         "  thread took the console's GIL to read each order: 2.3 ms of a 3.8 ms median). The console",
-        "  is now measured with its journal on disk as `make run` has it, so the intent's fsync is in",
+        "  is now measured with its journal on disk as against an external venue, so the intent's fsync is in",
         "  the path (on this disk 0.3 ms at the median, over 1 ms at p99; inside the console, with",
         "  the UI thread beside it, about 1 ms at the median): p99 went from 4-5 to 6.1-6.7 ms. Timing",
         "  each step then showed the UI thread in the way: `enter` started a worker (messages and a",
