@@ -1,10 +1,11 @@
 """Order management: sending orders, cancelling them, and keeping every Order true to the venue.
 
 Every order gets a fresh `client_order_id` and is journalled before it is sent (group_commit.py
-says when it is fsynced). The REST answer
-and the user channel both drive its state machine, whichever comes first. An order whose
-placement got no answer is resolved by asking the venue (never by guessing): if the venue
-has it, it is tracked; if not, it failed, and a late arrival is still taken in, with an alert.
+says when it is fsynced). The REST answer and the user channel both drive its state machine,
+whichever comes first. An order whose placement got no answer is resolved by asking the venue
+(never by guessing): if the venue has it, it is tracked; if not, it failed, and a late arrival is
+still taken in, with an alert. An open order the venue reports that the engine did not place
+(another program with the same key, or an intent lost to a power cut) is tracked from then on.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class Execution:
         return client_order_id in self.orders or order_id in self._by_venue_id
 
     async def take_in(self, order_id: str) -> None:
-        """Track the venue's open order `order_id` that the engine does not know (see `adopt`)."""
+        """Read the venue's open order `order_id`, which the engine does not know, and track it
+        (see `take_in_venue_order`); a venue that cannot say is reported."""
         try:
             data = await self._rest.get_order(order_id)
         except RestError as exc:
