@@ -57,6 +57,8 @@ class Execution:
         self.working_orders = WorkingOrders()
         """The working orders and their running totals (what each pre-trade check reads)."""
         self._by_venue_id: dict[str, str] = {}
+        self._contested: set[str] = set()
+        """Orders open at the venue that the journal has as finished (reported once, not tracked)."""
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.round_trips: list[float] = []
         """Seconds from send to ack of recent orders (the status bar shows the last)."""
@@ -78,8 +80,8 @@ class Execution:
             self._by_venue_id[order.order_id] = order.client_order_id
 
     def knows(self, client_order_id: str, order_id: str) -> bool:
-        """Whether the engine tracks this order (by either id)."""
-        return client_order_id in self.orders or order_id in self._by_venue_id
+        """Whether the engine tracks this order (by either id), or has reported it as contested."""
+        return client_order_id in self.orders or order_id in self._by_venue_id or client_order_id in self._contested
 
     async def take_in(self, order_id: str) -> None:
         """Read the venue's open order `order_id`, which the engine does not know, and track it
@@ -100,6 +102,11 @@ class Execution:
         if data.get("status") not in ("OPEN", "PENDING") or self.knows(client_id, order_id):
             return None
         try:
+            if client_id and self._journal.has_order(client_id):  # the two disagree: reported, not taken in
+                self._contested.add(client_id)
+                self.report("unknown_open_order", client_id, order_id,
+                            f"open at the venue, journalled as finished: {data.get('product_id')}")
+                return None
             update = VenueOrderUpdate.from_json(data)
             order = Order(client_order_id=client_id or f"venue-{order_id}", request=OrderRequest.from_venue(data))
             self._journal.record_intent(order)

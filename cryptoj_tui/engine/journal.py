@@ -242,6 +242,14 @@ class Journal:
         ]
         return [o for o in result if not o.status.is_final] if working_only else result
 
+    def has_order(self, client_order_id: str) -> bool:
+        """Whether the journal has ever recorded this order."""
+        try:
+            found = self._db.execute("SELECT 1 FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot read: {exc}") from None
+        return found is not None
+
     def fills(self) -> list[Fill]:
         """Every journalled fill, oldest first."""
         rows = self._db.execute("SELECT client_order_id, product_id, side, size, value, fee FROM fills ORDER BY id").fetchall()

@@ -232,14 +232,8 @@ class Trading:
             if order.status is not before[0]:
                 self.execution.report("status_changed", order.client_order_id, order.order_id,
                                       f"{before[0]} -> {order.status} while stopped")
-        journalled = {o.client_order_id for o in self.journal.orders()}
-        for data in venue_orders:
-            client_id, order_id = str(data.get("client_order_id", "")), str(data.get("order_id", ""))
-            if data.get("status") in ("OPEN", "PENDING") and client_id in journalled and client_id not in self.execution.orders:
-                self.execution.report("unknown_open_order", client_id, order_id,
-                                      f"open at the venue, journalled as finished: {data.get('product_id')}")
-            else:  # placed elsewhere with this key, or its intent lost to a power cut: tracked from now on
-                self.execution.take_in_venue_order(data)
+        for data in venue_orders:  # open ones placed elsewhere, or whose intent a power cut took back
+            self.execution.take_in_venue_order(data)
 
     async def load_products(self) -> None:
         """Take the venue's increments and size bounds (a malformed product is skipped, loudly)."""

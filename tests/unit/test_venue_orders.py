@@ -14,7 +14,7 @@ from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.events import Reconciled
 from cryptoj_tui.engine.execution import Execution
 from cryptoj_tui.engine.journal import Journal
-from cryptoj_tui.engine.orders import OrderError, OrderRequest, OrderStatus
+from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderStatus
 
 REQUESTS = [
     OrderRequest("BTC-USD", "sell", "market", "0.5"),
@@ -95,7 +95,7 @@ def test_a_venue_order_the_journal_cannot_take_is_reported_not_tracked(execution
     execution._journal.close()
     assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None
     (report,) = drain(events)
-    assert "cannot be tracked: journal :memory:: cannot write" in report.detail and execution.orders == {}
+    assert "cannot be tracked: journal :memory:: cannot read" in report.detail and execution.orders == {}
 
 
 def test_finished_venue_orders_are_not_taken_in(execution: Execution) -> None:
@@ -110,3 +110,22 @@ def test_a_venue_order_without_an_id_is_reported_by_the_missing_field(execution:
     assert execution.take_in_venue_order(data) is None
     (report,) = drain(events)
     assert report.detail == "open at the venue, unknown here, cannot be tracked: no 'order_id' field"
+
+
+def test_a_venue_order_the_journal_will_not_write_is_reported_not_tracked(execution: Execution) -> None:
+    events = execution._bus.subscribe()
+    execution._journal._db.execute("PRAGMA query_only=ON")  # reads work, writes are refused
+    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None
+    (report,) = drain(events)
+    assert "cannot be tracked: journal :memory:: cannot write: attempt to write a readonly database" in report.detail
+    assert execution.orders == {}
+
+
+def test_a_venue_order_the_journal_has_as_finished_is_reported_once_and_not_taken_in(execution: Execution) -> None:
+    events = execution._bus.subscribe()
+    finished = Order("c1", REQUESTS[1], status=OrderStatus.CANCELLED)
+    execution._journal.record_intent(finished)
+    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None
+    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None  # the user channel's snapshot after
+    (report,) = drain(events)
+    assert report.detail == "open at the venue, journalled as finished: BTC-USD" and execution.orders == {}

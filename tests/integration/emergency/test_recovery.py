@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
 from dataclasses import replace
 from decimal import ROUND_DOWN
@@ -140,3 +141,26 @@ async def test_an_order_whose_intent_a_power_cut_took_back_is_tracked_from_the_v
     assert [o.status for o in quiet_venue.exchange.owner_orders(key.name) if o.order_id == lost.order_id] == ["CANCELLED"]
     assert len(quiet_venue.exchange.owner_orders(key.name)) == sent  # nothing placed by the second engine
 
+
+
+async def test_an_order_the_journal_has_as_finished_but_the_venue_has_open_is_reported(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], tmp_path: Path
+) -> None:
+    """Scenario: the journal says an order was cancelled, the venue has it open (the two disagree:
+    a journal restored from a copy, say). The start reports it and does not take it in as new."""
+    journal = tmp_path / "journal.db"
+    config = trading_config(quiet_venue, api_key[1], journal_path=journal)
+    async with Engine(config) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        bid = engine.book("BTC-USD").best_bid()
+        assert bid is not None
+        order = await engine.place_limit("BTC-USD", "buy", size="0.01", price=bid[0] - 500)
+    with sqlite3.connect(journal) as db:
+        db.execute("UPDATE orders SET status='CANCELLED' WHERE client_order_id=?", (order.client_order_id,))
+
+    async with Engine(config) as engine:
+        assert engine.trading is not None
+        assert engine.open_orders() == []
+        (report,) = [d for _, kind, d in engine.trading.journal.events() if kind == "reconcile.unknown_open_order"]
+        assert report == f"{order.client_order_id} {order.order_id}: open at the venue, journalled as finished: BTC-USD"
