@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rest-url", metavar="URL", help=HELP["rest_url"])
     parser.add_argument("--key-file", metavar="FILE", help=HELP["key_file"])
     parser.add_argument("--journal", metavar="FILE", help=HELP["journal"])
+    parser.add_argument("--intent-sync-window", metavar="SECONDS", help=HELP["intent_sync_window"])
     parser.add_argument("--order-size", metavar="SIZE", help=HELP["order_size"])
     parser.add_argument("--theme", metavar="NAME", help=HELP["theme"])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -199,7 +200,8 @@ def run_console(settings: Settings) -> int:
         else:
             ws_url, rest_url, user_ws_url = endpoints
             config = EngineConfig(ws_url=ws_url, rest_url=rest_url, user_ws_url=user_ws_url, key_file=settings.key_file,
-                                  journal_path=settings.journal_path(), stale_after=settings.stale_after)
+                                  journal_path=settings.journal_path(), stale_after=settings.stale_after,
+                                  intent_sync_window=settings.intent_sync_window)
             config.trading_config()  # a bad key is reported now, in one line, not inside the UI
             venue = ws_url
     except (KeyFileError, ValueError, VenueProcessError) as exc:
@@ -312,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "rest_url": args.rest_url,
                 "key_file": args.key_file,
                 "journal": args.journal,
+                "intent_sync_window": args.intent_sync_window,
                 "order_size": args.order_size,
                 "theme": args.theme,
             },

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.model import check_product_id
 
 APP_NAME = "cryptoj"
@@ -75,15 +76,26 @@ def _non_negative_int(value: object) -> int:
     return number
 
 
-def _positive_seconds(value: object) -> float:
+def _seconds(value: object) -> float | None:
     if isinstance(value, bool):
-        raise ValueError(f"expected seconds > 0, got {value!r}")
+        return None
     try:
-        number = float(value) if isinstance(value, (int, float, str)) else None
+        return float(value) if isinstance(value, (int, float, str)) else None
     except ValueError:
-        number = None
+        return None
+
+
+def _positive_seconds(value: object) -> float:
+    number = _seconds(value)
     if number is None or not (0 < number < 86_400):
         raise ValueError(f"expected seconds > 0 (and under a day), got {value!r}")
+    return number
+
+
+def _intent_sync_window(value: object) -> float:
+    number = _seconds(value)
+    if number is None or not (0 <= number <= 1):
+        raise ValueError(f"expected seconds from 0 to 1, got {value!r}")
     return number
 
 
@@ -161,6 +173,8 @@ class Settings:
     rest_url: str | None = None
     key_file: Path | None = None
     journal: Path | None = None
+    intent_sync_window: float = INTENT_SYNC_WINDOW
+    """Seconds an order's journalled intent may wait for its flush to disk (0: before it is sent)."""
     order_size: str = "0.01"
     """The size an order ticket opens with."""
     theme: str = "textual-dark"
@@ -192,6 +206,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "rest_url": _rest_url,
     "key_file": _optional_path,
     "journal": _optional_path,
+    "intent_sync_window": _intent_sync_window,
     "order_size": _order_size,
     "theme": _theme,
     "keys": _keys,
@@ -206,6 +221,8 @@ HELP: dict[str, str] = {
     "rest_url": "venue REST base URL (default: the ws URL's host over http(s))",
     "key_file": "CDP API key file (must be readable by you only)",
     "journal": "order journal file for an external venue (SQLite)",
+    "intent_sync_window": "seconds an order's journalled intent may wait for its flush to disk, "
+                          "shared with the intents of that window (0: flushed before the order is sent)",
     "order_size": "the size an order ticket opens with (F1-F4 pick others)",
     "theme": "colour theme: any of Textual's themes (textual-dark, nord, gruvbox, ...)",
     "keys": "remapped keys: a [keys] table of binding id = keys",

@@ -31,6 +31,7 @@ def test_help_lists_the_settings_and_the_sim(capsys: pytest.CaptureFixture[str])
         (["--product", "nonsense"], {}, "--product: product id 'NONSENSE'"),
         (["--ws-url", "ftp://x"], {}, "--ws-url: 'ftp://x' is not a ws:// or wss:// URL"),
         ([], {"CRYPTOJ_STALE_AFTER": "-3"}, "environment CRYPTOJ_STALE_AFTER"),
+        (["--intent-sync-window", "2"], {}, "--intent-sync-window: expected seconds from 0 to 1, got '2'"),
     ],
 )
 def test_bad_settings_exit_2_with_one_line(

@@ -31,6 +31,12 @@ def test_file_then_env_then_cli_each_override_the_last(tmp_path: Path) -> None:
     assert settings.stale_after == 2.5
 
 
+def test_the_intent_sync_window_defaults_to_the_engines_and_zero_is_allowed(tmp_path: Path) -> None:
+    assert load_settings({}, env={}).intent_sync_window == 0.002
+    assert load_settings({}, env={}, config_file=write(tmp_path, "intent_sync_window = 0\n")).intent_sync_window == 0
+    assert load_settings({"intent_sync_window": "0.01"}, env={}).intent_sync_window == 0.01
+
+
 def test_config_file_can_be_named_by_environment(tmp_path: Path) -> None:
     path = write(tmp_path, 'product = "ETH-USD"\n')
     assert load_settings({}, env={"CRYPTOJ_CONFIG": str(path)}).product == "ETH-USD"
@@ -54,6 +60,9 @@ def test_config_file_can_be_named_by_environment(tmp_path: Path) -> None:
         ({}, {}, "stale_after = false\n", "stale_after: expected seconds > 0"),
         ({}, {}, "stale_after = [1]\n", "stale_after: expected seconds > 0"),
         ({}, {}, "log_file = 1\n", "log_file: expected a file path"),
+        ({"intent_sync_window": "-0.001"}, {}, "", "--intent-sync-window: expected seconds from 0 to 1, got '-0.001'"),
+        ({}, {"CRYPTOJ_INTENT_SYNC_WINDOW": "5"}, "", "environment CRYPTOJ_INTENT_SYNC_WINDOW: expected seconds from 0 to 1"),
+        ({}, {}, "intent_sync_window = true\n", "intent_sync_window: expected seconds from 0 to 1, got True"),
         ({}, {}, "colour = 'red'\n", "unknown setting 'colour'"),
         ({}, {}, "product = \n", "not valid TOML"),
     ],
