@@ -2,6 +2,7 @@
 
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.engine import Engine, EngineConfig
+from cryptoj_tui.engine.market_data import ProductUnavailable
 from cryptoj_tui.engine.model import ConnectionState, Side
 
-__all__ = ["ConnectionState", "Engine", "EngineConfig", "OrderBook", "Side"]
+__all__ = ["ConnectionState", "Engine", "EngineConfig", "OrderBook", "ProductUnavailable", "Side"]

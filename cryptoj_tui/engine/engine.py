@@ -31,10 +31,18 @@ from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.events import FeedMetrics
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
-from cryptoj_tui.engine.market_data import MarketData
+from cryptoj_tui.engine.market_data import MarketData, ProductUnavailable
 from cryptoj_tui.engine.model import ConnectionState, TickerSnapshot, check_product_id
 from cryptoj_tui.engine.emergency import KillReport
-from cryptoj_tui.engine.orders import Order, OrderRequest, OrderSide, OrderStatus, OrderType
+from cryptoj_tui.engine.orders import (
+    Order,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    VenueFill,
+    new_client_order_id,
+)
 from cryptoj_tui.engine.portfolio import Position
 from cryptoj_tui.engine.risk import CheckResult, RiskLimits, TradingState
 from cryptoj_tui.engine.tape import TradeTape
@@ -76,6 +84,9 @@ class EngineConfig:
     """Now, in UTC: the daily reset and the feed latency read it (tests inject a frozen or stepped one)."""
     trigger_check_every: float = 1.0
     """Seconds between checks of the halt triggers and the trading day."""
+    client_order_ids: Callable[[], str] = field(default=new_client_order_id, repr=False, compare=False)
+    """Makes each new order's client order id: a fresh UUID4, or a seeded sequence where a run must
+    repeat exactly (snapshots, replays). The venue treats a repeated id as the same order."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -116,7 +127,7 @@ class EngineConfig:
             journal_path=self.journal_path, limits=self.limits,
             daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc), rest_rate=self.rest_rate,
             rest_timeout=self.rest_timeout, intent_sync_window=self.intent_sync_window, wall_clock=self.wall_clock,
-            trigger_check_every=self.trigger_check_every,
+            trigger_check_every=self.trigger_check_every, client_order_ids=self.client_order_ids,
         )
 
 
@@ -180,9 +191,18 @@ class Engine:
             self.bus.close()
 
     async def subscribe(self, *product_ids: str) -> None:
-        """Keep live books of these products; ValueError names a malformed product id."""
+        """Keep live books of these products. ValueError names a malformed product id, and
+        ProductUnavailable one the venue does not list (then nothing is subscribed)."""
         for product_id in product_ids:
             check_product_id(product_id)
+        listed = self.trading.products if self.trading is not None else {}
+        unlisted = [p for p in product_ids if listed and p not in listed]
+        for product_id in unlisted:
+            self.market_data.refuse(product_id, (
+                f"the venue does not list {product_id} (it lists {', '.join(sorted(listed)[:10])}"
+                f"{', ...' if len(listed) > 10 else ''})"))
+        if unlisted:
+            raise ProductUnavailable(self.market_data.refused[unlisted[0]])
         for product_id in product_ids:
             self.market_data.track(product_id)
         await self._feed.subscribe(list(product_ids))
@@ -193,7 +213,8 @@ class Engine:
         TimeoutError says what the connection was doing, e.g. when the venue does not know the
         product or cannot be reached.
         """
-        self.market_data.track(product_id)
+        if product_id not in self.market_data.refused:
+            self.market_data.track(product_id)
         try:
             async with asyncio.timeout(timeout):
                 return await self.market_data.wait_live(product_id)
@@ -329,6 +350,17 @@ class Engine:
         if not await self._trading().execution.wait_until(lambda: order.status.is_final, timeout):
             raise TimeoutError(f"order {order.client_order_id} is still {order.status} after {timeout:g}s")
         return order
+
+    async def fills(self, order: Order) -> list[VenueFill]:
+        """The venue's fills of `order`, each with its price, size, fee and maker or taker."""
+        return await self._trading().execution.fills(order)
+
+    def order(self, client_order_id: str) -> Order:
+        """The order with this client order id (KeyError names it if the engine does not know it)."""
+        try:
+            return self._trading().execution.orders[client_order_id]
+        except KeyError:
+            raise KeyError(f"no order with client_order_id {client_order_id!r}") from None
 
     def open_orders(self) -> list[Order]:
         """Orders that can still trade."""

@@ -53,6 +53,13 @@ class BookReset(Event, frozen=True, kw_only=True):
     reason: str
 
 
+class ProductRefused(Event, frozen=True, kw_only=True):
+    """The venue will not serve a product asked for (it does not list it): its book never comes."""
+
+    product_id: str
+    reason: str
+
+
 class SequenceGap(Event, frozen=True, kw_only=True):
     """Frames were lost on a connection: `expected` was due, `received` came."""
 

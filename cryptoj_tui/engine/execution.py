@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,7 +20,17 @@ from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import Alert, OrderFilled, OrderUpdated, Reconciled
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW, GroupCommit
 from cryptoj_tui.engine.journal import Journal, JournalError
-from cryptoj_tui.engine.orders import Fill, Order, OrderError, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+from cryptoj_tui.engine.orders import (
+    Fill,
+    Order,
+    OrderError,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    VenueFill,
+    VenueOrderUpdate,
+    new_client_order_id,
+)
 from cryptoj_tui.engine.working import WorkingOrders
 
 log = logging.getLogger(__name__)
@@ -40,8 +49,10 @@ class Execution:
         on_problem: Callable[[str, str], None] = lambda kind, message: None,
         on_unknown_order: Callable[[str], None] = lambda order_id: None,
         intent_sync_window: float = INTENT_SYNC_WINDOW,
+        client_order_ids: Callable[[], str] = new_client_order_id,
     ) -> None:
         self._rest = rest
+        self._new_client_order_id = client_order_ids
         self._bus = bus
         self._journal = journal
         self._on_fill = on_fill
@@ -128,7 +139,7 @@ class Execution:
 
     async def submit(self, request: OrderRequest) -> Order:
         """Journal, send and track one order; returns once the venue answered (or did not)."""
-        order = Order(client_order_id=str(uuid.uuid4()), request=request)
+        order = Order(client_order_id=self._new_client_order_id(), request=request)
         self.intents.record_intent(order)  # JournalError here: nothing was sent, nothing is tracked
         self._track(order)
         self._publish(order)
@@ -237,6 +248,19 @@ class Execution:
                 self.report("order_gone", order.client_order_id, order.order_id,
                              f"{before[0]} here, {order.status} at the venue")
 
+    async def fills(self, order: Order) -> list[VenueFill]:
+        """The venue's fills of `order` (as it lists them: newest first), with maker or taker
+        (RestError if it cannot say; an entry that cannot be read is left out, reported)."""
+        if not order.order_id:
+            return []
+        fills = []
+        for data in await self._rest.list_fills(order_ids=[order.order_id]):
+            try:
+                fills.append(VenueFill.from_json(data))
+            except (KeyError, ArithmeticError, ValueError) as exc:
+                self._alert("warning", f"a fill of order {order.client_order_id} cannot be read: {exc!r}")
+        return fills
+
     # -- cancelling ----------------------------------------------------------------------
 
     async def cancel(self, orders: Iterable[Order]) -> tuple[list[Order], list[tuple[Order, str]]]:
@@ -267,10 +291,11 @@ class Execution:
         failed: list[tuple[Order, str]] = []
         for order in targets:
             result = by_id.get(order.order_id, {"success": False, "failure_reason": "no result from the venue"})
-            if order.status.is_final:  # the user channel told us its end meanwhile
+            if order.status.is_final:  # the user channel told us its end meanwhile (and it was published)
                 if order.status is OrderStatus.CANCELLED:
                     cancelled.append(order)
-            elif result.get("success"):
+                continue
+            if result.get("success"):
                 order.apply(VenueOrderUpdate(order.order_id, order.client_order_id, "CANCELLED",
                                              order.filled_size, order.filled_value, order.fees))
                 cancelled.append(order)

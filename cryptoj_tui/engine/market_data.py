@@ -16,15 +16,21 @@ from decimal import Decimal
 from cryptoj_tui.engine.book import BookError, LevelChangeLike, OrderBook
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import (
+    Alert,
     BookReset,
     BookUpdated,
     FeedError,
     MarketStale,
+    ProductRefused,
     TickerUpdated,
     TradesPrinted,
 )
 from cryptoj_tui.engine.model import PublicTrade, TickerSnapshot
 from cryptoj_tui.engine.tape import TradeTape
+
+
+class ProductUnavailable(ValueError):
+    """The venue does not serve a product (the message says which and why)."""
 
 
 class MarketData:
@@ -38,6 +44,9 @@ class MarketData:
         self.tickers: dict[str, TickerSnapshot] = {}
         self._last_update: dict[str, float] = {}
         self._stale: set[str] = set()
+        self.refused: dict[str, str] = {}
+        """Products the venue will not serve, and why (their books never come)."""
+        self._refusals: dict[str, asyncio.Future[str]] = {}
         self.ignored_updates = 0
 
     def track(self, product_id: str) -> OrderBook:
@@ -62,9 +71,31 @@ class MarketData:
         return live is not None and live.is_set()
 
     async def wait_live(self, product_id: str) -> OrderBook:
-        """Wait until the product's book is live and return it."""
-        await self._live[product_id].wait()
-        return self._books[product_id]
+        """Wait until the product's book is live and return it; ProductUnavailable says why the
+        venue will not serve it, at once rather than at a timeout."""
+        if product_id in self.refused:
+            raise ProductUnavailable(self.refused[product_id])
+        refusal = self._refusals.setdefault(product_id, asyncio.get_running_loop().create_future())
+        live = asyncio.ensure_future(self._live[product_id].wait())
+        try:
+            await asyncio.wait((live, refusal), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            live.cancel()
+        if self._live[product_id].is_set():
+            return self._books[product_id]
+        raise ProductUnavailable(refusal.result())
+
+    def refuse(self, product_id: str, reason: str) -> None:
+        """The venue will not serve `product_id`: say so once (an event and an alert), and end
+        every wait for its book with the reason."""
+        if product_id in self.refused:
+            return
+        self.refused[product_id] = reason
+        refusal = self._refusals.pop(product_id, None)
+        if refusal is not None and not refusal.done():
+            refusal.set_result(reason)
+        self._bus.publish(ProductRefused(product_id=product_id, reason=reason))
+        self._bus.publish(Alert(severity="warning", message=reason))
 
     def on_snapshot(self, product_id: str, changes: Sequence[LevelChangeLike], sequence_num: int) -> None:
         """Replace a book with a venue snapshot."""

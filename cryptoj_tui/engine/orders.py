@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -87,6 +88,11 @@ _VENUE_FINAL = {
     "FAILED": OrderStatus.FAILED,
 }
 _VENUE_WORKING = {"PENDING", "OPEN", "STOP_PENDING", "STOP_TRIGGERED", "CANCEL_QUEUED", "QUEUED"}
+
+
+def new_client_order_id() -> str:
+    """A fresh client order id: a random UUID4, as Coinbase expects."""
+    return str(uuid.uuid4())
 
 
 class OrderError(ValueError):
@@ -246,6 +252,25 @@ class Fill:
     def price(self) -> Decimal:
         """The (average) price of this execution."""
         return self.value / self.size
+
+
+@dataclass(frozen=True)
+class VenueFill:
+    """One execution as the venue lists it, with whether it made or took liquidity."""
+
+    trade_id: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    liquidity: str
+    """"MAKER" or "TAKER" ("" where the venue does not say)."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VenueFill:
+        """From a `/orders/historical/fills` entry (KeyError/ArithmeticError if malformed)."""
+        return cls(trade_id=str(data["trade_id"]), price=Decimal(str(data["price"])), size=Decimal(str(data["size"])),
+                   fee=Decimal(str(data.get("commission") or "0")),
+                   liquidity=str(data.get("liquidity_indicator") or "").upper())
 
 
 @dataclass(frozen=True)

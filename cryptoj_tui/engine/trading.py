@@ -33,7 +33,16 @@ from cryptoj_tui.engine.execution import Execution
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderSide, OrderStatus, OrderType, VenueOrderUpdate
+from cryptoj_tui.engine.orders import (
+    Order,
+    OrderError,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    VenueOrderUpdate,
+    new_client_order_id,
+)
 from cryptoj_tui.engine.portfolio import Portfolio
 from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
 
@@ -56,6 +65,8 @@ class LimitUsage:
     used: Decimal | float | int | None
     limit: Decimal | float | int
     note: str
+    unit: str = "count"
+    """What the numbers count: "base" (a size), "quote" (money), "count", "seconds" or "percent"."""
 
     @property
     def share(self) -> float | None:
@@ -88,6 +99,8 @@ class TradingConfig:
     """Seconds an order's intent may wait for its fsync; 0: before the order is sent (group_commit.py)."""
     wall_clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
     """The UTC time of day the daily reset follows (tests move it; the engine's timers do not)."""
+    client_order_ids: Callable[[], str] = field(default=new_client_order_id, repr=False, compare=False)
+    """Makes each new order's client order id (a fresh UUID4; a seeded one where a run must repeat)."""
 
 
 def trading_day(now: datetime, reset: day_time) -> date:
@@ -111,7 +124,7 @@ class Trading:
         self.execution = Execution(
             self.rest, bus, self.journal, on_fill=self.portfolio.apply, on_problem=self._on_problem,
             on_unknown_order=lambda order_id: self._spawn(self.execution.take_in(order_id)),
-            intent_sync_window=config.intent_sync_window,
+            intent_sync_window=config.intent_sync_window, client_order_ids=config.client_order_ids,
         )
         self.emergency = Emergency(self.risk, self.execution, self.portfolio, self.journal, bus, marks=self.marks)
         self.user_feed = CoinbaseUserFeed(
@@ -359,18 +372,18 @@ class Trading:
         ages = [self._market_data.update_age(p) for p in {o.product_id for o in working}]
         daily_loss, drawdown = self.emergency.losses()
         return [
-            LimitUsage("max_position", max(positions, default=Decimal(0)), limits.max_position, "largest |position|"),
+            LimitUsage("max_position", max(positions, default=Decimal(0)), limits.max_position, "largest |position|", "base"),
             LimitUsage("max_open_orders", len(working), limits.max_open_orders, "working orders"),
             LimitUsage("max_orders_per_second", self.risk.orders_last_second(), limits.max_orders_per_second, "last second"),
-            LimitUsage("daily_loss_limit", max(daily_loss, Decimal(0)), limits.daily_loss_limit, "halts"),
-            LimitUsage("max_drawdown", max(drawdown, Decimal(0)), limits.max_drawdown, "halts"),
+            LimitUsage("daily_loss_limit", max(daily_loss, Decimal(0)), limits.daily_loss_limit, "halts", "quote"),
+            LimitUsage("max_drawdown", max(drawdown, Decimal(0)), limits.max_drawdown, "halts", "quote"),
             LimitUsage("stale_halt_after", max((a for a in ages if a is not None), default=0.0),
-                       limits.stale_halt_after, "halts; oldest book with orders (s)"),
+                       limits.stale_halt_after, "halts; oldest book with orders", "seconds"),
             LimitUsage("reject_storm", self.emergency.recent_problems(), limits.reject_storm,
                        f"halts; rejects/errors in {limits.storm_window:g}s"),
-            LimitUsage("max_order_size", None, limits.max_order_size, "per order"),
-            LimitUsage("max_order_notional", None, limits.max_order_notional, "per order"),
-            LimitUsage("price_collar_pct", None, limits.price_collar_pct, "per order, % through mid"),
+            LimitUsage("max_order_size", None, limits.max_order_size, "per order", "base"),
+            LimitUsage("max_order_notional", None, limits.max_order_notional, "per order", "quote"),
+            LimitUsage("price_collar_pct", None, limits.price_collar_pct, "per order, through mid", "percent"),
         ]
 
     # -- triggers ----------------------------------------------------------------------------

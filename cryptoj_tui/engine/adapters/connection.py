@@ -102,6 +102,16 @@ class SubscriptionSet:
         current.extend(new)
         return new
 
+    def remove(self, product_id: str) -> None:
+        """Stop asking for `product_id` on every channel (the venue refused it)."""
+        for products in self._channels.values():
+            if product_id in products:
+                products.remove(product_id)
+
+    def products(self) -> set[str]:
+        """Every product asked for, on any channel."""
+        return {p for products in self._channels.values() for p in products}
+
     def items(self) -> list[tuple[str, list[str]]]:
         """(channel, product ids) in the order they were first asked for."""
         return [(channel, list(products)) for channel, products in self._channels.items()]

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
 
-from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig
-from cryptoj_tui.engine.events import ConnectionStatus, FeedMetrics, MarketStale, TickerUpdated, TradesPrinted
+import pytest
+
+from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig, ProductUnavailable
+from cryptoj_tui.engine.events import (
+    Alert,
+    ConnectionStatus,
+    FeedError,
+    FeedMetrics,
+    MarketStale,
+    ProductRefused,
+    TickerUpdated,
+    TradesPrinted,
+)
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 from tests.conftest import next_event, wait_for_exact_book
 
@@ -19,13 +31,25 @@ async def test_trades_and_ticker_arrive_and_a_reconnect_never_double_counts(venu
     ticker = engine.ticker("BTC-USD")
     assert ticker is not None and ticker.price > 0
     tape = engine.tape("BTC-USD")
-    seen_before = len(tape.trades)
+    # The market holds still while the connection is down, so the venue's replay on reconnect is
+    # exactly trades the engine already has: every one of them must be recognised.
+    venue.pause_flow()
+    newest = str(venue.tapes["BTC-USD"].recent[0].trade.trade_id)
+    async with asyncio.timeout(10):
+        while not any(t.trade_id == newest for t in tape.trades):
+            await events.get()
+    seen_before, duplicates_before = len(tape.trades), tape.duplicates
     await venue.feed.drop_all()
     await next_event(events, lambda e: isinstance(e, ConnectionStatus) and e.state is ConnectionState.CONNECTED)
+    replayed = len(venue.tapes["BTC-USD"].recent)
+    async with asyncio.timeout(10):
+        while tape.duplicates - duplicates_before < replayed:
+            await asyncio.sleep(0.01)
+    assert tape.duplicates - duplicates_before == replayed and len(tape.trades) == seen_before
+    venue.resume_flow()
     await next_event(events, lambda e: isinstance(e, TradesPrinted))
     ids = [t.trade_id for t in tape.trades]
     assert len(ids) == len(set(ids)) and len(ids) > seen_before
-    assert tape.duplicates >= min(seen_before, 50) - 1  # the replayed snapshot was recognised
     venue_trades = {str(t.trade.trade_id): t.trade for t in venue.tapes["BTC-USD"].recent}
     for trade in list(tape.trades)[:20]:
         if trade.trade_id in venue_trades:
@@ -76,3 +100,28 @@ async def test_a_subscriber_that_never_reads_cannot_slow_the_feed_or_grow_withou
             assert stuck.pending <= 100  # book updates coalesced, oldest records dropped
             for product in ("BTC-USD", "ETH-USD", "SOL-USD"):
                 await wait_for_exact_book(engine, venue, product)
+
+
+async def test_a_product_the_venue_refuses_ends_the_wait_with_its_reason_and_others_go_on(venue: PaperVenue) -> None:
+    """Issue 18.7: without a key the engine learns of an unknown product only from the venue's
+    error frame; its wait ends at once with the venue's reason (it waited 'connected' forever),
+    it is not asked for again after a reconnect, and the other products keep their books."""
+    async with Engine(EngineConfig(ws_url=venue.ws_url, stale_after=3.0)) as engine:
+        events = engine.events()
+        await engine.subscribe("BTC-USD", "DOGE-USD")
+        with pytest.raises(ProductUnavailable) as refused:
+            await engine.wait_for_book("DOGE-USD", timeout=5)
+        assert str(refused.value) == "the venue refused DOGE-USD: unknown product ids ['DOGE-USD'] for level2"
+        event = await next_event(events, lambda e: isinstance(e, ProductRefused))
+        assert event == ProductRefused(product_id="DOGE-USD", reason=str(refused.value))
+        alert = await next_event(events, lambda e: isinstance(e, Alert))
+        assert alert.message == str(refused.value)  # type: ignore[attr-defined]
+        await engine.wait_for_book("BTC-USD")
+        await venue.feed.drop_all()
+        await next_event(events, lambda e: isinstance(e, ConnectionStatus) and e.state is ConnectionState.CONNECTED)
+        await engine.wait_for_book("BTC-USD")
+        pending = iter(events.get_nowait, None)
+        errors = [e for e in pending if isinstance(e, FeedError)]  # nothing refused again after the reconnect
+        assert all("DOGE-USD" not in e.message for e in errors)
+        with pytest.raises(ProductUnavailable):
+            await engine.wait_for_book("DOGE-USD", timeout=5)

@@ -3,13 +3,14 @@ fills, positions and PnL checked against what the venue itself recorded."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
 
-from cryptoj_tui.engine import Engine
-from cryptoj_tui.engine.events import OrderFilled
+from cryptoj_tui.engine import Engine, ProductUnavailable
+from cryptoj_tui.engine.events import OrderFilled, OrderUpdated, ProductRefused
 from cryptoj_tui.engine.orders import Order, OrderError, OrderStatus
 from cryptoj_tui.engine.trading import OrderRefusedError
 from cryptoj_tui.sim.venue import PaperVenue
@@ -249,3 +250,33 @@ async def test_a_replace_whose_cancel_fails_sends_nothing(trader: Engine, quiet_
     await trader.cancel(order)
     with pytest.raises(OrderError, match="is CANCELLED: nothing to replace"):
         await trader.replace(order, price=bid - 90)
+
+
+async def test_a_cancel_is_published_once_whichever_of_rest_and_the_user_channel_says_it_first(
+        trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Issue 18.10: a cancel was published (and journalled) CANCELLED twice: once from the user
+    channel, again when the REST answer found it already final."""
+    events = trader.events()
+    bid, _ = best(trader)
+    orders = [await trader.place_limit("BTC-USD", "buy", size="0.001", price=bid - 10 - n) for n in range(5)]
+    for order in orders:
+        await trader.wait_for(order, "OPEN")
+    cancelled, failed = await trader.cancel(*orders)
+    assert sorted(o.client_order_id for o in cancelled) == sorted(o.client_order_id for o in orders) and failed == []
+    await asyncio.sleep(0.3)  # the user channel's word on each cancel arrives too
+    said = [(e.client_order_id, e.status) for e in iter(events.get_nowait, None) if isinstance(e, OrderUpdated)]
+    for order in orders:
+        assert said.count((order.client_order_id, "CANCELLED")) == 1
+
+
+async def test_a_product_the_venue_does_not_list_is_refused_at_once_naming_what_it_lists(trader: Engine) -> None:
+    """Issue 18.7: with a key the engine has the venue's product list; an unlisted product is
+    refused when subscribed (nothing is asked of the venue) and waiting for its book ends at once."""
+    events = trader.events()
+    with pytest.raises(ProductUnavailable, match=r"^the venue does not list DOGE-USD \(it lists BTC-USD, ETH-USD, SOL-USD\)$"):
+        await trader.subscribe("ETH-USD", "DOGE-USD")
+    assert "ETH-USD" not in trader.market_data.products()  # nothing of a refused call is subscribed
+    refused = await next_event(events, lambda e: isinstance(e, ProductRefused))
+    assert refused.product_id == "DOGE-USD"  # type: ignore[attr-defined]
+    with pytest.raises(ProductUnavailable, match="does not list DOGE-USD"):
+        await trader.wait_for_book("DOGE-USD", timeout=5)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
+from typing import Any
 
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
 from cryptoj_tui.engine.adapters.connection import (
@@ -126,7 +128,10 @@ class CoinbaseMarketFeed(ConnectedFeed):
         if now - self._last_book_resync.get(product_id, -BOOK_HEALTHY_AFTER) >= BOOK_HEALTHY_AFTER:
             backoff.reset()
         self._last_book_resync[product_id] = now
-        task = asyncio.get_running_loop().create_task(self._resubscribe_book(product_id, backoff.next_delay()))
+        self._spawn(self._resubscribe_book(product_id, backoff.next_delay()))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -146,7 +151,7 @@ class CoinbaseMarketFeed(ConnectedFeed):
             self._on_bad_frame(exc)
             return
         if isinstance(frame, ErrorFrame):
-            self._bus.publish(FeedError(where=self.url, message=f"venue error: {frame.message}"))
+            self._on_error(frame)
             return
         metrics = self.metrics
         metrics.venue_time, metrics.venue_time_at = frame.timestamp, metrics.last_frame_at
@@ -167,6 +172,31 @@ class CoinbaseMarketFeed(ConnectedFeed):
             for event in frame.events:
                 self.last_heartbeat = event.heartbeat_counter
                 self._bus.publish(Heartbeat(url=self.url, counter=event.heartbeat_counter))
+
+    def _on_error(self, frame: ErrorFrame) -> None:
+        """An error frame; one that names products we asked for refuses them (their books will
+        never come: waiting for them would wait forever), and they are not asked for again. The
+        venue refuses a whole subscribe message, so the others in it are asked for again."""
+        text = f"{frame.message}: {frame.reason}" if frame.reason else frame.message
+        self._bus.publish(FeedError(where=self.url, message=f"venue error: {text}"))
+        refused = [p for p in sorted(self._subscriptions.products())
+                   if re.search(rf"(?<![A-Z0-9-]){re.escape(p)}(?![A-Z0-9-])", text) and not self._market_data.is_live(p)]
+        for product_id in refused:
+            self._subscriptions.remove(product_id)
+            self._market_data.refuse(product_id, f"the venue refused {product_id}: {text}")
+        if refused:
+            self._spawn(self._subscribe_again())
+
+    async def _subscribe_again(self) -> None:
+        """Ask again for what has no live book yet (the refused subscribe may have carried it)."""
+        for channel, product_ids in self._subscriptions.items():
+            waiting = [p for p in product_ids if not self._market_data.is_live(p)]
+            if waiting:
+                try:
+                    await self._connection.send(subscribe_message(channel, waiting))
+                except Exception as exc:  # a new connection subscribes everything anyway
+                    log.info("re-subscribe of %s to %s deferred to reconnect: %s", waiting, channel, exc)
+                    return
 
     def _on_level2(self, frame: L2DataFrame) -> None:
         market_data = self._market_data

@@ -188,6 +188,8 @@ class ErrorFrame(msgspec.Struct):
 
     type: Literal["error"]
     message: str
+    reason: str = ""
+    """Why, where the venue says it apart ("Failed to subscribe" / "X is not a valid product")."""
 
 
 Frame = (
