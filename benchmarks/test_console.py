@@ -23,7 +23,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from cryptoj_tui.app import CryptojApp
-from cryptoj_tui.bridge import BookView
+from cryptoj_tui.views import BookView
 from cryptoj_tui.cdp_keys import write_key_file
 from cryptoj_tui.engine import EngineConfig
 from cryptoj_tui.widgets.ladder import Ladder

@@ -19,8 +19,7 @@ from benchmarks.support import record, scaled
 from benchmarks.test_console_frames import quiet_venue
 from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.engine import EngineConfig
-from tests.ui.conftest import KEY, frozen_clock, wait_until_live
-from tests.ui.test_kill_switch import place_resting
+from tests.ui.conftest import KEY, frozen_clock, place_resting, wait_until_live
 
 SIZE = (160, 48)
 SWITCHES = scaled(40)

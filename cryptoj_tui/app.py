@@ -1,4 +1,10 @@
-"""The Textual app: screens, global bindings and the engine bridge."""
+"""The Textual app: screens, global bindings, and the engine bridge.
+
+The app is where the engine's news meets the screens: it keeps the console's status, the order
+rows, the alerts and the journal, and hands each screen what it shows. Screens and widgets ask
+for engine work by posting messages (cancel, move, flatten); the app carries them out through the
+bridge and says what happened.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,22 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
-from typing import Any
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
-import msgspec
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.events import Key
 from textual.filter import ANSIToTruecolor, LineFilter
-from textual.reactive import reactive
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 
 from cryptoj_tui.bridge import EngineBridge
-from cryptoj_tui.engine import EngineConfig
-from cryptoj_tui.engine import Engine
+from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.engine.events import (
     Alert,
@@ -29,51 +35,78 @@ from cryptoj_tui.engine.events import (
     ConnectionStatus,
     FeedError,
     FeedMetrics,
-    TickerUpdated,
+    OrderFilled,
     OrderUpdated,
+    ProductRefused,
     SequenceGap,
     TradingStateChanged,
 )
 from cryptoj_tui.engine.model import ConnectionState
-from cryptoj_tui.engine.orders import Order
+from cryptoj_tui.engine.orders import Order, VenueFill
+from cryptoj_tui.event_text import EventText, order_words
+from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, quote, short_id
 from cryptoj_tui.heap import HeapKeeper, settle_heap
 from cryptoj_tui.messages import (
     BooksChanged,
+    CancelAllRequested,
+    CancelRequested,
     EngineEvent,
+    FlattenRequested,
+    FormatsKnown,
+    MoveRequested,
     PortfolioChanged,
     RiskChanged,
     TradesArrived,
 )
-from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
+from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.screens.help import HelpScreen
 from cryptoj_tui.screens.journal import JournalScreen
-from cryptoj_tui.screens.orders import WORKING, OrdersScreen
+from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen, QuitScreen
+from cryptoj_tui.screens.orders import OrdersScreen
 from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.risk import RiskScreen
 from cryptoj_tui.screens.trading import TradingScreen
+from cryptoj_tui.views import STATUS_ONLY_EVENTS, ConsoleStatus, OrderRow, PortfolioView
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS
 from cryptoj_tui.widgets.order_ticket import OrderTicket
 
 log = logging.getLogger(__name__)
 
-
-QUIET_EVENTS = (FeedMetrics, TickerUpdated)
-"""Events too plain for the journal screen (feed metrics come once a second, for the status bar)."""
-
-
 CancelResult = tuple[list[Order], list[tuple[Order, str]]]
 """(cancelled, [(order, why not)]), as Engine.cancel returns it."""
 
-
 SCREENS = Binding.Group("Screens", compact=True)
 """One footer entry for the six screen keys, so the footer fits 80 columns."""
+FILL_NOTICE_DELAY = 0.15
+"""Seconds a fill's toast waits for more fills of the same order (one toast for a sweep)."""
+FLATTEN_WAIT = 10.0
+"""Seconds a flattening market order is given to finish before its toast says where it is."""
+
+
+def binding_owners() -> list[tuple[str, type]]:
+    """(section title, class) of every set of bindings, in the order the help screen lists them."""
+    return [("Everywhere", CryptojApp), ("Trading", TradingScreen), ("Order ticket", OrderTicket),
+            ("Orders", OrdersScreen), ("Positions", PositionsScreen), ("Journal", JournalScreen),
+            ("Questions (flatten, re-arm)", ConfirmScreen), ("Quitting with orders working", QuitScreen),
+            ("Kill switch report", KillReportScreen)]
 
 
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens (what the [keys] config table may remap)."""
-    owners = [CryptojApp, TradingScreen, OrdersScreen, PositionsScreen, JournalScreen, OrderTicket, ConfirmScreen,
-              KillReportScreen]
-    return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
+    return {b.id for _, owner in binding_owners() for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
+
+
+def check_keymap(keymap: dict[str, str]) -> None:
+    """ValueError (one line) for an unknown binding id, or a key that would take the kill switch's."""
+    unknown = set(keymap) - binding_ids()
+    if unknown:
+        raise ValueError(f"keys: unknown binding id(s) {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(sorted(binding_ids()))}")
+    kill_keys = {k.strip() for k in keymap.get("kill_switch", "ctrl+k").split(",")}
+    for binding_id, keys in sorted(keymap.items()):
+        taken = kill_keys & {k.strip() for k in keys.split(",")}
+        if binding_id != "kill_switch" and taken:
+            raise ValueError(f"keys: {binding_id} = {keys!r} takes {', '.join(sorted(taken))}, the kill switch's key")
 
 
 async def _rearm(engine: Engine) -> None:
@@ -83,6 +116,12 @@ async def _rearm(engine: Engine) -> None:
 def utc_now() -> datetime:
     """The wall clock in UTC (the status bar's clock)."""
     return datetime.now(UTC)
+
+
+def liquidity_words(fills: list[VenueFill]) -> str:
+    """"maker", "taker", "maker and taker", or "" when the venue's fills do not say."""
+    kinds = sorted({f.liquidity.lower() for f in fills if f.liquidity})
+    return " and ".join(kinds)
 
 
 class CryptojApp(App[None]):
@@ -104,10 +143,6 @@ class CryptojApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    trading_state: reactive[str] = reactive("")
-    """ACTIVE, REDUCING or HALTED ("" before the engine says, or without an API key)."""
-    halt_reason: reactive[str] = reactive("")
-
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters less the ANSI-to-truecolour one: our widgets draw in theme colours
         only (widgets/palette.py), and that filter ran over every line of every frame."""
@@ -119,112 +154,363 @@ class CryptojApp(App[None]):
         product_id: str,
         *,
         venue: str,
+        embedded_venue: bool = False,
         clock: Callable[[], datetime] = utc_now,
         default_size: str = "0.01",
         keymap: dict[str, str] | None = None,
         theme: str = "textual-dark",
         flash_seconds: float = FLASH_SECONDS,
         tune_gc: bool = False,
+        on_theme: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self._tune_gc = tune_gc
         """Freeze the start-up heap once the first book is live (see settle_heap)."""
         self.theme = theme
-        self.default_size = default_size
+        self._on_theme = on_theme
+        """Told the theme the trader picked (the console keeps it in the config file)."""
         self.keymap = dict(keymap or {})
-        unknown = set(self.keymap) - binding_ids()
-        if unknown:
-            raise ValueError(f"keys: unknown binding id(s) {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(sorted(binding_ids()))}")
+        check_keymap(self.keymap)
         self.set_keymap(self.keymap)
         self.engine_config = engine_config
         self.product_id = product_id
         self.venue = venue
+        self.embedded_venue = embedded_venue
+        """The paper venue runs inside the console (and its orders end with it)."""
+        self.error = ""
+        """Why the console stopped by itself (the shell is told, once the terminal is back)."""
         self.bridge = EngineBridge(engine_config, self.post_message)
-        self.trading = TradingScreen(product_id, venue, clock, self.bridge.submit, flash_seconds=flash_seconds)
-        self.blotter = OrdersScreen()
-        self.positions = PositionsScreen()
-        self.risk = RiskScreen()
-        self.journal = JournalScreen()
+        self.trading = TradingScreen(product_id, clock, self.bridge.submit, default_size=default_size,
+                                     flash_seconds=flash_seconds)
+        self.blotter = OrdersScreen(clock)
+        self.positions = PositionsScreen(clock)
+        self.risk = RiskScreen(clock)
+        self.journal = JournalScreen(clock)
+        self.help_screen = HelpScreen(clock, binding_owners(), self.keymap)
+        self.status = ConsoleStatus(venue=venue)
+        """What every screen's status line shows."""
+        self.formats: dict[str, ProductFormat] = {}
+        self.portfolio: PortfolioView | None = None
         self.alerts: deque[tuple[str, str, str]] = deque(maxlen=1000)
         """(time, severity, message) of every alert, oldest first."""
         self.journal_entries: deque[tuple[str, str, str]] = deque(maxlen=5000)
         """(time, kind, text) of every engine record event, oldest first."""
+        self._event_text = EventText()
         self._journal_changed = False
-        self.orders: dict[str, dict[str, str]] = {}
-        """Every order seen, by client_order_id, as Order.snapshot() plus the time first seen."""
+        self.orders: dict[str, OrderRow] = {}
+        """Every order seen, by client_order_id, as it last was."""
         self._clock = clock
         self._orders_changed = False
+        self._fills_due: set[str] = set()
+        """Orders that filled, whose toast waits FILL_NOTICE_DELAY for more of their fills."""
+        self._unmounted = False
+        self._held_notices: list[dict[str, Any]] = []
+        self.notices: deque[tuple[str, str]] = deque(maxlen=200)
+        """(title, message) of the latest toasts, oldest first (shown, or held behind a dialog)."""
+        """Toasts that came while a dialog was up: shown once it is gone, never over it."""
         self.sub_title = f"{product_id} · connecting"
 
+    @property
+    def main_screens(self) -> tuple[ConsoleScreen, ...]:
+        """The six screens the number keys switch between."""
+        return (self.trading, self.blotter, self.positions, self.risk, self.journal, self.help_screen)
+
+    @property
+    def trading_state(self) -> str:
+        """ACTIVE, REDUCING or HALTED ("" before the engine says, or without an API key)."""
+        return self.status.trading_state
+
     def on_mount(self) -> None:
-        self.install_screen(self.trading, "trading")
-        self.install_screen(self.blotter, "orders")
-        self.install_screen(self.positions, "positions")
-        self.install_screen(self.risk, "risk")
-        self.install_screen(self.journal, "journal")
-        self.install_screen(HelpScreen(), "help")
+        for name, screen in zip(("trading", "orders", "positions", "risk", "journal", "help"), self.main_screens,
+                                strict=True):
+            self.install_screen(screen, name)
         self.push_screen("trading")
-        self.set_interval(0.25, self._flush_orders)
+        self._publish_status()
+        self.set_interval(0.25, self._flush)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.bridge.start([self.product_id])
+
+    def _theme_changed(self, theme: Any) -> None:
+        if self._on_theme is not None:
+            self._on_theme(theme.name)
+
+    # -- status and notices ------------------------------------------------------------------
+
+    def _set_status(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        if self._unmounted:
+            return  # news from the engine thread that crossed the exit: nothing shows it now
+        for screen in self.main_screens:
+            screen.status = self.status
+
+    def _dialog_up(self) -> bool:
+        return bool(self.screen_stack) and isinstance(self.screen_stack[-1], ModalScreen)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast, held back while a dialog is up (toasts never cover one)."""
+        self.notices.append((title, message))
+        notice = {"title": title, "severity": severity, "timeout": timeout, "markup": markup}
+        if self._dialog_up():
+            self._held_notices.append({"message": message, **notice})
+            return
+        super().notify(message, **notice)
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(screen, ModalScreen):
+            self.clear_notifications()  # the dialog says what matters now; its toasts wait for it
+        return super().push_screen(screen, *args, **kwargs)
 
     def action_show(self, name: str) -> None:
         """Switch between the main screens (not from inside a modal)."""
         if not isinstance(self.screen, ModalScreen):
             self.switch_screen(name)
+            if name == "journal":
+                self._journal_changed = True  # caught up at the next flush
 
     def _showing(self, screen: Screen[Any]) -> bool:
         # Not `self.screen`: that raises once the stack is empty (timers can fire while exiting).
         return bool(self.screen_stack) and self.screen_stack[-1] is screen
 
-    def _flush_orders(self) -> None:
+    def _flush(self) -> None:
         # Order bursts (a kill switch cancelling hundreds) repaint the blotter a few times a second at most.
         if self._orders_changed:
             self._orders_changed = False
-            self.blotter.refresh_orders()
+            rows = tuple(self.orders.values())
+            self.trading.show_orders(rows)
+            self.blotter.show_orders(rows, self.formats)
         if self._journal_changed and self._showing(self.journal):
             self._journal_changed = False
-            self.journal.refresh_entries()
+            self.journal.show_entries(tuple(self.journal_entries))
+        if self._held_notices and not self._dialog_up():
+            held, self._held_notices = self._held_notices, []
+            for notice in held:
+                super().notify(**notice)
+
+    def product_format(self, product_id: str) -> ProductFormat:
+        """The product's increments (the default where the venue did not say)."""
+        return self.formats.get(product_id, DEFAULT_FORMAT)
+
+    # -- the engine's news -------------------------------------------------------------------
+
+    def on_formats_known(self, message: FormatsKnown) -> None:
+        self.formats = message.formats
+        self.trading.show_format(self.product_format(self.product_id))
+        self._orders_changed = True
+
+    def on_books_changed(self, _: BooksChanged) -> None:
+        view = self.bridge.take_books().get(self.product_id)
+        if view is not None:
+            self.trading.show_book(view)
+            if self._tune_gc and view.live:
+                self._tune_gc = False
+                settle_heap()
+                keeper = HeapKeeper(lambda: self.trading.ticket.is_open or self.bridge.busy)
+                self.set_interval(1 / 60, keeper.tick)
 
     def on_trades_arrived(self, _: TradesArrived) -> None:
         all_trades, closes = self.bridge.take_trades()
-        if self.product_id in closes:
-            self.trading.chart.show(list(closes[self.product_id]))
-        trades = all_trades.get(self.product_id)
-        if trades:
-            self.trading.tape.add(tuple(trades))
-            self.trading.ladder.set_last_trade(trades[-1].price)
+        self.trading.show_trades(tuple(all_trades.get(self.product_id, ())), closes.get(self.product_id))
 
     def on_risk_changed(self, message: RiskChanged) -> None:
         self.risk.show(message.view)
 
     def on_portfolio_changed(self, message: PortfolioChanged) -> None:
-        view = message.view
-        self.trading.positions.show(view)
+        view = self.portfolio = message.view
+        self.trading.show_portfolio(view)
         self.positions.show(view)
-        self.trading.status.round_trip_ms = view.round_trip_ms
+        if (view.pnl, view.round_trip_ms) != (self.status.pnl, self.status.round_trip_ms):
+            self._set_status(pnl=view.pnl, round_trip_ms=view.round_trip_ms)
 
-    def flatten(self, product_ids: list[str]) -> None:
-        """Ask, then send market orders that bring these positions to zero."""
-        if not product_ids:
-            self.notify("nothing to flatten")
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        now = self._clock().strftime("%H:%M:%S")
+        if not isinstance(event, STATUS_ONLY_EVENTS):
+            line = self._event_text.line(event, self.formats)
+            if line is not None:
+                self.journal_entries.append((now, *line))
+                self._journal_changed = True
+        if isinstance(event, ConnectionStatus) and event.role == "market":
+            self.sub_title = f"{self.product_id} · {event.state}"
+            self._set_status(connection=event.state)
+            if self.product_id in self.status.problem:
+                return  # the refusal stays on the ladder: reconnecting will not bring the book
+            if event.state is ConnectionState.CONNECTED:
+                self.trading.show_waiting(f"waiting for the {self.product_id} book...")
+            else:
+                why = f": {event.reason}" if event.reason else ""
+                self.trading.show_waiting(f"{event.state} to {self.venue}{why}")
+        elif isinstance(event, FeedMetrics):  # once a second, with or without a key
+            self._set_status(frame_age=event.last_frame_age,
+                             feed_latency_ms=None if event.feed_latency is None else event.feed_latency * 1000)
+        elif isinstance(event, SequenceGap):
+            self._set_status(gaps=self.status.gaps + 1)
+        elif isinstance(event, FeedError):
+            self._set_status(bad_frames=self.status.bad_frames + 1)
+            log.warning("feed error at %s: %s", event.where, event.message)
+        elif isinstance(event, BookReset):
+            self.trading.show_waiting(f"resynchronising: {event.reason}")
+        elif isinstance(event, ProductRefused):
+            self._refused(event)
+        elif isinstance(event, OrderUpdated):
+            known = self.orders.get(event.client_order_id)
+            self.orders[event.client_order_id] = OrderRow.from_snapshot(event.order, known.time if known else now)
+            self._orders_changed = True
+        elif isinstance(event, OrderFilled):
+            if not self._fills_due:
+                self.set_timer(FILL_NOTICE_DELAY, self._notice_fills)
+            self._fills_due.add(event.client_order_id)
+        elif isinstance(event, TradingStateChanged):
+            self._set_status(trading_state=event.state, halt_reason=event.reason)
+            self.refresh_bindings()
+        elif isinstance(event, Alert):
+            self.alerts.append((now, event.severity, event.message))
+            self.trading.show_alerts(list(self.alerts))
+            self.risk.show_history(tuple(self.alerts))
+            if event.severity != "info":
+                self.notify(event.message, severity="error" if event.severity != "warning" else "warning", timeout=10)
+
+    def _refused(self, event: ProductRefused) -> None:
+        """The venue will not serve a product: say so where the book would be, and in the status
+        line; with nothing left to show, the console exits with the reason."""
+        if event.product_id != self.product_id:
             return
+        self.trading.show_waiting(event.reason)
+        self._set_status(problem=f"{event.product_id}: refused by the venue")
+        self.error = event.reason
+        self.exit(return_code=2)
 
-        async def flatten(engine: Engine) -> list[str]:
-            results = []
-            for product_id in product_ids:
-                quantity = engine.positions()[product_id].quantity
-                if quantity:
-                    side = "sell" if quantity > 0 else "buy"
-                    order = await engine.place_market(product_id, side, size=abs(quantity))
-                    results.append(f"{side} {abs(quantity):f} {product_id}: {order.status}")
-            return results
+    def _notice_fills(self) -> None:
+        """One toast per order that filled: its size, average price and maker or taker."""
+        due, self._fills_due = self._fills_due, set()
+        for client_order_id in due:
+            row = self.orders.get(client_order_id)
+            if row is None:
+                continue
+            future = self.bridge.submit(lambda engine, cid=client_order_id: engine.fills(engine.order(cid)))
+            self.run_worker(self._toast_fill(row.client_order_id, future), group="fills")
+
+    async def _toast_fill(self, client_order_id: str, future: Future[list[VenueFill]]) -> None:
+        try:
+            liquidity = liquidity_words(await asyncio.wrap_future(future))
+        except Exception as exc:  # the venue could not list them: say what is known
+            log.warning("fills of %s: %s", client_order_id, exc)
+            liquidity = ""
+        row = self.orders[client_order_id]
+        fmt = self.product_format(row.product_id)
+        done = "filled" if row.status == "FILLED" else f"filled {fmt.size(row.filled_size)} of"
+        self.notify(f"{row.side} {done} {fmt.size(row.size)} {row.product_id} at avg {fmt.price(row.average_price)}"
+                    + (f" · {liquidity}" if liquidity else "") + f" · fee {quote(row.fees)}",
+                    title=f"{row.status.replace('_', ' ').lower()} · {short_id(row.client_order_id)}")
+
+    # -- what the trader asks for ------------------------------------------------------------
+
+    def on_order_ticket_sent(self, message: OrderTicket.Sent) -> None:
+        order = message.order
+        row = OrderRow.from_snapshot(order.snapshot(), "")
+        self.notify(f"{order_words(row, self.product_format(row.product_id))} · taken by the venue",
+                    title=f"sent · {short_id(order.client_order_id)}")
+
+    def on_cancel_requested(self, message: CancelRequested) -> None:
+        ids = set(message.client_order_ids)
+
+        async def cancel(engine: Engine) -> CancelResult:
+            return await engine.cancel(*(o for o in engine.orders() if o.client_order_id in ids))
+
+        self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
+
+    def on_cancel_all_requested(self, message: CancelAllRequested) -> None:
+        product_id = message.product_id
+
+        async def cancel(engine: Engine) -> CancelResult:
+            return await engine.cancel_all(product_id)
+
+        self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
+
+    async def _report_cancel(self, future: Future[CancelResult]) -> bool:
+        """Say what a cancel did; True when nothing failed."""
+        try:
+            cancelled, failed = await asyncio.wrap_future(future)
+        except Exception as exc:
+            self.notify(f"cancel failed: {exc}", severity="error")
+            return False
+        reasons = "; ".join(f"{short_id(o.client_order_id)}: {why}" for o, why in failed)
+        if not cancelled and not failed:
+            self.notify("nothing to cancel: no order was working", severity="warning")
+        else:
+            self.notify(f"{len(cancelled)} order(s) cancelled" + (f"; not cancelled: {reasons}" if failed else ""),
+                        severity="error" if failed else "information")
+        return not failed
+
+    def on_move_requested(self, message: MoveRequested) -> None:
+        client_order_id, price = message.client_order_id, message.price
+
+        async def move(engine: Engine) -> Order:
+            return await engine.replace(engine.order(client_order_id), price=price)
+
+        self.run_worker(self._report_move(client_order_id, price, self.bridge.submit(move)), group="move")
+
+    async def _report_move(self, client_order_id: str, price: Decimal, future: Future[Order]) -> None:
+        row = self.orders.get(client_order_id)
+        fmt = self.product_format(row.product_id if row else self.product_id)
+        try:
+            new = await asyncio.wrap_future(future)
+        except Exception as exc:
+            self.notify(f"not moved: {exc}", severity="error", timeout=10)
+            return
+        self.notify(f"{new.side} {fmt.size(new.request.size)} {new.product_id} moved to {fmt.price(price)}"
+                    f" · now {short_id(new.client_order_id)}", title=f"moved · {short_id(client_order_id)}")
+
+    def on_flatten_requested(self, message: FlattenRequested) -> None:
+        """Ask (saying each side and size), then send market orders that bring these positions to zero."""
+        rows = {} if self.portfolio is None else {p.product_id: p for p in self.portfolio.positions}
+        plans = [(p, rows[p].quantity) for p in message.product_ids if p in rows and rows[p].quantity != 0]
+        if not plans:
+            self.notify("nothing to flatten: no position", severity="warning")
+            return
+        lines = [f"  {'SELL' if q > 0 else 'BUY'} {self.product_format(p).size(abs(q))} {p} at market"
+                 f" (the whole {'long' if q > 0 else 'short'})" for p, q in plans]
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self._report_flatten(self.bridge.submit(flatten)), group="flatten")
+                self.run_worker(self._report_flatten(self.bridge.submit(partial(self._flatten, plans))), group="flatten")
 
-        self.push_screen(ConfirmScreen(f"Flatten {', '.join(product_ids)} with market orders?", yes="Flatten"), answered)
+        self.push_screen(ConfirmScreen("Flatten with market orders?\n\n" + "\n".join(lines), yes="Flatten"), answered)
+
+    async def _flatten(self, plans: list[tuple[str, Decimal]], engine: Engine) -> list[str]:
+        """(engine loop) Send each flattening order, if the position is still what was confirmed,
+        and wait for it to finish; one line each of what became of it."""
+        results = []
+        for product_id, confirmed in plans:
+            fmt = self.product_format(product_id)
+            position = engine.positions().get(product_id)
+            now = position.quantity if position is not None else Decimal(0)
+            if now != confirmed:
+                results.append(f"{product_id}: not sent: the position is {fmt.size(now)} now, "
+                               f"{fmt.size(confirmed)} when you confirmed; flatten again")
+                continue
+            side = "sell" if confirmed > 0 else "buy"
+            order = await engine.place_market(product_id, side, size=abs(confirmed))
+            try:
+                await engine.wait_done(order, timeout=FLATTEN_WAIT)
+            except TimeoutError:
+                pass
+            after = engine.positions()[product_id].quantity
+            filled = (f"filled {fmt.size(order.filled_size)} at avg {fmt.price(order.average_price)}"
+                      if order.filled_size else f"{order.status}{f' ({order.reason})' if order.reason else ''}")
+            results.append(f"{side.upper()} {fmt.size(abs(confirmed))} {product_id}: {filled}; "
+                           + ("now flat" if after == 0 else f"position now {fmt.size(after)}"))
+        return results
 
     async def _report_flatten(self, future: Future[list[str]]) -> None:
         try:
@@ -232,54 +518,32 @@ class CryptojApp(App[None]):
         except Exception as exc:
             self.notify(f"flatten refused: {exc}", severity="error", timeout=15)
             return
-        self.notify("; ".join(results) or "already flat")
-
-    def working_orders(self) -> list[str]:
-        """client_order_ids of the orders still working."""
-        return [cid for cid, o in self.orders.items() if o["status"] in WORKING]
-
-    def cancel_orders(self, client_order_ids: list[str]) -> None:
-        """Cancel these orders at the venue; say what happened."""
-
-        async def cancel(engine: Engine) -> CancelResult:
-            return await engine.cancel(*(o for o in engine.orders() if o.client_order_id in client_order_ids))
-
-        self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
-
-    def cancel_all(self, product_id: str | None) -> None:
-        """Cancel every working order of `product_id` (all products when None)."""
-
-        async def cancel(engine: Engine) -> CancelResult:
-            return await engine.cancel_all(product_id)
-
-        self.run_worker(self._report_cancel(self.bridge.submit(cancel)), group="cancel")
-
-    async def _report_cancel(self, future: Future[CancelResult]) -> None:
-        try:
-            cancelled, failed = await asyncio.wrap_future(future)
-        except Exception as exc:
-            self.notify(f"cancel failed: {exc}", severity="error")
-            return
-        reasons = "; ".join(f"{o.client_order_id[:8]}: {why}" for o, why in failed)
-        self.notify(f"{len(cancelled)} order(s) cancelled" + (f"; not cancelled: {reasons}" if failed else ""),
-                    severity="error" if failed else "information")
+        self.notify("\n".join(results), title="flatten", timeout=10)
 
     async def action_quit(self) -> None:
-        """Quit; with orders working at the venue, ask first (they stay working)."""
-        working = self.working_orders()
+        """Quit; with orders working, say what becomes of them and offer to cancel them first."""
+        working = [row for row in self.orders.values() if row.working]
         if not working:
             self.exit()
             return
+        if self.embedded_venue:
+            fate = ("are working on the embedded paper venue, which stops with the console: they end "
+                    "with it, and the next start is a fresh paper account.")
+        else:
+            fate = f"are working at {self.venue} and will stay working there after you quit, unwatched."
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        async def answered(answer: str | None) -> None:
+            if answer == "quit":
                 self.exit()
+            elif answer == "cancel":
+                future = self.bridge.submit(lambda engine: engine.cancel_all(None))
+                if await self._report_cancel(future):
+                    self.exit()
 
-        self.push_screen(ConfirmScreen(
-            f"{len(working)} order(s) are working at the venue and will stay working after you quit.\n\n"
-            "Quit anyway?", yes="Quit"), answered)
+        await self.push_screen(QuitScreen(f"{len(working)} order(s) {fate}"), answered)
 
     def on_unmount(self) -> None:
+        self._unmounted = True
         self.bridge.stop()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -288,26 +552,31 @@ class CryptojApp(App[None]):
         yield SystemCommand("Kill switch", "Halt now and cancel every working order (ctrl+k)", self.action_kill_switch)
         if self.trading_state in ("HALTED", "REDUCING"):
             yield SystemCommand("Re-arm", "Allow new orders again, after a confirmation (ctrl+r)", self.action_rearm)
-        if self.trading_state not in ("", "HALTED"):
-            yield SystemCommand("Buy", "Open a buy ticket at the ladder cursor (b)", lambda: self.trading.action_ticket("buy"))
-            yield SystemCommand("Sell", "Open a sell ticket at the ladder cursor (s)", lambda: self.trading.action_ticket("sell"))
-        yield SystemCommand("Cancel all orders", f"Cancel every working {self.product_id} order",
-                            lambda: self.cancel_all(self.product_id))
+        yield SystemCommand("Buy", "Open a buy ticket at the ladder cursor (b)", partial(self.action_ticket, "buy"))
+        yield SystemCommand("Sell", "Open a sell ticket at the ladder cursor (s)", partial(self.action_ticket, "sell"))
+        yield SystemCommand("Cancel all orders", "Cancel every working order of every product",
+                            lambda: self.post_message(CancelAllRequested(None)))
         for key, name in (("1", "trading"), ("2", "orders"), ("3", "positions"), ("4", "risk"), ("5", "journal"),
                           ("6", "help")):
             yield SystemCommand(f"Show {name}", f"The {name} screen ({key})", partial(self.action_show, name))
+
+    def action_ticket(self, side: str) -> None:
+        """The trading screen, with a ticket open at its cursor (or why not)."""
+        self.action_show("trading")
+        self.trading.action_ticket(side)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rearm":
             return self.trading_state in ("HALTED", "REDUCING")
         return True
 
-    def watch_trading_state(self, state: str) -> None:
-        self.trading.status.trading_state = state
-        if state == "HALTED" and self.trading.is_mounted:
-            self.trading.ticket.close()  # nothing more will be sent from it
-        self.refresh_bindings()
-        self.trading.refresh_bindings()
+    def on_key(self, event: Key) -> None:
+        """A key bound to something that cannot be done now says why (b while HALTED...)."""
+        active = self.screen.active_bindings.get(event.key)
+        if active is not None and not active.enabled and isinstance(self.screen, ConsoleScreen):
+            why = self.screen.why_disabled(active.binding.action.split("(")[0])
+            if why is not None:
+                self.notify(why, severity="warning")
 
     async def action_kill_switch(self) -> None:
         """Halt now, cancel everything, then show what happened."""
@@ -315,7 +584,8 @@ class CryptojApp(App[None]):
             self.notify("no API key: there is no trading to halt", severity="warning")
             return
         # Refused from this instant in the UI too, before the engine's answer arrives.
-        self.trading_state, self.halt_reason = "HALTED", "kill switch (ctrl+k)"
+        self._set_status(trading_state="HALTED", halt_reason="kill switch (ctrl+k)")
+        self.refresh_bindings()
         future = self.bridge.submit(lambda engine: engine.kill_switch("kill switch (ctrl+k) from the console"))
         self.run_worker(self._show_kill_report(future), group="kill", exclusive=False)
 
@@ -328,15 +598,6 @@ class CryptojApp(App[None]):
             return
         await self.push_screen(KillReportScreen(report))
 
-    def open_ticket(self, side: str, price: Decimal | None) -> None:
-        """The order ticket for the product on screen, at `price` (it sends orders itself)."""
-        self.trading.ticket.open(side, price, self.default_size)
-
-    def on_order_ticket_sent(self, message: OrderTicket.Sent) -> None:
-        order = message.order
-        self.notify(f"{order.side} {order.request.size:f} {order.product_id} {order.status}"
-                    + (f" at {order.request.price:f}" if order.request.price is not None else ""))
-
     def action_rearm(self) -> None:
         """Ask, then lift the halt."""
 
@@ -345,63 +606,7 @@ class CryptojApp(App[None]):
                 self.bridge.submit(_rearm)
 
         self.push_screen(
-            ConfirmScreen(f"Trading is {self.trading_state}: {self.halt_reason}.\n\n"
+            ConfirmScreen(f"Trading is {self.trading_state}: {self.status.halt_reason}.\n\n"
                           "Re-arm and allow new orders again?", yes="Re-arm"),
             answered,
         )
-
-    def on_books_changed(self, _: BooksChanged) -> None:
-        view = self.bridge.take_books().get(self.product_id)
-        if view is not None:
-            self.trading.ladder.update_book(view)
-            if self._tune_gc and view.live:
-                self._tune_gc = False
-                settle_heap()
-                keeper = HeapKeeper(lambda: self.trading.ticket.is_open or self.bridge.busy)
-                self.set_interval(1 / 60, keeper.tick)
-
-    def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        now = self._clock().strftime("%H:%M:%S")
-        if not isinstance(event, QUIET_EVENTS):
-            fields = msgspec.structs.asdict(event)
-            text = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("order",))
-            if isinstance(event, OrderUpdated):
-                o = event.order
-                text = f"{o['side']} {o['size']} {o['product_id']} {o['type']} {o['price']} {event.status} {o['reason']}"
-            self.journal_entries.append((now, type(event).__name__, text[:300]))
-            self._journal_changed = True
-        status = self.trading.status
-        if isinstance(event, ConnectionStatus) and event.role == "market":
-            status.connection = event.state
-            self.sub_title = f"{self.product_id} · {event.state}"
-            if event.state is ConnectionState.CONNECTED:
-                self.trading.ladder.set_waiting(f"waiting for the {self.product_id} book...")
-            else:
-                why = f": {event.reason}" if event.reason else ""
-                self.trading.ladder.set_waiting(f"{event.state} to {self.venue}{why}")
-        elif isinstance(event, FeedMetrics):  # once a second, with or without a key
-            status.frame_age = event.last_frame_age
-            status.feed_latency_ms = None if event.feed_latency is None else event.feed_latency * 1000
-        elif isinstance(event, SequenceGap):
-            status.gaps += 1
-        elif isinstance(event, FeedError):
-            status.bad_frames += 1
-            log.warning("feed error at %s: %s", event.where, event.message)
-        elif isinstance(event, BookReset):
-            self.trading.ladder.set_waiting(f"resynchronising: {event.reason}")
-        elif isinstance(event, OrderUpdated):
-            record = dict(event.order)
-            record["time"] = self.orders.get(event.client_order_id, {}).get("time") or self._clock().strftime("%H:%M:%S")
-            self.orders[event.client_order_id] = record
-            self._orders_changed = True
-        elif isinstance(event, TradingStateChanged):
-            self.trading_state, self.halt_reason = event.state, event.reason
-        elif isinstance(event, Alert):
-            self.alerts.append((now, event.severity, event.message))
-            self.trading.alerts.show(list(self.alerts))
-            if self._showing(self.risk):
-                self.risk.show_history()
-            if event.severity == "info":
-                return
-            self.notify(event.message, severity="error" if event.severity != "warning" else "warning", timeout=10)

@@ -13,31 +13,30 @@ import logging
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from textual.message import Message
 
-from cryptoj_tui.engine import Engine, EngineConfig
+from cryptoj_tui.engine import Engine, EngineConfig, ProductUnavailable
 from cryptoj_tui.engine.events import (
     BookReset,
     BookUpdated,
-    Heartbeat,
     OrderUpdated,
-    TickerUpdated,
     TradesPrinted,
     TradingStateChanged,
 )
-from cryptoj_tui.engine.model import Level, PublicTrade
-from cryptoj_tui.engine.trading import LimitUsage
+from cryptoj_tui.engine.model import PublicTrade
+from cryptoj_tui.formats import ProductFormat
 from cryptoj_tui.messages import (
     BooksChanged,
     EngineEvent,
+    FormatsKnown,
     PortfolioChanged,
     RiskChanged,
     TradesArrived,
 )
+from cryptoj_tui.views import UNSHOWN_EVENTS, BookView, PortfolioView, PositionRow, RiskView
 
 log = logging.getLogger(__name__)
 
@@ -47,56 +46,6 @@ CHART_CANDLES = 240
 """One-second candles the price chart shows (four minutes)."""
 FRAME_SECONDS = 1 / 60
 """Textual paints at most 60 frames a second: book views are copied no more often."""
-UNSHOWN_EVENTS = (Heartbeat, TickerUpdated)
-"""Frequent state events the console does not show (FeedMetrics it does: the status bar's feed age and latency)."""
-
-
-@dataclass(frozen=True, slots=True)
-class BookView:
-    """An immutable copy of the top of one book, safe to hand to another thread."""
-
-    product_id: str
-    bids: tuple[Level, ...]
-    asks: tuple[Level, ...]
-    sequence_num: int
-    live: bool
-    own_bids: tuple[Level, ...] = ()
-    """(price, leaves) of our working buy orders, summed per price."""
-    own_asks: tuple[Level, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PositionRow:
-    """One product's position as the UI shows it (exact Decimals, computed on the engine loop)."""
-
-    product_id: str
-    quantity: Decimal
-    average_price: Decimal
-    mark: Decimal | None
-    realised: Decimal
-    unrealised: Decimal
-    fees: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class PortfolioView:
-    """Positions, PnL and order round-trip time, copied for the UI thread."""
-
-    positions: tuple[PositionRow, ...]
-    pnl: Decimal
-    realised: Decimal
-    unrealised: Decimal
-    fees: Decimal
-    round_trip_ms: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class RiskView:
-    """The trading state and every limit's use, copied for the UI thread."""
-
-    state: str
-    reason: str
-    usage: tuple[LimitUsage, ...]
 
 
 class EngineBridge:
@@ -198,7 +147,12 @@ class EngineBridge:
             if engine.trading is not None:  # the UI starts from the engine's state, not a guess
                 self._post(EngineEvent(TradingStateChanged(
                     state=str(engine.state), previous="", reason=engine.trading.risk.state_reason)))
-            await engine.subscribe(*products)
+                self._post(FormatsKnown(self.product_formats()))
+            for product_id in products:
+                try:
+                    await engine.subscribe(product_id)
+                except ProductUnavailable:
+                    pass  # published (ProductRefused): the console says so where the book would be
             pump = asyncio.create_task(self._pump(events))
             portfolio = asyncio.create_task(self._publish_portfolio())
             self._started.set()
@@ -266,6 +220,12 @@ class EngineBridge:
                 self._post(RiskChanged(risk))
             await asyncio.sleep(every)
 
+    def product_formats(self) -> dict[str, ProductFormat]:
+        """Every product's increments as the venue gave them (engine thread only)."""
+        assert self.engine is not None and self.engine.trading is not None
+        return {product_id: ProductFormat(rules.price_increment, rules.base_increment)
+                for product_id, rules in self.engine.trading.products.items()}
+
     def portfolio_view(self) -> PortfolioView | None:
         """The current portfolio (engine thread only), or None without trading."""
         engine = self.engine
@@ -280,8 +240,11 @@ class EngineBridge:
         )
         trips = trading.execution.round_trips
         realised, unrealised, fees = trading.portfolio.realised(), trading.portfolio.unrealised(marks), trading.portfolio.fees()
+        rules = trading.products
+        formats = {row.product_id: ProductFormat(r.price_increment, r.base_increment)
+                   for row in rows if (r := rules.get(row.product_id)) is not None}
         return PortfolioView(rows, realised + unrealised - fees, realised, unrealised, fees,
-                             trips[-1] * 1000 if trips else None)
+                             trips[-1] * 1000 if trips else None, formats)
 
     def risk_view(self) -> RiskView | None:
         """The trading state and limit usage (engine thread only), or None without trading."""

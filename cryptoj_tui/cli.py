@@ -17,7 +17,7 @@ from typing import Any
 import platformdirs
 
 from cryptoj_tui import __version__
-from cryptoj_tui.config import HELP, ConfigError, Settings, load_settings
+from cryptoj_tui.config import HELP, ConfigError, Settings, load_settings, save_setting
 
 EXIT_USAGE = 2
 
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line, subcommands included."""
     parser = argparse.ArgumentParser(
         prog="cryptoj",
+        # argparse writes the subcommand as required ("COMMAND ..."); with none, cryptoj is the console.
+        usage="%(prog)s [OPTIONS] [COMMAND [ARGS ...]]",
         description="A terminal trading console for crypto spot markets. With no venue "
         "configured it starts an embedded paper venue, so it works out of the box.",
     )
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--intent-sync-window", metavar="SECONDS", help=HELP["intent_sync_window"])
     parser.add_argument("--order-size", metavar="SIZE", help=HELP["order_size"])
     parser.add_argument("--theme", metavar="NAME", help=HELP["theme"])
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: the console)")
     sim = commands.add_parser(
         "sim",
         help="run the paper venue on its own",
@@ -117,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     headless.add_argument("--journal", type=Path, metavar="FILE", help="order journal (SQLite; default: in memory)")
     headless.add_argument("--product", action="append", default=[], metavar="ID", help="subscribe at start (repeatable)")
     headless.add_argument("--seed", type=int, default=1, help="the embedded paper venue's seed")
+    headless.add_argument("--stay", action="store_true",
+                          help="keep running after the end of stdin (until interrupted), printing events")
     return parser
 
 
@@ -145,7 +149,7 @@ def run_headless(args: argparse.Namespace) -> int:
             config = EngineConfig(ws_url=args.ws_url, rest_url=args.rest_url, key_file=args.key_file,
                                   journal_path=args.journal or ":memory:")
             config.trading_config()  # a bad key is reported now, before anything starts
-        return asyncio.run(headless.main(config, [p.upper() for p in args.product]))
+        return asyncio.run(headless.main(config, [p.upper() for p in args.product], stay=args.stay))
     except (KeyFileError, ValueError, VenueProcessError) as exc:
         print(f"cryptoj headless: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -182,13 +186,22 @@ def setup_logging(path: Path) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
 
 
-def run_console(settings: Settings) -> int:
-    """Start the venue if none is configured, then the console; shut everything down after."""
-    from cryptoj_tui.app import CryptojApp
+def run_console(settings: Settings, config_file: Path | None = None) -> int:
+    """Start the venue if none is configured, then the console; shut everything down after.
+
+    Everything that can be wrong with the settings is found before the terminal is taken: the
+    keymap, the key file, the URLs.
+    """
+    from cryptoj_tui.app import CryptojApp, check_keymap
     from cryptoj_tui.cdp_keys import KeyFileError
     from cryptoj_tui.engine import EngineConfig
     from cryptoj_tui.sim.process import VenueProcessError
 
+    try:
+        check_keymap(dict(settings.keys))
+    except ValueError as exc:
+        print(f"cryptoj: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     setup_logging(settings.log_file)
     venue_process = None
     endpoints = settings.endpoints()
@@ -211,19 +224,25 @@ def run_console(settings: Settings) -> int:
         return EXIT_USAGE
     log = logging.getLogger("cryptoj")
     log.info("console starting: %s on %s", settings.product, venue)
-    try:
+
+    def keep_theme(theme: str) -> None:
         try:
-            app = CryptojApp(config, settings.product, venue=venue, keymap=dict(settings.keys),
-                             default_size=settings.order_size, theme=settings.theme, tune_gc=True)
-        except ValueError as exc:
-            print(f"cryptoj: config error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            save_setting(config_file, "theme", theme)
+        except ConfigError as exc:
+            log.warning("the theme is not kept: %s", exc)
+
+    try:
+        app = CryptojApp(config, settings.product, venue=venue, embedded_venue=venue_process is not None,
+                         keymap=dict(settings.keys), default_size=settings.order_size, theme=settings.theme,
+                         tune_gc=True, on_theme=keep_theme)
         app.run()
         log.info("console exited (return code %s)", app.return_code)
+        if app.error:
+            print(f"cryptoj: {app.error}", file=sys.stderr)
     finally:
         if venue_process is not None:
             venue_process.stop()
-    return 0
+    return app.return_code or 0
 
 
 def parse_balances(text: str) -> tuple[tuple[str, Decimal], ...]:
@@ -323,4 +342,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cryptoj: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return run_console(settings)
+    return run_console(settings, args.config)

@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
+import tomlkit
+import tomlkit.exceptions
 
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.model import check_product_id
@@ -251,6 +253,29 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+def config_path(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The settings file in force: `--config`, else CRYPTOJ_CONFIG, else the platform's."""
+    if config_file is not None:
+        return config_file
+    explicit = (os.environ if env is None else env).get(f"{ENV_PREFIX}CONFIG")
+    return Path(explicit).expanduser() if explicit else default_config_file()
+
+
+def save_setting(config_file: Path | None, key: str, value: object, env: Mapping[str, str] | None = None) -> Path:
+    """Keep one setting in the TOML file (made if missing), leaving its comments and other
+    settings as they are; returns the file. ConfigError says why it cannot be written."""
+    path = config_path(config_file, env)
+    _parse(key, value, f"{path}: {key}")
+    try:
+        document = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
+        document[key] = value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomlkit.dumps(document))
+    except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
+        raise ConfigError(f"{path}: cannot keep {key}: {exc}") from None
+    return path
+
+
 def load_settings(
     cli: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
@@ -259,9 +284,7 @@ def load_settings(
     """Resolve settings from every layer; CLI values of None mean "not given"."""
     env = os.environ if env is None else env
     cli = {k: v for k, v in (cli or {}).items() if v is not None}
-    if config_file is None:
-        explicit = env.get(f"{ENV_PREFIX}CONFIG")
-        config_file = Path(explicit).expanduser() if explicit else default_config_file()
+    config_file = config_path(config_file, env)
     values: dict[str, Any] = {}
     for key, value in read_toml(config_file).items():
         if key not in PARSERS:

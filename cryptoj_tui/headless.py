@@ -3,7 +3,8 @@
 Every engine event goes to stdout as one JSON object per line (`{"event": "OrderUpdated", ...}`);
 commands come in on stdin, one JSON object per line, and each gets one reply line
 (`{"reply": "place", "ok": true, ...}` or `{"reply": ..., "ok": false, "error": "..."}`).
-A bad command is answered with an error and the engine keeps running. End of input stops it.
+A bad command is answered with an error and the engine keeps running. End of input stops it
+(unless `--stay`): stdin may be a pipe, a file or /dev/null.
 
 Commands: subscribe {product_ids}, place {product_id, side, type, size, price?, stop_price?,
 end_time?, post_only?} (market, ioc and fok replies wait for the outcome), cancel {client_order_id}, cancel_all {product_id?, side?},
@@ -14,16 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, BinaryIO, Protocol, TextIO
 
 import msgspec
 
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import Order, OrderError, OrderType
 from cryptoj_tui.engine.trading import OrderRefusedError
+
+log = logging.getLogger(__name__)
 
 IMMEDIATE = (OrderType.MARKET, OrderType.IOC, OrderType.FOK)
 Handler = Callable[[Engine, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -140,8 +145,68 @@ async def handle(engine: Engine, line: str) -> dict[str, Any]:
         return {"reply": name, "ok": False, "error": str(message)}
 
 
-async def run(config: EngineConfig, products: list[str], lines: asyncio.StreamReader, out: TextIO) -> int:
-    """Run the engine until `lines` ends; events and replies go to `out`."""
+MAX_LINE = 1 << 20
+"""Bytes a command line may have; a longer one is answered with an error, and the next read."""
+
+
+class LineTooLong(ValueError):
+    """A command line over MAX_LINE bytes (it was read to its end and dropped)."""
+
+
+class LineSource(Protocol):
+    """Where command lines come from: one line (with its newline) per call, b"" at the end."""
+
+    async def readline(self) -> bytes: ...
+
+
+class StdinLines:
+    """Lines of stdin, whatever it is (a pipe, a file, /dev/null, a terminal), read by a daemon
+    thread: asyncio's pipe transport takes only pipes, sockets and character devices that poll,
+    and a blocked read must not keep the process alive after the engine stopped."""
+
+    def __init__(self, stream: BinaryIO, max_line: int = MAX_LINE) -> None:
+        self._stream = stream
+        self._max_line = max_line
+        self._lines: asyncio.Queue[bytes | LineTooLong] = asyncio.Queue(maxsize=64)
+        self._loop = asyncio.get_running_loop()
+        threading.Thread(target=self._read, name="stdin", daemon=True).start()
+
+    def _put(self, item: bytes | LineTooLong) -> None:
+        asyncio.run_coroutine_threadsafe(self._lines.put(item), self._loop).result()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                line = self._stream.readline(self._max_line + 1)
+                if len(line) > self._max_line and not line.endswith(b"\n"):
+                    size = len(line)
+                    while (rest := self._stream.readline(self._max_line)) and not rest.endswith(b"\n"):
+                        size += len(rest)
+                    self._put(LineTooLong(f"a line of {size + len(rest):,} bytes is over the "
+                                          f"{self._max_line:,}-byte limit; dropped"))
+                    if rest:
+                        continue
+                    line = b""
+                self._put(line)
+                if not line:
+                    return
+        except (OSError, ValueError, RuntimeError) as exc:  # stdin closed under us, or the loop is gone
+            log.debug("stdin reader stopped: %s", exc)
+            try:
+                self._put(b"")
+            except RuntimeError:
+                pass
+
+    async def readline(self) -> bytes:
+        """The next line; LineTooLong for one that was too long."""
+        item = await self._lines.get()
+        if isinstance(item, LineTooLong):
+            raise item
+        return item
+
+
+async def run(config: EngineConfig, products: list[str], lines: LineSource, out: TextIO, *, stay: bool = False) -> int:
+    """Run the engine until `lines` ends (or, with `stay`, until cancelled); events and replies go to `out`."""
     writer = JsonLines(out)
     async with Engine(config) as engine:
         events = engine.events()
@@ -154,21 +219,22 @@ async def run(config: EngineConfig, products: list[str], lines: asyncio.StreamRe
         if products:
             writer.write(await handle(engine, json.dumps({"cmd": "subscribe", "product_ids": products})))
         writer.write({"reply": "ready", "ok": True, "trading": engine.trading is not None})
-        while line := await lines.readline():
+        while True:
+            try:
+                line = await lines.readline()
+            except (LineTooLong, ValueError) as exc:  # ValueError: asyncio's StreamReader over its limit
+                writer.write({"reply": None, "ok": False, "error": str(exc)})
+                continue
+            if not line:
+                break
             if line.strip():
-                writer.write(await handle(engine, line.decode()))
+                writer.write(await handle(engine, line.decode(errors="replace")))
+        if stay:
+            await asyncio.Event().wait()  # until interrupted
         pumping.cancel()
     return 0
 
 
-async def stdin_reader() -> asyncio.StreamReader:
-    """stdin as an asyncio stream."""
-    reader = asyncio.StreamReader()
-    loop = asyncio.get_running_loop()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return reader
-
-
-async def main(config: EngineConfig, products: list[str]) -> int:
+async def main(config: EngineConfig, products: list[str], *, stay: bool = False) -> int:
     """`cryptoj headless` on stdin and stdout."""
-    return await run(config, products, await stdin_reader(), sys.stdout)
+    return await run(config, products, StdinLines(sys.stdin.buffer), sys.stdout, stay=stay)

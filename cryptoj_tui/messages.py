@@ -1,15 +1,21 @@
-"""The small vocabulary of Textual messages the engine bridge posts to the app."""
+"""The console's small vocabulary of Textual messages.
+
+Two kinds: what the engine bridge posts to the app (the engine's news), and what screens and
+widgets post up to the app when the trader asks for something that needs the engine (cancel,
+flatten, move an order...). Children never call the app by name; the app handles these.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from textual.message import Message
 
-from typing import TYPE_CHECKING
-
 from cryptoj_tui.engine.events import Event
+from cryptoj_tui.formats import ProductFormat
+from cryptoj_tui.views import PortfolioView, RiskView
 
-if TYPE_CHECKING:
-    from cryptoj_tui.bridge import PortfolioView, RiskView
+# -- from the engine bridge -------------------------------------------------------------------
 
 
 class BooksChanged(Message):
@@ -44,6 +50,53 @@ class RiskChanged(Message):
         self.view = view
 
 
+class FormatsKnown(Message):
+    """Every product's increments as the venue gave them (once, when trading starts)."""
+
+    def __init__(self, formats: dict[str, ProductFormat]) -> None:
+        super().__init__()
+        self.formats = formats
+
+
 class TradesArrived(Message):
     """Public trades printed; read them with `EngineBridge.take_trades()` (one notice at a time)."""
 
+
+# -- from screens and widgets: the trader asks -------------------------------------------------
+
+
+class CancelRequested(Message):
+    """Cancel these orders (by client order id)."""
+
+    def __init__(self, client_order_ids: tuple[str, ...]) -> None:
+        super().__init__()
+        self.client_order_ids = client_order_ids
+
+
+class CancelAllRequested(Message):
+    """Cancel every working order of `product_id` (every product when None)."""
+
+    def __init__(self, product_id: str | None) -> None:
+        super().__init__()
+        self.product_id = product_id
+
+
+class MoveRequested(Message):
+    """Move a working limit order to `price` (the engine replaces it)."""
+
+    def __init__(self, client_order_id: str, price: Decimal) -> None:
+        super().__init__()
+        self.client_order_id = client_order_id
+        self.price = price
+
+
+class FlattenRequested(Message):
+    """Bring these products' positions to zero with market orders, after a confirmation."""
+
+    def __init__(self, product_ids: tuple[str, ...]) -> None:
+        super().__init__()
+        self.product_ids = product_ids
+
+
+class RearmRequested(Message):
+    """Lift the halt, after a confirmation."""

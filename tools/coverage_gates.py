@@ -54,7 +54,8 @@ COMPONENTS = (
                              "cdp_keys.py")),
     Component("engine core", ("engine/engine.py", "engine/trading.py", "engine/bus.py", "engine/events.py",
                               "engine/model.py", "engine/adapters/base.py"), gated=False),
-    Component("console", ("app.py", "bridge.py", "heap.py", "messages.py", "screens/*", "widgets/*"), gated=False),
+    Component("console", ("app.py", "bridge.py", "heap.py", "messages.py", "views.py", "formats.py", "event_text.py",
+                          "screens/*", "widgets/*"), gated=False),
     Component("paper venue", ("sim/*",), gated=False),
     Component("cli and config", ("cli.py", "config.py", "headless.py", "__main__.py"), gated=False),
 )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
 from rich.style import Style
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
-from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
-from cryptoj_tui.widgets.console_footer import ConsoleFooter
-from cryptoj_tui.widgets.console_header import ConsoleHeader
-from cryptoj_tui.widgets.order_ticket import OrderTicket
+from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.widgets.palette import themed
 
 
@@ -29,16 +28,28 @@ def binding_table(sections: list[tuple[str, list[tuple[str, str]]]], key_style: 
     return table
 
 
-class HelpScreen(Screen[None]):
-    """Every key of every screen, from the bindings themselves."""
+BindingOwners = list[tuple[str, type]]
+"""(section title, a class whose BINDINGS the section lists), in the order shown."""
+
+
+class HelpScreen(ConsoleScreen):
+    """Every key of every screen, from the bindings themselves (and the keymap in force)."""
 
     DEFAULT_CSS = """
     HelpScreen #keys { height: 1fr; }
     HelpScreen #keys Static { width: 1fr; height: auto; padding: 1 2; }
+    HelpScreen #keys Horizontal { height: auto; }
+    /* One column where two would cut the descriptions. */
+    HelpScreen.-narrow #keys Horizontal { layout: vertical; }
+    HelpScreen.-narrow #keys Static { padding: 0 1; }
     """
 
-    def compose(self) -> ComposeResult:
-        yield ConsoleHeader()
+    def __init__(self, clock: Callable[[], datetime], owners: BindingOwners, keymap: Mapping[str, str]) -> None:
+        super().__init__(clock)
+        self.owners = owners
+        self.keymap = keymap
+
+    def compose_body(self) -> ComposeResult:
         sections = self.sections()
         # Two columns, split where half the rows are, so every key fits 48 lines (it scrolls below).
         sizes = [len(rows) + 2 for _, rows in sections]
@@ -47,25 +58,14 @@ class HelpScreen(Screen[None]):
             key_style = themed(self.app, "bold cyan")
             yield Static(binding_table(sections[:half], key_style))
             yield Static(binding_table(sections[half:], key_style))
-        yield ConsoleFooter()
 
     def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        """(screen title, [(keys, description)]) for the app and each main screen."""
-        app = self.app
-        screens: list[tuple[str, type]] = [("Everywhere", type(app))]
-        for name in ("trading", "orders", "positions", "journal"):
-            screen = app.get_screen(name) if name in getattr(app, "_installed_screens", {}) else None
-            if screen is not None:
-                screens.append((name.capitalize(), type(screen)))
-                if name == "trading":
-                    screens.append(("Order ticket", OrderTicket))
-        screens += [("Questions (flatten, re-arm, quit)", ConfirmScreen), ("Kill switch report", KillReportScreen)]
+        """(title, [(keys, description)]) for each owner of bindings."""
         sections = []
-        for title, owner in screens:
+        for title, owner in self.owners:
             rows = []
-            keymap = getattr(app, "keymap", {})
             for binding in getattr(owner, "BINDINGS", []):
-                keys = keymap.get(binding.id, binding.key)  # type: ignore[union-attr]
-                rows.append((", ".join(k.strip() for k in keys.split(",")), binding.description))  # type: ignore[union-attr]
+                keys = self.keymap.get(binding.id, binding.key)
+                rows.append((", ".join(k.strip() for k in keys.split(",")), binding.description))
             sections.append((title, rows))
         return sections

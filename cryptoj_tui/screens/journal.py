@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.events import Resize
 from textual.widgets import Input
 
-from cryptoj_tui.widgets.console_footer import ConsoleFooter
-from cryptoj_tui.widgets.console_header import ConsoleHeader
-from cryptoj_tui.widgets.halt_banner import HaltBanner
+from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
 
-class JournalScreen(Screen[None]):
+class JournalScreen(ConsoleScreen):
     """Every engine record event the console received (connection, orders, risk, alerts...)."""
 
     BINDINGS = [
@@ -26,14 +24,18 @@ class JournalScreen(Screen[None]):
     JournalScreen KeyedTable { height: 1fr; }
     """
 
-    def compose(self) -> ComposeResult:
-        yield ConsoleHeader()
-        yield HaltBanner()
-        yield Input(placeholder="/ to filter: words from the kind or the text (e.g. Order REJECTED, gap); escape returns", id="filter")
+    entries: tuple[tuple[str, str, str], ...] = ()
+    """(time, kind, text) of every entry, oldest first, as the app last gave them."""
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder="/ filter: words of the kind or the text (e.g. order REJECTED, gap); escape returns",
+                    id="filter")
         table = KeyedTable(cursor_type="row", zebra_stripes=True)
         table.add_columns("time", "kind", "what")
         yield table
-        yield ConsoleFooter()
+
+    def on_resize(self, event: Resize) -> None:
+        self.query_one("#filter", Input).compact = event.size.width < 120
 
     def on_mount(self) -> None:
         self.query_one(KeyedTable).focus()  # keys stay keys until the trader asks to type
@@ -45,7 +47,9 @@ class JournalScreen(Screen[None]):
     def action_leave_filter(self) -> None:
         self.query_one(KeyedTable).focus()
 
-    def on_screen_resume(self) -> None:
+    def show_entries(self, entries: tuple[tuple[str, str, str], ...]) -> None:
+        """Take every entry (oldest first) and show the newest that match the filter."""
+        self.entries = entries
         self.refresh_entries()
 
     def on_input_changed(self, _: Input.Changed) -> None:
@@ -53,10 +57,10 @@ class JournalScreen(Screen[None]):
 
     def refresh_entries(self) -> None:
         """Show the newest entries that contain every word of the filter (case-insensitive)."""
-        if not self.is_mounted or not self.query(KeyedTable):
+        if not self.query(KeyedTable):
             return  # not composed yet (or already gone): on_mount / on_screen_resume catch up
         words = self.query_one("#filter", Input).value.lower().split()
-        entries = list(getattr(self.app, "journal_entries", []))
+        entries = self.entries
         rows = [
             (str(n), (when, kind, text))
             for n, (when, kind, text) in enumerate(entries)

@@ -48,6 +48,47 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
+class QuitScreen(ModalScreen[str | None]):
+    """Quitting with orders working: say what becomes of them, and offer to cancel them first.
+
+    Dismissed with "cancel" (cancel every order, then quit), "quit" (leave them), or None (stay).
+    """
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Vertical {
+        width: 72; max-width: 100%; height: auto; padding: 1 2;
+        border: thick $warning; background: $surface;
+    }
+    QuitScreen #question { margin-bottom: 1; }
+    QuitScreen Horizontal { height: auto; align: right middle; }
+    QuitScreen Button { margin-left: 1; }
+    """
+    BINDINGS = [
+        Binding("c", "answer('cancel')", "Cancel all and quit", id="quit.cancel_all"),
+        Binding("y", "answer('quit')", "Quit, leave them", id="quit.leave"),
+        Binding("n,escape", "answer(None)", "Stay", id="quit.stay"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, id="question")
+            with Horizontal():
+                yield Button("Cancel all and quit (c)", variant="warning", id="cancel")
+                yield Button("Quit (y)", id="quit")
+                yield Button("Stay (n)", id="stay")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "stay" else event.button.id)
+
+    def action_answer(self, answer: str | None) -> None:
+        self.dismiss(answer)
+
+
 class KillReportScreen(ModalScreen[None]):
     """What the kill switch did: orders cancelled, and any it could not cancel."""
 

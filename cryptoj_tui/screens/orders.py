@@ -1,33 +1,49 @@
 """The orders screen (blotter): working and recent orders, and cancelling them.
 
 Orders change at human speed, so a DataTable is the right tool here (the ladder is not).
-Rows come from the engine's OrderUpdated events, kept by the app in arrival order.
+Rows come from the app (the engine's order events, in arrival order), newest shown first; the
+cursor follows the newest order as it arrives.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.events import Resize
 from textual.widgets import Static
 
 from cryptoj_tui.engine.orders import OrderStatus
-from cryptoj_tui.widgets.console_footer import ConsoleFooter
-from cryptoj_tui.widgets.console_header import ConsoleHeader
-from cryptoj_tui.widgets.halt_banner import HaltBanner
+from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, short_id
+from cryptoj_tui.messages import CancelAllRequested, CancelRequested
+from cryptoj_tui.screens.base import ConsoleScreen
+from cryptoj_tui.views import OrderRow
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("time", "product", "side", "type", "size", "price", "status", "filled", "avg price", "reason")
-WORKING = {"PENDING_NEW", "OPEN", "PARTIALLY_FILLED", "PENDING_CANCEL"}
+NARROW_COLUMNS = ("side", "type", "size", "price", "status", "filled", "avg price")
+"""What fits 80 columns: the selected order's product, time and reason are in the line above."""
+WIDE_FROM = 120
 STATUS_WIDTH = max(len(str(status)) for status in OrderStatus)
 """The status column is as wide as the longest status from the start: auto-width columns only
 grow, so one PENDING_CANCEL seen in passing would shift every column after it."""
 
 
-CANCEL = Binding.Group("Cancel one/product/all", compact=True)
+CANCEL = Binding.Group("Cancel", compact=True)
 
 
-class OrdersScreen(Screen[None]):
+def order_cells(row: OrderRow, fmt: ProductFormat) -> dict[str, str]:
+    """Every column's text for one order, its numbers written to its product's increments."""
+    return {
+        "time": row.time, "product": row.product_id, "side": row.side, "type": row.type,
+        "size": fmt.size(row.size), "price": fmt.price(row.price) or "market", "status": row.status,
+        "filled": fmt.size(row.filled_size), "avg price": fmt.price(row.average_price), "reason": row.reason[:40],
+    }
+
+
+class OrdersScreen(ConsoleScreen):
     """Every order this console knows, newest first; working ones can be cancelled."""
 
     DEFAULT_CSS = """
@@ -41,61 +57,97 @@ class OrdersScreen(Screen[None]):
         Binding("w", "toggle_working", "Working only", id="orders.working_only"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        super().__init__(clock)
         self.working_only = False
+        self.rows: tuple[OrderRow, ...] = ()
+        self.formats: Mapping[str, ProductFormat] = {}
+        self._columns: tuple[str, ...] = ()
+        self._newest = ""
+        """The newest order shown: when another arrives, the cursor goes to it."""
 
-    def compose(self) -> ComposeResult:
-        yield ConsoleHeader()
-        yield HaltBanner()
+    def compose_body(self) -> ComposeResult:
         yield Static("", id="summary")
-        table = KeyedTable(cursor_type="row", zebra_stripes=True, id="orders")
-        for column in COLUMNS:
-            table.add_column(column, width=STATUS_WIDTH if column == "status" else None)
-        yield table
-        yield ConsoleFooter()
+        yield KeyedTable(cursor_type="row", zebra_stripes=True, id="orders")
 
     def on_mount(self) -> None:
-        self.refresh_orders()
+        self._refresh()
 
-    def on_screen_resume(self) -> None:
-        self.refresh_orders()
+    def on_resize(self, event: Resize) -> None:
+        self._refresh(event.size.width)
 
-    def refresh_orders(self) -> None:
-        """Rebuild the table from the app's order records (keeping the selected row)."""
-        if not self.is_mounted or not self.query(KeyedTable):
-            return  # not composed yet (or already gone): on_mount / on_screen_resume catch up
-        orders = list(getattr(self.app, "orders", {}).values())
-        orders.reverse()
-        if self.working_only:
-            orders = [o for o in orders if o["status"] in WORKING]
-        self.query_one(KeyedTable).replace_rows(
-            (order["client_order_id"], (
-                order.get("time", ""), order["product_id"], order["side"], order["type"], order["size"],
-                order["price"] or "market", order["status"], order["filled_size"], order["average_price"],
-                order["reason"][:40]))
-            for order in orders
-        )
-        working = sum(o["status"] in WORKING for o in getattr(self.app, "orders", {}).values())
+    def show_orders(self, rows: tuple[OrderRow, ...], formats: Mapping[str, ProductFormat]) -> None:
+        """Take the latest order rows (oldest first) and every product's increments."""
+        self.rows, self.formats = rows, formats
+        self._refresh()
+
+    def _table(self, width: int) -> KeyedTable:
+        table = self.query_one(KeyedTable)
+        columns = COLUMNS if width >= WIDE_FROM else NARROW_COLUMNS
+        if columns != self._columns:
+            self._columns = columns
+            table.clear(columns=True)
+            for column in columns:
+                table.add_column(column, key=column, width=STATUS_WIDTH if column == "status" else None)
+        return table
+
+    def _refresh(self, width: int | None = None) -> None:
+        """Rebuild the table (keeping the selected row, or moving to a newer order)."""
+        if not self.query(KeyedTable):
+            return  # not composed yet (or already gone): on_mount catches up
+        table = self._table(width or self.size.width)
+        shown = [row for row in reversed(self.rows) if row.working or not self.working_only]
+
+        def line(row: OrderRow) -> tuple[str, tuple[str, ...]]:
+            cells = order_cells(row, self.formats.get(row.product_id, DEFAULT_FORMAT))
+            return row.client_order_id, tuple(cells[column] for column in self._columns)
+
+        table.replace_rows(line(row) for row in shown)
+        newest = self.rows[-1].client_order_id if self.rows else ""
+        if newest != self._newest:
+            self._newest = newest
+            if shown:
+                table.move_cursor(row=0)
+        self._summarise()
+
+    def _summarise(self) -> None:
+        working = sum(row.working for row in self.rows)
         shown = "working orders" if self.working_only else "all orders"
-        self.query_one("#summary", Static).update(f"{shown} · {working} working · c cancel · C cancel all for product · X cancel all · w filter")
+        selected = self.selected()
+        about = ""
+        if selected is not None:
+            about = f" · {short_id(selected.client_order_id)} {selected.product_id} {selected.time}"
+            if selected.reason:
+                about += f" {selected.reason[:30]}"
+        self.query_one("#summary", Static).update(f"{shown} · {working} working{about}")
+
+    def on_data_table_row_highlighted(self) -> None:
+        self._summarise()
+
+    def selected(self) -> OrderRow | None:
+        """The highlighted order, if any."""
+        key = self.query_one(KeyedTable).selected_key()
+        return next((row for row in self.rows if row.client_order_id == key), None)
 
     def action_cancel_selected(self) -> None:
-        client_order_id = self.query_one(KeyedTable).selected_key()
-        cancel = getattr(self.app, "cancel_orders", None)
-        if client_order_id is not None and cancel is not None:
-            cancel([client_order_id])
+        row = self.selected()
+        if row is None:
+            self.notify("no order selected", severity="warning")
+        elif not row.working:
+            self.notify(f"order {short_id(row.client_order_id)} is {row.status}: nothing to cancel", severity="warning")
+        else:
+            self.post_message(CancelRequested((row.client_order_id,)))
 
     def action_cancel_product(self) -> None:
-        cancel_all = getattr(self.app, "cancel_all", None)
-        if cancel_all is not None:
-            cancel_all(getattr(self.app, "product_id", None))
+        row = self.selected()
+        if row is None:
+            self.notify("no order selected: its product is the one cancelled", severity="warning")
+        else:
+            self.post_message(CancelAllRequested(row.product_id))
 
     def action_cancel_everything(self) -> None:
-        cancel_all = getattr(self.app, "cancel_all", None)
-        if cancel_all is not None:
-            cancel_all(None)
+        self.post_message(CancelAllRequested(None))
 
     def action_toggle_working(self) -> None:
         self.working_only = not self.working_only
-        self.refresh_orders()
+        self._refresh()

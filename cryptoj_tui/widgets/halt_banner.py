@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from textual.events import Resize
+from textual.reactive import reactive
 from textual.widgets import Static
+
+from cryptoj_tui.views import ConsoleStatus
+
+
+def banner_text(reason: str, rearm_key: str, width: int) -> str:
+    """The banner's words for `width` columns: all of them where they fit; else the reason is
+    shortened, and "new orders refused" goes before the re-arm key does."""
+    full = f"TRADING HALTED — {reason} — new orders refused · {rearm_key} re-arms"
+    if len(full) <= width:
+        return full
+    tail = f" — {rearm_key} re-arms"
+    room = width - len("HALTED — ") - len(tail)
+    if room < 8:
+        return f"HALTED · {rearm_key} re-arms"[:width]
+    short = reason if len(reason) <= room else reason[:room - 1] + "…"
+    return f"HALTED — {short}{tail}"
 
 
 class HaltBanner(Static):
-    """Shown (class `-halted`) while the app's trading state is HALTED."""
+    """Shown (class `-halted`) while the status says HALTED."""
 
     DEFAULT_CSS = """
     HaltBanner {
@@ -21,12 +39,21 @@ class HaltBanner(Static):
     HaltBanner.-halted { display: block; }
     """
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "trading_state", self._show, init=True)
-        self.watch(self.app, "halt_reason", self._show, init=False)
+    status: reactive[ConsoleStatus] = reactive(ConsoleStatus)
 
-    def _show(self, _: object = None) -> None:
-        state = getattr(self.app, "trading_state", "")
-        reason = getattr(self.app, "halt_reason", "")
-        self.set_class(state == "HALTED", "-halted")
-        self.update(f"TRADING HALTED — {reason} — new orders refused · ctrl+r re-arms")
+    def watch_status(self, status: ConsoleStatus) -> None:
+        self.set_class(status.trading_state == "HALTED", "-halted")
+        self._show()
+
+    def on_resize(self, _: Resize) -> None:
+        self._show()
+
+    def _rearm_key(self) -> str:
+        for active in self.screen.active_bindings.values():
+            if active.binding.action == "rearm":
+                return active.binding.key.split(",")[0].strip()
+        return "ctrl+r"
+
+    def _show(self) -> None:
+        if self.has_class("-halted") and self.is_mounted:
+            self.update(banner_text(self.status.halt_reason, self._rearm_key(), self.size.width or 80))

@@ -220,6 +220,11 @@ class Ladder(FramedLines):
         """Price rows from the spread: 1 = best bid, -1 = best ask (follows the market)."""
         self.last_trade: Decimal | None = None
 
+    @property
+    def rows(self) -> tuple[LadderRow, ...]:
+        """What each line of the ladder shows now, top to bottom (column titles first)."""
+        return tuple(self._rows)
+
     def set_last_trade(self, price: Decimal) -> None:
         """Highlight the price of the latest public trade."""
         if price != self.last_trade:

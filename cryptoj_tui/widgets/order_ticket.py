@@ -2,11 +2,16 @@
 
 It opens at the ladder's cursor price with the default size. Every edit re-runs the engine's
 pre-trade checks (nothing is sent) and shows the preview; enter sends, escape closes. A refusal
-keeps the ticket open with the reason, so the trader can fix the order and try again.
+keeps the ticket open with the reason, so the trader can fix the order and try again. A limit
+that would cross the spread says so, with its taker fee, before it is sent; F5 moves its price
+back to the inside (the best bid for a buy, the best ask for a sell).
 
 A panel of the trading screen, composed once and shown over the right of it, not a modal
 screen: pushing a screen restyles and repaints everything below it, and a modal repaints the
 dimmed screen under it on every frame the book moves. Opening a panel repaints the panel.
+
+Keys typed in a burst right after `b` belong to the ticket: focus moves synchronously (Textual's
+`Widget.focus` defers it a message, and keys queued behind `b` would reach the screen first).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,14 +27,16 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
+from textual.geometry import Size
 from textual.message import Message
-from textual.widget import Widget
+from textual.markup import escape
 from textual.widgets import Input, Label, Select, Static
 
 from cryptoj_tui.engine import Engine
-from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderType
+from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderSide, OrderType
 from cryptoj_tui.engine.risk import CheckResult
 from cryptoj_tui.engine.trading import OrderRefusedError
+from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, quote
 
 Submit = Callable[[Callable[[Engine], Coroutine[Any, Any, Any]]], Future[Any]]
 
@@ -41,9 +49,12 @@ TYPES: list[tuple[str, str]] = [
     ("stop_limit", "stop-limit"),
 ]
 QUICK_SIZES = {"f1": "0.001", "f2": "0.01", "f3": "0.1", "f4": "1"}
-TAKER_FEE = Decimal("0.006")
 SENDING_NOTICE_AFTER = 0.05
 """Seconds an order may take before the ticket says it is sending (a loopback venue answers in 2 ms)."""
+COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
+"""Below either, the ticket is compact: one-line fields, a narrower panel, the passed checks
+counted rather than listed, so at 80x24 the whole preview stays in view and the ladder beside it."""
+SIZES = Binding.Group("Sizes", compact=True)
 
 
 def _number(text: str) -> Decimal | None:
@@ -69,6 +80,80 @@ def _checks_lines(checks: list[str], width: int = 44) -> list[str]:
     return [("checks     " if n == 0 else " " * 11) + text for n, text in enumerate(lines)]
 
 
+@dataclass(frozen=True, slots=True)
+class MarketQuote:
+    """What the preview needs from the engine, read on its loop in one go."""
+
+    result: CheckResult
+    mid: Decimal | None
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    position: Decimal
+    taker_fee: Decimal
+    """The taker fee rate the engine assumes (a fraction: 0.006 is 0.6 %)."""
+    format: ProductFormat = DEFAULT_FORMAT
+
+    def inside(self, side: OrderSide) -> Decimal | None:
+        """The price a passive order joins: the best bid for a buy, the best ask for a sell."""
+        return self.best_bid if side is OrderSide.BUY else self.best_ask
+
+    def crosses(self, request: OrderRequest) -> bool:
+        """Whether `request` would trade at once against resting orders (take liquidity)."""
+        if request.type is OrderType.MARKET:
+            return True
+        if request.price is None or request.type is OrderType.STOP_LIMIT:
+            return False  # a stop-limit rests until its stop; what it does then is not known now
+        if request.side is OrderSide.BUY:
+            return self.best_ask is not None and request.price >= self.best_ask
+        return self.best_bid is not None and request.price <= self.best_bid
+
+
+async def market_quote(engine: Engine, request: OrderRequest) -> MarketQuote:
+    """The preview's facts (engine loop): checks, inside market, position, fee, increments."""
+    book = engine.book(request.product_id) if request.product_id in engine.market_data.products() else None
+    live = book is not None and engine.market_data.is_live(request.product_id)
+    bid = book.best_bid() if live and book is not None else None
+    ask = book.best_ask() if live and book is not None else None
+    trading = engine.trading
+    rules = trading.products.get(request.product_id) if trading is not None else None
+    return MarketQuote(
+        result=engine.precheck(request), mid=engine.market_data.mid(request.product_id),
+        best_bid=None if bid is None else bid[0], best_ask=None if ask is None else ask[0],
+        position=trading.portfolio.quantity(request.product_id) if trading is not None else Decimal(0),
+        taker_fee=trading.risk.limits.fee_estimate_bps / 10_000 if trading is not None else Decimal("0.006"),
+        format=DEFAULT_FORMAT if rules is None else ProductFormat(rules.price_increment, rules.base_increment),
+    )
+
+
+def preview_lines(request: OrderRequest, market: MarketQuote, checks_width: int | None = 44) -> list[str]:
+    """The ticket's preview of `request` (Rich markup): cost, fee, position, checks, refusal.
+    With no `checks_width` (the compact ticket) the passed checks are counted, not listed."""
+    fmt = market.format
+    price = request.price if request.price is not None else market.mid
+    notional = request.size * price if price is not None else None
+    after = market.position + request.size * request.side.sign
+    lines = [f"notional   {quote(notional)}" if notional is not None else "notional   (no market price)"]
+    if market.crosses(request):
+        fee = f", fee ~{quote(notional * market.taker_fee)}" if notional is not None else ""
+        if request.post_only:
+            lines.append("[b $text-warning]crosses the spread: the venue rejects a post-only that would take[/]")
+        else:
+            lines.append(f"[b $text-warning]crosses the spread: takes liquidity{fee}[/]")
+        inside = market.inside(request.side)
+        if inside is not None and request.type is not OrderType.MARKET:
+            lines.append(f"F5 joins the {'bid' if request.side is OrderSide.BUY else 'ask'} at {fmt.price(inside)}")
+    elif notional is not None:
+        lines.append(f"fee (est.) {quote(notional * market.taker_fee)} at most")
+    lines.append(f"position   {fmt.size(market.position)} → {fmt.size(after)}")
+    if checks_width is None:
+        lines.append(f"checks     ✓ {len(market.result.passed)} passed" if market.result.passed else "")
+    else:
+        lines += _checks_lines([f"✓ {name}" for name in market.result.passed], checks_width)
+    if market.result.refusal:
+        lines.append(f"[b $text-error]✗ {escape(market.result.refusal)}[/]")
+    return lines
+
+
 class OrderTicket(Vertical):
     """A buy or sell ticket for one product, hidden until `open`."""
 
@@ -86,13 +171,25 @@ class OrderTicket(Vertical):
     OrderTicket #preview { margin-top: 1; height: auto; }
     OrderTicket #refusal { color: $error; text-style: bold; height: auto; }
     OrderTicket .hint { color: $text-muted; margin-top: 1; }
+    OrderTicket.-compact { width: 40; max-height: 100%; margin: 0; padding: 0 1; }
+    OrderTicket.-compact #title { margin-bottom: 0; }
+    OrderTicket.-compact Grid { grid-columns: 12 1fr; grid-rows: 1; }
+    OrderTicket.-compact Label { padding-top: 0; }
+    OrderTicket.-compact #preview { margin-top: 0; }
+    OrderTicket.-compact .hint { margin-top: 0; }
     """
     BINDINGS = [
         Binding("enter", "send", "Send", priority=True, id="ticket.send"),
-        Binding("escape", "close", "Cancel", id="ticket.cancel"),
-        Binding("up", "field(-1)", "Previous field", show=False, id="ticket.previous_field"),
-        Binding("down", "field(1)", "Next field", show=False, id="ticket.next_field"),
-        *(Binding(key, f"quick_size('{size}')", f"size {size}", id=f"ticket.size_{key}") for key, size in QUICK_SIZES.items()),
+        # Priority too: the ticket is closed (and the focus back on the screen) before the next
+        # key of a burst is handled, so `escape 5` shows the journal rather than typing a 5.
+        Binding("escape", "close", "Cancel", priority=True, id="ticket.cancel"),
+        # Priority, so that on the type field too ↑/↓ move between fields (the Select would open
+        # its list); in the open list they are the list's (check_action).
+        Binding("up", "field(-1)", "Previous field", show=False, priority=True, id="ticket.previous_field"),
+        Binding("down", "field(1)", "Next field", show=False, priority=True, id="ticket.next_field"),
+        *(Binding(key, f"quick_size('{size}')", f"size {size}", id=f"ticket.size_{key}", group=SIZES)
+          for key, size in QUICK_SIZES.items()),
+        Binding("f5", "join_inside", "Price to the inside", id="ticket.join_inside"),
     ]
 
     class Sent(Message):
@@ -101,6 +198,14 @@ class OrderTicket(Vertical):
         def __init__(self, order: Order) -> None:
             super().__init__()
             self.order = order
+
+    class Shown(Message):
+        """The ticket opened or closed (a compact one shares the screen with the ladder)."""
+
+        def __init__(self, is_open: bool, compact: bool) -> None:
+            super().__init__()
+            self.is_open = is_open
+            self.compact = compact
 
     def __init__(self, product_id: str, submit: Submit, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -113,6 +218,8 @@ class OrderTicket(Vertical):
         self._opened = 0
         """How many times it was opened: a send finishing after a re-open must not close the new one."""
         self.result: CheckResult | None = None
+        self.market: MarketQuote | None = None
+        """The engine's facts behind the last preview (inside market, fee, increments)."""
         self._sending: Future[Order] | None = None
         """The order on its way to the venue, until the engine answers."""
 
@@ -129,18 +236,33 @@ class OrderTicket(Vertical):
             yield Input("", id="stop", disabled=True)
         yield Static("", id="preview")
         yield Static("", id="refusal")
-        yield Static("enter send · esc cancel · ↑↓ field · F1-F4 size", classes="hint")
+        yield Static("", classes="hint")
 
     @property
     def is_open(self) -> bool:
         """Whether the ticket is on screen."""
         return self.has_class("-open")
 
+    @property
+    def compact(self) -> bool:
+        """One-line fields in a narrower panel (small terminals)."""
+        return self.has_class("-compact")
+
+    def fit(self, size: Size) -> None:
+        """Compact in a terminal under COMPACT_WIDTH columns or COMPACT_HEIGHT rows."""
+        compact = size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
+        self.set_class(compact, "-compact")
+        for field in self.query("Select, Input"):
+            field.compact = compact  # type: ignore[attr-defined]
+        self.query_one(".hint", Static).update(
+            "enter send · esc close · ↑↓ fields" if compact
+            else "enter send · esc cancel · ↑↓ field · F1-F4 size")
+
     def open(self, side: str, price: Decimal | None, size: str) -> None:
         """Show the ticket for `side` at `price` with `size`, fresh (whatever was typed before is gone)."""
         self._opened += 1
         self.side = side
-        self.result = None
+        self.result = self.market = None
         self.set_class(side == "sell", "-sell")
         self.query_one("#title", Static).update(f"{side.upper()} {self.product_id}")
         self.query_one("#type", Select).value = "limit"
@@ -153,7 +275,8 @@ class OrderTicket(Vertical):
         size_input.value = size
         self.can_focus_children = True
         self.add_class("-open")
-        size_input.focus()
+        self.screen.set_focus(size_input)  # now, not a message later: the next key is already queued
+        self.post_message(self.Shown(True, self.compact))
         self._refresh_preview()
 
     def close(self) -> None:
@@ -162,21 +285,29 @@ class OrderTicket(Vertical):
             self.remove_class("-open")
             self.can_focus_children = False
             self.screen.set_focus(None)
+            self.post_message(self.Shown(False, self.compact))
+
+    def _type_list_focused(self) -> bool:
+        focused = self.screen.focused
+        kind = self.query_one("#type", Select)
+        return focused is not None and (focused is kind or kind in focused.ancestors)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.is_open:
             return False
         if action == "send" and self._sending is not None:
             return False  # one order per ticket: a second enter while it goes would send another
-        if action == "send" and self.query_one("#type", Select).expanded:
-            return False  # enter picks the type in the open list
+        if action == "send" and self._type_list_focused():
+            return False  # enter on the type field opens its list (and picks in it): it never sends
+        if action in ("field", "close") and self.query_one("#type", Select).expanded:
+            return False  # ↑/↓ move in the open type list, and escape closes it
         return True
 
     def action_field(self, step: int) -> None:
         fields = [w for w in self.query("Select, Input") if w.focusable]
         focused = self.screen.focused
         index = next((n for n, w in enumerate(fields) if focused is w or (focused is not None and w in focused.ancestors)), 0)
-        fields[(index + step) % len(fields)].focus()
+        self.screen.set_focus(fields[(index + step) % len(fields)])  # at once: typing may follow within a millisecond
 
     def request(self) -> OrderRequest:
         """The order as typed (OrderError names the field that is wrong)."""
@@ -188,7 +319,7 @@ class OrderTicket(Vertical):
             raise OrderError("size is not a number")
         order_type = OrderType.LIMIT if kind == "post_only" else OrderType(kind)
         return OrderRequest(
-            self.product_id, self.side, order_type, size,
+            self.product_id, self.side, order_type, size,  # type: ignore[arg-type]
             price=None if order_type is OrderType.MARKET else price,
             stop_price=stop if order_type is OrderType.STOP_LIMIT else None,
             post_only=kind == "post_only",
@@ -206,37 +337,30 @@ class OrderTicket(Vertical):
     def action_quick_size(self, size: str) -> None:
         self.query_one("#size", Input).value = size
 
+    def action_join_inside(self) -> None:
+        """Move the limit price to the inside: the best bid for a buy, the best ask for a sell."""
+        inside = None if self.market is None else self.market.inside(OrderSide(self.side.upper()))
+        if inside is None:
+            self.notify("no inside market to join yet", severity="warning")
+            return
+        self.query_one("#price", Input).value = f"{inside:f}"
+
     def _refresh_preview(self) -> None:
         preview = self.query_one("#preview", Static)
         try:
             request = self.request()
         except (OrderError, ValueError) as exc:
-            preview.update(f"[b]not ready:[/b] {exc}")
+            preview.update(f"[b]not ready:[/b] {escape(str(exc))}")
             self.result = None
             return
         self._check(request)
 
     @work(exclusive=True, group="preview")
     async def _check(self, request: OrderRequest) -> None:
-        async def precheck(engine: Engine) -> tuple[CheckResult, Decimal | None, Decimal]:
-            mid = engine.market_data.mid(request.product_id)
-            position = engine.trading.portfolio.quantity(request.product_id) if engine.trading else Decimal(0)
-            return engine.precheck(request), mid, position
-
         preview = self.query_one("#preview", Static)  # held: the ticket may close while we wait
-        result, mid, position = await asyncio.wrap_future(self._submit(precheck))
-        self.result = result
-        price = request.price if request.price is not None else mid
-        notional = request.size * price if price is not None else None
-        after = position + request.size * request.side.sign
-        lines = [
-            f"notional   {notional:,.2f}" if notional is not None else "notional   (no market price)",
-            f"fee (est.) {notional * TAKER_FEE:,.2f} at most" if notional is not None else "",
-            f"position   {position:f} → {after:f}",
-            *_checks_lines([f"✓ {name}" for name in result.passed]),
-        ]
-        if result.refusal:
-            lines.append(f"[b $text-error]✗ {result.refusal}[/]")
+        market = await asyncio.wrap_future(self._submit(lambda engine: market_quote(engine, request)))
+        self.market, self.result = market, market.result
+        lines = preview_lines(request, market, None if self.compact else 44)
         preview.update("\n".join(line for line in lines if line))
 
     def action_send(self) -> None:
@@ -245,7 +369,7 @@ class OrderTicket(Vertical):
         try:
             request = self.request()
         except (OrderError, ValueError) as exc:
-            refusal.update(str(exc))
+            refusal.update(escape(str(exc)))
             return
 
         async def place(engine: Engine) -> Order:
@@ -275,13 +399,13 @@ class OrderTicket(Vertical):
         try:
             order = sent.result()
         except (OrderRefusedError, OrderError) as exc:
-            refusal.update(f"refused: {exc}")
+            refusal.update(f"refused: {escape(str(exc))}")
             return
         except Exception as exc:  # the venue or the connection: say so, keep the ticket
-            refusal.update(f"not sent: {exc}")
+            refusal.update(f"not sent: {escape(str(exc))}")
             return
         if order.status in ("REJECTED", "FAILED"):
-            refusal.update(f"{order.status}: {order.reason}")
+            refusal.update(f"{order.status}: {escape(order.reason)}")
             return
         if refusal.content:  # the last attempt's reason is stale now
             refusal.update("")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from rich.segment import Segment
 from textual.strip import Strip
 
+from cryptoj_tui.formats import DEFAULT_FORMAT
 from cryptoj_tui.widgets.styled_lines import FramedLines
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -43,6 +44,8 @@ class PriceChart(FramedLines):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.closes: list[Decimal] = []
+        self.format = DEFAULT_FORMAT
+        """The product's increments (the labels' prices are written to them)."""
         self.frame_title = "price, 1 s closes"
         self._lines: tuple[tuple[int, int], list[Strip]] | None = None
         """((width, height), every line) for the current closes."""
@@ -77,5 +80,5 @@ class PriceChart(FramedLines):
         shown = self.closes[-width:]
         rows = sparkline_rows(self.closes, width, height - 2)
         chart = self._style("chart--line")
-        return ([line(f"{max(shown):,.2f}".rjust(width), label)] + [line(row, chart) for row in rows]
-                + [line(f"{min(shown):,.2f}".rjust(width), label)])[:height]
+        return ([line(self.format.price(max(shown)).rjust(width), label)] + [line(row, chart) for row in rows]
+                + [line(self.format.price(min(shown)).rjust(width), label)])[:height]

@@ -1,4 +1,4 @@
-"""The status bar: venue, connection state, feed health and the UTC clock."""
+"""The status line of every screen: trading state, connection, feed health, PnL and the UTC clock."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from cryptoj_tui.engine.model import ConnectionState
+from cryptoj_tui.formats import money, pnl_style
+from cryptoj_tui.views import ConsoleStatus
 from cryptoj_tui.widgets.palette import themed
 
 STATE_STYLES = {
@@ -25,7 +27,8 @@ TRADING_STYLES = {"ACTIVE": "bold green", "REDUCING": "bold yellow", "HALTED": "
 
 
 class StatusBar(Widget):
-    """One line of facts a trader checks at a glance."""
+    """One line of facts a trader checks at a glance, the most important first: a narrow
+    terminal cuts the end of the line, never the trading state or the connection."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -36,21 +39,11 @@ class StatusBar(Widget):
     }
     """
 
-    connection: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
-    gaps: reactive[int] = reactive(0)
-    bad_frames: reactive[int] = reactive(0)
+    status: reactive[ConsoleStatus] = reactive(ConsoleStatus)
     now: reactive[str] = reactive("")
-    trading_state: reactive[str] = reactive("")
-    round_trip_ms: reactive[float | None] = reactive(None)
-    """The last order's send -> ack time."""
-    frame_age: reactive[float | None] = reactive(None)
-    """Seconds since the last market data frame."""
-    feed_latency_ms: reactive[float | None] = reactive(None)
-    """The venue's stamp on the last frame to its arrival here (clock skew included)."""
 
-    def __init__(self, venue: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.venue = venue
         self._clock = clock
 
     def on_mount(self) -> None:
@@ -61,40 +54,45 @@ class StatusBar(Widget):
         self.now = self._clock().strftime("%H:%M:%S UTC")
 
     def render(self) -> Text:
-        # Most important first: a narrow terminal cuts the end of the line, not the state.
-        text = Text()
+        status = self.status
         dim = themed(self.app, "dim")
 
         def style(spec: str) -> Style:
             return themed(self.app, spec)
 
-        if self.trading_state:
-            text.append(self.trading_state, style(TRADING_STYLES.get(self.trading_state, "bold")))
-            text.append("  ")
-        text.append(f"● {self.connection}", style(STATE_STYLES[self.connection]))
-        text.append("  venue ", dim)
-        text.append(self.venue, style("bold"))
-        text.append("  gaps ", dim)
-        text.append(str(self.gaps), style("bold yellow" if self.gaps else ""))
-        text.append("  bad frames ", dim)
-        text.append(str(self.bad_frames), style("bold yellow" if self.bad_frames else ""))
-        if self.frame_age is not None:
-            text.append("  last frame ", dim)
+        # Each item whole or not at all: a narrow terminal drops the last ones, never half of one.
+        items: list[Text] = []
+        if status.trading_state:
+            items.append(Text(status.trading_state, style(TRADING_STYLES.get(status.trading_state, "bold"))))
+        items.append(Text(f"● {status.connection}", style(STATE_STYLES[status.connection])))
+        if status.problem:
+            items.append(Text(status.problem, style("bold red")))
+        if status.pnl is not None:
+            items.append(Text.assemble(("PnL ", dim), (money(status.pnl), style("bold " + pnl_style(status.pnl)))))
+        items.append(Text.assemble(("venue ", dim), (status.venue, style("bold"))))
+        items.append(Text.assemble(("gaps ", dim), (str(status.gaps), style("bold yellow" if status.gaps else ""))))
+        items.append(Text.assemble(("bad frames ", dim),
+                                   (str(status.bad_frames), style("bold yellow" if status.bad_frames else ""))))
+        if status.frame_age is not None:
             # Heartbeats arrive every second: under two seconds is simply healthy.
-            text.append("<2 s" if self.frame_age < 2 else f"{self.frame_age:.0f} s ago", style("" if self.frame_age < 2 else "bold yellow"))
-        if self.feed_latency_ms is not None:
-            text.append("  latency ", dim)
-            latency = self.feed_latency_ms
+            age = "<2 s" if status.frame_age < 2 else f"{status.frame_age:.0f} s ago"
+            items.append(Text.assemble(("last frame ", dim), (age, style("" if status.frame_age < 2 else "bold yellow"))))
+        if status.feed_latency_ms is not None:
+            latency = status.feed_latency_ms
             # Below a millisecond (or below zero: the venue's clock runs ahead of ours) is noise.
-            text.append("<1 ms" if latency < 1 else (f"{latency:.0f} ms" if latency < 1000 else f"{latency / 1000:.1f} s"),
-                        style("bold yellow" if latency >= 1000 else ""))
-        if self.round_trip_ms is not None:
-            text.append("  order rtt ", dim)
-            text.append(f"{self.round_trip_ms:.1f} ms")
+            shown = "<1 ms" if latency < 1 else (f"{latency:.0f} ms" if latency < 1000 else f"{latency / 1000:.1f} s")
+            items.append(Text.assemble(("latency ", dim), (shown, style("bold yellow" if latency >= 1000 else ""))))
+        if status.round_trip_ms is not None:
+            items.append(Text.assemble(("order rtt ", dim), f"{status.round_trip_ms:.1f} ms"))
         clock = Text(self.now, style="bold")
         room = self.size.width - clock.cell_len - 1
-        if text.cell_len > room:
-            text.truncate(max(0, room))
+        text = Text()
+        for item in items:
+            gap = 2 if text.cell_len else 0
+            if text.cell_len + gap + item.cell_len > room:
+                break
+            text.append(" " * gap)
+            text.append_text(item)
         text.append(" " * max(1, self.size.width - text.cell_len - clock.cell_len))
         text.append_text(clock)
         return text

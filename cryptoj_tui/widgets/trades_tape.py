@@ -10,6 +10,7 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from cryptoj_tui.engine.model import PublicTrade
+from cryptoj_tui.formats import DEFAULT_FORMAT
 from cryptoj_tui.widgets.styled_lines import FramedLines
 
 MAX_TRADES = 200
@@ -33,6 +34,8 @@ class TradesTape(FramedLines):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.trades: deque[PublicTrade] = deque(maxlen=MAX_TRADES)
+        self.format = DEFAULT_FORMAT
+        """The product's increments (prices and sizes are written to them)."""
         self.frame_title = "trades"
         self._strips: LRUCache[tuple[str, int], Strip] = LRUCache(MAX_TRADES * 2)
 
@@ -64,5 +67,5 @@ class TradesTape(FramedLines):
         taker_buys = trade.side == "SELL"
         style = self._style("tape--buy" if taker_buys else "tape--sell")
         when = datetime.fromtimestamp(trade.time, UTC).strftime("%H:%M:%S")
-        text = f"{when:<9}{trade.price:>12,.2f} {trade.size:>11.6f}"
+        text = f"{when:<9}{self.format.price(trade.price):>12} {self.format.size(trade.size):>11}"
         return Strip([Segment(text, style)]).adjust_cell_length(width, base)

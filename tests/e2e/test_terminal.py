@@ -65,14 +65,14 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Callable[[str], Terminal]]:
+def terminal(tmp_path: Path) -> Iterator[Callable[..., Terminal]]:
     opened: list[Terminal] = []
 
-    def open_terminal(args: str) -> Terminal:
+    def open_terminal(args: str, size: tuple[int, int] = (120, 40)) -> Terminal:
         # pytest exports COLUMNS/LINES, which would override the real terminal size.
         env = f"-u COLUMNS -u LINES CRYPTOJ_CONFIG={tmp_path / 'none.toml'} CRYPTOJ_LOG_FILE={tmp_path / 'cryptoj.log'}"
         command = f"env {env} {shlex.quote(sys.executable)} -m cryptoj_tui {args}; echo exit=$?"
-        opened.append(Terminal(command))
+        opened.append(Terminal(command, *size))
         return opened[-1]
 
     yield open_terminal
@@ -84,7 +84,7 @@ def ladder_prices(screen: str) -> list[str]:
     return PRICE_ROW.findall(screen)
 
 
-def test_console_shows_a_live_moving_ladder_and_q_exits_cleanly(terminal: Callable[[str], Terminal]) -> None:
+def test_console_shows_a_live_moving_ladder_and_q_exits_cleanly(terminal: Callable[..., Terminal]) -> None:
     term = terminal("")
     # 40 lines: 32 price rows (16 asks and 16 bids around the spread) plus the chrome.
     first = term.wait_for(lambda s: "● connected" in s and len(ladder_prices(s)) == 32)
@@ -95,8 +95,56 @@ def test_console_shows_a_live_moving_ladder_and_q_exits_cleanly(terminal: Callab
     assert "Traceback" not in term.screen()
 
 
-def test_bad_setting_prints_one_line_and_exits_2(terminal: Callable[[str], Terminal]) -> None:
+def test_bad_setting_prints_one_line_and_exits_2(terminal: Callable[..., Terminal]) -> None:
     term = terminal("--product btc")
     screen = term.wait_for(lambda s: exit_status(s) is not None)
     assert "cryptoj: config error: --product: product id 'BTC' is not of the form BASE-QUOTE" in screen
+    assert exit_status(screen) == 2
+
+
+def test_a_burst_of_keys_after_b_goes_into_the_ticket(terminal: Callable[..., Terminal]) -> None:
+    """Issue 18.3, in a real terminal: `b0.5` typed as one burst opens a ticket of size 0.5 (the
+    5 once switched to the journal screen with the ticket open behind it)."""
+    term = terminal("")
+    term.wait_for(lambda s: "● connected" in s and len(ladder_prices(s)) == 32 and "ACTIVE" in s)
+    term.press("b0.5")  # one send-keys: the characters reach the console together
+    screen = term.wait_for(lambda s: "BUY BTC-USD" in s and "notional" in s)
+    assert re.search(r"size\s+[▊│ ]*0\.5\b", screen) and "time      kind" not in screen
+    term.press("Escape")
+    term.wait_for(lambda s: "BUY BTC-USD" not in s)
+    term.press("q")
+    assert exit_status(term.wait_for(lambda s: exit_status(s) is not None)) == 0
+
+
+def test_in_80_by_24_an_order_is_placed_halted_and_trading_rearmed(terminal: Callable[..., Terminal]) -> None:
+    """Issue 18.14: 80x24 is a first-class size: the compact ticket places an order, ctrl+k halts
+    and its report is whole, the banner fits, ctrl+r re-arms; q quits."""
+    term = terminal("", size=(80, 24))
+    term.wait_for(lambda s: "● connected" in s and "ACTIVE" in s and len(ladder_prices(s)) >= 10)
+    term.press("Down")
+    term.press("b")
+    ticket = term.wait_for(lambda s: "BUY BTC-USD" in s and "checks     ✓ 9 passed" in s)
+    assert "enter send" in ticket
+    term.press("Enter")
+    term.wait_for(lambda s: "▶0.01" in s and "BUY BTC-USD" not in s)
+    term.press("C-k")
+    report = term.wait_for(lambda s: "1 order(s) cancelled and confirmed by the venue" in s)
+    assert "Re-arm with ctrl+r when it is safe" in report
+    term.press("Enter")
+    halted = term.wait_for(lambda s: "HALTED — kill switch (ctrl+k) from the console — ctrl+r re-arms" in s)
+    assert "▶0.01" not in halted and halted.splitlines()[-2].lstrip().startswith("HALTED")
+    term.press("C-r")
+    term.wait_for(lambda s: "Re-arm and allow new orders again?" in s)
+    term.press("y")
+    screen = term.wait_for(lambda s: s.splitlines()[-2].lstrip().startswith("ACTIVE"))
+    assert "TRADING HALTED" not in screen and "Traceback" not in screen
+    term.press("q")
+    assert exit_status(term.wait_for(lambda s: exit_status(s) is not None)) == 0
+
+
+def test_a_product_the_venue_does_not_list_exits_2_saying_so(terminal: Callable[..., Terminal]) -> None:
+    """Issue 18.7: it waited "connected" for a book that never came."""
+    term = terminal("--product DOGE-USD")
+    screen = term.wait_for(lambda s: exit_status(s) is not None, timeout=30)
+    assert "cryptoj: the venue does not list DOGE-USD (it lists BTC-USD, ETH-USD, SOL-USD)" in screen
     assert exit_status(screen) == 2

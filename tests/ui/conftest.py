@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import random
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +13,8 @@ from textual.pilot import Pilot
 
 from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.cdp_keys import generate_key
-from cryptoj_tui.engine import ConnectionState, EngineConfig
+from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig
+from cryptoj_tui.screens.modals import KillReportScreen
 from cryptoj_tui.sim.venue import VenueConfig, VenueThread
 from cryptoj_tui.widgets.order_ticket import OrderTicket
 
@@ -44,10 +47,18 @@ def live_venue() -> Iterator[VenueThread]:
 KEY = generate_key()
 
 
+def seeded_ids(seed: int = 7) -> Callable[[], str]:
+    """Client order ids as a seeded sequence of UUID4s (the same every run)."""
+    rng = random.Random(seed)
+    return lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
 def make_app(
-    venue: VenueThread, product: str = "BTC-USD", *, trading: bool = True, flash_seconds: float = 0
+    venue: VenueThread, product: str = "BTC-USD", *, trading: bool = True, flash_seconds: float = 0,
+    embedded: bool = False,
 ) -> CryptojApp:
-    """The console on `venue`, with an API key the venue accepts (as `make run` has) unless not.
+    """The console on `venue`, with an API key the venue accepts (as `make run` has) unless not;
+    `embedded` makes it speak of the venue as `make run`'s own, which stops with it.
 
     Size-change flashes are off unless asked for: they last a fraction of a second, and a
     screen must look the same however fast the machine reaches it.
@@ -56,9 +67,12 @@ def make_app(
     if trading:
         venue.call(lambda v: v.keys.register(KEY.name, KEY.public_key()))
         key = KEY
-    # The engine's wall clock is the venue's frozen one too, so feed latency reads the same every run.
-    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, key=key, wall_clock=frozen_clock)
-    return CryptojApp(config, product, venue="paper", clock=frozen_clock, flash_seconds=flash_seconds)
+    # The engine's wall clock is the venue's frozen one too, so feed latency reads the same every
+    # run; order ids come from a seeded sequence, so the ids a screen shows are the same too.
+    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, key=key, wall_clock=frozen_clock,
+                          client_order_ids=seeded_ids())
+    return CryptojApp(config, product, venue="paper", clock=frozen_clock, flash_seconds=flash_seconds,
+                      embedded_venue=embedded)
 
 
 async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
@@ -71,9 +85,9 @@ async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
             view = app.trading.ladder.view
             # The venue's recent trades follow the book snapshot: wait for them too (tape, chart).
             # The feed's metrics come once a second: wait for them too (last frame, latency).
-            if (view is not None and view.live and app.trading.status.connection is ConnectionState.CONNECTED
+            if (view is not None and view.live and app.status.connection is ConnectionState.CONNECTED
                     and app.trading.tape.trades and app.trading.chart.closes
-                    and app.trading.status.feed_latency_ms is not None):
+                    and app.status.feed_latency_ms is not None):
                 break
             await pilot.pause(0.02)
     await pilot.pause()
@@ -93,13 +107,13 @@ async def ready_to_trade(pilot: Pilot) -> None:
 
 
 async def halt_and_close_the_report(pilot: Pilot) -> None:
-    """ctrl+k, then enter on the kill switch report: back on the trading screen, HALTED."""
+    """ctrl+k, then enter on the kill switch report: back on the screen it was pressed on, HALTED."""
     app = pilot.app
     assert isinstance(app, CryptojApp)
     await pilot.press("ctrl+k")
-    await until(pilot, lambda: app.screen is not app.trading)
+    await until(pilot, lambda: isinstance(app.screen, KillReportScreen))
     await pilot.press("enter")
-    await until(pilot, lambda: app.screen is app.trading)
+    await until(pilot, lambda: not isinstance(app.screen, KillReportScreen))
 
 
 async def open_ticket(pilot: Pilot, key: str = "b") -> OrderTicket:
@@ -110,3 +124,25 @@ async def open_ticket(pilot: Pilot, key: str = "b") -> OrderTicket:
     await until(pilot, lambda: app.trading.ticket.is_open)
     await pilot.pause()
     return app.trading.ticket
+
+
+async def place_resting(app: CryptojApp, count: int) -> None:
+    """`count` buys of 0.001 BTC-USD resting 50 and more below the best bid (through the engine)."""
+
+    async def place(engine: Engine) -> None:
+        bid = engine.book("BTC-USD").best_bid()
+        assert bid is not None
+        for n in range(count):
+            await engine.place_limit("BTC-USD", "buy", size="0.001", price=bid[0] - 50 - n)
+
+    await asyncio.wrap_future(app.bridge.submit(place))
+
+
+def venue_open(venue: VenueThread) -> int:
+    """How many of the console's orders the venue has open."""
+    return venue.call(lambda v: sum(o.status == "OPEN" for o in v.exchange.owner_orders(KEY.name)))
+
+
+def toasts(app: CryptojApp) -> list[str]:
+    """Every toast the console showed (or holds behind a dialog), oldest first, as "title: message"."""
+    return [f"{title}: {message}" for title, message in app.notices]

@@ -9,10 +9,12 @@ from decimal import Decimal as D
 
 import pytest
 
-from cryptoj_tui.bridge import BookView, EngineBridge
+from cryptoj_tui.bridge import EngineBridge
+from cryptoj_tui.views import BookView
 from cryptoj_tui.engine import ConnectionState, EngineConfig
 from cryptoj_tui.messages import BooksChanged
 from cryptoj_tui.sim.venue import VenueThread
+from cryptoj_tui.widgets.status_bar import StatusBar
 from tests.ui.conftest import make_app, wait_until_live
 
 
@@ -21,7 +23,7 @@ async def test_ladder_shows_the_venue_book_and_q_quits_cleanly(frozen_venue: Ven
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until_live(pilot)
         bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
-        rows = app.trading.ladder._rows
+        rows = app.trading.ladder.rows
         ask_rows = [r for r in rows if r.kind == "ask"]
         bid_rows = [r for r in rows if r.kind == "bid"]
         # 48 lines less header, positions strip, status bar, footer and borders = 42: column
@@ -72,10 +74,10 @@ async def test_losing_the_venue_shows_reconnecting_instead_of_a_stale_book(
         await wait_until_live(pilot)
         frozen_venue.stop()
         async with asyncio.timeout(10):
-            while app.trading.status.connection is not ConnectionState.RECONNECTING:
+            while app.status.connection is not ConnectionState.RECONNECTING:
                 await pilot.pause(0.02)
         assert app.trading.ladder.view is not None and not app.trading.ladder.view.live
-        assert any(r.kind == "message" and "reconnecting to paper" in r.price for r in app.trading.ladder._rows)
+        assert any(r.kind == "message" and "reconnecting to paper" in r.price for r in app.trading.ladder.rows)
 
 
 def test_the_bridge_is_busy_while_a_command_runs_on_the_engine_thread(live_venue: VenueThread) -> None:
@@ -153,7 +155,7 @@ async def test_engine_messages_before_mount_and_after_exit_are_harmless(frozen_v
     app.on_engine_event(EngineEvent(ConnectionStatus(url="u", state=ConnectionState.CONNECTED)))
     app.on_engine_event(EngineEvent(FeedError(where="w", message="m")))
     app.on_books_changed(BooksChanged())
-    assert app.trading.status.bad_frames == 1
+    assert app.status.bad_frames == 1
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until_live(pilot)
     app.on_books_changed(BooksChanged())
@@ -216,7 +218,7 @@ async def test_without_a_key_the_status_bar_still_has_the_feeds_age_and_latency(
     app = make_app(frozen_venue, trading=False)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until_live(pilot)
-        status = str(app.trading.status.render())
+        status = str(app.trading.query_one(StatusBar).render())
         assert "last frame <2 s" in status and "latency <1 ms" in status
         assert "ACTIVE" not in status and "order rtt" not in status
 

@@ -6,7 +6,7 @@ from textual.pilot import Pilot
 
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
-from tests.ui.conftest import halt_and_close_the_report, make_app, ready_to_trade, until
+from tests.ui.conftest import halt_and_close_the_report, make_app, ready_to_trade, toasts, until
 
 
 def footer_text(app: object) -> str:
@@ -29,12 +29,13 @@ async def test_the_footer_follows_focus_and_clicking_a_key_presses_it(frozen_ven
         await click_key(pilot, "b")
         await until(pilot, lambda: app.trading.ticket.is_open)
         await until(pilot, lambda: "Send" in footer_text(app))  # the ticket's keys while it has focus
-        assert "f2 size 0.01" in footer_text(app) and " b Buy " not in footer_text(app)
+        assert "f1f2f3f4 Sizes" in footer_text(app) and " b Buy " not in footer_text(app)
         await pilot.press("escape")
         await until(pilot, lambda: " b Buy " in footer_text(app))
 
 
-async def test_while_halted_the_order_keys_are_dimmed_and_a_click_on_them_does_nothing(frozen_venue: VenueThread) -> None:
+async def test_while_halted_the_order_keys_are_dimmed_and_a_click_on_them_says_why(frozen_venue: VenueThread) -> None:
+    """Issue 18.8: b (pressed or clicked) while HALTED opens nothing and says why."""
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
@@ -42,7 +43,7 @@ async def test_while_halted_the_order_keys_are_dimmed_and_a_click_on_them_does_n
         footer = app.screen.query_one(ConsoleFooter)
         await until(pilot, lambda: any(key == "b" and not enabled for _, _, key, enabled in footer._targets))
         await click_key(pilot, "b")
-        await pilot.pause()
+        await until(pilot, lambda: any("trading is HALTED" in toast for toast in toasts(app)))
         assert not app.trading.ticket.is_open
 
 

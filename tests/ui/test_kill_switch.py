@@ -9,22 +9,9 @@ from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.sim.venue import VenueThread
+from cryptoj_tui.widgets.status_bar import StatusBar
 from cryptoj_tui.widgets.halt_banner import HaltBanner
-from tests.ui.conftest import KEY, make_app, until, wait_until_live
-
-
-async def place_resting(app: CryptojApp, count: int) -> None:
-    async def place(engine: Engine) -> None:
-        bid = engine.book("BTC-USD").best_bid()
-        assert bid is not None
-        for n in range(count):
-            await engine.place_limit("BTC-USD", "buy", size="0.001", price=bid[0] - 50 - n)
-
-    await asyncio.wrap_future(app.bridge.submit(place))
-
-
-def venue_open(venue: VenueThread) -> int:
-    return venue.call(lambda v: sum(o.status == "OPEN" for o in v.exchange.owner_orders(KEY.name)))
+from tests.ui.conftest import KEY, make_app, place_resting, toasts, until, venue_open, wait_until_live
 
 
 async def test_ctrl_k_halts_cancels_reports_and_rearm_asks_first(frozen_venue: VenueThread) -> None:
@@ -43,7 +30,7 @@ async def test_ctrl_k_halts_cancels_reports_and_rearm_asks_first(frozen_venue: V
         assert len(report.cancelled) == 5 and report.failed == ()
         assert venue_open(frozen_venue) == 0
         assert banner.has_class("-halted") and "TRADING HALTED" in str(banner.render())
-        assert "HALTED" in str(app.trading.status.render())
+        assert "HALTED" in str(app.trading.query_one(StatusBar).render())
         await pilot.press("enter")
         await pilot.press("ctrl+r")
         assert isinstance(app.screen, ConfirmScreen)
@@ -72,7 +59,7 @@ async def test_ctrl_k_without_a_key_says_there_is_nothing_to_halt(frozen_venue: 
         await wait_until_live(pilot)
         await pilot.press("ctrl+k")
         await pilot.pause()
-        assert app.trading_state == "" and "no API key" in str(list(app._notifications)[-1].message)
+        assert app.trading_state == "" and "no API key" in toasts(app)[-1]
 
 
 async def test_the_report_names_each_order_it_could_not_cancel_and_why() -> None:

@@ -9,7 +9,16 @@ from decimal import Decimal as D
 from textual.widgets import Input, Static
 
 from cryptoj_tui.sim.venue import VenueThread
-from tests.ui.conftest import KEY, halt_and_close_the_report, make_app, open_ticket, ready_to_trade, until, wait_until_live
+from cryptoj_tui.widgets.status_bar import StatusBar
+from tests.ui.conftest import (
+    KEY,
+    halt_and_close_the_report,
+    make_app,
+    open_ticket,
+    ready_to_trade,
+    until,
+    wait_until_live,
+)
 
 
 def venue_orders(venue: VenueThread) -> list:
@@ -37,9 +46,9 @@ async def test_buy_and_sell_from_the_keyboard_show_on_the_ladder(frozen_venue: V
         await pilot.press("enter")
         await until(pilot, lambda: len(venue_orders(frozen_venue)) == 2)
         assert sorted(venue_orders(frozen_venue)) == [("BUY", bids[1][0], "OPEN"), ("SELL", asks[0][0], "OPEN")]
-        await until(pilot, lambda: any(r.own_bid for r in app.trading.ladder._rows)
-                    and any(r.own_ask for r in app.trading.ladder._rows))
-        own_bid = next(r for r in app.trading.ladder._rows if r.own_bid)
+        await until(pilot, lambda: any(r.own_bid for r in app.trading.ladder.rows)
+                    and any(r.own_ask for r in app.trading.ladder.rows))
+        own_bid = next(r for r in app.trading.ladder.rows if r.own_bid)
         assert own_bid.value == bids[1][0] and own_bid.own_bid == "0.01"
 
 
@@ -94,7 +103,7 @@ async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) 
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
-        rows = app.trading.ladder._rows
+        rows = app.trading.ladder.rows
         y = next(i for i, r in enumerate(rows) if r.kind == "ask")
         # Row y of the book is line y + 1 of the ladder, under its frame's top edge.
         await pilot.click("#ladder", offset=(app.trading.ladder.size.width // 2, y + 1))
@@ -163,14 +172,14 @@ async def test_a_size_change_flashes_its_row_briefly(frozen_venue: VenueThread) 
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
         ladder = app.trading.ladder
-        assert not any(r.flash for r in ladder._rows)  # the first book is not a change
+        assert not any(r.flash for r in ladder.rows)  # the first book is not a change
         await pilot.press("down", "b")
         await until(pilot, lambda: app.trading.ticket.is_open)
         await pilot.pause()
         await pilot.press("enter")
-        await until(pilot, lambda: any(r.flash for r in ladder._rows))
-        assert [(r.value, r.flash) for r in ladder._rows if r.flash] == [(bids[1][0], "up")]
-        await until(pilot, lambda: not any(r.flash for r in ladder._rows))
+        await until(pilot, lambda: any(r.flash for r in ladder.rows))
+        assert [(r.value, r.flash) for r in ladder.rows if r.flash] == [(bids[1][0], "up")]
+        await until(pilot, lambda: not any(r.flash for r in ladder.rows))
         assert ladder._flashes == {} and ladder._flash_timer is None
 
 
@@ -204,7 +213,7 @@ async def test_in_80_by_24_the_ticket_leaves_the_status_bar_and_footer_in_view(f
         await ready_to_trade(pilot)
         await open_ticket(pilot)
         assert app.trading.ticket.region.bottom <= 24 - 3
-        assert app.trading.status.region.y == 22 and app.focused is app.trading.ticket.query_one("#size")
+        assert app.trading.query_one(StatusBar).region.y == 22 and app.focused is app.trading.ticket.query_one("#size")
 
 
 async def test_the_kill_switch_closes_an_open_ticket(frozen_venue: VenueThread) -> None:
@@ -217,3 +226,96 @@ async def test_the_kill_switch_closes_an_open_ticket(frozen_venue: VenueThread) 
         await halt_and_close_the_report(pilot)
         assert app.trading_state == "HALTED" and not app.trading.ticket.is_open
         assert app.focused is None and venue_orders(frozen_venue) == []
+
+
+def press_at_once(app, *keys: str) -> None:  # type: ignore[no-untyped-def]
+    """Queue key presses as a terminal delivers a fast burst: all before the app handles the first
+    (pilot.press waits for the app to go idle after each key, so it cannot show a race)."""
+    from textual import events
+
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+async def test_enter_on_the_type_field_opens_its_list_and_never_sends(frozen_venue: VenueThread) -> None:
+    """Issue 18.1: b, up to the type field, enter sent a marketable limit. Enter on the type
+    field opens the list (and picks in it); only enter on the other fields sends."""
+    from textual.widgets import Select
+
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        ticket = await open_ticket(pilot)
+        await pilot.press("up")
+        kind = ticket.query_one("#type", Select)
+        assert app.focused is kind
+        await pilot.press("enter")
+        await until(pilot, lambda: kind.expanded)
+        await pilot.press("escape")
+        await until(pilot, lambda: not kind.expanded)
+        await pilot.pause(0.3)  # an order would have reached the venue by now
+        assert ticket.is_open and venue_orders(frozen_venue) == []
+        assert ticket.check_action("send", ()) is False  # the footer's Send is off there too
+        await pilot.press("down")  # to the size field: enter sends from there
+        assert app.focused is ticket.query_one("#size") and ticket.check_action("send", ()) is True
+
+
+async def test_keys_typed_in_a_burst_after_b_go_to_the_ticket_in_order(frozen_venue: VenueThread) -> None:
+    """Issue 18.3: `b` then `5` at once switched to the journal screen; `down` then `64000` put
+    64000 into the size field. Each key goes where the ticket's focus is when it is handled."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        press_at_once(app, "b", "0", ".", "5")
+        await until(pilot, lambda: app.trading.ticket.is_open)
+        await pilot.pause()
+        ticket = app.trading.ticket
+        assert app.screen is app.trading and ticket.query_one("#size", Input).value == "0.5"
+        press_at_once(app, "down", "6", "4", "0", "0", "0")
+        await until(pilot, lambda: ticket.query_one("#price", Input).value == "64000")
+        assert ticket.query_one("#size", Input).value == "0.5" and app.screen is app.trading
+        press_at_once(app, "escape", "5")  # once closed, the screen keys are the screen's again
+        await until(pilot, lambda: app.screen is app.journal)
+
+
+async def test_a_limit_through_the_spread_says_it_takes_liquidity_and_f5_moves_it_to_the_inside(
+        frozen_venue: VenueThread) -> None:
+    """Issue 18.2: a buy at the best ask fills at once as a taker; the ticket says so with the
+    fee before it is sent, and F5 moves the price to the best bid."""
+    app = make_app(frozen_venue)
+    bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        ticket = await open_ticket(pilot)
+        preview = ticket.query_one("#preview", Static)
+        await until(pilot, lambda: ticket.result is not None)
+        assert "crosses the spread" not in str(preview.render())  # at the best bid it rests
+        ticket.query_one("#price", Input).value = f"{asks[0][0]:f}"
+        fee = (asks[0][0] * D("0.01") * D("0.006")).quantize(D("0.01"))
+        await until(pilot, lambda: "crosses the spread" in str(preview.render()))
+        text = str(preview.render())
+        assert f"crosses the spread: takes liquidity, fee ~{fee:,.2f}" in text
+        assert f"F5 joins the bid at {bids[0][0]:,.2f}" in text
+        await pilot.press("f5")
+        assert ticket.query_one("#price", Input).value == f"{bids[0][0]:f}"
+        await until(pilot, lambda: "crosses the spread" not in str(preview.render()))
+        assert venue_orders(frozen_venue) == []
+
+
+async def test_a_sell_through_the_bid_and_a_post_only_that_would_take_say_so(frozen_venue: VenueThread) -> None:
+    from textual.widgets import Select
+
+    app = make_app(frozen_venue)
+    bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        ticket = await open_ticket(pilot, "s")
+        preview = ticket.query_one("#preview", Static)
+        ticket.query_one("#price", Input).value = f"{bids[1][0]:f}"  # below the best bid: takes
+        await until(pilot, lambda: "takes liquidity" in str(preview.render()))
+        assert f"F5 joins the ask at {asks[0][0]:,.2f}" in str(preview.render())
+        ticket.query_one("#type", Select).value = "post_only"
+        await until(pilot, lambda: "the venue rejects a post-only that would take" in str(preview.render()))
+        ticket.query_one("#type", Select).value = "market"
+        await until(pilot, lambda: "takes liquidity, fee ~" in str(preview.render()))
+        assert "F5 joins" not in str(preview.render())  # a market order has no price to move

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from decimal import Decimal as D
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.help import HelpScreen
 from cryptoj_tui.screens.modals import ConfirmScreen
 from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.sim.venue import VenueThread
-from tests.ui.conftest import make_app, wait_until_live
-from tests.ui.test_kill_switch import until
+from cryptoj_tui.widgets.status_bar import StatusBar
+from tests.ui.conftest import make_app, toasts, until, wait_until_live
 
 
 async def test_a_fill_shows_as_a_position_and_flatten_closes_it_after_asking(frozen_venue: VenueThread) -> None:
+    """Issue 18.6: the flatten dialog says the side and size; its toast says what filled, at what
+    average, and that the position is flat (not the market order's first status, OPEN)."""
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until_live(pilot)
@@ -27,19 +30,53 @@ async def test_a_fill_shows_as_a_position_and_flatten_closes_it_after_asking(fro
 
         await asyncio.wrap_future(app.bridge.submit(buy))
         strip = app.trading.positions
-        await until(pilot, lambda: "0.02 @" in str(strip.render()))
-        assert "order rtt" in str(app.trading.status.render())
+        await until(pilot, lambda: "0.02000000 @" in str(strip.render()))
+        assert "order rtt" in str(app.trading.query_one(StatusBar).render())
         await pilot.press("3")
         assert isinstance(app.screen, PositionsScreen)
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 1)
-        assert table.get_row_at(0)[:2] == ["BTC-USD", "0.02"]
+        assert table.get_row_at(0)[:2] == ["BTC-USD", "0.02000000"]
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "SELL 0.02000000 BTC-USD at market (the whole long)" in app.screen.question  # type: ignore[attr-defined]
         await pilot.press("y")
         await until(pilot, lambda: app.positions.view is not None and app.positions.view.positions[0].quantity == D(0))
         totals = str(app.positions.query_one("#totals", Static).render())
         assert "realised" in totals and "fees" in totals
+        await until(pilot, lambda: any(t.startswith("flatten: ") for t in toasts(app)))
+        flatten = next(t for t in toasts(app) if t.startswith("flatten: "))
+        assert re.fullmatch(r"flatten: SELL 0\.02000000 BTC-USD: filled 0\.02000000 at avg [\d,]+\.\d\d; now flat", flatten)
+
+
+async def test_a_fill_toast_says_size_average_price_and_taker(frozen_venue: VenueThread) -> None:
+    """Issue 18.4: the toast of a fill says what filled, at the fill's average (not the limit
+    price) and whether it took liquidity; the order's 'sent' toast claims no status."""
+    app = make_app(frozen_venue)
+    _, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+        await pilot.press("b")
+        ticket = app.trading.ticket
+        await until(pilot, lambda: ticket.is_open)
+        limit = asks[1][0]  # through the best ask: it fills at the best ask's price (and the next's)
+        ticket.query_one("#price", Input).value = f"{limit:f}"
+        second = (asks[1][1] / 2).quantize(D("0.00000001"))
+        size = asks[0][1] + second
+        ticket.query_one("#size", Input).value = f"{size:f}"
+        await until(pilot, lambda: ticket.result is not None and ticket.result.ok
+                    and "crosses" in str(ticket.query_one("#preview").render()))
+        await pilot.press("enter")
+        await until(pilot, lambda: any(t.startswith("filled") for t in toasts(app)))
+        row = next(iter(app.orders.values()))
+        average = ((asks[0][0] * asks[0][1] + asks[1][0] * second) / size).quantize(D("0.01"))
+        fill = next(t for t in toasts(app) if t.startswith("filled"))
+        assert fill == (f"filled · {row.client_order_id[:8]}: BUY filled {size:.8f} BTC-USD at avg {average:,.2f}"
+                        f" · taker · fee {row.fees:,.2f}")
+        assert average != limit and f"{limit:,.2f}" not in fill
+        sent = next(t for t in toasts(app) if t.startswith("sent"))
+        assert sent == f"sent · {row.client_order_id[:8]}: BUY {size:.8f} BTC-USD limit at {limit:,.2f} · taken by the venue"
 
 
 async def test_the_help_screen_is_made_from_the_bindings(frozen_venue: VenueThread) -> None:
@@ -53,7 +90,10 @@ async def test_the_help_screen_is_made_from_the_bindings(frozen_venue: VenueThre
         assert ("b", "Buy") in sections["Trading"] and ("c", "Cancel selected order") in sections["Orders"]
         assert ("f", "Flatten") in sections["Positions"]
         assert ("enter", "Send") in sections["Order ticket"] and ("f2", "size 0.01") in sections["Order ticket"]
-        assert ("y, enter", "Yes") in sections["Questions (flatten, re-arm, quit)"]
+        assert ("y, enter", "Yes") in sections["Questions (flatten, re-arm)"]
+        assert ("c", "Cancel all and quit") in sections["Quitting with orders working"]
+        assert ("c", "Cancel here") in sections["Trading"] and ("m", "Move an order") in sections["Trading"]
+        assert ("f5", "Price to the inside") in sections["Order ticket"]
         await pilot.press("1")
         assert app.screen is app.trading
 

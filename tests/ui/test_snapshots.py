@@ -4,23 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from functools import partial
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
+from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.screens.modals import KillReportScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.keyed_table import KeyedTable
-from tests.ui.conftest import make_app, wait_until_live
-from tests.ui.test_kill_switch import place_resting, until
+from tests.ui.conftest import make_app, place_resting, until, wait_until_live
 
 
-def test_trading_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=wait_until_live)
+Snap = Callable[[CryptojApp, tuple[int, int], Callable[[Pilot], Awaitable[None]]], bool]
 
 
-def test_trading_screen_small_terminal(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(80, 24), run_before=wait_until_live)
+@pytest.fixture
+def snap(snap_compare: Any) -> Snap:
+    """snap_compare, once the status line is settled: its "last frame" says "<2 s" between two
+    heartbeats, and "2 s ago" when a loaded machine delays one (the frame's age is real time)."""
+
+    def compare(app: CryptojApp, size: tuple[int, int], run_before: Callable[[Pilot], Awaitable[None]]) -> bool:
+        async def settled(pilot: Pilot) -> None:
+            await run_before(pilot)
+            await until(pilot, lambda: app.status.frame_age is not None and app.status.frame_age < 2)
+
+        return bool(snap_compare(app, terminal_size=size, run_before=settled))
+
+    return compare
+
+
+def test_trading_screen(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), wait_until_live)
+
+
+def test_trading_screen_small_terminal(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (80, 24), wait_until_live)
 
 
 async def _buy_ticket(pilot: Pilot) -> None:
@@ -32,8 +53,8 @@ async def _buy_ticket(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-def test_order_ticket(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_buy_ticket)
+def test_order_ticket(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _buy_ticket)
 
 
 async def _fixed_round_trip(pilot: Pilot) -> None:
@@ -44,7 +65,7 @@ async def _fixed_round_trip(pilot: Pilot) -> None:
         engine.trading.execution.round_trips = [0.002]
 
     await asyncio.wrap_future(app.bridge.submit(fix))  # type: ignore[attr-defined]
-    await until(pilot, lambda: app.trading.status.round_trip_ms == 2.0)  # type: ignore[attr-defined]
+    await until(pilot, lambda: app.status.round_trip_ms == 2.0)  # type: ignore[attr-defined]
 
 
 async def _halted_with_report(pilot: Pilot) -> None:
@@ -52,7 +73,7 @@ async def _halted_with_report(pilot: Pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: getattr(app, "trading_state", "") == "ACTIVE")
     await place_resting(app, 3)  # type: ignore[arg-type]
-    await until(pilot, lambda: sum(o["status"] == "OPEN" for o in app.orders.values()) == 3)  # type: ignore[attr-defined]
+    await until(pilot, lambda: sum(o.status == "OPEN" for o in app.orders.values()) == 3)  # type: ignore[attr-defined]
     await _fixed_round_trip(pilot)
     await pilot.press("ctrl+k")
     await until(pilot, lambda: isinstance(app.screen, KillReportScreen))
@@ -65,8 +86,8 @@ async def _halted_with_report(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-def test_kill_switch_report(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_halted_with_report)
+def test_kill_switch_report(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _halted_with_report)
 
 
 async def _rearm_question(pilot: Pilot) -> None:
@@ -75,24 +96,27 @@ async def _rearm_question(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-def test_rearm_confirmation(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_rearm_question)
+def test_rearm_confirmation(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _rearm_question)
 
 
 async def _blotter(pilot: Pilot) -> None:
     await wait_until_live(pilot)
     app = pilot.app
     await place_resting(app, 3)  # type: ignore[arg-type]
-    await pilot.press("2", "c")
-    await until(pilot, lambda: sum(o["status"] == "CANCELLED" for o in app.orders.values()) == 1)  # type: ignore[attr-defined]
-    # The blotter repaints at most four times a second: wait for the table itself to show it.
+    await pilot.press("2")
     table = app.blotter.query_one(KeyedTable)  # type: ignore[attr-defined]
+    await until(pilot, lambda: table.row_count == 3 and app.blotter.selected() is not None)  # type: ignore[attr-defined]
+    await pilot.press("c")
+    await until(pilot, lambda: sum(o.status == "CANCELLED" for o in app.orders.values()) == 1)  # type: ignore[attr-defined]
+    await _fixed_round_trip(pilot)
+    # The blotter repaints at most four times a second: wait for the table itself to show it.
     await until(pilot, lambda: sum("CANCELLED" in map(str, table.get_row_at(n)) for n in range(table.row_count)) == 1)
     await pilot.pause()
 
 
-def test_orders_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_blotter)
+def test_orders_screen(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _blotter)
 
 
 async def _positions(pilot: Pilot) -> None:
@@ -103,13 +127,14 @@ async def _positions(pilot: Pilot) -> None:
         await engine.wait_done(await engine.place_market("BTC-USD", "buy", size="0.02"))
 
     await asyncio.wrap_future(app.bridge.submit(buy))  # type: ignore[attr-defined]
+    await _fixed_round_trip(pilot)
     await pilot.press("3")
     await until(pilot, lambda: app.positions.view is not None and bool(app.positions.view.positions))  # type: ignore[attr-defined]
     await pilot.pause(0.6)
 
 
-def test_positions_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_positions)
+def test_positions_screen(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _positions)
 
 
 async def _help(pilot: Pilot) -> None:
@@ -118,8 +143,8 @@ async def _help(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-def test_help_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_help)
+def test_help_screen(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _help)
 
 
 async def _risk(pilot: Pilot) -> None:
@@ -130,17 +155,50 @@ async def _risk(pilot: Pilot) -> None:
     await pilot.pause(0.6)
 
 
-def test_risk_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_risk)
+def test_risk_screen(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _risk)
 
 
 async def _journal(pilot: Pilot) -> None:
     await wait_until_live(pilot)
     await place_resting(pilot.app, 2)  # type: ignore[arg-type]
+    await _fixed_round_trip(pilot)
     await pilot.press("5", "slash")
-    await pilot.press(*"OrderUpdated", "escape")
+    await pilot.press(*"order", "escape")
     await pilot.pause(0.4)
 
 
-def test_journal_screen(frozen_venue: VenueThread, snap_compare: Any) -> None:
-    assert snap_compare(make_app(frozen_venue), terminal_size=(160, 48), run_before=_journal)
+def test_journal_screen(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _journal)
+
+
+# -- 80x24: every screen, a ticket open, and HALTED (issue 18.14) ------------------------------
+
+SMALL = (80, 24)
+
+
+def test_order_ticket_small_terminal(frozen_venue: VenueThread, snap: Snap) -> None:
+    """The compact ticket: one-line fields, the preview (notional, fee, checks) in view, the
+    ladder's bids and prices beside it, the status line and footer below."""
+    assert snap(make_app(frozen_venue), SMALL, _buy_ticket)
+
+
+async def _halted_on(pilot: Pilot, key: str) -> None:
+    """HALTED by the kill switch (report closed), then the screen on `key`."""
+    await _halted_with_report(pilot)
+    await pilot.press("enter", key)
+    await until(pilot, lambda: not isinstance(pilot.app.screen, KillReportScreen))
+    if key == "5":  # the journal: the halt's own lines (the cancels' come in either order, REST or user channel)
+        await pilot.press("slash", *"halt", "escape")
+    await pilot.pause(0.6)
+
+
+def test_kill_switch_report_small_terminal(frozen_venue: VenueThread, snap: Snap) -> None:
+    """The report whole, and no toast over it (they wait for it to close)."""
+    assert snap(make_app(frozen_venue), SMALL, _halted_with_report)
+
+
+@pytest.mark.parametrize("key", ["1", "2", "3", "4", "5", "6"])
+def test_every_screen_halted_small_terminal(frozen_venue: VenueThread, snap: Snap, key: str) -> None:
+    """Each screen at 80x24 while HALTED: the banner fits, the status line says HALTED."""
+    assert snap(make_app(frozen_venue), SMALL, partial(_halted_on, key=key))

@@ -113,3 +113,33 @@ def test_sim_refuses_a_file_that_is_not_its_database(tmp_path: Path, capsys: pyt
 def test_sim_refuses_bad_balances(balances: str, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "--balances", balances]) == 2
     assert fragment in capsys.readouterr().err
+
+
+def test_the_usage_line_shows_the_command_as_optional(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 18.16: with no command, cryptoj is the console; the usage line says so."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    usage = capsys.readouterr().out.splitlines()[0]
+    assert usage == "usage: cryptoj [OPTIONS] [COMMAND [ARGS ...]]"
+
+
+@pytest.mark.parametrize(
+    ("keys", "fragment"),
+    [
+        ("bogus=n", "keys: unknown binding id(s) bogus; known: "),
+        ("buy=ctrl+k", "keys: buy = 'ctrl+k' takes ctrl+k, the kill switch's key"),
+        ("kill_switch=f12;quit=f12", "keys: quit = 'f12' takes f12, the kill switch's key"),
+    ],
+)
+def test_a_bad_keymap_is_refused_before_anything_starts(
+    keys: str, fragment: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Issue 18.16: CRYPTOJ_KEYS=bogus=n was reported after the embedded venue had started and the
+    UI had begun drawing; it is found first, in one line, and nothing starts (no log file either)."""
+    monkeypatch.setenv("CRYPTOJ_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CRYPTOJ_KEYS", keys)
+    monkeypatch.setenv("CRYPTOJ_LOG_FILE", str(tmp_path / "log" / "cryptoj.log"))
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cryptoj: config error: ") and fragment in err and err.count("\n") == 1
+    assert not (tmp_path / "log").exists()

@@ -126,3 +126,32 @@ def test_order_size_and_theme_are_checked_where_they_come_from(tmp_path: Path) -
     config.write_text('theme = "neon"\n')
     with pytest.raises(ConfigError, match=r"config.toml: theme: expected one of textual-dark, .*got 'neon'"):
         load_settings(env={}, config_file=config)
+
+
+def test_a_kept_setting_is_written_into_the_file_leaving_the_rest_as_it_was(tmp_path: Path) -> None:
+    """Issue 18.16: the theme picked in the palette is kept in the config file; the file's other
+    settings and comments stay as they were, and the next start reads it."""
+    from cryptoj_tui.config import save_setting
+
+    path = tmp_path / "config.toml"
+    path.write_text('# my settings\nproduct = "ETH-USD"  # the one I trade\n\n[keys]\nbuy = "n"\n')
+    assert save_setting(path, "theme", "nord") == path
+    text = path.read_text()
+    assert text.startswith('# my settings\nproduct = "ETH-USD"  # the one I trade\n') and 'buy = "n"' in text
+    settings = load_settings(config_file=path, env={})
+    assert (settings.theme, settings.product, settings.keys) == ("nord", "ETH-USD", (("buy", "n"),))
+    save_setting(path, "theme", "gruvbox")
+    assert load_settings(config_file=path, env={}).theme == "gruvbox" and text.count("theme") == 1
+
+
+def test_a_kept_setting_makes_the_file_and_refuses_bad_values(tmp_path: Path) -> None:
+    from cryptoj_tui.config import save_setting
+
+    path = tmp_path / "new" / "config.toml"
+    save_setting(None, "theme", "nord", env={"CRYPTOJ_CONFIG": str(path)})
+    assert load_settings(env={"CRYPTOJ_CONFIG": str(path)}).theme == "nord"
+    with pytest.raises(ConfigError, match="theme: expected one of"):
+        save_setting(path, "theme", "no-such-theme")
+    (tmp_path / "a-file").write_text("")  # a directory that is a file: the disk refuses (even root)
+    with pytest.raises(ConfigError, match="a-file/sub/config.toml: cannot keep theme: "):
+        save_setting(tmp_path / "a-file" / "sub" / "config.toml", "theme", "nord")

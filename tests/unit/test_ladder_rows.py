@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from cryptoj_tui.bridge import BookView
+from cryptoj_tui.views import BookView
 from cryptoj_tui.widgets.ladder import LadderRow, decimal_places, ladder_rows
 
 

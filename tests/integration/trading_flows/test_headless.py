@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -81,3 +82,68 @@ async def test_a_world_readable_key_file_is_refused_in_one_line(tmp_path: Path, 
     assert err.decode().strip() == (
         f"cryptoj headless: {key_file}: readable or writable by others (mode 644); run: chmod 600 {key_file}"
     )
+
+
+async def headless_with_stdin(stdin: object, *args: str, timeout: float = 60) -> tuple[int, list[dict], str]:
+    """`cryptoj headless` (embedded venue) with `stdin`: (exit code, reply lines, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cryptoj_tui", "headless", *args,
+        stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,  # type: ignore[arg-type]
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    replies = [json.loads(line) for line in out.decode().splitlines() if '"reply"' in line]
+    assert process.returncode is not None
+    return process.returncode, replies, err.decode()
+
+
+async def test_commands_from_a_file_are_read_and_the_end_of_the_file_stops_it(tmp_path: Path) -> None:
+    """Issue 18.15: `cryptoj headless < commands.jsonl` failed ("Pipe transport is for
+    pipes/sockets only"); a regular file is read to its end, then the engine stops, exit 0."""
+    commands = tmp_path / "commands.jsonl"
+    commands.write_text('{"cmd": "state"}\n\n{"cmd": "positions"}\n')
+    with commands.open("rb") as stdin:
+        code, replies, err = await headless_with_stdin(stdin)
+    assert code == 0, err
+    assert [r["reply"] for r in replies] == ["ready", "state", "positions"] and "Traceback" not in err
+
+
+async def test_stdin_from_dev_null_ends_at_once_and_cleanly() -> None:
+    """Issue 18.15: `cryptoj headless </dev/null` printed a PermissionError traceback and never
+    exited; it answers ready and stops, exit 0."""
+    code, replies, err = await headless_with_stdin(asyncio.subprocess.DEVNULL, timeout=30)
+    assert code == 0 and [r["reply"] for r in replies] == ["ready"] and err == ""
+
+
+async def test_a_line_over_the_limit_is_answered_with_an_error_and_the_next_is_read(tmp_path: Path) -> None:
+    """Issue 25.3: one line over 64 KiB ended the session ("Separator is not found, and chunk
+    exceed the limit"); a line over the 1 MiB limit is dropped with an error reply, and the
+    commands after it run."""
+    commands = tmp_path / "commands.jsonl"
+    commands.write_bytes(b'{"cmd": "state", "pad": "' + b"x" * (3 << 20) + b'"}\n{"cmd": "state"}\n'
+                         + b'{"cmd": "state", "pad": "' + b"y" * 100_000 + b'"}\n')
+    with commands.open("rb") as stdin:
+        code, replies, err = await headless_with_stdin(stdin)
+    assert code == 0, err
+    assert [r["reply"] for r in replies] == ["ready", None, "state", "state"]
+    assert replies[1]["error"] == "a line of 3,145,756 bytes is over the 1,048,576-byte limit; dropped"
+
+
+async def test_stay_keeps_the_engine_after_the_end_of_input_until_interrupted() -> None:
+    """`--stay`: stdin ends at once, the engine goes on printing events until SIGINT; exit 0."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cryptoj_tui", "headless", "--stay", "--product", "BTC-USD",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(60):
+        while b'"reply":"ready"' not in await process.stdout.readline():
+            pass
+        events = 0
+        while events < 20:  # events keep coming after the end of input
+            events += b'"event"' in await process.stdout.readline()
+    assert process.returncode is None
+    process.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0 and "Traceback" not in err.decode()

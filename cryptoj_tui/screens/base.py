@@ -1,0 +1,53 @@
+"""What every main screen has: the header, the HALTED banner, the status line and the footer.
+
+The app hands each screen the console's status (`status`, a ConsoleStatus view); the banner and
+the status line are bound to it, so every screen shows the trading state, the connection and the
+account's PnL the same way, and none of them reads the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from cryptoj_tui.views import ConsoleStatus
+from cryptoj_tui.widgets.console_footer import ConsoleFooter
+from cryptoj_tui.widgets.console_header import ConsoleHeader
+from cryptoj_tui.widgets.halt_banner import HaltBanner
+from cryptoj_tui.widgets.status_bar import StatusBar
+
+
+class ConsoleScreen(Screen[None]):
+    """A main screen of the console; subclasses compose their body."""
+
+    status: reactive[ConsoleStatus] = reactive(ConsoleStatus, init=False)
+    """The console's status, as the app last saw it."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader()
+        yield HaltBanner().data_bind(status=ConsoleScreen.status)
+        yield from self.compose_body()
+        yield StatusBar(self.clock, id="status").data_bind(status=ConsoleScreen.status)
+        yield ConsoleFooter()
+        yield from self.compose_overlays()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets, between the banner and the status line."""
+        yield from ()
+
+    def compose_overlays(self) -> ComposeResult:
+        """Panels drawn over the body (the trading screen's order ticket)."""
+        yield from ()
+
+    @property
+    def halted(self) -> bool:
+        """Whether trading is HALTED (as the status says)."""
+        return self.status.trading_state == "HALTED"

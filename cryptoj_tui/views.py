@@ -1,0 +1,150 @@
+"""What the console shows, as immutable view models: copies made from the engine's state, safe to
+hand from the engine thread to the UI thread, and the only shapes screens and widgets read.
+
+The bridge makes the book, portfolio and risk views on the engine loop; the app makes order rows
+from the engine's order events and the console status from everything it hears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cryptoj_tui.engine.events import FeedMetrics, Heartbeat, TickerUpdated
+from cryptoj_tui.engine.model import ConnectionState, Level
+from cryptoj_tui.engine.trading import LimitUsage
+from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat
+
+UNSHOWN_EVENTS = (Heartbeat, TickerUpdated)
+"""Events the console never shows: the bridge drops them before they reach the UI thread."""
+STATUS_ONLY_EVENTS = (FeedMetrics,)
+"""Events shown in the status line only (once a second), never as journal entries."""
+
+WORKING_STATUSES = frozenset({"PENDING_NEW", "OPEN", "PARTIALLY_FILLED", "PENDING_CANCEL"})
+
+
+@dataclass(frozen=True, slots=True)
+class BookView:
+    """An immutable copy of the top of one book."""
+
+    product_id: str
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    sequence_num: int
+    live: bool
+    own_bids: tuple[Level, ...] = ()
+    """(price, leaves) of our working buy orders, summed per price."""
+    own_asks: tuple[Level, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    """One product's position as the UI shows it (exact Decimals, computed on the engine loop)."""
+
+    product_id: str
+    quantity: Decimal
+    average_price: Decimal
+    mark: Decimal | None
+    realised: Decimal
+    unrealised: Decimal
+    fees: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioView:
+    """Positions, PnL and order round-trip time."""
+
+    positions: tuple[PositionRow, ...]
+    pnl: Decimal
+    realised: Decimal
+    unrealised: Decimal
+    fees: Decimal
+    round_trip_ms: float | None
+    formats: dict[str, ProductFormat] = field(default_factory=dict)
+    """Each position's product increments (what its numbers are written to)."""
+
+    def format(self, product_id: str) -> ProductFormat:
+        """The increments of `product_id` (the default where the venue did not say)."""
+        return self.formats.get(product_id, DEFAULT_FORMAT)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    """The trading state and every limit's use."""
+
+    state: str
+    reason: str
+    usage: tuple[LimitUsage, ...]
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One order as the blotter, the ladder's keys and the journal show it."""
+
+    client_order_id: str
+    order_id: str
+    product_id: str
+    side: str
+    type: str
+    size: Decimal
+    price: Decimal | None
+    status: str
+    filled_size: Decimal
+    average_price: Decimal | None
+    fees: Decimal
+    reason: str
+    time: str
+    """When the console first saw it (HH:MM:SS)."""
+
+    @classmethod
+    def from_snapshot(cls, order: dict[str, Any], time: str) -> OrderRow:
+        """From `Order.snapshot()` as an OrderUpdated event carries it."""
+        return cls(
+            client_order_id=str(order["client_order_id"]), order_id=str(order.get("order_id", "")),
+            product_id=str(order["product_id"]), side=str(order["side"]), type=str(order["type"]),
+            size=_decimal(str(order["size"])) or Decimal(0), price=_decimal(str(order.get("price", ""))),
+            status=str(order["status"]), filled_size=_decimal(str(order.get("filled_size", ""))) or Decimal(0),
+            average_price=_decimal(str(order.get("average_price", ""))),
+            fees=_decimal(str(order.get("fees", ""))) or Decimal(0), reason=str(order.get("reason", "")), time=time,
+        )
+
+    @property
+    def working(self) -> bool:
+        """True while the order can still trade (and be cancelled)."""
+        return self.status in WORKING_STATUSES
+
+    @property
+    def leaves(self) -> Decimal:
+        """Size still to trade (0 once it is done)."""
+        return max(self.size - self.filled_size, Decimal(0)) if self.working else Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleStatus:
+    """The facts every screen's status line shows: trading state, connection, feed health, PnL."""
+
+    venue: str = ""
+    trading_state: str = ""
+    """ACTIVE, REDUCING or HALTED ("" before the engine says, or without an API key)."""
+    halt_reason: str = ""
+    connection: ConnectionState = ConnectionState.CONNECTING
+    gaps: int = 0
+    bad_frames: int = 0
+    frame_age: float | None = None
+    """Seconds since the last market data frame."""
+    feed_latency_ms: float | None = None
+    """The venue's stamp on the last frame to its arrival here (clock skew included)."""
+    round_trip_ms: float | None = None
+    """The last order's send -> ack time."""
+    pnl: Decimal | None = None
+    """The account's PnL (None without trading)."""
+    problem: str = ""
+    """What is wrong with the products asked for (the venue refused one), if anything."""
