@@ -291,3 +291,19 @@ def test_no_collection_runs_while_the_console_is_busy_but_none_waits_forever() -
         assert full_collections() == full + 2
     finally:
         gc.set_threshold(*before)
+
+
+async def test_a_theme_picked_while_running_is_handed_on_to_be_kept(frozen_venue: VenueThread) -> None:
+    """Issue 18.16: the console tells its owner (the CLI, which writes the config file) the theme
+    picked in the palette; the one it starts with is not news."""
+    from cryptoj_tui.app import CryptojApp
+
+    picked: list[str] = []
+    config = make_app(frozen_venue, trading=False).engine_config
+    app = CryptojApp(config, "BTC-USD", venue="paper", theme="nord", on_theme=picked.append)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert picked == []
+        app.theme = "gruvbox"  # what the palette's "Change theme" does
+        await pilot.pause()
+    assert picked == ["gruvbox"]
