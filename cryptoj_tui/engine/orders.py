@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from cryptoj_tui.engine.model import check_product_id
@@ -99,6 +99,12 @@ class OrderError(ValueError):
     """An order request that cannot be sent; the message says which field and why."""
 
 
+MAX_INTEGER_DIGITS = 15
+"""Prices and sizes are under 10^15: beyond any product a venue lists, and within what exact
+arithmetic (and every venue's decimal strings) can carry."""
+MAX_DECIMAL_PLACES = 18
+
+
 def _decimal(name: str, value: object, *, positive: bool = True) -> Decimal:
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
@@ -106,6 +112,12 @@ def _decimal(name: str, value: object, *, positive: bool = True) -> Decimal:
         raise OrderError(f"{name} {value!r} is not a number") from None
     if not number.is_finite() or (number <= 0 if positive else number < 0):
         raise OrderError(f"{name} must be a finite number {'above' if positive else 'at least'} 0, got {value}")
+    if number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise OrderError(f"{name} {number} is too large: a venue takes numbers under 10^{MAX_INTEGER_DIGITS}")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_DECIMAL_PLACES and number != number.quantize(
+            Decimal(1).scaleb(-MAX_DECIMAL_PLACES), rounding=ROUND_DOWN):
+        raise OrderError(f"{name} {number} has more than {MAX_DECIMAL_PLACES} decimal places")
     return number
 
 

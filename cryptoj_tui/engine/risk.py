@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from cryptoj_tui.engine.orders import OrderRequest, OrderSide
 
@@ -188,6 +188,18 @@ class RiskManager:
         rules = context.rules
         if rules is None:
             return None
+        # A remainder is exact only while the quotient fits the context's precision: a request's
+        # numbers are under 10^15 with at most 18 places, so 40 more digits cover any increment
+        # a venue gives down to 10^-25 (Decimal's default 28 raised InvalidOperation for 1e30).
+        with localcontext() as exact:
+            exact.prec = 80
+            try:
+                return self._increments(request, rules)
+            except ArithmeticError:  # an increment finer than any venue's (its rules are not trusted blindly)
+                return (f"size {request.size:f} cannot be checked against the venue's increments "
+                        f"({rules.base_increment}, {rules.price_increment})")
+
+    def _increments(self, request: OrderRequest, rules: ProductRules) -> str | None:
         if request.size % rules.base_increment:
             return f"size {request.size:f} is not a multiple of the base increment {rules.base_increment:f}"
         if not rules.base_min_size <= request.size <= rules.base_max_size:

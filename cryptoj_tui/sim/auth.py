@@ -31,6 +31,8 @@ class KeyRegistry:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._keys: dict[str, PublicKey] = {}
         self._clock = clock
+        self._used: dict[tuple[str, str], int] = {}
+        """(key name, nonce or jti) of every REST token accepted -> its expiry: each is good once."""
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -91,4 +93,17 @@ class KeyRegistry:
             raise AuthError("JWT sub does not match its kid")
         if uri is not None and claims.get("uri") != uri:
             raise AuthError(f"JWT uri {claims.get('uri')!r} does not match the request {uri!r}")
+        if uri is not None:
+            self._spend(kid, header.get("nonce") or claims.get("jti"), claims["exp"], now)
         return kid
+
+    def _spend(self, kid: str, once: object, expires: int, now: float) -> None:
+        """A REST token is good for one request: one carrying a nonce (or jti) already seen is
+        refused. A token with neither can be replayed until it expires (two minutes at most)."""
+        if not isinstance(once, str) or not once:
+            return
+        if len(self._used) > 10_000:  # forget the expired ones: they are refused as expired anyway
+            self._used = {k: e for k, e in self._used.items() if e > now - CLOCK_SKEW_S}
+        if (kid, once) in self._used:
+            raise AuthError("JWT already used: a REST token is good for one request")
+        self._used[(kid, once)] = expires

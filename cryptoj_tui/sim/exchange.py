@@ -7,11 +7,12 @@ The REST and WebSocket layers only translate; every rule lives here, so it is te
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from cryptoj_tui.sim.matching import MatchingBook, OrderRejected, OrderSide, RestingOrder, Trade
@@ -167,15 +168,24 @@ class Order:
         }
 
 
+DECIMAL_STRING = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+"""How Coinbase writes a number: digits, a point, digits. Python's Decimal also reads spaces,
+underscores, exponents, signs and other scripts' digits; the venue does not."""
+MAX_INTEGER_DIGITS = 15
+"""Prices and sizes under 10^15: past every product's bounds, and within exact arithmetic (a size
+of 1e20 reached the hold's quantize and answered 500)."""
+
+
 def _decimal(value: object, name: str) -> Decimal:
     if not isinstance(value, str):
         raise InvalidRequest(f"{name} must be a decimal string, got {value!r}")
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise InvalidRequest(f"{name} is not a number: {value!r}") from None
-    if not number.is_finite() or number <= 0:
+    if not DECIMAL_STRING.fullmatch(value):
+        raise InvalidRequest(f"{name} must be a plain decimal string such as \"0.001\", got {value!r}")
+    number = Decimal(value)
+    if number <= 0:
         raise InvalidRequest(f"{name} must be a positive number, got {value!r}")
+    if number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidRequest(f"{name} {value} is too large: numbers are under 10^{MAX_INTEGER_DIGITS}")
     return number
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BASE = "/api/v3/brokerage"
+MAX_BODY_BYTES = 1 << 20
 MAX_PAGE = 1000
 MAX_CANCEL_IDS = 100
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
@@ -37,6 +38,13 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
     """A Coinbase-shaped error response."""
     body = {"error": code, "error_details": message, "message": message}
     return web.json_response(body, status=status, headers=headers)
+
+
+def unauthorized(reason: str, request: web.Request) -> web.Response:
+    """What Coinbase answers a request it does not authenticate: 401 and the plain text
+    "Unauthorized" (clients map the status to their authentication error). Why goes to the log."""
+    log.info("401 for %s %s from %s: %s", request.method, request.path, request.remote, reason)
+    return web.Response(status=401, text="Unauthorized")
 
 
 class RateLimiter:
@@ -128,7 +136,7 @@ class RestApi:
                 try:
                     principal = self._authenticate(request)
                 except AuthError as exc:
-                    return error(401, "UNAUTHORIZED", str(exc))
+                    return unauthorized(str(exc), request)
             return await self._guarded(request, principal, handler)
 
         return wrapped
@@ -148,7 +156,7 @@ class RestApi:
     async def _json_body(self, request: web.Request) -> Any:
         try:
             return json.loads(await request.text() or "null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past the parser's depth
             raise InvalidRequest("request body is not valid JSON") from None
 
     # -- private -------------------------------------------------------------------------
@@ -291,6 +299,8 @@ async def json_errors(request: web.Request, handler: Callable[[web.Request], Awa
         return error(404, "NOT_FOUND", f"no route {request.method} {request.path}")
     except web.HTTPMethodNotAllowed:
         return error(405, "METHOD_NOT_ALLOWED", f"{request.method} not allowed on {request.path}")
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "INVALID_ARGUMENT", f"request body over {MAX_BODY_BYTES} bytes")
     except web.HTTPException:
         raise
     except Exception:

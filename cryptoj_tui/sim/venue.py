@@ -31,7 +31,7 @@ from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
 from cryptoj_tui.sim.products import PRODUCTS
 from cryptoj_tui.sim.products import format_decimal
-from cryptoj_tui.sim.rest import RestApi, error, json_errors
+from cryptoj_tui.sim.rest import MAX_BODY_BYTES, RestApi, error, json_errors
 from cryptoj_tui.sim.store import AccountStore
 from cryptoj_tui.sim.tape import TradeTape
 from cryptoj_tui.sim.tls import ensure_certificate, server_context
@@ -145,7 +145,7 @@ class PaperVenue:
 
     async def start(self) -> None:
         """Listen and start the synthetic flow."""
-        app = web.Application(middlewares=[json_errors], client_max_size=1 << 20)
+        app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
         app.router.add_get(WS_PATH, self.feed.handle)
         app.router.add_routes(self.rest.routes())
         if self.config.control:

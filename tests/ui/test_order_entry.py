@@ -72,14 +72,15 @@ async def test_a_refusal_stays_in_the_ticket_with_its_reason(frozen_venue: Venue
 
 
 async def test_a_slow_venue_shows_sending_and_a_second_enter_sends_nothing(frozen_venue: VenueThread) -> None:
-    """Scenario: the venue takes 0.4 s to answer; the trader hits enter twice. One order reaches
-    the venue; meanwhile the ticket says "sending…" in its border; once the venue answers it closes."""
+    """Scenario: the venue takes 1.5 s to answer; the trader hits enter twice. One order reaches
+    the venue; meanwhile the ticket says "sending…" in its border; once the venue answers it closes.
+    (0.4 s was too short for a loaded CI machine to see the "sending…" before the answer.)"""
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
         ticket = await open_ticket(pilot)
         await until(pilot, lambda: ticket.result is not None)
-        frozen_venue.call(lambda v: v.faults.slow_rest(0.4))
+        frozen_venue.call(lambda v: v.faults.slow_rest(1.5))
         await pilot.press("enter", "enter")
         await until(pilot, lambda: str(ticket.border_subtitle) == "sending…")
         assert ticket.is_open and ticket.check_action("send", ()) is False  # one order in flight: enter is off
@@ -319,3 +320,21 @@ async def test_a_sell_through_the_bid_and_a_post_only_that_would_take_say_so(fro
         ticket.query_one("#type", Select).value = "market"
         await until(pilot, lambda: "takes liquidity, fee ~" in str(preview.render()))
         assert "F5 joins" not in str(preview.render())  # a market order has no price to move
+
+
+async def test_an_absurd_size_is_refused_in_the_ticket_and_the_console_goes_on(frozen_venue: VenueThread) -> None:
+    """Issue 25.1: typing 1e30 into the size crashed the console (decimal.InvalidOperation in the
+    increments check), and the shell saw exit 0. It is refused with its reason; nothing is sent."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        ticket = await open_ticket(pilot)
+        ticket.query_one("#size", Input).value = "1e30"
+        preview = ticket.query_one("#preview", Static)
+        await until(pilot, lambda: "too large" in str(preview.render()))
+        assert str(preview.render()) == "not ready: size 1E+30 is too large: a venue takes numbers under 10^15"
+        await pilot.press("enter")
+        await until(pilot, lambda: "too large" in str(ticket.query_one("#refusal", Static).render()))
+        await pilot.press("f2", "enter")  # corrected, it goes
+        await until(pilot, lambda: len(venue_orders(frozen_venue)) == 1)
+        assert app.is_running

@@ -37,11 +37,13 @@ async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Pat
         {"cmd": "kill", "reason": "demo"}, {"cmd": "rearm", "reason": "ok"}, {"cmd": "positions"},
         {"cmd": "cancel", "client_order_id": "nope"}, {"cmd": "teleport"}, "{broken",
         {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "-1", "price": "1"},
+        {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "1e308", "price": "1"},
+        {"cmd": "state"},
     ])
     replies = [line for line in lines if "reply" in line]
     assert [r["reply"] for r in replies] == [
         "subscribe", "ready", "place", "orders", "cancel_all", "place", "state", "set_limit", "place", "kill",
-        "rearm", "positions", "cancel", "teleport", None, "place",
+        "rearm", "positions", "cancel", "teleport", None, "place", "place", "state",
     ]
     assert replies[2]["ok"] and replies[2]["order"]["status"] == "OPEN"
     assert len(replies[3]["orders"]) == 1 and len(replies[4]["cancelled"]) == 1
@@ -51,6 +53,9 @@ async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Pat
     assert replies[12]["error"] == "no order with client_order_id 'nope'"
     assert "unknown command 'teleport'" in replies[13]["error"] and "not JSON" in replies[14]["error"]
     assert "size must be a finite number above 0" in replies[15]["error"]
+    # Issue 25.1: 1e308 ended headless with a traceback and lost every later command.
+    assert replies[16]["error"] == "size 1E+308 is too large: a venue takes numbers under 10^15"
+    assert replies[17]["ok"] and replies[17]["state"] == "ACTIVE"
     events = {line["event"] for line in lines if "event" in line}
     assert {"OrderUpdated", "TradingStateChanged", "Alert", "OrderRefused", "RiskLimitChanged"} <= events
 
