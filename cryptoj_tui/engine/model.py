@@ -37,6 +37,20 @@ def check_product_id(product_id: str) -> str:
     return product_id
 
 
+MAX_AMOUNT = Decimal(10) ** 15
+"""Prices and sizes from a venue are under this (as the book's levels are)."""
+
+
+def amount_problem(name: str, value: Decimal, what: str = "price") -> str | None:
+    """Why `value` cannot be a venue's price or size (not finite, not above 0, absurd), or None.
+    `what` names the kind in the message: "price 'NaN' is not a price"."""
+    try:
+        sane = value.is_finite() and Decimal(0) < value < MAX_AMOUNT
+    except (ArithmeticError, AttributeError):
+        sane = False
+    return None if sane else f"{name} {value} is not a {what}"
+
+
 Level = tuple[Decimal, Decimal]
 """One price level: (price, size)."""
 

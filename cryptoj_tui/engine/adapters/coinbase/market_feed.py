@@ -32,12 +32,13 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
     L2DataFrame,
     MarketTradesFrame,
     StreamDecoder,
+    Ticker,
     TickerFrame,
 )
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError, Heartbeat, SequenceGap
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.model import ConnectionState, PublicTrade, TickerSnapshot
+from cryptoj_tui.engine.model import ConnectionState, PublicTrade, TickerSnapshot, amount_problem
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,17 @@ BOOK_HEALTHY_AFTER = 30.0
 """A book that has not needed a resync for this long re-subscribes at once the next time."""
 PRODUCT_CHANNELS = (LEVEL2, "market_trades", "ticker")
 """What a subscribed product gets: its book, its public trades and its ticker."""
+
+
+def ticker_problem(ticker: Ticker) -> str | None:
+    """Why a ticker cannot be right (its price, or a best bid or ask, is not a price), or None."""
+    for name in ("price", "best_bid", "best_ask"):
+        value = getattr(ticker, name)
+        if value is not None and (problem := amount_problem(name, value)) is not None:
+            return problem
+    if ticker.volume_24_h is not None and not (ticker.volume_24_h.is_finite() and ticker.volume_24_h >= 0):
+        return f"volume_24_h {ticker.volume_24_h} is not a volume"
+    return None
 
 
 def subscribe_message(channel: str, product_ids: list[str]) -> str:
@@ -164,6 +176,10 @@ class CoinbaseMarketFeed(ConnectedFeed):
         elif isinstance(frame, TickerFrame):
             for event in frame.events:
                 for t in event.tickers:
+                    problem = ticker_problem(t)
+                    if problem is not None:
+                        self._bus.publish(FeedError(where=f"{self.url} ticker", message=f"{t.product_id} ticker: {problem}"))
+                        continue
                     self._market_data.on_ticker(
                         TickerSnapshot(product_id=t.product_id, price=t.price, volume_24h=t.volume_24_h,
                                        best_bid=t.best_bid, best_ask=t.best_ask)
@@ -213,6 +229,11 @@ class CoinbaseMarketFeed(ConnectedFeed):
         by_product: dict[str, list[PublicTrade]] = {}
         for event in frame.events:
             for trade in reversed(event.trades):  # the venue lists newest first
+                problem = amount_problem("price", trade.price) or amount_problem("size", trade.size, "size")
+                if problem is not None:  # left out, reported: the rest of the frame is good
+                    self._bus.publish(FeedError(where=f"{self.url} market_trades",
+                                                message=f"{trade.product_id} trade {trade.trade_id}: {problem}"))
+                    continue
                 try:
                     when = datetime.fromisoformat(trade.time).timestamp()
                 except ValueError:
