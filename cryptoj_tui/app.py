@@ -228,7 +228,12 @@ class CryptojApp(App[None]):
         self._publish_status()
         self.set_interval(0.25, self._flush)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.bridge.start([self.product_id])
+        try:
+            self.bridge.start([self.product_id])
+        except Exception as exc:  # the engine could not start (venue refusing the key, a damaged journal)
+            log.error("engine did not start: %s", exc)
+            self.error = str(exc).replace("\n", " ")
+            self.exit(return_code=2)
 
     def _theme_changed(self, theme: Any) -> None:
         if self._on_theme is not None:

@@ -69,15 +69,43 @@ def key_file_text(key: CdpKey) -> str:
     return json.dumps({"name": key.name, "privateKey": pem}, indent=2)
 
 
-def write_key_file(path: Path, key: CdpKey) -> None:
-    """Write a key file readable by its owner only; refuses to overwrite an existing file."""
+def public_key_file_text(key: CdpKey) -> str:
+    """What a venue needs of `key` to check its JWTs: the name and the public half (PEM), no secret."""
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return json.dumps({"name": key.name, "publicKey": pem.decode()}, indent=2)
+
+
+def write_key_file(path: Path, key: CdpKey, *, public_only: bool = False) -> None:
+    """Write a key file readable by its owner only (the public half alone if `public_only`);
+    refuses to overwrite an existing file."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
         raise KeyFileError(f"{path}: already exists; not overwriting a key") from None
     with os.fdopen(fd, "w") as handle:
-        handle.write(key_file_text(key) + "\n")
+        handle.write((public_key_file_text(key) if public_only else key_file_text(key)) + "\n")
+
+
+def read_public_key_file(path: Path) -> tuple[str, PublicKey]:
+    """(name, public key) from a CDP key file or a public key file (`public_key_file_text`)."""
+    try:
+        text = path.read_text()
+        data = json.loads(text)
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError:
+        raise KeyFileError(f"{path}: not JSON") from None
+    if isinstance(data, dict) and isinstance(data.get("publicKey"), str) and isinstance(data.get("name"), str):
+        try:
+            public = serialization.load_pem_public_key(data["publicKey"].encode())
+        except (ValueError, TypeError):
+            raise KeyFileError(f"{path}: publicKey is not a readable PEM public key") from None
+        if not isinstance(public, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+            raise KeyFileError(f"{path}: public keys must be EC P-256 or Ed25519")
+        return data["name"], public
+    key = parse_key_file(text, str(path))
+    return key.name, key.public_key()
 
 
 def parse_key_file(text: str, where: str) -> CdpKey:

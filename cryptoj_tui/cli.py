@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import logging.handlers
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FILE",
-        help="CDP key file whose public key may sign requests (repeatable; see cryptoj keygen)",
+        help="CDP key file, or a public key file {name, publicKey}, whose key may sign requests "
+        "(repeatable; see cryptoj keygen)",
     )
     sim.add_argument(
         "--balances",
@@ -113,12 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
         '{"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "0.01", '
         '"price": "50000"}. With no --ws-url an embedded paper venue is started with a generated key.',
     )
-    headless.add_argument("--ws-url", metavar="URL", help="venue WebSocket URL (default: an embedded paper venue)")
-    headless.add_argument("--rest-url", metavar="URL", help="venue REST base URL (default: the ws URL's host over http(s))")
-    headless.add_argument("--key-file", type=Path, metavar="FILE", help="CDP API key file (or CRYPTOJ_KEY_FILE)")
-    headless.add_argument("--journal", type=Path, metavar="FILE", help="order journal (SQLite; default: in memory)")
-    headless.add_argument("--product", action="append", default=[], metavar="ID", help="subscribe at start (repeatable)")
-    headless.add_argument("--seed", type=int, default=1, help="the embedded paper venue's seed")
+    # The same settings as the console's (defaults < config file < CRYPTOJ_* < flags); these flags
+    # may also come after `headless`, where they win over the same flags given before it.
+    headless.add_argument("--ws-url", dest="headless_ws_url", metavar="URL", help=HELP["ws_url"])
+    headless.add_argument("--rest-url", dest="headless_rest_url", metavar="URL", help=HELP["rest_url"])
+    headless.add_argument("--key-file", dest="headless_key_file", metavar="FILE", help=HELP["key_file"])
+    headless.add_argument("--journal", dest="headless_journal", metavar="FILE",
+                          help="order journal (SQLite) for an external venue (default: the platform data dir)")
+    headless.add_argument("--seed", dest="headless_seed", metavar="SEED", help=HELP["seed"])
+    headless.add_argument("--product", dest="headless_products", action="append", default=[], metavar="ID",
+                          help="subscribe at start (repeatable; default: the product setting, if one is set)")
     headless.add_argument("--stay", action="store_true",
                           help="keep running after the end of stdin (until interrupted), printing events")
     return parser
@@ -133,24 +139,37 @@ def start_paper_venue(seed: int, log_path: Path | None = None) -> tuple[Any, Any
     return VenueProcess(key, seed=seed, log_path=log_path).start(), key
 
 
-def run_headless(args: argparse.Namespace) -> int:
-    """`cryptoj headless`: the engine on stdin/stdout."""
+def engine_config(settings: Settings, log_path: Path | None = None) -> tuple[Any, Any, str]:
+    """(EngineConfig, the embedded venue's process or None, the venue's name) from the settings:
+    one path for the console and headless. A bad key or URL raises (KeyFileError, ValueError)."""
+    from cryptoj_tui.engine import EngineConfig
+
+    endpoints = settings.endpoints()
+    if endpoints is None:
+        venue_process, key = start_paper_venue(settings.seed, log_path)
+        config = EngineConfig(ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after)
+        return config, venue_process, "paper (embedded)"
+    ws_url, rest_url, user_ws_url = endpoints
+    config = EngineConfig(ws_url=ws_url, rest_url=rest_url, user_ws_url=user_ws_url, key_file=settings.key_file,
+                          journal_path=settings.journal_path(), stale_after=settings.stale_after,
+                          intent_sync_window=settings.intent_sync_window)
+    config.trading_config()  # a bad key is reported now, in one line
+    return config, None, ws_url
+
+
+def run_headless(settings: Settings, products: list[str], *, stay: bool) -> int:
+    """`cryptoj headless`: the engine on stdin/stdout; every way it cannot start is one line."""
     from cryptoj_tui import headless
     from cryptoj_tui.cdp_keys import KeyFileError
-    from cryptoj_tui.engine import EngineConfig
+    from cryptoj_tui.engine import EngineStartError
+    from cryptoj_tui.engine.journal import JournalError
     from cryptoj_tui.sim.process import VenueProcessError
 
     venue_process = None
     try:
-        if args.ws_url is None:
-            venue_process, key = start_paper_venue(args.seed)
-            config = EngineConfig(ws_url=venue_process.ws_url, key=key)
-        else:
-            config = EngineConfig(ws_url=args.ws_url, rest_url=args.rest_url, key_file=args.key_file,
-                                  journal_path=args.journal or ":memory:")
-            config.trading_config()  # a bad key is reported now, before anything starts
-        return asyncio.run(headless.main(config, [p.upper() for p in args.product], stay=args.stay))
-    except (KeyFileError, ValueError, VenueProcessError) as exc:
+        config, venue_process, _ = engine_config(settings)
+        return asyncio.run(headless.main(config, products, stay=stay))
+    except (KeyFileError, ValueError, VenueProcessError, EngineStartError, JournalError) as exc:
         print(f"cryptoj headless: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -177,10 +196,21 @@ def run_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file (the first and each after a rollover) is made 0600."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115 - the handler closes it
+
+
 def setup_logging(path: Path) -> None:
-    """Log to a file: the console owns the terminal."""
+    """Log to a file, readable by its owner only (it names orders and the venue): the console
+    owns the terminal."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
+    if path.exists():
+        os.chmod(path, 0o600)  # one made before, by others' rules
+    handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
@@ -190,11 +220,11 @@ def run_console(settings: Settings, config_file: Path | None = None) -> int:
     """Start the venue if none is configured, then the console; shut everything down after.
 
     Everything that can be wrong with the settings is found before the terminal is taken: the
-    keymap, the key file, the URLs.
+    keymap, the key file, the URLs. What the engine finds on starting (the venue refusing the
+    key, a damaged journal) ends the console with one line after the terminal is back.
     """
     from cryptoj_tui.app import CryptojApp, check_keymap
     from cryptoj_tui.cdp_keys import KeyFileError
-    from cryptoj_tui.engine import EngineConfig
     from cryptoj_tui.sim.process import VenueProcessError
 
     try:
@@ -203,23 +233,9 @@ def run_console(settings: Settings, config_file: Path | None = None) -> int:
         print(f"cryptoj: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(settings.log_file)
-    venue_process = None
-    endpoints = settings.endpoints()
     try:
-        if endpoints is None:
-            venue_process, key = start_paper_venue(settings.seed, settings.log_file)
-            config = EngineConfig(ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after)
-            venue = "paper (embedded)"
-        else:
-            ws_url, rest_url, user_ws_url = endpoints
-            config = EngineConfig(ws_url=ws_url, rest_url=rest_url, user_ws_url=user_ws_url, key_file=settings.key_file,
-                                  journal_path=settings.journal_path(), stale_after=settings.stale_after,
-                                  intent_sync_window=settings.intent_sync_window)
-            config.trading_config()  # a bad key is reported now, in one line, not inside the UI
-            venue = ws_url
+        config, venue_process, venue = engine_config(settings, settings.log_file)
     except (KeyFileError, ValueError, VenueProcessError) as exc:
-        if venue_process is not None:
-            venue_process.stop()
         print(f"cryptoj: {exc}", file=sys.stderr)
         return EXIT_USAGE
     log = logging.getLogger("cryptoj")
@@ -312,6 +328,11 @@ def run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+SETTING_FLAGS = ("product", "ws_url", "seed", "stale_after", "log_file", "venue", "rest_url", "key_file", "journal",
+                 "intent_sync_window", "order_size", "theme")
+"""The top-level flags that are settings (`--ws-url` is `ws_url`)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cryptoj` script."""
     args = build_parser().parse_args(argv)
@@ -319,27 +340,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sim(args)
     if args.command == "keygen":
         return run_keygen(args)
-    if args.command == "headless":
-        return run_headless(args)
+    flags: dict[str, object] = {name: getattr(args, name) for name in SETTING_FLAGS}
+    if args.command == "headless":  # its own flags win over the same ones given before it
+        for name in ("ws_url", "rest_url", "key_file", "journal", "seed"):
+            value = getattr(args, f"headless_{name}")
+            if value is not None:
+                flags[name] = value
     try:
-        settings = load_settings(
-            cli={
-                "product": args.product,
-                "ws_url": args.ws_url,
-                "seed": args.seed,
-                "stale_after": args.stale_after,
-                "log_file": args.log_file,
-                "venue": args.venue,
-                "rest_url": args.rest_url,
-                "key_file": args.key_file,
-                "journal": args.journal,
-                "intent_sync_window": args.intent_sync_window,
-                "order_size": args.order_size,
-                "theme": args.theme,
-            },
-            config_file=args.config,
-        )
+        settings = load_settings(cli=flags, config_file=args.config)
     except ConfigError as exc:
         print(f"cryptoj: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "headless":
+        products = [p.upper() for p in args.headless_products]
+        if not products and "product" in settings.given:
+            products = [settings.product]
+        return run_headless(settings, products, stay=args.stay)
     return run_console(settings, args.config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,8 @@ class Settings:
     theme: str = "textual-dark"
     keys: tuple[tuple[str, str], ...] = ()
     """Remapped bindings: (binding id, keys); ids are listed by the help screen and the README."""
+    given: frozenset[str] = field(default=frozenset(), compare=False)
+    """The settings some layer set (the others are defaults)."""
 
     def endpoints(self) -> tuple[str, str | None, str | None] | None:
         """(ws_url, rest_url, user_ws_url) of the venue to reach, or None for the embedded one."""
@@ -229,7 +231,7 @@ HELP: dict[str, str] = {
     "theme": "colour theme: any of Textual's themes (textual-dark, nord, gruvbox, ...)",
     "keys": "remapped keys: a [keys] table of binding id = keys",
 }
-assert set(PARSERS) == {f.name for f in fields(Settings)} == set(HELP)
+assert set(PARSERS) == {f.name for f in fields(Settings)} - {"given"} == set(HELP)
 
 
 def _parse(key: str, value: object, origin: str) -> Any:
@@ -239,12 +241,15 @@ def _parse(key: str, value: object, origin: str) -> Any:
         raise ConfigError(f"{origin}: {exc}") from None
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """The settings table of a TOML file; ConfigError names the file and line when it is broken."""
+def read_toml(path: Path, *, explicit: bool = False) -> dict[str, Any]:
+    """The settings table of a TOML file; ConfigError names the file and line when it is broken.
+    A missing file is no settings, unless it was named (`--config`, CRYPTOJ_CONFIG): then an error."""
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{path}: no such file") from None
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
@@ -284,9 +289,10 @@ def load_settings(
     """Resolve settings from every layer; CLI values of None mean "not given"."""
     env = os.environ if env is None else env
     cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    explicit = config_file is not None or f"{ENV_PREFIX}CONFIG" in env
     config_file = config_path(config_file, env)
     values: dict[str, Any] = {}
-    for key, value in read_toml(config_file).items():
+    for key, value in read_toml(config_file, explicit=explicit).items():
         if key not in PARSERS:
             known = ", ".join(PARSERS)
             raise ConfigError(f"{config_file}: unknown setting {key!r} (known: {known})")
@@ -297,4 +303,4 @@ def load_settings(
             values[key] = _parse(key, env[name], f"environment {name}")
     for key, value in cli.items():
         values[key] = _parse(key, value, f"--{key.replace('_', '-')}")
-    return Settings(**values)
+    return Settings(**values, given=frozenset(values))

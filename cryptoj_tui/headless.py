@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol, TextIO
@@ -162,44 +163,63 @@ class LineSource(Protocol):
 class StdinLines:
     """Lines of stdin, whatever it is (a pipe, a file, /dev/null, a terminal), read by a daemon
     thread: asyncio's pipe transport takes only pipes, sockets and character devices that poll,
-    and a blocked read must not keep the process alive after the engine stopped."""
+    and a blocked read must not keep the process alive after the engine stopped. The thread
+    starts at the first read (an engine that fails to start never reads) and stays at most
+    AHEAD lines ahead of the commands being run."""
+
+    AHEAD = 64
 
     def __init__(self, stream: BinaryIO, max_line: int = MAX_LINE) -> None:
         self._stream = stream
         self._max_line = max_line
-        self._lines: asyncio.Queue[bytes | LineTooLong] = asyncio.Queue(maxsize=64)
-        self._loop = asyncio.get_running_loop()
-        threading.Thread(target=self._read, name="stdin", daemon=True).start()
+        self._lines: deque[bytes | LineTooLong] = deque()
+        self._arrived = asyncio.Event()
+        self._room = threading.Semaphore(self.AHEAD)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _put(self, item: bytes | LineTooLong) -> None:
-        asyncio.run_coroutine_threadsafe(self._lines.put(item), self._loop).result()
+    def _deliver(self, item: bytes | LineTooLong) -> None:  # on the loop
+        self._lines.append(item)
+        self._arrived.set()
+
+    def _put(self, item: bytes | LineTooLong) -> bool:  # on the thread; False once the loop is gone
+        assert self._loop is not None
+        self._room.acquire()
+        try:
+            self._loop.call_soon_threadsafe(self._deliver, item)
+        except RuntimeError:  # the loop closed: nobody reads any more
+            return False
+        return True
 
     def _read(self) -> None:
-        try:
-            while True:
+        while True:
+            try:
                 line = self._stream.readline(self._max_line + 1)
                 if len(line) > self._max_line and not line.endswith(b"\n"):
                     size = len(line)
                     while (rest := self._stream.readline(self._max_line)) and not rest.endswith(b"\n"):
                         size += len(rest)
-                    self._put(LineTooLong(f"a line of {size + len(rest):,} bytes is over the "
-                                          f"{self._max_line:,}-byte limit; dropped"))
+                    if not self._put(LineTooLong(f"a line of {size + len(rest):,} bytes is over the "
+                                                 f"{self._max_line:,}-byte limit; dropped")):
+                        return
                     if rest:
                         continue
                     line = b""
-                self._put(line)
-                if not line:
-                    return
-        except (OSError, ValueError, RuntimeError) as exc:  # stdin closed under us, or the loop is gone
-            log.debug("stdin reader stopped: %s", exc)
-            try:
-                self._put(b"")
-            except RuntimeError:
-                pass
+            except (OSError, ValueError) as exc:  # stdin closed under us: that is its end
+                log.debug("stdin reader stopped: %s", exc)
+                line = b""
+            if not self._put(line) or not line:
+                return
 
     async def readline(self) -> bytes:
-        """The next line; LineTooLong for one that was too long."""
-        item = await self._lines.get()
+        """The next line (b"" at the end); LineTooLong for one that was too long."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            threading.Thread(target=self._read, name="stdin", daemon=True).start()
+        while not self._lines:
+            self._arrived.clear()
+            await self._arrived.wait()
+        item = self._lines.popleft()
+        self._room.release()
         if isinstance(item, LineTooLong):
             raise item
         return item

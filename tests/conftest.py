@@ -29,6 +29,15 @@ def _snapshot_dirname(cls: type, *, test_location: object) -> str:
 pytest_textual_snapshot.SVGImageExtension.dirname = classmethod(_snapshot_dirname)  # type: ignore[method-assign,assignment]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_platform_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The platform's config, data and log directories of this run (and of the commands it runs)
+    are its own: no test reads the developer's config or leaves a journal in their data dir."""
+    home = tmp_path_factory.mktemp("platform")
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        os.environ[name] = str(home / name.lower())
+
+
 @pytest.fixture
 def captures() -> Path:
     """The real recorded exchange frames in ../shared/data/captures (skips where absent)."""

@@ -49,6 +49,10 @@ from cryptoj_tui.engine.tape import TradeTape
 from cryptoj_tui.engine.trading import Trading, TradingConfig, utc_now
 
 
+class EngineStartError(RuntimeError):
+    """The engine could not start trading; the message says why in one line."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class EngineConfig:
     """How to reach the venue. Frozen: a running engine's configuration does not drift."""
@@ -167,13 +171,21 @@ class Engine:
         await self.stop()
 
     async def start(self) -> None:
-        """Connect to the venue in the background."""
+        """Connect to the venue in the background; with a key, recover and start trading.
+
+        EngineStartError says in one line why trading could not start (the venue unreachable or
+        refusing the key, the journal unreadable); everything started is stopped again first.
+        """
         if not self._running:
             self._running = True
             self._feed.start()
             self._watch = asyncio.get_running_loop().create_task(self._watch_staleness(), name="staleness")
             if self.trading is not None:
-                await self.trading.start()
+                try:
+                    await self.trading.start()
+                except Exception as exc:
+                    await self.stop()
+                    raise EngineStartError(f"cannot start trading at {self.trading.config.rest_url}: {exc}") from exc
                 # Working orders recovered from the journal need their markets watched.
                 recovered = {o.product_id for o in self.trading.execution.working()}
                 if recovered:

@@ -20,6 +20,7 @@ from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import Alert, OrderFilled, OrderUpdated, Reconciled
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW, GroupCommit
 from cryptoj_tui.engine.journal import Journal, JournalError
+from cryptoj_tui.engine.model import clip
 from cryptoj_tui.engine.orders import (
     Fill,
     Order,
@@ -168,9 +169,9 @@ class Execution:
             self._acknowledge(order, str(answer["success_response"]["order_id"]))
         else:
             error = answer.get("error_response") or {}
-            reason = error.get("message") or answer.get("failure_reason") or "rejected"
-            code = error.get("error") or answer.get("failure_reason") or ""
-            self._refuse(order, OrderStatus.REJECTED, f"{code}: {reason}" if code and code != reason else str(reason))
+            reason = clip(str(error.get("message") or answer.get("failure_reason") or "rejected"))
+            code = clip(str(error.get("error") or answer.get("failure_reason") or ""), 60)
+            self._refuse(order, OrderStatus.REJECTED, f"{code}: {reason}" if code and code != reason else reason)
             self._on_problem("reject", order.reason)
 
     async def _resolve_unanswered(self, order: Order, problem: str) -> None:
@@ -301,7 +302,7 @@ class Execution:
                 cancelled.append(order)
             else:
                 order.cancel_refused()
-                failed.append((order, str(result.get("failure_reason", "refused"))))
+                failed.append((order, clip(str(result.get("failure_reason", "refused")))))
             self._changed_order(order)
         return cancelled, failed
 

@@ -82,6 +82,27 @@ class JournalError(RuntimeError):
     """The journal cannot be opened or written; the message names the file and the cause."""
 
 
+RECOVER = ": restore it from a copy, or move it away to start a new journal"
+"""What a trader can do about a journal that cannot be read: never a silent fresh start, which
+would forget HALTED and every order in flight."""
+
+
+def _make_private(path: Path) -> None:
+    """Create the journal readable by its owner only (SQLite gives its WAL the same mode), or
+    make an existing one so; JournalError for one that was emptied (it cannot be the new one)."""
+    try:
+        if path.exists():
+            if path.stat().st_size == 0:
+                raise JournalError(f"journal {path}: the file is empty: it held this engine's orders and trading "
+                                   f"state (HALTED survives in it){RECOVER.replace(':', ';', 1)}")
+            os.chmod(path, 0o600)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise JournalError(f"journal {path}: cannot open: {exc.strerror or exc}") from None
+
+
 @dataclass(frozen=True)
 class JournalledOrder:
     """An order as the journal last recorded it."""
@@ -132,10 +153,21 @@ class Journal:
     def __init__(self, path: Path | str) -> None:
         self.path = path
         self._checkpoint_lock = threading.Lock()
+        on_disk = str(path) != ":memory:"
+        if on_disk:
+            _make_private(Path(path))
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            if on_disk:
+                problems = [row[0] for row in self._db.execute("PRAGMA quick_check(3)") if row[0] != "ok"]
+                if problems:
+                    first = "; ".join(p for p in "\n".join(problems).splitlines() if not p.startswith("***"))
+                    raise JournalError(f"journal {path}: damaged ({first[:160]}){RECOVER}")
+                for suffix in ("-wal", "-shm"):  # SQLite made them with the file's mode; older ones too
+                    if Path(f"{path}{suffix}").exists():
+                        os.chmod(f"{path}{suffix}", 0o600)
             self._migrate()
             self._wal_fd: int | None = None
             # Durable writes (the trading state, intents asked durable) go through a connection of
@@ -153,6 +185,8 @@ class Journal:
                 # reuses it from the start after a checkpoint, while a connection is open.
                 self._wal_fd = os.open(f"{path}-wal", os.O_RDONLY)
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+                raise JournalError(f"journal {path}: damaged ({exc}){RECOVER}") from None
             raise JournalError(f"journal {path}: cannot open: {exc}") from None
         except OSError as exc:
             raise JournalError(f"journal {path}: cannot open its WAL file: {exc.strerror or exc}") from None
@@ -185,6 +219,13 @@ class Journal:
             (self._durable_db if durable else self._db).execute(sql, args)
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """Every row of one query; JournalError names the journal when the disk or the file fails."""
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot read: {exc}{RECOVER if 'malformed' in str(exc) else ''}") from None
 
     def record_intent(self, order: Order, *, durable: bool = False) -> None:
         """Record an order before it is sent: in the WAL file when this returns (it survives the
@@ -226,15 +267,15 @@ class Journal:
 
     def state(self, key: str) -> str | None:
         """A remembered value, or None."""
-        row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._read("SELECT value FROM state WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def orders(self, *, working_only: bool = False) -> list[JournalledOrder]:
         """Every journalled order (or only those not final), oldest first."""
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT client_order_id, order_id, request, status, filled_size, filled_value, fees, reason, created_at"
             " FROM orders ORDER BY created_at, rowid"
-        ).fetchall()
+        )
         result = [
             JournalledOrder(row[0], row[1], _request_from_json(row[2]), OrderStatus(row[3]), Decimal(row[4]),
                             Decimal(row[5]), Decimal(row[6]), row[7], row[8])
@@ -244,20 +285,16 @@ class Journal:
 
     def has_order(self, client_order_id: str) -> bool:
         """Whether the journal has ever recorded this order."""
-        try:
-            found = self._db.execute("SELECT 1 FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone()
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: cannot read: {exc}") from None
-        return found is not None
+        return bool(self._read("SELECT 1 FROM orders WHERE client_order_id=?", (client_order_id,)))
 
     def fills(self) -> list[Fill]:
         """Every journalled fill, oldest first."""
-        rows = self._db.execute("SELECT client_order_id, product_id, side, size, value, fee FROM fills ORDER BY id").fetchall()
+        rows = self._read("SELECT client_order_id, product_id, side, size, value, fee FROM fills ORDER BY id")
         return [Fill(r[0], r[1], OrderSide(r[2]), Decimal(r[3]), Decimal(r[4]), Decimal(r[5])) for r in rows]
 
     def events(self, limit: int = 1000) -> list[tuple[float, str, str]]:
         """The latest journalled events (time, kind, detail), oldest first."""
-        rows = self._db.execute("SELECT at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._read("SELECT at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,))
         return [(r[0], r[1], r[2]) for r in reversed(rows)]
 
     def sync(self) -> None:

@@ -37,6 +37,16 @@ def check_product_id(product_id: str) -> str:
     return product_id
 
 
+MAX_VENUE_WORDS = 300
+"""Characters of a venue's message (an error, a reject reason) the engine passes on."""
+
+
+def clip(text: str, limit: int = MAX_VENUE_WORDS) -> str:
+    """A venue's words on one line, at most `limit` characters of them (a venue can say 100 KB)."""
+    line = " ".join(text.split("\n")) if "\n" in text else text
+    return line if len(line) <= limit else f"{line[:limit]}… ({len(line) - limit:,} more characters)"
+
+
 MAX_AMOUNT = Decimal(10) ** 15
 """Prices and sizes from a venue are under this (as the book's levels are)."""
 

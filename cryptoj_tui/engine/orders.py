@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
-from cryptoj_tui.engine.model import check_product_id
+from cryptoj_tui.engine.model import check_product_id, clip
 
 ZERO = Decimal(0)
 
@@ -311,7 +311,7 @@ class VenueOrderUpdate:
             filled_size=filled,
             filled_value=Decimal(str(value)),
             total_fees=Decimal(str(data.get("total_fees", "0") or "0")),
-            reject_reason=str(data.get("reject_reason", "") or ""),
+            reject_reason=clip(str(data.get("reject_reason", "") or "")),
         )
 
 

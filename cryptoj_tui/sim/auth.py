@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jwt
 
-from cryptoj_tui.cdp_keys import JWT_LIFETIME_S, PublicKey, read_key_file
+from cryptoj_tui.cdp_keys import JWT_LIFETIME_S, PublicKey, read_public_key_file
 
 ALGORITHMS = ["ES256", "EdDSA"]
 CLOCK_SKEW_S = 5
@@ -42,10 +42,11 @@ class KeyRegistry:
         self._keys[name] = public_key
 
     def register_file(self, path: Path) -> str:
-        """Register the public half of a CDP key file; returns the key name."""
-        key = read_key_file(path)
-        self.register(key.name, key.public_key())
-        return key.name
+        """Register the public key of a CDP key file (its public half) or of a public key file;
+        returns the key name."""
+        name, public_key = read_public_key_file(path)
+        self.register(name, public_key)
+        return name
 
     def verify(self, token: str, uri: str | None = None) -> str:
         """Check a JWT; return the key name, or raise AuthError saying what is wrong.

@@ -46,7 +46,7 @@ class VenueProcess:
         directory = tempfile.mkdtemp(prefix="cryptoj-venue-")  # only we can read it
         try:
             key_file = Path(directory) / "key.json"
-            write_key_file(key_file, self.key)
+            write_key_file(key_file, self.key, public_only=True)  # the venue checks signatures: no secret
             # Its log: the given file, or a nameless one, read back if it fails to start.
             self._log = open(self.log_path, "a+") if self.log_path is not None else tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
             self._log_start = self._log.seek(0, os.SEEK_END)

@@ -35,7 +35,7 @@ from cryptoj_tui.sim.rest import MAX_BODY_BYTES, RestApi, error, json_errors
 from cryptoj_tui.sim.store import AccountStore
 from cryptoj_tui.sim.tape import TradeTape
 from cryptoj_tui.sim.tls import ensure_certificate, server_context
-from cryptoj_tui.sim.ws import FeedEndpoint
+from cryptoj_tui.sim.ws import MAX_QUEUED_BYTES, FeedEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ class VenueConfig:
     """CDP key files whose public keys may sign requests."""
     rate_limit: float = 30.0
     """Private REST requests a second per key before 429 (0: unlimited)."""
+    max_queued_bytes: int = MAX_QUEUED_BYTES
+    """Bytes of frames a WebSocket client may leave unread before it is cut off as a slow consumer."""
     maker_bps: Decimal = Decimal("40")
     taker_bps: Decimal = Decimal("60")
     control: bool = False
@@ -124,7 +126,7 @@ class PaperVenue:
             self.exchange.restore(*self.store.load())
         self.faults = Faults()
         self.tapes = {p: TradeTape(p) for p in self.books}
-        self.feed = FeedEndpoint(self)
+        self.feed = FeedEndpoint(self, max_queued_bytes=config.max_queued_bytes)
         self.rest = RestApi(self, rate_limit=config.rate_limit)
         for product_id, flow in self.flows.items():
             flow.seed_book()

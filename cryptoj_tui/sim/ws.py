@@ -33,13 +33,17 @@ ALL_PRODUCTS_UNLESS_NAMED = {"user", "status"}
 FRAME_CHANNEL = {"level2": "l2_data"}
 """The `channel` a subscription's frames carry, where it differs from the subscription's name."""
 MAX_INBOUND_BYTES = 1 << 20
+MAX_QUEUED_BYTES = 32 << 20
+"""Bytes of frames a connection may have waiting to be sent before it counts as a slow consumer
+and is cut off (a frame count alone would not bound memory: a snapshot can be megabytes)."""
 
 
 class FeedSession:
     """One client connection: its subscriptions, its sequence counter, its send queue."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, max_queue: int, faults: Faults | None = None, transport: Any = None
+        self, ws: web.WebSocketResponse, max_queue: int, faults: Faults | None = None, transport: Any = None,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self.ws = ws
         self.transport = transport
@@ -48,6 +52,8 @@ class FeedSession:
         self.subscriptions: dict[str, set[str]] = {}
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._max_queue = max_queue
+        self._max_queued_bytes = max_queued_bytes
+        self.queued_bytes = 0
         self.heartbeat_task: asyncio.Task[None] | None = None
         self.pending_skip = 0
         self.user: str | None = None
@@ -73,32 +79,54 @@ class FeedSession:
     def _enqueue(self, text: str) -> None:
         if self.closed:
             return
-        if self._queue.qsize() >= self._max_queue:
-            log.warning("disconnecting a slow client: %d frames queued", self._queue.qsize())
+        if self._queue.qsize() >= self._max_queue or self.queued_bytes + len(text) > self._max_queued_bytes:
+            why = f"slow consumer: {self._queue.qsize()} frames, {self.queued_bytes:,} bytes waiting"
+            log.warning("disconnecting a %s", why)
             self.close()
-            asyncio.get_running_loop().create_task(
-                self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"slow consumer")
-            )
+            asyncio.get_running_loop().create_task(self._cut_off(why))
             return
+        self.queued_bytes += len(text)
         self._queue.put_nowait(text)
+
+    async def _cut_off(self, why: str) -> None:
+        """Say why in a close frame, if the client reads it within a second; then hang up (one
+        that reads nothing would hold the connection for aiohttp's whole close handshake)."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=why.encode()[:120])
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.abort()
 
     def send_raw(self, text: str) -> None:
         """Queue text exactly as given (fault injection: malformed frames)."""
         self._enqueue(text)
 
     async def write_loop(self) -> None:
-        """Send queued frames in order until the session closes."""
-        while (text := await self._queue.get()) is not None:
-            if self._faults is not None:
-                stall = self._faults.ws_stalled_until - time.monotonic()
-                if stall > 0:
-                    await asyncio.sleep(stall)
-            await self.ws.send_str(text)
+        """Send queued frames in order until the session closes (or the client goes)."""
+        try:
+            while (text := await self._queue.get()) is not None:
+                self.queued_bytes -= len(text)
+                if self._faults is not None:
+                    stall = self._faults.ws_stalled_until - time.monotonic()
+                    if stall > 0:
+                        await asyncio.sleep(stall)
+                await self.ws.send_str(text)
+        except (ConnectionError, RuntimeError) as exc:  # the client went: nothing to send to
+            log.info("feed client gone: %s", exc)
+        finally:
+            self._drop_queued()
+
+    def _drop_queued(self) -> None:
+        """Forget every frame still waiting: a closed session holds no memory."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self.queued_bytes = 0
 
     def close(self) -> None:
-        """Stop sending; the write loop ends after its current frame."""
+        """Stop sending; the write loop ends after its current frame, and what waits is dropped."""
         if not self.closed:
             self.closed = True
+            self._drop_queued()
             self._queue.put_nowait(None)
             if self.heartbeat_task is not None:
                 self.heartbeat_task.cancel()
@@ -107,22 +135,23 @@ class FeedSession:
 class FeedEndpoint:
     """Serves the market data WebSocket for a `PaperVenue`."""
 
-    def __init__(self, venue: PaperVenue, *, max_queue: int = 50_000) -> None:
+    def __init__(self, venue: PaperVenue, *, max_queue: int = 50_000, max_queued_bytes: int = MAX_QUEUED_BYTES) -> None:
         self._venue = venue
         self._max_queue = max_queue
+        self._max_queued_bytes = max_queued_bytes
         self.sessions: set[FeedSession] = set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """aiohttp handler: one WebSocket client from upgrade to close."""
         ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_INBOUND_BYTES)
         await ws.prepare(request)
-        session = FeedSession(ws, self._max_queue, self._venue.faults, request.transport)
+        session = FeedSession(ws, self._max_queue, self._venue.faults, request.transport, self._max_queued_bytes)
         self.sessions.add(session)
         writer = asyncio.get_running_loop().create_task(session.write_loop())
         try:
             async for message in ws:
                 if message.type == WSMsgType.TEXT:
-                    self._on_message(session, message.data)
+                    await self._on_message(session, message.data)
                 elif message.type == WSMsgType.BINARY:
                     session.send_error("binary frames are not accepted; send JSON text")
         finally:
@@ -174,7 +203,11 @@ class FeedEndpoint:
 
     # -- client messages -----------------------------------------------------------------
 
-    def _on_message(self, session: FeedSession, text: str) -> None:
+    def queued_bytes(self) -> int:
+        """Bytes of frames waiting to be sent, over every connection."""
+        return sum(session.queued_bytes for session in self.sessions)
+
+    async def _on_message(self, session: FeedSession, text: str) -> None:
         try:
             message = json.loads(text)
         except ValueError:
@@ -188,7 +221,7 @@ class FeedEndpoint:
         if channel in ALL_PRODUCTS_UNLESS_NAMED:
             products = message.get("product_ids") or list(self._venue.books)
         elif channel in PRODUCT_CHANNELS:
-            products = message["product_ids"]
+            products = list(dict.fromkeys(message["product_ids"]))  # a product named twice is one subscription
         else:
             products = [channel]
         if kind == "subscribe":
@@ -198,7 +231,7 @@ class FeedEndpoint:
                 except AuthError as exc:
                     session.send_error(f"user channel needs a valid jwt: {exc}")
                     return
-            self._subscribe(session, channel, products)
+            await self._subscribe(session, channel, products)
         else:
             self._unsubscribe(session, channel, products)
         self._acknowledge(session)
@@ -229,17 +262,27 @@ class FeedEndpoint:
                 return f"unknown product ids {unknown} for {channel}"
         return None
 
-    def _subscribe(self, session: FeedSession, channel: str, products: list[str]) -> None:
+    async def _subscribe(self, session: FeedSession, channel: str, products: list[str]) -> None:
         subscribed = session.subscriptions.setdefault(channel, set())
-        timestamp = frames.rfc3339(self._venue.clock())
         venue = self._venue
-        # Every (re)subscribe starts with a fresh snapshot, before the ack.
+        # Every (re)subscribe starts with a fresh snapshot, before the ack. One product at a time,
+        # letting the loop run between them: a snapshot is built and queued, and the product is
+        # subscribed, with no update in between (none is lost); other clients wait for one
+        # snapshot at most, never for a whole burst.
         if channel in ("user", "status"):
+            timestamp = frames.rfc3339(venue.clock())
             session.send_frame(channel, timestamp, venue.snapshot_events(channel, "", session.user or ""))
-        elif channel != "heartbeats":
+            subscribed.update(products)
+        elif channel == "heartbeats":
+            subscribed.update(products)
+        else:
             for product_id in products:
-                session.send_frame(FRAME_CHANNEL.get(channel, channel), timestamp, venue.snapshot_events(channel, product_id))
-        subscribed.update(products)
+                if session.closed:
+                    return
+                session.send_frame(FRAME_CHANNEL.get(channel, channel), frames.rfc3339(venue.clock()),
+                                   venue.snapshot_events(channel, product_id))
+                subscribed.add(product_id)
+                await asyncio.sleep(0)
         if channel == "heartbeats" and session.heartbeat_task is None:
             session.heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeats(session))
 

@@ -80,6 +80,13 @@ def _checks_lines(checks: list[str], width: int = 44) -> list[str]:
     return [("checks     " if n == 0 else " " * 11) + text for n, text in enumerate(lines)]
 
 
+def steady(field: Input) -> Input:
+    """`field` with a cursor that does not blink: a blinking one repaints the ticket twice a second
+    while the book moves beside it (and a snapshot would catch it either way)."""
+    field.cursor_blink = False
+    return field
+
+
 @dataclass(frozen=True, slots=True)
 class MarketQuote:
     """What the preview needs from the engine, read on its loop in one go."""
@@ -229,11 +236,11 @@ class OrderTicket(Vertical):
             yield Label("type")
             yield Select(((label, value) for value, label in TYPES), value="limit", allow_blank=False, id="type")
             yield Label("size")
-            yield Input("", id="size")
+            yield steady(Input("", id="size"))
             yield Label("limit price")
-            yield Input("", id="price")
+            yield steady(Input("", id="price"))
             yield Label("stop price")
-            yield Input("", id="stop", disabled=True)
+            yield steady(Input("", id="stop", disabled=True))
         yield Static("", id="preview")
         yield Static("", id="refusal")
         yield Static("", classes="hint")

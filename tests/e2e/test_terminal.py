@@ -70,7 +70,7 @@ def terminal(tmp_path: Path) -> Iterator[Callable[..., Terminal]]:
 
     def open_terminal(args: str, size: tuple[int, int] = (120, 40)) -> Terminal:
         # pytest exports COLUMNS/LINES, which would override the real terminal size.
-        env = f"-u COLUMNS -u LINES CRYPTOJ_CONFIG={tmp_path / 'none.toml'} CRYPTOJ_LOG_FILE={tmp_path / 'cryptoj.log'}"
+        env = f"-u COLUMNS -u LINES CRYPTOJ_CONFIG={os.devnull} CRYPTOJ_LOG_FILE={tmp_path / 'cryptoj.log'}"
         command = f"env {env} {shlex.quote(sys.executable)} -m cryptoj_tui {args}; echo exit=$?"
         opened.append(Terminal(command, *size))
         return opened[-1]

@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import replace
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ from cryptoj_tui.engine import ConnectionState, EngineConfig
 from cryptoj_tui.messages import BooksChanged
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.status_bar import StatusBar
-from tests.ui.conftest import make_app, wait_until_live
+from tests.ui.conftest import make_app, until, wait_until_live
 
 
 async def test_ladder_shows_the_venue_book_and_q_quits_cleanly(frozen_venue: VenueThread) -> None:
@@ -307,3 +308,20 @@ async def test_a_theme_picked_while_running_is_handed_on_to_be_kept(frozen_venue
         app.theme = "gruvbox"  # what the palette's "Change theme" does
         await pilot.pause()
     assert picked == ["gruvbox"]
+
+
+async def test_an_engine_that_cannot_start_ends_the_console_with_one_line(
+        frozen_venue: VenueThread, tmp_path: Path) -> None:
+    """Issue 25.4: a damaged (here emptied) journal stops the console with its reason, exit 2,
+    rather than a traceback or a silent fresh start."""
+    from dataclasses import replace as changed
+
+    from cryptoj_tui.app import CryptojApp
+
+    journal = tmp_path / "journal.db"
+    journal.write_bytes(b"")
+    config = changed(make_app(frozen_venue).engine_config, journal_path=journal)
+    app = CryptojApp(config, "BTC-USD", venue="paper")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_code == 2 and app.error.startswith(f"journal {journal}: the file is empty: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def test_bad_settings_exit_2_with_one_line(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("CRYPTOJ_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CRYPTOJ_CONFIG", os.devnull)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert main(argv) == 2
@@ -136,10 +137,31 @@ def test_a_bad_keymap_is_refused_before_anything_starts(
 ) -> None:
     """Issue 18.16: CRYPTOJ_KEYS=bogus=n was reported after the embedded venue had started and the
     UI had begun drawing; it is found first, in one line, and nothing starts (no log file either)."""
-    monkeypatch.setenv("CRYPTOJ_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CRYPTOJ_CONFIG", os.devnull)
     monkeypatch.setenv("CRYPTOJ_KEYS", keys)
     monkeypatch.setenv("CRYPTOJ_LOG_FILE", str(tmp_path / "log" / "cryptoj.log"))
     assert main([]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cryptoj: config error: ") and fragment in err and err.count("\n") == 1
     assert not (tmp_path / "log").exists()
+
+
+def test_the_log_file_is_readable_by_its_owner_only_after_a_rollover_too(tmp_path: Path) -> None:
+    """Issue 25.8: the log was created 0644 (it names orders and the venue)."""
+    import logging
+
+    from cryptoj_tui.cli import setup_logging
+
+    path = tmp_path / "logs" / "cryptoj.log"
+    setup_logging(path)
+    try:
+        handler = logging.getLogger().handlers[0]
+        logging.getLogger("test").info("one")
+        assert path.stat().st_mode & 0o777 == 0o600
+        handler.doRollover()  # type: ignore[attr-defined]
+        logging.getLogger("test").info("two")
+        assert {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()} == {
+            "cryptoj.log": 0o600, "cryptoj.log.1": 0o600}
+    finally:
+        logging.getLogger().handlers[0].close()
+        logging.basicConfig(force=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_defaults_when_nothing_is_given(tmp_path: Path) -> None:
-    settings = load_settings({}, env={}, config_file=tmp_path / "absent.toml")
+    settings = load_settings({}, env={}, config_file=Path(os.devnull))
     assert settings == Settings()
     assert settings.ws_url is None and settings.product == "BTC-USD"
 
@@ -91,7 +92,7 @@ def test_keys_remap_from_a_toml_table_or_the_environment(tmp_path: Path) -> None
     settings = load_settings(env={"CRYPTOJ_KEYS": "sell=m; quit=x"}, config_file=config)
     assert dict(settings.keys) == {"sell": "m", "quit": "x"}
     with pytest.raises(ConfigError, match=r"environment CRYPTOJ_KEYS: expected binding_id=key pairs"):
-        load_settings(env={"CRYPTOJ_KEYS": "sell"}, config_file=tmp_path / "none.toml")
+        load_settings(env={"CRYPTOJ_KEYS": "sell"}, config_file=Path(os.devnull))
     config.write_text('[keys]\nbuy = ""\n')
     with pytest.raises(ConfigError, match=r"keys: buy: expected keys as text"):
         load_settings(env={}, config_file=config)
@@ -99,18 +100,18 @@ def test_keys_remap_from_a_toml_table_or_the_environment(tmp_path: Path) -> None
 
 def test_venue_key_file_and_rest_url_settings(tmp_path: Path) -> None:
     settings = load_settings(env={"CRYPTOJ_VENUE": "coinbase", "CRYPTOJ_KEY_FILE": str(tmp_path / "k.json")},
-                             config_file=tmp_path / "none.toml")
+                             config_file=Path(os.devnull))
     assert settings.endpoints() == ("wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com",
                                     "wss://advanced-trade-ws-user.coinbase.com")
     assert settings.key_file == tmp_path / "k.json" and settings.journal_path().name == "journal.db"
-    assert load_settings(env={}, config_file=tmp_path / "none.toml").endpoints() is None  # the embedded venue
+    assert load_settings(env={}, config_file=Path(os.devnull)).endpoints() is None  # the embedded venue
     local = load_settings(cli={"ws_url": "ws://127.0.0.1:9", "rest_url": "http://127.0.0.1:9/"},
-                          env={}, config_file=tmp_path / "none.toml")
+                          env={}, config_file=Path(os.devnull))
     assert local.endpoints() == ("ws://127.0.0.1:9", "http://127.0.0.1:9", None)
     for env, message in [({"CRYPTOJ_VENUE": "kraken"}, "expected one of paper, coinbase"),
                          ({"CRYPTOJ_REST_URL": "ftp://x"}, "is not an http:// or https:// URL")]:
         with pytest.raises(ConfigError, match=message):
-            load_settings(env=env, config_file=tmp_path / "none.toml")
+            load_settings(env=env, config_file=Path(os.devnull))
 
 
 def test_order_size_and_theme_are_checked_where_they_come_from(tmp_path: Path) -> None:
@@ -155,3 +156,13 @@ def test_a_kept_setting_makes_the_file_and_refuses_bad_values(tmp_path: Path) ->
     (tmp_path / "a-file").write_text("")  # a directory that is a file: the disk refuses (even root)
     with pytest.raises(ConfigError, match="a-file/sub/config.toml: cannot keep theme: "):
         save_setting(tmp_path / "a-file" / "sub" / "config.toml", "theme", "nord")
+
+
+def test_a_config_file_named_but_missing_is_an_error_the_default_one_is_not(tmp_path: Path) -> None:
+    """Issue 25.6: `--config` naming a missing file silently ran on defaults."""
+    with pytest.raises(ConfigError, match=r"nope\.toml: no such file$"):
+        load_settings(env={}, config_file=tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match=r"nope\.toml: no such file$"):
+        load_settings(env={"CRYPTOJ_CONFIG": str(tmp_path / "nope.toml")})
+    settings = load_settings(env={"CRYPTOJ_PRODUCT": "ETH-USD"}, config_file=Path(os.devnull))
+    assert settings.given == {"product"} and settings.product == "ETH-USD"

@@ -115,8 +115,14 @@ def test_a_journal_from_a_newer_program_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unopenable_journal_says_where(tmp_path: Path) -> None:
-    with pytest.raises(JournalError, match=f"journal {tmp_path}/missing/j.db: cannot open"):
-        Journal(tmp_path / "missing" / "j.db")
+    (tmp_path / "a-file").write_text("")  # a directory that is a file: the disk refuses
+    with pytest.raises(JournalError, match=f"journal {tmp_path}/a-file/j.db: cannot open"):
+        Journal(tmp_path / "a-file" / "j.db")
+
+
+def test_a_journal_in_a_directory_not_made_yet_is_made_there(tmp_path: Path) -> None:
+    Journal(tmp_path / "new" / "j.db").close()  # the platform data dir, the first time
+    assert (tmp_path / "new" / "j.db").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_duplicate_intent_is_a_clear_error() -> None:
@@ -146,3 +152,51 @@ def test_an_intent_never_carries_a_checkpoint_the_scheduled_one_folds_the_wal_ba
     journal.close()
     journal.checkpoint()  # closed: nothing to do, no error
     assert [o.client_order_id for o in Journal(path).orders(working_only=False)][-1] == "after"
+
+
+def halted_journal(path: Path) -> None:
+    journal = Journal(path)
+    journal.record_intent(Order("c1", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")))
+    journal.set_state("trading_state", "HALTED")
+    journal.close()
+
+
+def test_a_journal_emptied_to_nothing_stops_start_up_rather_than_starting_fresh(tmp_path: Path) -> None:
+    """Issue 25.4: `: > journal.db` made the next start a fresh journal: HALTED was lost without a word."""
+    path = tmp_path / "journal.db"
+    halted_journal(path)
+    path.write_bytes(b"")
+    with pytest.raises(JournalError) as refused:
+        Journal(path)
+    assert str(refused.value) == (
+        f"journal {path}: the file is empty: it held this engine's orders and trading state (HALTED survives "
+        "in it); restore it from a copy, or move it away to start a new journal")
+    assert path.stat().st_size == 0  # nothing was written into it either
+
+
+def test_a_corrupt_journal_stops_start_up_in_one_line(tmp_path: Path) -> None:
+    """Issue 25.4: a corrupt page gave a sqlite3.DatabaseError traceback from journal.fills()."""
+    path = tmp_path / "journal.db"
+    halted_journal(path)
+    data = bytearray(path.read_bytes())
+    for page in range(1, len(data) // 4096):  # every page but the header's: a disk that lost them
+        data[page * 4096 + 8: page * 4096 + 200] = b"\xff" * 192
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalError) as refused:
+        Journal(path)
+    message = str(refused.value)
+    assert message.startswith(f"journal {path}: damaged (") and message.endswith(
+        "): restore it from a copy, or move it away to start a new journal") and "\n" not in message
+
+
+def test_the_journal_and_its_wal_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Issue 25.8: they were created 0644: anyone on the machine could read the orders."""
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    journal.record_event("x", "y")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    journal.close()
+    assert modes == {"journal.db": 0o600, "journal.db-wal": 0o600, "journal.db-shm": 0o600}
+    path.chmod(0o644)  # an existing journal others can read is made private too
+    Journal(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -18,6 +18,7 @@ from datetime import datetime
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.frames import CloseCode
 
 from cryptoj_tui.engine.model import ConnectionState
 
@@ -263,10 +264,22 @@ class WebSocketConnection:
                 await self._on_open(self.send)
                 self._set_state(ConnectionState.CONNECTED)
                 return await self._read(ws)
+        except websockets.ConnectionClosed as exc:  # while subscribing
+            return self._closed_why(exc)
         except (OSError, TimeoutError, websockets.WebSocketException) as exc:
             return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
             self._ws = None
+
+    def _closed_why(self, exc: websockets.ConnectionClosed) -> str:
+        """Who closed the connection, and why: the venue, or we (a frame over our size limit)."""
+        if exc.rcvd is not None and not (exc.sent is not None and exc.rcvd_then_sent is False):
+            return f"closed by venue ({exc.rcvd.code}{f' {exc.rcvd.reason}' if exc.rcvd.reason else ''})"
+        if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+            return f"a frame over the {self._max_frame_bytes:,}-byte limit: closed by us (1009)"
+        if exc.sent is not None:
+            return f"closed by us ({exc.sent.code}{f' {exc.sent.reason}' if exc.sent.reason else ''})"
+        return "closed by venue (no close frame)"
 
     async def _read(self, ws: ClientConnection) -> str:
         metrics = self.metrics
@@ -277,7 +290,7 @@ class WebSocketConnection:
             except TimeoutError:
                 return f"no frame for {self._stale_after:g}s"
             except websockets.ConnectionClosed as exc:
-                return f"closed by venue ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+                return self._closed_why(exc)
             metrics.frames += 1
             metrics.bytes += len(raw)
             metrics.last_frame_at = time.monotonic()

@@ -117,3 +117,17 @@ async def test_reconnect_on_request_connects_again(server: Server) -> None:
         assert conn.metrics.connects == 2
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("server", [["x" * 4096]], indirect=True)
+async def test_a_frame_over_the_limit_is_reported_as_ours_not_the_venues(server: Server) -> None:
+    """Issue 25.8: a frame the engine refused for its size was reported as "closed by venue"."""
+    states: list[tuple[ConnectionState, str]] = []
+    conn = connection(server.url, lambda raw: None, states, stale_after=5, max_frame_bytes=1024)
+    conn.start()
+    try:
+        await wait_for(states, "over the")
+        reason = next(reason for _, reason in states if "over the" in reason)
+        assert reason.startswith("a frame over the 1,024-byte limit: closed by us (1009)")
+    finally:
+        await conn.close()

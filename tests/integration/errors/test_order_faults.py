@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cryptoj_tui.cdp_keys import CdpKey, generate_key
-from cryptoj_tui.engine import Engine
+from cryptoj_tui.engine import Engine, EngineStartError
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.events import Alert, Reconciled
@@ -120,8 +120,10 @@ async def test_an_unknown_order_the_venue_will_not_show_is_reported_not_tracked(
 async def test_a_key_the_venue_does_not_know_stops_the_start_with_a_clear_error(quiet_venue: PaperVenue) -> None:
     """Scenario: a valid key file whose key was never registered."""
     engine = Engine(trading_config(quiet_venue, generate_key()).__class__(ws_url=quiet_venue.ws_url, key=generate_key()))
-    with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*unknown API key"):
+    with pytest.raises(EngineStartError, match=r"^cannot start trading at http://127\.0\.0\.1:\d+: GET /api/v3/brokerage/"
+                       r"\S+: HTTP 401 UNAUTHORIZED: the venue refused the API key: it does not know the key") as refused:
         await engine.start()
+    assert "\n" not in str(refused.value)
     await engine.stop()
 
 
@@ -147,14 +149,15 @@ async def test_a_gap_and_garbage_on_the_user_channel_lead_to_reconciliation(trad
 
 async def test_an_expired_jwt_is_a_clear_401_not_a_retry_storm(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
     """Scenario: this machine's clock is ten minutes slow, so every JWT we sign has already
-    expired by the venue's clock: the venue answers 401 naming the expiry, our client says so in
-    one line after one request (a 401 is not retried), and with the clock right it works."""
+    expired by the venue's clock: the venue answers 401 "Unauthorized" (as Coinbase: it says no
+    more), our client says in one line what can cause it, the clock among them, after one request
+    (a 401 is not retried), and with the clock right it works."""
     _, key = api_key
     quiet_venue.keys.register(key.name, key.public_key())
     slow = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key, clock=lambda: time.time() - 600))
     right = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key))
     try:
-        with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*expired") as raised:
+        with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*clock is more than two minutes off") as raised:
             await slow.accounts()
         assert "\n" not in str(raised.value) and slow.requests == 1
         assert await right.accounts()

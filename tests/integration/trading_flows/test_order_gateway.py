@@ -133,7 +133,7 @@ async def test_a_key_the_venue_does_not_know_is_refused_clearly(quiet_venue: Pap
     """Scenario: a valid key that was never registered."""
     client = CoinbaseRest(quiet_venue.rest_url, JwtSigner(generate_key()))
     try:
-        with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*unknown API key"):
+        with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: the venue refused the API key: it does not know"):
             await client.accounts()
     finally:
         await client.close()

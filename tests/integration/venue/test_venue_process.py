@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import time
 import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
@@ -53,3 +55,24 @@ def test_the_venue_goes_when_its_parent_dies_without_stopping_it() -> None:
     while child.is_running() and child.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+
+
+def test_the_embedded_venue_is_handed_the_public_half_of_the_key_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25.8: the child process was given the whole key file, private key and all."""
+    from cryptoj_tui.cdp_keys import generate_key
+    from cryptoj_tui.sim import process
+    from cryptoj_tui.sim.process import VenueProcess
+
+    handed: list[str] = []
+    removed = process.shutil.rmtree
+
+    def keep_a_copy(directory: str, ignore_errors: bool = False) -> None:
+        handed.extend((Path(directory) / name).read_text() for name in os.listdir(directory))
+        removed(directory, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(process.shutil, "rmtree", keep_a_copy)
+    key = generate_key()
+    with VenueProcess(key) as venue:
+        assert venue.ws_url.startswith("ws://127.0.0.1:")
+    (text,) = handed
+    assert "privateKey" not in text and "PRIVATE" not in text and "BEGIN PUBLIC KEY" in text

@@ -20,6 +20,7 @@ import aiohttp
 
 from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S, JwtSigner
 from cryptoj_tui.engine.adapters.connection import Backoff
+from cryptoj_tui.engine.model import clip
 
 log = logging.getLogger(__name__)
 
@@ -228,16 +229,24 @@ class CoinbaseRest:
                 return items
 
 
+UNAUTHORIZED_HINT = ("the venue refused the API key: it does not know the key, the key may not make this call, "
+                     "or this machine's clock is more than two minutes off the venue's (tokens live two minutes)")
+"""Coinbase answers a request it does not authenticate with 401 and a bare "Unauthorized": what
+can be wrong, said once, since the venue does not say which."""
+
+
 def _error(call: str, status: int, text: str) -> RestError:
+    if status == 401 and text.strip() in ("", "Unauthorized"):
+        return RestError(call, status, "UNAUTHORIZED", UNAUTHORIZED_HINT)
     try:
         body = json.loads(text)
     except ValueError:
         body = None
     if isinstance(body, dict):
-        code = str(body.get("error") or "")
+        code = clip(str(body.get("error") or ""), 60)
         message = str(body.get("message") or body.get("error_details") or code)
-        return RestError(call, status, code, message.replace("\n", " "))
-    return RestError(call, status, "", text[:80].replace("\n", " ") or "no body")
+        return RestError(call, status, code, clip(message))
+    return RestError(call, status, "", clip(text, 80) or "no body")
 
 
 def _retry_delay(retry_after: str | None, delays: Backoff) -> float:

@@ -13,6 +13,8 @@ from typing import Literal
 
 import msgspec
 
+from cryptoj_tui.engine.model import clip
+
 
 EXCERPT_CHARS = 80
 
@@ -234,9 +236,11 @@ class StreamDecoder:
             problem = exc
         # The error path is rare, so trying the other shapes costs nothing that matters.
         try:
-            return self._error.decode(raw)
+            error = self._error.decode(raw)
         except msgspec.DecodeError:
             pass
+        else:  # a venue's words are passed on, clipped
+            return ErrorFrame(type="error", message=clip(error.message), reason=clip(error.reason))
         try:
             envelope = self._envelope.decode(raw)
         except msgspec.DecodeError:

@@ -1,0 +1,79 @@
+"""Issue 25.2: one unauthenticated WebSocket message stalled the venue and ate about a gigabyte.
+
+A subscribe naming "BTC-USD" 60,000 times (660 KB) built 60,000 level2 snapshots in one blocking
+burst: other clients' heartbeats stopped for 17-30 s, and the queued frames outlived the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from websockets.asyncio.client import connect
+
+from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
+from cryptoj_tui.sim.ws import MAX_QUEUED_BYTES
+
+
+@pytest.fixture
+async def paper() -> AsyncIterator[PaperVenue]:
+    async with PaperVenue(VenueConfig(seed=9, step_interval=0.01, heartbeat_interval=0.2)) as venue:
+        yield venue
+
+
+async def heartbeat_gaps(url: str, seconds: float) -> list[float]:
+    """Seconds between the heartbeats one well-behaved client receives over `seconds`."""
+    times: list[float] = []
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"type": "subscribe", "channel": "heartbeats"}))
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                async with asyncio.timeout(left):
+                    frame = json.loads(await ws.recv())
+            except TimeoutError:
+                break
+            if frame.get("channel") == "heartbeats":
+                times.append(time.monotonic())
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+async def test_a_subscribe_repeating_one_product_is_one_subscription_and_stalls_no_one(paper: PaperVenue) -> None:
+    watching = asyncio.create_task(heartbeat_gaps(paper.ws_url, 3.0))
+    await asyncio.sleep(0.5)
+    async with connect(paper.ws_url, max_size=None) as abuser:
+        await abuser.send(json.dumps({"type": "subscribe", "channel": "level2", "product_ids": ["BTC-USD"] * 60_000}))
+        snapshots, ack = 0, None
+        async with asyncio.timeout(10):
+            while ack is None:
+                frame = json.loads(await abuser.recv())
+                if frame.get("channel") == "l2_data":
+                    snapshots += 1
+                elif frame.get("channel") == "subscriptions":
+                    ack = frame
+        assert snapshots == 1 and ack["events"][0]["subscriptions"] == {"level2": ["BTC-USD"]}
+    gaps = await watching
+    assert gaps and max(gaps) < 1.0  # heartbeats every 0.2 s: never a stall
+
+
+async def test_a_client_that_never_reads_is_cut_off_at_a_byte_bound_and_its_frames_are_freed(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The queue is bounded in bytes (one level2 snapshot is megabytes at a real venue), the
+    client is cut off (the reason in a close frame it will not read either, and in the venue's
+    log), and nothing of it stays behind."""
+    async with PaperVenue(VenueConfig(seed=9, step_interval=0.01, max_queued_bytes=256 << 10)) as paper, \
+            connect(paper.ws_url, max_size=None, max_queue=1, close_timeout=0.5) as idle:
+        for _ in range(200):  # a burst of fresh snapshots it will never read
+            await idle.send(json.dumps({"type": "subscribe", "channel": "level2",
+                                        "product_ids": ["BTC-USD", "ETH-USD", "SOL-USD"]}))
+        async with asyncio.timeout(20):
+            while paper.feed.sessions:
+                await asyncio.sleep(0.05)
+        gc.collect()
+        assert paper.feed.queued_bytes() == 0
+    assert any(r.getMessage().startswith("disconnecting a slow consumer: ") for r in caplog.records)
+    assert 0 < MAX_QUEUED_BYTES <= 64 << 20
