@@ -102,12 +102,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         baseline = by_group.get(bench.group or bench.name)
         if baseline is None or baseline is bench:
             continue
-        write(f"{label(bench, benchmarks):<34} {bench.stats.median * 1e6:>10.1f}us {baseline.stats.median * 1e6:>10.1f}us "
-              f"{measure(bench, baseline, 'median_ratio'):>7.2f} {measure(bench, baseline, 'p99_ratio'):>9.2f}")
+        write(
+            f"{label(bench, benchmarks):<34} {bench.stats.median * 1e6:>10.1f}us "
+            f"{baseline.stats.median * 1e6:>10.1f}us "
+            f"{measure(bench, baseline, 'median_ratio'):>7.2f} {measure(bench, baseline, 'p99_ratio'):>9.2f}"
+        )
     for bench in benchmarks:
         for name, value in sorted(bench.extra_info.items()):
             if name != "role" and not isinstance(value, list):
-                write(f"{bench.name}: {name} = {value:.1f}" if isinstance(value, float) else f"{bench.name}: {name} = {value}")
+                write(
+                    f"{bench.name}: {name} = {value:.1f}"
+                    if isinstance(value, float)
+                    else f"{bench.name}: {name} = {value}"
+                )
     terminalreporter.section("targets (benchmarks/thresholds.toml)")
     write(f"{'issue':<6} {'target':<78} {'measure':<34} {'measured':>9} {'max':>8}  result")
     for v in verdicts(config):

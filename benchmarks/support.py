@@ -45,8 +45,13 @@ def record(benchmark: Any, group: str, role: str, samples: list[float]) -> None:
 @contextmanager
 def venue_process(*args: str) -> Iterator[str]:
     """`cryptoj sim` in its own process (as a real venue is: it does not share our GIL); its ws URL."""
-    process = subprocess.Popen([sys.executable, "-m", "cryptoj_tui", "sim", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cryptoj_tui", "sim", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert process.stdout is not None
         for line in process.stdout:

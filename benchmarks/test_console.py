@@ -13,21 +13,21 @@ import random
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from benchmarks.support import record, restore_gc, scaled
 from cryptoj_tui.app import CryptojApp
-from cryptoj_tui.views import BookView
 from cryptoj_tui.cdp_keys import write_key_file
 from cryptoj_tui.engine import EngineConfig
+from cryptoj_tui.views import BookView
 from cryptoj_tui.widgets.ladder import Ladder
-from benchmarks.support import record, restore_gc, scaled
 from tests.ui.conftest import KEY, frozen_clock, wait_until_live
 
 SIZE = (160, 48)
@@ -106,7 +106,7 @@ class MinimalScreen(Screen[None]):
 
 
 class MinimalApp(App[None]):
-    BINDINGS = [Binding("b", "open", "open"), Binding("escape", "close", "close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("b", "open", "open"), Binding("escape", "close", "close")]
 
     def action_open(self) -> None:
         self.push_screen(MinimalScreen())
@@ -146,10 +146,26 @@ def test_key_latency_console_under_a_flood(benchmark: Any, tmp_path: Path) -> No
 
     key_file = tmp_path / "key.json"
     write_key_file(key_file, KEY)
-    with venue_process("--seed", "9", "--products", "BTC-USD", "--step-interval", str(FLOOD_STEP),
-                       "--api-key-file", str(key_file), "--rate-limit", "0") as ws_url:
-        app = CryptojApp(EngineConfig(ws_url=ws_url, key=KEY), "BTC-USD", venue="paper", clock=frozen_clock,
-                         flash_seconds=0.4, tune_gc=True)
+    with venue_process(
+        "--seed",
+        "9",
+        "--products",
+        "BTC-USD",
+        "--step-interval",
+        str(FLOOD_STEP),
+        "--api-key-file",
+        str(key_file),
+        "--rate-limit",
+        "0",
+    ) as ws_url:
+        app = CryptojApp(
+            EngineConfig(ws_url=ws_url, key=KEY),
+            "BTC-USD",
+            venue="paper",
+            clock=frozen_clock,
+            flash_seconds=0.4,
+            tune_gc=True,
+        )
 
         async def ready(pilot: Any) -> None:
             await wait_until_live(pilot)

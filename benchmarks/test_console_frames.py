@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from benchmarks.support import SMOKE, record, restore_gc, scaled, venue_process
@@ -200,8 +200,18 @@ def quiet_venue() -> Iterator[Venue]:
     with tempfile.TemporaryDirectory() as directory:
         key_file = Path(directory) / "key.json"
         write_key_file(key_file, KEY)
-        with venue_process("--seed", "5", "--products", "BTC-USD", "--step-interval", "0", "--rate-limit", "0",
-                           "--api-key-file", str(key_file)) as ws_url:
+        with venue_process(
+            "--seed",
+            "5",
+            "--products",
+            "BTC-USD",
+            "--step-interval",
+            "0",
+            "--rate-limit",
+            "0",
+            "--api-key-file",
+            str(key_file),
+        ) as ws_url:
             yield Venue(ws_url)
 
 
@@ -214,7 +224,7 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 class MinimalOrderApp(App[None]):
     """`enter` sends a bare aiohttp POST of an order (signed) to the venue."""
 
-    BINDINGS = [Binding("enter", "send", "send")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "send", "send")]
 
     def __init__(self, url: str, price: Decimal) -> None:
         super().__init__()
@@ -234,11 +244,18 @@ class MinimalOrderApp(App[None]):
 
     async def _post(self) -> None:
         assert self.session is not None
-        body = json.dumps({"client_order_id": str(uuid.uuid4()), "product_id": "BTC-USD", "side": "BUY",
-                           "order_configuration": {"limit_limit_gtc": {"base_size": "0.001",
-                                                                       "limit_price": str(self.price)}}})
-        headers = {"Authorization": f"Bearer {sign(KEY, 'POST ' + self.url.split('://', 1)[1])}",
-                   "Content-Type": "application/json"}
+        body = json.dumps(
+            {
+                "client_order_id": str(uuid.uuid4()),
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": str(self.price)}},
+            }
+        )
+        headers = {
+            "Authorization": f"Bearer {sign(KEY, 'POST ' + self.url.split('://', 1)[1])}",
+            "Content-Type": "application/json",
+        }
         async with self.session.post(self.url, data=body, headers=headers) as response:
             await response.read()
 

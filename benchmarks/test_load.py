@@ -11,6 +11,7 @@ every 5 ms) as the benchmark's samples, beside the bare reader's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -99,8 +100,9 @@ class LoadServer:
                 if request.get("channel") != "level2" or request.get("type") != "subscribe":
                     continue  # heartbeats and the like: the readers do not need them here
                 for product in request["product_ids"]:
-                    levels = ([("bid", str(Decimal(100_000 - n) / 100), "1") for n in range(1, LEVELS + 1)]
-                              + [("offer", str(Decimal(100_000 + n) / 100), "1") for n in range(1, LEVELS + 1)])
+                    levels = [("bid", str(Decimal(100_000 - n) / 100), "1") for n in range(1, LEVELS + 1)] + [
+                        ("offer", str(Decimal(100_000 + n) / 100), "1") for n in range(1, LEVELS + 1)
+                    ]
                     await send(frame(seq, events_text("snapshot", product, levels)))
                     subscribed.add(product)
                 if streamer is None and subscribed >= set(self.products):
@@ -115,12 +117,18 @@ async def run_reader(rate: int, bare: bool, products: list[str] = PRODUCTS) -> d
     async with serve(server.handler, "127.0.0.1", 0, compression=None, max_size=None) as running:
         url = f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
         child = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).with_name("load_client.py")), url, str(SECONDS), *products,
-            *(["--bare"] if bare else []), stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            str(Path(__file__).with_name("load_client.py")),
+            url,
+            str(SECONDS),
+            *products,
+            *(["--bare"] if bare else []),
+            stdout=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
         )
         process = psutil.Process(child.pid)
         await asyncio.wait_for(server.streaming.wait(), 60)
+
         def cpu_seconds() -> float:
             times = process.cpu_times()
             return times.user + times.system
@@ -134,15 +142,17 @@ async def run_reader(rate: int, bare: bool, products: list[str] = PRODUCTS) -> d
                 cpu = (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start) * 100
             except psutil.NoSuchProcess:
                 break
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(child.wait(), 0.25)
-            except TimeoutError:
-                pass
         out, _ = await child.communicate()
         result = json.loads(out.decode().strip().splitlines()[-1])
         seconds = max(server.seconds, 1e-9)
-        result.update(cpu_percent=cpu, rss_mb=max(rss) / 2**20, sent_per_s=server.sent / seconds,
-                      bytes_per_s=server.bytes / seconds)
+        result.update(
+            cpu_percent=cpu,
+            rss_mb=max(rss) / 2**20,
+            sent_per_s=server.sent / seconds,
+            bytes_per_s=server.bytes / seconds,
+        )
         return result
 
 
@@ -151,22 +161,28 @@ def record_load(benchmark: Any, group: str, role: str, result: dict[str, Any]) -
     latency = result.pop("latency")
     assert latency, "no latency samples: the reader saw no frames"
     record(benchmark, group, role, latency)
-    benchmark.extra_info.update(cpu_percent=round(result["cpu_percent"], 1), rss_mb=round(result["rss_mb"], 1),
-                                frames_read_per_s=round(result["frames"] / SECONDS))
+    benchmark.extra_info.update(
+        cpu_percent=round(result["cpu_percent"], 1),
+        rss_mb=round(result["rss_mb"], 1),
+        frames_read_per_s=round(result["frames"] / SECONDS),
+    )
 
 
 @pytest.mark.parametrize("bare", [True, False], ids=["baseline_bare_reader", "engine"])
 @pytest.mark.parametrize("rate", RATES)
 def test_load_50_products(benchmark: Any, rate: int, bare: bool) -> None:
     result = asyncio.run(run_reader(rate, bare))
-    record_load(benchmark, f"load {rate // 1000}k frames/s, 50 products: feed latency",
-                "baseline" if bare else "engine", result)
-    benchmark.extra_info.update(frames_sent_per_s=round(result["sent_per_s"]),
-                                kbytes_sent_per_s=round(result["bytes_per_s"] / 1024))
+    record_load(
+        benchmark, f"load {rate // 1000}k frames/s, 50 products: feed latency", "baseline" if bare else "engine", result
+    )
+    benchmark.extra_info.update(
+        frames_sent_per_s=round(result["sent_per_s"]), kbytes_sent_per_s=round(result["bytes_per_s"] / 1024)
+    )
     if not bare:
         benchmark.extra_info.update(
             updates_applied_per_s=round(result["updates_applied"] / SECONDS),
-            book_events_per_s=round(result["book_events"] / SECONDS), dropped_events=result["dropped_events"],
+            book_events_per_s=round(result["book_events"] / SECONDS),
+            dropped_events=result["dropped_events"],
             gaps=result["gaps"],
         )
         assert result["gaps"] == 0

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from itertools import islice
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 import msgspec
@@ -52,8 +52,14 @@ def update_frames(levels_per_frame: int) -> list[bytes]:
 
 
 def snapshot_frame(levels_per_side: int) -> bytes:
-    bids = [{"side": "bid", "event_time": "t", "price_level": str(Decimal(6_500_000 - n) / 100), "new_quantity": "0.5"} for n in range(levels_per_side)]
-    asks = [{"side": "offer", "event_time": "t", "price_level": str(Decimal(6_500_001 + n) / 100), "new_quantity": "0.5"} for n in range(levels_per_side)]
+    bids = [
+        {"side": "bid", "event_time": "t", "price_level": str(Decimal(6_500_000 - n) / 100), "new_quantity": "0.5"}
+        for n in range(levels_per_side)
+    ]
+    asks = [
+        {"side": "offer", "event_time": "t", "price_level": str(Decimal(6_500_001 + n) / 100), "new_quantity": "0.5"}
+        for n in range(levels_per_side)
+    ]
     return frame(0, "snapshot", bids + asks)
 
 
@@ -107,8 +113,21 @@ def test_update_frames_peer_cryptofeed(benchmark: Any, levels: int) -> None:
     from cryptofeed.symbols import Symbols
 
     # Its product list would come from Coinbase's REST API; the benchmark stays offline.
-    Symbols.set(Coinbase.id, *Coinbase._parse_symbol_data({"products": [
-        {"base_currency_id": "BTC", "quote_currency_id": "USD", "quote_increment": "0.01", "product_id": "BTC-USD"}]}))
+    Symbols.set(
+        Coinbase.id,
+        *Coinbase._parse_symbol_data(
+            {
+                "products": [
+                    {
+                        "base_currency_id": "BTC",
+                        "quote_currency_id": "USD",
+                        "quote_increment": "0.01",
+                        "product_id": "BTC-USD",
+                    }
+                ]
+            }
+        ),
+    )
 
     async def nothing(book: Any, receipt_timestamp: float) -> None:
         pass

@@ -30,12 +30,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from benchmarks.support import record, scaled, venue_process
 from cryptoj_tui.cdp_keys import generate_key, sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderRequest
 from cryptoj_tui.engine.risk import RiskContext, RiskLimits
-
-from benchmarks.support import record, scaled, venue_process
 
 ROUNDS = scaled(200)
 PAUSE = 0.005
@@ -60,8 +59,20 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
     keys = tmp_path_factory.mktemp("key")
     write_key_file(keys / "engine.json", KEY)
     write_key_file(keys / "bare.json", BARE_KEY)
-    with venue_process("--seed", "3", "--products", "BTC-USD", "--step-interval", "0", "--rate-limit", "0",
-                       "--api-key-file", str(keys / "engine.json"), "--api-key-file", str(keys / "bare.json")) as ws_url:
+    with venue_process(
+        "--seed",
+        "3",
+        "--products",
+        "BTC-USD",
+        "--step-interval",
+        "0",
+        "--rate-limit",
+        "0",
+        "--api-key-file",
+        str(keys / "engine.json"),
+        "--api-key-file",
+        str(keys / "bare.json"),
+    ) as ws_url:
         yield Venue(ws_url)
 
 
@@ -75,8 +86,11 @@ async def cancel_open_orders(session: aiohttp.ClientSession, venue: Venue) -> No
     ids: list[str] = []
     cursor = ""
     while True:
-        async with session.get(f"{venue.api}/orders/historical/batch", params={"order_status": "OPEN", "cursor": cursor},
-                               headers=auth("GET", f"{venue.api}/orders/historical/batch")) as response:
+        async with session.get(
+            f"{venue.api}/orders/historical/batch",
+            params={"order_status": "OPEN", "cursor": cursor},
+            headers=auth("GET", f"{venue.api}/orders/historical/batch"),
+        ) as response:
             page = await response.json()
         ids += [o["order_id"] for o in page["orders"]]
         if not page["has_next"]:
@@ -87,9 +101,10 @@ async def cancel_open_orders(session: aiohttp.ClientSession, venue: Venue) -> No
 
 async def cancel_in_batches(session: aiohttp.ClientSession, venue: Venue, ids: list[str]) -> list[Any]:
     """batch_cancel calls for `ids`, 100 a call (the venue's limit), in parallel; their answers."""
-    chunks = [ids[n:n + 100] for n in range(0, len(ids), 100)]
-    return await asyncio.gather(*(post(session, f"{venue.api}/orders/batch_cancel", json.dumps({"order_ids": c}))
-                                  for c in chunks))
+    chunks = [ids[n : n + 100] for n in range(0, len(ids), 100)]
+    return await asyncio.gather(
+        *(post(session, f"{venue.api}/orders/batch_cancel", json.dumps({"order_ids": c})) for c in chunks)
+    )
 
 
 async def place_many(engine: Engine, price: Decimal, count: int) -> None:
@@ -98,8 +113,14 @@ async def place_many(engine: Engine, price: Decimal, count: int) -> None:
 
 
 def order_body(price: Decimal) -> str:
-    return json.dumps({"client_order_id": str(uuid.uuid4()), "product_id": "BTC-USD", "side": "BUY",
-                       "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": str(price)}}})
+    return json.dumps(
+        {
+            "client_order_id": str(uuid.uuid4()),
+            "product_id": "BTC-USD",
+            "side": "BUY",
+            "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": str(price)}},
+        }
+    )
 
 
 def auth(method: str, url: str) -> dict[str, str]:
@@ -170,7 +191,9 @@ def test_submit_to_ack_baseline_bare_aiohttp_post(benchmark: Any, submit_samples
 
 
 def test_submit_to_ack_engine_place_limit(benchmark: Any, submit_samples: dict[str, list[float]]) -> None:
-    record(benchmark, "submit -> ack", "engine place_limit (risk, journal, JWT, state machine)", submit_samples["engine"])
+    record(
+        benchmark, "submit -> ack", "engine place_limit (risk, journal, JWT, state machine)", submit_samples["engine"]
+    )
 
 
 async def one_by_one(place: Callable[[], Awaitable[None]]) -> list[float]:
@@ -218,8 +241,16 @@ def engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Ite
 @contextmanager
 def trading_engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path, **config: Any) -> Iterator[Engine]:
     limits = RiskLimits(max_open_orders=10_000, max_orders_per_second=10_000)
-    trader = Engine(EngineConfig(ws_url=venue.ws_url, key=KEY, journal_path=tmp_path / "journal.db", limits=limits,
-                                 rest_rate=10_000, **config))
+    trader = Engine(
+        EngineConfig(
+            ws_url=venue.ws_url,
+            key=KEY,
+            journal_path=tmp_path / "journal.db",
+            limits=limits,
+            rest_rate=10_000,
+            **config,
+        )
+    )
     loop.run_until_complete(trader.start())
     loop.run_until_complete(trader.subscribe("BTC-USD"))
     loop.run_until_complete(trader.wait_for_book("BTC-USD"))
@@ -258,6 +289,7 @@ def test_kill_switch_baseline_bare_batch_cancel(
         async def run() -> None:
             answers = await asyncio.gather(*(post(session, f"{base}/orders", order_body(price)) for _ in range(orders)))
             ids[:] = [a["success_response"]["order_id"] for a in answers]
+
         loop.run_until_complete(run())
 
     async def cancel_all() -> None:
@@ -301,9 +333,15 @@ def test_precheck_baseline_risk_checks_alone(benchmark: Any, venue: Venue, worki
     trading = engine.trading
     assert trading is not None
     request = OrderRequest("BTC-USD", "buy", "limit", "0.001", price=far_bid(venue))
-    context = RiskContext(mid=engine.market_data.mid("BTC-USD"), position=Decimal(0), working_same_side=Decimal(0),
-                          open_orders=working, available_base=Decimal(1), available_quote=Decimal(100_000),
-                          rules=trading.products.get("BTC-USD"))
+    context = RiskContext(
+        mid=engine.market_data.mid("BTC-USD"),
+        position=Decimal(0),
+        working_same_side=Decimal(0),
+        open_orders=working,
+        available_base=Decimal(1),
+        available_quote=Decimal(100_000),
+        rules=trading.products.get("BTC-USD"),
+    )
     assert trading.risk.check(request, context).ok
     benchmark.group = f"pre-trade check, {working} working orders"
     benchmark.extra_info["role"] = "baseline"

@@ -67,9 +67,7 @@ def test_reconnect_engine_drop_to_verified_book(benchmark: Any, venue: str) -> N
 
     benchmark.group = "reconnect to a fresh book"
     benchmark.extra_info["role"] = "engine drop -> live book"
-    benchmark.pedantic(
-        lambda: loop.run_until_complete(drop_and_recover()), setup=healthy_connection, rounds=ROUNDS
-    )
+    benchmark.pedantic(lambda: loop.run_until_complete(drop_and_recover()), setup=healthy_connection, rounds=ROUNDS)
     assert engine.metrics.gaps == 0
     loop.run_until_complete(session.close())
     loop.run_until_complete(engine.stop())

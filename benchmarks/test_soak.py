@@ -80,7 +80,9 @@ def test_engine_memory_is_flat_under_a_steady_feed(benchmark: Any) -> None:
         async with serve(server.handler, "127.0.0.1", 0, compression=None) as running:
             url = f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
             child = await asyncio.create_subprocess_exec(
-                sys.executable, str(Path(__file__).with_name("soak_engine.py")), url,
+                sys.executable,
+                str(Path(__file__).with_name("soak_engine.py")),
+                url,
                 env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
             )
             process = psutil.Process(child.pid)
@@ -108,8 +110,10 @@ def test_engine_memory_is_flat_under_a_steady_feed(benchmark: Any) -> None:
         rss_mb_each_second=[round(rss / 2**20, 2) for rss in result["samples"]],
         seconds=SECONDS,
     )
-    print(f"\nsoak {SECONDS:g}s: {result['sent']} frames, RSS {result['warm'] / 2**20:.1f} MiB after warm-up "
-          f"-> {result['end'] / 2**20:.1f} MiB ({growth * 100:+.2f} %)")
+    print(
+        f"\nsoak {SECONDS:g}s: {result['sent']} frames, RSS {result['warm'] / 2**20:.1f} MiB after warm-up "
+        f"-> {result['end'] / 2**20:.1f} MiB ({growth * 100:+.2f} %)"
+    )
     assert result["owed"] > 0, "the engine never subscribed to level2"
     assert result["sent"] >= result["owed"] * 0.9, "the load generator fell behind"
     assert growth <= MAX_GROWTH

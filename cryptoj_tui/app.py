@@ -9,18 +9,20 @@ bridge and says what happened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.events import Key
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.notifications import SeverityLevel
@@ -83,12 +85,19 @@ FLATTEN_WAIT = 10.0
 """Seconds a flattening market order is given to finish before its toast says where it is."""
 
 
-def binding_owners() -> list[tuple[str, type]]:
+def binding_owners() -> list[tuple[str, type[DOMNode]]]:
     """(section title, class) of every set of bindings, in the order the help screen lists them."""
-    return [("Everywhere", CryptojApp), ("Trading", TradingScreen), ("Order ticket", OrderTicket),
-            ("Orders", OrdersScreen), ("Positions", PositionsScreen), ("Journal", JournalScreen),
-            ("Questions (flatten, re-arm)", ConfirmScreen), ("Quitting with orders working", QuitScreen),
-            ("Kill switch report", KillReportScreen)]
+    return [
+        ("Everywhere", CryptojApp),
+        ("Trading", TradingScreen),
+        ("Order ticket", OrderTicket),
+        ("Orders", OrdersScreen),
+        ("Positions", PositionsScreen),
+        ("Journal", JournalScreen),
+        ("Questions (flatten, re-arm)", ConfirmScreen),
+        ("Quitting with orders working", QuitScreen),
+        ("Kill switch report", KillReportScreen),
+    ]
 
 
 def binding_ids() -> set[str]:
@@ -100,13 +109,29 @@ def check_keymap(keymap: dict[str, str]) -> None:
     """ValueError (one line) for an unknown binding id, or a key that would take the kill switch's."""
     unknown = set(keymap) - binding_ids()
     if unknown:
-        raise ValueError(f"keys: unknown binding id(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(sorted(binding_ids()))}")
+        raise ValueError(
+            f"keys: unknown binding id(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(binding_ids()))}"
+        )
     kill_keys = {k.strip() for k in keymap.get("kill_switch", "ctrl+k").split(",")}
     for binding_id, keys in sorted(keymap.items()):
         taken = kill_keys & {k.strip() for k in keys.split(",")}
         if binding_id != "kill_switch" and taken:
             raise ValueError(f"keys: {binding_id} = {keys!r} takes {', '.join(sorted(taken))}, the kill switch's key")
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A toast as asked for (held while a dialog is up)."""
+
+    message: str
+    title: str
+    severity: SeverityLevel
+    timeout: float | None
+    markup: bool
+
+
+async def _fills_of(client_order_id: str, engine: Engine) -> list[VenueFill]:
+    return await engine.fills(engine.order(client_order_id))
 
 
 async def _rearm(engine: Engine) -> None:
@@ -119,7 +144,7 @@ def utc_now() -> datetime:
 
 
 def liquidity_words(fills: list[VenueFill]) -> str:
-    """"maker", "taker", "maker and taker", or "" when the venue's fills do not say."""
+    """ "maker", "taker", "maker and taker", or "" when the venue's fills do not say."""
     kinds = sorted({f.liquidity.lower() for f in fills if f.liquidity})
     return " and ".join(kinds)
 
@@ -128,9 +153,9 @@ class CryptojApp(App[None]):
     """The trading console."""
 
     TITLE = "CryptoJ"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 - Textual types it as an instance attribute
     CSS_PATH = "app.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: the kill switch works on every screen and in every modal, whatever has focus.
         Binding("ctrl+k", "kill_switch", "Kill switch", priority=True, id="kill_switch"),
         Binding("ctrl+r", "rearm", "Re-arm", id="rearm"),
@@ -180,14 +205,16 @@ class CryptojApp(App[None]):
         self.error = ""
         """Why the console stopped by itself (the shell is told, once the terminal is back)."""
         self.bridge = EngineBridge(engine_config, self.post_message)
-        self.trading = TradingScreen(product_id, clock, self.bridge.submit, default_size=default_size,
-                                     flash_seconds=flash_seconds)
+        self.trading = TradingScreen(
+            product_id, clock, self.bridge.submit, default_size=default_size, flash_seconds=flash_seconds
+        )
         self.blotter = OrdersScreen(clock)
         self.positions = PositionsScreen(clock)
         self.risk = RiskScreen(clock)
         self.journal = JournalScreen(clock)
         self.help_screen = HelpScreen(clock, binding_owners(), self.keymap)
-        self.status = ConsoleStatus(venue=venue)
+        rearm = self.keymap.get("rearm", "ctrl+r").split(",")[0].strip()
+        self.status = ConsoleStatus(venue=venue, rearm_key=rearm)
         """What every screen's status line shows."""
         self.formats: dict[str, ProductFormat] = {}
         self.portfolio: PortfolioView | None = None
@@ -204,7 +231,7 @@ class CryptojApp(App[None]):
         self._fills_due: set[str] = set()
         """Orders that filled, whose toast waits FILL_NOTICE_DELAY for more of their fills."""
         self._unmounted = False
-        self._held_notices: list[dict[str, Any]] = []
+        self._held_notices: list[Notice] = []
         self.notices: deque[tuple[str, str]] = deque(maxlen=200)
         """(title, message) of the latest toasts, oldest first (shown, or held behind a dialog)."""
         """Toasts that came while a dialog was up: shown once it is gone, never over it."""
@@ -221,12 +248,13 @@ class CryptojApp(App[None]):
         return self.status.trading_state
 
     def on_mount(self) -> None:
-        for name, screen in zip(("trading", "orders", "positions", "risk", "journal", "help"), self.main_screens,
-                                strict=True):
+        for name, screen in zip(
+            ("trading", "orders", "positions", "risk", "journal", "help"), self.main_screens, strict=True
+        ):
             self.install_screen(screen, name)
         self.push_screen("trading")
         self._publish_status()
-        self.set_interval(0.25, self._flush)
+        self.set_interval(0.25, self._flush_changes)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         try:
             self.bridge.start([self.product_id])
@@ -265,11 +293,16 @@ class CryptojApp(App[None]):
     ) -> None:
         """A toast, held back while a dialog is up (toasts never cover one)."""
         self.notices.append((title, message))
-        notice = {"title": title, "severity": severity, "timeout": timeout, "markup": markup}
+        notice = Notice(message, title, severity, timeout, markup)
         if self._dialog_up():
-            self._held_notices.append({"message": message, **notice})
+            self._held_notices.append(notice)
             return
-        super().notify(message, **notice)
+        self._show(notice)
+
+    def _show(self, notice: Notice) -> None:
+        super().notify(
+            notice.message, title=notice.title, severity=notice.severity, timeout=notice.timeout, markup=notice.markup
+        )
 
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(screen, ModalScreen):
@@ -287,7 +320,7 @@ class CryptojApp(App[None]):
         # Not `self.screen`: that raises once the stack is empty (timers can fire while exiting).
         return bool(self.screen_stack) and self.screen_stack[-1] is screen
 
-    def _flush(self) -> None:
+    def _flush_changes(self) -> None:
         # Order bursts (a kill switch cancelling hundreds) repaint the blotter a few times a second at most.
         if self._orders_changed:
             self._orders_changed = False
@@ -300,7 +333,7 @@ class CryptojApp(App[None]):
         if self._held_notices and not self._dialog_up():
             held, self._held_notices = self._held_notices, []
             for notice in held:
-                super().notify(**notice)
+                self._show(notice)
 
     def product_format(self, product_id: str) -> ProductFormat:
         """The product's increments (the default where the venue did not say)."""
@@ -356,8 +389,10 @@ class CryptojApp(App[None]):
                 why = f": {event.reason}" if event.reason else ""
                 self.trading.show_waiting(f"{event.state} to {self.venue}{why}")
         elif isinstance(event, FeedMetrics):  # once a second, with or without a key
-            self._set_status(frame_age=event.last_frame_age,
-                             feed_latency_ms=None if event.feed_latency is None else event.feed_latency * 1000)
+            self._set_status(
+                frame_age=event.last_frame_age,
+                feed_latency_ms=None if event.feed_latency is None else event.feed_latency * 1000,
+            )
         elif isinstance(event, SequenceGap):
             self._set_status(gaps=self.status.gaps + 1)
         elif isinstance(event, FeedError):
@@ -402,7 +437,7 @@ class CryptojApp(App[None]):
             row = self.orders.get(client_order_id)
             if row is None:
                 continue
-            future = self.bridge.submit(lambda engine, cid=client_order_id: engine.fills(engine.order(cid)))
+            future = self.bridge.submit(partial(_fills_of, client_order_id))
             self.run_worker(self._toast_fill(row.client_order_id, future), group="fills")
 
     async def _toast_fill(self, client_order_id: str, future: Future[list[VenueFill]]) -> None:
@@ -414,17 +449,22 @@ class CryptojApp(App[None]):
         row = self.orders[client_order_id]
         fmt = self.product_format(row.product_id)
         done = "filled" if row.status == "FILLED" else f"filled {fmt.size(row.filled_size)} of"
-        self.notify(f"{row.side} {done} {fmt.size(row.size)} {row.product_id} at avg {fmt.price(row.average_price)}"
-                    + (f" · {liquidity}" if liquidity else "") + f" · fee {quote(row.fees)}",
-                    title=f"{row.status.replace('_', ' ').lower()} · {short_id(row.client_order_id)}")
+        self.notify(
+            f"{row.side} {done} {fmt.size(row.size)} {row.product_id} at avg {fmt.price(row.average_price)}"
+            + (f" · {liquidity}" if liquidity else "")
+            + f" · fee {quote(row.fees)}",
+            title=f"{row.status.replace('_', ' ').lower()} · {short_id(row.client_order_id)}",
+        )
 
     # -- what the trader asks for ------------------------------------------------------------
 
     def on_order_ticket_sent(self, message: OrderTicket.Sent) -> None:
         order = message.order
         row = OrderRow.from_snapshot(order.snapshot(), "")
-        self.notify(f"{order_words(row, self.product_format(row.product_id))} · taken by the venue",
-                    title=f"sent · {short_id(order.client_order_id)}")
+        self.notify(
+            f"{order_words(row, self.product_format(row.product_id))} · taken by the venue",
+            title=f"sent · {short_id(order.client_order_id)}",
+        )
 
     def on_cancel_requested(self, message: CancelRequested) -> None:
         ids = set(message.client_order_ids)
@@ -453,8 +493,10 @@ class CryptojApp(App[None]):
         if not cancelled and not failed:
             self.notify("nothing to cancel: no order was working", severity="warning")
         else:
-            self.notify(f"{len(cancelled)} order(s) cancelled" + (f"; not cancelled: {reasons}" if failed else ""),
-                        severity="error" if failed else "information")
+            self.notify(
+                f"{len(cancelled)} order(s) cancelled" + (f"; not cancelled: {reasons}" if failed else ""),
+                severity="error" if failed else "information",
+            )
         return not failed
 
     def on_move_requested(self, message: MoveRequested) -> None:
@@ -473,8 +515,11 @@ class CryptojApp(App[None]):
         except Exception as exc:
             self.notify(f"not moved: {exc}", severity="error", timeout=10)
             return
-        self.notify(f"{new.side} {fmt.size(new.request.size)} {new.product_id} moved to {fmt.price(price)}"
-                    f" · now {short_id(new.client_order_id)}", title=f"moved · {short_id(client_order_id)}")
+        self.notify(
+            f"{new.side} {fmt.size(new.request.size)} {new.product_id} moved to {fmt.price(price)}"
+            f" · now {short_id(new.client_order_id)}",
+            title=f"moved · {short_id(client_order_id)}",
+        )
 
     def on_flatten_requested(self, message: FlattenRequested) -> None:
         """Ask (saying each side and size), then send market orders that bring these positions to zero."""
@@ -483,12 +528,17 @@ class CryptojApp(App[None]):
         if not plans:
             self.notify("nothing to flatten: no position", severity="warning")
             return
-        lines = [f"  {'SELL' if q > 0 else 'BUY'} {self.product_format(p).size(abs(q))} {p} at market"
-                 f" (the whole {'long' if q > 0 else 'short'})" for p, q in plans]
+        lines = [
+            f"  {'SELL' if q > 0 else 'BUY'} {self.product_format(p).size(abs(q))} {p} at market"
+            f" (the whole {'long' if q > 0 else 'short'})"
+            for p, q in plans
+        ]
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self._report_flatten(self.bridge.submit(partial(self._flatten, plans))), group="flatten")
+                self.run_worker(
+                    self._report_flatten(self.bridge.submit(partial(self._flatten, plans))), group="flatten"
+                )
 
         self.push_screen(ConfirmScreen("Flatten with market orders?\n\n" + "\n".join(lines), yes="Flatten"), answered)
 
@@ -501,20 +551,25 @@ class CryptojApp(App[None]):
             position = engine.positions().get(product_id)
             now = position.quantity if position is not None else Decimal(0)
             if now != confirmed:
-                results.append(f"{product_id}: not sent: the position is {fmt.size(now)} now, "
-                               f"{fmt.size(confirmed)} when you confirmed; flatten again")
+                results.append(
+                    f"{product_id}: not sent: the position is {fmt.size(now)} now, "
+                    f"{fmt.size(confirmed)} when you confirmed; flatten again"
+                )
                 continue
             side = "sell" if confirmed > 0 else "buy"
             order = await engine.place_market(product_id, side, size=abs(confirmed))
-            try:
+            with contextlib.suppress(TimeoutError):  # what it did by then is said, whatever it is
                 await engine.wait_done(order, timeout=FLATTEN_WAIT)
-            except TimeoutError:
-                pass
             after = engine.positions()[product_id].quantity
-            filled = (f"filled {fmt.size(order.filled_size)} at avg {fmt.price(order.average_price)}"
-                      if order.filled_size else f"{order.status}{f' ({order.reason})' if order.reason else ''}")
-            results.append(f"{side.upper()} {fmt.size(abs(confirmed))} {product_id}: {filled}; "
-                           + ("now flat" if after == 0 else f"position now {fmt.size(after)}"))
+            filled = (
+                f"filled {fmt.size(order.filled_size)} at avg {fmt.price(order.average_price)}"
+                if order.filled_size
+                else f"{order.status}{f' ({order.reason})' if order.reason else ''}"
+            )
+            results.append(
+                f"{side.upper()} {fmt.size(abs(confirmed))} {product_id}: {filled}; "
+                + ("now flat" if after == 0 else f"position now {fmt.size(after)}")
+            )
         return results
 
     async def _report_flatten(self, future: Future[list[str]]) -> None:
@@ -532,8 +587,10 @@ class CryptojApp(App[None]):
             self.exit()
             return
         if self.embedded_venue:
-            fate = ("are working on the embedded paper venue, which stops with the console: they end "
-                    "with it, and the next start is a fresh paper account.")
+            fate = (
+                "are working on the embedded paper venue, which stops with the console: they end "
+                "with it, and the next start is a fresh paper account."
+            )
         else:
             fate = f"are working at {self.venue} and will stay working there after you quit, unwatched."
 
@@ -556,13 +613,24 @@ class CryptojApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Kill switch", "Halt now and cancel every working order (ctrl+k)", self.action_kill_switch)
         if self.trading_state in ("HALTED", "REDUCING"):
-            yield SystemCommand("Re-arm", "Allow new orders again, after a confirmation (ctrl+r)", self.action_rearm)
+            yield SystemCommand(
+                "Re-arm", f"Allow new orders again, after a confirmation ({self.status.rearm_key})", self.action_rearm
+            )
         yield SystemCommand("Buy", "Open a buy ticket at the ladder cursor (b)", partial(self.action_ticket, "buy"))
         yield SystemCommand("Sell", "Open a sell ticket at the ladder cursor (s)", partial(self.action_ticket, "sell"))
-        yield SystemCommand("Cancel all orders", "Cancel every working order of every product",
-                            lambda: self.post_message(CancelAllRequested(None)))
-        for key, name in (("1", "trading"), ("2", "orders"), ("3", "positions"), ("4", "risk"), ("5", "journal"),
-                          ("6", "help")):
+        yield SystemCommand(
+            "Cancel all orders",
+            "Cancel every working order of every product",
+            lambda: self.post_message(CancelAllRequested(None)),
+        )
+        for key, name in (
+            ("1", "trading"),
+            ("2", "orders"),
+            ("3", "positions"),
+            ("4", "risk"),
+            ("5", "journal"),
+            ("6", "help"),
+        ):
             yield SystemCommand(f"Show {name}", f"The {name} screen ({key})", partial(self.action_show, name))
 
     def action_ticket(self, side: str) -> None:
@@ -611,7 +679,9 @@ class CryptojApp(App[None]):
                 self.bridge.submit(_rearm)
 
         self.push_screen(
-            ConfirmScreen(f"Trading is {self.trading_state}: {self.status.halt_reason}.\n\n"
-                          "Re-arm and allow new orders again?", yes="Re-arm"),
+            ConfirmScreen(
+                f"Trading is {self.trading_state}: {self.status.halt_reason}.\n\nRe-arm and allow new orders again?",
+                yes="Re-arm",
+            ),
             answered,
         )

@@ -9,6 +9,7 @@ into immutable `BookView`s on the engine loop and handed over through a latest-v
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -51,9 +52,7 @@ FRAME_SECONDS = 1 / 60
 class EngineBridge:
     """Owns the engine thread; the UI's only way in and out of the engine."""
 
-    def __init__(
-        self, config: EngineConfig, post: Callable[[Message], object], *, depth: int = 100
-    ) -> None:
+    def __init__(self, config: EngineConfig, post: Callable[[Message], object], *, depth: int = 100) -> None:
         self._config = config
         self._post = post
         self._depth = depth
@@ -78,9 +77,7 @@ class EngineBridge:
 
     def start(self, products: list[str], timeout: float = 10.0) -> None:
         """Start the engine thread and subscribe to `products`."""
-        self._thread = threading.Thread(
-            target=self._main, args=(products,), name="engine", daemon=True
-        )
+        self._thread = threading.Thread(target=self._main, args=(products,), name="engine", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout):
             raise TimeoutError(f"engine did not start within {timeout:g}s")
@@ -91,10 +88,8 @@ class EngineBridge:
         """Stop the engine (closing its connections) and join its thread; idempotent."""
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
                 loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:  # the loop closed between the check and the call
-                pass
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -145,14 +140,18 @@ class EngineBridge:
         async with engine:
             self.engine = engine
             if engine.trading is not None:  # the UI starts from the engine's state, not a guess
-                self._post(EngineEvent(TradingStateChanged(
-                    state=str(engine.state), previous="", reason=engine.trading.risk.state_reason)))
+                self._post(
+                    EngineEvent(
+                        TradingStateChanged(
+                            state=str(engine.state), previous="", reason=engine.trading.risk.state_reason
+                        )
+                    )
+                )
                 self._post(FormatsKnown(self.product_formats()))
             for product_id in products:
-                try:
+                # A refusal is published (ProductRefused): the console says so where the book would be.
+                with contextlib.suppress(ProductUnavailable):
                     await engine.subscribe(product_id)
-                except ProductUnavailable:
-                    pass  # published (ProductRefused): the console says so where the book would be
             pump = asyncio.create_task(self._pump(events))
             portfolio = asyncio.create_task(self._publish_portfolio())
             self._started.set()
@@ -223,8 +222,10 @@ class EngineBridge:
     def product_formats(self) -> dict[str, ProductFormat]:
         """Every product's increments as the venue gave them (engine thread only)."""
         assert self.engine is not None and self.engine.trading is not None
-        return {product_id: ProductFormat(rules.price_increment, rules.base_increment)
-                for product_id, rules in self.engine.trading.products.items()}
+        return {
+            product_id: ProductFormat(rules.price_increment, rules.base_increment)
+            for product_id, rules in self.engine.trading.products.items()
+        }
 
     def portfolio_view(self) -> PortfolioView | None:
         """The current portfolio (engine thread only), or None without trading."""
@@ -234,17 +235,32 @@ class EngineBridge:
         trading = engine.trading
         marks = trading.marks()
         rows = tuple(
-            PositionRow(p.product_id, p.quantity, p.average_price, marks.get(p.product_id), p.realised,
-                        p.unrealised(marks.get(p.product_id)), p.fees)
+            PositionRow(
+                p.product_id,
+                p.quantity,
+                p.average_price,
+                marks.get(p.product_id),
+                p.realised,
+                p.unrealised(marks.get(p.product_id)),
+                p.fees,
+            )
             for p in sorted(trading.portfolio.positions.values(), key=lambda p: p.product_id)
         )
         trips = trading.execution.round_trips
-        realised, unrealised, fees = trading.portfolio.realised(), trading.portfolio.unrealised(marks), trading.portfolio.fees()
+        realised, unrealised, fees = (
+            trading.portfolio.realised(),
+            trading.portfolio.unrealised(marks),
+            trading.portfolio.fees(),
+        )
         rules = trading.products
-        formats = {row.product_id: ProductFormat(r.price_increment, r.base_increment)
-                   for row in rows if (r := rules.get(row.product_id)) is not None}
-        return PortfolioView(rows, realised + unrealised - fees, realised, unrealised, fees,
-                             trips[-1] * 1000 if trips else None, formats)
+        formats = {
+            row.product_id: ProductFormat(r.price_increment, r.base_increment)
+            for row in rows
+            if (r := rules.get(row.product_id)) is not None
+        }
+        return PortfolioView(
+            rows, realised + unrealised - fees, realised, unrealised, fees, trips[-1] * 1000 if trips else None, formats
+        )
 
     def risk_view(self) -> RiskView | None:
         """The trading state and limit usage (engine thread only), or None without trading."""
@@ -283,8 +299,15 @@ class EngineBridge:
                 if order.request.price is not None and order.request.stop_price is None:
                     side = own[order.side == "BUY"]
                     side[order.request.price] = side.get(order.request.price, 0) + order.leaves
-        view = BookView(product_id, tuple(bids), tuple(asks), book.sequence_num, live,
-                        tuple(sorted(own[True].items())), tuple(sorted(own[False].items())))
+        view = BookView(
+            product_id,
+            tuple(bids),
+            tuple(asks),
+            book.sequence_num,
+            live,
+            tuple(sorted(own[True].items())),
+            tuple(sorted(own[False].items())),
+        )
         with self._lock:
             self._views[product_id] = view
             notify = not self._notice_pending

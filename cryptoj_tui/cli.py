@@ -82,10 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CUR=AMOUNT,...",
         help="what each new key's paper account starts with (default USD=100000,BTC=2,ETH=20,SOL=200)",
     )
-    sim.add_argument("--db", type=Path, metavar="FILE", help="keep the paper account in this SQLite file across restarts")
+    sim.add_argument(
+        "--db", type=Path, metavar="FILE", help="keep the paper account in this SQLite file across restarts"
+    )
     sim.add_argument("--control", action="store_true", help="mount the /sim fault-injection endpoint")
-    sim.add_argument("--exit-with-parent", action="store_true",
-                     help="stop when stdin closes (how the console runs its embedded venue)")
+    sim.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when stdin closes (how the console runs its embedded venue)",
+    )
     sim.add_argument("--checksum", action="store_true", help="add a CRC32 of the top 25 levels to level2 events")
     sim.add_argument(
         "--tls",
@@ -120,13 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     headless.add_argument("--ws-url", dest="headless_ws_url", metavar="URL", help=HELP["ws_url"])
     headless.add_argument("--rest-url", dest="headless_rest_url", metavar="URL", help=HELP["rest_url"])
     headless.add_argument("--key-file", dest="headless_key_file", metavar="FILE", help=HELP["key_file"])
-    headless.add_argument("--journal", dest="headless_journal", metavar="FILE",
-                          help="order journal (SQLite) for an external venue (default: the platform data dir)")
+    headless.add_argument(
+        "--journal",
+        dest="headless_journal",
+        metavar="FILE",
+        help="order journal (SQLite) for an external venue (default: the platform data dir)",
+    )
     headless.add_argument("--seed", dest="headless_seed", metavar="SEED", help=HELP["seed"])
-    headless.add_argument("--product", dest="headless_products", action="append", default=[], metavar="ID",
-                          help="subscribe at start (repeatable; default: the product setting, if one is set)")
-    headless.add_argument("--stay", action="store_true",
-                          help="keep running after the end of stdin (until interrupted), printing events")
+    headless.add_argument(
+        "--product",
+        dest="headless_products",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="subscribe at start (repeatable; default: the product setting, if one is set)",
+    )
+    headless.add_argument(
+        "--stay", action="store_true", help="keep running after the end of stdin (until interrupted), printing events"
+    )
     return parser
 
 
@@ -150,9 +166,15 @@ def engine_config(settings: Settings, log_path: Path | None = None) -> tuple[Any
         config = EngineConfig(ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after)
         return config, venue_process, "paper (embedded)"
     ws_url, rest_url, user_ws_url = endpoints
-    config = EngineConfig(ws_url=ws_url, rest_url=rest_url, user_ws_url=user_ws_url, key_file=settings.key_file,
-                          journal_path=settings.journal_path(), stale_after=settings.stale_after,
-                          intent_sync_window=settings.intent_sync_window)
+    config = EngineConfig(
+        ws_url=ws_url,
+        rest_url=rest_url,
+        user_ws_url=user_ws_url,
+        key_file=settings.key_file,
+        journal_path=settings.journal_path(),
+        stale_after=settings.stale_after,
+        intent_sync_window=settings.intent_sync_window,
+    )
     config.trading_config()  # a bad key is reported now, in one line
     return config, None, ws_url
 
@@ -201,7 +223,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
-        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115 - the handler closes it
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
 def setup_logging(path: Path) -> None:
@@ -248,9 +270,17 @@ def run_console(settings: Settings, config_file: Path | None = None) -> int:
             log.warning("the theme is not kept: %s", exc)
 
     try:
-        app = CryptojApp(config, settings.product, venue=venue, embedded_venue=venue_process is not None,
-                         keymap=dict(settings.keys), default_size=settings.order_size, theme=settings.theme,
-                         tune_gc=True, on_theme=keep_theme)
+        app = CryptojApp(
+            config,
+            settings.product,
+            venue=venue,
+            embedded_venue=venue_process is not None,
+            keymap=dict(settings.keys),
+            default_size=settings.order_size,
+            theme=settings.theme,
+            tune_gc=True,
+            on_theme=keep_theme,
+        )
         app.run()
         log.info("console exited (return code %s)", app.return_code)
         if app.error:
@@ -311,9 +341,17 @@ def run_sim(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         if args.exit_with_parent:  # the parent holds our stdin: end of file means it is gone
-            loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.buffer.read1() or stop.set())
+
+            def parent_gone() -> None:
+                if not os.read(sys.stdin.fileno(), 4096):
+                    stop.set()
+
+            loop.add_reader(sys.stdin.fileno(), parent_gone)
         async with venue:
-            print(f"paper venue listing {', '.join(products)} (seed {config.seed}, {len(venue.keys)} API keys)", flush=True)
+            print(
+                f"paper venue listing {', '.join(products)} (seed {config.seed}, {len(venue.keys)} API keys)",
+                flush=True,
+            )
             print(f"rest: {venue.rest_url}", flush=True)
             print(f"websocket: {venue.ws_url}", flush=True)
             if venue.cert_path is not None:
@@ -328,8 +366,20 @@ def run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-SETTING_FLAGS = ("product", "ws_url", "seed", "stale_after", "log_file", "venue", "rest_url", "key_file", "journal",
-                 "intent_sync_window", "order_size", "theme")
+SETTING_FLAGS = (
+    "product",
+    "ws_url",
+    "seed",
+    "stale_after",
+    "log_file",
+    "venue",
+    "rest_url",
+    "key_file",
+    "journal",
+    "intent_sync_window",
+    "order_size",
+    "theme",
+)
 """The top-level flags that are settings (`--ws-url` is `ws_url`)."""
 
 

@@ -25,7 +25,11 @@ from cryptoj_tui.engine.model import check_product_id
 APP_NAME = "cryptoj"
 VENUES = {
     "paper": None,
-    "coinbase": ("wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com", "wss://advanced-trade-ws-user.coinbase.com"),
+    "coinbase": (
+        "wss://advanced-trade-ws.coinbase.com",
+        "https://api.coinbase.com",
+        "wss://advanced-trade-ws-user.coinbase.com",
+    ),
 }
 """Named venues: None is the embedded paper venue; otherwise (market ws, REST, user ws)."""
 ENV_PREFIX = "CRYPTOJ_"
@@ -126,20 +130,20 @@ def _keys(value: object) -> tuple[tuple[str, str], ...]:
         raise ValueError(f"expected a table of binding id = keys, got {value!r}")
     for name, keys in value.items():
         if not isinstance(keys, str) or not keys.strip():
-            raise ValueError(f"{name}: expected keys as text such as \"ctrl+k\", got {keys!r}")
+            raise ValueError(f'{name}: expected keys as text such as "ctrl+k", got {keys!r}')
     return tuple(sorted((str(name), str(keys)) for name, keys in value.items()))
 
 
 def _order_size(value: object) -> str:
     """A positive size written exactly (a TOML float like 0.1 is read through its text)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"expected a positive size such as \"0.01\", got {value!r}")
+        raise ValueError(f'expected a positive size such as "0.01", got {value!r}')
     try:
         size = Decimal(str(value).strip())
     except InvalidOperation:
         size = None
     if size is None or not size.is_finite() or size <= 0:
-        raise ValueError(f"expected a positive size such as \"0.01\", got {value!r}")
+        raise ValueError(f'expected a positive size such as "0.01", got {value!r}')
     return format(size.normalize(), "f")
 
 
@@ -170,7 +174,7 @@ class Settings:
     ws_url: str | None = None
     seed: int = 1
     stale_after: float = 5.0
-    log_file: Path = default_log_file()
+    log_file: Path = field(default_factory=default_log_file)  # read when made: the platform dirs may move
     venue: str = "paper"
     rest_url: str | None = None
     key_file: Path | None = None
@@ -226,7 +230,7 @@ HELP: dict[str, str] = {
     "key_file": "CDP API key file (must be readable by you only)",
     "journal": "order journal file for an external venue (SQLite)",
     "intent_sync_window": "seconds an order's journalled intent may wait for its flush to disk, "
-                          "shared with the intents of that window (0: flushed before the order is sent)",
+    "shared with the intents of that window (0: flushed before the order is sent)",
     "order_size": "the size an order ticket opens with (F1-F4 pick others)",
     "theme": "colour theme: any of Textual's themes (textual-dark, nord, gruvbox, ...)",
     "keys": "remapped keys: a [keys] table of binding id = keys",

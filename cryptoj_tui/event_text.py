@@ -30,9 +30,18 @@ from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, quote, short_id
 from cryptoj_tui.views import OrderRow
 
 KINDS = {
-    OrderUpdated: "order", OrderFilled: "fill", OrderRefused: "refused", TradingStateChanged: "trading",
-    Alert: "alert", ConnectionStatus: "connection", SequenceGap: "gap", FeedError: "feed error",
-    BookReset: "book", MarketStale: "market", Reconciled: "reconcile", RiskLimitChanged: "risk limit",
+    OrderUpdated: "order",
+    OrderFilled: "fill",
+    OrderRefused: "refused",
+    TradingStateChanged: "trading",
+    Alert: "alert",
+    ConnectionStatus: "connection",
+    SequenceGap: "gap",
+    FeedError: "feed error",
+    BookReset: "book",
+    MarketStale: "market",
+    Reconciled: "reconcile",
+    RiskLimitChanged: "risk limit",
     ProductRefused: "product",
 }
 
@@ -65,14 +74,19 @@ class EventText:
                     return None
                 self._said[row.client_order_id] = said
                 fmt = formats.get(row.product_id, DEFAULT_FORMAT)
-                filled = (f", filled {fmt.size(row.filled_size)} at avg {fmt.price(row.average_price)}"
-                          if row.filled_size else "")
+                filled = (
+                    f", filled {fmt.size(row.filled_size)} at avg {fmt.price(row.average_price)}"
+                    if row.filled_size
+                    else ""
+                )
                 reason = f" ({row.reason})" if row.reason else ""
                 return f"{row.status}: {order_words(row, fmt)}{filled}{reason} · {short_id(row.client_order_id)}"
             case OrderFilled():
                 fmt = formats.get(event.product_id, DEFAULT_FORMAT)
-                return (f"{event.side} {fmt.size(event.size)} {event.product_id} at {fmt.price(event.price)}, "
-                        f"fee {quote(event.fee)} · {short_id(event.client_order_id)}")
+                return (
+                    f"{event.side} {fmt.size(event.size)} {event.product_id} at {fmt.price(event.price)}, "
+                    f"fee {quote(event.fee)} · {short_id(event.client_order_id)}"
+                )
             case OrderRefused():
                 return f"{event.product_id}: not sent: {event.reason}"
             case TradingStateChanged():
@@ -91,8 +105,11 @@ class EventText:
             case BookReset():
                 return f"{event.product_id} book rebuilt from a fresh snapshot: {event.reason}"
             case MarketStale():
-                return (f"{event.product_id}: no book update for {event.age:.0f} s" if event.stale
-                        else f"{event.product_id}: book updates again")
+                return (
+                    f"{event.product_id}: no book update for {event.age:.0f} s"
+                    if event.stale
+                    else f"{event.product_id}: book updates again"
+                )
             case Reconciled():
                 ids = " ".join(short_id(i) for i in (event.client_order_id, event.order_id) if i)
                 return f"{event.kind.replace('_', ' ')}: {event.detail} · {ids}"

@@ -7,8 +7,9 @@ A bad command is answered with an error and the engine keeps running. End of inp
 (unless `--stay`): stdin may be a pipe, a file or /dev/null.
 
 Commands: subscribe {product_ids}, place {product_id, side, type, size, price?, stop_price?,
-end_time?, post_only?} (market, ioc and fok replies wait for the outcome), cancel {client_order_id}, cancel_all {product_id?, side?},
-kill {reason, flatten?}, rearm {reason}, orders, positions, state, set_limit {name, value, reason}.
+end_time?, post_only?} (market, ioc and fok replies wait for the outcome), cancel {client_order_id},
+cancel_all {product_id?, side?}, kill {reason, flatten?}, rearm {reason}, orders, positions, state,
+set_limit {name, value, reason}.
 """
 
 from __future__ import annotations
@@ -57,11 +58,16 @@ async def _subscribe(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _place(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
-    details = {k: command[k] for k in ("price", "stop_price", "post_only") if k in command}
+    details: dict[str, Any] = {k: command[k] for k in ("price", "stop_price", "post_only") if k in command}
     if "end_time" in command:
         details["end_time"] = datetime.fromisoformat(str(command["end_time"]))
-    order = await engine.place(str(command.get("product_id")), str(command.get("side")),
-                               str(command.get("type", "limit")), command.get("size"), **details)
+    order = await engine.place(
+        str(command.get("product_id")),
+        str(command.get("side")),
+        str(command.get("type", "limit")),
+        command.get("size"),
+        **details,
+    )
     if order.request.type in IMMEDIATE and order.status.is_working:
         await engine.wait_done(order)  # they end at once: reply with the outcome, not the ack
     return {"order": _order(order)}
@@ -69,7 +75,10 @@ async def _place(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
 
 def _cancel_reply(result: tuple[list[Order], list[tuple[Order, str]]]) -> dict[str, Any]:
     cancelled, failed = result
-    return {"cancelled": [o.client_order_id for o in cancelled], "failed": [[o.client_order_id, why] for o, why in failed]}
+    return {
+        "cancelled": [o.client_order_id for o in cancelled],
+        "failed": [[o.client_order_id, why] for o, why in failed],
+    }
 
 
 async def _cancel(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
@@ -81,9 +90,15 @@ async def _cancel_all(engine: Engine, command: dict[str, Any]) -> dict[str, Any]
 
 
 async def _kill(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
-    report = await engine.kill_switch(str(command.get("reason") or "headless kill"), flatten=bool(command.get("flatten")))
-    return {"cancelled": list(report.cancelled), "failed": [list(f) for f in report.failed],
-            "flattened": list(report.flattened), "seconds": report.seconds}
+    report = await engine.kill_switch(
+        str(command.get("reason") or "headless kill"), flatten=bool(command.get("flatten"))
+    )
+    return {
+        "cancelled": list(report.cancelled),
+        "failed": [list(f) for f in report.failed],
+        "flattened": list(report.flattened),
+        "seconds": report.seconds,
+    }
 
 
 async def _rearm(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
@@ -96,9 +111,17 @@ async def _orders(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _positions(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
-    return {"positions": {p: {"quantity": str(v.quantity), "average_price": str(v.average_price),
-                              "realised": str(v.realised), "fees": str(v.fees)}
-                          for p, v in engine.positions().items()}}
+    return {
+        "positions": {
+            p: {
+                "quantity": str(v.quantity),
+                "average_price": str(v.average_price),
+                "realised": str(v.realised),
+                "fees": str(v.fees),
+            }
+            for p, v in engine.positions().items()
+        }
+    }
 
 
 async def _state(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
@@ -111,8 +134,16 @@ async def _set_limit(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
 
 
 COMMANDS: dict[str, Handler] = {
-    "subscribe": _subscribe, "place": _place, "cancel": _cancel, "cancel_all": _cancel_all, "kill": _kill,
-    "rearm": _rearm, "orders": _orders, "positions": _positions, "state": _state, "set_limit": _set_limit,
+    "subscribe": _subscribe,
+    "place": _place,
+    "cancel": _cancel,
+    "cancel_all": _cancel_all,
+    "kill": _kill,
+    "rearm": _rearm,
+    "orders": _orders,
+    "positions": _positions,
+    "state": _state,
+    "set_limit": _set_limit,
 }
 
 
@@ -198,8 +229,11 @@ class StdinLines:
                     size = len(line)
                     while (rest := self._stream.readline(self._max_line)) and not rest.endswith(b"\n"):
                         size += len(rest)
-                    if not self._put(LineTooLong(f"a line of {size + len(rest):,} bytes is over the "
-                                                 f"{self._max_line:,}-byte limit; dropped")):
+                    if not self._put(
+                        LineTooLong(
+                            f"a line of {size + len(rest):,} bytes is over the {self._max_line:,}-byte limit; dropped"
+                        )
+                    ):
                         return
                     if rest:
                         continue

@@ -59,8 +59,10 @@ class HeapKeeper:
         middle_due = gc.get_count()[1] >= MIDDLE_COLLECTION_AFTER
         if not (full_due or middle_due):
             return
-        overdue = (now >= self._next_full + FULL_COLLECTION_SECONDS * (LONGEST_DEFERRAL - 1)
-                   or gc.get_count()[1] >= MIDDLE_COLLECTION_AFTER * LONGEST_DEFERRAL)
+        overdue = (
+            now >= self._next_full + FULL_COLLECTION_SECONDS * (LONGEST_DEFERRAL - 1)
+            or gc.get_count()[1] >= MIDDLE_COLLECTION_AFTER * LONGEST_DEFERRAL
+        )
         if self._busy() and not overdue:
             return
         if full_due:

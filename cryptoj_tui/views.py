@@ -108,12 +108,19 @@ class OrderRow:
     def from_snapshot(cls, order: dict[str, Any], time: str) -> OrderRow:
         """From `Order.snapshot()` as an OrderUpdated event carries it."""
         return cls(
-            client_order_id=str(order["client_order_id"]), order_id=str(order.get("order_id", "")),
-            product_id=str(order["product_id"]), side=str(order["side"]), type=str(order["type"]),
-            size=_decimal(str(order["size"])) or Decimal(0), price=_decimal(str(order.get("price", ""))),
-            status=str(order["status"]), filled_size=_decimal(str(order.get("filled_size", ""))) or Decimal(0),
+            client_order_id=str(order["client_order_id"]),
+            order_id=str(order.get("order_id", "")),
+            product_id=str(order["product_id"]),
+            side=str(order["side"]),
+            type=str(order["type"]),
+            size=_decimal(str(order["size"])) or Decimal(0),
+            price=_decimal(str(order.get("price", ""))),
+            status=str(order["status"]),
+            filled_size=_decimal(str(order.get("filled_size", ""))) or Decimal(0),
             average_price=_decimal(str(order.get("average_price", ""))),
-            fees=_decimal(str(order.get("fees", ""))) or Decimal(0), reason=str(order.get("reason", "")), time=time,
+            fees=_decimal(str(order.get("fees", ""))) or Decimal(0),
+            reason=str(order.get("reason", "")),
+            time=time,
         )
 
     @property
@@ -148,3 +155,5 @@ class ConsoleStatus:
     """The account's PnL (None without trading)."""
     problem: str = ""
     """What is wrong with the products asked for (the venue refused one), if anything."""
+    rearm_key: str = "ctrl+r"
+    """The key that re-arms (the keymap may move it): what the HALTED banner tells the trader."""

@@ -20,6 +20,7 @@ def coinbase_frames(captures: Path) -> list[bytes]:
     with gzip.open(captures / COINBASE_SESSION, "rb") as handle:
         return [line.rstrip(b"\n") for line in handle if line.strip()]
 
+
 BINANCE_WS = Path("binance_spot") / "BINANCE.ws.1.0"
 BINANCE_HTTP = Path("binance_spot") / "BINANCE.http.0.0"
 
@@ -40,3 +41,26 @@ def binance_snapshots(captures: Path) -> dict[str, str]:
         symbol = url.split("symbol=", 1)[1].split("&", 1)[0]
         snapshots[symbol] = rest.split(": ", 1)[1]
     return snapshots
+
+
+SYMBOLS = ["NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"]
+"""The Binance symbols of the recorded session."""
+
+
+def documented_rule(snapshot: dict, diffs: list[dict]) -> tuple[dict, dict]:
+    """Binance's procedure written straight from PROTOCOL.md, with plain dicts."""
+    bids = {D(p): D(q) for p, q in snapshot["bids"]}
+    asks = {D(p): D(q) for p, q in snapshot["asks"]}
+    last = snapshot["lastUpdateId"]
+    applied = [d for d in diffs if d["u"] > last]
+    assert applied[0]["U"] <= last + 1 <= applied[0]["u"]
+    for previous, diff in zip([None, *applied], applied, strict=False):
+        if previous is not None:
+            assert diff["U"] == previous["u"] + 1
+        for side, levels in ((bids, diff["b"]), (asks, diff["a"])):
+            for price, qty in levels:
+                if D(qty) == 0:
+                    side.pop(D(price), None)
+                else:
+                    side[D(price)] = D(qty)
+    return bids, asks

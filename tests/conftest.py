@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import pytest_textual_snapshot
 
+from cryptoj_tui.cdp_keys import CdpKey, generate_key, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig, Side
 from cryptoj_tui.engine.bus import Subscription
 from cryptoj_tui.engine.events import Event
-from cryptoj_tui.cdp_keys import CdpKey, generate_key, write_key_file
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,9 +68,7 @@ async def engine(venue: PaperVenue) -> AsyncIterator[Engine]:
         yield running
 
 
-async def next_event(
-    events: Subscription, predicate: Callable[[Event], bool], timeout: float = 10.0
-) -> Event:
+async def next_event(events: Subscription, predicate: Callable[[Event], bool], timeout: float = 10.0) -> Event:
     """The next event on `events` that satisfies `predicate`, or TimeoutError."""
     async with asyncio.timeout(timeout):
         async for event in events:
@@ -88,9 +86,7 @@ def book_matches(engine: Engine, venue: PaperVenue, product_id: str) -> bool:
     return book.levels(Side.BID) == bids and book.levels(Side.ASK) == asks
 
 
-async def wait_for_exact_book(
-    engine: Engine, venue: PaperVenue, product_id: str, timeout: float = 10.0
-) -> None:
+async def wait_for_exact_book(engine: Engine, venue: PaperVenue, product_id: str, timeout: float = 10.0) -> None:
     """Freeze the venue's market and wait until the engine's book equals the venue's exactly."""
     venue.pause_flow()
     events = engine.events()

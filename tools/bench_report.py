@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.conftest import baselines, label, measure, verdicts_of  # noqa: E402
+from benchmarks.conftest import baselines, label, measure, verdicts_of
 
 PLOTS = "performance"
 """Folder beside the report for its SVG plots."""
@@ -38,20 +38,40 @@ class Curve:
 
 
 CURVES = (
-    Curve("Applying 1000 one-level updates vs book depth", r"test_apply_vs_depth_order_book\[(\d+)\]",
-          r"test_apply_vs_depth_baseline_sorteddict\[(\d+)\]", "levels in the book"),
-    Curve("Kill switch: all confirmed cancelled vs open orders", r"test_kill_switch_engine\[(\d+)\]",
-          r"test_kill_switch_baseline_bare_batch_cancel\[(\d+)\]", "open orders"),
-    Curve("Decode + apply 1000 frames vs levels per frame", r"test_update_frames_decode_and_apply\[(\d+)\]",
-          r"test_update_frames_baseline\[(\d+)\]", "levels per frame"),
-    Curve("Pre-trade check vs working orders", r"test_precheck_engine\[(\d+)\]",
-          r"test_precheck_baseline_risk_checks_alone\[(\d+)\]", "working orders"),
+    Curve(
+        "Applying 1000 one-level updates vs book depth",
+        r"test_apply_vs_depth_order_book\[(\d+)\]",
+        r"test_apply_vs_depth_baseline_sorteddict\[(\d+)\]",
+        "levels in the book",
+    ),
+    Curve(
+        "Kill switch: all confirmed cancelled vs open orders",
+        r"test_kill_switch_engine\[(\d+)\]",
+        r"test_kill_switch_baseline_bare_batch_cancel\[(\d+)\]",
+        "open orders",
+    ),
+    Curve(
+        "Decode + apply 1000 frames vs levels per frame",
+        r"test_update_frames_decode_and_apply\[(\d+)\]",
+        r"test_update_frames_baseline\[(\d+)\]",
+        "levels per frame",
+    ),
+    Curve(
+        "Pre-trade check vs working orders",
+        r"test_precheck_engine\[(\d+)\]",
+        r"test_precheck_baseline_risk_checks_alone\[(\d+)\]",
+        "working orders",
+    ),
 )
 
 HISTOGRAMS = (
     ("submit -> ack", "test_submit_to_ack_engine_place_limit", "test_submit_to_ack_baseline_bare_aiohttp_post"),
     ("cancel -> ack", "test_cancel_to_ack_engine_cancel", "test_cancel_to_ack_baseline_bare_aiohttp_post"),
-    ("frame render, 160x48 under a flood", "test_frame_trading_screen_under_a_flood", "test_frame_baseline_minimal_app"),
+    (
+        "frame render, 160x48 under a flood",
+        "test_frame_trading_screen_under_a_flood",
+        "test_frame_baseline_minimal_app",
+    ),
     ("keystroke -> order on the wire", "test_keystroke_to_wire_console", "test_keystroke_to_wire_baseline_minimal_app"),
 )
 
@@ -79,8 +99,14 @@ def load(path: Path) -> tuple[dict[str, Any], list[Any]]:
     for b in raw["benchmarks"]:
         stats = b["stats"]
         data = stats.get("data") or []
-        benches.append(SimpleNamespace(name=b["name"], group=b["group"], extra_info=b.get("extra_info", {}),
-                                       stats=SimpleNamespace(median=stats["median"], data=data)))
+        benches.append(
+            SimpleNamespace(
+                name=b["name"],
+                group=b["group"],
+                extra_info=b.get("extra_info", {}),
+                stats=SimpleNamespace(median=stats["median"], data=data),
+            )
+        )
     return raw, benches
 
 
@@ -95,8 +121,10 @@ def results_table(benches: list[Any]) -> list[str]:
         base = by_group.get(bench.group or bench.name)
         if base is None or base is bench or not bench.stats.data:
             continue
-        lines.append(f"| {label(bench, benches)} | {ms(bench.stats.median)} | {ms(base.stats.median)} | "
-                     f"{measure(bench, base, 'median_ratio'):.2f} | {measure(bench, base, 'p99_ratio'):.2f} |")
+        lines.append(
+            f"| {label(bench, benches)} | {ms(bench.stats.median)} | {ms(base.stats.median)} | "
+            f"{measure(bench, base, 'median_ratio'):.2f} | {measure(bench, base, 'p99_ratio'):.2f} |"
+        )
     return lines
 
 
@@ -117,8 +145,11 @@ def extras_table(benches: list[Any]) -> list[str]:
         for name, value in sorted(bench.extra_info.items()):
             if name == "role" or isinstance(value, list):
                 continue
-            lines.append(f"| `{bench.name}` | {name} | {value:.1f} |" if isinstance(value, float)
-                         else f"| `{bench.name}` | {name} | {value} |")
+            lines.append(
+                f"| `{bench.name}` | {name} | {value:.1f} |"
+                if isinstance(value, float)
+                else f"| `{bench.name}` | {name} | {value} |"
+            )
     return lines
 
 
@@ -157,9 +188,9 @@ def plot_histograms(benches: list[Any], out: Path) -> list[str]:
         if engine not in by_name or not by_name[engine].stats.data:
             continue
         fig, ax = plt.subplots(figsize=(6.4, 3.2))
-        for name, label in ((baseline, "baseline"), (engine, "ours")):
+        for name, series in ((baseline, "baseline"), (engine, "ours")):
             if name in by_name and by_name[name].stats.data:
-                ax.hist([s * 1e3 for s in by_name[name].stats.data], bins=40, alpha=0.6, label=label)
+                ax.hist([s * 1e3 for s in by_name[name].stats.data], bins=40, alpha=0.6, label=series)
         ax.set_xlabel("ms")
         ax.set_ylabel("samples")
         made.append(finish(fig, ax, title, out, f"latency-{n + 1}.svg"))
@@ -174,8 +205,9 @@ def plot_load(benches: list[Any], out: Path) -> list[str]:
         found = re.fullmatch(r"test_load_50_products\[(\d+)-(\w+)\]", bench.name)
         if found and "cpu_percent" in bench.extra_info:
             role = "bare reader (baseline)" if found.group(2).startswith("baseline") else "engine"
-            series.setdefault(role, []).append((int(found.group(1)), bench.extra_info["cpu_percent"],
-                                                bench.extra_info.get("p99_ms", 0.0)))
+            series.setdefault(role, []).append(
+                (int(found.group(1)), bench.extra_info["cpu_percent"], bench.extra_info.get("p99_ms", 0.0))
+            )
     if not series:
         return []
     fig, (cpu_ax, latency_ax) = plt.subplots(1, 2, figsize=(9.6, 3.4))
@@ -199,16 +231,18 @@ def plot_load(benches: list[Any], out: Path) -> list[str]:
 def plot_products(benches: list[Any], out: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
-    points = sorted((b.extra_info["products"], b.extra_info["cpu_percent"], b.extra_info["rss_mb"],
-                     b.extra_info.get("p99_ms", 0.0))
-                    for b in benches if b.name.startswith("test_load_scaling_with_products") and "products" in b.extra_info)
+    points = sorted(
+        (b.extra_info["products"], b.extra_info["cpu_percent"], b.extra_info["rss_mb"], b.extra_info.get("p99_ms", 0.0))
+        for b in benches
+        if b.name.startswith("test_load_scaling_with_products") and "products" in b.extra_info
+    )
     if not points:
         return []
     fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.0))
-    for ax, column, label in zip(axes, (1, 2, 3), ("CPU %", "RSS, MiB", "feed latency p99, ms"), strict=True):
+    for ax, column, title in zip(axes, (1, 2, 3), ("CPU %", "RSS, MiB", "feed latency p99, ms"), strict=True):
         ax.plot([p[0] for p in points], [p[column] for p in points], "o-")
         ax.set_xlabel("products (5k frames/s in all)")
-        ax.set_title(label, fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
     save(fig, out, "products.svg")

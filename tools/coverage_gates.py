@@ -41,21 +41,58 @@ class Component:
 
 
 COMPONENTS = (
-    Component("market_data", ("engine/market_data.py", "engine/book.py", "engine/tape.py",
-                              "engine/adapters/coinbase/market_feed.py", "engine/adapters/coinbase/stream.py",
-                              "engine/adapters/binance/*")),
-    Component("execution", ("engine/execution.py", "engine/orders.py", "engine/working.py",
-                            "engine/adapters/coinbase/rest.py", "engine/adapters/coinbase/user_feed.py")),
+    Component(
+        "market_data",
+        (
+            "engine/market_data.py",
+            "engine/book.py",
+            "engine/tape.py",
+            "engine/adapters/coinbase/market_feed.py",
+            "engine/adapters/coinbase/stream.py",
+            "engine/adapters/binance/*",
+        ),
+    ),
+    Component(
+        "execution",
+        (
+            "engine/execution.py",
+            "engine/orders.py",
+            "engine/working.py",
+            "engine/adapters/coinbase/rest.py",
+            "engine/adapters/coinbase/user_feed.py",
+        ),
+    ),
     Component("risk", ("engine/risk.py",)),
     Component("emergency", ("engine/emergency.py",)),
     Component("portfolio", ("engine/portfolio.py",)),
     Component("journal", ("engine/journal.py", "engine/group_commit.py")),
-    Component("connection", ("engine/adapters/connection.py", "engine/adapters/coinbase/auth.py",
-                             "cdp_keys.py")),
-    Component("engine core", ("engine/engine.py", "engine/trading.py", "engine/bus.py", "engine/events.py",
-                              "engine/model.py", "engine/adapters/base.py"), gated=False),
-    Component("console", ("app.py", "bridge.py", "heap.py", "messages.py", "views.py", "formats.py", "event_text.py",
-                          "screens/*", "widgets/*"), gated=False),
+    Component("connection", ("engine/adapters/connection.py", "engine/adapters/coinbase/auth.py", "cdp_keys.py")),
+    Component(
+        "engine core",
+        (
+            "engine/engine.py",
+            "engine/trading.py",
+            "engine/bus.py",
+            "engine/events.py",
+            "engine/model.py",
+            "engine/adapters/base.py",
+        ),
+    ),
+    Component(
+        "console",
+        (
+            "app.py",
+            "bridge.py",
+            "heap.py",
+            "messages.py",
+            "views.py",
+            "formats.py",
+            "event_text.py",
+            "screens/*",
+            "widgets/*",
+        ),
+        gated=False,
+    ),
     Component("paper venue", ("sim/*",), gated=False),
     Component("cli and config", ("cli.py", "config.py", "headless.py", "__main__.py"), gated=False),
 )
@@ -64,8 +101,9 @@ COMPONENTS = (
 def percent(cov: Coverage, files: tuple[str, ...] | None = None, contexts: list[str] | None = None) -> float:
     include = None if files is None else [f"*/cryptoj_tui/{f}" for f in files]
     try:
-        return cov.report(include=include, contexts=contexts, file=io.StringIO(), precision=1,
-                          skip_covered=False, skip_empty=False)
+        return cov.report(
+            include=include, contexts=contexts, file=io.StringIO(), precision=1, skip_covered=False, skip_empty=False
+        )
     except NoDataError:
         return 0.0
 
@@ -74,8 +112,10 @@ def figures(data_file: str) -> list[tuple[str, bool, float, float, float]]:
     """(component, gated, all, unit only, integration only) for each component, then the total."""
     cov = Coverage(data_file=data_file)
     cov.load()
-    rows = [(c.name, c.gated, percent(cov, c.files), percent(cov, c.files, UNIT), percent(cov, c.files, INTEGRATION))
-            for c in COMPONENTS]
+    rows = [
+        (c.name, c.gated, percent(cov, c.files), percent(cov, c.files, UNIT), percent(cov, c.files, INTEGRATION))
+        for c in COMPONENTS
+    ]
     rows.append(("overall", True, percent(cov), percent(cov, None, UNIT), percent(cov, None, INTEGRATION)))
     return rows
 
@@ -113,11 +153,28 @@ def report(rows: list[tuple[str, bool, float, float, float]], seconds: str | Non
         gate = f"≥ {OVERALL_MIN:g} %" if name == "overall" else (f"≥ {COMPONENT_MIN:g} %" if gated else "—")
         bold = "**" if name == "overall" else ""
         lines.append(f"| {bold}{name}{bold} | {gate} | {total:.1f} % | {unit:.1f} % | {integration:.1f} % |")
-    lines += ["", "Files of each component:", ""]
-    lines += [f"- **{c.name}**: " + ", ".join(f"`{f}`" for f in c.files) for c in COMPONENTS]
+    lines += ["", "Files of each component:", "", *component_lines()]
     if seconds:
         lines += ["", f"Suite time of this run (`make test`'s pytest, 2 workers): {seconds} s."]
     return "\n".join(lines) + "\n"
+
+
+def component_lines() -> list[str]:
+    """The report's list of every component's files (what a stale report would differ in)."""
+    return [
+        f"- **{c.name}**" + (" (gated)" if c.gated else "") + ": " + ", ".join(f"`{f}`" for f in c.files)
+        for c in COMPONENTS
+    ]
+
+
+def stale(report_text: str) -> str | None:
+    """Why a committed report no longer describes the components (None: it does)."""
+    if all(line in report_text.splitlines() for line in component_lines()):
+        return None
+    return (
+        "coverage report docs/coverage.md is stale: its components are not tools/coverage_gates.py's; "
+        "run `make coverage` and commit it"
+    )
 
 
 def main() -> int:
@@ -125,11 +182,14 @@ def main() -> int:
     parser.add_argument("--data-file", default=".coverage")
     parser.add_argument("--write", type=Path, help="write the markdown report here (keeps any mutation section)")
     parser.add_argument("--seconds", help="the suite's run time, for the report")
+    parser.add_argument("--check-report", type=Path, help="fail when this committed report is stale")
     args = parser.parse_args()
     rows = figures(args.data_file)
     for name, gated, total, unit, integration in rows:
-        print(f"coverage {name:<15} all {total:5.1f} %   unit {unit:5.1f} %   integration {integration:5.1f} %"
-              + ("" if gated else "   (not gated)"))
+        print(
+            f"coverage {name:<15} all {total:5.1f} %   unit {unit:5.1f} %   integration {integration:5.1f} %"
+            + ("" if gated else "   (not gated)")
+        )
     if args.write:
         keep = ""
         if args.write.exists():
@@ -139,6 +199,10 @@ def main() -> int:
         args.write.write_text(report(rows, args.seconds) + keep)
         print(f"wrote {args.write}")
     found = misses(rows)
+    if args.check_report is not None:
+        why = stale(args.check_report.read_text()) if args.check_report.exists() else f"{args.check_report} is missing"
+        if why is not None:
+            found.append(why)
     for line in found:
         print(line, file=sys.stderr)
     return 1 if found else 0

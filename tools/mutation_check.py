@@ -27,10 +27,20 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {
-    "cryptoj_tui/engine/risk.py": ["tests/unit/test_risk.py", "tests/unit/test_risk_boundaries.py", "tests/integration/risk",
-                                   "tests/integration/emergency", "tests/integration/trading_flows/test_trading.py"],
-    "cryptoj_tui/engine/emergency.py": ["tests/unit/test_emergency.py", "tests/unit/test_risk_boundaries.py", "tests/integration/emergency",
-                                        "tests/integration/risk", "tests/unit/test_risk.py"],
+    "cryptoj_tui/engine/risk.py": [
+        "tests/unit/test_risk.py",
+        "tests/unit/test_risk_boundaries.py",
+        "tests/integration/risk",
+        "tests/integration/emergency",
+        "tests/integration/trading_flows/test_trading.py",
+    ],
+    "cryptoj_tui/engine/emergency.py": [
+        "tests/unit/test_emergency.py",
+        "tests/unit/test_risk_boundaries.py",
+        "tests/integration/emergency",
+        "tests/integration/risk",
+        "tests/unit/test_risk.py",
+    ],
 }
 TIMEOUT_S = 180
 
@@ -40,23 +50,51 @@ JUDGED: dict[tuple[str, str, str], str] = {
     ("risk.py", "50 -> 51", "max_orders_per_second: int = 50"): DEFAULT_LIMIT,
     ("risk.py", "15.0 -> 16.0", "stale_halt_after: float = 15.0"): DEFAULT_LIMIT,
     ("risk.py", "10 -> 11", "reject_storm: int = 10"): DEFAULT_LIMIT,
-    ("risk.py", "Mult -> Div", "reduces = context.position * request.side.sign < 0 and request.size <= abs(context.position)"):
-        "equivalent: the side's sign is 1 or -1, so multiplying and dividing by it agree",
-    ("risk.py", "Lt -> LtE", "reduces = context.position * request.side.sign < 0 and request.size <= abs(context.position)"):
-        "equivalent: with no position, no order size (> 0) is <= 0, so nothing reduces either way",
-    ("risk.py", "Gt -> GtE", "aggressive = (request.price > context.mid) if request.side is OrderSide.BUY else (request.price < context.mid)"):
-        "equivalent: a price at mid is 0 % through it, inside any collar",
-    ("risk.py", "Lt -> LtE", "aggressive = (request.price > context.mid) if request.side is OrderSide.BUY else (request.price < context.mid)"):
-        "equivalent: a price at mid is 0 % through it, inside any collar",
-    ("emergency.py", "Gt -> GtE", "side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY"):
-        "equivalent: flat positions are skipped just above",
+    (
+        "risk.py",
+        "Mult -> Div",
+        "reduces = context.position * request.side.sign < 0 and request.size <= abs(context.position)",
+    ): "equivalent: the side's sign is 1 or -1, so multiplying and dividing by it agree",
+    (
+        "risk.py",
+        "Lt -> LtE",
+        "reduces = context.position * request.side.sign < 0 and request.size <= abs(context.position)",
+    ): "equivalent: with no position, no order size (> 0) is <= 0, so nothing reduces either way",
+    (
+        "risk.py",
+        "Gt -> GtE",
+        "aggressive = (request.price > context.mid) if request.side is OrderSide.BUY else (request.price < context.mid)",  # noqa: E501 - a line of risk.py, as it is
+    ): "equivalent: a price at mid is 0 % through it, inside any collar",
+    (
+        "risk.py",
+        "Lt -> LtE",
+        "aggressive = (request.price > context.mid) if request.side is OrderSide.BUY else (request.price < context.mid)",  # noqa: E501 - a line of risk.py, as it is
+    ): "equivalent: a price at mid is 0 % through it, inside any collar",
+    (
+        "emergency.py",
+        "Gt -> GtE",
+        "side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY",
+    ): "equivalent: flat positions are skipped just above",
 }
 """Survivors a person has judged, by (file, change, source line): why they need no test."""
 
 SWAPS: dict[type, type] = {
-    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
-    ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In,
-    ast.And: ast.Or, ast.Or: ast.And, ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.And: ast.Or,
+    ast.Or: ast.And,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
 }
 
 
@@ -129,9 +167,11 @@ class Mutator(ast.NodeTransformer):
 
     def visit_Return(self, node: ast.Return) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.value, ast.JoinedStr | ast.Constant) and not (
-            isinstance(node.value, ast.Constant) and node.value.value is None
-        ) and self._site(node, "return the refusal -> return None"):
+        if (
+            isinstance(node.value, ast.JoinedStr | ast.Constant)
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+            and self._site(node, "return the refusal -> return None")
+        ):
             node.value = ast.Constant(None)
         return node
 
@@ -156,8 +196,17 @@ def mutated_source(mutant: Mutant | None, path: str) -> str:
 
 
 def workspaces(count: int, root: Path) -> Iterator[Path]:
-    ignore = shutil.ignore_patterns(".venv", ".git", ".benchmarks", "__pycache__", ".coverage*", "htmlcov",
-                                    ".hypothesis", ".pytest_cache", "snapshot_report.html")
+    ignore = shutil.ignore_patterns(
+        ".venv",
+        ".git",
+        ".benchmarks",
+        "__pycache__",
+        ".coverage*",
+        "htmlcov",
+        ".hypothesis",
+        ".pytest_cache",
+        "snapshot_report.html",
+    )
     for n in range(count):
         target = root / f"w{n}"
         shutil.copytree(REPO, target, ignore=ignore)
@@ -167,11 +216,27 @@ def workspaces(count: int, root: Path) -> Iterator[Path]:
 def run_tests(workspace: Path, path: str, source: str) -> bool:
     """True when the guarding tests pass with `source` in place of `path`."""
     (workspace / path).write_text(source)
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-               "--no-cov", *TARGETS[path]]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "--no-cov",
+        *TARGETS[path],
+    ]
     try:
-        result = subprocess.run(command, cwd=workspace, capture_output=True, timeout=TIMEOUT_S,
-                                env={**__import__("os").environ, "PYTHONPATH": str(workspace)})
+        result = subprocess.run(
+            command,
+            cwd=workspace,
+            capture_output=True,
+            timeout=TIMEOUT_S,
+            env={**__import__("os").environ, "PYTHONPATH": str(workspace)},
+        )
     except subprocess.TimeoutExpired:
         return False  # a mutant that hangs the tests is caught by them
     return result.returncode == 0
@@ -189,7 +254,7 @@ def check(paths: list[str], workers: int) -> tuple[dict[str, tuple[int, list[Mut
             todo = mutants(path)
             print(f"{path}: {len(todo)} mutants", flush=True)
 
-            def one(job: tuple[int, Mutant]) -> tuple[Mutant, bool]:
+            def one(job: tuple[int, Mutant], path: str = path) -> tuple[Mutant, bool]:
                 n, mutant = job
                 return mutant, run_tests(spaces[n % workers], path, mutated_source(mutant, path))
 
@@ -197,7 +262,7 @@ def check(paths: list[str], workers: int) -> tuple[dict[str, tuple[int, list[Mut
             survivors: list[Mutant] = []
             with ThreadPoolExecutor(workers) as pool:
                 for batch in range(0, len(todo), workers):
-                    jobs = list(enumerate(todo[batch:batch + workers]))
+                    jobs = list(enumerate(todo[batch : batch + workers]))
                     for mutant, survived in pool.map(one, jobs):
                         mark = "SURVIVED" if survived else "killed"
                         print(f"  line {mutant.line:>4}  {mutant.change:<40} {mark}", flush=True)
@@ -210,23 +275,33 @@ def check(paths: list[str], workers: int) -> tuple[dict[str, tuple[int, list[Mut
 
 
 def section(results: dict[str, tuple[int, list[Mutant]]], seconds: float) -> str:
-    lines = ["", "## Mutation check", "",
-             "Written by `make mutation` (`tools/mutation_check.py`): each mutant changes one comparison,",
-             "boolean or arithmetic operator, number, `not`, or returns None instead of a refusal; the tests",
-             "guarding the file run against it. Survivors are listed so each can be judged: a missing test,",
-             "or a change that makes no difference (equivalent).", "",
-             "| file | mutants | killed | survived | score |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        "## Mutation check",
+        "",
+        "Written by `make mutation` (`tools/mutation_check.py`): each mutant changes one comparison,",
+        "boolean or arithmetic operator, number, `not`, or returns None instead of a refusal; the tests",
+        "guarding the file run against it. Survivors are listed so each can be judged: a missing test,",
+        "or a change that makes no difference (equivalent).",
+        "",
+        "| file | mutants | killed | survived | score |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for path, (total, survivors) in results.items():
         killed = total - len(survivors)
         equivalent = sum(1 for m in survivors if m.judgement)
-        lines.append(f"| `{path}` | {total} | {killed} | {len(survivors)} ({equivalent} judged harmless) | "
-                     f"{killed / total * 100:.1f} % |")
+        lines.append(
+            f"| `{path}` | {total} | {killed} | {len(survivors)} ({equivalent} judged harmless) | "
+            f"{killed / total * 100:.1f} % |"
+        )
     lines += ["", f"Run time: {seconds:.0f} s.", ""]
     for path, (_, survivors) in results.items():
         if survivors:
             lines.append(f"Survivors in `{path}`:")
-            lines += [f"- line {m.line}: {m.change}" + (f" — {m.judgement}" if m.judgement else " — **not judged yet**")
-                      for m in survivors]
+            lines += [
+                f"- line {m.line}: {m.change}" + (f" — {m.judgement}" if m.judgement else " — **not judged yet**")
+                for m in survivors
+            ]
             lines.append("")
     return "\n".join(lines)
 

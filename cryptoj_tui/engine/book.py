@@ -57,7 +57,7 @@ _integral_exactly = _EXACT.to_integral_exact
 
 
 def _minimal(value: Decimal) -> str:
-    """"65160", "1919.5", "0.0012": no exponent, no trailing zeros (the venues' wire form)."""
+    """ "65160", "1919.5", "0.0012": no exponent, no trailing zeros (the venues' wire form)."""
     text = format(value.normalize(), "f")
     return "0" if text in ("0", "-0") else text
 
@@ -70,8 +70,18 @@ class _FinerPrice(Exception):
 class OrderBook:
     """The aggregated depth of one product: price -> total size, per side."""
 
-    __slots__ = ("product_id", "_bids", "_asks", "sequence_num", "_places", "_scale", "_unit", "_max_tick",
-                 "updates_applied", "_ticks")
+    __slots__ = (
+        "_asks",
+        "_bids",
+        "_max_tick",
+        "_places",
+        "_scale",
+        "_ticks",
+        "_unit",
+        "product_id",
+        "sequence_num",
+        "updates_applied",
+    )
 
     def __init__(self, product_id: str, places: int = 2) -> None:
         self.product_id = product_id

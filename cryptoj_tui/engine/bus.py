@@ -30,9 +30,8 @@ class Subscription(AsyncIterator[Event]):
 
     def offer(self, event: Event) -> None:
         """Queue `event` for this subscriber (called by the bus)."""
-        key = event.coalesce_key()
-        if key is None:
-            key = next(self._unique)
+        coalesce = event.coalesce_key()
+        key: Hashable = next(self._unique) if coalesce is None else coalesce
         self._pending[key] = event
         if len(self._pending) > self._max_pending:
             self._pending.popitem(last=False)

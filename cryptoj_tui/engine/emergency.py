@@ -76,11 +76,14 @@ class Emergency:
     def restore(self) -> None:
         """Take the trading state the journal remembers (HALTED survives restarts)."""
         state = self._journal.state(STATE_KEY)
-        if state in TradingState.__members__ and state != TradingState.ACTIVE:
+        if state is not None and state in TradingState.__members__ and state != TradingState.ACTIVE:
             reason = self._journal.state(REASON_KEY) or "restored from the journal"
             self._risk.set_state(TradingState(state), reason)
-            self._bus.publish(TradingStateChanged(state=state, previous=str(TradingState.ACTIVE),
-                                                  reason=f"{reason} (before the restart)"))
+            self._bus.publish(
+                TradingStateChanged(
+                    state=state, previous=str(TradingState.ACTIVE), reason=f"{reason} (before the restart)"
+                )
+            )
 
     def set_state(self, state: TradingState, reason: str, severity: str = "warning") -> float:
         """Change the trading state now, then journal and announce it; returns the clock reading
@@ -180,13 +183,17 @@ class Emergency:
             return None
         limits = self._risk.limits
         daily_loss, drawdown = self.losses()
-        for name, value, limit in (("daily loss", daily_loss, limits.daily_loss_limit),
-                                   ("drawdown", drawdown, limits.max_drawdown)):
+        for name, value, limit in (
+            ("daily loss", daily_loss, limits.daily_loss_limit),
+            ("drawdown", drawdown, limits.max_drawdown),
+        ):
             if value >= limit:
                 return f"{name} {value:.2f} reached its limit {limit}"
             if value >= limit * WARN_AT and name not in self._warned:
                 self._warned.add(name)
-                self._bus.publish(Alert(severity="warning", message=f"{name} {value:.2f} is over 80% of its limit {limit}"))
+                self._bus.publish(
+                    Alert(severity="warning", message=f"{name} {value:.2f} is over 80% of its limit {limit}")
+                )
             elif value < limit * WARN_AT:
                 self._warned.discard(name)
         if stale_products:

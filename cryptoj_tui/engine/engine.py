@@ -21,19 +21,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptoj_tui.cdp_keys import CdpKey
-from cryptoj_tui.engine.adapters.coinbase.auth import load_key
-
 from cryptoj_tui.engine.adapters.base import MarketDataFeed
 from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
+from cryptoj_tui.engine.adapters.coinbase.auth import load_key
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
 from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.bus import EventBus, Subscription
+from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.engine.events import FeedMetrics
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.market_data import MarketData, ProductUnavailable
 from cryptoj_tui.engine.model import ConnectionState, TickerSnapshot, check_product_id
-from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.engine.orders import (
     Order,
     OrderRequest,
@@ -88,6 +87,8 @@ class EngineConfig:
     """Now, in UTC: the daily reset and the feed latency read it (tests inject a frozen or stepped one)."""
     trigger_check_every: float = 1.0
     """Seconds between checks of the halt triggers and the trading day."""
+    reconcile_every: float = 30.0
+    """Seconds between reconciliations of the working orders (and balances) with the venue."""
     client_order_ids: Callable[[], str] = field(default=new_client_order_id, repr=False, compare=False)
     """Makes each new order's client order id: a fresh UUID4, or a seeded sequence where a run must
     repeat exactly (snapshots, replays). The venue treats a repeated id as the same order."""
@@ -108,6 +109,8 @@ class EngineConfig:
             raise ValueError(f"intent_sync_window must be 0 or more seconds, got {self.intent_sync_window}")
         if not self.trigger_check_every > 0:
             raise ValueError(f"trigger_check_every must be positive seconds, got {self.trigger_check_every}")
+        if not self.reconcile_every > 0:
+            raise ValueError(f"reconcile_every must be positive seconds, got {self.reconcile_every}")
         try:
             day_time.fromisoformat(self.daily_reset_utc)
         except ValueError:
@@ -127,11 +130,19 @@ class EngineConfig:
         parts = urlsplit(self.ws_url)
         rest_url = self.rest_url or f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
         return TradingConfig(
-            rest_url=rest_url, user_ws_url=self.user_ws_url or self.ws_url, key=key,
-            journal_path=self.journal_path, limits=self.limits,
-            daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc), rest_rate=self.rest_rate,
-            rest_timeout=self.rest_timeout, intent_sync_window=self.intent_sync_window, wall_clock=self.wall_clock,
-            trigger_check_every=self.trigger_check_every, client_order_ids=self.client_order_ids,
+            rest_url=rest_url,
+            user_ws_url=self.user_ws_url or self.ws_url,
+            key=key,
+            journal_path=self.journal_path,
+            limits=self.limits,
+            daily_reset_utc=day_time.fromisoformat(self.daily_reset_utc),
+            rest_rate=self.rest_rate,
+            rest_timeout=self.rest_timeout,
+            intent_sync_window=self.intent_sync_window,
+            wall_clock=self.wall_clock,
+            trigger_check_every=self.trigger_check_every,
+            reconcile_every=self.reconcile_every,
+            client_order_ids=self.client_order_ids,
         )
 
 
@@ -149,9 +160,7 @@ class Engine:
                 config.ws_url, config.rest_url, self.market_data, self.bus, stale_after=config.stale_after
             )
         else:
-            self._feed = CoinbaseMarketFeed(
-                config.ws_url, self.market_data, self.bus, stale_after=config.stale_after
-            )
+            self._feed = CoinbaseMarketFeed(config.ws_url, self.market_data, self.bus, stale_after=config.stale_after)
         trading = config.trading_config()
         self.trading: Trading | None = None if trading is None else Trading(trading, self.market_data, self.bus)
         """Orders, risk, portfolio and the kill switch; None when the engine has no API key."""
@@ -210,9 +219,13 @@ class Engine:
         listed = self.trading.products if self.trading is not None else {}
         unlisted = [p for p in product_ids if listed and p not in listed]
         for product_id in unlisted:
-            self.market_data.refuse(product_id, (
-                f"the venue does not list {product_id} (it lists {', '.join(sorted(listed)[:10])}"
-                f"{', ...' if len(listed) > 10 else ''})"))
+            self.market_data.refuse(
+                product_id,
+                (
+                    f"the venue does not list {product_id} (it lists {', '.join(sorted(listed)[:10])}"
+                    f"{', ...' if len(listed) > 10 else ''})"
+                ),
+            )
         if unlisted:
             raise ProductUnavailable(self.market_data.refused[unlisted[0]])
         for product_id in product_ids:
@@ -266,9 +279,16 @@ class Engine:
     def _metrics_event(self) -> FeedMetrics:
         m = self._feed.metrics
         return FeedMetrics(
-            url=self.config.ws_url, state=self._feed.state, frames=m.frames, bytes=m.bytes,
-            connects=m.connects, reconnects=m.reconnects, gaps=m.gaps,
-            decode_errors=m.decode_errors, book_resyncs=m.book_resyncs, last_frame_age=m.last_frame_age(),
+            url=self.config.ws_url,
+            state=self._feed.state,
+            frames=m.frames,
+            bytes=m.bytes,
+            connects=m.connects,
+            reconnects=m.reconnects,
+            gaps=m.gaps,
+            decode_errors=m.decode_errors,
+            book_resyncs=m.book_resyncs,
+            last_frame_age=m.last_frame_age(),
             feed_latency=self.feed_latency(),
         )
 
@@ -306,7 +326,7 @@ class Engine:
         OrderError: the request is malformed; OrderRefusedError: risk or the trading state
         refused it. Either way nothing was sent.
         """
-        request = OrderRequest(product_id, side, type, size, **details)  # type: ignore[arg-type]
+        request = OrderRequest.parse(product_id, side, type, size, **details)
         return await self._trading().place(request)
 
     async def place_limit(self, product_id: str, side: str, *, size: Any, price: Any, post_only: bool = False) -> Order:
@@ -329,7 +349,9 @@ class Engine:
         """Cancel/replace `order` at a new price and/or size; the new order (see Trading.replace)."""
         return await self._trading().replace(order, price=price, size=size)
 
-    async def cancel_all(self, product_id: str | None = None, side: str | None = None) -> tuple[list[Order], list[tuple[Order, str]]]:
+    async def cancel_all(
+        self, product_id: str | None = None, side: str | None = None
+    ) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel every working order, or those of one product and/or side."""
         return await self._trading().cancel_all(product_id, OrderSide(side.upper()) if side else None)
 
@@ -348,7 +370,9 @@ class Engine:
     async def wait_for(self, order: Order, status: str | OrderStatus, timeout: float = 10.0) -> Order:
         """Wait until `order` reaches `status` (TimeoutError says where it is instead)."""
         wanted = OrderStatus(str(status).upper())
-        done = await self._trading().execution.wait_until(lambda: order.status is wanted or order.status.is_final, timeout)
+        done = await self._trading().execution.wait_until(
+            lambda: order.status is wanted or order.status.is_final, timeout
+        )
         if order.status is not wanted:
             why = f" ({order.reason})" if order.reason else ""
             raise (TimeoutError if not done else ValueError)(
@@ -390,4 +414,3 @@ class Engine:
     def state(self) -> TradingState:
         """ACTIVE, REDUCING or HALTED."""
         return self._trading().state
-

@@ -116,24 +116,43 @@ class Execution:
         try:
             if client_id and self._journal.has_order(client_id):  # the two disagree: reported, not taken in
                 self._contested.add(client_id)
-                self.report("unknown_open_order", client_id, order_id,
-                            f"open at the venue, journalled as finished: {data.get('product_id')}")
+                self.report(
+                    "unknown_open_order",
+                    client_id,
+                    order_id,
+                    f"open at the venue, journalled as finished: {data.get('product_id')}",
+                )
                 return None
             update = VenueOrderUpdate.from_json(data)
             order = Order(client_order_id=client_id or f"venue-{order_id}", request=OrderRequest.from_venue(data))
             self._journal.record_intent(order)
         except (OrderError, JournalError, KeyError, ArithmeticError) as exc:
-            why = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) else (
-                str(exc) if isinstance(exc, OrderError | JournalError) else "its filled size, value or fees are not numbers")
-            self.report("unknown_open_order", client_id, order_id, f"open at the venue, unknown here, cannot be tracked: {why}")
+            why = (
+                f"no {exc.args[0]!r} field"
+                if isinstance(exc, KeyError)
+                else (
+                    str(exc)
+                    if isinstance(exc, OrderError | JournalError)
+                    else "its filled size, value or fees are not numbers"
+                )
+            )
+            self.report(
+                "unknown_open_order", client_id, order_id, f"open at the venue, unknown here, cannot be tracked: {why}"
+            )
             return None
         self._track(order)
         self._by_venue_id[order_id] = order.client_order_id
         self.on_venue_update(update)
         request = order.request
-        self.report("unknown_open_order", order.client_order_id, order_id, (
-            f"open at the venue, unknown here: now tracked ({request.type} {request.side} {request.size} "
-            f"{request.product_id}{'' if request.price is None else f' @ {request.price}'})"))
+        self.report(
+            "unknown_open_order",
+            order.client_order_id,
+            order_id,
+            (
+                f"open at the venue, unknown here: now tracked ({request.type} {request.side} {request.size} "
+                f"{request.product_id}{'' if request.price is None else f' @ {request.price}'})"
+            ),
+        )
         return order
 
     # -- placing -------------------------------------------------------------------------
@@ -224,8 +243,16 @@ class Execution:
         if fill is not None:
             self._journalled(self._journal.record_fill, fill)
             self._on_fill(fill)
-            self._bus.publish(OrderFilled(client_order_id=fill.client_order_id, product_id=fill.product_id,
-                                          side=str(fill.side), size=fill.size, price=fill.price, fee=fill.fee))
+            self._bus.publish(
+                OrderFilled(
+                    client_order_id=fill.client_order_id,
+                    product_id=fill.product_id,
+                    side=str(fill.side),
+                    size=fill.size,
+                    price=fill.price,
+                    fee=fill.fee,
+                )
+            )
         if changed or revived:
             self._changed_order(order)
 
@@ -243,11 +270,19 @@ class Execution:
             before = (order.status, order.filled_size)
             self.on_venue_update(VenueOrderUpdate.from_json(data))
             if order.filled_size != before[1]:
-                self.report("missed_fill", order.client_order_id, order.order_id,
-                             f"filled {before[1]} -> {order.filled_size} while we were not listening")
+                self.report(
+                    "missed_fill",
+                    order.client_order_id,
+                    order.order_id,
+                    f"filled {before[1]} -> {order.filled_size} while we were not listening",
+                )
             if order.status is not before[0] and order.status.is_final:
-                self.report("order_gone", order.client_order_id, order.order_id,
-                             f"{before[0]} here, {order.status} at the venue")
+                self.report(
+                    "order_gone",
+                    order.client_order_id,
+                    order.order_id,
+                    f"{before[0]} here, {order.status} at the venue",
+                )
 
     async def fills(self, order: Order) -> list[VenueFill]:
         """The venue's fills of `order` (as it lists them: newest first), with maker or taker
@@ -297,8 +332,16 @@ class Execution:
                     cancelled.append(order)
                 continue
             if result.get("success"):
-                order.apply(VenueOrderUpdate(order.order_id, order.client_order_id, "CANCELLED",
-                                             order.filled_size, order.filled_value, order.fees))
+                order.apply(
+                    VenueOrderUpdate(
+                        order.order_id,
+                        order.client_order_id,
+                        "CANCELLED",
+                        order.filled_size,
+                        order.filled_value,
+                        order.fees,
+                    )
+                )
                 cancelled.append(order)
             else:
                 order.cancel_refused()
@@ -340,8 +383,9 @@ class Execution:
     def _publish(self, order: Order) -> None:
         # Every change to an order passes here, so the running totals move with it.
         self.working_orders.update(order)
-        self._bus.publish(OrderUpdated(client_order_id=order.client_order_id, status=str(order.status),
-                                       order=order.snapshot()))
+        self._bus.publish(
+            OrderUpdated(client_order_id=order.client_order_id, status=str(order.status), order=order.snapshot())
+        )
         for predicate, future in list(self._waiters):
             if not future.done() and predicate():
                 future.set_result(None)
@@ -352,6 +396,8 @@ class Execution:
 
     def report(self, kind: str, client_order_id: str, order_id: str, detail: str) -> None:
         """Journal and publish one difference between what we knew and what the venue says."""
-        self._journalled(lambda text: self._journal.record_event(f"reconcile.{kind}", text),
-                         f"{client_order_id} {order_id}: {detail}")
+        self._journalled(
+            lambda text: self._journal.record_event(f"reconcile.{kind}", text),
+            f"{client_order_id} {order_id}: {detail}",
+        )
         self._bus.publish(Reconciled(kind=kind, client_order_id=client_order_id, order_id=order_id, detail=detail))

@@ -93,8 +93,10 @@ def _make_private(path: Path) -> None:
     try:
         if path.exists():
             if path.stat().st_size == 0:
-                raise JournalError(f"journal {path}: the file is empty: it held this engine's orders and trading "
-                                   f"state (HALTED survives in it){RECOVER.replace(':', ';', 1)}")
+                raise JournalError(
+                    f"journal {path}: the file is empty: it held this engine's orders and trading "
+                    f"state (HALTED survives in it){RECOVER.replace(':', ';', 1)}"
+                )
             os.chmod(path, 0o600)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,26 +122,40 @@ class JournalledOrder:
     def to_order(self) -> Order:
         """The live Order this record describes."""
         return Order(
-            client_order_id=self.client_order_id, request=self.request, status=self.status,
-            order_id=self.order_id, filled_size=self.filled_size, filled_value=self.filled_value,
-            fees=self.fees, reason=self.reason, created_at=self.created_at,
+            client_order_id=self.client_order_id,
+            request=self.request,
+            status=self.status,
+            order_id=self.order_id,
+            filled_size=self.filled_size,
+            filled_value=self.filled_value,
+            fees=self.fees,
+            reason=self.reason,
+            created_at=self.created_at,
         )
 
 
 def _request_json(request: OrderRequest) -> str:
-    return json.dumps({
-        "product_id": request.product_id, "side": str(request.side), "type": str(request.type),
-        "size": str(request.size), "price": None if request.price is None else str(request.price),
-        "stop_price": None if request.stop_price is None else str(request.stop_price),
-        "end_time": None if request.end_time is None else request.end_time.isoformat(),
-        "post_only": request.post_only,
-    })
+    return json.dumps(
+        {
+            "product_id": request.product_id,
+            "side": str(request.side),
+            "type": str(request.type),
+            "size": str(request.size),
+            "price": None if request.price is None else str(request.price),
+            "stop_price": None if request.stop_price is None else str(request.stop_price),
+            "end_time": None if request.end_time is None else request.end_time.isoformat(),
+            "post_only": request.post_only,
+        }
+    )
 
 
 def _request_from_json(text: str) -> OrderRequest:
     data = json.loads(text)
-    return OrderRequest(
-        product_id=data["product_id"], side=data["side"], type=data["type"], size=Decimal(data["size"]),
+    return OrderRequest.parse(
+        product_id=data["product_id"],
+        side=data["side"],
+        type=data["type"],
+        size=Decimal(data["size"]),
         price=None if data["price"] is None else Decimal(data["price"]),
         stop_price=None if data["stop_price"] is None else Decimal(data["stop_price"]),
         end_time=None if data["end_time"] is None else datetime.fromisoformat(data["end_time"]),
@@ -197,7 +213,9 @@ class Journal:
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise JournalError(f"journal {self.path}: schema version {version} is newer than this program ({len(MIGRATIONS)})")
+            raise JournalError(
+                f"journal {self.path}: schema version {version} is newer than this program ({len(MIGRATIONS)})"
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self._transaction():
                 for statement in script.split(";"):
@@ -225,7 +243,9 @@ class Journal:
         try:
             return self._db.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: cannot read: {exc}{RECOVER if 'malformed' in str(exc) else ''}") from None
+            raise JournalError(
+                f"journal {self.path}: cannot read: {exc}{RECOVER if 'malformed' in str(exc) else ''}"
+            ) from None
 
     def record_intent(self, order: Order, *, durable: bool = False) -> None:
         """Record an order before it is sent: in the WAL file when this returns (it survives the
@@ -234,8 +254,15 @@ class Journal:
         self._write(
             "INSERT INTO orders (client_order_id, order_id, product_id, request, status, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (order.client_order_id, order.order_id, order.product_id, _request_json(order.request),
-             str(order.status), order.created_at, now),
+            (
+                order.client_order_id,
+                order.order_id,
+                order.product_id,
+                _request_json(order.request),
+                str(order.status),
+                order.created_at,
+                now,
+            ),
             durable=durable,
         )
 
@@ -244,16 +271,31 @@ class Journal:
         self._write(
             "UPDATE orders SET order_id=?, status=?, filled_size=?, filled_value=?, fees=?, reason=?, updated_at=?"
             " WHERE client_order_id=?",
-            (order.order_id, str(order.status), str(order.filled_size), str(order.filled_value), str(order.fees),
-             order.reason, time.time(), order.client_order_id),
+            (
+                order.order_id,
+                str(order.status),
+                str(order.filled_size),
+                str(order.filled_value),
+                str(order.fees),
+                order.reason,
+                time.time(),
+                order.client_order_id,
+            ),
         )
 
     def record_fill(self, fill: Fill) -> None:
         """Record one execution."""
         self._write(
             "INSERT INTO fills (client_order_id, product_id, side, size, value, fee, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (fill.client_order_id, fill.product_id, str(fill.side), str(fill.size), str(fill.value), str(fill.fee),
-             time.time()),
+            (
+                fill.client_order_id,
+                fill.product_id,
+                str(fill.side),
+                str(fill.size),
+                str(fill.value),
+                str(fill.fee),
+                time.time(),
+            ),
         )
 
     def record_event(self, kind: str, detail: str) -> None:
@@ -262,8 +304,11 @@ class Journal:
 
     def set_state(self, key: str, value: str) -> None:
         """Durably remember a value (the trading state and why)."""
-        self._write("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    (key, value), durable=True)
+        self._write(
+            "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+            durable=True,
+        )
 
     def state(self, key: str) -> str | None:
         """A remembered value, or None."""
@@ -277,8 +322,17 @@ class Journal:
             " FROM orders ORDER BY created_at, rowid"
         )
         result = [
-            JournalledOrder(row[0], row[1], _request_from_json(row[2]), OrderStatus(row[3]), Decimal(row[4]),
-                            Decimal(row[5]), Decimal(row[6]), row[7], row[8])
+            JournalledOrder(
+                row[0],
+                row[1],
+                _request_from_json(row[2]),
+                OrderStatus(row[3]),
+                Decimal(row[4]),
+                Decimal(row[5]),
+                Decimal(row[6]),
+                row[7],
+                row[8],
+            )
             for row in rows
         ]
         return [o for o in result if not o.status.is_final] if working_only else result

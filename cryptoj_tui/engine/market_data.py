@@ -203,7 +203,9 @@ class MarketData:
             return False
         bid, ask = book.best_bid(), book.best_ask()
         assert bid is not None and ask is not None
-        self._reject(book.product_id, f"crossed book: best bid {bid[0].normalize():f} >= best ask {ask[0].normalize():f}")
+        self._reject(
+            book.product_id, f"crossed book: best bid {bid[0].normalize():f} >= best ask {ask[0].normalize():f}"
+        )
         return True
 
     def _reject(self, product_id: str, message: str) -> None:

@@ -115,8 +115,11 @@ def _decimal(name: str, value: object, *, positive: bool = True) -> Decimal:
     if number.adjusted() >= MAX_INTEGER_DIGITS:
         raise OrderError(f"{name} {number} is too large: a venue takes numbers under 10^{MAX_INTEGER_DIGITS}")
     exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > MAX_DECIMAL_PLACES and number != number.quantize(
-            Decimal(1).scaleb(-MAX_DECIMAL_PLACES), rounding=ROUND_DOWN):
+    if (
+        isinstance(exponent, int)
+        and -exponent > MAX_DECIMAL_PLACES
+        and number != number.quantize(Decimal(1).scaleb(-MAX_DECIMAL_PLACES), rounding=ROUND_DOWN)
+    ):
         raise OrderError(f"{name} {number} has more than {MAX_DECIMAL_PLACES} decimal places")
     return number
 
@@ -177,6 +180,23 @@ class OrderRequest:
             raise OrderError(f"post-only applies to limit and limit_gtd orders, not {self.type}")
 
     @classmethod
+    def parse(
+        cls,
+        product_id: str,
+        side: object,
+        type: object,
+        size: object,
+        price: object = None,
+        stop_price: object = None,
+        end_time: datetime | None = None,
+        post_only: bool = False,
+    ) -> OrderRequest:
+        """A request from loose values (text, numbers): sides, types and numbers are read and
+        checked when it is made; OrderError names the first that cannot be."""
+        # The fields' types are what __post_init__ makes of these; they are not yet.
+        return cls(product_id, side, type, size, price, stop_price, end_time, post_only)  # type: ignore[arg-type]
+
+    @classmethod
     def from_venue(cls, data: dict[str, Any]) -> OrderRequest:
         """The request behind a venue order object (its product, side and `order_configuration`).
 
@@ -193,25 +213,29 @@ class OrderRequest:
             post_only = fields.get("post_only") in (True, "true")
             match name:
                 case "market_market_ioc":
-                    return cls(product_id, side, OrderType.MARKET, size)  # type: ignore[arg-type]
+                    return cls.parse(product_id, side, OrderType.MARKET, size)
                 case "limit_limit_gtc":
-                    return cls(product_id, side, OrderType.LIMIT, size, price, post_only=post_only)  # type: ignore[arg-type]
+                    return cls.parse(product_id, side, OrderType.LIMIT, size, price, post_only=post_only)
                 case "limit_limit_gtd":
                     end = datetime.fromisoformat(str(fields["end_time"]).replace("Z", "+00:00"))
-                    return cls(product_id, side, OrderType.LIMIT_GTD, size, price, end_time=end,  # type: ignore[arg-type]
-                               post_only=post_only)
+                    return cls.parse(
+                        product_id, side, OrderType.LIMIT_GTD, size, price, end_time=end, post_only=post_only
+                    )
                 case "limit_limit_fok":
-                    return cls(product_id, side, OrderType.FOK, size, price)  # type: ignore[arg-type]
+                    return cls.parse(product_id, side, OrderType.FOK, size, price)
                 case "sor_limit_ioc":
-                    return cls(product_id, side, OrderType.IOC, size, price)  # type: ignore[arg-type]
+                    return cls.parse(product_id, side, OrderType.IOC, size, price)
                 case "stop_limit_stop_limit_gtc":
-                    return cls(product_id, side, OrderType.STOP_LIMIT, size, price,  # type: ignore[arg-type]
-                               stop_price=fields["stop_price"])
+                    return cls.parse(
+                        product_id, side, OrderType.STOP_LIMIT, size, price, stop_price=fields["stop_price"]
+                    )
             raise OrderError(f"order configuration {name!r} is not one this engine trades")
         except OrderError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise OrderError(f"venue order {data.get('order_id', '?')}: unreadable order configuration ({exc!r})") from None
+            raise OrderError(
+                f"venue order {data.get('order_id', '?')}: unreadable order configuration ({exc!r})"
+            ) from None
 
     @property
     def notional(self) -> Decimal | None:
@@ -230,8 +254,14 @@ class OrderRequest:
             case OrderType.LIMIT_GTD:
                 assert self.end_time is not None
                 end = self.end_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                return {"limit_limit_gtd": {"base_size": size, "limit_price": price, "end_time": end,
-                                            "post_only": self.post_only}}
+                return {
+                    "limit_limit_gtd": {
+                        "base_size": size,
+                        "limit_price": price,
+                        "end_time": end,
+                        "post_only": self.post_only,
+                    }
+                }
             case OrderType.FOK:
                 return {"limit_limit_fok": {"base_size": size, "limit_price": price}}
             case OrderType.IOC:
@@ -240,8 +270,14 @@ class OrderRequest:
                 assert self.stop_price is not None
                 # A buy stop waits for the price to rise to it, a sell stop for it to fall.
                 direction = "STOP_DIRECTION_STOP_UP" if self.side is OrderSide.BUY else "STOP_DIRECTION_STOP_DOWN"
-                return {"stop_limit_stop_limit_gtc": {"base_size": size, "limit_price": price,
-                                                      "stop_price": _text(self.stop_price), "stop_direction": direction}}
+                return {
+                    "stop_limit_stop_limit_gtc": {
+                        "base_size": size,
+                        "limit_price": price,
+                        "stop_price": _text(self.stop_price),
+                        "stop_direction": direction,
+                    }
+                }
         raise AssertionError(self.type)  # pragma: no cover
 
 
@@ -280,9 +316,13 @@ class VenueFill:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VenueFill:
         """From a `/orders/historical/fills` entry (KeyError/ArithmeticError if malformed)."""
-        return cls(trade_id=str(data["trade_id"]), price=Decimal(str(data["price"])), size=Decimal(str(data["size"])),
-                   fee=Decimal(str(data.get("commission") or "0")),
-                   liquidity=str(data.get("liquidity_indicator") or "").upper())
+        return cls(
+            trade_id=str(data["trade_id"]),
+            price=Decimal(str(data["price"])),
+            size=Decimal(str(data["size"])),
+            fee=Decimal(str(data.get("commission") or "0")),
+            liquidity=str(data.get("liquidity_indicator") or "").upper(),
+        )
 
 
 @dataclass(frozen=True)
@@ -411,10 +451,16 @@ class Order:
     def snapshot(self) -> dict[str, Any]:
         """A plain description for events, the journal and the UI."""
         return {
-            "client_order_id": self.client_order_id, "order_id": self.order_id, "product_id": self.product_id,
-            "side": str(self.side), "type": str(self.request.type), "size": _text(self.request.size),
+            "client_order_id": self.client_order_id,
+            "order_id": self.order_id,
+            "product_id": self.product_id,
+            "side": str(self.side),
+            "type": str(self.request.type),
+            "size": _text(self.request.size),
             "price": _text(self.request.price) if self.request.price is not None else "",
-            "status": str(self.status), "filled_size": _text(self.filled_size),
+            "status": str(self.status),
+            "filled_size": _text(self.filled_size),
             "average_price": _text(self.average_price) if self.average_price is not None else "",
-            "fees": _text(self.fees), "reason": self.reason,
+            "fees": _text(self.fees),
+            "reason": self.reason,
         }

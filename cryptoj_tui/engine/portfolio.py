@@ -117,10 +117,15 @@ class Portfolio:
         for account in accounts:
             try:
                 currency = str(account["currency"])
-                balances[currency] = Balance(currency, Decimal(str(account["available_balance"]["value"])),
-                                             Decimal(str(account["hold"]["value"])))
+                balances[currency] = Balance(
+                    currency,
+                    Decimal(str(account["available_balance"]["value"])),
+                    Decimal(str(account["hold"]["value"])),
+                )
             except (KeyError, TypeError, ArithmeticError, ValueError) as exc:
-                problems.append(f"account {account.get('currency', '?') if isinstance(account, dict) else '?'}: {exc!r}")
+                problems.append(
+                    f"account {account.get('currency', '?') if isinstance(account, dict) else '?'}: {exc!r}"
+                )
         self.balances = balances
         return problems
 

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import Any
 
 from cryptoj_tui.engine.orders import OrderRequest, OrderSide
 
@@ -75,10 +76,13 @@ class RiskLimits:
             raise ValueError(f"unknown risk limit {name!r}; known: {', '.join(names)}")
         current = getattr(self, name)
         try:
-            typed = type(current)(str(value)) if not isinstance(current, int) else int(str(value))
+            typed: Decimal | float | int = (
+                type(current)(str(value)) if not isinstance(current, int) else int(str(value))
+            )
         except (ArithmeticError, ValueError):
             raise ValueError(f"risk limit {name}: {value!r} is not a number") from None
-        return dataclasses.replace(self, **{name: typed})
+        changes: dict[str, Any] = {name: typed}  # checked again by __post_init__
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -180,8 +184,10 @@ class RiskManager:
         if self.state is TradingState.REDUCING:
             reduces = context.position * request.side.sign < 0 and request.size <= abs(context.position)
             if not reduces:
-                return (f"trading is REDUCING: only orders that shrink the position are allowed "
-                        f"(position {context.position:f}, order {request.side} {request.size:f})")
+                return (
+                    f"trading is REDUCING: only orders that shrink the position are allowed "
+                    f"(position {context.position:f}, order {request.side} {request.size:f})"
+                )
         return None
 
     def _check_increments(self, request: OrderRequest, context: RiskContext) -> str | None:
@@ -196,8 +202,10 @@ class RiskManager:
             try:
                 return self._increments(request, rules)
             except ArithmeticError:  # an increment finer than any venue's (its rules are not trusted blindly)
-                return (f"size {request.size:f} cannot be checked against the venue's increments "
-                        f"({rules.base_increment}, {rules.price_increment})")
+                return (
+                    f"size {request.size:f} cannot be checked against the venue's increments "
+                    f"({rules.base_increment}, {rules.price_increment})"
+                )
 
     def _increments(self, request: OrderRequest, rules: ProductRules) -> str | None:
         if request.size % rules.base_increment:
@@ -223,8 +231,10 @@ class RiskManager:
         # A passive price far away is harmless; only an aggressive one is a fat finger.
         aggressive = (request.price > context.mid) if request.side is OrderSide.BUY else (request.price < context.mid)
         if aggressive and deviation > self.limits.price_collar_pct:
-            return (f"price {request.price:f} is {deviation:.2f}% through mid {context.mid:f} "
-                    f"(collar {self.limits.price_collar_pct:f}%)")
+            return (
+                f"price {request.price:f} is {deviation:.2f}% through mid {context.mid:f} "
+                f"(collar {self.limits.price_collar_pct:f}%)"
+            )
         return None
 
     def _check_notional(self, request: OrderRequest, context: RiskContext) -> str | None:
@@ -237,8 +247,10 @@ class RiskManager:
         sign = request.side.sign
         worst = context.position + sign * (context.working_same_side + request.size)
         if abs(worst) > self.limits.max_position and abs(worst) > abs(context.position):
-            return (f"position would reach {worst:f} (with working orders), over the max position "
-                    f"{self.limits.max_position:f}")
+            return (
+                f"position would reach {worst:f} (with working orders), over the max position "
+                f"{self.limits.max_position:f}"
+            )
         return None
 
     def _check_open_orders(self, request: OrderRequest, context: RiskContext) -> str | None:

@@ -30,7 +30,9 @@ class CandleSeries:
         bar = self.bars.get(start)
         if bar is None:
             late = bool(self.bars) and start < next(reversed(self.bars))
-            bar = self.bars[start] = Candle(start=start, open=price, high=price, low=price, close=price, volume=Decimal(0))
+            bar = self.bars[start] = Candle(
+                start=start, open=price, high=price, low=price, close=price, volume=Decimal(0)
+            )
             if late:
                 self.bars = OrderedDict(sorted(self.bars.items()))
             while len(self.bars) > self._kept:

@@ -8,7 +8,6 @@ the journal knows, reconciled with what the venue says, one event per difference
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,6 @@ from cryptoj_tui.engine.orders import (
     OrderError,
     OrderRequest,
     OrderSide,
-    OrderStatus,
     OrderType,
     VenueOrderUpdate,
     new_client_order_id,
@@ -72,6 +70,16 @@ class LimitUsage:
     def share(self) -> float | None:
         """Used / limit, for a bar (None for per-order limits)."""
         return None if self.used is None else float(self.used) / float(self.limit)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One job the engine runs on its own: every `seconds`, one run at a time, a late run merged."""
+
+    id: str
+    seconds: float
+    max_instances: int
+    coalesce: bool
 
 
 class OrderRefusedError(Exception):
@@ -116,15 +124,25 @@ class Trading:
         self._market_data = market_data
         self._bus = bus
         signer = JwtSigner(config.key)
-        self.rest = CoinbaseRest(config.rest_url, signer, rate=config.rest_rate, timeout=config.rest_timeout,
-                                 backoff=Backoff(base=min(0.05, config.rest_timeout), cap=1.0))
+        self.rest = CoinbaseRest(
+            config.rest_url,
+            signer,
+            rate=config.rest_rate,
+            timeout=config.rest_timeout,
+            backoff=Backoff(base=min(0.05, config.rest_timeout), cap=1.0),
+        )
         self.journal = Journal(config.journal_path)
         self.portfolio = Portfolio()
         self.risk = RiskManager(config.limits)
         self.execution = Execution(
-            self.rest, bus, self.journal, on_fill=self.portfolio.apply, on_problem=self._on_problem,
+            self.rest,
+            bus,
+            self.journal,
+            on_fill=self.portfolio.apply,
+            on_problem=self._on_problem,
             on_unknown_order=lambda order_id: self._spawn(self.execution.take_in(order_id)),
-            intent_sync_window=config.intent_sync_window, client_order_ids=config.client_order_ids,
+            intent_sync_window=config.intent_sync_window,
+            client_order_ids=config.client_order_ids,
         )
         self.emergency = Emergency(self.risk, self.execution, self.portfolio, self.journal, bus, marks=self.marks)
         self.user_feed = CoinbaseUserFeed(
@@ -149,9 +167,15 @@ class Trading:
             async with asyncio.timeout(self.config.user_channel_timeout):
                 await self.user_feed.ready.wait()
         except TimeoutError:
-            self._bus.publish(Alert(severity="warning", message=(
-                f"no user channel from {self.config.user_ws_url} within {self.config.user_channel_timeout:g}s: "
-                "order updates will come from reconciliation until it connects")))
+            self._bus.publish(
+                Alert(
+                    severity="warning",
+                    message=(
+                        f"no user channel from {self.config.user_ws_url} within {self.config.user_channel_timeout:g}s: "
+                        "order updates will come from reconciliation until it connects"
+                    ),
+                )
+            )
         await self.recover()
         self._schedule()
 
@@ -181,6 +205,13 @@ class Trading:
         self._scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
         self._scheduler.add_listener(self._job_ran, EVENT_JOB_EXECUTED)
         self._scheduler.start()
+
+    def scheduled_jobs(self) -> list[ScheduledJob]:
+        """The jobs running on their own (reconcile, triggers, daily reset, checkpoint) and how."""
+        return [
+            ScheduledJob(job.id, float(job.trigger.interval.total_seconds()), job.max_instances, job.coalesce)
+            for job in self._scheduler.get_jobs()
+        ]
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
         # Reported once per run of failures: the checkpoint runs every second, and a disk that
@@ -234,17 +265,29 @@ class Trading:
             data = by_client.get(order.client_order_id)
             if data is None:
                 self.execution.give_up(order, "never reached the venue (the engine stopped while sending it)")
-                self.execution.report("order_gone", order.client_order_id, order.order_id,
-                                      "journalled but unknown to the venue: it was never placed")
+                self.execution.report(
+                    "order_gone",
+                    order.client_order_id,
+                    order.order_id,
+                    "journalled but unknown to the venue: it was never placed",
+                )
                 continue
             before = (order.status, order.filled_size)
             self.execution.on_venue_update(VenueOrderUpdate.from_json(data))
             if order.filled_size != before[1]:
-                self.execution.report("missed_fill", order.client_order_id, order.order_id,
-                                      f"filled {before[1]} -> {order.filled_size} while stopped")
+                self.execution.report(
+                    "missed_fill",
+                    order.client_order_id,
+                    order.order_id,
+                    f"filled {before[1]} -> {order.filled_size} while stopped",
+                )
             if order.status is not before[0]:
-                self.execution.report("status_changed", order.client_order_id, order.order_id,
-                                      f"{before[0]} -> {order.status} while stopped")
+                self.execution.report(
+                    "status_changed",
+                    order.client_order_id,
+                    order.order_id,
+                    f"{before[0]} -> {order.status} while stopped",
+                )
         for data in venue_orders:  # open ones placed elsewhere, or whose intent a power cut took back
             self.execution.take_in_venue_order(data)
 
@@ -259,7 +302,9 @@ class Trading:
                     base_max_size=Decimal(str(product["base_max_size"])),
                 )
             except (KeyError, ArithmeticError, ValueError) as exc:
-                self._bus.publish(Alert(severity="warning", message=f"venue product {product.get('product_id')}: bad {exc}"))
+                self._bus.publish(
+                    Alert(severity="warning", message=f"venue product {product.get('product_id')}: bad {exc}")
+                )
 
     async def refresh_balances(self) -> None:
         """Take the venue's balances."""
@@ -334,8 +379,16 @@ class Trading:
         if order.request.type is OrderType.MARKET:
             raise OrderError(f"order {order.client_order_id} is a market order: nothing to replace")
         old = order.request
-        request = dataclasses.replace(old, price=old.price if price is None else price,
-                                      size=order.leaves if size is None else size)
+        request = OrderRequest.parse(
+            old.product_id,
+            old.side,
+            old.type,
+            order.leaves if size is None else size,
+            old.price if price is None else price,
+            old.stop_price,
+            old.end_time,
+            old.post_only,
+        )
         self._require_ok(request, order, f"replacement refused, {order.client_order_id} still working: ")
         cancelled, failed = await self.execution.cancel([order])
         if order not in cancelled:
@@ -343,7 +396,9 @@ class Trading:
             raise OrderError(f"order {order.client_order_id} was not cancelled ({why}): no replacement sent")
         return await self.place(request)
 
-    async def cancel_all(self, product_id: str | None = None, side: OrderSide | None = None) -> tuple[list[Order], list[tuple[Order, str]]]:
+    async def cancel_all(
+        self, product_id: str | None = None, side: OrderSide | None = None
+    ) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel every working order, or those of one product and/or side."""
         return await self.execution.cancel(self.execution.working(product_id, side))
 
@@ -372,15 +427,28 @@ class Trading:
         ages = [self._market_data.update_age(p) for p in {o.product_id for o in working}]
         daily_loss, drawdown = self.emergency.losses()
         return [
-            LimitUsage("max_position", max(positions, default=Decimal(0)), limits.max_position, "largest |position|", "base"),
+            LimitUsage(
+                "max_position", max(positions, default=Decimal(0)), limits.max_position, "largest |position|", "base"
+            ),
             LimitUsage("max_open_orders", len(working), limits.max_open_orders, "working orders"),
-            LimitUsage("max_orders_per_second", self.risk.orders_last_second(), limits.max_orders_per_second, "last second"),
+            LimitUsage(
+                "max_orders_per_second", self.risk.orders_last_second(), limits.max_orders_per_second, "last second"
+            ),
             LimitUsage("daily_loss_limit", max(daily_loss, Decimal(0)), limits.daily_loss_limit, "halts", "quote"),
             LimitUsage("max_drawdown", max(drawdown, Decimal(0)), limits.max_drawdown, "halts", "quote"),
-            LimitUsage("stale_halt_after", max((a for a in ages if a is not None), default=0.0),
-                       limits.stale_halt_after, "halts; oldest book with orders", "seconds"),
-            LimitUsage("reject_storm", self.emergency.recent_problems(), limits.reject_storm,
-                       f"halts; rejects/errors in {limits.storm_window:g}s"),
+            LimitUsage(
+                "stale_halt_after",
+                max((a for a in ages if a is not None), default=0.0),
+                limits.stale_halt_after,
+                "halts; oldest book with orders",
+                "seconds",
+            ),
+            LimitUsage(
+                "reject_storm",
+                self.emergency.recent_problems(),
+                limits.reject_storm,
+                f"halts; rejects/errors in {limits.storm_window:g}s",
+            ),
             LimitUsage("max_order_size", None, limits.max_order_size, "per order", "base"),
             LimitUsage("max_order_notional", None, limits.max_order_notional, "per order", "quote"),
             LimitUsage("price_collar_pct", None, limits.price_collar_pct, "per order, through mid", "percent"),

@@ -53,7 +53,8 @@ class WorkingOrders:
     def orders(self, product_id: str | None = None, side: OrderSide | None = None) -> list[Order]:
         """The working orders, optionally of one product and side, oldest first."""
         return [
-            o for o in self._orders.values()
+            o
+            for o in self._orders.values()
             if (product_id is None or o.product_id == product_id) and (side is None or o.side is side)
         ]
 

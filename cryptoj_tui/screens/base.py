@@ -47,6 +47,10 @@ class ConsoleScreen(Screen[None]):
         """Panels drawn over the body (the trading screen's order ticket)."""
         yield from ()
 
+    def why_disabled(self, action: str) -> str | None:
+        """What to tell a trader who presses a key that does nothing now (None: nothing to say)."""
+        return None
+
     @property
     def halted(self) -> bool:
         """Whether trading is HALTED (as the status says)."""

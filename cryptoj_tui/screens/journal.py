@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.widgets import Input
 
@@ -14,7 +16,7 @@ from cryptoj_tui.widgets.keyed_table import KeyedTable
 class JournalScreen(ConsoleScreen):
     """Every engine record event the console received (connection, orders, risk, alerts...)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Filter", id="journal.filter"),
         Binding("escape", "leave_filter", "Back to the list", show=False, id="journal.leave_filter"),
     ]
@@ -28,8 +30,10 @@ class JournalScreen(ConsoleScreen):
     """(time, kind, text) of every entry, oldest first, as the app last gave them."""
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="/ filter: words of the kind or the text (e.g. order REJECTED, gap); escape returns",
-                    id="filter")
+        yield Input(
+            placeholder="/ filter: words of the kind or the text (e.g. order REJECTED, gap); escape returns",
+            id="filter",
+        )
         table = KeyedTable(cursor_type="row", zebra_stripes=True)
         table.add_columns("time", "kind", "what")
         yield table

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -24,7 +26,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Horizontal { height: auto; align: right middle; }
     ConfirmScreen Button { margin-left: 2; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
@@ -64,7 +66,7 @@ class QuitScreen(ModalScreen[str | None]):
     QuitScreen Horizontal { height: auto; align: right middle; }
     QuitScreen Button { margin-left: 1; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "answer('cancel')", "Cancel all and quit", id="quit.cancel_all"),
         Binding("y", "answer('quit')", "Quit, leave them", id="quit.leave"),
         Binding("n,escape", "answer(None)", "Stay", id="quit.stay"),
@@ -101,7 +103,7 @@ class KillReportScreen(ModalScreen[None]):
     KillReportScreen #title { text-style: bold; color: $error; margin-bottom: 1; }
     KillReportScreen #failed { color: $error; }
     """
-    BINDINGS = [Binding("escape,enter", "dismiss", "Close", id="report.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "dismiss", "Close", id="report.close")]
 
     def __init__(self, report: KillReport) -> None:
         super().__init__()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.widgets import Static
 
@@ -37,9 +38,16 @@ CANCEL = Binding.Group("Cancel", compact=True)
 def order_cells(row: OrderRow, fmt: ProductFormat) -> dict[str, str]:
     """Every column's text for one order, its numbers written to its product's increments."""
     return {
-        "time": row.time, "product": row.product_id, "side": row.side, "type": row.type,
-        "size": fmt.size(row.size), "price": fmt.price(row.price) or "market", "status": row.status,
-        "filled": fmt.size(row.filled_size), "avg price": fmt.price(row.average_price), "reason": row.reason[:40],
+        "time": row.time,
+        "product": row.product_id,
+        "side": row.side,
+        "type": row.type,
+        "size": fmt.size(row.size),
+        "price": fmt.price(row.price) or "market",
+        "status": row.status,
+        "filled": fmt.size(row.filled_size),
+        "avg price": fmt.price(row.average_price),
+        "reason": row.reason[:40],
     }
 
 
@@ -50,7 +58,7 @@ class OrdersScreen(ConsoleScreen):
     OrdersScreen DataTable { height: 1fr; }
     OrdersScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_selected", "Cancel selected order", id="orders.cancel", group=CANCEL),
         Binding("C", "cancel_product", "Cancel all for this product", id="orders.cancel_product", group=CANCEL),
         Binding("X", "cancel_everything", "Cancel all orders", id="orders.cancel_all", group=CANCEL),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from cryptoj_tui.formats import money, quote
@@ -22,7 +24,7 @@ class PositionsScreen(ConsoleScreen):
     PositionsScreen DataTable { height: 1fr; }
     PositionsScreen #totals { height: 1; padding: 0 1; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "flatten_selected", "Flatten", id="positions.flatten"),
         Binding("F", "flatten_all", "Flatten all", id="positions.flatten_all"),
     ]
@@ -41,11 +43,18 @@ class PositionsScreen(ConsoleScreen):
         if not self.query(KeyedTable):
             return  # not composed yet (or already gone): on_mount catches up
         self.query_one(KeyedTable).replace_rows(
-            (row.product_id, (
-                row.product_id, view.format(row.product_id).size(row.quantity),
-                view.format(row.product_id).price(row.average_price) if row.quantity else "—",
-                "—" if row.mark is None else view.format(row.product_id).price(row.mark), money(row.unrealised),
-                money(row.realised), quote(row.fees)))
+            (
+                row.product_id,
+                (
+                    row.product_id,
+                    view.format(row.product_id).size(row.quantity),
+                    view.format(row.product_id).price(row.average_price) if row.quantity else "—",
+                    "—" if row.mark is None else view.format(row.product_id).price(row.mark),
+                    money(row.unrealised),
+                    money(row.realised),
+                    quote(row.fees),
+                ),
+            )
             for row in view.positions
         )
         self.query_one("#totals", Static).update(

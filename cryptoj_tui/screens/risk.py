@@ -58,8 +58,12 @@ def limits_table(view: RiskView, style: Styler = str, *, wide: bool = True) -> T
         table.add_column(column, no_wrap=True)
     for usage in view.usage:
         used = "—" if usage.used is None else limit_value(usage.used, usage.unit)
-        cells = [usage.name, used, limit_value(usage.limit, usage.unit),
-                 usage_bar(usage.share, style, BAR_WIDTH if wide else NARROW_BAR_WIDTH)]
+        cells: list[str | Text] = [
+            usage.name,
+            used,
+            limit_value(usage.limit, usage.unit),
+            usage_bar(usage.share, style, BAR_WIDTH if wide else NARROW_BAR_WIDTH),
+        ]
         table.add_row(*cells, *([Text(usage.note, style=style("dim"))] if wide else []))
     return table
 
@@ -105,7 +109,8 @@ class RiskScreen(ConsoleScreen):
         for cls in STATE_CLASSES.values():
             state.set_class(STATE_CLASSES.get(view.state) == cls, cls)
         self.query_one("#limits", Static).update(
-            limits_table(view, lambda spec: themed(self.app, spec), wide=self.size.width >= WIDE_FROM))
+            limits_table(view, lambda spec: themed(self.app, spec), wide=self.size.width >= WIDE_FROM)
+        )
 
     def on_resize(self) -> None:
         if self.view is not None:

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 
+from cryptoj_tui.engine.model import PublicTrade
 from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat
 from cryptoj_tui.messages import CancelAllRequested, CancelRequested, MoveRequested
 from cryptoj_tui.screens.base import ConsoleScreen
-from cryptoj_tui.engine.model import PublicTrade
 from cryptoj_tui.views import BookView, OrderRow, PortfolioView
 from cryptoj_tui.widgets.alerts_feed import AlertsFeed
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS, Ladder
@@ -39,7 +40,7 @@ class TradingScreen(ConsoleScreen):
     AUTO_FOCUS = ""
     """Nothing takes focus by itself: the keys are the screen's (and the closed ticket's fields
     must not be picked)."""
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: the ticket takes focus while `b` is handled, so keys typed right behind it
         # (a size) reach its fields, not the screen (see OrderTicket). Off while it is open.
         Binding("b", "ticket('buy')", "Buy", priority=True, id="buy"),
@@ -164,7 +165,8 @@ class TradingScreen(ConsoleScreen):
     def why_disabled(self, action: str) -> str | None:
         """What to tell a trader who presses a key that does nothing now."""
         if action in ("ticket", "move", "drop") and self.halted:
-            return f"trading is HALTED ({self.status.halt_reason}): no new orders until you re-arm (ctrl+r)"
+            status = self.status
+            return f"trading is HALTED ({status.halt_reason}): no new orders until you re-arm ({status.rearm_key})"
         if action in ("ticket", "move", "drop", "cancel_here", "cancel_all") and not self.status.trading_state:
             return "no API key: this console only watches the market"
         return None
@@ -233,13 +235,16 @@ class TradingScreen(ConsoleScreen):
         price, here = self._at_cursor()
         movable = tuple(row for row in here if row.type != "market")
         if not movable:
-            self.notify(f"no working order of yours at {self.format.price(price) or 'the cursor'} to move",
-                        severity="warning")
+            self.notify(
+                f"no working order of yours at {self.format.price(price) or 'the cursor'} to move", severity="warning"
+            )
             return
         self.moving = movable
         size = sum((row.leaves for row in movable), Decimal(0))
-        self.ladder.frame_title = (f"moving {movable[0].side} {self.format.size(size)} from {self.format.price(price)}"
-                                   " · ↑↓ price · enter here · esc keep")
+        self.ladder.frame_title = (
+            f"moving {movable[0].side} {self.format.size(size)} from {self.format.price(price)}"
+            " · ↑↓ price · enter here · esc keep"
+        )
         self.refresh_bindings()
 
     def action_drop(self) -> None:

@@ -96,7 +96,7 @@ class KeyRegistry:
             raise AuthError(f"JWT uri {claims.get('uri')!r} does not match the request {uri!r}")
         if uri is not None:
             self._spend(kid, header.get("nonce") or claims.get("jti"), claims["exp"], now)
-        return kid
+        return str(kid)
 
     def _spend(self, kid: str, once: object, expires: int, now: float) -> None:
         """A REST token is good for one request: one carrying a nonce (or jti) already seen is

@@ -180,7 +180,7 @@ def _decimal(value: object, name: str) -> Decimal:
     if not isinstance(value, str):
         raise InvalidRequest(f"{name} must be a decimal string, got {value!r}")
     if not DECIMAL_STRING.fullmatch(value):
-        raise InvalidRequest(f"{name} must be a plain decimal string such as \"0.001\", got {value!r}")
+        raise InvalidRequest(f'{name} must be a plain decimal string such as "0.001", got {value!r}')
     number = Decimal(value)
     if number <= 0:
         raise InvalidRequest(f"{name} must be a positive number, got {value!r}")
@@ -312,7 +312,9 @@ class Exchange:
                 results.append({"success": False, "failure_reason": "DUPLICATE_CANCEL_REQUEST", "order_id": order_id})
             else:
                 self._cancel(order, "CANCELLED")
-                results.append({"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id})
+                results.append(
+                    {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id}
+                )
         return results
 
     def owner_orders(self, owner: str) -> list[Order]:
@@ -381,7 +383,7 @@ class Exchange:
         configuration = request.get("order_configuration")
         if not isinstance(configuration, dict) or len(configuration) != 1:
             raise InvalidRequest(f"order_configuration must hold exactly one of {', '.join(CONFIGURATIONS)}")
-        (name, config), = configuration.items()
+        ((name, config),) = configuration.items()
         if name not in CONFIGURATIONS or not isinstance(config, dict):
             raise InvalidRequest(f"unknown order_configuration {name!r}")
         config = {key: config[key] for key in CONFIGURATION_KEYS[name] if key in config}
@@ -440,9 +442,9 @@ class Exchange:
             best = book.best_ask() if order.side == "BUY" else book.best_bid()
             if best is not None and (order.limit_price >= best if order.side == "BUY" else order.limit_price <= best):
                 raise OrderRejected("INVALID_LIMIT_PRICE_POST_ONLY", "post-only order would take liquidity")
-        if order.configuration_name == "limit_limit_fok":
-            if book.marketable_size(order.side, order.limit_price, owner) < order.leaves:
-                raise OrderRejected("FOK_CANNOT_FILL", "fill-or-kill order cannot fill completely now")
+        fok = order.configuration_name == "limit_limit_fok"
+        if fok and book.marketable_size(order.side, order.limit_price, owner) < order.leaves:
+            raise OrderRejected("FOK_CANNOT_FILL", "fill-or-kill order cannot fill completely now")
         self._reserve(order, spec)
         self.orders[order.order_id] = order
         self._by_client_id[(owner, order.client_order_id)] = order.order_id
@@ -459,14 +461,22 @@ class Exchange:
     def _check_size(self, order: Order, spec: ProductSpec) -> None:
         if order.base_size is not None:
             if order.base_size % spec.base_increment:
-                raise OrderRejected("INVALID_SIZE_PRECISION", f"base_size {order.base_size} is not a multiple of {spec.base_increment}")
+                raise OrderRejected(
+                    "INVALID_SIZE_PRECISION", f"base_size {order.base_size} is not a multiple of {spec.base_increment}"
+                )
             if not spec.base_min_size <= order.base_size <= spec.base_max_size:
-                raise OrderRejected("INVALID_SIZE", f"base_size {order.base_size} outside [{spec.base_min_size}, {spec.base_max_size}]")
+                raise OrderRejected(
+                    "INVALID_SIZE", f"base_size {order.base_size} outside [{spec.base_min_size}, {spec.base_max_size}]"
+                )
         for price in (order.limit_price, order.stop_price):
             if price is not None and price % spec.quote_increment:
-                raise OrderRejected("INVALID_PRICE_PRECISION", f"price {price} is not a multiple of {spec.quote_increment}")
+                raise OrderRejected(
+                    "INVALID_PRICE_PRECISION", f"price {price} is not a multiple of {spec.quote_increment}"
+                )
         if order.quote_size is not None and order.quote_size % spec.quote_increment:
-            raise OrderRejected("INVALID_SIZE_PRECISION", f"quote_size {order.quote_size} is not a multiple of {spec.quote_increment}")
+            raise OrderRejected(
+                "INVALID_SIZE_PRECISION", f"quote_size {order.quote_size} is not a multiple of {spec.quote_increment}"
+            )
 
     def _reserve(self, order: Order, spec: ProductSpec) -> None:
         """Put funds on hold for the order's worst case, or refuse it."""
@@ -486,7 +496,8 @@ class Exchange:
         account = self.account(order.owner, currency)
         if amount > account.available:
             raise OrderRejected(
-                "INSUFFICIENT_FUND", f"needs {format_decimal(amount)} {currency}, {format_decimal(account.available)} available"
+                "INSUFFICIENT_FUND",
+                f"needs {format_decimal(amount)} {currency}, {format_decimal(account.available)} available",
             )
         account.available -= amount
         account.hold += amount
@@ -512,12 +523,13 @@ class Exchange:
         if order.quote_size is not None:
             trades = self._buy_for_quote(order, book)
         elif name == "market_market_ioc":
-            trades = book.submit_market(order.order_id, order.side, order.base_size, owner, prevent_self_trade=True)  # type: ignore[arg-type]
+            assert order.base_size is not None  # a market order has one or the other (quote_size above)
+            trades = book.submit_market(order.order_id, order.side, order.base_size, owner, prevent_self_trade=True)
         else:
             rests = name in ("limit_limit_gtc", "limit_limit_gtd", "stop_limit_stop_limit_gtc")
+            assert order.limit_price is not None  # every configuration but market has one
             trades = book.submit_limit(
-                order.order_id, order.side, order.limit_price, order.leaves, owner,  # type: ignore[arg-type]
-                rest=rests, prevent_self_trade=True,
+                order.order_id, order.side, order.limit_price, order.leaves, owner, rest=rests, prevent_self_trade=True
             )
         self._apply_trades(order.product_id, trades, taker=order)
         if order.status == "OPEN" and (order.order_type == "MARKET" or name in ("limit_limit_fok", "sor_limit_ioc")):
@@ -567,7 +579,10 @@ class Exchange:
         quote = self.account(order.owner, spec.quote_currency)
         if order.side == "BUY":
             spent = value + fee
-            released = min(order.hold, spent if order.limit_price is None else trade.size * order.limit_price * (ONE + self.taker_rate))
+            released = min(
+                order.hold,
+                spent if order.limit_price is None else trade.size * order.limit_price * (ONE + self.taker_rate),
+            )
             quote.hold -= released
             quote.available += released - spent
             order.hold -= released
@@ -582,8 +597,16 @@ class Exchange:
         order.number_of_fills += 1
         now = self._now_text()
         fill = Fill(
-            str(next(self._entry_ids)), str(trade.trade_id), order.order_id, now, trade.price,
-            trade.size, fee, order.product_id, liquidity, order.side,
+            str(next(self._entry_ids)),
+            str(trade.trade_id),
+            order.order_id,
+            now,
+            trade.price,
+            trade.size,
+            fee,
+            order.product_id,
+            liquidity,
+            order.side,
         )
         order.fills.append(fill)
         if order.base_size is not None and order.filled_size >= order.base_size:
@@ -625,4 +648,3 @@ class Exchange:
     def _changed(self, order: Order) -> None:
         order.last_update = self._now_text()
         self.changed_orders.append(order)
-

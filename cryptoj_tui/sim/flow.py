@@ -15,7 +15,7 @@ import random
 import uuid
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from cryptoj_tui.sim.matching import MatchingBook, OrderSide, Trade
+from cryptoj_tui.sim.matching import BookSide, MatchingBook, OrderSide, Trade
 
 FLOW_OWNER = "flow"
 
@@ -33,9 +33,7 @@ class SyntheticFlow:
         self.fair = spec.start_price
         # Quote distances in ticks: about half a basis point of price on average, but wide enough
         # that a side spreads over `min_levels` distinct prices.
-        self._mean_offset_ticks = max(
-            min_levels / 3, float(spec.start_price) * 0.00005 / float(self._tick)
-        )
+        self._mean_offset_ticks = max(min_levels / 3, float(spec.start_price) * 0.00005 / float(self._tick))
         self._burst_steps = 0
         self._ids = itertools.count(1)
 
@@ -133,7 +131,7 @@ class SyntheticFlow:
         book.submit_limit(self._new_id(), side, price, self._size(), FLOW_OWNER)
 
     def _replenish(self, side: OrderSide) -> None:
-        book_side = "bid" if side == "BUY" else "offer"
+        book_side: BookSide = "bid" if side == "BUY" else "offer"
         for _ in range(self.min_levels * 4):
             if self.book.level_count(book_side) >= self.min_levels:
                 return

@@ -43,10 +43,7 @@ def encode_events(events: list[dict[str, object]]) -> str:
 
 def envelope(channel: str, timestamp: str, sequence_num: int, events_json: str) -> str:
     """A whole frame with keys in the venue's order."""
-    return (
-        f'{{"channel":"{channel}","timestamp":"{timestamp}",'
-        f'"sequence_num":{sequence_num},"events":{events_json}}}'
-    )
+    return f'{{"channel":"{channel}","timestamp":"{timestamp}","sequence_num":{sequence_num},"events":{events_json}}}'
 
 
 def l2_event(

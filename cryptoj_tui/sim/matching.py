@@ -55,7 +55,7 @@ class Trade:
 class MatchingBook:
     """The venue's order book for one product."""
 
-    def __init__(self, spec: ProductSpec, trade_ids: itertools.count | None = None) -> None:
+    def __init__(self, spec: ProductSpec, trade_ids: itertools.count[int] | None = None) -> None:
         self.self_trade_cancels: list[RestingOrder] = []
         """Resting orders cancelled by self-trade prevention since the last `take_self_trade_cancels`."""
         self.spec = spec
@@ -98,9 +98,7 @@ class MatchingBook:
 
     def take_changes(self) -> list[tuple[BookSide, Decimal, Decimal]]:
         """(side, price, new total) for every level changed since the last call; 0 = gone."""
-        changes = [
-            (side, price, self._totals[side].get(price, Decimal(0))) for side, price in self._changed
-        ]
+        changes = [(side, price, self._totals[side].get(price, Decimal(0))) for side, price in self._changed]
         self._changed.clear()
         return changes
 
@@ -176,9 +174,7 @@ class MatchingBook:
         if not size.is_finite() or size <= 0:
             raise OrderRejected("INVALID_SIZE", f"size must be positive, got {size}")
         if size % spec.base_increment:
-            raise OrderRejected(
-                "INVALID_SIZE_PRECISION", f"size {size} is not a multiple of {spec.base_increment}"
-            )
+            raise OrderRejected("INVALID_SIZE_PRECISION", f"size {size} is not a multiple of {spec.base_increment}")
         if size < spec.base_min_size or size > spec.base_max_size:
             raise OrderRejected(
                 "INVALID_SIZE",
@@ -213,9 +209,7 @@ class MatchingBook:
                         break
                     continue
                 quantity = min(remaining, maker.remaining)
-                trades.append(
-                    Trade(next(self._trade_ids), price, quantity, maker.order_id, taker_id, maker.side)
-                )
+                trades.append(Trade(next(self._trade_ids), price, quantity, maker.order_id, taker_id, maker.side))
                 remaining -= quantity
                 maker.remaining -= quantity
                 self._add_total(book_side, price, -quantity)

@@ -30,7 +30,9 @@ class VenueProcessError(RuntimeError):
 class VenueProcess:
     """`cryptoj sim` as a child process that accepts `key`."""
 
-    def __init__(self, key: CdpKey, *, seed: int = 1, log_path: Path | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, key: CdpKey, *, seed: int = 1, log_path: Path | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.key = key
         self.seed = seed
         self.log_path = log_path
@@ -51,11 +53,23 @@ class VenueProcess:
             self._log = open(self.log_path, "a+") if self.log_path is not None else tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
             self._log_start = self._log.seek(0, os.SEEK_END)
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "cryptoj_tui", "sim", "--seed", str(self.seed), "--api-key-file", str(key_file),
-                 "--exit-with-parent", *self.extra_args],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [
+                    sys.executable,
+                    "-m",
+                    "cryptoj_tui",
+                    "sim",
+                    "--seed",
+                    str(self.seed),
+                    "--api-key-file",
+                    str(key_file),
+                    "--exit-with-parent",
+                    *self.extra_args,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 stderr=self._log,
-                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             self.ws_url = self._read_url(timeout)
         except BaseException:
@@ -81,8 +95,10 @@ class VenueProcess:
                 chunk = os.read(fd, 4096)
                 if not chunk:
                     code = self._process.wait()
-                    raise VenueProcessError(f"paper venue exited ({code}) before listening: "
-                                            f"{' / '.join(said + self._last_words()) or 'no output'}")
+                    raise VenueProcessError(
+                        f"paper venue exited ({code}) before listening: "
+                        f"{' / '.join(said + self._last_words()) or 'no output'}"
+                    )
                 *lines, pending = (pending + chunk).split(b"\n")
                 for line in lines:
                     text = line.decode(errors="replace").strip()
@@ -118,5 +134,7 @@ class VenueProcess:
     def __enter__(self) -> VenueProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -33,12 +33,33 @@ class ProductSpec:
 PRODUCTS: dict[str, ProductSpec] = {
     spec.product_id: spec
     for spec in (
-        ProductSpec("BTC-USD", Decimal("0.00000001"), Decimal("0.01"), Decimal("0.00000001"),
-                    Decimal("3400"), Decimal("65000.00"), Decimal("2500")),
-        ProductSpec("ETH-USD", Decimal("0.00000001"), Decimal("0.01"), Decimal("0.00000001"),
-                    Decimal("42000"), Decimal("1900.00"), Decimal("1500")),
-        ProductSpec("SOL-USD", Decimal("0.00000001"), Decimal("0.01"), Decimal("0.00000001"),
-                    Decimal("1000000"), Decimal("150.00"), Decimal("800")),
+        ProductSpec(
+            "BTC-USD",
+            Decimal("0.00000001"),
+            Decimal("0.01"),
+            Decimal("0.00000001"),
+            Decimal("3400"),
+            Decimal("65000.00"),
+            Decimal("2500"),
+        ),
+        ProductSpec(
+            "ETH-USD",
+            Decimal("0.00000001"),
+            Decimal("0.01"),
+            Decimal("0.00000001"),
+            Decimal("42000"),
+            Decimal("1900.00"),
+            Decimal("1500"),
+        ),
+        ProductSpec(
+            "SOL-USD",
+            Decimal("0.00000001"),
+            Decimal("0.01"),
+            Decimal("0.00000001"),
+            Decimal("1000000"),
+            Decimal("150.00"),
+            Decimal("800"),
+        ),
     )
 }
 """Increments as Coinbase lists them for these spot products."""

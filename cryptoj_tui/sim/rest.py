@@ -179,7 +179,8 @@ class RestApi:
         statuses = _values(request, "order_status")
         products = _values(request, "product_ids", "product_id")
         orders = [
-            o for o in self.venue.exchange.owner_orders(owner)
+            o
+            for o in self.venue.exchange.owner_orders(owner)
             if (not statuses or o.status in statuses) and (not products or o.product_id in products)
         ]
         page, has_next, cursor = _page(orders, request)
@@ -291,7 +292,9 @@ class RestApi:
 
 
 @web.middleware
-async def json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Unknown routes get a JSON 404, and a bug in a handler a JSON 500, not a dead venue."""
     try:
         return await handler(request)

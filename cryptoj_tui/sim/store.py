@@ -33,7 +33,16 @@ CREATE TABLE IF NOT EXISTS accounts (
     PRIMARY KEY (owner, currency)
 );
 """
-DECIMAL_FIELDS = {"base_size", "quote_size", "limit_price", "stop_price", "filled_size", "filled_value", "total_fees", "hold"}
+DECIMAL_FIELDS = {
+    "base_size",
+    "quote_size",
+    "limit_price",
+    "stop_price",
+    "filled_size",
+    "filled_value",
+    "total_fees",
+    "hold",
+}
 FILL_DECIMALS = {"price", "size", "commission"}
 
 
@@ -46,8 +55,13 @@ def _order_document(order: Order) -> str:
     for item in fields(Order):
         value = getattr(order, item.name)
         if item.name == "fills":
-            value = [{f.name: str(getattr(fill, f.name)) if f.name in FILL_DECIMALS else getattr(fill, f.name)
-                      for f in fields(Fill)} for fill in value]
+            value = [
+                {
+                    f.name: str(getattr(fill, f.name)) if f.name in FILL_DECIMALS else getattr(fill, f.name)
+                    for f in fields(Fill)
+                }
+                for fill in value
+            ]
         elif isinstance(value, Decimal):
             value = str(value)
         elif isinstance(value, datetime):
@@ -63,8 +77,13 @@ def _order_from_document(text: str) -> Order:
             data[name] = Decimal(data[name])
     if data.get("end_time"):
         data["end_time"] = datetime.fromisoformat(data["end_time"])
-    data["fills"] = [Fill(**{k: Decimal(v) if k in FILL_DECIMALS else v for k, v in f.items()}) for f in data["fills"]]
+    data["fills"] = [_fill_from_document(f) for f in data["fills"]]
     return Order(**data)
+
+
+def _fill_from_document(data: dict[str, Any]) -> Fill:
+    values: dict[str, Any] = {k: Decimal(v) if k in FILL_DECIMALS else v for k, v in data.items()}
+    return Fill(**values)
 
 
 class AccountStore:

@@ -29,8 +29,7 @@ from cryptoj_tui.sim.exchange import DEFAULT_BALANCES, Exchange
 from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
-from cryptoj_tui.sim.products import PRODUCTS
-from cryptoj_tui.sim.products import format_decimal
+from cryptoj_tui.sim.products import PRODUCTS, format_decimal
 from cryptoj_tui.sim.rest import MAX_BODY_BYTES, RestApi, error, json_errors
 from cryptoj_tui.sim.store import AccountStore
 from cryptoj_tui.sim.tape import TradeTape
@@ -265,12 +264,24 @@ class PaperVenue:
         touched = tape.record(trades, frames.rfc3339(ns), ns // 1_000_000_000)
         new = list(tape.recent)[: len(trades)]
         feed = self.feed
-        feed.broadcast("market_trades", "market_trades", product_id,
-                       frames.encode_events([frames.trades_event("update", product_id, new)]))
-        feed.broadcast("candles", "candles", product_id,
-                       frames.encode_events([frames.candles_event("update", product_id, touched)]))
-        feed.broadcast("ticker", "ticker", product_id,
-                       frames.encode_events([frames.ticker_event("update", [self.ticker(product_id)])]))
+        feed.broadcast(
+            "market_trades",
+            "market_trades",
+            product_id,
+            frames.encode_events([frames.trades_event("update", product_id, new)]),
+        )
+        feed.broadcast(
+            "candles",
+            "candles",
+            product_id,
+            frames.encode_events([frames.candles_event("update", product_id, touched)]),
+        )
+        feed.broadcast(
+            "ticker",
+            "ticker",
+            product_id,
+            frames.encode_events([frames.ticker_event("update", [self.ticker(product_id)])]),
+        )
 
     def ticker(self, product_id: str) -> dict[str, str]:
         """The ticker object of one product."""
@@ -453,12 +464,14 @@ class ControlApi:
                 "best_ask": format_decimal(ask) if ask is not None else None,
                 "levels": [book.level_count("bid"), book.level_count("offer")],
             }
-        return web.json_response({
-            "faults": venue.faults.state(),
-            "connections": len(venue.feed.sessions),
-            "orders": len(venue.exchange.orders),
-            "products": products,
-        })
+        return web.json_response(
+            {
+                "faults": venue.faults.state(),
+                "connections": len(venue.feed.sessions),
+                "orders": len(venue.exchange.orders),
+                "products": products,
+            }
+        )
 
 
 class VenueThread:

@@ -42,7 +42,11 @@ class FeedSession:
     """One client connection: its subscriptions, its sequence counter, its send queue."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, max_queue: int, faults: Faults | None = None, transport: Any = None,
+        self,
+        ws: web.WebSocketResponse,
+        max_queue: int,
+        faults: Faults | None = None,
+        transport: Any = None,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self.ws = ws
@@ -251,11 +255,7 @@ class FeedEndpoint:
             products = message.get("product_ids")
             if channel in ALL_PRODUCTS_UNLESS_NAMED and products is None:
                 return None
-            if (
-                not isinstance(products, list)
-                or not products
-                or not all(isinstance(p, str) for p in products)
-            ):
+            if not isinstance(products, list) or not products or not all(isinstance(p, str) for p in products):
                 return f"{channel} needs product_ids, a non-empty list of product id strings"
             unknown = [p for p in products if p not in self._venue.books]
             if unknown:
@@ -279,8 +279,11 @@ class FeedEndpoint:
             for product_id in products:
                 if session.closed:
                     return
-                session.send_frame(FRAME_CHANNEL.get(channel, channel), frames.rfc3339(venue.clock()),
-                                   venue.snapshot_events(channel, product_id))
+                session.send_frame(
+                    FRAME_CHANNEL.get(channel, channel),
+                    frames.rfc3339(venue.clock()),
+                    venue.snapshot_events(channel, product_id),
+                )
                 subscribed.add(product_id)
                 await asyncio.sleep(0)
         if channel == "heartbeats" and session.heartbeat_task is None:

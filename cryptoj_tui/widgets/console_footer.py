@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import groupby
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding
@@ -37,7 +38,7 @@ class ConsoleFooter(Widget, can_focus=False):
         color: $footer-description-foreground; background: $footer-description-background;
     }
     """
-    COMPONENT_CLASSES = {"console-footer--key", "console-footer--description"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"console-footer--key", "console-footer--description"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,7 +77,10 @@ class ConsoleFooter(Widget, can_focus=False):
             line.append(text, key_style + dim if not enabled else key_style)
 
         def description(text: str, enabled: bool) -> None:
-            line.append(f" {text} " if self.compact else f"{text} ", description_style + dim if not enabled else description_style)
+            line.append(
+                f" {text} " if self.compact else f"{text} ",
+                description_style + dim if not enabled else description_style,
+            )
 
         for group, members in groupby(shown.values(), lambda item: item[0].group):
             entries = list(members)

@@ -19,7 +19,7 @@ def banner_text(reason: str, rearm_key: str, width: int) -> str:
     room = width - len("HALTED — ") - len(tail)
     if room < 8:
         return f"HALTED · {rearm_key} re-arms"[:width]
-    short = reason if len(reason) <= room else reason[:room - 1] + "…"
+    short = reason if len(reason) <= room else reason[: room - 1] + "…"
     return f"HALTED — {short}{tail}"
 
 
@@ -48,12 +48,6 @@ class HaltBanner(Static):
     def on_resize(self, _: Resize) -> None:
         self._show()
 
-    def _rearm_key(self) -> str:
-        for active in self.screen.active_bindings.values():
-            if active.binding.action == "rearm":
-                return active.binding.key.split(",")[0].strip()
-        return "ctrl+r"
-
     def _show(self) -> None:
-        if self.has_class("-halted") and self.is_mounted:
-            self.update(banner_text(self.status.halt_reason, self._rearm_key(), self.size.width or 80))
+        if self.has_class("-halted"):
+            self.update(banner_text(self.status.halt_reason, self.status.rearm_key, self.size.width or 80))

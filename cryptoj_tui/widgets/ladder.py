@@ -11,17 +11,18 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
 from textual.events import Click
-from textual.message import Message
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
-from cryptoj_tui.bridge import BookView
+
+from cryptoj_tui.views import BookView
 from cryptoj_tui.widgets.styled_lines import FramedLines
 
 PRICE_WIDTH = 14
@@ -120,9 +121,19 @@ def ladder_rows(
 
     rows = [LadderRow("header", "PRICE", "BID SIZE".rjust(size_width), "ASK SIZE".rjust(size_width))]
     rows += [BLANK] * (ask_rows - len(asks))
-    rows += [LadderRow("ask", price(p), ask=size(s), cursor=cursor == -(n + 1), own_ask=own(own_asks, p), value=p,
-                       last=p == last, flash=flashes.get(("ask", p), ""))
-             for n, (p, s) in reversed(list(enumerate(asks)))]
+    rows += [
+        LadderRow(
+            "ask",
+            price(p),
+            ask=size(s),
+            cursor=cursor == -(n + 1),
+            own_ask=own(own_asks, p),
+            value=p,
+            last=p == last,
+            flash=flashes.get(("ask", p), ""),
+        )
+        for n, (p, s) in reversed(list(enumerate(asks)))
+    ]
     if asks and bids:
         spread = asks[0][0] - bids[0][0]
         mid = (asks[0][0] + bids[0][0]) / 2
@@ -130,9 +141,19 @@ def ladder_rows(
         rows.append(LadderRow("spread", f"spread {price(spread)}  {bps:.2g} bps"))
     else:
         rows.append(LadderRow("spread", "one-sided book"))
-    rows += [LadderRow("bid", price(p), bid=size(s), cursor=cursor == n + 1, own_bid=own(own_bids, p), value=p,
-                       last=p == last, flash=flashes.get(("bid", p), ""))
-             for n, (p, s) in enumerate(bids)]
+    rows += [
+        LadderRow(
+            "bid",
+            price(p),
+            bid=size(s),
+            cursor=cursor == n + 1,
+            own_bid=own(own_bids, p),
+            value=p,
+            last=p == last,
+            flash=flashes.get(("bid", p), ""),
+        )
+        for n, (p, s) in enumerate(bids)
+    ]
     rows += [BLANK] * (bid_rows - len(bids))
     return rows
 
@@ -140,7 +161,7 @@ def ladder_rows(
 class Ladder(FramedLines):
     """Depth ladder of one product around the inside market."""
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "ladder--header",
         "ladder--bid",
         "ladder--ask",
@@ -254,7 +275,6 @@ class Ladder(FramedLines):
                 return row.value
         return None
 
-
     def update_book(self, view: BookView) -> None:
         """Show a new view of the book, repainting only the rows that changed."""
         self.view = view
@@ -309,8 +329,11 @@ class Ladder(FramedLines):
             self.refresh()
             return
         width = size.width + 2
-        changed = [Region(0, y + 1, width, 1) for y, (before, after) in enumerate(zip(old, rows, strict=True))
-                   if before != after]
+        changed = [
+            Region(0, y + 1, width, 1)
+            for y, (before, after) in enumerate(zip(old, rows, strict=True))
+            if before != after
+        ]
         if changed:
             # One call for all of them: each refresh() walks the DOM to mark the screen dirty.
             self.lines_refreshed += len(changed)
@@ -336,8 +359,12 @@ class Ladder(FramedLines):
             else:
                 flashing = (f"ladder--flash-{flash}",) if flash else ()
                 marks = (("ladder--last",) if last else ()) + (("ladder--cursor",) if cursor else ())
-                styles = (self._style("ladder--bid", *flashing), self._style("ladder--ask", *flashing),
-                          self._style(f"ladder--{kind}-price", *marks), self._style("ladder--own"))
+                styles = (
+                    self._style("ladder--bid", *flashing),
+                    self._style("ladder--ask", *flashing),
+                    self._style(f"ladder--{kind}-price", *marks),
+                    self._style("ladder--own"),
+                )
             self._row_style_cache[key] = styles
         return styles
 
@@ -363,12 +390,19 @@ class Ladder(FramedLines):
         price = row.price.center(PRICE_WIDTH)
         used = side_width + 2 + len(price) + len(ask)
         if used > width:  # narrower than the columns: let Strip crop
-            return self.framed(Strip([Segment(" " * (side_width - len(bid)) + bid + " " + price + " " + ask, base)]), width)
+            return self.framed(
+                Strip([Segment(" " * (side_width - len(bid)) + bid + " " + price + " " + ask, base)]), width
+            )
         segments = [Segment(" " * (side_width - len(bid)), base)]
         if mark_bid:
             segments.append(Segment(bid[:mark_bid], own_style))
-        segments += (Segment(bid[mark_bid:], bid_style), Segment(" ", base), Segment(price, price_style),
-                     Segment(" ", base), Segment(ask[:mark_ask], ask_style))
+        segments += (
+            Segment(bid[mark_bid:], bid_style),
+            Segment(" ", base),
+            Segment(price, price_style),
+            Segment(" ", base),
+            Segment(ask[:mark_ask], ask_style),
+        )
         if mark_ask < len(ask):
             segments.append(Segment(ask[mark_ask:], own_style))
         segments.append(Segment(" " * (width - used), base))

@@ -21,15 +21,15 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.geometry import Size
-from textual.message import Message
 from textual.markup import escape
+from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from cryptoj_tui.engine import Engine
@@ -124,8 +124,10 @@ async def market_quote(engine: Engine, request: OrderRequest) -> MarketQuote:
     trading = engine.trading
     rules = trading.products.get(request.product_id) if trading is not None else None
     return MarketQuote(
-        result=engine.precheck(request), mid=engine.market_data.mid(request.product_id),
-        best_bid=None if bid is None else bid[0], best_ask=None if ask is None else ask[0],
+        result=engine.precheck(request),
+        mid=engine.market_data.mid(request.product_id),
+        best_bid=None if bid is None else bid[0],
+        best_ask=None if ask is None else ask[0],
         position=trading.portfolio.quantity(request.product_id) if trading is not None else Decimal(0),
         taker_fee=trading.risk.limits.fee_estimate_bps / 10_000 if trading is not None else Decimal("0.006"),
         format=DEFAULT_FORMAT if rules is None else ProductFormat(rules.price_increment, rules.base_increment),
@@ -185,7 +187,7 @@ class OrderTicket(Vertical):
     OrderTicket.-compact #preview { margin-top: 0; }
     OrderTicket.-compact .hint { margin-top: 0; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "send", "Send", priority=True, id="ticket.send"),
         # Priority too: the ticket is closed (and the focus back on the screen) before the next
         # key of a burst is handled, so `escape 5` shows the journal rather than typing a 5.
@@ -194,8 +196,10 @@ class OrderTicket(Vertical):
         # its list); in the open list they are the list's (check_action).
         Binding("up", "field(-1)", "Previous field", show=False, priority=True, id="ticket.previous_field"),
         Binding("down", "field(1)", "Next field", show=False, priority=True, id="ticket.next_field"),
-        *(Binding(key, f"quick_size('{size}')", f"size {size}", id=f"ticket.size_{key}", group=SIZES)
-          for key, size in QUICK_SIZES.items()),
+        *(
+            Binding(key, f"quick_size('{size}')", f"size {size}", id=f"ticket.size_{key}", group=SIZES)
+            for key, size in QUICK_SIZES.items()
+        ),
         Binding("f5", "join_inside", "Price to the inside", id="ticket.join_inside"),
     ]
 
@@ -262,8 +266,8 @@ class OrderTicket(Vertical):
         for field in self.query("Select, Input"):
             field.compact = compact  # type: ignore[attr-defined]
         self.query_one(".hint", Static).update(
-            "enter send · esc close · ↑↓ fields" if compact
-            else "enter send · esc cancel · ↑↓ field · F1-F4 size")
+            "enter send · esc close · ↑↓ fields" if compact else "enter send · esc cancel · ↑↓ field · F1-F4 size"
+        )
 
     def open(self, side: str, price: Decimal | None, size: str) -> None:
         """Show the ticket for `side` at `price` with `size`, fresh (whatever was typed before is gone)."""
@@ -306,14 +310,15 @@ class OrderTicket(Vertical):
             return False  # one order per ticket: a second enter while it goes would send another
         if action == "send" and self._type_list_focused():
             return False  # enter on the type field opens its list (and picks in it): it never sends
-        if action in ("field", "close") and self.query_one("#type", Select).expanded:
-            return False  # ↑/↓ move in the open type list, and escape closes it
-        return True
+        # ↑/↓ move in the open type list, and escape closes it.
+        return not (action in ("field", "close") and self.query_one("#type", Select).expanded)
 
     def action_field(self, step: int) -> None:
         fields = [w for w in self.query("Select, Input") if w.focusable]
         focused = self.screen.focused
-        index = next((n for n, w in enumerate(fields) if focused is w or (focused is not None and w in focused.ancestors)), 0)
+        index = next(
+            (n for n, w in enumerate(fields) if focused is w or (focused is not None and w in focused.ancestors)), 0
+        )
         self.screen.set_focus(fields[(index + step) % len(fields)])  # at once: typing may follow within a millisecond
 
     def request(self) -> OrderRequest:
@@ -325,8 +330,11 @@ class OrderTicket(Vertical):
         if size is None:
             raise OrderError("size is not a number")
         order_type = OrderType.LIMIT if kind == "post_only" else OrderType(kind)
-        return OrderRequest(
-            self.product_id, self.side, order_type, size,  # type: ignore[arg-type]
+        return OrderRequest.parse(
+            self.product_id,
+            self.side,
+            order_type,
+            size,
             price=None if order_type is OrderType.MARKET else price,
             stop_price=stop if order_type is OrderType.STOP_LIMIT else None,
             post_only=kind == "post_only",
@@ -380,10 +388,15 @@ class OrderTicket(Vertical):
             return
 
         async def place(engine: Engine) -> Order:
-            return await engine.place(request.product_id, str(request.side), str(request.type), request.size,
-                                      **({"price": request.price} if request.price is not None else {}),
-                                      **({"stop_price": request.stop_price} if request.stop_price is not None else {}),
-                                      **({"post_only": True} if request.post_only else {}))
+            return await engine.place(
+                request.product_id,
+                str(request.side),
+                str(request.type),
+                request.size,
+                **({"price": request.price} if request.price is not None else {}),
+                **({"stop_price": request.stop_price} if request.stop_price is not None else {}),
+                **({"post_only": True} if request.post_only else {}),
+            )
 
         self._sending = sent = self._submit(place)
         # The answer comes back as a plain callback, not a worker: starting a worker is messages

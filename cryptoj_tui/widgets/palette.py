@@ -12,8 +12,13 @@ from rich.style import Style
 from textual.app import App
 from textual.color import Color
 
-FOREGROUND = {"green": "text-success", "red": "text-error", "yellow": "text-warning", "cyan": "text-accent",
-              "white": "foreground"}
+FOREGROUND = {
+    "green": "text-success",
+    "red": "text-error",
+    "yellow": "text-warning",
+    "cyan": "text-accent",
+    "white": "foreground",
+}
 """Text colours: the theme's readable variants."""
 BACKGROUND = {"green": "success", "red": "error", "yellow": "warning", "cyan": "accent", "white": "foreground"}
 DIM = 0.4
@@ -37,17 +42,22 @@ def themed(app: App[object], spec: str) -> Style:
 
 def _build(variables: dict[str, str], spec: str) -> Style:
     words = spec.split()
-    background_words = words[words.index("on") + 1:] if "on" in words else []
-    words = words[:words.index("on")] if "on" in words else words
-    attributes = {w: True for w in words if w in ("bold", "italic", "underline", "reverse")}
+    background_words = words[words.index("on") + 1 :] if "on" in words else []
+    words = words[: words.index("on")] if "on" in words else words
     colours = [w for w in words if w in FOREGROUND]
     colour = Color.parse(_variable(variables, FOREGROUND[colours[0]])) if colours else None
     background = Color.parse(_variable(variables, BACKGROUND[background_words[0]])) if background_words else None
     if "dim" in words:
         base = colour or Color.parse(_variable(variables, "foreground"))
         colour = base.blend(background or Color.parse(_variable(variables, "background")), DIM)
-    return Style(color=colour.rich_color if colour else None, bgcolor=background.rich_color if background else None,
-                 **attributes)
+    return Style(
+        color=colour.rich_color if colour else None,
+        bgcolor=background.rich_color if background else None,
+        bold="bold" in words or None,
+        italic="italic" in words or None,
+        underline="underline" in words or None,
+        reverse="reverse" in words or None,
+    )
 
 
 def _variable(variables: dict[str, str], name: str) -> str:

@@ -31,8 +31,10 @@ class PositionsStrip(Static):
             text.append(f"{self.product_id} flat", themed(self.app, "dim"))
         else:
             text.append(f"{self.product_id} ", "bold")
-            text.append(f"{fmt.size(row.quantity)} @ {fmt.price(row.average_price)}",
-                        themed(self.app, "bold green" if row.quantity > 0 else "bold red"))
+            text.append(
+                f"{fmt.size(row.quantity)} @ {fmt.price(row.average_price)}",
+                themed(self.app, "bold green" if row.quantity > 0 else "bold red"),
+            )
             text.append("  uPnL ", themed(self.app, "dim"))
             text.append(money(row.unrealised), themed(self.app, pnl_style(row.unrealised)))
         if row is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from rich.segment import Segment
+from textual.selection import Selection
 from textual.strip import Strip
 
 from cryptoj_tui.formats import DEFAULT_FORMAT
@@ -34,7 +36,7 @@ def sparkline_rows(closes: list[Decimal], width: int, height: int) -> list[str]:
 class PriceChart(FramedLines):
     """The last minutes of one-second closes, with the range they span."""
 
-    COMPONENT_CLASSES = {"chart--line", "chart--label"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"chart--line", "chart--label"}
     DEFAULT_CSS = """
     PriceChart { height: 9; background: $surface; }
     PriceChart > .chart--line { color: $accent; }
@@ -53,6 +55,10 @@ class PriceChart(FramedLines):
     def forget_strips(self) -> None:
         self._lines = None
 
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """Nothing: a sparkline is no text to copy."""
+        return None
+
     def show(self, closes: list[Decimal]) -> None:
         """Take the latest closes (oldest first) and redraw."""
         if closes != self.closes:
@@ -63,11 +69,11 @@ class PriceChart(FramedLines):
     def render_inner_line(self, y: int) -> Strip:
         size = self.inner_size
         if self._lines is None or self._lines[0] != size:
-            self._lines = (size, [self.framed(line, size.width) for line in self._render(*size)])
+            self._lines = (size, [self.framed(line, size.width) for line in self._chart_lines(*size)])
         lines = self._lines[1]
         return lines[y] if y < len(lines) else self.framed(Strip.blank(size.width, self._style()), size.width)
 
-    def _render(self, width: int, height: int) -> list[Strip]:
+    def _chart_lines(self, width: int, height: int) -> list[Strip]:
         """Every line of the chart, drawn once per change of closes or size."""
         base = self._style()
         label = self._style("chart--label")
@@ -80,5 +86,8 @@ class PriceChart(FramedLines):
         shown = self.closes[-width:]
         rows = sparkline_rows(self.closes, width, height - 2)
         chart = self._style("chart--line")
-        return ([line(self.format.price(max(shown)).rjust(width), label)] + [line(row, chart) for row in rows]
-                + [line(self.format.price(min(shown)).rjust(width), label)])[:height]
+        return (
+            [line(self.format.price(max(shown)).rjust(width), label)]
+            + [line(row, chart) for row in rows]
+            + [line(self.format.price(min(shown)).rjust(width), label)]
+        )[:height]

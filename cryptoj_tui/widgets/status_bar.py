@@ -71,12 +71,17 @@ class StatusBar(Widget):
             items.append(Text.assemble(("PnL ", dim), (money(status.pnl), style("bold " + pnl_style(status.pnl)))))
         items.append(Text.assemble(("venue ", dim), (status.venue, style("bold"))))
         items.append(Text.assemble(("gaps ", dim), (str(status.gaps), style("bold yellow" if status.gaps else ""))))
-        items.append(Text.assemble(("bad frames ", dim),
-                                   (str(status.bad_frames), style("bold yellow" if status.bad_frames else ""))))
+        items.append(
+            Text.assemble(
+                ("bad frames ", dim), (str(status.bad_frames), style("bold yellow" if status.bad_frames else ""))
+            )
+        )
         if status.frame_age is not None:
             # Heartbeats arrive every second: under two seconds is simply healthy.
             age = "<2 s" if status.frame_age < 2 else f"{status.frame_age:.0f} s ago"
-            items.append(Text.assemble(("last frame ", dim), (age, style("" if status.frame_age < 2 else "bold yellow"))))
+            items.append(
+                Text.assemble(("last frame ", dim), (age, style("" if status.frame_age < 2 else "bold yellow")))
+            )
         if status.feed_latency_ms is not None:
             latency = status.feed_latency_ms
             # Below a millisecond (or below zero: the venue's clock runs ahead of ours) is noise.

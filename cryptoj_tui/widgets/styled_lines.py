@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
@@ -50,7 +52,7 @@ class FramedLines(StyledLines):
     each line's cached Strip. Subclasses draw `inner_size` and wrap each line with `framed`.
     """
 
-    COMPONENT_CLASSES = {"frame--edge", "frame--title"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"frame--edge", "frame--title"}
     DEFAULT_CSS = """
     FramedLines > .frame--edge { color: $primary 50%; }
     FramedLines > .frame--title { color: $primary 50%; }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from rich.segment import Segment
 from textual.cache import LRUCache
+from textual.selection import Selection
 from textual.strip import Strip
 
 from cryptoj_tui.engine.model import PublicTrade
@@ -23,7 +25,7 @@ class TradesTape(FramedLines):
     rendered once and kept (by trade id and width), so a repaint is lookups.
     """
 
-    COMPONENT_CLASSES = {"tape--buy", "tape--sell", "tape--header"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"tape--buy", "tape--sell", "tape--header"}
     DEFAULT_CSS = """
     TradesTape { width: 36; height: 1fr; background: $surface; }
     TradesTape > .tape--buy { color: $success; }
@@ -54,18 +56,27 @@ class TradesTape(FramedLines):
         key = (trade.trade_id if trade else "header" if y == 0 else "blank", width)
         strip = self._strips.get(key)
         if strip is None:
-            line = self._render(trade, width) if trade or y == 0 else Strip.blank(width, self._style())
+            line = self._trade_line(trade, width) if trade or y == 0 else Strip.blank(width, self._style())
             strip = self._strips[key] = self.framed(line, width)
         return strip
 
-    def _render(self, trade: PublicTrade | None, width: int) -> Strip:
+    def _text(self, trade: PublicTrade | None) -> str:
+        if trade is None:
+            return f"{'time':<9}{'price':>12} {'size':>11}"
+        when = datetime.fromtimestamp(trade.time, UTC).strftime("%H:%M:%S")
+        return f"{when:<9}{self.format.price(trade.price):>12} {self.format.size(trade.size):>11}"
+
+    def _trade_line(self, trade: PublicTrade | None, width: int) -> Strip:
         base = self._style()
         if trade is None:
-            text = f"{'time':<9}{'price':>12} {'size':>11}"
-            return Strip([Segment(text, self._style("tape--header"))]).adjust_cell_length(width, base)
+            return Strip([Segment(self._text(None), self._style("tape--header"))]).adjust_cell_length(width, base)
         # The venue reports the maker's side: a SELL maker means a buyer took liquidity.
         taker_buys = trade.side == "SELL"
         style = self._style("tape--buy" if taker_buys else "tape--sell")
-        when = datetime.fromtimestamp(trade.time, UTC).strftime("%H:%M:%S")
-        text = f"{when:<9}{self.format.price(trade.price):>12} {self.format.size(trade.size):>11}"
-        return Strip([Segment(text, style)]).adjust_cell_length(width, base)
+        return Strip([Segment(self._text(trade), style)]).adjust_cell_length(width, base)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected trades as text, a line each, as the tape shows them (they can be copied)."""
+        lines = [self._text(None), *(self._text(trade) for trade in self.trades)]
+        # The selection counts the frame's top edge as line 0 and its left edge as column 0.
+        return selection.extract("\n".join(f" {line}" for line in ["", *lines])), "\n"

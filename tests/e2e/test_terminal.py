@@ -38,9 +38,7 @@ class Terminal:
         self._tmux("send-keys", "-t", "t", command, "Enter")
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
-        ).stdout
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True).stdout
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "t")

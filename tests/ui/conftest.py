@@ -54,7 +54,11 @@ def seeded_ids(seed: int = 7) -> Callable[[], str]:
 
 
 def make_app(
-    venue: VenueThread, product: str = "BTC-USD", *, trading: bool = True, flash_seconds: float = 0,
+    venue: VenueThread,
+    product: str = "BTC-USD",
+    *,
+    trading: bool = True,
+    flash_seconds: float = 0,
     embedded: bool = False,
 ) -> CryptojApp:
     """The console on `venue`, with an API key the venue accepts (as `make run` has) unless not;
@@ -69,10 +73,12 @@ def make_app(
         key = KEY
     # The engine's wall clock is the venue's frozen one too, so feed latency reads the same every
     # run; order ids come from a seeded sequence, so the ids a screen shows are the same too.
-    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, key=key, wall_clock=frozen_clock,
-                          client_order_ids=seeded_ids())
-    return CryptojApp(config, product, venue="paper", clock=frozen_clock, flash_seconds=flash_seconds,
-                      embedded_venue=embedded)
+    config = EngineConfig(
+        ws_url=venue.ws_url, stale_after=3.0, key=key, wall_clock=frozen_clock, client_order_ids=seeded_ids()
+    )
+    return CryptojApp(
+        config, product, venue="paper", clock=frozen_clock, flash_seconds=flash_seconds, embedded_venue=embedded
+    )
 
 
 async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
@@ -85,9 +91,14 @@ async def wait_until_live(pilot: Pilot, timeout: float = 10.0) -> None:
             view = app.trading.ladder.view
             # The venue's recent trades follow the book snapshot: wait for them too (tape, chart).
             # The feed's metrics come once a second: wait for them too (last frame, latency).
-            if (view is not None and view.live and app.status.connection is ConnectionState.CONNECTED
-                    and app.trading.tape.trades and app.trading.chart.closes
-                    and app.status.feed_latency_ms is not None):
+            if (
+                view is not None
+                and view.live
+                and app.status.connection is ConnectionState.CONNECTED
+                and app.trading.tape.trades
+                and app.trading.chart.closes
+                and app.status.feed_latency_ms is not None
+            ):
                 break
             await pilot.pause(0.02)
     await pilot.pause()

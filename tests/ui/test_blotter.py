@@ -6,8 +6,8 @@ import asyncio
 
 from textual.widgets import DataTable
 
-from cryptoj_tui.engine import Engine
 from cryptoj_tui.app import CryptojApp
+from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import QuitScreen
 from cryptoj_tui.screens.orders import OrdersScreen
 from cryptoj_tui.sim.venue import VenueThread
@@ -51,7 +51,8 @@ async def test_quitting_with_working_orders_says_they_stay_at_an_external_venue(
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, QuitScreen))
         assert app.screen.question == (  # type: ignore[attr-defined]
-            "1 order(s) are working at paper and will stay working there after you quit, unwatched.")
+            "1 order(s) are working at paper and will stay working there after you quit, unwatched."
+        )
         await pilot.press("n")
         await pilot.pause()
         assert app.is_running and app.screen is app.trading
@@ -61,7 +62,8 @@ async def test_quitting_with_working_orders_says_they_stay_at_an_external_venue(
 
 
 async def test_quitting_from_the_embedded_venue_says_its_orders_end_and_c_cancels_them_first(
-        frozen_venue: VenueThread) -> None:
+    frozen_venue: VenueThread,
+) -> None:
     """Issue 18.5: the embedded paper venue stops with the console, so its orders end with it;
     `c` cancels every order (confirmed by the venue) and then quits."""
     app = make_app(frozen_venue, embedded=True)
@@ -72,7 +74,8 @@ async def test_quitting_from_the_embedded_venue_says_its_orders_end_and_c_cancel
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, QuitScreen))
         assert app.screen.question.startswith(  # type: ignore[attr-defined]
-            "2 order(s) are working on the embedded paper venue, which stops with the console: they end with it")
+            "2 order(s) are working on the embedded paper venue, which stops with the console: they end with it"
+        )
         await pilot.press("c")
         await until(pilot, lambda: not app.is_running)
     assert app.return_code == 0 and venue_open(frozen_venue) == 0
@@ -95,10 +98,13 @@ async def test_cancel_all_reaches_every_product(frozen_venue: VenueThread) -> No
         await asyncio.wrap_future(app.bridge.submit(place_eth))
         assert venue_open(frozen_venue) == 3
         await pilot.press("2")
-        await until(pilot, lambda: app.blotter.selected() is not None and app.blotter.selected().product_id == "ETH-USD")
+        await until(
+            pilot, lambda: app.blotter.selected() is not None and app.blotter.selected().product_id == "ETH-USD"
+        )
         await pilot.press("C")
         await until(pilot, lambda: venue_open(frozen_venue) == 2)
         assert frozen_venue.call(
-            lambda v: {o.product_id for o in v.exchange.owner_orders(KEY.name) if o.status == "OPEN"}) == {"BTC-USD"}
+            lambda v: {o.product_id for o in v.exchange.owner_orders(KEY.name) if o.status == "OPEN"}
+        ) == {"BTC-USD"}
         await pilot.press("X")
         await until(pilot, lambda: venue_open(frozen_venue) == 0)

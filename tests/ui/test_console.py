@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from cryptoj_tui.bridge import EngineBridge
-from cryptoj_tui.views import BookView
 from cryptoj_tui.engine import ConnectionState, EngineConfig
 from cryptoj_tui.messages import BooksChanged
 from cryptoj_tui.sim.venue import VenueThread
+from cryptoj_tui.views import BookView
 from cryptoj_tui.widgets.status_bar import StatusBar
 from tests.ui.conftest import make_app, until, wait_until_live
 
@@ -47,6 +47,11 @@ async def test_the_ladder_follows_a_moving_market(live_venue: VenueThread) -> No
         async with asyncio.timeout(10):
             while app.trading.ladder.view.sequence_num < start + 20:  # type: ignore[union-attr]
                 await pilot.pause(0.02)
+        await pilot.pause()
+        view, rows = app.trading.ladder.view, app.trading.ladder.rows
+        assert view is not None and view.sequence_num >= start + 20
+        best_bid_row = next(row for row in rows if row.kind == "bid")
+        assert best_bid_row.value == view.bids[0][0]  # the rows show the newest view, not the first
 
 
 async def test_only_the_rows_that_changed_are_repainted(frozen_venue: VenueThread) -> None:
@@ -252,7 +257,13 @@ def test_no_collection_runs_while_the_console_is_busy_but_none_waits_forever() -
     busy (a ticket open, an order going out) it waits a tick, up to ten times its interval."""
     import gc
 
-    from cryptoj_tui.heap import FULL_COLLECTION_SECONDS, GC_THRESHOLDS, LONGEST_DEFERRAL, MIDDLE_COLLECTION_AFTER, HeapKeeper
+    from cryptoj_tui.heap import (
+        FULL_COLLECTION_SECONDS,
+        GC_THRESHOLDS,
+        LONGEST_DEFERRAL,
+        MIDDLE_COLLECTION_AFTER,
+        HeapKeeper,
+    )
 
     before = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -311,7 +322,8 @@ async def test_a_theme_picked_while_running_is_handed_on_to_be_kept(frozen_venue
 
 
 async def test_an_engine_that_cannot_start_ends_the_console_with_one_line(
-        frozen_venue: VenueThread, tmp_path: Path) -> None:
+    frozen_venue: VenueThread, tmp_path: Path
+) -> None:
     """Issue 25.4: a damaged (here emptied) journal stops the console with its reason, exit 2,
     rather than a traceback or a silent fresh start."""
     from dataclasses import replace as changed

@@ -34,10 +34,46 @@ async def test_a_frame_with_its_title_around_the_lines() -> None:
         numbers.frame_title = "nums"
         await pilot.pause()
         assert [text(numbers.render_line(y)) for y in range(5)] == [
-            "╭─ nums ───╮", "│line 0    │", "│line 1    │", "│line 2    │", "╰──────────╯"]
+            "╭─ nums ───╮",
+            "│line 0    │",
+            "│line 1    │",
+            "│line 2    │",
+            "╰──────────╯",
+        ]
         assert numbers.inner_size == (10, 3)
         numbers.frame_title = "a much longer title"
         assert text(numbers.render_line(0)) == "╭─ a much ─╮"  # cut to fit; the corners stay
         numbers.styles.width = 3
         await pilot.pause()
         assert [text(numbers.render_line(y)) for y in (0, 1, 4)] == ["╭─╮", "│l│", "╰─╯"]
+
+
+async def test_textuals_own_calls_on_the_tape_and_the_chart_work() -> None:
+    """Issue 19: TradesTape and PriceChart overrode Widget._render with another signature, so
+    Textual's own get_content_width and get_selection on them raised TypeError (mypy found it)."""
+    from decimal import Decimal as D
+
+    from textual.geometry import Offset, Size
+    from textual.selection import Selection
+
+    from cryptoj_tui.engine.model import PublicTrade
+    from cryptoj_tui.widgets.price_chart import PriceChart
+    from cryptoj_tui.widgets.trades_tape import TradesTape
+
+    class Panels(App[None]):
+        def compose(self) -> ComposeResult:
+            yield TradesTape()
+            yield PriceChart()
+
+    app = Panels()
+    async with app.run_test(size=(80, 24)) as pilot:
+        tape, chart = app.query_one(TradesTape), app.query_one(PriceChart)
+        tape.add((PublicTrade(trade_id="1", price=D("65000.5"), size=D("0.01"), side="BUY", time=0.0),))
+        chart.show([D("1"), D("2")])
+        await pilot.pause()
+        everything = Selection(Offset(0, 0), Offset(80, 24))
+        for widget in (tape, chart):
+            assert widget.get_content_width(Size(80, 24), Size(80, 24)) >= 0
+        assert chart.get_selection(everything) is None  # a sparkline is no text
+        selected = tape.get_selection(everything)  # the tape's lines, to copy
+        assert selected is not None and "65,000.50  0.01000000" in selected[0] and "price" in selected[0]

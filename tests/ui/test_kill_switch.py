@@ -3,15 +3,11 @@ banner on every screen; re-arming asks first."""
 
 from __future__ import annotations
 
-import asyncio
-
-from cryptoj_tui.app import CryptojApp
-from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen
 from cryptoj_tui.sim.venue import VenueThread
-from cryptoj_tui.widgets.status_bar import StatusBar
 from cryptoj_tui.widgets.halt_banner import HaltBanner
-from tests.ui.conftest import KEY, make_app, place_resting, toasts, until, venue_open, wait_until_live
+from cryptoj_tui.widgets.status_bar import StatusBar
+from tests.ui.conftest import make_app, place_resting, toasts, until, venue_open, wait_until_live
 
 
 async def test_ctrl_k_halts_cancels_reports_and_rearm_asks_first(frozen_venue: VenueThread) -> None:
@@ -68,14 +64,24 @@ async def test_the_report_names_each_order_it_could_not_cancel_and_why() -> None
 
     from cryptoj_tui.engine.emergency import KillReport
 
-    report = KillReport(reason="kill switch (ctrl+k) from the console", cancelled=("a", "b"),
-                        failed=(("d1c2e3f4-0000", "UNKNOWN_CANCEL_FAILURE_REASON"), ("0a1b2c3d-1111", "timeout")),
-                        flattened=(), refusing_after=0.000150, seconds=0.012)
+    report = KillReport(
+        reason="kill switch (ctrl+k) from the console",
+        cancelled=("a", "b"),
+        failed=(("d1c2e3f4-0000", "UNKNOWN_CANCEL_FAILURE_REASON"), ("0a1b2c3d-1111", "timeout")),
+        flattened=(),
+        refusing_after=0.000150,
+        seconds=0.012,
+    )
     app = App[None]()
     async with app.run_test(size=(120, 40)) as pilot:
         await app.push_screen(KillReportScreen(report))
         await pilot.pause()
-        assert "2 order(s) cancelled and confirmed by the venue in 12 ms" in str(app.screen.query_one("#cancelled", Static).render())
+        assert "2 order(s) cancelled and confirmed by the venue in 12 ms" in str(
+            app.screen.query_one("#cancelled", Static).render()
+        )
         failed = str(app.screen.query_one("#failed", Static).render())
-        assert failed.splitlines() == ["2 order(s) could NOT be cancelled:", "  d1c2e3f4: UNKNOWN_CANCEL_FAILURE_REASON",
-                                       "  0a1b2c3d: timeout"]
+        assert failed.splitlines() == [
+            "2 order(s) could NOT be cancelled:",
+            "  d1c2e3f4: UNKNOWN_CANCEL_FAILURE_REASON",
+            "  0a1b2c3d: timeout",
+        ]

@@ -46,8 +46,10 @@ async def test_buy_and_sell_from_the_keyboard_show_on_the_ladder(frozen_venue: V
         await pilot.press("enter")
         await until(pilot, lambda: len(venue_orders(frozen_venue)) == 2)
         assert sorted(venue_orders(frozen_venue)) == [("BUY", bids[1][0], "OPEN"), ("SELL", asks[0][0], "OPEN")]
-        await until(pilot, lambda: any(r.own_bid for r in app.trading.ladder.rows)
-                    and any(r.own_ask for r in app.trading.ladder.rows))
+        await until(
+            pilot,
+            lambda: any(r.own_bid for r in app.trading.ladder.rows) and any(r.own_ask for r in app.trading.ladder.rows),
+        )
         own_bid = next(r for r in app.trading.ladder.rows if r.own_bid)
         assert own_bid.value == bids[1][0] and own_bid.own_bid == "0.01"
 
@@ -117,7 +119,7 @@ async def test_clicking_a_price_opens_a_ticket_there(frozen_venue: VenueThread) 
 
 async def test_a_trade_prints_on_the_tape_and_its_price_is_marked_on_the_ladder(frozen_venue: VenueThread) -> None:
     app = make_app(frozen_venue)
-    bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    _, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
         await open_ticket(pilot)
@@ -184,7 +186,9 @@ async def test_a_size_change_flashes_its_row_briefly(frozen_venue: VenueThread) 
         assert ladder._flashes == {} and ladder._flash_timer is None
 
 
-async def test_the_ticket_keys_move_between_fields_and_enter_in_the_type_list_picks_a_type(frozen_venue: VenueThread) -> None:
+async def test_the_ticket_keys_move_between_fields_and_enter_in_the_type_list_picks_a_type(
+    frozen_venue: VenueThread,
+) -> None:
     """The ticket is a panel beside the ladder: ↑/↓ go from field to field inside it, and enter
     in the open type list picks a type rather than sending the order."""
     from textual.widgets import Select
@@ -280,7 +284,8 @@ async def test_keys_typed_in_a_burst_after_b_go_to_the_ticket_in_order(frozen_ve
 
 
 async def test_a_limit_through_the_spread_says_it_takes_liquidity_and_f5_moves_it_to_the_inside(
-        frozen_venue: VenueThread) -> None:
+    frozen_venue: VenueThread,
+) -> None:
     """Issue 18.2: a buy at the best ask fills at once as a taker; the ticket says so with the
     fee before it is sent, and F5 moves the price to the best bid."""
     app = make_app(frozen_venue)

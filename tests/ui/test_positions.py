@@ -46,7 +46,9 @@ async def test_a_fill_shows_as_a_position_and_flatten_closes_it_after_asking(fro
         assert "realised" in totals and "fees" in totals
         await until(pilot, lambda: any(t.startswith("flatten: ") for t in toasts(app)))
         flatten = next(t for t in toasts(app) if t.startswith("flatten: "))
-        assert re.fullmatch(r"flatten: SELL 0\.02000000 BTC-USD: filled 0\.02000000 at avg [\d,]+\.\d\d; now flat", flatten)
+        assert re.fullmatch(
+            r"flatten: SELL 0\.02000000 BTC-USD: filled 0\.02000000 at avg [\d,]+\.\d\d; now flat", flatten
+        )
 
 
 async def test_a_fill_toast_says_size_average_price_and_taker(frozen_venue: VenueThread) -> None:
@@ -65,18 +67,29 @@ async def test_a_fill_toast_says_size_average_price_and_taker(frozen_venue: Venu
         second = (asks[1][1] / 2).quantize(D("0.00000001"))
         size = asks[0][1] + second
         ticket.query_one("#size", Input).value = f"{size:f}"
-        await until(pilot, lambda: ticket.result is not None and ticket.result.ok
-                    and "crosses" in str(ticket.query_one("#preview").render()))
+        await until(
+            pilot,
+            lambda: (
+                ticket.result is not None
+                and ticket.result.ok
+                and "crosses" in str(ticket.query_one("#preview").render())
+            ),
+        )
         await pilot.press("enter")
         await until(pilot, lambda: any(t.startswith("filled") for t in toasts(app)))
         row = next(iter(app.orders.values()))
         average = ((asks[0][0] * asks[0][1] + asks[1][0] * second) / size).quantize(D("0.01"))
         fill = next(t for t in toasts(app) if t.startswith("filled"))
-        assert fill == (f"filled · {row.client_order_id[:8]}: BUY filled {size:.8f} BTC-USD at avg {average:,.2f}"
-                        f" · taker · fee {row.fees:,.2f}")
+        assert fill == (
+            f"filled · {row.client_order_id[:8]}: BUY filled {size:.8f} BTC-USD at avg {average:,.2f}"
+            f" · taker · fee {row.fees:,.2f}"
+        )
         assert average != limit and f"{limit:,.2f}" not in fill
         sent = next(t for t in toasts(app) if t.startswith("sent"))
-        assert sent == f"sent · {row.client_order_id[:8]}: BUY {size:.8f} BTC-USD limit at {limit:,.2f} · taken by the venue"
+        assert (
+            sent
+            == f"sent · {row.client_order_id[:8]}: BUY {size:.8f} BTC-USD limit at {limit:,.2f} · taken by the venue"
+        )
 
 
 async def test_the_help_screen_is_made_from_the_bindings(frozen_venue: VenueThread) -> None:
@@ -110,7 +123,7 @@ async def test_remapped_keys_work_and_unknown_ids_are_refused(frozen_venue: Venu
         await pilot.press("f9")
         assert isinstance(app2.screen, HelpScreen)
         assert ("f9", "Help") in dict(app2.screen.sections())["Everywhere"]
-    with pytest.raises(ValueError, match="keys: unknown binding id.s. teleport"):
+    with pytest.raises(ValueError, match=r"keys: unknown binding id\(s\) teleport"):
         CryptojApp(app.engine_config, "BTC-USD", venue="paper", keymap={"teleport": "t"})
 
 

@@ -24,6 +24,7 @@ async def test_the_risk_screen_follows_limits_and_the_halt(frozen_venue: VenueTh
         assert isinstance(app.screen, RiskScreen)
         state = app.screen.query_one("#state", Static)
         await until(pilot, lambda: "TRADING ACTIVE" in str(state.render()))
+
         def open_orders() -> LimitUsage:
             return next(u for u in app.risk.view.usage if u.name == "max_open_orders")  # type: ignore[union-attr]
 

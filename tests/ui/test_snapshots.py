@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from functools import partial
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,7 +16,6 @@ from cryptoj_tui.screens.modals import KillReportScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 from tests.ui.conftest import make_app, place_resting, until, wait_until_live
-
 
 Snap = Callable[[CryptojApp, tuple[int, int], Callable[[Pilot], Awaitable[None]]], bool]
 

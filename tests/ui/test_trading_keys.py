@@ -25,8 +25,10 @@ from tests.ui.conftest import (
 
 def venue_prices(venue: VenueThread) -> list[D]:
     """Limit prices of the console's open orders at the venue, highest first."""
-    return sorted((o.limit_price for o in venue.call(lambda v: v.exchange.owner_orders(KEY.name)) if o.status == "OPEN"),
-                  reverse=True)
+    return sorted(
+        (o.limit_price for o in venue.call(lambda v: v.exchange.owner_orders(KEY.name)) if o.status == "OPEN"),
+        reverse=True,
+    )
 
 
 async def test_c_cancels_the_orders_at_the_cursor_and_x_cancels_all(frozen_venue: VenueThread) -> None:
@@ -66,7 +68,9 @@ async def test_m_moves_the_order_at_the_cursor_to_the_price_chosen_with_the_curs
         assert app.trading.ladder.frame_title.startswith(f"moving BUY 0.01000000 from {bids[1][0]:,.2f}")
         await pilot.press("down", "down", "enter")
         await until(pilot, lambda: venue_prices(frozen_venue) == [bids[3][0]])
-        await until(pilot, lambda: any(row.value == bids[3][0] and row.own_bid == "0.01" for row in app.trading.ladder.rows))
+        await until(
+            pilot, lambda: any(row.value == bids[3][0] and row.own_bid == "0.01" for row in app.trading.ladder.rows)
+        )
         assert not any(row.value == bids[1][0] and row.own_bid for row in app.trading.ladder.rows)
         assert app.trading.ladder.frame_title == "BTC-USD book"
         await until(pilot, lambda: any(t.startswith("moved · ") for t in toasts(app)))
@@ -75,7 +79,9 @@ async def test_m_moves_the_order_at_the_cursor_to_the_price_chosen_with_the_curs
         assert app.trading.ladder.frame_title == "BTC-USD book" and venue_prices(frozen_venue) == [bids[3][0]]
 
 
-async def test_the_orders_cursor_follows_the_newest_and_c_on_a_finished_order_says_so(frozen_venue: VenueThread) -> None:
+async def test_the_orders_cursor_follows_the_newest_and_c_on_a_finished_order_says_so(
+    frozen_venue: VenueThread,
+) -> None:
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until_live(pilot)

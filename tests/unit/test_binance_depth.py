@@ -19,9 +19,7 @@ from cryptoj_tui.engine.adapters.binance.depth import (
 )
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.model import Side
-from tests.capture_data import binance_snapshots, binance_stream
-
-SYMBOLS = ["NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"]
+from tests.capture_data import SYMBOLS, binance_snapshots, binance_stream, documented_rule
 
 
 def run(book: OrderBook, steps: list) -> None:
@@ -29,25 +27,6 @@ def run(book: OrderBook, steps: list) -> None:
     for kind, changes, update_id in steps:
         book.replace(changes) if kind == "snapshot" else book.apply(changes)
         book.sequence_num = update_id
-
-
-def documented_rule(snapshot: dict, diffs: list[dict]) -> tuple[dict, dict]:
-    """Binance's procedure written straight from PROTOCOL.md, with plain dicts."""
-    bids = {D(p): D(q) for p, q in snapshot["bids"]}
-    asks = {D(p): D(q) for p, q in snapshot["asks"]}
-    last = snapshot["lastUpdateId"]
-    applied = [d for d in diffs if d["u"] > last]
-    assert applied[0]["U"] <= last + 1 <= applied[0]["u"]
-    for previous, diff in zip([None, *applied], applied, strict=False):
-        if previous is not None:
-            assert diff["U"] == previous["u"] + 1
-        for side, levels in ((bids, diff["b"]), (asks, diff["a"])):
-            for price, qty in levels:
-                if D(qty) == 0:
-                    side.pop(D(price), None)
-                else:
-                    side[D(price)] = D(qty)
-    return bids, asks
 
 
 @pytest.mark.captures

@@ -108,8 +108,11 @@ def test_sim_refuses_a_file_that_is_not_its_database(tmp_path: Path, capsys: pyt
 
 @pytest.mark.parametrize(
     ("balances", "fragment"),
-    [("USD", "'USD' is not CURRENCY=AMOUNT"), ("USD=lots", "'USD=lots' is not CURRENCY=AMOUNT"),
-     ("USD=-5", "starting balance USD=-5 must be")],
+    [
+        ("USD", "'USD' is not CURRENCY=AMOUNT"),
+        ("USD=lots", "'USD=lots' is not CURRENCY=AMOUNT"),
+        ("USD=-5", "starting balance USD=-5 must be"),
+    ],
 )
 def test_sim_refuses_bad_balances(balances: str, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "--balances", balances]) == 2
@@ -133,7 +136,11 @@ def test_the_usage_line_shows_the_command_as_optional(capsys: pytest.CaptureFixt
     ],
 )
 def test_a_bad_keymap_is_refused_before_anything_starts(
-    keys: str, fragment: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    keys: str,
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     """Issue 18.16: CRYPTOJ_KEYS=bogus=n was reported after the embedded venue had started and the
     UI had begun drawing; it is found first, in one line, and nothing starts (no log file either)."""
@@ -161,7 +168,9 @@ def test_the_log_file_is_readable_by_its_owner_only_after_a_rollover_too(tmp_pat
         handler.doRollover()  # type: ignore[attr-defined]
         logging.getLogger("test").info("two")
         assert {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()} == {
-            "cryptoj.log": 0o600, "cryptoj.log.1": 0o600}
+            "cryptoj.log": 0o600,
+            "cryptoj.log.1": 0o600,
+        }
     finally:
         logging.getLogger().handlers[0].close()
         logging.basicConfig(force=True)

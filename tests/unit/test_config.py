@@ -62,7 +62,12 @@ def test_config_file_can_be_named_by_environment(tmp_path: Path) -> None:
         ({}, {}, "stale_after = [1]\n", "stale_after: expected seconds > 0"),
         ({}, {}, "log_file = 1\n", "log_file: expected a file path"),
         ({"intent_sync_window": "-0.001"}, {}, "", "--intent-sync-window: expected seconds from 0 to 1, got '-0.001'"),
-        ({}, {"CRYPTOJ_INTENT_SYNC_WINDOW": "5"}, "", "environment CRYPTOJ_INTENT_SYNC_WINDOW: expected seconds from 0 to 1"),
+        (
+            {},
+            {"CRYPTOJ_INTENT_SYNC_WINDOW": "5"},
+            "",
+            "environment CRYPTOJ_INTENT_SYNC_WINDOW: expected seconds from 0 to 1",
+        ),
         ({}, {}, "intent_sync_window = true\n", "intent_sync_window: expected seconds from 0 to 1, got True"),
         ({}, {}, "colour = 'red'\n", "unknown setting 'colour'"),
         ({}, {}, "product = \n", "not valid TOML"),
@@ -99,17 +104,24 @@ def test_keys_remap_from_a_toml_table_or_the_environment(tmp_path: Path) -> None
 
 
 def test_venue_key_file_and_rest_url_settings(tmp_path: Path) -> None:
-    settings = load_settings(env={"CRYPTOJ_VENUE": "coinbase", "CRYPTOJ_KEY_FILE": str(tmp_path / "k.json")},
-                             config_file=Path(os.devnull))
-    assert settings.endpoints() == ("wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com",
-                                    "wss://advanced-trade-ws-user.coinbase.com")
+    settings = load_settings(
+        env={"CRYPTOJ_VENUE": "coinbase", "CRYPTOJ_KEY_FILE": str(tmp_path / "k.json")}, config_file=Path(os.devnull)
+    )
+    assert settings.endpoints() == (
+        "wss://advanced-trade-ws.coinbase.com",
+        "https://api.coinbase.com",
+        "wss://advanced-trade-ws-user.coinbase.com",
+    )
     assert settings.key_file == tmp_path / "k.json" and settings.journal_path().name == "journal.db"
     assert load_settings(env={}, config_file=Path(os.devnull)).endpoints() is None  # the embedded venue
-    local = load_settings(cli={"ws_url": "ws://127.0.0.1:9", "rest_url": "http://127.0.0.1:9/"},
-                          env={}, config_file=Path(os.devnull))
+    local = load_settings(
+        cli={"ws_url": "ws://127.0.0.1:9", "rest_url": "http://127.0.0.1:9/"}, env={}, config_file=Path(os.devnull)
+    )
     assert local.endpoints() == ("ws://127.0.0.1:9", "http://127.0.0.1:9", None)
-    for env, message in [({"CRYPTOJ_VENUE": "kraken"}, "expected one of paper, coinbase"),
-                         ({"CRYPTOJ_REST_URL": "ftp://x"}, "is not an http:// or https:// URL")]:
+    for env, message in [
+        ({"CRYPTOJ_VENUE": "kraken"}, "expected one of paper, coinbase"),
+        ({"CRYPTOJ_REST_URL": "ftp://x"}, "is not an http:// or https:// URL"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             load_settings(env=env, config_file=Path(os.devnull))
 
@@ -154,7 +166,7 @@ def test_a_kept_setting_makes_the_file_and_refuses_bad_values(tmp_path: Path) ->
     with pytest.raises(ConfigError, match="theme: expected one of"):
         save_setting(path, "theme", "no-such-theme")
     (tmp_path / "a-file").write_text("")  # a directory that is a file: the disk refuses (even root)
-    with pytest.raises(ConfigError, match="a-file/sub/config.toml: cannot keep theme: "):
+    with pytest.raises(ConfigError, match=r"a-file/sub/config\.toml: cannot keep theme: "):
         save_setting(tmp_path / "a-file" / "sub" / "config.toml", "theme", "nord")
 
 

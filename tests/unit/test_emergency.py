@@ -17,7 +17,7 @@ from cryptoj_tui.engine.events import Alert, Event
 from cryptoj_tui.engine.execution import Execution
 from cryptoj_tui.engine.journal import Journal
 from cryptoj_tui.engine.portfolio import Portfolio
-from cryptoj_tui.engine.risk import RiskLimits, RiskManager, TradingState
+from cryptoj_tui.engine.risk import RiskLimits, RiskManager
 
 
 class Clock:
@@ -36,7 +36,7 @@ def parts() -> tuple[Emergency, Portfolio, EventBus, Clock]:
     return Emergency(risk, execution, portfolio, journal, bus, marks=dict, clock=clock), portfolio, bus, clock
 
 
-def test_the_daily_loss_halts_at_its_limit_and_warns_once_from_80_percent(parts) -> None:  # noqa: ANN001
+def test_the_daily_loss_halts_at_its_limit_and_warns_once_from_80_percent(parts) -> None:
     emergency, portfolio, bus, _ = parts
     events = bus.subscribe()
     portfolio.day_start_pnl = D("79.99")  # pnl is 0 with no fills: the loss is the day's start
@@ -51,26 +51,28 @@ def test_the_daily_loss_halts_at_its_limit_and_warns_once_from_80_percent(parts)
     assert warnings == ["daily loss 80.00 is over 80% of its limit 100"]
 
 
-def test_a_warning_comes_again_after_the_loss_went_back_under_80_percent(parts) -> None:  # noqa: ANN001
+def test_a_warning_comes_again_after_the_loss_went_back_under_80_percent(parts) -> None:
     emergency, portfolio, bus, _ = parts
     events = bus.subscribe()
     for loss in ("160", "100", "170"):  # drawdown limit 200: warn, recover, warn again
         portfolio.peak_pnl = D(loss)
         assert emergency.breach([]) is None
     assert [e.message for e in drain(events) if isinstance(e, Alert)] == [
-        "drawdown 160.00 is over 80% of its limit 200", "drawdown 170.00 is over 80% of its limit 200"]
+        "drawdown 160.00 is over 80% of its limit 200",
+        "drawdown 170.00 is over 80% of its limit 200",
+    ]
     portfolio.peak_pnl = D("200")
     assert emergency.breach([]) == "drawdown 200.00 reached its limit 200"
 
 
-def test_stale_data_is_a_trigger_only_while_nothing_else_is_and_never_once_halted(parts) -> None:  # noqa: ANN001
+def test_stale_data_is_a_trigger_only_while_nothing_else_is_and_never_once_halted(parts) -> None:
     emergency, _, _, _ = parts
     assert emergency.breach(["SOL-USD", "BTC-USD"]) == "market data stale for BTC-USD, SOL-USD while orders are working"
     emergency.halt("manual")
     assert emergency.breach(["BTC-USD"]) is None
 
 
-def test_a_reject_storm_counts_problems_inside_its_window_inclusive(parts) -> None:  # noqa: ANN001
+def test_a_reject_storm_counts_problems_inside_its_window_inclusive(parts) -> None:
     emergency, _, _, clock = parts
     assert emergency.on_problem("reject", "a") is None
     clock.now += 5
@@ -82,10 +84,10 @@ def test_a_reject_storm_counts_problems_inside_its_window_inclusive(parts) -> No
     assert emergency.recent_problems() == 2
 
 
-async def test_the_kill_switch_reports_its_timings_and_flattens_only_when_asked(parts) -> None:  # noqa: ANN001
+async def test_the_kill_switch_reports_its_timings_and_flattens_only_when_asked(parts) -> None:
     from cryptoj_tui.engine.orders import Fill, OrderSide
 
-    emergency, portfolio, _, clock = parts
+    emergency, portfolio, _, _ = parts
     portfolio.apply(Fill("c1", "BTC-USD", OrderSide.BUY, D("1"), D("100"), D("0.1")))
     report = await emergency.kill_switch("test")
     assert report.flattened == () and report.cancelled == () and report.failed == ()

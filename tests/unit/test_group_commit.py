@@ -88,5 +88,5 @@ def test_a_negative_window_is_refused() -> None:
 def test_the_engine_config_takes_the_window_and_refuses_a_negative_one() -> None:
     config = EngineConfig(ws_url="ws://127.0.0.1:1", key=generate_key(), intent_sync_window=0)
     assert config.trading_config().intent_sync_window == 0  # type: ignore[union-attr]
-    with pytest.raises(ValueError, match="intent_sync_window must be 0 or more seconds, got -0.5"):
+    with pytest.raises(ValueError, match=r"intent_sync_window must be 0 or more seconds, got -0\.5"):
         EngineConfig(ws_url="ws://127.0.0.1:1", intent_sync_window=-0.5)

@@ -60,11 +60,20 @@ def test_an_intent_is_in_the_file_when_written_a_killed_process_keeps_it(tmp_pat
     """Written without an fsync, an intent is still in the WAL file (the OS has it) before the
     order is sent: a process that dies right after, without closing anything, leaves it there."""
     path = tmp_path / "j.db"
-    subprocess.run([sys.executable, "-c", (
-        "import os; from cryptoj_tui.engine.journal import Journal; "
-        "from cryptoj_tui.engine.orders import Order, OrderRequest; "
-        f"j = Journal({str(path)!r}); j.record_intent(Order('c1', OrderRequest('BTC-USD', 'buy', 'limit', '1', price='10'))); "
-        "os._exit(9)")], check=False)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os; from cryptoj_tui.engine.journal import Journal; "
+                "from cryptoj_tui.engine.orders import Order, OrderRequest; "
+                f"j = Journal({str(path)!r}); "
+                "j.record_intent(Order('c1', OrderRequest('BTC-USD', 'buy', 'limit', '1', price='10'))); "
+                "os._exit(9)"
+            ),
+        ],
+        check=False,
+    )
     (record,) = Journal(path).orders(working_only=True)
     assert record.client_order_id == "c1" and record.status is OrderStatus.PENDING_NEW
 
@@ -94,10 +103,14 @@ def test_a_version_1_journal_is_upgraded_in_place_and_keeps_its_orders(tmp_path:
     path = tmp_path / "j.db"
     old = sqlite3.connect(path, isolation_level=None)
     old.executescript(MIGRATIONS[0] + "PRAGMA user_version=1;")
-    old.execute("INSERT INTO orders (client_order_id, product_id, request, status, created_at, updated_at)"
-                " VALUES ('c1', 'BTC-USD', ?, 'OPEN', 1, 1)",
-                ('{"product_id": "BTC-USD", "side": "BUY", "type": "limit", "size": "1", "price": "10",'
-                 ' "stop_price": null, "end_time": null, "post_only": false}',))
+    old.execute(
+        "INSERT INTO orders (client_order_id, product_id, request, status, created_at, updated_at)"
+        " VALUES ('c1', 'BTC-USD', ?, 'OPEN', 1, 1)",
+        (
+            '{"product_id": "BTC-USD", "side": "BUY", "type": "limit", "size": "1", "price": "10",'
+            ' "stop_price": null, "end_time": null, "post_only": false}',
+        ),
+    )
     old.close()
     journal = Journal(path)
     assert journal.schema_version == 2 == len(MIGRATIONS)
@@ -145,7 +158,7 @@ def test_an_intent_never_carries_a_checkpoint_the_scheduled_one_folds_the_wal_ba
     pages = wal.stat().st_size // 4096
     assert pages >= 2 * 1500  # never started over: SQLite alone folds it back at 1000 pages, inside a commit
     journal.checkpoint()
-    (busy, frames, folded), = sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    ((busy, frames, folded),) = sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     assert busy == 0 and frames == folded
     journal.record_intent(Order("after", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")))
     assert wal.stat().st_size // 4096 == pages  # started over at the top of the file, not grown
@@ -170,7 +183,8 @@ def test_a_journal_emptied_to_nothing_stops_start_up_rather_than_starting_fresh(
         Journal(path)
     assert str(refused.value) == (
         f"journal {path}: the file is empty: it held this engine's orders and trading state (HALTED survives "
-        "in it); restore it from a copy, or move it away to start a new journal")
+        "in it); restore it from a copy, or move it away to start a new journal"
+    )
     assert path.stat().st_size == 0  # nothing was written into it either
 
 
@@ -180,13 +194,16 @@ def test_a_corrupt_journal_stops_start_up_in_one_line(tmp_path: Path) -> None:
     halted_journal(path)
     data = bytearray(path.read_bytes())
     for page in range(1, len(data) // 4096):  # every page but the header's: a disk that lost them
-        data[page * 4096 + 8: page * 4096 + 200] = b"\xff" * 192
+        data[page * 4096 + 8 : page * 4096 + 200] = b"\xff" * 192
     path.write_bytes(bytes(data))
     with pytest.raises(JournalError) as refused:
         Journal(path)
     message = str(refused.value)
-    assert message.startswith(f"journal {path}: damaged (") and message.endswith(
-        "): restore it from a copy, or move it away to start a new journal") and "\n" not in message
+    assert (
+        message.startswith(f"journal {path}: damaged (")
+        and message.endswith("): restore it from a copy, or move it away to start a new journal")
+        and "\n" not in message
+    )
 
 
 def test_the_journal_and_its_wal_are_readable_by_their_owner_only(tmp_path: Path) -> None:

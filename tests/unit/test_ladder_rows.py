@@ -19,9 +19,7 @@ def view(bids: list[tuple[str, str]], asks: list[tuple[str, str]], live: bool = 
 
 
 def test_asks_above_spread_above_bids_with_aligned_decimals() -> None:
-    rows = ladder_rows(
-        view([("100", "1.5"), ("99.5", "2")], [("100.5", "0.25"), ("101", "3")]), height=8, waiting=""
-    )
+    rows = ladder_rows(view([("100", "1.5"), ("99.5", "2")], [("100.5", "0.25"), ("101", "3")]), height=8, waiting="")
     assert rows == [
         LadderRow("header", "PRICE", "BID SIZE", "ASK SIZE"),
         LadderRow("blank"),
@@ -67,8 +65,15 @@ def test_decimal_places_shows_every_value_exactly_within_a_cap() -> None:
 
 
 def test_the_cursor_counts_price_rows_from_the_spread_and_own_orders_show() -> None:
-    view = BookView("X-Y", ((D("100"), D("1")), (D("99"), D("2"))), ((D("101"), D("3")),), 1, True,
-                    own_bids=((D("99"), D("0.5")),), own_asks=((D("101"), D("0.25")),))
+    view = BookView(
+        "X-Y",
+        ((D("100"), D("1")), (D("99"), D("2"))),
+        ((D("101"), D("3")),),
+        1,
+        True,
+        own_bids=((D("99"), D("0.5")),),
+        own_asks=((D("101"), D("0.25")),),
+    )
     rows = ladder_rows(view, 8, "", cursor=-1)
     (cursor,) = [r for r in rows if r.cursor]
     assert cursor.kind == "ask" and cursor.value == D("101") and cursor.own_ask == "0.25"

@@ -73,9 +73,7 @@ def test_cancel_removes_a_resting_order_once() -> None:
         ("BUY", D("NaN"), D("1"), "INVALID_LIMIT_PRICE"),
     ],
 )
-def test_bad_orders_are_rejected_with_the_venue_error_name(
-    side: str, price: D, size: D, error: str
-) -> None:
+def test_bad_orders_are_rejected_with_the_venue_error_name(side: str, price: D, size: D, error: str) -> None:
     book = MatchingBook(BTC)
     with pytest.raises(OrderRejected) as info:
         book.submit_limit("x", side, price, size)  # type: ignore[arg-type]
@@ -93,9 +91,7 @@ order = st.tuples(
 
 @settings(max_examples=150)
 @given(orders=st.lists(order, max_size=60), cancels=st.lists(st.integers(0, 59), max_size=20))
-def test_book_never_crosses_volume_is_conserved_and_nothing_overfills(
-    orders: list, cancels: list[int]
-) -> None:
+def test_book_never_crosses_volume_is_conserved_and_nothing_overfills(orders: list, cancels: list[int]) -> None:
     book = MatchingBook(BTC)
     submitted: dict[str, D] = {}
     filled: dict[str, D] = {}
@@ -105,9 +101,7 @@ def test_book_never_crosses_volume_is_conserved_and_nothing_overfills(
         submitted[order_id] = size
         bid_before, ask_before = book.best_bid(), book.best_ask()
         trades = (
-            book.submit_market(order_id, side, size)
-            if is_market
-            else book.submit_limit(order_id, side, price, size)
+            book.submit_market(order_id, side, size) if is_market else book.submit_limit(order_id, side, price, size)
         )
         best_before = ask_before if side == "BUY" else bid_before
         for trade in trades:
@@ -133,7 +127,5 @@ def test_book_never_crosses_volume_is_conserved_and_nothing_overfills(
     assert resting_total == level_total
     # Every unit submitted as a limit order is either filled, resting, cancelled or (market) dropped.
     limit_volume = sum(size for (_, _, size, is_market) in orders if not is_market)
-    limit_filled = sum(
-        filled.get(f"o{n}", D(0)) for n, (_, _, _, is_market) in enumerate(orders) if not is_market
-    )
+    limit_filled = sum(filled.get(f"o{n}", D(0)) for n, (_, _, _, is_market) in enumerate(orders) if not is_market)
     assert limit_volume == limit_filled + resting_total + sum(cancelled.values())

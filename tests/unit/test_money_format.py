@@ -20,9 +20,18 @@ def test_pnl_is_shown_to_the_cent_and_a_loss_under_half_a_cent_is_no_loss() -> N
     assert money(D("-1E-30")) == "+0.00" and money(D("0")) == "+0.00"
 
 
-@pytest.mark.parametrize(("increment", "expected"), [
-    ("0.01", 2), ("0.00000001", 8), ("1", 0), ("0.5", 1), ("0.010", 2), ("1E+1", 0), ("1E-20", 12),
-])
+@pytest.mark.parametrize(
+    ("increment", "expected"),
+    [
+        ("0.01", 2),
+        ("0.00000001", 8),
+        ("1", 0),
+        ("0.5", 1),
+        ("0.010", 2),
+        ("1E+1", 0),
+        ("1E-20", 12),
+    ],
+)
 def test_places_of_an_increment(increment: str, expected: int) -> None:
     assert places(D(increment)) == expected
 

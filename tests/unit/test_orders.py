@@ -27,13 +27,30 @@ def update(status: str, filled: str = "0", value: str = "0", fees: str = "0") ->
     [
         ({"type": "market", "price": None}, {"market_market_ioc": {"base_size": "1"}}),
         ({"post_only": True}, {"limit_limit_gtc": {"base_size": "1", "limit_price": "100", "post_only": True}}),
-        ({"type": "limit_gtd", "end_time": datetime(2026, 12, 1, tzinfo=UTC)},
-         {"limit_limit_gtd": {"base_size": "1", "limit_price": "100", "end_time": "2026-12-01T00:00:00Z", "post_only": False}}),
+        (
+            {"type": "limit_gtd", "end_time": datetime(2026, 12, 1, tzinfo=UTC)},
+            {
+                "limit_limit_gtd": {
+                    "base_size": "1",
+                    "limit_price": "100",
+                    "end_time": "2026-12-01T00:00:00Z",
+                    "post_only": False,
+                }
+            },
+        ),
         ({"type": "fok"}, {"limit_limit_fok": {"base_size": "1", "limit_price": "100"}}),
         ({"type": "ioc"}, {"sor_limit_ioc": {"base_size": "1", "limit_price": "100"}}),
-        ({"type": "stop_limit", "side": "sell", "stop_price": "99"},
-         {"stop_limit_stop_limit_gtc": {"base_size": "1", "limit_price": "100", "stop_price": "99",
-                                        "stop_direction": "STOP_DIRECTION_STOP_DOWN"}}),
+        (
+            {"type": "stop_limit", "side": "sell", "stop_price": "99"},
+            {
+                "stop_limit_stop_limit_gtc": {
+                    "base_size": "1",
+                    "limit_price": "100",
+                    "stop_price": "99",
+                    "stop_direction": "STOP_DIRECTION_STOP_DOWN",
+                }
+            },
+        ),
     ],
 )
 def test_each_type_has_its_wire_configuration(overrides: dict, configuration: dict) -> None:
@@ -70,7 +87,12 @@ def test_ack_then_partial_then_fill_yields_exact_fills() -> None:
     assert changed and order.status is OrderStatus.PARTIALLY_FILLED and order.leaves == D("1.5")
     assert fill is not None and (fill.size, fill.price, fill.fee) == (D("0.5"), D("100"), D("0.3"))
     changed, fill = order.apply(update("FILLED", "2", "197.75", "1.2"))
-    assert fill is not None and (fill.size, fill.value, fill.price, fill.fee) == (D("1.5"), D("147.75"), D("98.5"), D("0.9"))
+    assert fill is not None and (fill.size, fill.value, fill.price, fill.fee) == (
+        D("1.5"),
+        D("147.75"),
+        D("98.5"),
+        D("0.9"),
+    )
     assert order.status is OrderStatus.FILLED and order.average_price == D("98.875") and order.leaves == 0
 
 
@@ -124,10 +146,26 @@ def test_venue_failure_carries_its_reason() -> None:
 
 
 def test_venue_json_in_both_shapes() -> None:
-    rest = VenueOrderUpdate.from_json({"order_id": "v", "client_order_id": "c", "status": "OPEN", "filled_size": "1",
-                                       "average_filled_price": "10", "total_fees": "0.1"})
-    stream = VenueOrderUpdate.from_json({"order_id": "v", "status": "OPEN", "cumulative_quantity": "1",
-                                         "avg_price": "10", "filled_value": "", "total_fees": ""})
+    rest = VenueOrderUpdate.from_json(
+        {
+            "order_id": "v",
+            "client_order_id": "c",
+            "status": "OPEN",
+            "filled_size": "1",
+            "average_filled_price": "10",
+            "total_fees": "0.1",
+        }
+    )
+    stream = VenueOrderUpdate.from_json(
+        {
+            "order_id": "v",
+            "status": "OPEN",
+            "cumulative_quantity": "1",
+            "avg_price": "10",
+            "filled_value": "",
+            "total_fees": "",
+        }
+    )
     assert rest.filled_value == stream.filled_value == D("10") and stream.total_fees == 0
 
 

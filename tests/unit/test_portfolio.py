@@ -44,11 +44,13 @@ def test_pnl_peak_and_day_start() -> None:
 
 def test_balances_and_malformed_accounts() -> None:
     portfolio = Portfolio()
-    problems = portfolio.set_balances([
-        {"currency": "USD", "available_balance": {"value": "100.5"}, "hold": {"value": "2"}},
-        {"currency": "BTC", "available_balance": {"value": "x"}, "hold": {"value": "0"}},
-        {"currency": "ETH"},
-    ])
+    problems = portfolio.set_balances(
+        [
+            {"currency": "USD", "available_balance": {"value": "100.5"}, "hold": {"value": "2"}},
+            {"currency": "BTC", "available_balance": {"value": "x"}, "hold": {"value": "0"}},
+            {"currency": "ETH"},
+        ]
+    )
     assert portfolio.available("USD") == D("100.5") and portfolio.balances["USD"].total == D("102.5")
     assert portfolio.available("BTC") == 0 and len(problems) == 2 and problems[1].startswith("account ETH")
 

@@ -9,9 +9,15 @@ import pytest
 from cryptoj_tui.engine.orders import OrderRequest
 from cryptoj_tui.engine.risk import ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
 
-CONTEXT = RiskContext(mid=D("100"), position=D("0"), working_same_side=D("0"), open_orders=0,
-                      available_base=D("10"), available_quote=D("100000"),
-                      rules=ProductRules(D("0.01"), D("0.001"), D("0.001"), D("1000")))
+CONTEXT = RiskContext(
+    mid=D("100"),
+    position=D("0"),
+    working_same_side=D("0"),
+    open_orders=0,
+    available_base=D("10"),
+    available_quote=D("100000"),
+    rules=ProductRules(D("0.01"), D("0.001"), D("0.001"), D("1000")),
+)
 
 
 def buy(size: str = "1", price: str | None = "99", kind: str = "limit") -> OrderRequest:
@@ -20,8 +26,17 @@ def buy(size: str = "1", price: str | None = "99", kind: str = "limit") -> Order
 
 def test_a_good_order_passes_every_check_and_says_which() -> None:
     result = RiskManager(RiskLimits()).check(buy(), CONTEXT)
-    assert result.ok and result.passed == ("trading state", "increments", "order size", "price collar", "notional",
-                                           "position", "open orders", "order rate", "balance")
+    assert result.ok and result.passed == (
+        "trading state",
+        "increments",
+        "order size",
+        "price collar",
+        "notional",
+        "position",
+        "open orders",
+        "order rate",
+        "balance",
+    )
 
 
 def test_a_passive_price_far_from_mid_is_not_a_fat_finger_but_an_aggressive_one_is() -> None:
@@ -65,8 +80,12 @@ def test_the_rate_throttle_uses_its_clock() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
-    [("max_order_size", "-1", "must be a positive number"), ("max_order_size", "lots", "is not a number"),
-     ("max_open_orders", "1.5", "is not a number"), ("leverage", "3", "unknown risk limit 'leverage'")],
+    [
+        ("max_order_size", "-1", "must be a positive number"),
+        ("max_order_size", "lots", "is not a number"),
+        ("max_open_orders", "1.5", "is not a number"),
+        ("leverage", "3", "unknown risk limit 'leverage'"),
+    ],
 )
 def test_limits_refuse_bad_values_by_name(name: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):

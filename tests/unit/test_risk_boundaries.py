@@ -11,9 +11,15 @@ import pytest
 from cryptoj_tui.engine.orders import OrderRequest
 from cryptoj_tui.engine.risk import ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
 
-CONTEXT = RiskContext(mid=D("100"), position=D("0"), working_same_side=D("0"), open_orders=0,
-                      available_base=D("10"), available_quote=D("1000000"),
-                      rules=ProductRules(D("0.01"), D("0.001"), D("0.01"), D("50")))
+CONTEXT = RiskContext(
+    mid=D("100"),
+    position=D("0"),
+    working_same_side=D("0"),
+    open_orders=0,
+    available_base=D("10"),
+    available_quote=D("1000000"),
+    rules=ProductRules(D("0.01"), D("0.001"), D("0.01"), D("50")),
+)
 
 
 def order(side: str = "buy", size: str = "1", price: str | None = "99") -> OrderRequest:
@@ -24,10 +30,13 @@ def refusal(limits: RiskLimits, request: OrderRequest, context: RiskContext = CO
     return RiskManager(limits).check(request, context).refusal
 
 
-@pytest.mark.parametrize(("at", "past", "message"), [
-    ("0.01", "0.009", "outside the venue's 0.01..50"),
-    ("50", "50.001", "outside the venue's 0.01..50"),
-])
+@pytest.mark.parametrize(
+    ("at", "past", "message"),
+    [
+        ("0.01", "0.009", "outside the venue's 0.01..50"),
+        ("50", "50.001", "outside the venue's 0.01..50"),
+    ],
+)
 def test_venue_size_bounds(at: str, past: str, message: str) -> None:
     limits = RiskLimits(max_order_size=D("100"), max_position=D("100"))
     assert refusal(limits, order(size=at, price="10")) is None
@@ -85,7 +94,9 @@ def test_the_rate_window_is_one_second_inclusive() -> None:
 def test_a_sell_may_use_all_the_base_and_no_more() -> None:
     limits = RiskLimits(max_order_size=D("100"), max_position=D("100"))
     assert refusal(limits, order(side="sell", size="10", price="101")) is None
-    assert "sell 10.001 but only 10 available" in (refusal(limits, order(side="sell", size="10.001", price="101")) or "")
+    assert "sell 10.001 but only 10 available" in (
+        refusal(limits, order(side="sell", size="10.001", price="101")) or ""
+    )
 
 
 def test_a_buy_pays_for_the_estimated_fee_too() -> None:
@@ -93,7 +104,8 @@ def test_a_buy_pays_for_the_estimated_fee_too() -> None:
     # 1 x 100 plus 1 % = 101.00: exactly the cash there is.
     assert refusal(limits, order(size="1", price="100"), replace(CONTEXT, available_quote=D("101"))) is None
     assert "buy costs about 101.00 with fees but only 100.99" in (
-        refusal(limits, order(size="1", price="100"), replace(CONTEXT, available_quote=D("100.99"))) or "")
+        refusal(limits, order(size="1", price="100"), replace(CONTEXT, available_quote=D("100.99"))) or ""
+    )
 
 
 def test_reducing_allows_closing_exactly_the_whole_position_and_not_more() -> None:
@@ -113,7 +125,7 @@ def test_a_limit_must_be_finite_and_positive(value: str) -> None:
 
 @pytest.mark.parametrize("value", [True, [1], None])
 def test_a_limit_that_is_not_a_number_is_refused_by_name(value: object) -> None:
-    with pytest.raises(ValueError, match="risk limit max_open_orders: .* is not a number"):
+    with pytest.raises(ValueError, match=r"risk limit max_open_orders: .* is not a number"):
         RiskLimits(max_open_orders=value)  # type: ignore[arg-type]
 
 
@@ -129,7 +141,8 @@ def test_an_order_that_flips_the_position_to_the_same_size_is_not_growing_it() -
 def test_the_fee_estimate_is_exact() -> None:
     limits = RiskLimits(fee_estimate_bps=D("100"))
     assert "buy costs about 101.00" in (
-        refusal(limits, order(size="1", price="100"), replace(CONTEXT, available_quote=D("100.99995"))) or "")
+        refusal(limits, order(size="1", price="100"), replace(CONTEXT, available_quote=D("100.99995"))) or ""
+    )
 
 
 def test_limits_checks_and_contexts_cannot_be_changed_in_place() -> None:
@@ -138,7 +151,12 @@ def test_limits_checks_and_contexts_cannot_be_changed_in_place() -> None:
     from cryptoj_tui.engine.emergency import KillReport
     from cryptoj_tui.engine.risk import CheckResult
 
-    for frozen, name in [(RiskLimits(), "max_order_size"), (CONTEXT, "mid"), (CONTEXT.rules, "base_increment"),
-                         (CheckResult((), None), "refusal"), (KillReport("r", (), (), (), 0.0, 0.0), "reason")]:
+    for frozen, name in [
+        (RiskLimits(), "max_order_size"),
+        (CONTEXT, "mid"),
+        (CONTEXT.rules, "base_increment"),
+        (CheckResult((), None), "refusal"),
+        (KillReport("r", (), (), (), 0.0, 0.0), "reason"),
+    ]:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(frozen, name, 1)

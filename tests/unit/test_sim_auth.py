@@ -67,22 +67,30 @@ def test_each_way_a_jwt_can_be_wrong_gets_its_own_reason() -> None:
     cases["JWT alg must be one of"] = hmac
     wrong_sub = jwt.encode(
         {"sub": "someone-else", "iss": "cdp", "nbf": int(NOW), "exp": int(NOW) + 120, "uri": URI},
-        key.private_key, algorithm="ES256", headers={"kid": key.name},
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.name},
     )
     cases["sub does not match"] = wrong_sub
     long_lived = jwt.encode(
         {"sub": key.name, "iss": "cdp", "nbf": int(NOW), "exp": int(NOW) + 3600, "uri": URI},
-        key.private_key, algorithm="ES256", headers={"kid": key.name},
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.name},
     )
     cases["lifetime is over 120 seconds"] = long_lived
     wrong_issuer = jwt.encode(
         {"sub": key.name, "iss": "me", "nbf": int(NOW), "exp": int(NOW) + 120, "uri": URI},
-        key.private_key, algorithm="ES256", headers={"kid": key.name},
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.name},
     )
     cases["invalid JWT: Invalid issuer"] = wrong_issuer
     missing_exp = jwt.encode(
         {"sub": key.name, "iss": "cdp", "nbf": int(NOW), "uri": URI},
-        key.private_key, algorithm="ES256", headers={"kid": key.name},
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.name},
     )
     cases['invalid JWT: Token is missing the "exp" claim'] = missing_exp
     for reason, token in cases.items():
@@ -128,9 +136,13 @@ def test_a_64_byte_ed25519_key_is_accepted() -> None:
 
 
 def p384_pem() -> str:
-    return ec.generate_private_key(ec.SECP384R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
+    return (
+        ec.generate_private_key(ec.SECP384R1())
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+        .decode()
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +151,10 @@ def p384_pem() -> str:
         ("{", "not JSON"),
         ("[]", "needs a 'privateKey'"),
         ('{"privateKey": "x"}', "needs a 'name' (or 'id')"),
-        ('{"name": "n", "privateKey": "-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----"}', "not a readable"),
+        (
+            '{"name": "n", "privateKey": "-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----"}',
+            "not a readable",
+        ),
         ('{"name": "n", "privateKey": "%%%"}', "neither PEM nor base64"),
         ('{"name": "n", "privateKey": "AAAA"}', "32 or 64 bytes, got 3"),
     ],

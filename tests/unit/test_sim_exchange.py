@@ -110,7 +110,10 @@ def test_post_only_that_would_take_is_rejected() -> None:
     ex = market()
     rejected = order(ex, "BUY", "limit_limit_gtc", base_size="1", limit_price="101", post_only=True)
     assert rejected["error_response"]["error"] == "INVALID_LIMIT_PRICE_POST_ONLY"
-    assert placed(ex, order(ex, "BUY", "limit_limit_gtc", base_size="1", limit_price="100", post_only=True)).status == "OPEN"
+    assert (
+        placed(ex, order(ex, "BUY", "limit_limit_gtc", base_size="1", limit_price="100", post_only=True)).status
+        == "OPEN"
+    )
 
 
 def test_good_till_date_expires_and_a_past_end_time_is_refused() -> None:
@@ -119,7 +122,9 @@ def test_good_till_date_expires_and_a_past_end_time_is_refused() -> None:
     ex.clock = lambda: now[0]
     past = order(ex, "BUY", "limit_limit_gtd", base_size="1", limit_price="90", end_time="2026-11-25T11:00:00Z")
     assert past["error_response"]["error"] == "INVALID_END_TIME"
-    o = placed(ex, order(ex, "BUY", "limit_limit_gtd", base_size="1", limit_price="90", end_time="2026-11-25T12:01:00Z"))
+    o = placed(
+        ex, order(ex, "BUY", "limit_limit_gtd", base_size="1", limit_price="90", end_time="2026-11-25T12:01:00Z")
+    )
     ex.expire()
     assert o.status == "OPEN"
     now[0] = NOW + timedelta(minutes=2)
@@ -127,18 +132,31 @@ def test_good_till_date_expires_and_a_past_end_time_is_refused() -> None:
     assert o.status == "EXPIRED" and balances(ex)["USD"] == (D("100000"), D(0))
 
 
-@pytest.mark.parametrize(("direction", "stop", "trade_side", "trade_price"), [
-    ("STOP_DIRECTION_STOP_UP", "101", "BUY", "101"),
-    ("STOP_DIRECTION_STOP_DOWN", "99", "SELL", "99"),
-])
+@pytest.mark.parametrize(
+    ("direction", "stop", "trade_side", "trade_price"),
+    [
+        ("STOP_DIRECTION_STOP_UP", "101", "BUY", "101"),
+        ("STOP_DIRECTION_STOP_DOWN", "99", "SELL", "99"),
+    ],
+)
 def test_stop_limit_waits_for_the_last_trade_to_cross_its_stop(
     direction: str, stop: str, trade_side: str, trade_price: str
 ) -> None:
     ex = market()
     side = "BUY" if direction.endswith("UP") else "SELL"
     limit = "102" if side == "BUY" else "98"
-    o = placed(ex, order(ex, side, "stop_limit_stop_limit_gtc", base_size="0.5", limit_price=limit,
-                         stop_price=stop, stop_direction=direction))
+    o = placed(
+        ex,
+        order(
+            ex,
+            side,
+            "stop_limit_stop_limit_gtc",
+            base_size="0.5",
+            limit_price=limit,
+            stop_price=stop,
+            stop_direction=direction,
+        ),
+    )
     assert o.status == "OPEN" and not o.triggered and o.filled_size == 0
     assert o.to_json()["trigger_status"] == "STOP_PENDING"
     trades = ex.books["BTC-USD"].submit_market("flow-t", trade_side, D("0.1"), "flow")  # type: ignore[arg-type]
@@ -162,7 +180,10 @@ def test_insufficient_funds_is_a_business_rejection() -> None:
     assert response["success"] is False and response["order_id"] == ""
     assert response["error_response"]["error"] == "INSUFFICIENT_FUND"
     assert "USD" in response["error_response"]["message"]
-    assert order(ex, "SELL", "limit_limit_gtc", base_size="3", limit_price="100")["error_response"]["error"] == "INSUFFICIENT_FUND"
+    assert (
+        order(ex, "SELL", "limit_limit_gtc", base_size="3", limit_price="100")["error_response"]["error"]
+        == "INSUFFICIENT_FUND"
+    )
 
 
 def test_repeating_a_client_order_id_creates_nothing_new() -> None:
@@ -180,16 +201,105 @@ def test_repeating_a_client_order_id_creates_nothing_new() -> None:
         ({"client_order_id": "c", "product_id": "DOGE-USD"}, "unknown product_id 'DOGE-USD'"),
         ({"client_order_id": "c", "product_id": "BTC-USD", "side": "buy"}, "side must be BUY or SELL"),
         ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY"}, "exactly one of"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_xyz": {}}}, "unknown order_configuration"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": 1, "limit_price": "1"}}}, "base_size must be a decimal string"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "-1", "limit_price": "1"}}}, "base_size must be a plain decimal string such as \"0.001\", got '-1'"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "0", "limit_price": "1"}}}, "base_size must be a positive number, got '0'"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "abc", "limit_price": "1"}}}, "base_size must be a plain decimal string such as \"0.001\", got 'abc'"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "1", "limit_price": "NaN"}}}, "limit_price must be a plain decimal string such as \"0.001\", got 'NaN'"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "1", "limit_price": "1", "post_only": "yes"}}}, "post_only must be true or false"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"market_market_ioc": {"base_size": "1", "quote_size": "1"}}}, "exactly one of base_size or quote_size"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtd": {"base_size": "1", "limit_price": "1", "end_time": "tomorrow"}}}, "end_time is not an RFC 3339 time"),
-        ({"client_order_id": "c", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"stop_limit_stop_limit_gtc": {"base_size": "1", "limit_price": "1", "stop_price": "1", "stop_direction": "UP"}}}, "stop_direction must be"),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_xyz": {}},
+            },
+            "unknown order_configuration",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": 1, "limit_price": "1"}},
+            },
+            "base_size must be a decimal string",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "-1", "limit_price": "1"}},
+            },
+            "base_size must be a plain decimal string such as \"0.001\", got '-1'",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "0", "limit_price": "1"}},
+            },
+            "base_size must be a positive number, got '0'",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "abc", "limit_price": "1"}},
+            },
+            "base_size must be a plain decimal string such as \"0.001\", got 'abc'",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "1", "limit_price": "NaN"}},
+            },
+            "limit_price must be a plain decimal string such as \"0.001\", got 'NaN'",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "1", "limit_price": "1", "post_only": "yes"}},
+            },
+            "post_only must be true or false",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"market_market_ioc": {"base_size": "1", "quote_size": "1"}},
+            },
+            "exactly one of base_size or quote_size",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {
+                    "limit_limit_gtd": {"base_size": "1", "limit_price": "1", "end_time": "tomorrow"}
+                },
+            },
+            "end_time is not an RFC 3339 time",
+        ),
+        (
+            {
+                "client_order_id": "c",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {
+                    "stop_limit_stop_limit_gtc": {
+                        "base_size": "1",
+                        "limit_price": "1",
+                        "stop_price": "1",
+                        "stop_direction": "UP",
+                    }
+                },
+            },
+            "stop_direction must be",
+        ),
     ],
 )
 def test_malformed_orders_are_invalid_requests_naming_the_field(body: object, message: str) -> None:
@@ -215,9 +325,24 @@ def test_product_increments_and_limits_are_enforced(fields: dict[str, str], erro
 def test_order_json_has_the_documented_fields() -> None:
     ex = market()
     data = placed(ex, order(ex, "BUY", "limit_limit_gtc", base_size="0.5", limit_price="100")).to_json()
-    for key in ("order_id", "client_order_id", "product_id", "side", "status", "order_type", "order_configuration",
-                "created_time", "filled_size", "average_filled_price", "filled_value", "total_fees",
-                "completion_percentage", "number_of_fills", "outstanding_hold_amount", "reject_reason"):
+    for key in (
+        "order_id",
+        "client_order_id",
+        "product_id",
+        "side",
+        "status",
+        "order_type",
+        "order_configuration",
+        "created_time",
+        "filled_size",
+        "average_filled_price",
+        "filled_value",
+        "total_fees",
+        "completion_percentage",
+        "number_of_fills",
+        "outstanding_hold_amount",
+        "reject_reason",
+    ):
         assert key in data, key
     assert data["order_configuration"] == {"limit_limit_gtc": {"base_size": "0.5", "limit_price": "100"}}
     assert all(isinstance(data[k], str) for k in ("filled_size", "total_fees", "outstanding_hold_amount"))
@@ -259,11 +384,15 @@ def test_expiry_looks_only_at_open_gtd_orders() -> None:
     now = [NOW]
     ex = market()
     ex.clock = lambda: now[0]
-    for n in range(50):  # history that expiry must not rescan
+    for _ in range(50):  # history that expiry must not rescan
         o = placed(ex, order(ex, "BUY", "limit_limit_gtc", base_size="0.01", limit_price="90"))
         ex.cancel_orders(USER, [o.order_id])
-    gtd = placed(ex, order(ex, "BUY", "limit_limit_gtd", base_size="0.01", limit_price="90", end_time="2026-11-25T12:05:00Z"))
-    gone = placed(ex, order(ex, "BUY", "limit_limit_gtd", base_size="0.01", limit_price="90", end_time="2026-11-25T12:05:00Z"))
+    gtd = placed(
+        ex, order(ex, "BUY", "limit_limit_gtd", base_size="0.01", limit_price="90", end_time="2026-11-25T12:05:00Z")
+    )
+    gone = placed(
+        ex, order(ex, "BUY", "limit_limit_gtd", base_size="0.01", limit_price="90", end_time="2026-11-25T12:05:00Z")
+    )
     ex.cancel_orders(USER, [gone.order_id])
     assert list(ex._expiring) == [gtd.order_id]
     now[0] = NOW + timedelta(minutes=10)

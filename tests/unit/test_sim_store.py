@@ -14,13 +14,16 @@ OWNER = "organizations/o/apiKeys/k"
 
 
 def place(venue: PaperVenue, cid: str, config: dict, side: str = "BUY") -> dict:
-    return venue.create_order(OWNER, {"client_order_id": cid, "product_id": "BTC-USD", "side": side,
-                                      "order_configuration": config})
+    return venue.create_order(
+        OWNER, {"client_order_id": cid, "product_id": "BTC-USD", "side": side, "order_configuration": config}
+    )
 
 
 def snapshot(venue: PaperVenue) -> tuple:
     orders = {o.order_id: o.to_json() for o in venue.exchange.owner_orders(OWNER)}
-    fills = [(f.entry_id, f.trade_id, f.price, f.size, f.commission) for o in venue.exchange.orders.values() for f in o.fills]
+    fills = [
+        (f.entry_id, f.trade_id, f.price, f.size, f.commission) for o in venue.exchange.orders.values() for f in o.fills
+    ]
     accounts = [(a.currency, a.available, a.hold) for a in venue.exchange.owner_accounts(OWNER)]
     return orders, sorted(fills), accounts
 
@@ -30,10 +33,24 @@ def test_a_restarted_venue_has_the_same_account(tmp_path: Path) -> None:
     first = PaperVenue(config)
     bid = first.books["BTC-USD"].best_bid()
     place(first, "gtc", {"limit_limit_gtc": {"base_size": "0.01", "limit_price": str(bid - 100), "post_only": True}})
-    place(first, "gtd", {"limit_limit_gtd": {"base_size": "0.02", "limit_price": str(bid - 150),
-                                             "end_time": "2099-01-01T00:00:00Z"}})
-    place(first, "stop", {"stop_limit_stop_limit_gtc": {"base_size": "0.01", "limit_price": str(bid - 500),
-                                                        "stop_price": str(bid - 400), "stop_direction": "STOP_DIRECTION_STOP_DOWN"}}, "SELL")
+    place(
+        first,
+        "gtd",
+        {"limit_limit_gtd": {"base_size": "0.02", "limit_price": str(bid - 150), "end_time": "2099-01-01T00:00:00Z"}},
+    )
+    place(
+        first,
+        "stop",
+        {
+            "stop_limit_stop_limit_gtc": {
+                "base_size": "0.01",
+                "limit_price": str(bid - 500),
+                "stop_price": str(bid - 400),
+                "stop_direction": "STOP_DIRECTION_STOP_DOWN",
+            }
+        },
+        "SELL",
+    )
     place(first, "mkt", {"market_market_ioc": {"quote_size": "250.00"}})
     before = snapshot(first)
     assert len(before[0]) == 4 and before[1]

@@ -39,13 +39,14 @@ def test_level2_update_decodes_to_exact_changes() -> None:
     assert frame.sequence_num == 14
     (event,) = frame.events
     assert event.type == "update" and event.product_id == "BTC-USD"
-    assert [(u.side, u.price, u.size) for u in event.updates] == [("bid", D("65062.5"), D("0.00583")), ("offer", D("65106.54"), D("0"))]
+    assert [(u.side, u.price, u.size) for u in event.updates] == [
+        ("bid", D("65062.5"), D("0.00583")),
+        ("offer", D("65106.54"), D("0")),
+    ]
 
 
 def test_field_order_does_not_matter() -> None:
-    frame = decoder.decode(
-        b'{"events":[],"sequence_num":3,"timestamp":"x","channel":"heartbeats","client_id":""}'
-    )
+    frame = decoder.decode(b'{"events":[],"sequence_num":3,"timestamp":"x","channel":"heartbeats","client_id":""}')
     assert isinstance(frame, HeartbeatsFrame) and frame.sequence_num == 3
 
 

@@ -28,10 +28,23 @@ def test_replayed_trades_are_counted_once() -> None:
 
 def test_candles_are_exact_ohlcv_per_window() -> None:
     series = CandleSeries(60)
-    for price, size, t in [("10", "1", 120.5), ("12", "2", 150), ("9", "0.5", 179.9), ("11", "1", 180), ("8", "1", 130)]:
+    for price, size, t in [
+        ("10", "1", 120.5),
+        ("12", "2", 150),
+        ("9", "0.5", 179.9),
+        ("11", "1", 180),
+        ("8", "1", 130),
+    ]:
         series.add(D(price), D(size), t)
     first, second = series.latest(2)
-    assert (first.start, first.open, first.high, first.low, first.close, first.volume) == (120, D(10), D(12), D(8), D(8), D("4.5"))
+    assert (first.start, first.open, first.high, first.low, first.close, first.volume) == (
+        120,
+        D(10),
+        D(12),
+        D(8),
+        D(8),
+        D("4.5"),
+    )
     assert (second.start, second.open, second.close, second.volume) == (180, D(11), D(11), D(1))
     series.add(D(7), D(1), 60)  # a late trade for an older window keeps the bars in time order
     assert [c.start for c in series.latest(3)] == [60, 120, 180]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from cryptoj_tui.engine.trading import trading_day
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_days_turn_at_the_reset_time_in_utc() -> None:

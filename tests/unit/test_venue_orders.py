@@ -27,8 +27,15 @@ REQUESTS = [
 
 
 def venue_order(request: OrderRequest, **fields: Any) -> dict[str, Any]:
-    return {"order_id": "v1", "client_order_id": "c1", "product_id": request.product_id, "side": str(request.side),
-            "status": "OPEN", "order_configuration": request.configuration(), **fields}
+    return {
+        "order_id": "v1",
+        "client_order_id": "c1",
+        "product_id": request.product_id,
+        "side": str(request.side),
+        "status": "OPEN",
+        "order_configuration": request.configuration(),
+        **fields,
+    }
 
 
 @pytest.mark.parametrize("request_", REQUESTS, ids=lambda r: str(r.type))
@@ -36,17 +43,25 @@ def test_every_order_type_reads_back_from_its_configuration(request_: OrderReque
     assert OrderRequest.from_venue(venue_order(request_)) == request_
 
 
-@pytest.mark.parametrize(("configuration", "message"), [
-    ({"market_market_ioc": {"quote_size": "100"}}, "a market_market_ioc order without a base_size"),
-    ({"twap_limit_gtd": {"base_size": "1", "limit_price": "10"}}, "'twap_limit_gtd' is not one this engine trades"),
-    ({"limit_limit_gtc": {"base_size": "1", "limit_price": "ten"}}, "price 'ten' is not a number"),
-    ({"limit_limit_gtd": {"base_size": "1", "limit_price": "10", "end_time": "soon"}}, "unreadable order configuration"),
-    ({}, "venue order v9: unreadable order configuration"),
-    ("limit", "venue order v9: unreadable order configuration"),
-])
+@pytest.mark.parametrize(
+    ("configuration", "message"),
+    [
+        ({"market_market_ioc": {"quote_size": "100"}}, "a market_market_ioc order without a base_size"),
+        ({"twap_limit_gtd": {"base_size": "1", "limit_price": "10"}}, "'twap_limit_gtd' is not one this engine trades"),
+        ({"limit_limit_gtc": {"base_size": "1", "limit_price": "ten"}}, "price 'ten' is not a number"),
+        (
+            {"limit_limit_gtd": {"base_size": "1", "limit_price": "10", "end_time": "soon"}},
+            "unreadable order configuration",
+        ),
+        ({}, "venue order v9: unreadable order configuration"),
+        ("limit", "venue order v9: unreadable order configuration"),
+    ],
+)
 def test_a_configuration_this_engine_cannot_trade_is_a_clear_error(configuration: object, message: str) -> None:
     with pytest.raises(OrderError, match=message):
-        OrderRequest.from_venue({"order_id": "v9", "product_id": "BTC-USD", "side": "BUY", "order_configuration": configuration})
+        OrderRequest.from_venue(
+            {"order_id": "v9", "product_id": "BTC-USD", "side": "BUY", "order_configuration": configuration}
+        )
 
 
 def drain(events: Subscription) -> list[Reconciled]:
@@ -69,7 +84,9 @@ def test_an_open_venue_order_is_taken_in_journalled_and_reported(execution: Exec
     assert execution.working() == [order] and execution._journal.orders()[0].client_order_id == "c1"
     assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None  # known now: not twice
     reports = drain(events)
-    assert [r.detail for r in reports] == ["open at the venue, unknown here: now tracked (limit BUY 0.5 BTC-USD @ 10.25)"]
+    assert [r.detail for r in reports] == [
+        "open at the venue, unknown here: now tracked (limit BUY 0.5 BTC-USD @ 10.25)"
+    ]
 
 
 def test_a_venue_order_without_a_client_id_is_tracked_by_its_venue_id(execution: Execution) -> None:
@@ -77,12 +94,17 @@ def test_a_venue_order_without_a_client_id_is_tracked_by_its_venue_id(execution:
     assert order is not None and order.client_order_id == "venue-v1" and execution.knows("", "v1")
 
 
-@pytest.mark.parametrize(("fields", "why"), [
-    ({"order_configuration": {"market_market_ioc": {"quote_size": "100"}}}, "without a base_size"),
-    ({"filled_size": "lots"}, "its filled size, value or fees are not numbers"),
-    ({"product_id": "BTC"}, "BTC"),
-])
-def test_a_venue_order_that_cannot_be_read_is_reported_not_tracked(execution: Execution, fields: dict, why: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"order_configuration": {"market_market_ioc": {"quote_size": "100"}}}, "without a base_size"),
+        ({"filled_size": "lots"}, "its filled size, value or fees are not numbers"),
+        ({"product_id": "BTC"}, "BTC"),
+    ],
+)
+def test_a_venue_order_that_cannot_be_read_is_reported_not_tracked(
+    execution: Execution, fields: dict, why: str
+) -> None:
     events = execution._bus.subscribe()
     assert execution.take_in_venue_order(venue_order(REQUESTS[0], **fields)) is None
     (report,) = drain(events)

@@ -17,7 +17,9 @@ def order(number: int, product_id: str, side: str, size: str) -> Order:
 
 
 def fresh_leaves(orders: list[Order], product_id: str, side: OrderSide) -> D:
-    return sum((o.leaves for o in orders if o.status.is_working and o.product_id == product_id and o.side is side), D(0))
+    return sum(
+        (o.leaves for o in orders if o.status.is_working and o.product_id == product_id and o.side is side), D(0)
+    )
 
 
 def test_an_order_counts_while_working_and_stops_when_done() -> None:
@@ -45,13 +47,19 @@ def test_an_order_changed_without_update_is_caught() -> None:
     assert not working.is_consistent()
 
 
-change = st.tuples(st.integers(0, 7), st.sampled_from(["fill", "ack", "cancel", "reject", "cancel_request", "cancel_refused"]),
-                   st.integers(1, 10))
+change = st.tuples(
+    st.integers(0, 7),
+    st.sampled_from(["fill", "ack", "cancel", "reject", "cancel_request", "cancel_refused"]),
+    st.integers(1, 10),
+)
 
 
 @given(
-    st.lists(st.tuples(st.sampled_from(["BTC-USD", "ETH-USD"]), st.sampled_from(["buy", "sell"]), st.integers(1, 20)),
-             min_size=1, max_size=8),
+    st.lists(
+        st.tuples(st.sampled_from(["BTC-USD", "ETH-USD"]), st.sampled_from(["buy", "sell"]), st.integers(1, 20)),
+        min_size=1,
+        max_size=8,
+    ),
     st.lists(change, max_size=40),
 )
 def test_totals_equal_a_fresh_count_after_any_changes(placed: list[tuple[str, str, int]], changes: list) -> None:
@@ -66,11 +74,22 @@ def test_totals_equal_a_fresh_count_after_any_changes(placed: list[tuple[str, st
             target.acknowledged(venue_id)
         elif kind == "fill":
             filled = min(target.filled_size + D(tenths) / 10, target.request.size)
-            target.apply(VenueOrderUpdate(venue_id, target.client_order_id, "FILLED" if filled == target.request.size else "OPEN",
-                                          filled, filled * 100, D(0)))
+            target.apply(
+                VenueOrderUpdate(
+                    venue_id,
+                    target.client_order_id,
+                    "FILLED" if filled == target.request.size else "OPEN",
+                    filled,
+                    filled * 100,
+                    D(0),
+                )
+            )
         elif kind == "cancel":
-            target.apply(VenueOrderUpdate(venue_id, target.client_order_id, "CANCELLED", target.filled_size,
-                                          target.filled_value, D(0)))
+            target.apply(
+                VenueOrderUpdate(
+                    venue_id, target.client_order_id, "CANCELLED", target.filled_size, target.filled_value, D(0)
+                )
+            )
         elif kind == "reject":
             target.refused(OrderStatus.REJECTED, "no")
         elif kind == "cancel_request":
@@ -84,4 +103,5 @@ def test_totals_equal_a_fresh_count_after_any_changes(placed: list[tuple[str, st
         for side in OrderSide:
             assert working.leaves(product, side) == fresh_leaves(orders, product, side)
     assert working.orders("ETH-USD", OrderSide.SELL) == [
-        o for o in orders if o.status.is_working and o.product_id == "ETH-USD" and o.side is OrderSide.SELL]
+        o for o in orders if o.status.is_working and o.product_id == "ETH-USD" and o.side is OrderSide.SELL
+    ]

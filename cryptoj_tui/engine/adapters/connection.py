@@ -40,9 +40,7 @@ _JITTER = random.Random()
 class Backoff:
     """Reconnect delays: the first retry is immediate, then full jitter under a doubling cap."""
 
-    def __init__(
-        self, base: float = 0.25, cap: float = 30.0, rng: random.Random | None = None
-    ) -> None:
+    def __init__(self, base: float = 0.25, cap: float = 30.0, rng: random.Random | None = None) -> None:
         if base <= 0 or cap < base:
             raise ValueError(f"backoff needs 0 < base <= cap, got base={base} cap={cap}")
         self.base = base

@@ -24,9 +24,11 @@ async def rest_orders(engine: Engine, count: int, product: str = "BTC-USD", belo
     """`count` small passive buys, `below` and more under the best bid."""
     bid = engine.book(product).best_bid()
     assert bid is not None
-    return list(await asyncio.gather(*(
-        engine.place_limit(product, "buy", size="0.001", price=bid[0] - below - n) for n in range(count)
-    )))
+    return list(
+        await asyncio.gather(
+            *(engine.place_limit(product, "buy", size="0.001", price=bid[0] - below - n) for n in range(count))
+        )
+    )
 
 
 async def test_kill_switch_with_hundreds_of_orders_while_the_market_floods(api_key: tuple[Path, CdpKey]) -> None:
@@ -52,8 +54,9 @@ async def test_kill_switch_with_hundreds_of_orders_while_the_market_floods(api_k
             assert venue_open == [] and elapsed < 5
 
 
-async def test_halt_survives_a_restart_and_rearm_is_journalled(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey],
-                                                               tmp_path: Path) -> None:
+async def test_halt_survives_a_restart_and_rearm_is_journalled(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], tmp_path: Path
+) -> None:
     """Scenario: kill switch, engine stops, engine starts on the same journal: still HALTED until rearm."""
     config = trading_config(quiet_venue, api_key[1], journal_path=tmp_path / "journal.db")
     async with Engine(config) as engine:
@@ -165,23 +168,21 @@ async def test_a_journal_that_cannot_flush_an_intent_halts_trading_and_the_order
             await rest_orders(engine, 1)
 
 
-async def test_a_failing_scheduled_job_is_reported_not_swallowed(quiet_venue: PaperVenue,
-                                                                 api_key: tuple[Path, CdpKey]) -> None:
+async def test_a_failing_scheduled_job_is_reported_not_swallowed(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+) -> None:
     """Scenario: the periodic reconciliation meets a venue answering 500; an alert names the job."""
-    from dataclasses import replace
-
-    config = trading_config(quiet_venue, api_key[1])
+    config = trading_config(quiet_venue, api_key[1], reconcile_every=0.05)
     async with Engine(config) as engine:
         assert engine.trading is not None
-        engine.trading.config = replace(engine.trading.config, reconcile_every=0.05)
-        engine.trading._scheduler.reschedule_job("_reconcile_job", trigger="interval", seconds=0.05)
         events = engine.events()
         quiet_venue.faults.fail_rest(500, count=100)
         alert = await next_event(events, lambda e: isinstance(e, Alert) and "scheduled job" in e.message)
         assert "_reconcile_job failed" in alert.message and "HTTP 500" in alert.message  # type: ignore[attr-defined]
-        jobs = {job.id: job for job in engine.trading._scheduler.get_jobs()}
+        jobs = {job.id: job for job in engine.trading.scheduled_jobs()}
         assert set(jobs) == {"_reconcile_job", "_trigger_job", "_daily_reset_job", "_checkpoint_job"}
         assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+        assert jobs["_reconcile_job"].seconds == 0.05
         # Failing the same way again and again is one alert, not one a run; getting well is one more.
         failures_left = quiet_venue.faults.rest_count
         await asyncio.sleep(0.5)
@@ -197,7 +198,9 @@ async def test_a_failing_scheduled_job_is_reported_not_swallowed(quiet_venue: Pa
         assert seen == ["scheduled job _reconcile_job works again"], seen
 
 
-async def test_venue_restart_mid_flow_loses_no_fill_and_trading_goes_on(trader: Engine, quiet_venue: PaperVenue) -> None:
+async def test_venue_restart_mid_flow_loses_no_fill_and_trading_goes_on(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
     """Scenario: a resting buy is working when the venue fails over (every socket cut, nothing
     listening for a moment); while it is away, another trader fills our order. When it is back
     the engine reconnects both feeds, learns of the fill, its position is the venue's, the book
@@ -212,9 +215,15 @@ async def test_venue_restart_mid_flow_loses_no_fill_and_trading_goes_on(trader: 
     events = trader.events()
     restarting = asyncio.ensure_future(quiet_venue.restart(down_for=0.3))
     await next_event(events, lambda e: isinstance(e, ConnectionStatus) and e.state != "connected")
-    quiet_venue.create_order("another-trader", {"client_order_id": "fill-while-away", "product_id": "BTC-USD",
-                                                "side": "SELL",
-                                                "order_configuration": {"market_market_ioc": {"base_size": "0.002"}}})
+    quiet_venue.create_order(
+        "another-trader",
+        {
+            "client_order_id": "fill-while-away",
+            "product_id": "BTC-USD",
+            "side": "SELL",
+            "order_configuration": {"market_market_ioc": {"base_size": "0.002"}},
+        },
+    )
     await restarting
     await trader.wait_for(order, "FILLED")
     assert_position_matches_venue_fills(trader, quiet_venue, [order.order_id])
@@ -222,3 +231,31 @@ async def test_venue_restart_mid_flow_loses_no_fill_and_trading_goes_on(trader: 
     after = await trader.place_market("BTC-USD", "sell", size="0.002")
     await trader.wait_for(after, "FILLED")
     assert trader.positions()["BTC-USD"].quantity == 0 and trader.state is TradingState.ACTIVE
+
+
+async def test_the_scheduled_trigger_job_halts_on_each_trigger_by_itself(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+) -> None:
+    """Scenario: nobody calls check_triggers: the engine's own job (every 0.05 s here) halts on a
+    daily loss, then (re-armed) on a drawdown, then on stale market data with orders working."""
+    config = trading_config(quiet_venue, api_key[1], trigger_check_every=0.05)
+    async with Engine(config) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        assert engine.trading is not None and engine.trading.scheduled_jobs()[0].seconds > 0
+        events = engine.events()
+        for limit, reason in (("daily_loss_limit", "daily loss"), ("max_drawdown", "drawdown")):
+            buy = await engine.place_market("BTC-USD", "buy", size="0.1")  # its fee is a loss (re-arming
+            await engine.wait_for(buy, "FILLED")  # starts the drawdown from the PnL of the moment)
+            engine.set_limit(limit, "0.01", reason="test")
+            halted = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "HALTED")
+            assert reason in halted.reason  # type: ignore[attr-defined]
+            engine.set_limit(limit, "100000", reason="test")
+            engine.rearm("test")
+            assert engine.state is TradingState.ACTIVE
+        (working,) = await rest_orders(engine, 1)
+        engine.set_limit("stale_halt_after", "0.2", reason="test")  # the quiet venue's book does not move
+        halted = await next_event(events, lambda e: isinstance(e, TradingStateChanged) and e.state == "HALTED")
+        assert "market data stale for BTC-USD" in halted.reason  # type: ignore[attr-defined]
+        await engine.wait_done(working)  # the kill switch the trigger ran cancels it
+        assert working.status is OrderStatus.CANCELLED and engine.open_orders() == []

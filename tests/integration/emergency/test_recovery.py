@@ -23,9 +23,21 @@ from tests.conftest import trading_config
 
 async def headless(venue: PaperVenue, key_file: Path, journal: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cryptoj_tui", "headless", "--ws-url", venue.ws_url, "--key-file", str(key_file),
-        "--journal", str(journal), "--product", "BTC-USD",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "cryptoj_tui",
+        "headless",
+        "--ws-url",
+        venue.ws_url,
+        "--key-file",
+        str(key_file),
+        "--journal",
+        str(journal),
+        "--product",
+        "BTC-USD",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     await replies(process, "ready", 1)
@@ -49,8 +61,20 @@ async def replies(process: asyncio.subprocess.Process, name: str, count: int) ->
 
 
 def place(price: str, post_only: bool = True) -> bytes:
-    return (json.dumps({"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "0.001",
-                        "price": price, "post_only": post_only}) + "\n").encode()
+    return (
+        json.dumps(
+            {
+                "cmd": "place",
+                "product_id": "BTC-USD",
+                "side": "buy",
+                "type": "limit",
+                "size": "0.001",
+                "price": price,
+                "post_only": post_only,
+            }
+        )
+        + "\n"
+    ).encode()
 
 
 async def test_sigkill_mid_flow_then_restart_loses_nothing_and_sends_nothing_twice(
@@ -80,8 +104,15 @@ async def test_sigkill_mid_flow_then_restart_loses_nothing_and_sends_nothing_twi
     await asyncio.sleep(0.2)  # let requests already on the wire land at the venue
     ours = {o.client_order_id: o for o in quiet_venue.exchange.owner_orders(key.name)}
     assert ours[first["client_order_id"]].status == "OPEN"
-    quiet_venue.create_order("another-trader", {"client_order_id": "x1", "product_id": "BTC-USD", "side": "SELL",
-                                                "order_configuration": {"market_market_ioc": {"base_size": "0.001"}}})
+    quiet_venue.create_order(
+        "another-trader",
+        {
+            "client_order_id": "x1",
+            "product_id": "BTC-USD",
+            "side": "SELL",
+            "order_configuration": {"market_market_ioc": {"base_size": "0.001"}},
+        },
+    )
     assert ours[first["client_order_id"]].status == "FILLED"
     count_before = len(quiet_venue.exchange.owner_orders(key.name))
 
@@ -130,17 +161,24 @@ async def test_an_order_whose_intent_a_power_cut_took_back_is_tracked_from_the_v
     async with Engine(replace(config, journal_path=tmp_path / "as-the-power-cut-left-it.db")) as engine:
         assert engine.trading is not None
         (order,) = engine.orders()
-        assert (order.client_order_id, order.order_id, order.status) == (lost.client_order_id, lost.order_id, OrderStatus.OPEN)
+        assert (order.client_order_id, order.order_id, order.status) == (
+            lost.client_order_id,
+            lost.order_id,
+            OrderStatus.OPEN,
+        )
         assert order.request == lost.request
         (report,) = [d for _, kind, d in engine.trading.journal.events() if kind == "reconcile.unknown_open_order"]
-        assert report == (f"{lost.client_order_id} {lost.order_id}: open at the venue, unknown here: now tracked "
-                          f"(stop_limit SELL 0.01 BTC-USD @ {lost.request.price})")
+        assert report == (
+            f"{lost.client_order_id} {lost.order_id}: open at the venue, unknown here: now tracked "
+            f"(stop_limit SELL 0.01 BTC-USD @ {lost.request.price})"
+        )
         assert [o.client_order_id for o in engine.trading.journal.orders()] == [lost.client_order_id]
         kill = await engine.kill_switch("test: after a power cut")
         assert kill.cancelled == (lost.client_order_id,) and kill.failed == ()
-    assert [o.status for o in quiet_venue.exchange.owner_orders(key.name) if o.order_id == lost.order_id] == ["CANCELLED"]
+    assert [o.status for o in quiet_venue.exchange.owner_orders(key.name) if o.order_id == lost.order_id] == [
+        "CANCELLED"
+    ]
     assert len(quiet_venue.exchange.owner_orders(key.name)) == sent  # nothing placed by the second engine
-
 
 
 async def test_an_order_the_journal_has_as_finished_but_the_venue_has_open_is_reported(

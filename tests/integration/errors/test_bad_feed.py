@@ -207,21 +207,52 @@ async def test_a_checksum_mismatch_is_reported_and_the_book_rebuilt(scripted: Sc
 
 def trades(seq: int, *priced: tuple[str, str, str]) -> str:
     """A market_trades frame of (trade id, price, size)."""
-    return json.dumps({"channel": "market_trades", "timestamp": "2026-11-25T00:00:00.000000000Z", "sequence_num": seq,
-                       "events": [{"type": "update", "trades": [
-                           {"trade_id": i, "product_id": "BTC-USD", "price": p, "size": q, "side": "BUY",
-                            "time": "2026-11-25T00:00:00.000000Z"} for i, p, q in priced]}]})
+    return json.dumps(
+        {
+            "channel": "market_trades",
+            "timestamp": "2026-11-25T00:00:00.000000000Z",
+            "sequence_num": seq,
+            "events": [
+                {
+                    "type": "update",
+                    "trades": [
+                        {
+                            "trade_id": i,
+                            "product_id": "BTC-USD",
+                            "price": p,
+                            "size": q,
+                            "side": "BUY",
+                            "time": "2026-11-25T00:00:00.000000Z",
+                        }
+                        for i, p, q in priced
+                    ],
+                }
+            ],
+        }
+    )
 
 
 def ticker(seq: int, price: str, **fields: str) -> str:
-    return json.dumps({"channel": "ticker", "timestamp": "2026-11-25T00:00:00.000000000Z", "sequence_num": seq,
-                       "events": [{"type": "update", "tickers": [{"product_id": "BTC-USD", "price": price, **fields}]}]})
+    return json.dumps(
+        {
+            "channel": "ticker",
+            "timestamp": "2026-11-25T00:00:00.000000000Z",
+            "sequence_num": seq,
+            "events": [{"type": "update", "tickers": [{"product_id": "BTC-USD", "price": price, **fields}]}],
+        }
+    )
 
 
 BAD_TRADES = [
     l2(0, "snapshot", *SNAPSHOT),
-    trades(1, ("t1", "100.5", "0.1"), ("t2", "NaN", "0.1"), ("t3", "100.6", "-1"), ("t4", "1E+999999", "1"),
-           ("t5", "100.7", "0.2")),
+    trades(
+        1,
+        ("t1", "100.5", "0.1"),
+        ("t2", "NaN", "0.1"),
+        ("t3", "100.6", "-1"),
+        ("t4", "1E+999999", "1"),
+        ("t5", "100.7", "0.2"),
+    ),
     ticker(2, "NaN"),
     ticker(3, "100.5", best_bid="-3"),
     ticker(4, "100.8", best_bid="100", best_ask="101", volume_24_h="12"),
@@ -230,7 +261,9 @@ BAD_TRADES = [
 
 
 @pytest.mark.parametrize("scripted", [[BAD_TRADES]], indirect=True)
-async def test_a_trade_or_ticker_that_cannot_be_is_reported_and_skipped_without_a_reconnect(scripted: ScriptedVenue) -> None:
+async def test_a_trade_or_ticker_that_cannot_be_is_reported_and_skipped_without_a_reconnect(
+    scripted: ScriptedVenue,
+) -> None:
     """Issue 25.5: a public trade priced NaN raised in the tape and forced a full reconnect on
     every such frame; negative and 1E+999999 passed. Each is reported and left out; the good
     trades of the same frame and the book go on, on the same connection."""

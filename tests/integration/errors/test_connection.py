@@ -43,7 +43,11 @@ def connection(
         await send('{"type":"subscribe","channel":"heartbeats"}')
 
     return WebSocketConnection(
-        url, on_open=on_open, on_frame=on_frame, on_state=lambda s, _, r: states.append((s, r)), **kw  # type: ignore[arg-type]
+        url,
+        on_open=on_open,
+        on_frame=on_frame,
+        on_state=lambda s, _, r: states.append((s, r)),
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -96,7 +100,7 @@ async def test_a_failing_frame_handler_is_logged_and_repaired_by_reconnecting(
 async def test_send_without_a_socket_is_a_clear_error() -> None:
     """Scenario: sending before any connection exists is a ConnectionError naming the URL."""
     conn = connection("ws://127.0.0.1:9", lambda raw: None, [])
-    with pytest.raises(ConnectionError, match="not connected to ws://127.0.0.1:9"):
+    with pytest.raises(ConnectionError, match=r"not connected to ws://127\.0\.0\.1:9"):
         await conn.send("x")
 
 

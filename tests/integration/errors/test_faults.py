@@ -11,7 +11,7 @@ import pytest
 from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig
 from cryptoj_tui.engine.events import ConnectionStatus, FeedError, SequenceGap
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
-from tests.conftest import next_event, wait_for_exact_book
+from tests.conftest import book_matches, next_event, wait_for_exact_book
 
 
 @pytest.fixture
@@ -73,11 +73,14 @@ async def test_venue_restart(venue: PaperVenue, live: Engine) -> None:
     await venue.restart(down_for=0.3)
     await next_event(events, reconnected)
     await wait_for_exact_book(live, venue, "BTC-USD")
+    assert book_matches(live, venue, "BTC-USD") and live.metrics.reconnects >= 1
 
 
 async def test_control_endpoint_drives_faults_over_http() -> None:
-    """Scenario: a test outside the process arms faults over the venue's /sim/faults; bad requests get 400s naming the problem."""
+    """Scenario: a test outside the process arms faults over the venue's /sim/faults; bad requests
+    get 400s naming the problem."""
     async with PaperVenue(VenueConfig(step_interval=0, control=True)) as venue, aiohttp.ClientSession() as http:
+
         async def post(body: object) -> tuple[int, dict]:
             async with http.post(f"{venue.rest_url}/sim/faults", json=body) as response:
                 return response.status, await response.json()
@@ -86,8 +89,12 @@ async def test_control_endpoint_drives_faults_over_http() -> None:
         assert status == 200 and data["faults"]["rest_status"] == 503
         async with http.get(f"{venue.rest_url}/api/v3/brokerage/products") as response:
             assert response.status == 503
-        for bad, message in [({"fault": "meteor"}, "unknown fault 'meteor'"), ({"fault": "rest_error"}, "status"),
-                             ([1], "must be a JSON object"), ({"fault": "stall", "seconds": "x"}, "could not convert")]:
+        for bad, message in [
+            ({"fault": "meteor"}, "unknown fault 'meteor'"),
+            ({"fault": "rest_error"}, "status"),
+            ([1], "must be a JSON object"),
+            ({"fault": "stall", "seconds": "x"}, "could not convert"),
+        ]:
             status, data = await post(bad)
             assert status == 400 and message in data["message"], bad
         await post({"fault": "reject_orders", "reason": "INSUFFICIENT_FUND", "count": 2})

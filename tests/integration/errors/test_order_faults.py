@@ -24,7 +24,9 @@ def passive(engine: Engine) -> str:
     return str(bid[0] - 100)
 
 
-async def test_a_placement_the_venue_keeps_failing_ends_failed_with_the_reason(trader: Engine, quiet_venue: PaperVenue) -> None:
+async def test_a_placement_the_venue_keeps_failing_ends_failed_with_the_reason(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
     """Scenario: every try answers 500; the order is FAILED (not guessed open), saying why."""
     quiet_venue.faults.fail_rest(500, count=10)
     order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))
@@ -49,9 +51,15 @@ async def test_an_unanswered_placement_is_resolved_by_asking_and_a_late_arrival_
         quiet_venue.faults.slow_rest(0)
         assert order.status is OrderStatus.FAILED and "could not be asked" in order.reason
         assert quiet_venue.exchange.owner_orders(api_key[1].name) == []  # aiohttp dropped the late requests
-        quiet_venue.create_order(api_key[1].name, {
-            "client_order_id": order.client_order_id, "product_id": "BTC-USD", "side": "BUY",
-            "order_configuration": order.request.configuration()})
+        quiet_venue.create_order(
+            api_key[1].name,
+            {
+                "client_order_id": order.client_order_id,
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": order.request.configuration(),
+            },
+        )
         alert = await next_event(events, lambda e: isinstance(e, Alert) and "after it was given up" in e.message)
         assert order.client_order_id in alert.message  # type: ignore[attr-defined]
         await engine.wait_for(order, "OPEN")
@@ -69,7 +77,9 @@ async def test_an_unanswered_placement_the_venue_never_saw_is_failed(trader: Eng
     assert order.status is OrderStatus.FAILED and "no answer after 4 tries" in order.reason
 
 
-async def test_a_cancel_the_venue_fails_leaves_the_order_working_and_says_why(trader: Engine, quiet_venue: PaperVenue) -> None:
+async def test_a_cancel_the_venue_fails_leaves_the_order_working_and_says_why(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
     """Scenario: batch_cancel answers 500 on every try."""
     order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))
     quiet_venue.faults.fail_rest(500, count=10)
@@ -89,9 +99,15 @@ async def test_an_order_placed_elsewhere_with_our_key_is_reported_tracked_and_ca
     events = trader.events()
     assert trader.config.key is not None
     price = passive(trader)
-    quiet_venue.create_order(trader.config.key.name, {
-        "client_order_id": "elsewhere", "product_id": "BTC-USD", "side": "BUY",
-        "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": price}}})
+    quiet_venue.create_order(
+        trader.config.key.name,
+        {
+            "client_order_id": "elsewhere",
+            "product_id": "BTC-USD",
+            "side": "BUY",
+            "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": price}},
+        },
+    )
     report = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "unknown_open_order")
     assert report.client_order_id == "elsewhere"  # type: ignore[attr-defined]
     assert report.detail == f"open at the venue, unknown here: now tracked (limit BUY 0.01 BTC-USD @ {price})"  # type: ignore[attr-defined]
@@ -102,15 +118,23 @@ async def test_an_order_placed_elsewhere_with_our_key_is_reported_tracked_and_ca
     assert [o.status for o in quiet_venue.exchange.owner_orders(trader.config.key.name)] == ["CANCELLED"]
 
 
-async def test_an_unknown_order_the_venue_will_not_show_is_reported_not_tracked(trader: Engine, quiet_venue: PaperVenue) -> None:
+async def test_an_unknown_order_the_venue_will_not_show_is_reported_not_tracked(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
     """Scenario: the user channel shows an order the engine does not know, and reading it from the
     venue fails (500 on every try): reported with the reason, nothing tracked, trading goes on."""
     events = trader.events()
     assert trader.config.key is not None
     quiet_venue.faults.fail_rest(500, count=10)
-    quiet_venue.create_order(trader.config.key.name, {
-        "client_order_id": "elsewhere", "product_id": "BTC-USD", "side": "BUY",
-        "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": passive(trader)}}})
+    quiet_venue.create_order(
+        trader.config.key.name,
+        {
+            "client_order_id": "elsewhere",
+            "product_id": "BTC-USD",
+            "side": "BUY",
+            "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": passive(trader)}},
+        },
+    )
     report = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "unknown_open_order")
     quiet_venue.faults.clear()
     assert "open at the venue, unknown here, cannot be read: " in report.detail and "HTTP 500" in report.detail  # type: ignore[attr-defined]
@@ -119,15 +143,22 @@ async def test_an_unknown_order_the_venue_will_not_show_is_reported_not_tracked(
 
 async def test_a_key_the_venue_does_not_know_stops_the_start_with_a_clear_error(quiet_venue: PaperVenue) -> None:
     """Scenario: a valid key file whose key was never registered."""
-    engine = Engine(trading_config(quiet_venue, generate_key()).__class__(ws_url=quiet_venue.ws_url, key=generate_key()))
-    with pytest.raises(EngineStartError, match=r"^cannot start trading at http://127\.0\.0\.1:\d+: GET /api/v3/brokerage/"
-                       r"\S+: HTTP 401 UNAUTHORIZED: the venue refused the API key: it does not know the key") as refused:
+    engine = Engine(
+        trading_config(quiet_venue, generate_key()).__class__(ws_url=quiet_venue.ws_url, key=generate_key())
+    )
+    with pytest.raises(
+        EngineStartError,
+        match=r"^cannot start trading at http://127\.0\.0\.1:\d+: GET /api/v3/brokerage/"
+        r"\S+: HTTP 401 UNAUTHORIZED: the venue refused the API key: it does not know the key",
+    ) as refused:
         await engine.start()
     assert "\n" not in str(refused.value)
     await engine.stop()
 
 
-async def test_a_gap_and_garbage_on_the_user_channel_lead_to_reconciliation(trader: Engine, quiet_venue: PaperVenue) -> None:
+async def test_a_gap_and_garbage_on_the_user_channel_lead_to_reconciliation(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
     """Scenario: the venue skips sequence numbers and sends a broken frame on every connection;
     the user connection counts both and reconciles orders over REST, which finds what it missed."""
     assert trader.trading is not None
@@ -147,7 +178,9 @@ async def test_a_gap_and_garbage_on_the_user_channel_lead_to_reconciliation(trad
     assert user.metrics.gaps >= 1 and user.metrics.decode_errors >= 1 and user.state == "connected"
 
 
-async def test_an_expired_jwt_is_a_clear_401_not_a_retry_storm(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
+async def test_an_expired_jwt_is_a_clear_401_not_a_retry_storm(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+) -> None:
     """Scenario: this machine's clock is ten minutes slow, so every JWT we sign has already
     expired by the venue's clock: the venue answers 401 "Unauthorized" (as Coinbase: it says no
     more), our client says in one line what can cause it, the clock among them, after one request
@@ -157,7 +190,7 @@ async def test_an_expired_jwt_is_a_clear_401_not_a_retry_storm(quiet_venue: Pape
     slow = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key, clock=lambda: time.time() - 600))
     right = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key))
     try:
-        with pytest.raises(RestError, match="HTTP 401 UNAUTHORIZED: .*clock is more than two minutes off") as raised:
+        with pytest.raises(RestError, match=r"HTTP 401 UNAUTHORIZED: .*clock is more than two minutes off") as raised:
             await slow.accounts()
         assert "\n" not in str(raised.value) and slow.requests == 1
         assert await right.accounts()

@@ -12,9 +12,8 @@ from aiohttp import WSMsgType, web
 
 from cryptoj_tui.engine import Engine, EngineConfig, Side
 from cryptoj_tui.engine.events import FeedError
-from tests.capture_data import binance_snapshots, binance_stream
+from tests.capture_data import SYMBOLS, binance_snapshots, binance_stream, documented_rule
 from tests.conftest import next_event
-from tests.unit.test_binance_depth import SYMBOLS, documented_rule
 
 pytestmark = pytest.mark.captures
 
@@ -70,7 +69,8 @@ async def replay_server(captures: Path) -> AsyncIterator[tuple[Replay, str]]:
 
 
 async def test_replayed_session_builds_every_documented_book(captures: Path, replay_server: tuple[Replay, str]) -> None:
-    """Scenario: a recorded Binance session replayed over a socket; every book ends as Binance's documented sync rule says."""
+    """Scenario: a recorded Binance session replayed over a socket; every book ends as Binance's
+    documented sync rule says."""
     replay, host = replay_server
     config = EngineConfig(venue="binance", ws_url=f"ws://{host}/ws", rest_url=f"http://{host}")
     frames = [json.loads(f)["data"] for f in replay.frames]

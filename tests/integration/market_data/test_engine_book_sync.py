@@ -7,7 +7,7 @@ import pytest
 from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig, ProductUnavailable
 from cryptoj_tui.engine.events import BookUpdated, ConnectionStatus, FeedError
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
-from tests.conftest import next_event, wait_for_exact_book
+from tests.conftest import book_matches, next_event, wait_for_exact_book
 
 
 async def test_live_books_equal_the_venue_books_exactly(venue: PaperVenue, engine: Engine) -> None:
@@ -39,11 +39,10 @@ async def test_subscribing_after_the_connection_is_up(venue: PaperVenue, engine:
     await engine.subscribe("SOL-USD")
     await engine.wait_for_book("SOL-USD")
     await wait_for_exact_book(engine, venue, "SOL-USD")
+    assert book_matches(engine, venue, "SOL-USD") and engine.metrics.connects == 1  # on the same connection
 
 
-async def test_unknown_product_gets_a_clear_error_and_the_rest_keeps_working(
-    venue: PaperVenue, engine: Engine
-) -> None:
+async def test_unknown_product_gets_a_clear_error_and_the_rest_keeps_working(venue: PaperVenue, engine: Engine) -> None:
     """Scenario: a product the venue does not list; the venue says so, waiting for its book ends
     at once with the venue's words (not at a timeout), and the engine carries on."""
     events = engine.events()
@@ -90,7 +89,8 @@ async def test_unreachable_venue_keeps_retrying_and_says_why() -> None:
     async with Engine(EngineConfig(ws_url=url)) as engine:
         events = engine.events()
         status = await next_event(
-            events, lambda e: isinstance(e, ConnectionStatus) and e.state is ConnectionState.RECONNECTING and e.reason != ""
+            events,
+            lambda e: isinstance(e, ConnectionStatus) and e.state is ConnectionState.RECONNECTING and e.reason != "",
         )
         assert "retry in" in status.reason  # type: ignore[attr-defined]
         with pytest.raises(TimeoutError, match="connection reconnecting"):

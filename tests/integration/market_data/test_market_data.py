@@ -75,7 +75,8 @@ async def test_a_quiet_product_is_reported_stale_and_fresh_again() -> None:
 
 
 async def test_feed_counters_are_published_about_once_a_second(venue: PaperVenue, engine: Engine) -> None:
-    """Scenario: a live feed publishes its counters (frames, bytes, state, last-frame age, feed latency) about once a second."""
+    """Scenario: a live feed publishes its counters (frames, bytes, state, last-frame age, feed
+    latency) about once a second."""
     events = engine.events()
     await engine.subscribe("BTC-USD")
     first = await next_event(events, lambda e: isinstance(e, FeedMetrics))

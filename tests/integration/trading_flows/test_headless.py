@@ -29,21 +29,56 @@ async def run_script(venue: PaperVenue, key: CdpKey, commands: list[object]) -> 
 async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
     """Scenario: place, list, cancel, kill, re-arm, plus bad commands; one reply each, in order."""
     bid = quiet_venue.book_levels("BTC-USD")[0][0][0]
-    place = {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "0.01",
-             "price": str(bid - 50)}
-    lines = await run_script(quiet_venue, api_key[1], [
-        place, {"cmd": "orders"}, {"cmd": "cancel_all"}, place, {"cmd": "state"},
-        {"cmd": "set_limit", "name": "max_order_size", "value": "0.001", "reason": "test"}, place,
-        {"cmd": "kill", "reason": "demo"}, {"cmd": "rearm", "reason": "ok"}, {"cmd": "positions"},
-        {"cmd": "cancel", "client_order_id": "nope"}, {"cmd": "teleport"}, "{broken",
-        {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "-1", "price": "1"},
-        {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "1e308", "price": "1"},
-        {"cmd": "state"},
-    ])
+    place = {
+        "cmd": "place",
+        "product_id": "BTC-USD",
+        "side": "buy",
+        "type": "limit",
+        "size": "0.01",
+        "price": str(bid - 50),
+    }
+    lines = await run_script(
+        quiet_venue,
+        api_key[1],
+        [
+            place,
+            {"cmd": "orders"},
+            {"cmd": "cancel_all"},
+            place,
+            {"cmd": "state"},
+            {"cmd": "set_limit", "name": "max_order_size", "value": "0.001", "reason": "test"},
+            place,
+            {"cmd": "kill", "reason": "demo"},
+            {"cmd": "rearm", "reason": "ok"},
+            {"cmd": "positions"},
+            {"cmd": "cancel", "client_order_id": "nope"},
+            {"cmd": "teleport"},
+            "{broken",
+            {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "-1", "price": "1"},
+            {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "size": "1e308", "price": "1"},
+            {"cmd": "state"},
+        ],
+    )
     replies = [line for line in lines if "reply" in line]
     assert [r["reply"] for r in replies] == [
-        "subscribe", "ready", "place", "orders", "cancel_all", "place", "state", "set_limit", "place", "kill",
-        "rearm", "positions", "cancel", "teleport", None, "place", "place", "state",
+        "subscribe",
+        "ready",
+        "place",
+        "orders",
+        "cancel_all",
+        "place",
+        "state",
+        "set_limit",
+        "place",
+        "kill",
+        "rearm",
+        "positions",
+        "cancel",
+        "teleport",
+        None,
+        "place",
+        "place",
+        "state",
     ]
     assert replies[2]["ok"] and replies[2]["order"]["status"] == "OPEN"
     assert len(replies[3]["orders"]) == 1 and len(replies[4]["cancelled"]) == 1
@@ -63,8 +98,15 @@ async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Pat
 async def test_the_command_runs_an_embedded_venue_and_exits_0_at_end_of_input() -> None:
     """Scenario: `cryptoj headless --product BTC-USD` with no venue given, stdin closed at once."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cryptoj_tui", "headless", "--product", "BTC-USD",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "cryptoj_tui",
+        "headless",
+        "--product",
+        "BTC-USD",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     out, err = await asyncio.wait_for(process.communicate(b'{"cmd": "state"}\n'), 60)
@@ -79,8 +121,17 @@ async def test_a_world_readable_key_file_is_refused_in_one_line(tmp_path: Path, 
     key_file, _ = api_key
     key_file.chmod(0o644)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cryptoj_tui", "headless", "--ws-url", "ws://127.0.0.1:9", "--key-file", str(key_file),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "cryptoj_tui",
+        "headless",
+        "--ws-url",
+        "ws://127.0.0.1:9",
+        "--key-file",
+        str(key_file),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2
@@ -92,8 +143,14 @@ async def test_a_world_readable_key_file_is_refused_in_one_line(tmp_path: Path, 
 async def headless_with_stdin(stdin: object, *args: str, timeout: float = 60) -> tuple[int, list[dict], str]:
     """`cryptoj headless` (embedded venue) with `stdin`: (exit code, reply lines, stderr)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cryptoj_tui", "headless", *args,
-        stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,  # type: ignore[arg-type]
+        sys.executable,
+        "-m",
+        "cryptoj_tui",
+        "headless",
+        *args,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,  # type: ignore[arg-type]
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
@@ -125,8 +182,14 @@ async def test_a_line_over_the_limit_is_answered_with_an_error_and_the_next_is_r
     exceed the limit"); a line over the 1 MiB limit is dropped with an error reply, and the
     commands after it run."""
     commands = tmp_path / "commands.jsonl"
-    commands.write_bytes(b'{"cmd": "state", "pad": "' + b"x" * (3 << 20) + b'"}\n{"cmd": "state"}\n'
-                         + b'{"cmd": "state", "pad": "' + b"y" * 100_000 + b'"}\n')
+    commands.write_bytes(
+        b'{"cmd": "state", "pad": "'
+        + b"x" * (3 << 20)
+        + b'"}\n{"cmd": "state"}\n'
+        + b'{"cmd": "state", "pad": "'
+        + b"y" * 100_000
+        + b'"}\n'
+    )
     with commands.open("rb") as stdin:
         code, replies, err = await headless_with_stdin(stdin)
     assert code == 0, err
@@ -137,8 +200,16 @@ async def test_a_line_over_the_limit_is_answered_with_an_error_and_the_next_is_r
 async def test_stay_keeps_the_engine_after_the_end_of_input_until_interrupted() -> None:
     """`--stay`: stdin ends at once, the engine goes on printing events until SIGINT; exit 0."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cryptoj_tui", "headless", "--stay", "--product", "BTC-USD",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "cryptoj_tui",
+        "headless",
+        "--stay",
+        "--product",
+        "BTC-USD",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout is not None

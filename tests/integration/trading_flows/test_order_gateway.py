@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from cryptoj_tui.cdp_keys import CdpKey, KeyFileError, generate_key, key_file_text
-from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner, load_key, load_key_file
 from cryptoj_tui.engine.adapters.coinbase import rest as rest_module
-from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S
+from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S, JwtSigner, load_key, load_key_file
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.adapters.connection import Backoff
 from cryptoj_tui.sim.venue import PaperVenue
@@ -55,7 +54,10 @@ async def test_orders_and_cancels_go_with_tokens_signed_ahead(quiet_venue: Paper
     """Scenario: an order and a cancel use the token signed while the client was idle (the venue
     takes it); the next one is signed once the caller has the answer."""
     signer = rest._signer
-    orders, cancels = f"{rest.base_url}/api/v3/brokerage/orders", f"{rest.base_url}/api/v3/brokerage/orders/batch_cancel"
+    orders, cancels = (
+        f"{rest.base_url}/api/v3/brokerage/orders",
+        f"{rest.base_url}/api/v3/brokerage/orders/batch_cancel",
+    )
     await rest.start()
     assert signer.ready_for("POST", orders) and signer.ready_for("POST", cancels)
     answer = await rest.create_order(str(uuid.uuid4()), "BTC-USD", "BUY", resting_buy(quiet_venue))
@@ -157,7 +159,8 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_key_from_the_environment(tmp_path: Path) -> None:
-    """Scenario: keys from CRYPTOJ_API_KEY_NAME/CRYPTOJ_API_PRIVATE_KEY load, never show in repr, and bad ones say which variable is wrong."""
+    """Scenario: keys from CRYPTOJ_API_KEY_NAME/CRYPTOJ_API_PRIVATE_KEY load, never show in repr,
+    and bad ones say which variable is wrong."""
     key = generate_key(ed25519_key=True)
     import json
 
@@ -171,11 +174,15 @@ def test_a_key_from_the_environment(tmp_path: Path) -> None:
         load_key(env={"CRYPTOJ_API_KEY_NAME": "x", "CRYPTOJ_API_PRIVATE_KEY": "not a key!"})
 
 
-async def test_timeouts_are_retried_with_the_same_client_order_id(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
+async def test_timeouts_are_retried_with_the_same_client_order_id(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+) -> None:
     """Scenario: answers come too late; the venue still acts on every try, yet one order exists."""
     _, key = api_key
     quiet_venue.keys.register(key.name, key.public_key())
-    impatient = CoinbaseRest(quiet_venue.rest_url, JwtSigner(key), timeout=0.1, retries=2, backoff=Backoff(base=0.01, cap=0.02))
+    impatient = CoinbaseRest(
+        quiet_venue.rest_url, JwtSigner(key), timeout=0.1, retries=2, backoff=Backoff(base=0.01, cap=0.02)
+    )
     client_id = str(uuid.uuid4())
     quiet_venue.faults.slow_rest(0.3)
     try:

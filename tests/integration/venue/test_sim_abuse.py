@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -39,7 +40,7 @@ async def heartbeat_gaps(url: str, seconds: float) -> list[float]:
                 break
             if frame.get("channel") == "heartbeats":
                 times.append(time.monotonic())
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 async def test_a_subscribe_repeating_one_product_is_one_subscription_and_stalls_no_one(paper: PaperVenue) -> None:
@@ -61,15 +62,19 @@ async def test_a_subscribe_repeating_one_product_is_one_subscription_and_stalls_
 
 
 async def test_a_client_that_never_reads_is_cut_off_at_a_byte_bound_and_its_frames_are_freed(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """The queue is bounded in bytes (one level2 snapshot is megabytes at a real venue), the
     client is cut off (the reason in a close frame it will not read either, and in the venue's
     log), and nothing of it stays behind."""
-    async with PaperVenue(VenueConfig(seed=9, step_interval=0.01, max_queued_bytes=256 << 10)) as paper, \
-            connect(paper.ws_url, max_size=None, max_queue=1, close_timeout=0.5) as idle:
+    async with (
+        PaperVenue(VenueConfig(seed=9, step_interval=0.01, max_queued_bytes=256 << 10)) as paper,
+        connect(paper.ws_url, max_size=None, max_queue=1, close_timeout=0.5) as idle,
+    ):
         for _ in range(200):  # a burst of fresh snapshots it will never read
-            await idle.send(json.dumps({"type": "subscribe", "channel": "level2",
-                                        "product_ids": ["BTC-USD", "ETH-USD", "SOL-USD"]}))
+            await idle.send(
+                json.dumps({"type": "subscribe", "channel": "level2", "product_ids": ["BTC-USD", "ETH-USD", "SOL-USD"]})
+            )
         async with asyncio.timeout(20):
             while paper.feed.sessions:
                 await asyncio.sleep(0.05)

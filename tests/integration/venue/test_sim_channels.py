@@ -104,10 +104,15 @@ async def test_user_channel_needs_a_jwt_then_reports_every_change_of_our_orders(
         refused = await subscribe(ws, "user", jwt=sign(generate_key()))
         assert refused[-1]["type"] == "error" and "unknown API key" in refused[-1]["message"]
         bid = paper.books["BTC-USD"].best_bid()
-        resting = paper.create_order(owner.name, {
-            "client_order_id": str(uuid.uuid4()), "product_id": "BTC-USD", "side": "BUY",
-            "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": str(bid - 10)}},
-        })["success_response"]["order_id"]
+        resting = paper.create_order(
+            owner.name,
+            {
+                "client_order_id": str(uuid.uuid4()),
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": str(bid - 10)}},
+            },
+        )["success_response"]["order_id"]
         snapshot, _ = await subscribe(ws, "user", jwt=sign(owner), product_ids=["BTC-USD"])
         assert snapshot["channel"] == "user" and snapshot["sequence_num"] == 0
         assert [o["order_id"] for o in snapshot["events"][0]["orders"]] == [resting]

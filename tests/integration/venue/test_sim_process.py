@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 from cryptoj_tui.engine import Engine, EngineConfig
-
-
-async def start_sim(
-    *args: str, env: dict[str, str] | None = None, until: str = "websocket"
-) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
-    """Start `cryptoj sim`; return it and the `name: value` lines it printed up to `until`."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cryptoj_tui", "sim", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
-    assert process.stdout is not None
-    printed: dict[str, str] = {}
-    async with asyncio.timeout(20):
-        while line := (await process.stdout.readline()).decode():
-            name, _, value = line.partition(": ")
-            printed[name] = value.strip()
-            if name == until:
-                return process, printed
-    raise AssertionError(f"cryptoj sim printed no {until}; stderr: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
+from tests.integration.helpers import start_sim
 
 
 async def test_sim_process_serves_books_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     from cryptoj_tui.cdp_keys import generate_key, write_key_file
 
     write_key_file(tmp_path / "k.json", generate_key())
-    process, printed = await start_sim("--port", "0", "--seed", "4", "--products", "ETH-USD", "--api-key-file", str(tmp_path / "k.json"))
+    process, printed = await start_sim(
+        "--port", "0", "--seed", "4", "--products", "ETH-USD", "--api-key-file", str(tmp_path / "k.json")
+    )
     url = printed["websocket"]
     try:
         assert printed["rest"] == url.replace("ws://", "http://")
@@ -56,8 +38,14 @@ async def test_sim_on_a_busy_port_says_so_and_exits_1() -> None:
     try:
         port = printed["websocket"].rsplit(":", 1)[1]
         second = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cryptoj_tui", "sim", "--port", port,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "cryptoj_tui",
+            "sim",
+            "--port",
+            port,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         async with asyncio.timeout(20):
             _, err = await second.communicate()

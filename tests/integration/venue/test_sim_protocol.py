@@ -87,9 +87,18 @@ async def test_heartbeats_need_no_products_and_count_up() -> None:
         ('{"type": "subscribe", "channel": "level2"}', "level2 needs product_ids"),
         ('{"type": "subscribe", "channel": "level2", "product_ids": "BTC-USD"}', "level2 needs product_ids"),
         ('{"type": "subscribe", "channel": "level2", "product_ids": [{"a": 1}]}', "level2 needs product_ids"),
-        ('{"type": "subscribe", "channel": "level2", "product_ids": ["BTC-USD", "XXX-USD"]}', "unknown product ids ['XXX-USD']"),
-        ('{"type": "subscribe", "channel": "user", "product_ids": ["BTC-USD"]}', "user channel needs a valid jwt: malformed JWT"),
-        ('{"type": "subscribe", "channel": "ticker_batch", "product_ids": ["BTC-USD"]}', "not served by this paper venue yet"),
+        (
+            '{"type": "subscribe", "channel": "level2", "product_ids": ["BTC-USD", "XXX-USD"]}',
+            "unknown product ids ['XXX-USD']",
+        ),
+        (
+            '{"type": "subscribe", "channel": "user", "product_ids": ["BTC-USD"]}',
+            "user channel needs a valid jwt: malformed JWT",
+        ),
+        (
+            '{"type": "subscribe", "channel": "ticker_batch", "product_ids": ["BTC-USD"]}',
+            "not served by this paper venue yet",
+        ),
     ],
 )
 async def test_bad_requests_get_error_frames_and_the_connection_keeps_serving(

@@ -27,20 +27,33 @@ class Client:
         self.session, self.venue, self.key = session, venue, key
         self.host = f"127.0.0.1:{venue.port}"
 
-    async def call(self, method: str, path: str, *, body: Any = None, params: Any = None,
-                   token: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, Any]:
         all_headers = dict(headers or {})
         if token is None and self.key is not None:
             token = sign(self.key, f"{method} {self.host}{BASE}{path}")
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
-        async with self.session.request(method, f"{self.venue.rest_url}{BASE}{path}", json=body,
-                                        params=params, headers=all_headers) as response:
+        async with self.session.request(
+            method, f"{self.venue.rest_url}{BASE}{path}", json=body, params=params, headers=all_headers
+        ) as response:
             return response.status, await response.json(), response.headers
 
     async def order(self, side: str, config: str, *, cid: str | None = None, **fields: str) -> dict[str, Any]:
-        body = {"client_order_id": cid or str(uuid.uuid4()), "product_id": "BTC-USD", "side": side,
-                "order_configuration": {config: fields}}
+        body = {
+            "client_order_id": cid or str(uuid.uuid4()),
+            "product_id": "BTC-USD",
+            "side": side,
+            "order_configuration": {config: fields},
+        }
         status, data, _ = await self.call("POST", "/orders", body=body)
         assert status == 200, data
         return data
@@ -74,11 +87,15 @@ async def test_place_get_list_fill_and_cancel_round_trip(client: Client, paper: 
     fill = fills["fills"][0]
     assert D(fill["price"]) >= ask and fill["liquidity_indicator"] == "TAKER" and fill["trade_type"] == "FILL"
     status, listed, _ = await client.call(
-        "GET", "/orders/historical/batch", params=[("order_status", "OPEN"), ("product_ids", "BTC-USD"), ("product_ids", "ETH-USD")]
+        "GET",
+        "/orders/historical/batch",
+        params=[("order_status", "OPEN"), ("product_ids", "BTC-USD"), ("product_ids", "ETH-USD")],
     )
     assert [o["order_id"] for o in listed["orders"]] == [order_id]
     status, cancelled, _ = await client.call("POST", "/orders/batch_cancel", body={"order_ids": [order_id]})
-    assert cancelled == {"results": [{"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id}]}
+    assert cancelled == {
+        "results": [{"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id}]
+    }
     status, accounts, _ = await client.call("GET", "/accounts")
     usd = next(a for a in accounts["accounts"] if a["currency"] == "USD")
     assert usd["hold"] == {"value": "0", "currency": "USD"}
@@ -98,7 +115,7 @@ async def test_resting_orders_show_in_the_public_book_and_the_level2_feed(client
     status, book, _ = await client.call("GET", "/product_book", params={"product_id": "BTC-USD", "limit": "1"})
     assert book["pricebook"]["bids"] == [{"price": str(price), "size": "0.5"}]
     status, best, _ = await client.call("GET", "/best_bid_ask", params={"product_ids": "BTC-USD"})
-    assert best["pricebooks"][0]["bids"][0]["price"] == str(price)
+    assert status == 200 and best["pricebooks"][0]["bids"][0]["price"] == str(price)
 
 
 async def test_repeated_client_order_id_returns_the_same_order(client: Client, paper: PaperVenue) -> None:
@@ -120,12 +137,28 @@ async def test_business_rejection_is_success_false_with_error_response(client: C
     [
         ("POST", "/orders", "not json", "not valid JSON"),
         ("POST", "/orders", {"client_order_id": "x", "product_id": "NOPE-USD"}, "unknown product_id"),
-        ("POST", "/orders", {"client_order_id": "x", "product_id": "BTC-USD", "side": "BUY",
-                             "order_configuration": {"limit_limit_gtc": {"base_size": "-1", "limit_price": "1"}}},
-         "base_size must be a plain decimal string such as \"0.001\", got '-1'"),
-        ("POST", "/orders", {"client_order_id": "x", "product_id": "BTC-USD", "side": "BUY",
-                             "order_configuration": {"limit_limit_gtc": {"base_size": "0.000", "limit_price": "1"}}},
-         "base_size must be a positive number, got '0.000'"),
+        (
+            "POST",
+            "/orders",
+            {
+                "client_order_id": "x",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "-1", "limit_price": "1"}},
+            },
+            "base_size must be a plain decimal string such as \"0.001\", got '-1'",
+        ),
+        (
+            "POST",
+            "/orders",
+            {
+                "client_order_id": "x",
+                "product_id": "BTC-USD",
+                "side": "BUY",
+                "order_configuration": {"limit_limit_gtc": {"base_size": "0.000", "limit_price": "1"}},
+            },
+            "base_size must be a positive number, got '0.000'",
+        ),
         ("POST", "/orders/batch_cancel", {"order_ids": "abc"}, "order_ids must be a non-empty list"),
         ("POST", "/orders/batch_cancel", {"order_ids": [str(n) for n in range(101)]}, "at most 100 order_ids"),
         ("GET", "/orders/historical/batch?limit=0", None, "limit must be 1..1000"),
@@ -141,8 +174,9 @@ async def test_malformed_requests_get_400_invalid_argument(
     params = dict(p.split("=") for p in query.split("&")) if query else None
     if body == "not json":
         token = sign(client.key, f"{method} {client.host}{BASE}{path_only}")  # type: ignore[arg-type]
-        async with client.session.post(f"{client.venue.rest_url}{BASE}{path_only}", data="{nope",
-                                       headers={"Authorization": f"Bearer {token}"}) as response:
+        async with client.session.post(
+            f"{client.venue.rest_url}{BASE}{path_only}", data="{nope", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
             status, data = response.status, await response.json()
     else:
         status, data, _ = await client.call(method, path_only, body=body, params=params)
@@ -150,7 +184,8 @@ async def test_malformed_requests_get_400_invalid_argument(
 
 
 async def test_each_auth_failure_is_401_unauthorized_and_the_reason_is_logged(
-        client: Client, paper: PaperVenue, caplog: pytest.LogCaptureFixture) -> None:
+    client: Client, paper: PaperVenue, caplog: pytest.LogCaptureFixture
+) -> None:
     """As Coinbase answers: 401 with the plain text body "Unauthorized" (clients map the status to
     their authentication error); why is in the venue's log, for whoever runs it."""
     key = client.key
@@ -185,7 +220,11 @@ async def test_unknown_routes_and_orders_are_404_json(client: Client) -> None:
 async def test_products_carry_real_increments(client: Client) -> None:
     status, product, _ = await client.call("GET", "/products/BTC-USD")
     assert status == 200
-    assert (product["quote_increment"], product["base_increment"], product["status"]) == ("0.01", "0.00000001", "online")
+    assert (product["quote_increment"], product["base_increment"], product["status"]) == (
+        "0.01",
+        "0.00000001",
+        "online",
+    )
 
 
 async def test_get_with_an_empty_json_body_is_fine(client: Client) -> None:
@@ -195,10 +234,16 @@ async def test_get_with_an_empty_json_body_is_fine(client: Client) -> None:
 
 async def test_orders_page_with_a_cursor(client: Client, paper: PaperVenue) -> None:
     price = str(paper.books["BTC-USD"].best_bid() - 500)
-    ids = [(await client.order("BUY", "limit_limit_gtc", base_size="0.001", limit_price=price))["success_response"]["order_id"] for _ in range(5)]
+    ids = [
+        (await client.order("BUY", "limit_limit_gtc", base_size="0.001", limit_price=price))["success_response"][
+            "order_id"
+        ]
+        for _ in range(5)
+    ]
     seen, cursor = [], ""
     while True:
         status, page, _ = await client.call("GET", "/orders/historical/batch", params={"limit": "2", "cursor": cursor})
+        assert status == 200
         seen += [o["order_id"] for o in page["orders"]]
         if not page["has_next"]:
             break
@@ -238,18 +283,32 @@ async def test_injected_rejections_and_latency(client: Client, paper: PaperVenue
 
 
 async def test_extra_fields_are_ignored_and_starting_balances_are_configurable(api_key: tuple[Path, CdpKey]) -> None:
-    config = VenueConfig(step_interval=0, api_key_files=(api_key[0],), starting_balances=(("USD", D("500")), ("BTC", D("0.1"))))
+    config = VenueConfig(
+        step_interval=0, api_key_files=(api_key[0],), starting_balances=(("USD", D("500")), ("BTC", D("0.1")))
+    )
     async with PaperVenue(config) as venue, aiohttp.ClientSession() as session:
         client = Client(session, venue, api_key[1])
         status, accounts, _ = await client.call("GET", "/accounts")
-        assert {a["currency"]: a["available_balance"]["value"] for a in accounts["accounts"]} == {"USD": "500", "BTC": "0.1"}
+        assert {a["currency"]: a["available_balance"]["value"] for a in accounts["accounts"]} == {
+            "USD": "500",
+            "BTC": "0.1",
+        }
         price = str(venue.books["BTC-USD"].best_bid() - 100)
-        body = {"client_order_id": "x1", "product_id": "BTC-USD", "side": "BUY", "surprise": {"nested": [1, 2]},
-                "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": price, "colour": "red"}}}
+        body = {
+            "client_order_id": "x1",
+            "product_id": "BTC-USD",
+            "side": "BUY",
+            "surprise": {"nested": [1, 2]},
+            "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": price, "colour": "red"}},
+        }
         status, data, _ = await client.call("POST", "/orders", body=body)
         assert status == 200 and data["success"] is True
         assert data["order_configuration"] == {"limit_limit_gtc": {"base_size": "0.001", "limit_price": price}}
-        too_big = dict(body, client_order_id="x2", order_configuration={"limit_limit_gtc": {"base_size": "1", "limit_price": price}})
+        too_big = dict(
+            body,
+            client_order_id="x2",
+            order_configuration={"limit_limit_gtc": {"base_size": "1", "limit_price": price}},
+        )
         status, data, _ = await client.call("POST", "/orders", body=too_big)
         assert data["error_response"]["error"] == "INSUFFICIENT_FUND"
 

@@ -33,22 +33,28 @@ def test_the_venue_process_listens_takes_our_key_and_stops() -> None:
 
 
 def test_a_venue_that_cannot_start_says_why() -> None:
-    with pytest.raises(VenueProcessError, match="exited .* before listening: .*port must be 0..65535"):
+    with pytest.raises(VenueProcessError, match=r"exited .* before listening: .*port must be 0\.\.65535"):
         VenueProcess(generate_key(), extra_args=("--port", "99999")).start()
 
 
 def test_the_venue_goes_when_its_parent_dies_without_stopping_it() -> None:
     """Scenario: the console is killed (no clean-up runs): its venue must not keep the port."""
     parent = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent("""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
             import os
             from cryptoj_tui.cdp_keys import generate_key
             from cryptoj_tui.sim.process import VenueProcess
             venue = VenueProcess(generate_key()).start()
             print(venue._process.pid, flush=True)
             os._exit(9)  # as if killed: no stop(), no finally
-        """)],
-        capture_output=True, text=True, timeout=60,
+        """),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     child = psutil.Process(int(parent.stdout.strip()))
     deadline = time.monotonic() + 10

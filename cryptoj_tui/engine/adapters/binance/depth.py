@@ -42,7 +42,7 @@ class CombinedDiff(msgspec.Struct, frozen=True):
 class DepthSnapshot(msgspec.Struct, frozen=True):
     """The REST `GET /api/v3/depth` answer."""
 
-    lastUpdateId: int  # noqa: N815 - Binance's field name
+    lastUpdateId: int
     bids: list[PriceLevel]
     asks: list[PriceLevel]
 
@@ -112,7 +112,7 @@ class DepthSync:
         last = snapshot.lastUpdateId
         pending = [d for d in self._buffer if d.u > last]
         self._buffer = []
-        if pending and pending[0].U > last + 1:
+        if pending and last + 1 < pending[0].U:
             self._fail(f"snapshot {last} is older than the first buffered diff {pending[0].U}")
             return []
         self.last_update_id, self._first = last, True
@@ -132,11 +132,11 @@ class DepthSync:
         if self._first:
             if diff.u < expected:
                 return None  # already in the snapshot
-            if diff.U > expected:
+            if expected < diff.U:
                 self._fail(f"first diff {diff.U}..{diff.u} does not cover {expected}")
                 return None
             self._first = False
-        elif diff.U != expected:
+        elif expected != diff.U:
             self._fail(f"gap: expected diff from {expected}, got {diff.U}")
             return None
         self.last_update_id = diff.u

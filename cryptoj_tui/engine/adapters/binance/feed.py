@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import msgspec
 
-from cryptoj_tui.engine.adapters.binance.depth import DepthSync, SyncState, decode_diff, decode_snapshot
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
-from cryptoj_tui.engine.adapters.connection import Backoff, WebSocketConnection
+from cryptoj_tui.engine.adapters.binance.depth import BookStep, DepthSync, SyncState, decode_diff, decode_snapshot
 from cryptoj_tui.engine.adapters.coinbase.stream import excerpt
+from cryptoj_tui.engine.adapters.connection import Backoff, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.market_data import MarketData
@@ -71,8 +71,12 @@ class BinanceDepthFeed(ConnectedFeed):
         self._http: aiohttp.ClientSession | None = None
         self._envelope = msgspec.json.Decoder(_Envelope)
         self._connection = WebSocketConnection(
-            ws_url, on_open=self._on_open, on_frame=self._on_frame, on_state=self._on_state,
-            stale_after=stale_after, backoff=backoff,
+            ws_url,
+            on_open=self._on_open,
+            on_frame=self._on_frame,
+            on_state=self._on_state,
+            stale_after=stale_after,
+            backoff=backoff,
         )
 
     def start(self) -> None:
@@ -137,7 +141,7 @@ class BinanceDepthFeed(ConnectedFeed):
         self.metrics.decode_errors += 1
         self._bus.publish(FeedError(where=self.url, message=f"bad depth frame: {problem} in {excerpt(raw)!r}"))
 
-    def _run(self, symbol: str, steps: list[tuple[str, list, int]]) -> None:
+    def _run(self, symbol: str, steps: list[BookStep]) -> None:
         product_id = self._products[symbol]
         market_data = self._market_data
         for kind, changes, update_id in steps:

@@ -19,12 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
-from cryptoj_tui.engine.adapters.connection import (
-    Backoff,
-    SequenceTracker,
-    SubscriptionSet,
-    WebSocketConnection,
-)
 from cryptoj_tui.engine.adapters.coinbase.stream import (
     ErrorFrame,
     FrameError,
@@ -34,6 +28,12 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
     StreamDecoder,
     Ticker,
     TickerFrame,
+)
+from cryptoj_tui.engine.adapters.connection import (
+    Backoff,
+    SequenceTracker,
+    SubscriptionSet,
+    WebSocketConnection,
 )
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError, Heartbeat, SequenceGap
@@ -174,20 +174,30 @@ class CoinbaseMarketFeed(ConnectedFeed):
         elif isinstance(frame, MarketTradesFrame):
             self._on_trades(frame)
         elif isinstance(frame, TickerFrame):
-            for event in frame.events:
-                for t in event.tickers:
-                    problem = ticker_problem(t)
-                    if problem is not None:
-                        self._bus.publish(FeedError(where=f"{self.url} ticker", message=f"{t.product_id} ticker: {problem}"))
-                        continue
-                    self._market_data.on_ticker(
-                        TickerSnapshot(product_id=t.product_id, price=t.price, volume_24h=t.volume_24_h,
-                                       best_bid=t.best_bid, best_ask=t.best_ask)
-                    )
+            self._on_tickers(frame)
         elif isinstance(frame, HeartbeatsFrame):
-            for event in frame.events:
-                self.last_heartbeat = event.heartbeat_counter
-                self._bus.publish(Heartbeat(url=self.url, counter=event.heartbeat_counter))
+            for beat in frame.events:
+                self.last_heartbeat = beat.heartbeat_counter
+                self._bus.publish(Heartbeat(url=self.url, counter=beat.heartbeat_counter))
+
+    def _on_tickers(self, frame: TickerFrame) -> None:
+        for event in frame.events:
+            for t in event.tickers:
+                problem = ticker_problem(t)
+                if problem is not None:
+                    self._bus.publish(
+                        FeedError(where=f"{self.url} ticker", message=f"{t.product_id} ticker: {problem}")
+                    )
+                    continue
+                self._market_data.on_ticker(
+                    TickerSnapshot(
+                        product_id=t.product_id,
+                        price=t.price,
+                        volume_24h=t.volume_24_h,
+                        best_bid=t.best_bid,
+                        best_ask=t.best_ask,
+                    )
+                )
 
     def _on_error(self, frame: ErrorFrame) -> None:
         """An error frame; one that names products we asked for refuses them (their books will
@@ -195,8 +205,11 @@ class CoinbaseMarketFeed(ConnectedFeed):
         venue refuses a whole subscribe message, so the others in it are asked for again."""
         text = f"{frame.message}: {frame.reason}" if frame.reason else frame.message
         self._bus.publish(FeedError(where=self.url, message=f"venue error: {text}"))
-        refused = [p for p in sorted(self._subscriptions.products())
-                   if re.search(rf"(?<![A-Z0-9-]){re.escape(p)}(?![A-Z0-9-])", text) and not self._market_data.is_live(p)]
+        refused = [
+            p
+            for p in sorted(self._subscriptions.products())
+            if re.search(rf"(?<![A-Z0-9-]){re.escape(p)}(?![A-Z0-9-])", text) and not self._market_data.is_live(p)
+        ]
         for product_id in refused:
             self._subscriptions.remove(product_id)
             self._market_data.refuse(product_id, f"the venue refused {product_id}: {text}")
@@ -231,14 +244,22 @@ class CoinbaseMarketFeed(ConnectedFeed):
             for trade in reversed(event.trades):  # the venue lists newest first
                 problem = amount_problem("price", trade.price) or amount_problem("size", trade.size, "size")
                 if problem is not None:  # left out, reported: the rest of the frame is good
-                    self._bus.publish(FeedError(where=f"{self.url} market_trades",
-                                                message=f"{trade.product_id} trade {trade.trade_id}: {problem}"))
+                    self._bus.publish(
+                        FeedError(
+                            where=f"{self.url} market_trades",
+                            message=f"{trade.product_id} trade {trade.trade_id}: {problem}",
+                        )
+                    )
                     continue
                 try:
                     when = datetime.fromisoformat(trade.time).timestamp()
                 except ValueError:
-                    self._bus.publish(FeedError(where=f"{self.url} market_trades",
-                                                message=f"trade {trade.trade_id} has a bad time {trade.time!r}"))
+                    self._bus.publish(
+                        FeedError(
+                            where=f"{self.url} market_trades",
+                            message=f"trade {trade.trade_id} has a bad time {trade.time!r}",
+                        )
+                    )
                     continue
                 by_product.setdefault(trade.product_id, []).append(
                     PublicTrade(trade_id=trade.trade_id, price=trade.price, size=trade.size, side=trade.side, time=when)

@@ -113,7 +113,8 @@ class CoinbaseRest:
         if previous is not None:
             previous.cancel()
         self._refreshes[method, path] = asyncio.get_running_loop().call_later(
-            SPARE_REFRESH_S, self._sign_ahead, method, path)
+            SPARE_REFRESH_S, self._sign_ahead, method, path
+        )
 
     async def close(self) -> None:
         """Close the session."""
@@ -150,7 +151,9 @@ class CoinbaseRest:
                 headers["Content-Type"] = "application/json"
             self.requests += 1
             try:
-                async with self._session.request(method, url, params=list(params) or None, data=data, headers=headers) as response:
+                async with self._session.request(
+                    method, url, params=list(params) or None, data=data, headers=headers
+                ) as response:
                     text = await response.text()
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
@@ -176,16 +179,22 @@ class CoinbaseRest:
                 raise RestError(call, status, "BAD_RESPONSE", f"not JSON: {text[:80]!r}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def create_order(self, client_order_id: str, product_id: str, side: str, configuration: dict[str, Any]) -> dict[str, Any]:
+    async def create_order(
+        self, client_order_id: str, product_id: str, side: str, configuration: dict[str, Any]
+    ) -> dict[str, Any]:
         """POST /orders; the venue's answer (success or a business failure) as a dict."""
-        body = {"client_order_id": client_order_id, "product_id": product_id, "side": side,
-                "order_configuration": configuration}
+        body = {
+            "client_order_id": client_order_id,
+            "product_id": product_id,
+            "side": side,
+            "order_configuration": configuration,
+        }
         result: dict[str, Any] = await self._call("POST", "/orders", body=body)
         return result
 
     async def cancel_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Cancel any number of orders: batches of 100, sent in parallel; one result per id."""
-        chunks = [list(order_ids[i:i + MAX_CANCEL_IDS]) for i in range(0, len(order_ids), MAX_CANCEL_IDS)]
+        chunks = [list(order_ids[i : i + MAX_CANCEL_IDS]) for i in range(0, len(order_ids), MAX_CANCEL_IDS)]
         answers = await asyncio.gather(
             *(self._call("POST", "/orders/batch_cancel", body={"order_ids": chunk}) for chunk in chunks)
         )
@@ -203,7 +212,9 @@ class CoinbaseRest:
         params += [("product_ids", p) for p in product_ids]
         return await self._pages("/orders/historical/batch", params, "orders")
 
-    async def list_fills(self, *, order_ids: Sequence[str] = (), product_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+    async def list_fills(
+        self, *, order_ids: Sequence[str] = (), product_ids: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
         """Every fill matching the filters, all pages."""
         params = [("order_ids", o) for o in order_ids] + [("product_ids", p) for p in product_ids]
         return await self._pages("/orders/historical/fills", params, "fills")
@@ -229,8 +240,10 @@ class CoinbaseRest:
                 return items
 
 
-UNAUTHORIZED_HINT = ("the venue refused the API key: it does not know the key, the key may not make this call, "
-                     "or this machine's clock is more than two minutes off the venue's (tokens live two minutes)")
+UNAUTHORIZED_HINT = (
+    "the venue refused the API key: it does not know the key, the key may not make this call, "
+    "or this machine's clock is more than two minutes off the venue's (tokens live two minutes)"
+)
 """Coinbase answers a request it does not authenticate with 401 and a bare "Unauthorized": what
 can be wrong, said once, since the venue does not say which."""
 

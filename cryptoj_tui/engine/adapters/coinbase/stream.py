@@ -15,7 +15,6 @@ import msgspec
 
 from cryptoj_tui.engine.model import clip
 
-
 EXCERPT_CHARS = 80
 
 
@@ -194,9 +193,7 @@ class ErrorFrame(msgspec.Struct):
     """Why, where the venue says it apart ("Failed to subscribe" / "X is not a valid product")."""
 
 
-Frame = (
-    L2DataFrame | HeartbeatsFrame | SubscriptionsFrame | MarketTradesFrame | TickerFrame | CandlesFrame | UserFrame
-)
+Frame = L2DataFrame | HeartbeatsFrame | SubscriptionsFrame | MarketTradesFrame | TickerFrame | CandlesFrame | UserFrame
 
 
 class _Envelope(msgspec.Struct):

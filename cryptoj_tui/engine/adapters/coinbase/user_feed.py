@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from cryptoj_tui.engine.adapters.base import ConnectionOwner
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.market_feed import HEARTBEATS, subscribe_message
 from cryptoj_tui.engine.adapters.coinbase.stream import ErrorFrame, FrameError, StreamDecoder, UserFrame
-from cryptoj_tui.engine.adapters.base import ConnectionOwner
 from cryptoj_tui.engine.adapters.connection import Backoff, SequenceTracker, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import ConnectionStatus, FeedError, SequenceGap
@@ -50,8 +50,12 @@ class CoinbaseUserFeed(ConnectionOwner):
         self._decoder = StreamDecoder()
         self._sequence = SequenceTracker()
         self._connection = WebSocketConnection(
-            url, on_open=self._on_open, on_frame=self._on_frame, on_state=self._on_state,
-            stale_after=stale_after, backoff=backoff,
+            url,
+            on_open=self._on_open,
+            on_frame=self._on_frame,
+            on_state=self._on_state,
+            stale_after=stale_after,
+            backoff=backoff,
         )
         self._opened_once = False
         self.ready = asyncio.Event()
@@ -106,6 +110,8 @@ class CoinbaseUserFeed(ConnectionOwner):
                 try:
                     update = VenueOrderUpdate.from_json(msgspec.structs.asdict(order))
                 except (ArithmeticError, ValueError) as exc:
-                    self._bus.publish(FeedError(where=f"{self.url} user order {order.order_id}", message=f"bad number: {exc}"))
+                    self._bus.publish(
+                        FeedError(where=f"{self.url} user order {order.order_id}", message=f"bad number: {exc}")
+                    )
                     continue
                 self._on_update(update)
