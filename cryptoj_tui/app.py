@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
@@ -187,6 +190,7 @@ class CryptojApp(App[None]):
         flash_seconds: float = FLASH_SECONDS,
         tune_gc: bool = False,
         on_theme: Callable[[str], None] | None = None,
+        watch_terminal: bool = False,
     ) -> None:
         super().__init__()
         self._tune_gc = tune_gc
@@ -194,6 +198,10 @@ class CryptojApp(App[None]):
         self.theme = theme
         self._on_theme = on_theme
         """Told the theme the trader picked (the console keeps it in the config file)."""
+        self._watch_terminal = watch_terminal
+        """Quit when the terminal goes (a dropped SSH session, a closed window): a console nobody
+        can see or reach, its kill switch included, must not go on (Textual's input thread only
+        spins on a terminal that hung up)."""
         self.keymap = dict(keymap or {})
         check_keymap(self.keymap)
         self.set_keymap(self.keymap)
@@ -256,12 +264,23 @@ class CryptojApp(App[None]):
         self._publish_status()
         self.set_interval(0.25, self._flush_changes)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self._watch_terminal and os.isatty(sys.__stdin__.fileno()):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
+            self.set_interval(1.0, self._check_terminal)
         try:
             self.bridge.start([self.product_id])
         except Exception as exc:  # the engine could not start (venue refusing the key, a damaged journal)
             log.error("engine did not start: %s", exc)
             self.error = str(exc).replace("\n", " ")
             self.exit(return_code=2)
+
+    def _check_terminal(self) -> None:
+        if not os.isatty(sys.__stdin__.fileno()):  # a terminal that hung up is no longer a tty
+            self._terminal_gone()
+
+    def _terminal_gone(self) -> None:
+        log.warning("the terminal is gone: the console stops (and with it the engine)")
+        self.exit(return_code=1)
 
     def _theme_changed(self, theme: Any) -> None:
         if self._on_theme is not None:

@@ -280,6 +280,7 @@ def run_console(settings: Settings, config_file: Path | None = None) -> int:
             theme=settings.theme,
             tune_gc=True,
             on_theme=keep_theme,
+            watch_terminal=True,
         )
         app.run()
         log.info("console exited (return code %s)", app.return_code)

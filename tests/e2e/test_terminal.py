@@ -66,10 +66,12 @@ class Terminal:
 def terminal(tmp_path: Path) -> Iterator[Callable[..., Terminal]]:
     opened: list[Terminal] = []
 
-    def open_terminal(args: str, size: tuple[int, int] = (120, 40)) -> Terminal:
+    def open_terminal(args: str, size: tuple[int, int] = (120, 40), *, hangup_ignored: bool = False) -> Terminal:
         # pytest exports COLUMNS/LINES, which would override the real terminal size.
         env = f"-u COLUMNS -u LINES CRYPTOJ_CONFIG={os.devnull} CRYPTOJ_LOG_FILE={tmp_path / 'cryptoj.log'}"
         command = f"env {env} {shlex.quote(sys.executable)} -m cryptoj_tui {args}; echo exit=$?"
+        if hangup_ignored:  # as when a parent (make, a shell wrapper) takes the hangup and not the console
+            command = f"trap '' HUP; {command}"
         opened.append(Terminal(command, *size))
         return opened[-1]
 
@@ -146,3 +148,23 @@ def test_a_product_the_venue_does_not_list_exits_2_saying_so(terminal: Callable[
     screen = term.wait_for(lambda s: exit_status(s) is not None, timeout=30)
     assert "cryptoj: the venue does not list DOGE-USD (it lists BTC-USD, ETH-USD, SOL-USD)" in screen
     assert exit_status(screen) == 2
+
+
+def test_the_console_stops_when_its_terminal_goes(terminal: Callable[..., Terminal], tmp_path: Path) -> None:
+    """A dropped SSH session or a closed window: the console (and its embedded venue) went on
+    running, spinning at 40 % of a core, with nobody able to see it or reach its kill switch
+    (under `make run` the hangup reached make, not the console). It now sees its terminal gone."""
+    import psutil
+
+    term = terminal("--seed 3", hangup_ignored=True)
+    term.wait_for(lambda s: "● connected" in s and len(ladder_prices(s)) == 32)
+    marker = str(tmp_path / "cryptoj.log")  # this test's console, and only it, logs there
+    processes = [
+        p
+        for p in psutil.process_iter(["cmdline", "environ"])
+        if (p.info["environ"] or {}).get("CRYPTOJ_LOG_FILE") == marker
+    ]
+    assert processes  # the console (and the venue it started, which inherits the environment)
+    term.close()  # the terminal hangs up
+    _, alive = psutil.wait_procs(processes, timeout=15)
+    assert alive == []
