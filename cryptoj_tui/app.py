@@ -133,6 +133,12 @@ class Notice:
     markup: bool
 
 
+def _terminal_attached() -> bool:
+    """Whether the process still has its terminal (one that hung up is no longer a tty)."""
+    stdin = sys.__stdin__
+    return stdin is not None and os.isatty(stdin.fileno())
+
+
 async def _fills_of(client_order_id: str, engine: Engine) -> list[VenueFill]:
     return await engine.fills(engine.order(client_order_id))
 
@@ -264,7 +270,7 @@ class CryptojApp(App[None]):
         self._publish_status()
         self.set_interval(0.25, self._flush_changes)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        if self._watch_terminal and os.isatty(sys.__stdin__.fileno()):
+        if self._watch_terminal and _terminal_attached():
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
             self.set_interval(1.0, self._check_terminal)
         try:
@@ -275,7 +281,7 @@ class CryptojApp(App[None]):
             self.exit(return_code=2)
 
     def _check_terminal(self) -> None:
-        if not os.isatty(sys.__stdin__.fileno()):  # a terminal that hung up is no longer a tty
+        if not _terminal_attached():  # a terminal that hung up is no longer a tty
             self._terminal_gone()
 
     def _terminal_gone(self) -> None:
