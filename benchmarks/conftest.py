@@ -29,10 +29,18 @@ class Verdict:
     limit: float
     value: float | None
     """None when its benchmark did not run (filtered out, or benchmarks disabled)."""
+    floor: bool = False
+    """The limit is the least value that passes (`min` in thresholds.toml), not the most (`max`)."""
 
     @property
     def missed(self) -> bool:
-        return self.value is not None and self.value > self.limit
+        if self.value is None:
+            return False
+        return self.value < self.limit if self.floor else self.value > self.limit
+
+    @property
+    def bound(self) -> str:
+        return f"{'>=' if self.floor else '<='} {self.limit:g}"
 
 
 def _benchmarks(config: pytest.Config) -> list[Any]:
@@ -52,9 +60,13 @@ def label(bench: Any, benchmarks: list[Any]) -> str:
     return f"{group}: {bench.extra_info.get('role', bench.name)}" if shared > 1 else group
 
 
-def measure(bench: Any, baseline: Any | None, what: str) -> float | None:
-    """The figure `what` (a thresholds.toml measure) of one benchmark."""
+def measure(bench: Any, baseline: Any | None, what: str, by_name: dict[str, Any] | None = None) -> float | None:
+    """The figure `what` (a thresholds.toml measure) of one benchmark; `by_name` holds the
+    run's benchmarks for `speedup_over:NAME` (NAME's median over this one's)."""
     data = bench.stats.data
+    if what.startswith("speedup_over:"):
+        other = (by_name or {}).get(what.removeprefix("speedup_over:"))
+        return None if other is None else other.stats.median / bench.stats.median
     if what.startswith("extra:"):
         value = bench.extra_info.get(what.removeprefix("extra:"))
         return float(value) if value is not None else None
@@ -85,8 +97,14 @@ def verdicts_of(benchmarks: list[Any]) -> list[Verdict]:
     result = []
     for target in tomllib.loads(THRESHOLDS.read_text())["target"]:
         bench = by_name.get(target["benchmark"])
-        value = None if bench is None else measure(bench, by_group.get(bench.group or bench.name), target["measure"])
-        result.append(Verdict(target["issue"], target["what"], target["measure"], float(target["max"]), value))
+        value = (
+            None
+            if bench is None
+            else measure(bench, by_group.get(bench.group or bench.name), target["measure"], by_name)
+        )
+        floor = "min" in target
+        limit = float(target["min"] if floor else target["max"])
+        result.append(Verdict(target["issue"], target["what"], target["measure"], limit, value, floor))
     return result
 
 
@@ -116,11 +134,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                     else f"{bench.name}: {name} = {value}"
                 )
     terminalreporter.section("targets (benchmarks/thresholds.toml)")
-    write(f"{'issue':<6} {'target':<78} {'measure':<34} {'measured':>9} {'max':>8}  result")
+    write(f"{'issue':<6} {'target':<78} {'measure':<34} {'measured':>9} {'bound':>9}  result")
     for v in verdicts(config):
         measured = "-" if v.value is None else f"{v.value:.2f}"
         result = "not run" if v.value is None else ("MISSED" if v.missed else "ok")
-        write(f"#{v.issue:<5} {v.what[:78]:<78} {v.measure:<34} {measured:>9} {v.limit:>8g}  {result}")
+        write(f"#{v.issue:<5} {v.what[:78]:<78} {v.measure[:34]:<34} {measured:>9} {v.bound:>9}  {result}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

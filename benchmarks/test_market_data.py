@@ -195,7 +195,10 @@ def test_apply_vs_depth_baseline_sorteddict(benchmark: Any, depth: int) -> None:
     """The same changes as integer ticks straight into two SortedDicts: no checks, no scaling."""
     bids = SortedDict({6_500_000 - n: Decimal("0.5") for n in range(depth // 2)})
     asks = SortedDict({6_500_001 + n: Decimal("0.5") for n in range(depth // 2)})
-    raw = [(bids if c[0].side == "bid" else asks, int(c[0].price * 100), c[0].size) for c in decoded_updates(depth)]
+    raw = [
+        (bids if c[0].side == "bid" else asks, int(Decimal(c[0].price) * 100), Decimal(c[0].size))
+        for c in decoded_updates(depth)
+    ]
 
     def apply_all() -> None:
         for levels, tick, size in raw:

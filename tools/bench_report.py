@@ -129,13 +129,13 @@ def results_table(benches: list[Any]) -> list[str]:
 
 
 def targets_table(benches: list[Any]) -> tuple[list[str], int]:
-    lines = ["| issue | target | measure | measured | max | result |", "|---|---|---|---:|---:|---|"]
+    lines = ["| issue | target | measure | measured | bound | result |", "|---|---|---|---:|---:|---|"]
     missed = 0
     for v in verdicts_of(benches):
         result = "not run" if v.value is None else ("**missed**" if v.missed else "met")
         missed += v.missed
         value = "—" if v.value is None else f"{v.value:.2f}"
-        lines.append(f"| #{v.issue} | {v.what} | `{v.measure}` | {value} | {v.limit:g} | {result} |")
+        lines.append(f"| #{v.issue} | {v.what} | `{v.measure}` | {value} | {v.bound} | {result} |")
     return lines, missed
 
 

@@ -1,4 +1,4 @@
-"""An exact L2 order book: prices as integer ticks, Decimal sizes, O(log n) updates.
+"""An exact L2 order book: prices as integer ticks, Decimal sizes, O(1) updates (O(log n) for a new price).
 
 Sans-I/O: the book knows nothing of frames or sockets. Prices are kept as integers in units of
 10**-places (a Decimal key costs a slow hash and slow comparisons on every update); `places`
@@ -11,23 +11,23 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from decimal import Context, Decimal, Inexact, InvalidOperation
-from itertools import islice
+from heapq import heapify, heappop, heappush
 from typing import NamedTuple, Protocol
-
-from sortedcontainers import SortedDict
 
 from cryptoj_tui.engine.model import Level, Side
 
 
 class LevelChangeLike(Protocol):
-    """Anything with a side ("bid" for bids, anything else for asks), a price and a new size."""
+    """Anything with a side ("bid" for bids, anything else for asks), a price and a new size,
+    each a Decimal or the venue's decimal text (read here: a feed need not make Decimals of
+    prices the book looks up by their text anyway)."""
 
     @property
     def side(self) -> str: ...
     @property
-    def price(self) -> Decimal: ...
+    def price(self) -> Decimal | str: ...
     @property
-    def size(self) -> Decimal: ...
+    def size(self) -> Decimal | str: ...
 
 
 class LevelChange(NamedTuple):
@@ -50,6 +50,8 @@ MAX_PLACES = 12
 TICK_CACHE_SIZE = 65_536
 """Prices whose ticks a book remembers (about 8 MB at most): more than the levels a deep book
 (20-30 thousand a side on Coinbase BTC-USD) changes in a session; past it the memory starts again."""
+_SNAPSHOT_SLICE = 256
+"""Levels of a snapshot checked at a time (see OrderBook.replace)."""
 _EXACT = Context(prec=40, traps=[Inexact, InvalidOperation])
 """Prices are scaled to ticks in this context: a price too long to scale exactly raises."""
 _scale_exactly = _EXACT.multiply
@@ -65,6 +67,79 @@ def _minimal(value: Decimal) -> str:
 class _FinerPrice(Exception):
     def __init__(self, price: Decimal) -> None:
         self.price = price
+
+
+class _Side:
+    """One side of a book: tick -> size in a dict, and a heap of the ticks (negated for bids, so
+    the best is always at the top) cleaned lazily.
+
+    A level change is a dict write and, for a new price, a push onto the heap: the C heap beats
+    a sorted container's insert and remove, which cost a microsecond each in pure Python and
+    were most of an update's apply. A removed price stays in the heap until it reaches the top
+    (or the heap, more than twice the live levels, is rebuilt); the best n are read by walking
+    the heap from its root, O(n log n) however deep the book.
+    """
+
+    __slots__ = ("_heap", "_sign", "levels")
+
+    def __init__(self, sign: int, levels: dict[int, Decimal] | None = None) -> None:
+        self._sign = sign
+        """-1 for bids (the highest tick is the best), +1 for asks."""
+        self.levels: dict[int, Decimal] = levels if levels is not None else {}
+        self._heap = [sign * tick for tick in self.levels]
+        heapify(self._heap)
+
+    def set(self, tick: int, size: Decimal) -> None:
+        levels = self.levels
+        if tick not in levels:
+            heap = self._heap
+            heappush(heap, self._sign * tick)
+            if len(heap) > 2 * len(levels) + 64:  # mostly removed prices: start the heap again
+                levels[tick] = size
+                self._rebuild()
+                return
+        levels[tick] = size
+
+    def remove(self, tick: int) -> None:
+        self.levels.pop(tick, None)
+
+    def _rebuild(self) -> None:
+        sign = self._sign
+        self._heap = [sign * tick for tick in self.levels]
+        heapify(self._heap)
+
+    def best(self) -> int | None:
+        """The best tick, or None when the side is empty."""
+        heap, levels, sign = self._heap, self.levels, self._sign
+        while heap:
+            tick = sign * heap[0]
+            if tick in levels:
+                return tick
+            heappop(heap)
+        return None
+
+    def best_ticks(self, n: int) -> list[int]:
+        """The best `n` ticks, best first: a walk of the heap from its root."""
+        heap, levels, sign = self._heap, self.levels, self._sign
+        found: list[int] = []
+        if not heap or n <= 0:
+            return found
+        frontier = [(heap[0], 0)]
+        size, last = len(heap), None
+        while frontier and len(found) < n:
+            key, index = heappop(frontier)
+            tick = sign * key
+            if tick != last and tick in levels:  # a removed price, or a second entry of a live one
+                found.append(tick)
+                last = tick
+            for child in (2 * index + 1, 2 * index + 2):
+                if child < size:
+                    heappush(frontier, (heap[child], child))
+        return found
+
+    def ordered(self) -> list[int]:
+        """Every tick, best first."""
+        return sorted(self.levels, reverse=self._sign < 0)
 
 
 class OrderBook:
@@ -85,9 +160,8 @@ class OrderBook:
 
     def __init__(self, product_id: str, places: int = 2) -> None:
         self.product_id = product_id
-        # Both sides ascending by tick: the best bid is the last bid key, the best ask the first.
-        self._bids: SortedDict = SortedDict()
-        self._asks: SortedDict = SortedDict()
+        self._bids = _Side(-1)
+        self._asks = _Side(+1)
         self.sequence_num = -1
         self.updates_applied = 0
         """Level changes applied since creation (snapshots not counted): the feed's update rate."""
@@ -98,8 +172,8 @@ class OrderBook:
         self._scale = Decimal(10) ** places
         self._unit = Decimal(1).scaleb(-places)
         self._max_tick = int(MAX_PRICE * self._scale)
-        self._ticks: dict[str, int] = {}
-        """Tick by price text on this grid (see _checked)."""
+        self._ticks: dict[str | Decimal, int] = {}
+        """Tick by price as the feed gave it, text or Decimal, on this grid (see _checked)."""
 
     @property
     def places(self) -> int:
@@ -109,42 +183,48 @@ class OrderBook:
     def _price(self, tick: int) -> Decimal:
         return tick * self._unit
 
-    def _checked(self, changes: Sequence[LevelChangeLike]) -> list[tuple[SortedDict, int, Decimal]]:
-        """Every change as (its side's levels, tick, size), once all of them passed the checks.
+    def _checked(self, changes: Sequence[LevelChangeLike]) -> list[tuple[_Side, int, Decimal]]:
+        """Every change as (its side, tick, size), once all of them passed the checks.
 
         BookError names the first bad level; _FinerPrice asks for a finer grid first. This is
         the hot path of market data, written for speed: one pass, locals, few calls. A price's
-        tick is worked out exactly once and then looked up by the price's text (`str` of a
-        Decimal names its value exactly): scaling a Decimal to an int took most of this pass,
-        and the same prices near the inside change again and again.
+        tick is worked out exactly once and then looked up by the price as given (a feed's text,
+        or a Decimal, whose hash is its value's): scaling to an int took most of this pass, and
+        the same prices near the inside change again and again.
         """
         bids, asks, ticks = self._bids, self._asks, self._ticks
         staged = []
         for change in changes:
-            size = change.size
-            text = str(change.price)
-            tick = ticks.get(text)
+            price = change.price
+            tick = ticks.get(price)
             if tick is None:
                 tick = self._tick(change)
                 if len(ticks) >= TICK_CACHE_SIZE:
                     ticks.clear()
-                ticks[text] = tick
-            try:
-                good = ZERO <= size < MAX_SIZE  # a NaN size raises here; an infinite one fails the bound
-            except ArithmeticError:
-                good = False
-            if not good:
-                raise self._bad(change)
+                ticks[price] = tick
+            size = change.size
+            if size == "0":  # a removal, the commonest size of all (a quarter of a real feed's)
+                size = ZERO
+            else:
+                try:
+                    if size.__class__ is str:
+                        size = Decimal(size)
+                    good = ZERO <= size < MAX_SIZE  # type: ignore[operator]  # a NaN size raises; an infinite one fails
+                except ArithmeticError:
+                    good = False
+                if not good:
+                    raise self._bad(change)
             staged.append((bids if change.side == "bid" else asks, tick, size))
-        return staged
+        return staged  # type: ignore[return-value]
 
     def _tick(self, change: LevelChangeLike) -> int:
         """The tick of a change's price on this grid (BookError if it cannot be in a book)."""
         try:
-            tick = int(_integral_exactly(_scale_exactly(change.price, self._scale)))
+            price = Decimal(change.price)
+            tick = int(_integral_exactly(_scale_exactly(price, self._scale)))
         except Inexact:  # off this grid (or absurdly long, which _refine refuses)
-            raise _FinerPrice(change.price) from None
-        except (ArithmeticError, ValueError):  # NaN or infinite
+            raise _FinerPrice(price) from None
+        except (ArithmeticError, ValueError):  # NaN, infinite, or no number at all
             raise self._bad(change) from None
         if not 0 < tick <= self._max_tick:
             raise self._bad(change)
@@ -154,14 +234,14 @@ class OrderBook:
         price, size = change.price, change.size
         side = "bid" if change.side == "bid" else "ask"
         try:
-            price_ok = ZERO < price <= MAX_PRICE and bool(_scale_exactly(price, self._scale))
+            price_ok = ZERO < Decimal(price) <= MAX_PRICE and bool(_scale_exactly(Decimal(price), self._scale))
         except ArithmeticError:
             price_ok = False
         if not price_ok:
             return BookError(f"{self.product_id} {side} level has invalid price {price}")
         return BookError(f"{self.product_id} {side} level at {price} has invalid size {size}")
 
-    def _checked_on_fine_grid(self, changes: Sequence[LevelChangeLike]) -> list[tuple[SortedDict, int, Decimal]]:
+    def _checked_on_fine_grid(self, changes: Sequence[LevelChangeLike]) -> list[tuple[_Side, int, Decimal]]:
         while True:  # rare: each round moves to the grid of the finest price seen so far
             try:
                 return self._checked(changes)
@@ -180,24 +260,38 @@ class OrderBook:
         if places > MAX_PLACES:
             raise BookError(f"{self.product_id} price {price} has more than {MAX_PLACES} decimal places")
         factor = 10 ** (places - self._places)
-        self._bids = SortedDict({tick * factor: size for tick, size in self._bids.items()})
-        self._asks = SortedDict({tick * factor: size for tick, size in self._asks.items()})
+        self._bids = _Side(-1, {tick * factor: size for tick, size in self._bids.levels.items()})
+        self._asks = _Side(+1, {tick * factor: size for tick, size in self._asks.levels.items()})
         self._set_places(places)
 
     def replace(self, changes: Sequence[LevelChangeLike]) -> None:
-        """Replace the whole book with a snapshot's levels, read in order (a zero size removes)."""
-        staged = self._checked_on_fine_grid(changes)
-        # Plain dicts first: one sort at the end is much cheaper than inserting level by level.
+        """Replace the whole book with a snapshot's levels, read in order (a zero size removes).
+
+        All or nothing as well: the new sides are only put in place once every level passed.
+        The levels are checked a slice at a time: ten thousand checked changes held at once
+        set off the cyclic garbage collector, now and then a full collection, which was a
+        snapshot's p99 (12x its median).
+        """
+        while True:  # rare: a second round on the grid of a finer price
+            try:
+                bids, asks = self._sides_of(changes)
+                break
+            except _FinerPrice as finer:
+                self._refine(finer.price)
+        self._bids = _Side(-1, bids)  # one heapify each, not a push per level
+        self._asks = _Side(+1, asks)
+
+    def _sides_of(self, changes: Sequence[LevelChangeLike]) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
         bids: dict[int, Decimal] = {}
         asks: dict[int, Decimal] = {}
-        for side, tick, size in staged:
-            levels = bids if side is self._bids else asks
-            if size:
-                levels[tick] = size
-            else:
-                levels.pop(tick, None)
-        self._bids = SortedDict(bids)
-        self._asks = SortedDict(asks)
+        for start in range(0, len(changes), _SNAPSHOT_SLICE):
+            for side, tick, size in self._checked(changes[start : start + _SNAPSHOT_SLICE]):
+                levels = bids if side is self._bids else asks
+                if size:
+                    levels[tick] = size
+                else:
+                    levels.pop(tick, None)
+        return bids, asks
 
     def apply(self, changes: Sequence[LevelChangeLike]) -> None:
         """Apply incremental level changes, all or nothing.
@@ -208,8 +302,17 @@ class OrderBook:
             staged = self._checked(changes)
         except _FinerPrice:
             staged = self._checked_on_fine_grid(changes)
-        for levels, tick, size in staged:
+        # _Side.set and .remove inlined: a call per level was a sixth of an update's apply.
+        for side, tick, size in staged:
+            levels = side.levels
             if size:
+                if tick not in levels:
+                    heap = side._heap
+                    heappush(heap, side._sign * tick)
+                    if len(heap) > 2 * len(levels) + 64:
+                        levels[tick] = size
+                        side._rebuild()
+                        continue
                 levels[tick] = size
             else:
                 levels.pop(tick, None)
@@ -217,57 +320,52 @@ class OrderBook:
 
     def clear(self) -> None:
         """Forget every level (the book is no longer trustworthy)."""
-        self._bids.clear()
-        self._asks.clear()
+        self._bids = _Side(-1)
+        self._asks = _Side(+1)
         self.sequence_num = -1
 
     def best_bid(self) -> Level | None:
         """(price, size) of the highest bid, or None on an empty side."""
-        if not self._bids:
-            return None
-        tick, size = self._bids.peekitem(-1)
-        return self._price(tick), size
+        tick = self._bids.best()
+        return None if tick is None else (self._price(tick), self._bids.levels[tick])
 
     def best_ask(self) -> Level | None:
         """(price, size) of the lowest ask, or None on an empty side."""
-        if not self._asks:
-            return None
-        tick, size = self._asks.peekitem(0)
-        return self._price(tick), size
+        tick = self._asks.best()
+        return None if tick is None else (self._price(tick), self._asks.levels[tick])
 
     def top(self, n: int) -> tuple[list[Level], list[Level]]:
         """The best `n` bids and asks, each best first."""
-        bids, asks, unit = self._bids, self._asks, self._unit
+        unit, bids, asks = self._unit, self._bids.levels, self._asks.levels
         return (
-            [(t * unit, bids[t]) for t in islice(reversed(bids), n)],
-            [(t * unit, asks[t]) for t in islice(asks, n)],
+            [(t * unit, bids[t]) for t in self._bids.best_ticks(n)],
+            [(t * unit, asks[t]) for t in self._asks.best_ticks(n)],
         )
 
     def levels(self, side: Side) -> list[Level]:
         """Every level of one side, best first."""
-        levels, unit = (self._bids if side is Side.BID else self._asks), self._unit
-        ticks = reversed(levels) if side is Side.BID else iter(levels)
-        return [(t * unit, levels[t]) for t in ticks]
+        book_side, unit = (self._bids if side is Side.BID else self._asks), self._unit
+        levels = book_side.levels
+        return [(t * unit, levels[t]) for t in book_side.ordered()]
 
     def depth(self) -> tuple[int, int]:
         """How many bid and ask levels the book holds."""
-        return len(self._bids), len(self._asks)
+        return len(self._bids.levels), len(self._asks.levels)
 
     def spread(self) -> Decimal | None:
         """Best ask minus best bid, or None when a side is empty."""
-        if not self._bids or not self._asks:
-            return None
-        return self._price(self._asks.peekitem(0)[0] - self._bids.peekitem(-1)[0])
+        bid, ask = self._bids.best(), self._asks.best()
+        return None if bid is None or ask is None else self._price(ask - bid)
 
     def mid(self) -> Decimal | None:
         """The midpoint of the inside market, or None when a side is empty."""
-        if not self._bids or not self._asks:
-            return None
-        return self._price(self._asks.peekitem(0)[0] + self._bids.peekitem(-1)[0]) / 2
+        bid, ask = self._bids.best(), self._asks.best()
+        return None if bid is None or ask is None else self._price(ask + bid) / 2
 
     def is_crossed(self) -> bool:
         """True when the best bid is at or above the best ask: the book cannot be right."""
-        return bool(self._bids) and bool(self._asks) and self._bids.peekitem(-1)[0] >= self._asks.peekitem(0)[0]
+        bid, ask = self._bids.best(), self._asks.best()
+        return bid is not None and ask is not None and bid >= ask
 
     def checksum(self, depth: int = 25) -> int:
         """CRC32 of the top `depth` levels per side, as docs/paper-venue.md specifies.

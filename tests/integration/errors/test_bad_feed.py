@@ -23,7 +23,7 @@ from cryptoj_tui.engine.events import BookReset, FeedError, SequenceGap
 from tests.conftest import next_event
 
 
-def l2(seq: int, kind: str, *levels: tuple[str, str, str], product: str = "BTC-USD") -> str:
+def l2(seq: int, kind: str, *levels: tuple[str, object, object], product: str = "BTC-USD") -> str:
     updates = [{"side": s, "event_time": "t", "price_level": p, "new_quantity": q} for s, p, q in levels]
     return json.dumps(
         {
@@ -146,7 +146,8 @@ async def test_sequence_gap_discards_the_book_and_resyncs_from_a_fresh_snapshot(
 
 CROSSED = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "101.5", "1"))]
 NEGATIVE = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "98", "1"), ("offer", "101", "-2"))]
-BAD_L2_TYPE = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "x", "1"))]
+BAD_PRICE_TEXT = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", "x", "1"))]
+BAD_L2_TYPE = [l2(0, "snapshot", *SNAPSHOT), l2(1, "update", ("bid", 100, "1"))]  # a number, not text
 FRESH_ON_THE_SAME_CONNECTION = [l2(2, "snapshot", ("bid", "200", "1"), ("offer", "201", "1"))]
 
 
@@ -155,15 +156,17 @@ FRESH_ON_THE_SAME_CONNECTION = [l2(2, "snapshot", ("bid", "200", "1"), ("offer",
     [
         ([CROSSED, FRESH_ON_THE_SAME_CONNECTION], "crossed book: best bid 101.5 >= best ask 101", 1),
         ([NEGATIVE, FRESH_ON_THE_SAME_CONNECTION], "ask level at 101 has invalid size -2", 1),
+        ([BAD_PRICE_TEXT, FRESH_ON_THE_SAME_CONNECTION], "bid level has invalid price x", 1),
         # Which book an undecodable frame was for is unknown: every book, new connection.
-        ([BAD_L2_TYPE, FRESH], "Invalid decimal", 2),
+        ([BAD_L2_TYPE, FRESH], "Expected `str`, got `int`", 2),
     ],
     indirect=["scripted"],
 )
 async def test_a_book_that_cannot_be_right_is_reported_and_rebuilt(
     scripted: ScriptedVenue, fragment: str, connections: int
 ) -> None:
-    """Scenario: an update that would cross the book, a negative size, an undecodable level."""
+    """Scenario: an update that would cross the book, a negative size, a price that is no number,
+    an undecodable level."""
     engine = await engine_on(scripted)
     events = engine.events()
     try:

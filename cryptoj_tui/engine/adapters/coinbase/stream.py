@@ -27,12 +27,15 @@ class L2Level(msgspec.Struct, gc=False):
     """One changed price level (`price_level`); `size` is the new total there, "0" removes it.
 
     Field names match the book's LevelChangeLike, so decoded levels go into the book as they
-    are. The frame's `event_time` is left undecoded: nothing reads it, and skipping it is cheaper.
+    are. Both are kept as the venue's text: the book looks a price's tick up by its text and
+    reads the size itself, checking both (making Decimals here took most of a frame's decode:
+    2.4x msgspec's plain decode of the same bytes, against 0.3x as text). The frame's
+    `event_time` is left undecoded: nothing reads it, and skipping it is cheaper.
     """
 
     side: Literal["bid", "offer"]
-    price: Decimal = msgspec.field(name="price_level")
-    size: Decimal = msgspec.field(name="new_quantity")
+    price: str = msgspec.field(name="price_level")
+    size: str = msgspec.field(name="new_quantity")
 
 
 class L2Event(msgspec.Struct, gc=False):
