@@ -7,7 +7,8 @@
   beside it (at most one repaint per frame however fast the book moves).
 - keystroke -> order on the wire: `enter` in an open ticket until the order's HTTP request is
   written to the socket, against a minimal app whose `enter` sends a bare aiohttp POST of the same
-  order. The venue runs in its own process, as a real one is remote.
+  order with a token signed ahead, as the console's is. The venue runs in its own process, as a
+  real one is remote.
 
 The timing probes wrap Textual's per-frame update method and the socket transport's write;
 they measure, they change nothing.
@@ -222,7 +223,8 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 class MinimalOrderApp(App[None]):
-    """`enter` sends a bare aiohttp POST of an order (signed) to the venue."""
+    """`enter` sends a bare aiohttp POST of an order to the venue, with a token signed ahead
+    (while idle, as the console's engine signs its next one)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "send", "send")]
 
@@ -231,9 +233,14 @@ class MinimalOrderApp(App[None]):
         self.url = url
         self.price = price
         self.session: aiohttp.ClientSession | None = None
+        self.token = ""
+
+    def sign_ahead(self) -> None:
+        self.token = sign(KEY, "POST " + self.url.split("://", 1)[1])
 
     async def on_mount(self) -> None:
         self.session = aiohttp.ClientSession()
+        self.sign_ahead()
 
     async def on_unmount(self) -> None:
         if self.session is not None:
@@ -252,12 +259,10 @@ class MinimalOrderApp(App[None]):
                 "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": str(self.price)}},
             }
         )
-        headers = {
-            "Authorization": f"Bearer {sign(KEY, 'POST ' + self.url.split('://', 1)[1])}",
-            "Content-Type": "application/json",
-        }
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         async with self.session.post(self.url, data=body, headers=headers) as response:
             await response.read()
+        self.sign_ahead()
 
 
 def test_keystroke_to_wire_baseline_minimal_app(benchmark: Any) -> None:

@@ -90,27 +90,44 @@ class Emergency:
         at which the new state took effect (before the journal's disk writes)."""
         previous = self._risk.set_state(state, reason)
         in_force = self._clock()
+        self._tell_state(previous, state, reason, severity)
+        return in_force
+
+    def _tell_state(self, previous: TradingState, state: TradingState, reason: str, severity: str) -> None:
+        """Journal and announce a state change made in memory."""
         try:
-            self._journal.set_state(STATE_KEY, str(state))
-            self._journal.set_state(REASON_KEY, reason)
-            self._journal.record_event("state", f"{previous} -> {state}: {reason}")
+            # In the WAL now (a process killed next restarts in this state); fsynced on a worker
+            # thread, so a kill switch's cancels do not wait for the disk (a power cut in the
+            # next fsync's time could take the change back: the venue still has the orders,
+            # and a restart finds them).
+            self._journal.set_states(
+                {STATE_KEY: str(state), REASON_KEY: reason}, ("state", f"{previous} -> {state}: {reason}")
+            )
+            self._execution.intents.sync_soon()
         except JournalError as exc:  # the state holds in memory; say loudly that it is not on disk
             log.error("%s", exc)
             self._bus.publish(Alert(severity="breach", message=f"trading state not journalled: {exc}"))
         self._bus.publish(TradingStateChanged(state=str(state), previous=str(previous), reason=reason))
         self._bus.publish(Alert(severity=severity, message=f"trading {state}: {reason}"))
-        return in_force
 
     def halt(self, reason: str) -> float:
         """HALTED at once: new orders are refused from this call on. Returns when (clock) it held."""
         return self.set_state(TradingState.HALTED, reason, severity="halt")
 
     async def kill_switch(self, reason: str, *, flatten: bool = False) -> KillReport:
-        """Halt, cancel every working order, optionally flatten; report what happened."""
+        """Halt, cancel every working order, optionally flatten; report what happened.
+
+        New orders are refused from the first statement on; the cancels go out next, and the
+        halt is journalled and announced while they are on their way (before, it held them back
+        by its journal write and its announcements).
+        """
         started = self._clock()
-        # Refusing from the moment the state changed, not after the journal's fsyncs that follow.
-        refusing_after = self.halt(reason) - started
-        cancelled, failed = await self._execution.cancel(self._execution.working())
+        previous = self._risk.set_state(TradingState.HALTED, reason)
+        refusing_after = self._clock() - started
+        cancelled, failed = await self._execution.cancel(
+            self._execution.working(),
+            meanwhile=lambda: self._tell_state(previous, TradingState.HALTED, reason, "halt"),
+        )
         flattened: list[Order] = []
         if flatten:
             flattened = await self._flatten()

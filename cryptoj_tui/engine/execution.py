@@ -15,10 +15,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
+from cryptoj_tui.engine.adapters.coinbase.rest import MAX_CANCEL_IDS, CoinbaseRest, RestError
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import Alert, OrderFilled, OrderUpdated, Reconciled
-from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW, GroupCommit
+from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW, GroupCommit, OrderStateWriter
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.model import clip
 from cryptoj_tui.engine.orders import (
@@ -35,6 +35,11 @@ from cryptoj_tui.engine.orders import (
 from cryptoj_tui.engine.working import WorkingOrders
 
 log = logging.getLogger(__name__)
+
+
+REQUEST_WRITE_TURNS = 3
+"""Loop turns a REST request takes to be written after it is made (aiohttp writes it two turns
+after; see Execution.cancel)."""
 
 
 class Execution:
@@ -64,6 +69,7 @@ class Execution:
         """Told the venue id of an open order the venue reports and the engine does not know (the
         owner runs `take_in` for it)."""
         self.intents = GroupCommit(journal, intent_sync_window, lambda why: self._on_problem("journal", why))
+        self.order_states = OrderStateWriter(journal, self._journal_failed)
         self.orders: dict[str, Order] = {}
         """Every order by client_order_id."""
         self.working_orders = WorkingOrders()
@@ -299,33 +305,73 @@ class Execution:
 
     # -- cancelling ----------------------------------------------------------------------
 
-    async def cancel(self, orders: Iterable[Order]) -> tuple[list[Order], list[tuple[Order, str]]]:
+    async def cancel(
+        self, orders: Iterable[Order], *, meanwhile: Callable[[], None] | None = None
+    ) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel orders (in parallel batches); returns (cancelled, [(order, why not)]).
 
         An order that filled or expired before the cancel reached it is in neither list: it is
-        done, and its final state says how.
+        done, and its final state says how. `meanwhile` runs once, as soon as the cancels are
+        on their way, or before waiting for unacknowledged orders' acks, or when there is
+        nothing to cancel.
         """
         targets = [o for o in orders if o.status.is_working]
         unacked = [o for o in targets if not o.order_id]
         if unacked:  # wait for their answers: an order cannot be cancelled before it exists
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
             await self.wait_until(lambda: all(o.order_id or o.status.is_final for o in unacked), timeout=10)
         targets = [o for o in targets if o.order_id and o.status.is_working]
+        if not targets:
+            if meanwhile is not None:
+                meanwhile()
+            return [], []
+        batches = [targets[i : i + MAX_CANCEL_IDS] for i in range(0, len(targets), MAX_CANCEL_IDS)]
+        sending = {
+            asyncio.ensure_future(self._rest.cancel_batch([o.order_id for o in batch])): batch for batch in batches
+        }
+        # The requests leave first: marking two hundred orders PENDING_CANCEL, and telling each,
+        # took a millisecond that a kill switch's cancels used to wait for. aiohttp writes a
+        # request a couple of loop turns after it is made (a turn is microseconds here).
+        for _ in range(REQUEST_WRITE_TURNS):
+            await asyncio.sleep(0)
+        if meanwhile is not None:
+            meanwhile()
         for order in targets:
             if order.cancel_requested():
                 self._changed_order(order)
-        if not targets:
-            return [], []
-        try:
-            results = await self._rest.cancel_orders([o.order_id for o in targets])
-        except RestError as exc:
-            for order in targets:
-                order.cancel_refused()
-                self._changed_order(order)
-            return [], [(o, str(exc)) for o in targets]
-        by_id = {str(r.get("order_id")): r for r in results}
         cancelled: list[Order] = []
         failed: list[tuple[Order, str]] = []
-        for order in targets:
+        pending = set(sending)
+        try:
+            while pending:  # each batch's answer taken in as it comes, while the others are on their way
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for request in done:
+                    self._take_cancel_results(sending[request], request, cancelled, failed)
+        finally:
+            for request in pending:  # the caller gave up (its orders' ends still come on the user channel)
+                request.cancel()
+        return cancelled, failed
+
+    def _take_cancel_results(
+        self,
+        batch: list[Order],
+        request: asyncio.Future[list[dict[str, Any]]],
+        cancelled: list[Order],
+        failed: list[tuple[Order, str]],
+    ) -> None:
+        exc = request.exception()
+        if exc is not None:
+            if not isinstance(exc, RestError):
+                raise exc
+            for order in batch:
+                order.cancel_refused()
+                self._changed_order(order)
+            failed.extend((o, str(exc)) for o in batch)
+            return
+        by_id = {str(r.get("order_id")): r for r in request.result()}
+        for order in batch:
             result = by_id.get(order.order_id, {"success": False, "failure_reason": "no result from the venue"})
             if order.status.is_final:  # the user channel told us its end meanwhile (and it was published)
                 if order.status is OrderStatus.CANCELLED:
@@ -347,7 +393,6 @@ class Execution:
                 order.cancel_refused()
                 failed.append((order, clip(str(result.get("failure_reason", "refused")))))
             self._changed_order(order)
-        return cancelled, failed
 
     # -- waiting and telling -------------------------------------------------------------
 
@@ -368,8 +413,12 @@ class Execution:
                 self._waiters.remove(waiter)
 
     def _changed_order(self, order: Order) -> None:
-        self._journalled(self._journal.record_order, order)
+        self.order_states.changed(order)
         self._publish(order)
+
+    def _journal_failed(self, why: str) -> None:
+        log.error("%s", why)
+        self._on_problem("journal", why)
 
     def _journalled(self, write: Callable[[Any], None], item: Any) -> None:
         # What the venue did has happened whether or not the disk takes it: keep the state in
@@ -377,8 +426,7 @@ class Execution:
         try:
             write(item)
         except JournalError as exc:
-            log.error("%s", exc)
-            self._on_problem("journal", str(exc))
+            self._journal_failed(str(exc))
 
     def _publish(self, order: Order) -> None:
         # Every change to an order passes here, so the running totals move with it.

@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from cryptoj_tui.engine.model import check_product_id, clip
@@ -103,6 +103,9 @@ MAX_INTEGER_DIGITS = 15
 """Prices and sizes are under 10^15: beyond any product a venue lists, and within what exact
 arithmetic (and every venue's decimal strings) can carry."""
 MAX_DECIMAL_PLACES = 18
+_WIDE = Context(prec=MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES + 2)
+"""Room for any number under 10^15 with 18 places: the default context's 28 digits are not
+(a size of 11 integer digits and 19 places raised InvalidOperation when cut to 18 places)."""
 
 
 def _decimal(name: str, value: object, *, positive: bool = True) -> Decimal:
@@ -118,7 +121,7 @@ def _decimal(name: str, value: object, *, positive: bool = True) -> Decimal:
     if (
         isinstance(exponent, int)
         and -exponent > MAX_DECIMAL_PLACES
-        and number != number.quantize(Decimal(1).scaleb(-MAX_DECIMAL_PLACES), rounding=ROUND_DOWN)
+        and number != number.quantize(Decimal(1).scaleb(-MAX_DECIMAL_PLACES), rounding=ROUND_DOWN, context=_WIDE)
     ):
         raise OrderError(f"{name} {number} has more than {MAX_DECIMAL_PLACES} decimal places")
     return number

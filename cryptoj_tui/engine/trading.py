@@ -187,6 +187,7 @@ class Trading:
             task.cancel()
         await self.user_feed.close()
         await self.rest.close()
+        self.execution.order_states.flush()
         await self.execution.intents.flush()
         self.journal.close()
 

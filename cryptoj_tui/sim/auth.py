@@ -25,6 +25,10 @@ class AuthError(Exception):
     """A request that is not authenticated; the message says why in one line."""
 
 
+USED_TOKENS_PRUNED_ABOVE = 10_000
+"""Spent tokens remembered before the expired ones are first forgotten."""
+
+
 class KeyRegistry:
     """The public keys the venue accepts, by key name."""
 
@@ -33,6 +37,7 @@ class KeyRegistry:
         self._clock = clock
         self._used: dict[tuple[str, str], int] = {}
         """(key name, nonce or jti) of every REST token accepted -> its expiry: each is good once."""
+        self._prune_above = USED_TOKENS_PRUNED_ABOVE
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -103,8 +108,11 @@ class KeyRegistry:
         refused. A token with neither can be replayed until it expires (two minutes at most)."""
         if not isinstance(once, str) or not once:
             return
-        if len(self._used) > 10_000:  # forget the expired ones: they are refused as expired anyway
+        if len(self._used) > self._prune_above:  # forget the expired ones: they are refused as expired anyway
             self._used = {k: e for k, e in self._used.items() if e > now - CLOCK_SKEW_S}
+            # Next time at twice what is left: a busy minute holds more than 10,000 live tokens,
+            # and pruning at a fixed size then rebuilt them all on every request (milliseconds each).
+            self._prune_above = max(USED_TOKENS_PRUNED_ABOVE, 2 * len(self._used))
         if (kid, once) in self._used:
             raise AuthError("JWT already used: a REST token is good for one request")
         self._used[(kid, once)] = expires

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from cryptoj_tui.sim import frames
 from cryptoj_tui.sim.auth import KeyRegistry
-from cryptoj_tui.sim.exchange import DEFAULT_BALANCES, Exchange
+from cryptoj_tui.sim.exchange import DEFAULT_BALANCES, Exchange, Order
 from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WS_PATH = "/"
+USER_ORDERS_PER_FRAME = 50
+"""Orders in one user-channel update frame at most: a 200-order batch_cancel is told in four
+frames, not in 200 (nor in one that grows with the batch)."""
 """Coinbase serves its feed at the host root; so do we (REST lives under /api/v3/...)."""
 
 
@@ -229,17 +232,42 @@ class PaperVenue:
     def create_order(self, owner: str, body: object) -> dict[str, Any]:
         """Place a user's order (InvalidRequest for malformed input) and publish the book."""
         response = self.exchange.create_order(owner, body, refusal=self.faults.take_rejection)
-        self._publish_all()
+        self._publish_after_answering()
         return response
 
     def cancel_orders(self, owner: str, order_ids: list[str]) -> list[dict[str, Any]]:
         """Cancel a user's orders and publish the book."""
         results = self.exchange.cancel_orders(owner, order_ids)
-        self._publish_all()
+        self._publish_after_answering()
         return results
 
-    def _publish_all(self) -> None:
-        """Tell subscribers everything the last operation changed: books, trades, orders."""
+    def _publish_after_answering(self) -> None:
+        """Save what a REST call changed now, and tell the feeds once its answer is written.
+
+        A venue answers the call and fans the change out on its feeds independently; fanning
+        out first held every answer back by its caller's own user-channel frames (one per order
+        of a 200-order batch_cancel), which a caller with no feed open never paid.
+        """
+        changed = self._save_changed_orders()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside the venue's loop (a test driving it directly)
+            self._publish_all(changed)
+            return
+        loop.call_soon(self._publish_all, changed)
+
+    def _save_changed_orders(self) -> list[Order]:
+        changed = self.exchange.take_changed_orders()
+        if self.store is not None and changed:
+            # Durable before anyone hears of it: a venue killed now restarts with this state.
+            owners = {order.owner for order in changed}
+            accounts = [(owner, account) for owner in owners for account in self.exchange.owner_accounts(owner)]
+            self.store.save(changed, accounts)
+        return changed
+
+    def _publish_all(self, changed: list[Order] | None = None) -> None:
+        """Tell subscribers everything the last operation changed: books, trades, orders (those
+        `changed`, saved already, or else taken and saved now)."""
         trades_by_product: dict[str, list[Any]] = {}
         for product_id, trade in self.exchange.take_trades():
             trades_by_product.setdefault(product_id, []).append(trade)
@@ -247,15 +275,18 @@ class PaperVenue:
             self.publish_level2(product_id)
             if product_id in trades_by_product:
                 self.publish_trades(product_id, trades_by_product[product_id])
-        changed = self.exchange.take_changed_orders()
-        if self.store is not None and changed:
-            # Durable before anyone hears of it: a venue killed now restarts with this state.
-            owners = {order.owner for order in changed}
-            accounts = [(owner, account) for owner in owners for account in self.exchange.owner_accounts(owner)]
-            self.store.save(changed, accounts)
+        if changed is None:
+            changed = self._save_changed_orders()
+        # One user frame per owner and product (at most USER_ORDERS_PER_FRAME orders each), in
+        # the order the changes happened.
+        batches: dict[tuple[str, str], list[Order]] = {}
         for order in changed:
-            events = frames.encode_events([{"type": "update", "orders": [frames.user_order(order)]}])
-            self.feed.broadcast_user(order.owner, order.product_id, events)
+            batches.setdefault((order.owner, order.product_id), []).append(order)
+        for (owner, product_id), orders in batches.items():
+            for start in range(0, len(orders), USER_ORDERS_PER_FRAME):
+                chunk = orders[start : start + USER_ORDERS_PER_FRAME]
+                events = frames.encode_events([{"type": "update", "orders": [frames.user_order(o) for o in chunk]}])
+                self.feed.broadcast_user(owner, product_id, events)
 
     def publish_trades(self, product_id: str, trades: list[Any]) -> None:
         """Record trades on the tape and send market_trades, candles and ticker updates."""

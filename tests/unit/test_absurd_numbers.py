@@ -71,7 +71,16 @@ finite = st.decimals(allow_nan=False, allow_infinity=False)
 numbers = st.one_of(
     finite,
     st.sampled_from(
-        [D("1e308"), D("-1e308"), D("1e-308"), D("0"), D("-0"), D("1e15"), D("999999999999999.999999999999999999")]
+        [
+            D("1e308"),
+            D("-1e308"),
+            D("1e-308"),
+            D("0"),
+            D("-0"),
+            D("1e15"),
+            D("999999999999999.999999999999999999"),
+            D("11688375833.076922992956177573835"),  # 11 + 21 digits: cut to 18 places, past 28 digits
+        ]
     ),
 )
 increments = st.sampled_from([D("1"), D("0.01"), D("0.00000001"), D("1E-18"), D("0.5"), D("1000")])

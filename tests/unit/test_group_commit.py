@@ -10,7 +10,7 @@ import pytest
 
 from cryptoj_tui.cdp_keys import generate_key
 from cryptoj_tui.engine import EngineConfig
-from cryptoj_tui.engine.group_commit import GroupCommit
+from cryptoj_tui.engine.group_commit import GroupCommit, OrderStateWriter
 from cryptoj_tui.engine.journal import Journal
 from cryptoj_tui.engine.orders import Order, OrderRequest
 
@@ -90,3 +90,39 @@ def test_the_engine_config_takes_the_window_and_refuses_a_negative_one() -> None
     assert config.trading_config().intent_sync_window == 0  # type: ignore[union-attr]
     with pytest.raises(ValueError, match=r"intent_sync_window must be 0 or more seconds, got -0\.5"):
         EngineConfig(ws_url="ws://127.0.0.1:1", intent_sync_window=-0.5)
+
+
+async def test_order_states_changed_together_are_written_once_shortly_after(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db")
+    orders = [order(n) for n in range(200)]
+    for o in orders:
+        journal.record_intent(o)
+    commits: list[str] = []
+    journal._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    states = OrderStateWriter(journal, on_failure=lambda why: pytest.fail(why))
+    for o in orders:
+        o.acknowledged(f"v{o.client_order_id}")
+        states.changed(o)
+        o.cancel_requested()
+        states.changed(o)  # the same order twice in a turn: written once, as it is at the end
+    await asyncio.sleep(0)  # not at the end of the loop turn: the requests these changes go with leave first
+    assert commits == [] and {j.order_id for j in journal.orders()} == {""}
+    await until(lambda: commits == ["COMMIT"])
+    assert {(j.order_id, j.status) for j in journal.orders()} == {
+        (f"v{o.client_order_id}", "PENDING_CANCEL") for o in orders
+    }
+    journal.close()
+
+
+def test_order_states_outside_a_loop_are_written_at_once_and_a_failure_is_told(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db")
+    failures: list[str] = []
+    states = OrderStateWriter(journal, on_failure=failures.append)
+    first = order(1)
+    journal.record_intent(first)
+    first.acknowledged("v1")
+    states.changed(first)
+    assert journal.orders()[0].order_id == "v1"
+    journal.close()
+    states.changed(order(2))
+    assert len(failures) == 1 and "cannot write" in failures[0] and "\n" not in failures[0]

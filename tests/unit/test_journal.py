@@ -35,10 +35,11 @@ def test_intent_state_fill_and_events_round_trip(tmp_path: Path) -> None:
     again.checkpoint()
 
 
-def test_the_state_and_durable_intents_are_fsynced_at_their_commit_the_rest_is_not(tmp_path: Path) -> None:
-    """The trading state, and an intent asked durable, are fsynced at their commit (FULL: a power
-    cut keeps them); other intents, acks, fills and events are not (NORMAL: a killed process keeps
-    them; `sync` or the next FULL commit makes them durable, reconciliation restores the rest)."""
+def test_durable_intents_are_fsynced_at_their_commit_the_rest_is_not(tmp_path: Path) -> None:
+    """An intent asked durable (and `set_state`) is fsynced at its commit (FULL: a power cut
+    keeps it); other intents, order states, the trading state's `set_states`, fills and events
+    are not (NORMAL: a killed process keeps them; `sync`, which the engine runs on a worker
+    thread after a state change, or the next FULL commit makes them durable)."""
     journal = Journal(tmp_path / "j.db")
     written: list[tuple[str, int]] = []
     for connection in {journal._db, journal._durable_db}:
@@ -48,11 +49,37 @@ def test_the_state_and_durable_intents_are_fsynced_at_their_commit_the_rest_is_n
     journal.record_intent(order)
     journal.record_intent(Order("c2", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")), durable=True)
     journal.set_state("trading_state", "HALTED")
+    journal.set_states({"trading_state": "ACTIVE", "trading_reason": "r"}, ("state", "HALTED -> ACTIVE: r"))
     order.acknowledged("v1")
     journal.record_order(order)
     journal.record_event("state", "ACTIVE -> HALTED")
     FULL, NORMAL = 2, 1
-    assert written == [("INSERT", NORMAL), ("INSERT", FULL), ("INSERT", FULL), ("UPDATE", NORMAL), ("INSERT", NORMAL)]
+    writes = [(sql, level) for sql, level in written if sql in ("INSERT", "UPDATE")]
+    assert writes == [
+        ("INSERT", NORMAL),
+        ("INSERT", FULL),
+        ("INSERT", FULL),
+        ("INSERT", NORMAL),  # set_states: both values (one statement, executemany) ...
+        ("INSERT", NORMAL),
+        ("INSERT", NORMAL),  # ... and its event, in one transaction
+        ("UPDATE", NORMAL),
+        ("INSERT", NORMAL),
+    ]
+    assert journal.state("trading_state") == "ACTIVE" and journal.state("trading_reason") == "r"
+    journal.close()
+
+
+def test_order_states_are_written_in_one_transaction(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db")
+    orders = [Order(f"c{n}", OrderRequest("BTC-USD", "buy", "limit", "1", price="10")) for n in range(3)]
+    for order in orders:
+        journal.record_intent(order)
+        order.acknowledged(f"v{order.client_order_id}")
+    written: list[str] = []
+    journal._db.set_trace_callback(lambda sql: written.append(sql.split()[0]))
+    journal.record_orders(orders)
+    assert written == ["BEGIN", "UPDATE", "UPDATE", "UPDATE", "COMMIT"]
+    assert [o.order_id for o in journal.orders()] == ["vc0", "vc1", "vc2"]
     journal.close()
 
 

@@ -22,7 +22,7 @@ from cryptoj_tui.cdp_keys import (
     sign,
     write_key_file,
 )
-from cryptoj_tui.sim.auth import AuthError, KeyRegistry
+from cryptoj_tui.sim.auth import USED_TOKENS_PRUNED_ABOVE, AuthError, KeyRegistry
 
 NOW = 1_800_000_000.0
 URI = "POST 127.0.0.1:8765/api/v3/brokerage/orders"
@@ -171,3 +171,16 @@ def test_non_p256_pem_is_refused_and_missing_file_is_clear(tmp_path: Path) -> No
     with pytest.raises(KeyFileError, match="cannot read"):
         read_key_file(tmp_path / "absent.json")
     assert "privateKey" in key_file_text(generate_key())
+
+
+def test_a_spent_token_stays_spent_past_the_pruning_of_expired_ones() -> None:
+    """Over USED_TOKENS_PRUNED_ABOVE live tokens in one two-minute window (a busy benchmark):
+    the first is still refused, and pruning forgot only expired ones."""
+    key = generate_key(True)  # Ed25519: the quicker to sign and verify ten thousand times
+    registry = registry_with(key)
+    first = sign(key, URI, now=NOW)
+    registry.verify(first, URI)
+    for _ in range(USED_TOKENS_PRUNED_ABOVE + 1):
+        registry.verify(sign(key, URI, now=NOW), URI)
+    with pytest.raises(AuthError, match="already used"):
+        registry.verify(first, URI)

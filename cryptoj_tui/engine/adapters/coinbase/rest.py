@@ -193,12 +193,18 @@ class CoinbaseRest:
         return result
 
     async def cancel_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Cancel any number of orders: batches of 100, sent in parallel; one result per id."""
-        chunks = [list(order_ids[i : i + MAX_CANCEL_IDS]) for i in range(0, len(order_ids), MAX_CANCEL_IDS)]
-        answers = await asyncio.gather(
-            *(self._call("POST", "/orders/batch_cancel", body={"order_ids": chunk}) for chunk in chunks)
-        )
-        return [result for answer in answers for result in answer.get("results", [])]
+        """Cancel any number of orders: batches of MAX_CANCEL_IDS, sent in parallel; one result per id."""
+        chunks = [order_ids[i : i + MAX_CANCEL_IDS] for i in range(0, len(order_ids), MAX_CANCEL_IDS)]
+        answers = await asyncio.gather(*(self.cancel_batch(chunk) for chunk in chunks))
+        return [result for answer in answers for result in answer]
+
+    async def cancel_batch(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """One `batch_cancel` call (at most MAX_CANCEL_IDS ids); its results."""
+        if len(order_ids) > MAX_CANCEL_IDS:
+            raise ValueError(f"a batch_cancel takes at most {MAX_CANCEL_IDS} ids, got {len(order_ids)}")
+        answer = await self._call("POST", "/orders/batch_cancel", body={"order_ids": list(order_ids)})
+        results: list[dict[str, Any]] = answer.get("results", [])
+        return results
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         """GET /orders/historical/{order_id}."""
