@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.widgets import Input
 
+from cryptoj_tui.event_text import KINDS
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
@@ -35,7 +36,10 @@ class JournalScreen(ConsoleScreen):
             id="filter",
         )
         table = KeyedTable(cursor_type="row", zebra_stripes=True)
-        table.add_columns("time", "kind", "what")
+        # time and kind at fixed widths: the columns stay put as the filter changes the rows
+        table.add_column("time", width=8)
+        table.add_column("kind", width=max(len(kind) for kind in KINDS.values()))
+        table.add_column("what")
         yield table
 
     def on_resize(self, event: Resize) -> None:
