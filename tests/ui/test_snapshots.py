@@ -15,7 +15,7 @@ from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.screens.modals import KillReportScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.keyed_table import KeyedTable
-from tests.ui.conftest import make_app, place_resting, until, wait_until_live
+from tests.ui.conftest import make_app, place_resting, toasts, until, wait_until_live
 
 Snap = Callable[[CryptojApp, tuple[int, int], Callable[[Pilot], Awaitable[None]]], bool]
 
@@ -111,6 +111,8 @@ async def _blotter(pilot: Pilot) -> None:
     await _fixed_round_trip(pilot)
     # The blotter repaints at most four times a second: wait for the table itself to show it.
     await until(pilot, lambda: sum("CANCELLED" in map(str, table.get_row_at(n)) for n in range(table.row_count)) == 1)
+    # The cancel's toast comes when the cancel call returns, which may be after the order's update.
+    await until(pilot, lambda: "1 order(s) cancelled" in " ".join(toasts(app)))  # type: ignore[arg-type]
     await pilot.pause()
 
 
@@ -129,6 +131,8 @@ async def _positions(pilot: Pilot) -> None:
     await _fixed_round_trip(pilot)
     await pilot.press("3")
     await until(pilot, lambda: app.positions.view is not None and bool(app.positions.view.positions))  # type: ignore[attr-defined]
+    # The fill's toast waits for the venue's fills (a REST call after the order is done).
+    await until(pilot, lambda: "filled" in " ".join(toasts(app)))  # type: ignore[arg-type]
     await pilot.pause(0.6)
 
 
