@@ -49,6 +49,16 @@ FRAME_SECONDS = 1 / 60
 """Textual paints at most 60 frames a second: book views are copied no more often."""
 
 
+class EngineStopped(RuntimeError):
+    """A command came after the engine stopped (or before it started)."""
+
+
+def _failed(error: Exception) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_exception(error)
+    return future
+
+
 class EngineBridge:
     """Owns the engine thread; the UI's only way in and out of the engine."""
 
@@ -97,10 +107,20 @@ class EngineBridge:
             self._thread = None
 
     def submit(self, fn: Callable[[Engine], Coroutine[Any, Any, T]]) -> Future[T]:
-        """Run `fn(engine)` on the engine loop; the Future resolves with its result."""
-        if self._loop is None or self.engine is None:
-            raise RuntimeError("engine not running")
-        future = asyncio.run_coroutine_threadsafe(fn(self.engine), self._loop)
+        """Run `fn(engine)` on the engine loop; the Future resolves with its result.
+
+        Never raises: with the engine stopped (a toast noticed as the console quits, say) the
+        Future fails with EngineStopped, which callers report as they report any failed command.
+        """
+        loop, engine = self._loop, self.engine
+        if loop is None or engine is None:
+            return _failed(EngineStopped("the engine is not running"))
+        coroutine = fn(engine)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        except RuntimeError:  # its loop closed: the console is quitting, or the engine died
+            coroutine.close()
+            return _failed(EngineStopped("the engine has stopped"))
         self._in_flight.add(future)  # set.add and .discard are atomic: the two threads share it safely
         future.add_done_callback(self._in_flight.discard)
         return future

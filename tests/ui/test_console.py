@@ -121,6 +121,27 @@ def test_the_bridge_is_busy_while_a_command_runs_on_the_engine_thread(live_venue
         bridge.stop()
 
 
+def test_a_command_after_the_engine_stopped_fails_its_future_and_raises_nothing(live_venue: VenueThread) -> None:
+    """A fill noticed as the console quits asked the stopped engine for its fills: submit raised
+    "Event loop is closed" into the UI, which crashed. Now the command's Future carries the error,
+    which every caller already reports."""
+    from cryptoj_tui.bridge import EngineStopped
+
+    bridge = EngineBridge(EngineConfig(ws_url=live_venue.ws_url), lambda message: None)
+
+    async def anything(engine: object) -> int:
+        return 1
+
+    with pytest.raises(EngineStopped, match="not running"):
+        bridge.submit(anything).result(1)
+    bridge.start(["BTC-USD"])
+    assert bridge.submit(anything).result(5) == 1
+    bridge.stop()
+    with pytest.raises(EngineStopped, match="stopped"):
+        bridge.submit(anything).result(1)
+    assert not bridge.busy
+
+
 def test_bridge_posts_one_notice_until_the_ui_takes_the_books(live_venue: VenueThread) -> None:
     """A flood of book updates costs the UI one message per take, whatever the feed rate."""
     posted: list[object] = []
