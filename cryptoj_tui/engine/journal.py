@@ -346,9 +346,14 @@ class Journal:
 
     def orders(self, *, working_only: bool = False) -> list[JournalledOrder]:
         """Every journalled order (or only those not final), oldest first."""
+        # Working ones chosen by the database: a restart on 10k done orders read (and parsed) them
+        # all to keep the few still working (178 ms to trading again; 13 ms on an empty journal).
+        working = [str(status) for status in OrderStatus if not status.is_final] if working_only else []
+        where = f" WHERE status IN ({', '.join('?' * len(working))})" if working_only else ""
         rows = self._read(
             "SELECT client_order_id, order_id, request, status, filled_size, filled_value, fees, reason, created_at"
-            " FROM orders ORDER BY created_at, rowid"
+            f" FROM orders{where} ORDER BY created_at, rowid",
+            tuple(working),
         )
         result = [
             JournalledOrder(
@@ -364,7 +369,7 @@ class Journal:
             )
             for row in rows
         ]
-        return [o for o in result if not o.status.is_final] if working_only else result
+        return result
 
     def has_order(self, client_order_id: str) -> bool:
         """Whether the journal has ever recorded this order."""

@@ -164,6 +164,22 @@ async def test_a_fill_missed_while_the_user_channel_was_down_is_reconciled(
     assert order.status is OrderStatus.FILLED and trader.positions()["BTC-USD"].quantity == D("0.001")
 
 
+async def test_the_user_channel_is_ready_only_while_its_connection_has_the_snapshot(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
+    """Scenario: the venue drops every connection; the user channel is not ready until the new
+    connection's snapshot is in (what the reconnect benchmark times), then ready again."""
+    assert trader.trading is not None
+    user = trader.trading.user_feed
+    assert user.ready.is_set()
+    await quiet_venue.feed.drop_all()
+    async with asyncio.timeout(5):
+        while user.ready.is_set():
+            await asyncio.sleep(0.001)
+        await user.ready.wait()
+    assert user.metrics.frames > 0
+
+
 def another_trader_sells(venue: PaperVenue, size: str, product_id: str = "BTC-USD") -> None:
     venue.create_order(
         "another-trader",

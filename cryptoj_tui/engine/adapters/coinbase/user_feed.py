@@ -59,7 +59,8 @@ class CoinbaseUserFeed(ConnectionOwner):
         )
         self._opened_once = False
         self.ready = asyncio.Event()
-        """Set once the venue has sent the user channel's first snapshot: updates flow from here."""
+        """Set while the connection has the user channel's snapshot: updates flow from here.
+        Cleared when the connection drops, set again by the next connection's first frame."""
 
     def start(self) -> None:
         """Connect in the background."""
@@ -82,6 +83,8 @@ class CoinbaseUserFeed(ConnectionOwner):
         self._opened_once = True
 
     def _on_state(self, state: ConnectionState, attempt: int, reason: str) -> None:
+        if state is not ConnectionState.CONNECTED:
+            self.ready.clear()
         self._bus.publish(ConnectionStatus(url=self.url, state=state, attempt=attempt, reason=reason, role="user"))
 
     def _on_frame(self, raw: str | bytes) -> None:
