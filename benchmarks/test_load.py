@@ -112,7 +112,7 @@ class LoadServer:
                 streamer.cancel()
 
 
-async def run_reader(rate: int, bare: bool, products: list[str] = PRODUCTS) -> dict[str, Any]:
+async def run_reader(rate: int, bare: bool, products: list[str] = PRODUCTS, seconds: float = SECONDS) -> dict[str, Any]:
     server = LoadServer(rate, products)
     async with serve(server.handler, "127.0.0.1", 0, compression=None, max_size=None) as running:
         url = f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
@@ -120,7 +120,7 @@ async def run_reader(rate: int, bare: bool, products: list[str] = PRODUCTS) -> d
             sys.executable,
             str(Path(__file__).with_name("load_client.py")),
             url,
-            str(SECONDS),
+            str(seconds),
             *products,
             *(["--bare"] if bare else []),
             stdout=asyncio.subprocess.PIPE,
@@ -196,3 +196,55 @@ def test_load_scaling_with_products(benchmark: Any, count: int) -> None:
     record_load(benchmark, f"load 5k frames/s over {count} product(s): feed latency", "engine", result)
     benchmark.extra_info["products"] = count
     assert result["gaps"] == 0
+
+
+SWEEP_RATES = [10_000, 20_000] if SMOKE else [10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000]
+SWEEP_SECONDS = 1.0 if SMOKE else 3.0
+SATURATED_P99_MS = 10.0
+"""The feed latency p99 past which a reader counts as saturated (the issue's bound)."""
+GENERATOR_SHORT = 0.9
+"""A rate the generator sent less than this share of is the generator's limit, not the reader's."""
+
+
+def test_load_saturation_sweep(benchmark: Any) -> None:
+    """Frames/s over 50 products, rising, until the engine's feed latency p99 passes 10 ms (or
+    the generator, in this process, cannot send more): the engine's and the bare reader's p99,
+    CPU and read rate at each rate, for the report's plot. The samples are the engine's latency
+    at the highest rate it read within the bound."""
+    points: list[dict[str, Any]] = []
+    within: list[float] = []
+    saturated_at = None
+    for rate in SWEEP_RATES:
+        for role in ("bare reader", "engine"):
+            result = asyncio.run(run_reader(rate, role == "bare reader", seconds=SWEEP_SECONDS))
+            latency = sorted(result["latency"])
+            p99 = latency[min(len(latency) - 1, int(len(latency) * 0.99))] * 1000
+            points.append(
+                {
+                    "role": role,
+                    "rate": rate,
+                    "sent_per_s": round(result["sent_per_s"]),
+                    "read_per_s": round(result["frames"] / SWEEP_SECONDS),
+                    "p50_ms": round(latency[len(latency) // 2] * 1000, 3),
+                    "p99_ms": round(p99, 3),
+                    "cpu_percent": round(result["cpu_percent"], 1),
+                }
+            )
+            if role == "engine":
+                if p99 <= SATURATED_P99_MS:
+                    within = result["latency"]
+                elif saturated_at is None:
+                    saturated_at = points[-1]["sent_per_s"]
+        generator_short = points[-1]["sent_per_s"] < rate * GENERATOR_SHORT
+        if saturated_at is not None or generator_short:
+            break
+    assert within, "the engine's p99 passed 10 ms at the lowest rate"
+    engine_points = [p for p in points if p["role"] == "engine"]
+    sustained = max(p["sent_per_s"] for p in engine_points if p["p99_ms"] <= SATURATED_P99_MS)
+    record(benchmark, "load saturation, 50 products: feed latency", "engine, highest rate within 10 ms p99", within)
+    benchmark.extra_info.update(
+        sweep=points,
+        sustained_frames_per_s=sustained,
+        saturated_at_frames_per_s=saturated_at,
+        generator_limited=saturated_at is None,
+    )

@@ -35,7 +35,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from benchmarks.support import record, scaled, venue_process
+from benchmarks.support import SMOKE, record, scaled, venue_process
 from cryptoj_tui.cdp_keys import generate_key, sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderRequest
@@ -445,3 +445,54 @@ def test_cancel_to_ack_engine_cancel(
     benchmark.group = "cancel -> ack"
     benchmark.extra_info["role"] = "engine cancel (journal, JWT, state machine)"
     benchmark.pedantic(lambda: loop.run_until_complete(cancel_one()), setup=place_one, rounds=ROUNDS, warmup_rounds=5)
+
+
+CONCURRENCY = [1, 2] if SMOKE else [1, 2, 4, 8, 16, 32]
+ORDERS_FOR = 0.5 if SMOKE else 2.0
+"""Seconds each concurrency level places orders for."""
+
+
+def test_orders_per_second_sustained(
+    benchmark: Any, venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    """Orders/s the engine sustains against the venue in its own process: `n` placements in flight
+    at once (each waits for its ack, then the next goes), n rising until acks/s stops rising. Each
+    level's orders are cancelled before the next. The samples are the ack times at the best level."""
+    price = far_bid(venue)
+    points: list[dict[str, Any]] = []
+    best: list[float] = []
+    best_rate = 0.0
+    with trading_engine(venue, loop, tmp_path) as engine:
+
+        async def level(in_flight: int) -> list[float]:
+            took: list[float] = []
+            deadline = time.perf_counter() + ORDERS_FOR
+
+            async def worker() -> None:
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    # Small, so the venue's funds hold every order of a level (it cancels them after).
+                    order = await engine.place_limit("BTC-USD", "buy", size="0.00001", price=price)
+                    assert order.order_id, order.reason
+                    took.append(time.perf_counter() - started)
+
+            await asyncio.gather(*(worker() for _ in range(in_flight)))
+            await engine.cancel_all()
+            return took
+
+        for in_flight in CONCURRENCY:
+            took = loop.run_until_complete(level(in_flight))
+            rate = len(took) / ORDERS_FOR
+            took_sorted = sorted(took)
+            points.append(
+                {
+                    "in_flight": in_flight,
+                    "orders_per_s": round(rate),
+                    "p50_ms": round(took_sorted[len(took) // 2] * 1000, 3),
+                    "p99_ms": round(took_sorted[min(len(took) - 1, int(len(took) * 0.99))] * 1000, 3),
+                }
+            )
+            if rate > best_rate:
+                best, best_rate = took, rate
+    record(benchmark, "orders/s sustained", "engine place_limit, acks at the best concurrency", best)
+    benchmark.extra_info.update(sweep=points, sustained_orders_per_s=max(p["orders_per_s"] for p in points))

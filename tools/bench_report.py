@@ -256,15 +256,102 @@ def plot_rss(benches: list[Any], out: Path) -> list[str]:
     if soak is None:
         return []
     rss = soak.extra_info["rss_mb_each_second"]
+    levels = soak.extra_info.get("book_levels_each_second", [])
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    ax.plot(range(1, len(rss) + 1), rss)
+    ax.plot(range(1, len(rss) + 1), rss, label="engine RSS")
     ax.set_ylim(0, max(rss) * 1.2)
     ax.set_xlabel("seconds")
     ax.set_ylabel("engine RSS, MiB")
-    ax.set_title("Engine RSS under a steady 1k frames/s feed", fontsize=10)
+    if levels:
+        book = ax.twinx()
+        book.plot(range(1, len(levels) + 1), levels, color="tab:orange", alpha=0.6, label="levels in the book")
+        book.set_ylabel("levels in the venue's book")
+        book.set_ylim(0, max(levels) * 1.2)
+    ax.set_title("Engine RSS, 1k frames/s on a drifting book", fontsize=10)
     ax.grid(True, alpha=0.3)
     save(fig, out, "rss.svg")
     return [f"![Engine RSS over time]({PLOTS}/rss.svg)"]
+
+
+def soak_lines(benches: list[Any]) -> list[str]:
+    soak = next((b for b in benches if "rss_mb_each_second" in b.extra_info), None)
+    if soak is None:
+        return ["The soak did not run."]
+    e = soak.extra_info
+    return [
+        f"{e['seconds']:g} s at 1k frames/s on a drifting book ({e['frames_sent']} frames; the venue's book",
+        f"held {e.get('book_levels_min', '?')} to {e.get('book_levels_max', '?')} levels): engine RSS "
+        f"{e['rss_after_warmup_mb']} MiB after the first quarter (warm-up), {e['rss_end_mb']} MiB at the end,",
+        f"{e['growth_percent']:+.2f} % (the bound is +5 %).",
+    ]
+
+
+def saturation(benches: list[Any], out: Path) -> list[str]:
+    """The load sweep's and the order sweep's tables and plot."""
+    import matplotlib.pyplot as plt
+
+    feed = next((b for b in benches if b.name == "test_load_saturation_sweep"), None)
+    orders = next((b for b in benches if b.name == "test_orders_per_second_sustained"), None)
+    if feed is None or orders is None:
+        return ["The saturation sweeps did not run."]
+    fe, oe = feed.extra_info, orders.extra_info
+    saturated = fe.get("saturated_at_frames_per_s")
+    lines = [
+        f"Feed: the engine read {fe['sustained_frames_per_s']} frames/s over 50 products with its feed latency",
+        "p99 within 10 ms; "
+        + (
+            f"at {saturated} frames/s it passed 10 ms."
+            if saturated
+            else "the load generator (in the benchmark's process) could send no more: the engine's limit is higher."
+        ),
+        "",
+        "| frames/s asked | sent | read | reader | p50 ms | p99 ms | reader CPU % |",
+        "|---:|---:|---:|---|---:|---:|---:|",
+        *(
+            f"| {p['rate']} | {p['sent_per_s']} | {p['read_per_s']} | {p['role']} | {p['p50_ms']} | {p['p99_ms']} "
+            f"| {p['cpu_percent']} |"
+            for p in fe["sweep"]
+        ),
+        "",
+        f"Orders: the engine sustained {oe['sustained_orders_per_s']} orders/s (each placed and acknowledged)",
+        "against the venue in its own process, with this many placements in flight at once:",
+        "",
+        "| in flight | orders/s | ack p50 ms | ack p99 ms |",
+        "|---:|---:|---:|---:|",
+        *(f"| {p['in_flight']} | {p['orders_per_s']} | {p['p50_ms']} | {p['p99_ms']} |" for p in oe["sweep"]),
+        "",
+    ]
+    fig, (feed_ax, order_ax) = plt.subplots(1, 2, figsize=(9.6, 3.4))
+    for role in ("bare reader", "engine"):
+        points = [p for p in fe["sweep"] if p["role"] == role]
+        feed_ax.plot([p["sent_per_s"] for p in points], [p["p99_ms"] for p in points], "o-", label=role)
+    feed_ax.axhline(10, color="grey", linestyle="--", linewidth=1, label="10 ms")
+    feed_ax.set_yscale("log")
+    feed_ax.set_xlabel("frames/s sent, 50 products")
+    feed_ax.set_ylabel("feed latency p99, ms")
+    feed_ax.set_title("feed: where latency passes 10 ms", fontsize=10)
+    order_ax.plot(
+        [p["in_flight"] for p in oe["sweep"]], [p["orders_per_s"] for p in oe["sweep"]], "o-", label="orders/s"
+    )
+    order_ax.set_xscale("log", base=2)
+    order_ax.set_xlabel("placements in flight")
+    order_ax.set_ylabel("orders/s acknowledged")
+    order_ax.set_title("orders: what the engine sustains", fontsize=10)
+    ack = order_ax.twinx()
+    ack.plot(
+        [p["in_flight"] for p in oe["sweep"]],
+        [p["p99_ms"] for p in oe["sweep"]],
+        "s--",
+        color="tab:red",
+        label="ack p99",
+    )
+    ack.set_ylabel("ack p99, ms")
+    for ax in (feed_ax, order_ax):
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    ack.legend(fontsize=8, loc="lower right")
+    save(fig, out, "saturation.svg")
+    return [*lines, f"![Saturation: feed and orders]({PLOTS}/saturation.svg)", ""]
 
 
 def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int]:
@@ -334,6 +421,9 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         "",
         *[line for image in plot_load(benches, plots) for line in (image, "")],
         *[line for image in plot_products(benches, plots) for line in (image, "")],
+        "## Saturation",
+        "",
+        *saturation(benches, plots),
         "## Scaling",
         "",
         *[line for image in plot_curves(benches, plots) for line in (image, "")],
@@ -342,118 +432,13 @@ def report(raw: dict[str, Any], benches: list[Any], out: Path) -> tuple[str, int
         *[line for image in plot_histograms(benches, plots) for line in (image, "")],
         "## Memory over time",
         "",
+        *soak_lines(benches),
+        "",
         *[line for image in plot_rss(benches, plots) for line in (image, "")],
         "## Bottlenecks found and what was done",
         "",
-        "- **Ladder render (2.4x a minimal Line-API widget, now about 1.3x).** Rows became NamedTuples",
-        "  hashed in C, styles are cached per row kind, prices are formatted once per price, changed",
-        "  lines are refreshed in one call, no empty segments are emitted. Since the ladder draws its",
-        "  own frame (below) a new row's strip carries the frame's two sides: 1.25-1.30x -> 1.30-1.35x.",
-        "- **Frames under a flood (p99 62 ms at first, 7.6-12 ms before the frames below, now 4.8-6.5",
-        "  ms; the target is 8 ms).** Book views",
-        "  are copied on the engine loop at most once a frame instead of once per update; the tape keeps",
-        "  each trade's strip; the chart draws its lines once per change. Then every frame over 10 ms",
-        "  turned out to have a garbage collection inside it: full collections of 25 ms and more, and",
-        "  5-10 ms ones from a young generation enlarged to 20000. The console now freezes its start-up",
-        "  heap once the first book is live, keeps Python's small young thresholds (0.06 ms and 1.3 ms",
-        "  collections) and runs the full collection on its own one-minute timer. Under the flood the",
-        "  ladder re-centres and the tape scrolls on every frame, so both repaint all of their ~40",
-        "  lines each frame, and most of a frame is Textual's per-line work on those ~90 lines, not",
-        "  our render_line. Measured by switching parts off: Textual's ANSI-to-truecolour line filter",
-        "  was about a quarter of a frame; our widgets now draw in theme colours only and the app runs",
-        "  without it (median 7.6 -> 6.0-6.4 ms). Then the tail: every frame over 8.5 ms still had a",
-        "  collection of the middle GC generation inside it (2-3 ms under the flood); the console now",
-        "  runs those itself from a timer between frames, as often as Python would (slow frames per",
-        "  8 s flood 12-29 -> 1-17 in side-by-side runs). The panels' side borders were most of what",
-        "  was left: per widget, the tape cost 46 us and the ladder 28 us for each line repainted, of",
-        "  which Textual's CSS border (both side cells' colours blended and styled again on every line)",
-        "  was about 20 us. The ladder, the tape and the chart now draw the same rounded frame",
-        "  themselves, kept inside each line's cached strip (`FramedLines`; the snapshots look the",
-        "  same): median 5.3 -> 3.4 ms, p99 7.9-9.4 -> 4.8-5.1 ms side by side.",
-        "- **Key -> ticket on screen (median 45 ms and p99 90-100 ms with the ticket as a modal screen;",
-        "  now median about 12 ms, p99 about 43 ms; the target is 50 ms p99).** Profiling an open and",
-        "  close showed three costs: Textual's Footer recomposes a widget per key at every focus change",
-        "  (2,273 restyles in 60 opens), a modal re-renders the dimmed screen under it on every frame",
-        "  the book moves, and push/pop restyle the whole screen below. The ticket is now a panel of",
-        "  the trading screen, composed once and shown over its right pane (the ladder stays live",
-        "  beside it), and the footer is one widget drawing one line. Under the profiler an open went",
-        "  from ~275 ms to ~28 ms. Switching screens (keys 2-6) lost the footer's cost too: median",
-        "  8-23 ms from the key to the first frame, was 45-90 ms (a minimal app: 4 ms).",
-        "- **Keystroke -> order on the wire (p99 4.2-7.8 ms across runs on this machine; the target is",
-        "  5 ms).** It is timed to the order's HTTP request written to the socket, with the venue in",
-        "  its own process (before, the probe sat in a venue thread behind its JWT check, and that",
-        "  thread took the console's GIL to read each order: 2.3 ms of a 3.8 ms median). The console",
-        "  is now measured with its journal on disk as against an external venue, so the intent's fsync is in",
-        "  the path (on this disk 0.3 ms at the median, over 1 ms at p99; inside the console, with",
-        "  the UI thread beside it, about 1 ms at the median): p99 went from 4-5 to 6.1-6.7 ms. Timing",
-        "  each step then showed the UI thread in the way: `enter` started a worker (messages and a",
-        "  task) before handing over the order; the ticket's 'sending...' line laid the whole screen",
-        "  out again (3-5 ms of the GIL the engine thread needed for the order); and on Python 3.11",
-        "  aiohttp writes a request from a task of its own, queued behind the bridge's copy of the",
-        "  book and its wake-up of the UI for the order's first update. The ticket now hands the order",
-        "  over from the key handler, repaints nothing until the answer ('sending...' shows in its",
-        "  border only after 50 ms), and the bridge posts order updates a loop turn later; the journal",
-        "  keeps a FULL and a NORMAL connection instead of switching one with PRAGMAs. Same-session",
-        "  runs: p99 6.1-6.7 -> 4.2-4.5 ms, median 3.3-3.8 -> 2.8 ms; later runs on the same code",
-        "  measured 5-7.8 ms p99 as the machine got noisier (baselines 1.4-1.6x slower too). Timing",
-        "  each step once more (5.3-5.9 ms p99 at that point) showed a collection of the middle GC",
-        "  generation (1.2 ms, the console's own timer, waiting behind the ticket's preview) between",
-        "  the key and its handler in 30 % of the orders, holding the GIL while the order went out:",
-        "  the console now runs no collection while an order ticket is open or a command from the UI",
-        "  is on the engine thread (a collection deferred ten times its interval runs anyway). The",
-        "  order's JWT is signed ahead while the client is idle (below), and the journal's WAL is",
-        "  folded back every second on a worker thread, never inside an intent's commit (SQLite ran",
-        "  its automatic checkpoint, a copy and an fsync of the database file, inside whichever",
-        "  commit filled the WAL). p99 5.3-5.9 -> 3.1-3.6 ms, median 2.6 -> 2.2-2.4 ms. The intent's",
-        "  fsync then left the order's path (a group commit, see submit -> ack below); what is left",
-        "  is the GIL shared with the UI thread.",
-        "- **Decode + apply of one-level frames (3.1x msgspec decoding alone, now 2.7-2.8x; the target",
-        "  is 3x).** Decoding goes straight into msgspec Structs and prices become integer ticks once.",
-        "  Scaling a Decimal price to an int tick (multiply, exactness check, int()) was most of each",
-        "  level's check; the book now works a price's tick out exactly once per grid and then looks",
-        "  it up by the price's text (a Decimal's text names its value exactly), forgetting them when",
-        "  the grid gets finer and starting again past 65,536 prices. The rest is Decimal",
-        "  construction in msgspec. The same frames through cryptofeed's Coinbase handler take about",
-        "  twice as long at one level per frame and 1.1-1.4x as long at 5 and 50 levels, without any",
-        "  checks.",
-        "- **Submit -> ack (1.5-1.6x a bare POST at the median, now 1.05-1.1x; the target is 1.3x).**",
-        "  Each pre-trade check summed the working orders (O(working orders): 2 ms per order with 900",
-        "  working); it now reads running totals (the pre-trade check curve: flat at 10, 100 and 1000",
-        "  working orders). The benchmark's venue moved to its own process, and the orders go one at a",
-        "  time with the loop running between them (it used to stop between rounds, charging one",
-        "  order's aftermath to the next). The order's JWT (an ECDSA signature, 0.15 ms) is signed",
-        "  ahead, while the REST client is idle, for the next order and the next cancel: each token is",
-        "  still used for one request only, and only while younger than 30 s (renewed every 15 s while",
-        "  unused). What was left was the intent's fsync before the order left: 0.4 ms at the median in",
-        "  the engine. On this VM's disk a 4 KB write and fdatasync alone takes 0.13 ms back to back and",
-        "  0.25 ms with a few milliseconds between them, as orders come, so no design that flushes",
-        "  before sending meets 1.3x of a 1.0-1.1 ms loopback POST. Intents are now a group commit",
-        "  (engine/group_commit.py): the intent is written into the WAL before the order is sent, so a",
-        "  killed process keeps it, and one fdatasync on a worker thread, 2 ms after the first intent",
-        "  of a window, makes every intent of the window survive a power cut. Where the flush runs,",
-        "  measured side by side: before the send 1.47x; on a thread at once, beside the send, 1.37x",
-        "  (the send took 1.42 ms instead of 1.0 while the disk flushed: on this 2-core VM a flush",
-        "  slows the loopback round trip); after a 2, 10 or 50 ms window 1.18x, 1.15x, 1.15x. Two",
-        "  milliseconds are enough for the order to be on the wire first (it leaves within a loop",
-        "  turn or two); on loopback the flush then comes after the venue's answer, and in the",
-        "  console it is over long before the next keystroke (keystroke -> wire p99 2.6-4.9 ms with",
-        "  10 ms, when a flush could meet the next order, 2.7-3.1 ms with 2 ms). The",
-        "  price: a power cut can take back the intents of the last window (plus one flush). Their",
-        "  orders may be at the venue; the next start finds them open there and tracks them, so the",
-        "  kill switch still cancels them (tested). `intent_sync_window=0` keeps the flush before the",
-        "  send; its row above ('each intent fsynced before the send') is measured after the pair, one",
-        "  order at a time. The journal's index on orders.status, which no query read, is gone (one",
-        "  page less written by every intent and every order update). Then the samples: run after",
-        "  run, the two series were taken one after the other, and one full run had the engine's alone",
-        "  slowed by 0.3 ms for its last 160 orders (1.52x, where the run before and after measured",
-        "  1.16-1.2x). They are now taken in turn, a bare POST then an engine order, the bare POSTs on",
-        "  an event loop of their own while the engine's is stopped and its flush done, so none of the",
-        "  engine's work is charged to them. The baseline then measures 0.1 ms slower than alone: the",
-        "  venue now also sends its book update to the engine's subscription, and each series runs",
-        "  with the other's code between its samples, as the engine's always did. Cancel -> ack placed",
-        "  its order with the loop stopped right before the timed cancel, which charged the",
-        "  placement's aftermath to the cancel: with the group commit its flush too (1.7x where it",
-        "  had been 1.15x). The loop now runs for the same pause after each placement, bare or engine.",
+        "What was slow and what was done about it, with the figures measured at each change, is in",
+        "[optimisations.md](optimisations.md): history, none of it from this run.",
         "",
     ]
     return "\n".join(text), missed
