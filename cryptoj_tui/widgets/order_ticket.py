@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -80,11 +80,28 @@ def _checks_lines(checks: list[str], width: int = 44) -> list[str]:
     return [("checks     " if n == 0 else " " * 11) + text for n, text in enumerate(lines)]
 
 
-def steady(field: Input) -> Input:
-    """`field` with a cursor that does not blink: a blinking one repaints the ticket twice a second
-    while the book moves beside it (and a snapshot would catch it either way)."""
-    field.cursor_blink = False
-    return field
+class TicketField(Input):
+    """An Input whose editing keys act in the order they were typed, and whose cursor does not
+    blink (a blinking one repaints the ticket twice a second while the book moves beside it).
+
+    Textual runs a widget's key bindings (ctrl+u, backspace, left...) only after the key has
+    bubbled up to the app, while a typed character goes in at once: in a burst such as
+    `b down ctrl+u 64000` the digits went in first and ctrl+u then cleared them. Here a key
+    bound by the field itself acts when the field handles it, as a character does.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursor_blink = False
+
+    async def _on_key(self, event: events.Key) -> None:
+        bindings = self._bindings.key_to_bindings.get(event.key)
+        if bindings and not event.is_printable:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(bindings[0].action)
+            return
+        await super()._on_key(event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,11 +257,11 @@ class OrderTicket(Vertical):
             yield Label("type")
             yield Select(((label, value) for value, label in TYPES), value="limit", allow_blank=False, id="type")
             yield Label("size")
-            yield steady(Input("", id="size"))
+            yield TicketField("", id="size")
             yield Label("limit price")
-            yield steady(Input("", id="price"))
+            yield TicketField("", id="price")
             yield Label("stop price")
-            yield steady(Input("", id="stop", disabled=True))
+            yield TicketField("", id="stop", disabled=True)
         yield Static("", id="preview")
         yield Static("", id="refusal")
         yield Static("", classes="hint")

@@ -283,6 +283,19 @@ async def test_keys_typed_in_a_burst_after_b_go_to_the_ticket_in_order(frozen_ve
         await until(pilot, lambda: app.screen is app.journal)
 
 
+async def test_a_field_cleared_and_retyped_in_a_burst_keeps_what_was_typed(frozen_venue: VenueThread) -> None:
+    """Found in tmux: `b down ctrl+u 0.001` at once left the price field empty: the clear and the
+    typing must land in order, in the field the ticket's focus is on."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        press_at_once(app, "b", "down", "ctrl+u", "6", "4", "0", "0", "0")
+        ticket = app.trading.ticket
+        await until(pilot, lambda: ticket.is_open)
+        await pilot.pause(0.2)
+        assert ticket.query_one("#price", Input).value == "64000"
+
+
 async def test_a_limit_through_the_spread_says_it_takes_liquidity_and_f5_moves_it_to_the_inside(
     frozen_venue: VenueThread,
 ) -> None:
