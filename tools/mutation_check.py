@@ -30,6 +30,7 @@ TARGETS = {
     "cryptoj_tui/engine/risk.py": [
         "tests/unit/test_risk.py",
         "tests/unit/test_risk_boundaries.py",
+        "tests/unit/test_absurd_numbers.py",
         "tests/integration/risk",
         "tests/integration/emergency",
         "tests/integration/trading_flows/test_trading.py",
@@ -50,6 +51,9 @@ JUDGED: dict[tuple[str, str, str], str] = {
     ("risk.py", "50 -> 51", "max_orders_per_second: int = 50"): DEFAULT_LIMIT,
     ("risk.py", "15.0 -> 16.0", "stale_halt_after: float = 15.0"): DEFAULT_LIMIT,
     ("risk.py", "10 -> 11", "reject_storm: int = 10"): DEFAULT_LIMIT,
+    ("risk.py", "80 -> 81", "exact.prec = 80"): (
+        "equivalent: more digits never change an exact remainder (80 is a margin over the 58 needed)"
+    ),
     (
         "risk.py",
         "Mult -> Div",
