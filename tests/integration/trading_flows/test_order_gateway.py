@@ -44,7 +44,10 @@ async def test_create_list_and_cancel_across_batches(quiet_venue: PaperVenue, re
         ids.append(answer["success_response"]["order_id"])
     open_orders = await rest.list_orders(status="OPEN", product_ids=["BTC-USD"])
     assert sorted(o["order_id"] for o in open_orders) == sorted(ids)
-    results = await rest.cancel_orders(ids)
+    with pytest.raises(ValueError, match="at most 100 ids, got 150"):
+        await rest.cancel_batch(ids)
+    answers = await asyncio.gather(rest.cancel_batch(ids[:100]), rest.cancel_batch(ids[100:]))
+    results = [result for answer in answers for result in answer]
     assert len(results) == 150 and all(r["success"] for r in results)
     assert await rest.list_orders(status="OPEN") == []
     assert (await rest.get_order(ids[0]))["status"] == "CANCELLED"
@@ -65,7 +68,7 @@ async def test_orders_and_cancels_go_with_tokens_signed_ahead(quiet_venue: Paper
     assert not signer.ready_for("POST", orders)  # used, and not yet signed again
     await asyncio.sleep(0)
     assert signer.ready_for("POST", orders)
-    results = await rest.cancel_orders([answer["success_response"]["order_id"]])
+    results = await rest.cancel_batch([answer["success_response"]["order_id"]])
     assert [r["success"] for r in results] == [True]
     await asyncio.sleep(0)
     assert signer.ready_for("POST", cancels)

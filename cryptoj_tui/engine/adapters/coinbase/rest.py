@@ -192,14 +192,9 @@ class CoinbaseRest:
         result: dict[str, Any] = await self._call("POST", "/orders", body=body)
         return result
 
-    async def cancel_orders(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Cancel any number of orders: batches of MAX_CANCEL_IDS, sent in parallel; one result per id."""
-        chunks = [order_ids[i : i + MAX_CANCEL_IDS] for i in range(0, len(order_ids), MAX_CANCEL_IDS)]
-        answers = await asyncio.gather(*(self.cancel_batch(chunk) for chunk in chunks))
-        return [result for answer in answers for result in answer]
-
     async def cancel_batch(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """One `batch_cancel` call (at most MAX_CANCEL_IDS ids); its results."""
+        """One `batch_cancel` call (at most MAX_CANCEL_IDS ids); its results. Callers cancelling more
+        send several at once (Execution.cancel takes each batch's answer as it comes)."""
         if len(order_ids) > MAX_CANCEL_IDS:
             raise ValueError(f"a batch_cancel takes at most {MAX_CANCEL_IDS} ids, got {len(order_ids)}")
         answer = await self._call("POST", "/orders/batch_cancel", body={"order_ids": list(order_ids)})
