@@ -18,12 +18,13 @@ The schema carries a version (PRAGMA user_version) and upgrades itself through M
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -239,6 +240,16 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Several statements in one transaction (one commit); JournalError, as `_write`'s, if
+        the disk or the file fails (nothing of them is written then)."""
+        try:
+            with self._transaction():
+                yield
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         """Every row of one query; JournalError names the journal when the disk or the file fails."""
         try:
@@ -288,15 +299,12 @@ class Journal:
             )
             for o in orders
         ]
-        try:
-            with _Transaction(self._db):
-                self._db.executemany(
-                    "UPDATE orders SET order_id=?, status=?, filled_size=?, filled_value=?, fees=?, reason=?,"
-                    " updated_at=? WHERE client_order_id=?",
-                    rows,
-                )
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+        with self._writing():
+            self._db.executemany(
+                "UPDATE orders SET order_id=?, status=?, filled_size=?, filled_value=?, fees=?, reason=?,"
+                " updated_at=? WHERE client_order_id=?",
+                rows,
+            )
 
     def record_fill(self, fill: Fill) -> None:
         """Record one execution."""
@@ -329,15 +337,12 @@ class Journal:
         """Remember values and record the event (kind, detail) that changed them, in one
         transaction: in the WAL file when this returns (it survives the process dying), and
         durable once `sync` has run (the caller has that done off its thread)."""
-        try:
-            with _Transaction(self._db):
-                self._db.executemany(
-                    "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    list(values.items()),
-                )
-                self._db.execute("INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (time.time(), *event))
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+        with self._writing():
+            self._db.executemany(
+                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                list(values.items()),
+            )
+            self._db.execute("INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (time.time(), *event))
 
     def state(self, key: str) -> str | None:
         """A remembered value, or None."""
