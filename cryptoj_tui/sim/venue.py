@@ -41,10 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WS_PATH = "/"
+"""Coinbase serves its feed at the host root; so do we (REST lives under /api/v3/...)."""
 USER_ORDERS_PER_FRAME = 50
 """Orders in one user-channel update frame at most: a 200-order batch_cancel is told in four
 frames, not in 200 (nor in one that grows with the batch)."""
-"""Coinbase serves its feed at the host root; so do we (REST lives under /api/v3/...)."""
 
 
 @dataclass(frozen=True)
