@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
 import urllib.request
 import uuid
@@ -35,7 +36,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from benchmarks.support import SMOKE, record, scaled, venue_process
+from benchmarks.support import SMOKE, p99, record, scaled, venue_process
 from cryptoj_tui.cdp_keys import generate_key, sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderRequest
@@ -483,13 +484,12 @@ def test_orders_per_second_sustained(
         for in_flight in CONCURRENCY:
             took = loop.run_until_complete(level(in_flight))
             rate = len(took) / ORDERS_FOR
-            took_sorted = sorted(took)
             points.append(
                 {
                     "in_flight": in_flight,
                     "orders_per_s": round(rate),
-                    "p50_ms": round(took_sorted[len(took) // 2] * 1000, 3),
-                    "p99_ms": round(took_sorted[min(len(took) - 1, int(len(took) * 0.99))] * 1000, 3),
+                    "p50_ms": round(statistics.median(took) * 1000, 3),
+                    "p99_ms": round(p99(took) * 1000, 3),
                 }
             )
             if rate > best_rate:
