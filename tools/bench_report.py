@@ -132,9 +132,11 @@ DECODE_MISS = (
     "Per level, our Python checks each price's tick (a dict lookup by its text), builds a Decimal "
     "for its size and range-checks it, then sets it in a dict with a lazy heap; msgspec's decode is C. "
     "The share of that work grows with levels per frame, and on some CPUs more than others (the same "
-    "code has measured under the bound on another machine). What would meet it: keep sizes as the "
-    "feed's text until something reads them (no Decimal per level on the hot path), or a compiled "
-    "level check."
+    "code has measured under the bound on another machine). Tried without gain: checking and writing "
+    "in one pass with an undo list (no staged tuple, no second loop: the loop is not the cost), and "
+    "keeping sizes as text (a bad size must still be refused, and a float or regex parse costs what a "
+    "Decimal does). What would meet it: the level check compiled (an extension that scales a price's "
+    "text to integer ticks and checks a size's text without Python objects per level)."
 )
 CONSOLE_MISS = (
     "An absolute time, so it moves with the machine: compare the minimal app's own times in the "
