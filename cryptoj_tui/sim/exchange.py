@@ -122,6 +122,8 @@ class Order:
     triggered: bool = False
     last_update: str = ""
     fills: list[Fill] = field(default_factory=list)
+    edit_history: list[dict[str, str]] = field(default_factory=list)
+    """Each accepted edit: the new `price` and `size` and `replace_accept_timestamp`."""
 
     @property
     def average_filled_price(self) -> Decimal:
@@ -159,6 +161,7 @@ class Order:
             "outstanding_hold_amount": format_decimal(self.hold),
             "reject_reason": self.reject_reason,
             "post_only": self.post_only,
+            "edit_history": list(self.edit_history),
             "product_type": "SPOT",
             "trigger_status": (
                 ("STOP_TRIGGERED" if self.triggered else "STOP_PENDING")
@@ -317,6 +320,85 @@ class Exchange:
                 )
         return results
 
+    def edit_order(self, owner: str, request: object, *, preview: bool = False) -> dict[str, Any]:
+        """Handle `POST /orders/edit` (or `/orders/edit_preview`): a new price and/or size for a
+        resting GTC limit order, with Coinbase's rules. A size decrease at the same price keeps
+        the order's place in its queue; any other edit sends it to the back (at its new price,
+        where it may trade at once unless post-only). `size` is the order's new total size."""
+        order, price, size = self._parse_edit(owner, request)
+        failure = self._edit_failure(order, price, size)
+        if order is None or order.limit_price is None or order.base_size is None:
+            return _edit_answer(preview, failure, {})
+        new_price = price if price is not None else order.limit_price
+        new_size = size if size is not None else order.base_size
+        leaves = new_size - order.filled_size
+        needed = leaves if order.side == "SELL" else leaves * new_price * (ONE + self.taker_rate)
+        book = self.books[order.product_id]
+        if failure is None and order.post_only:
+            best = book.best_ask() if order.side == "BUY" else book.best_bid()
+            if best is not None and (new_price >= best if order.side == "BUY" else new_price <= best):
+                failure = ("", "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY")
+        account = self.account(order.owner, order.hold_currency)
+        if failure is None and needed - order.hold > account.available:
+            failure = ("", "PREVIEW_INSUFFICIENT_FUND")
+        if preview or failure is not None:
+            return _edit_answer(preview, failure, self._edit_costs(order, new_price, new_size))
+        account.available -= needed - order.hold
+        account.hold += needed - order.hold
+        order.hold = needed
+        keeps_place = new_price == order.limit_price and new_size < order.base_size
+        order.limit_price, order.base_size = new_price, new_size
+        order.configuration["limit_price"] = format_decimal(new_price)
+        order.configuration["base_size"] = format_decimal(new_size)
+        order.edit_history.append(
+            {
+                "price": format_decimal(new_price),
+                "size": format_decimal(new_size),
+                "replace_accept_timestamp": self._now_text(),
+            }
+        )
+        self._changed(order)
+        if keeps_place:
+            book.reduce(order.order_id, leaves)
+        else:
+            book.cancel(order.order_id)
+            self._execute(order)
+        return _edit_answer(False, None, {})
+
+    def preview_order(self, owner: str, request: object) -> dict[str, Any]:
+        """Handle `POST /orders/preview`: what placing the order would cost, or why it would
+        fail; nothing is placed and no funds are held."""
+        if isinstance(request, dict) and "client_order_id" not in request:
+            request = {**request, "client_order_id": "preview"}
+        order = self._parse(owner, request)
+        book = self.books[order.product_id]
+        errors: list[str] = []
+        try:
+            self._check_size(order, book.spec)
+            cost = self._preview_cost(order)
+        except OrderRejected as exc:
+            errors.append(f"PREVIEW_{exc.error}")
+            cost = ZERO
+        fee = cost * self.taker_rate
+        available = self.account(owner, book.spec.quote_currency if order.side == "BUY" else book.spec.base_currency)
+        spend = cost + fee if order.side == "BUY" else order.base_size or ZERO
+        if not errors and spend > available.available:
+            errors.append("PREVIEW_INSUFFICIENT_FUND")
+        bid, ask = book.best_bid(), book.best_ask()
+        return {
+            "order_total": format_decimal(cost + fee if order.side == "BUY" else cost - fee),
+            "commission_total": format_decimal(fee),
+            "errs": errors,
+            "warning": [],
+            "quote_size": format_decimal(cost),
+            "base_size": format_decimal(order.base_size or ZERO),
+            "best_bid": format_decimal(bid) if bid is not None else "",
+            "best_ask": format_decimal(ask) if ask is not None else "",
+            "is_max": False,
+            "slippage": "0",
+            "preview_id": str(uuid.uuid4()),
+        }
+
     def owner_orders(self, owner: str) -> list[Order]:
         """An owner's orders, newest first."""
         return [o for o in reversed(self.orders.values()) if o.owner == owner]
@@ -430,6 +512,71 @@ class Exchange:
                 raise InvalidRequest(f"stop_direction must be STOP_DIRECTION_STOP_UP or _DOWN, got {direction!r}")
             order.stop_direction = direction
         return order
+
+    def _parse_edit(self, owner: str, request: object) -> tuple[Order | None, Decimal | None, Decimal | None]:
+        if not isinstance(request, dict):
+            raise InvalidRequest("request body must be a JSON object")
+        order_id = request.get("order_id")
+        if not isinstance(order_id, str) or not order_id:
+            raise InvalidRequest("order_id must be a non-empty string")
+        price = _decimal(request["price"], "price") if request.get("price") not in (None, "") else None
+        size = _decimal(request["size"], "size") if request.get("size") not in (None, "") else None
+        if price is None and size is None:
+            raise InvalidRequest("an edit needs a new price, a new size or both")
+        order = self.orders.get(order_id)
+        return (order if order is not None and order.owner == owner else None), price, size
+
+    def _edit_failure(self, order: Order | None, price: Decimal | None, size: Decimal | None) -> tuple[str, str] | None:
+        """(edit_failure_reason, preview_failure_reason) of an edit Coinbase would refuse as asked."""
+        if order is None:
+            return ("ORDER_NOT_FOUND", "")
+        spec = self.books[order.product_id].spec
+        if order.configuration_name != "limit_limit_gtc":
+            return ("ONLY_LIMIT_ORDER_EDITS_SUPPORTED", "")
+        if order.status != "OPEN":
+            return ("ONLY_OPEN_ORDERS_CAN_BE_EDITED", "")
+        if price is not None and price % spec.quote_increment:
+            return ("INVALID_EDITED_PRICE", "")
+        if size is not None and (size % spec.base_increment or not spec.base_min_size <= size <= spec.base_max_size):
+            return ("INVALID_EDITED_SIZE", "")
+        if size is not None and size <= order.filled_size:
+            return ("CANNOT_EDIT_TO_BELOW_FILLED_SIZE", "")
+        if (price is None or price == order.limit_price) and (size is None or size == order.base_size):
+            return ("EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST", "")
+        return None
+
+    def _edit_costs(self, order: Order, price: Decimal, size: Decimal) -> dict[str, str]:
+        """The figures of an edit preview: the order as edited, at its limit price."""
+        book = self.books[order.product_id]
+        value = (size - order.filled_size) * price
+        fee = value * self.taker_rate
+        bid, ask = book.best_bid(), book.best_ask()
+        return {
+            "order_total": format_decimal(value + fee if order.side == "BUY" else value - fee),
+            "commission_total": format_decimal(fee),
+            "quote_size": format_decimal(value),
+            "base_size": format_decimal(size),
+            "best_bid": format_decimal(bid) if bid is not None else "",
+            "best_ask": format_decimal(ask) if ask is not None else "",
+            "average_filled_price": format_decimal(order.average_filled_price),
+        }
+
+    def _preview_cost(self, order: Order) -> Decimal:
+        """The quote value an order would trade: its limit value, or a market order's walk of the book."""
+        if order.quote_size is not None:
+            return order.quote_size
+        if order.limit_price is not None:
+            return (order.base_size or ZERO) * order.limit_price
+        if order.side == "BUY":
+            return self._market_cost(order)
+        remaining, value = order.base_size or ZERO, ZERO
+        for price, size in self.books[order.product_id].levels("bid"):
+            take = min(size, remaining)
+            value += take * price
+            remaining -= take
+            if not remaining:
+                return value
+        raise OrderRejected("INSUFFICIENT_LIQUIDITY", "not enough bids to fill this market order")
 
     def _place(self, order: Order) -> None:
         book = self.books[order.product_id]
@@ -648,3 +795,20 @@ class Exchange:
     def _changed(self, order: Order) -> None:
         order.last_update = self._now_text()
         self.changed_orders.append(order)
+
+
+def _edit_answer(preview: bool, failure: tuple[str, str] | None, costs: dict[str, str]) -> dict[str, Any]:
+    """The body of `/orders/edit` or `/orders/edit_preview`, as Coinbase shapes them; an error
+    names only the reasons that apply."""
+    errors = []
+    if failure is not None:
+        edit, preview_reason = failure
+        errors.append(
+            {
+                **({"edit_failure_reason": edit} if edit else {}),
+                **({"preview_failure_reason": preview_reason} if preview_reason else {}),
+            }
+        )
+    if not preview:
+        return {"success": failure is None, "errors": errors}
+    return {"errors": errors, "slippage": "0", **costs}

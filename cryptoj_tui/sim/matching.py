@@ -165,6 +165,14 @@ class MatchingBook:
         self._add_total(book_side, order.price, -order.remaining)
         return order
 
+    def reduce(self, order_id: str, remaining: Decimal) -> None:
+        """Make a resting order smaller where it stands: its place in the queue is kept."""
+        order = self._orders[order_id]
+        if not 0 < remaining < order.remaining:
+            raise ValueError(f"reduce {order_id} to {remaining}: must be above 0 and below {order.remaining}")
+        self._add_total("bid" if order.side == "BUY" else "offer", order.price, remaining - order.remaining)
+        order.remaining = remaining
+
     # -- internals -----------------------------------------------------------------------
 
     def _validate(self, side: str, size: Decimal, price: Decimal | None) -> None:

@@ -11,12 +11,14 @@ import json
 import logging
 import math
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from cryptoj_tui.sim import rest_market
 from cryptoj_tui.sim.auth import AuthError
 from cryptoj_tui.sim.exchange import InvalidRequest
 from cryptoj_tui.sim.products import format_decimal
@@ -83,6 +85,11 @@ def _page(items: list[Any], request: web.Request) -> tuple[list[Any], bool, str]
     return page, has_next, str(offset + limit) if has_next else ""
 
 
+def portfolio_uuid(owner: str) -> str:
+    """A key's default portfolio id: stable for the key, different between keys."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cryptoj-paper:{owner}"))
+
+
 def _values(request: web.Request, *names: str) -> set[str]:
     """Every value of repeated (or legacy singular) query keys."""
     return {value for name in names for value in request.query.getall(name, [])}
@@ -98,17 +105,33 @@ class RestApi:
     def routes(self) -> list[web.RouteDef]:
         """Every route, public and private."""
         private, public = self._private, self._public
+        market = [
+            ("/products", public(self.products)),
+            ("/products/{product_id}", public(self.product)),
+            ("/product_book", public(self.product_book)),
+            ("/products/{product_id}/ticker", public(self.market_trades)),
+            ("/products/{product_id}/candles", public(self.candles)),
+        ]
         return [
             web.post(f"{BASE}/orders", private(self.create_order)),
+            web.post(f"{BASE}/orders/preview", private(self.preview_order)),
+            web.post(f"{BASE}/orders/edit", private(self.edit_order)),
+            web.post(f"{BASE}/orders/edit_preview", private(self.edit_preview)),
+            web.post(f"{BASE}/orders/close_position", private(self.close_position)),
             web.post(f"{BASE}/orders/batch_cancel", private(self.batch_cancel)),
             web.get(f"{BASE}/orders/historical/batch", private(self.list_orders)),
             web.get(f"{BASE}/orders/historical/fills", private(self.list_fills)),
             web.get(f"{BASE}/orders/historical/{{order_id}}", private(self.get_order)),
             web.get(f"{BASE}/accounts", private(self.accounts)),
-            web.get(f"{BASE}/products", public(self.products)),
-            web.get(f"{BASE}/products/{{product_id}}", public(self.product)),
-            web.get(f"{BASE}/product_book", public(self.product_book)),
+            web.get(f"{BASE}/transaction_summary", private(self.transaction_summary)),
+            web.get(f"{BASE}/key_permissions", private(self.key_permissions)),
+            web.get(f"{BASE}/portfolios", private(self.portfolios)),
             web.get(f"{BASE}/best_bid_ask", public(self.best_bid_ask)),
+            web.get(f"{BASE}/time", public(self.time)),
+            # The same market data under the brokerage paths (a JWT, if sent, is checked) and
+            # under /market/..., which Coinbase serves without one.
+            *(web.get(f"{BASE}{path}", handler) for path, handler in market),
+            *(web.get(f"{BASE}/market{path}", handler) for path, handler in market),
         ]
 
     # -- middleware-like wrappers --------------------------------------------------------
@@ -175,6 +198,25 @@ class RestApi:
             raise InvalidRequest(f"at most {MAX_CANCEL_IDS} order_ids per batch_cancel, got {len(ids)}")
         return web.json_response({"results": self.venue.cancel_orders(owner, ids)})
 
+    async def preview_order(self, request: web.Request, owner: str) -> web.Response:
+        return web.json_response(self.venue.exchange.preview_order(owner, await self._json_body(request)))
+
+    async def edit_order(self, request: web.Request, owner: str) -> web.Response:
+        return web.json_response(self.venue.edit_order(owner, await self._json_body(request)))
+
+    async def edit_preview(self, request: web.Request, owner: str) -> web.Response:
+        body = await self._json_body(request)
+        return web.json_response(self.venue.exchange.edit_order(owner, body, preview=True))
+
+    async def close_position(self, request: web.Request, owner: str) -> web.Response:
+        """Coinbase closes futures positions here; every product of this venue is spot, which
+        has no position to close (sell the balance instead), so a well-formed request is refused."""
+        body = await self._json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("client_order_id"), str):
+            raise InvalidRequest("close_position needs client_order_id and product_id")
+        product_id = self._known_product(body.get("product_id"))
+        raise InvalidRequest(f"close_position closes futures positions; {product_id} is a SPOT product")
+
     async def list_orders(self, request: web.Request, owner: str) -> web.Response:
         statuses = _values(request, "order_status")
         products = _values(request, "product_ids", "product_id")
@@ -228,6 +270,54 @@ class RestApi:
             for a in page
         ]
         return web.json_response({"accounts": body, "has_next": has_next, "cursor": cursor, "size": len(body)})
+
+    async def transaction_summary(self, request: web.Request, owner: str) -> web.Response:
+        """The fee tier (the venue's one pair of rates) and what this key has traded and paid."""
+        exchange = self.venue.exchange
+        fills = [fill for order in exchange.owner_orders(owner) for fill in order.fills]
+        volume = sum((fill.price * fill.size for fill in fills), Decimal(0))
+        fees = sum((fill.commission for fill in fills), Decimal(0))
+        return web.json_response(
+            {
+                # Coinbase sends these four as JSON numbers, not strings.
+                "total_volume": float(volume),
+                "total_fees": float(fees),
+                "advanced_trade_only_volume": float(volume),
+                "advanced_trade_only_fees": float(fees),
+                "fee_tier": {
+                    "pricing_tier": "Paper",
+                    "usd_from": "0",
+                    "usd_to": "",
+                    "taker_fee_rate": format_decimal(exchange.taker_rate),
+                    "maker_fee_rate": format_decimal(exchange.maker_rate),
+                    "aop_from": "",
+                    "aop_to": "",
+                },
+                "margin_rate": None,
+                "goods_and_services_tax": None,
+                "coinbase_pro_volume": 0,
+                "coinbase_pro_fees": 0,
+                "total_balance": "",
+                "has_promo_fee": False,
+            }
+        )
+
+    async def key_permissions(self, request: web.Request, owner: str) -> web.Response:
+        return web.json_response(
+            {
+                "can_view": True,
+                "can_trade": True,
+                "can_transfer": False,
+                "portfolio_uuid": portfolio_uuid(owner),
+                "portfolio_type": "DEFAULT",
+            }
+        )
+
+    async def portfolios(self, request: web.Request, owner: str) -> web.Response:
+        """One portfolio per key, the default one (a `portfolio_type` filter may leave it out)."""
+        wanted = request.query.get("portfolio_type", "")
+        portfolio = {"name": "Default", "uuid": portfolio_uuid(owner), "type": "DEFAULT", "deleted": False}
+        return web.json_response({"portfolios": [portfolio] if wanted in ("", "DEFAULT") else []})
 
     # -- public --------------------------------------------------------------------------
 
@@ -284,6 +374,21 @@ class RestApi:
         if limit < 1:
             raise InvalidRequest("limit must be at least 1")
         return web.json_response({"pricebook": self._pricebook(product_id, limit)})
+
+    async def market_trades(self, request: web.Request, _: str) -> web.Response:
+        product_id = request.match_info["product_id"]
+        if product_id not in self.venue.books:
+            return error(404, "NOT_FOUND", f"product {product_id} not found")
+        return web.json_response(rest_market.market_trades(self.venue, product_id, request.query))
+
+    async def candles(self, request: web.Request, _: str) -> web.Response:
+        product_id = request.match_info["product_id"]
+        if product_id not in self.venue.books:
+            return error(404, "NOT_FOUND", f"product {product_id} not found")
+        return web.json_response(rest_market.candles(self.venue, product_id, request.query))
+
+    async def time(self, request: web.Request, _: str) -> web.Response:
+        return web.json_response(rest_market.server_time(self.venue))
 
     async def best_bid_ask(self, request: web.Request, _: str) -> web.Response:
         products = _values(request, "product_ids") or set(self.venue.books)

@@ -60,6 +60,8 @@ class VenueConfig:
     warmup_steps: int = 300
     """Steps run before serving, so the first snapshot already looks like a traded market."""
     heartbeat_interval: float = 1.0
+    ticker_batch_interval: float = 5.0
+    """Seconds between ticker_batch frames (Coinbase sends one every 5 seconds)."""
     min_levels: int = 60
     api_key_files: tuple[Path, ...] = ()
     """CDP key files whose public keys may sign requests."""
@@ -88,8 +90,9 @@ class VenueConfig:
             )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
-        if self.step_interval < 0 or self.heartbeat_interval <= 0 or self.warmup_steps < 0:
-            raise ValueError("step_interval and warmup_steps must be >= 0, heartbeat_interval > 0")
+        intervals = (self.heartbeat_interval, self.ticker_batch_interval)
+        if self.step_interval < 0 or self.warmup_steps < 0 or min(intervals) <= 0:
+            raise ValueError("step_interval and warmup_steps must be >= 0, heartbeat and ticker_batch intervals > 0")
         for currency, amount in self.starting_balances:
             if not currency.isalnum() or not amount.is_finite() or amount < 0:
                 raise ValueError(f"starting balance {currency}={amount} must be a currency code and an amount >= 0")
@@ -112,6 +115,8 @@ class PaperVenue:
             for p, book in self.books.items()
         }
         self._timing = random.Random(f"{config.seed}:timing")
+        self._traded_since_batch: set[str] = set()
+        """Products that traded since the last ticker_batch frame."""
         # JWT times are the client's wall clock, whatever time the simulated market keeps.
         self.keys = KeyRegistry()
         for path in config.api_key_files:
@@ -142,6 +147,7 @@ class PaperVenue:
         self._ssl: Any = None
         self.cert_path: Path | None = None
         self._flow_task: asyncio.Task[None] | None = None
+        self._batch_task: asyncio.Task[None] | None = None
         self._flow_running = config.step_interval > 0
         self.port = 0
 
@@ -163,7 +169,9 @@ class PaperVenue:
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, ssl_context=self._ssl)
         await self._site.start()
         self.port = self._runner.addresses[0][1]
-        self._flow_task = asyncio.get_running_loop().create_task(self._flow_loop(), name="sim flow")
+        loop = asyncio.get_running_loop()
+        self._flow_task = loop.create_task(self._flow_loop(), name="sim flow")
+        self._batch_task = loop.create_task(self._ticker_batch_loop(), name="sim ticker_batch")
 
     def start_fault(self, fault: Coroutine[Any, Any, None]) -> None:
         """Run a fault (drop, restart) in the background; stop() cancels it if still running."""
@@ -185,10 +193,11 @@ class PaperVenue:
         """Close every connection and stop listening."""
         if self._fault_task is not None:
             self._fault_task.cancel()
-        if self._flow_task is not None:
-            self._flow_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flow_task
+        for task in (self._flow_task, self._batch_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.feed.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -232,6 +241,12 @@ class PaperVenue:
     def create_order(self, owner: str, body: object) -> dict[str, Any]:
         """Place a user's order (InvalidRequest for malformed input) and publish the book."""
         response = self.exchange.create_order(owner, body, refusal=self.faults.take_rejection)
+        self._publish_after_answering()
+        return response
+
+    def edit_order(self, owner: str, body: object) -> dict[str, Any]:
+        """Edit a user's resting order (InvalidRequest for malformed input) and publish the book."""
+        response = self.exchange.edit_order(owner, body)
         self._publish_after_answering()
         return response
 
@@ -313,12 +328,14 @@ class PaperVenue:
             product_id,
             frames.encode_events([frames.ticker_event("update", [self.ticker(product_id)])]),
         )
+        self._traded_since_batch.add(product_id)
 
     def ticker(self, product_id: str) -> dict[str, str]:
-        """The ticker object of one product."""
+        """The ticker object of one product; `*_24_h` cover the last 24 hours, as Coinbase's."""
         book, tape = self.books[product_id], self.tapes[product_id]
         bids, asks = book.levels("bid")[:1], book.levels("offer")[:1]
         last = tape.last if tape.last is not None else book.spec.start_price
+        day = tape.day(self.clock() // 1_000_000_000)
 
         def text(value: Decimal | None) -> str:
             return format_decimal(value) if value is not None else ""
@@ -327,10 +344,10 @@ class PaperVenue:
             "type": "ticker",
             "product_id": product_id,
             "price": text(last),
-            "volume_24_h": text(tape.volume),
-            "low_24_h": text(tape.low if tape.low is not None else last),
-            "high_24_h": text(tape.high if tape.high is not None else last),
-            "price_percent_chg_24_h": text(tape.change_percent()),
+            "volume_24_h": text(day.volume if day else Decimal(0)),
+            "low_24_h": text(day.low if day else last),
+            "high_24_h": text(day.high if day else last),
+            "price_percent_chg_24_h": text(day.change_percent if day else Decimal(0)),
             "best_bid": text(bids[0][0]) if bids else "",
             "best_bid_quantity": text(bids[0][1]) if bids else "",
             "best_ask": text(asks[0][0]) if asks else "",
@@ -342,10 +359,10 @@ class PaperVenue:
         if channel == "level2":
             return self.level2_snapshot_json(product_id)
         if channel == "market_trades":
-            event = frames.trades_event("snapshot", product_id, list(self.tapes[product_id].recent))
+            event = frames.trades_event("snapshot", product_id, self.tapes[product_id].snapshot_trades())
         elif channel == "candles":
             event = frames.candles_event("snapshot", product_id, list(self.tapes[product_id].candles.values()))
-        elif channel == "ticker":
+        elif channel in ("ticker", "ticker_batch"):
             event = frames.ticker_event("snapshot", [self.ticker(product_id)])
         elif channel == "status":
             event = {"type": "snapshot", "products": [self._status(p) for p in self.books]}
@@ -425,6 +442,19 @@ class PaperVenue:
             await asyncio.sleep(self._timing.uniform(0.2, 1.8) * interval)
             if self._flow_running:
                 self.step()
+
+    async def _ticker_batch_loop(self) -> None:
+        """Every few seconds, a ticker_batch update for each product that traded since the last."""
+        while True:
+            await asyncio.sleep(self.config.ticker_batch_interval)
+            self.publish_ticker_batch()
+
+    def publish_ticker_batch(self) -> None:
+        """Send ticker_batch subscribers the tickers of products that traded since the last batch."""
+        traded, self._traded_since_batch = self._traded_since_batch, set()
+        for product_id in sorted(traded):
+            events = frames.encode_events([frames.ticker_event("update", [self.ticker(product_id)])])
+            self.feed.broadcast("ticker_batch", "ticker_batch", product_id, events)
 
 
 class ControlApi:

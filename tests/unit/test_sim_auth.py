@@ -85,7 +85,37 @@ def test_each_way_a_jwt_can_be_wrong_gets_its_own_reason() -> None:
         algorithm="ES256",
         headers={"kid": key.name},
     )
-    cases["invalid JWT: Invalid issuer"] = wrong_issuer
+    cases["JWT iss must be one of ['cdp', 'coinbase-cloud'], got 'me'"] = wrong_issuer
+    # json reads NaN: an exp that is not a number would pass every time comparison.
+    not_a_time = jwt.encode(
+        {"sub": key.name, "iss": "cdp", "nbf": int(NOW), "exp": float("nan"), "uri": URI},
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.name},
+    )
+    cases["JWT needs nbf (or iat) and exp as seconds since the epoch"] = not_a_time
+    no_start = jwt.encode(
+        {"sub": key.name, "iss": "cdp", "exp": int(NOW) + 120, "uri": URI},
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.name},
+    )
+    cases["JWT needs nbf (or iat) and exp"] = no_start
+    other_paths = jwt.encode(
+        {
+            "sub": key.name,
+            "iss": "cdp",
+            "nbf": int(NOW),
+            "exp": int(NOW) + 120,
+            "uris": ["GET 127.0.0.1:8765/api/v3/brokerage/orders", "GET 127.0.0.1:8765/api/v3/brokerage/products"],
+        },
+        key.private_key,
+        algorithm="ES256",
+        headers={"kid": key.name},
+    )
+    cases[
+        "JWT uri ['GET 127.0.0.1:8765/api/v3/brokerage/orders', 'GET 127.0.0.1:8765/api/v3/brokerage/products'] does"
+    ] = other_paths
     missing_exp = jwt.encode(
         {"sub": key.name, "iss": "cdp", "nbf": int(NOW), "uri": URI},
         key.private_key,

@@ -41,7 +41,7 @@ async def test_trades_and_ticker_arrive_and_a_reconnect_never_double_counts(venu
     seen_before, duplicates_before = len(tape.trades), tape.duplicates
     await venue.feed.drop_all()
     await next_event(events, lambda e: isinstance(e, ConnectionStatus) and e.state is ConnectionState.CONNECTED)
-    replayed = len(venue.tapes["BTC-USD"].recent)
+    replayed = len(venue.tapes["BTC-USD"].snapshot_trades())
     async with asyncio.timeout(10):
         while tape.duplicates - duplicates_before < replayed:
             await asyncio.sleep(0.01)

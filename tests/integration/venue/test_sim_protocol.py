@@ -93,11 +93,7 @@ async def test_heartbeats_need_no_products_and_count_up() -> None:
         ),
         (
             '{"type": "subscribe", "channel": "user", "product_ids": ["BTC-USD"]}',
-            "user channel needs a valid jwt: malformed JWT",
-        ),
-        (
-            '{"type": "subscribe", "channel": "ticker_batch", "product_ids": ["BTC-USD"]}',
-            "not served by this paper venue yet",
+            "authentication failure",
         ),
     ],
 )
