@@ -55,6 +55,7 @@ from cryptoj_tui.messages import (
     BooksChanged,
     CancelAllRequested,
     CancelRequested,
+    EditRequested,
     EngineEvent,
     FlattenRequested,
     FormatsKnown,
@@ -525,26 +526,33 @@ class CryptojApp(App[None]):
         return not failed
 
     def on_move_requested(self, message: MoveRequested) -> None:
-        client_order_id, price = message.client_order_id, message.price
+        self._change_order(message.client_order_id, message.price, None, moved=True)
 
-        async def move(engine: Engine) -> Order:
-            return await engine.replace(engine.order(client_order_id), price=price)
+    def on_edit_requested(self, message: EditRequested) -> None:
+        self._change_order(message.client_order_id, message.price, message.size, moved=False)
 
-        self.run_worker(self._report_move(client_order_id, price, self.bridge.submit(move)), group="move")
+    def _change_order(self, client_order_id: str, price: Decimal | None, size: Decimal | None, *, moved: bool) -> None:
+        """A new price and/or total size for a working order: edited in place where the venue
+        can, else cancelled and replaced (Engine.replace)."""
 
-    async def _report_move(self, client_order_id: str, price: Decimal, future: Future[Order]) -> None:
-        row = self.orders.get(client_order_id)
-        fmt = self.product_format(row.product_id if row else self.product_id)
+        async def change(engine: Engine) -> Order:
+            return await engine.replace(engine.order(client_order_id), price=price, size=size)
+
+        self.run_worker(self._report_change(client_order_id, moved, self.bridge.submit(change)), group="move")
+
+    async def _report_change(self, client_order_id: str, moved: bool, future: Future[Order]) -> None:
         try:
             new = await asyncio.wrap_future(future)
         except Exception as exc:
-            self.notify(f"not moved: {exc}", severity="error", timeout=10)
+            self.notify(f"not {'moved' if moved else 'edited'}: {exc}", severity="error", timeout=10)
             return
-        self.notify(
-            f"{new.side} {fmt.size(new.request.size)} {new.product_id} moved to {fmt.price(price)}"
-            f" · now {short_id(new.client_order_id)}",
-            title=f"moved · {short_id(client_order_id)}",
+        fmt = self.product_format(new.product_id)
+        what = f"{new.side} {fmt.size(new.request.size)} {new.product_id}"
+        now = (
+            f"{what} moved to {fmt.price(new.request.price)}" if moved else f"{what} at {fmt.price(new.request.price)}"
         )
+        how = "edited in place" if new.client_order_id == client_order_id else f"now {short_id(new.client_order_id)}"
+        self.notify(f"{now} · {how}", title=f"{'moved' if moved else 'edited'} · {short_id(client_order_id)}")
 
     def on_flatten_requested(self, message: FlattenRequested) -> None:
         """Ask (saying each side and size), then send market orders that bring these positions to zero."""

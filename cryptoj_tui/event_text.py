@@ -56,8 +56,8 @@ class EventText:
     """Turns engine events into journal lines, remembering what each order last said."""
 
     def __init__(self) -> None:
-        self._said: dict[str, tuple[str, Decimal]] = {}
-        """client_order_id -> (status, filled size) last written for it."""
+        self._said: dict[str, tuple[str, Decimal, int]] = {}
+        """client_order_id -> (status, filled size, edits) last written for it."""
 
     def line(self, event: Event, formats: Mapping[str, ProductFormat]) -> tuple[str, str] | None:
         """(kind, text) for the journal, or None when the event adds nothing."""
@@ -69,7 +69,7 @@ class EventText:
         match event:
             case OrderUpdated():
                 row = OrderRow.from_snapshot(event.order, "")
-                said = (row.status, row.filled_size)
+                said = (row.status, row.filled_size, row.edits)
                 if self._said.get(row.client_order_id) == said:
                     return None
                 self._said[row.client_order_id] = said
@@ -79,7 +79,7 @@ class EventText:
                     if row.filled_size
                     else ""
                 )
-                reason = f" ({row.reason})" if row.reason else ""
+                reason = f" ({row.note})" if row.note else ""
                 return f"{row.status}: {order_words(row, fmt)}{filled}{reason} · {short_id(row.client_order_id)}"
             case OrderFilled():
                 fmt = formats.get(event.product_id, DEFAULT_FORMAT)

@@ -90,6 +90,16 @@ class MoveRequested(Message):
         self.price = price
 
 
+class EditRequested(Message):
+    """Give a working order a new price and/or total size (the engine edits or replaces it)."""
+
+    def __init__(self, client_order_id: str, price: Decimal | None, size: Decimal | None) -> None:
+        super().__init__()
+        self.client_order_id = client_order_id
+        self.price = price
+        self.size = size
+
+
 class FlattenRequested(Message):
     """Bring these products' positions to zero with market orders, after a confirmation."""
 

@@ -103,6 +103,8 @@ class OrderRow:
     reason: str
     time: str
     """When the console first saw it (HH:MM:SS)."""
+    edits: int = 0
+    """How many times the venue edited it in place (new price or size)."""
 
     @classmethod
     def from_snapshot(cls, order: dict[str, Any], time: str) -> OrderRow:
@@ -121,7 +123,15 @@ class OrderRow:
             fees=_decimal(str(order.get("fees", ""))) or Decimal(0),
             reason=str(order.get("reason", "")),
             time=time,
+            edits=int(order.get("edits", 0) or 0),
         )
+
+    @property
+    def note(self) -> str:
+        """Why it failed, or that it was edited ("edited", "edited x2"), for the reason column."""
+        if self.reason or not self.edits:
+            return self.reason
+        return "edited" if self.edits == 1 else f"edited x{self.edits}"
 
     @property
     def working(self) -> bool:

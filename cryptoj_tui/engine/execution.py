@@ -37,6 +37,14 @@ from cryptoj_tui.engine.working import WorkingOrders
 log = logging.getLogger(__name__)
 
 
+EDIT_UNSUPPORTED = frozenset({"ONLY_LIMIT_ORDER_EDITS_SUPPORTED"})
+"""Edit refusals that say this order cannot be edited at all (not that this edit is wrong)."""
+
+
+class EditUnsupported(OrderError):
+    """The venue does not edit this order in place: cancel and replace it instead."""
+
+
 REQUEST_WRITE_TURNS = 3
 """Loop turns a REST request takes to be written after it is made (aiohttp writes it two turns
 after; see Execution.cancel)."""
@@ -302,6 +310,56 @@ class Execution:
             except (KeyError, ArithmeticError, ValueError) as exc:
                 self._alert("warning", f"a fill of order {order.client_order_id} cannot be read: {exc!r}")
         return fills
+
+    # -- editing -------------------------------------------------------------------------
+
+    async def edit(self, order: Order, request: OrderRequest) -> None:
+        """Have the venue edit `order` in place to `request`'s price and (total) size.
+
+        Raises EditUnsupported when the venue cannot edit this order (the caller may cancel and
+        replace instead), and OrderError when it refused the edit or its outcome cannot be
+        learnt; either way the order is as the venue has it. A refusal that says the order
+        already is as asked is a retried edit whose first answer was lost: done. An edit that
+        got no answer is settled by reading the order back from the venue, never by guessing.
+        """
+        if not order.order_id or not order.status.is_working:
+            raise OrderError(f"order {order.client_order_id} is {order.status}: it cannot be edited")
+        price = format(request.price, "f") if request.price is not None else ""
+        try:
+            answer = await self._rest.edit_order(order.order_id, price, format(request.size, "f"))
+        except RestError as exc:
+            if exc.status == 404 or 400 <= exc.status < 500:
+                raise  # no edit call at this venue, or a malformed edit: nothing was done
+            await self._settle_unanswered_edit(order, request, exc)
+            return
+        errors = answer.get("errors") or []
+        first = errors[0] if errors and isinstance(errors[0], dict) else {}
+        reason = clip(str(first.get("edit_failure_reason") or first.get("preview_failure_reason") or ""), 80)
+        if not answer.get("success") and reason != "EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST":
+            if reason in EDIT_UNSUPPORTED:
+                raise EditUnsupported(f"the venue cannot edit order {order.client_order_id}: {reason}")
+            raise OrderError(f"edit of {order.client_order_id} refused by the venue: {reason or 'no reason given'}")
+        self._edited(order, request)
+
+    async def _settle_unanswered_edit(self, order: Order, request: OrderRequest, problem: RestError) -> None:
+        try:
+            now = OrderRequest.from_venue(await self._rest.get_order(order.order_id))
+        except (RestError, OrderError) as exc:
+            raise OrderError(
+                f"edit of {order.client_order_id} got no answer ({problem}) and the order could not be read back"
+                f" ({exc}): its price and size at the venue are not known"
+            ) from None
+        if (now.price, now.size) == (request.price, request.size):
+            self._edited(order, request)
+            return
+        raise OrderError(f"edit of {order.client_order_id} not made ({problem}): the order is as it was")
+
+    def _edited(self, order: Order, request: OrderRequest) -> None:
+        if order.status.is_final:  # it finished while the edit was on its way: nothing left to show
+            return
+        order.edited(request)
+        self._journalled(self._journal.record_edit, order)
+        self._publish(order)
 
     # -- cancelling ----------------------------------------------------------------------
 

@@ -306,6 +306,18 @@ class Journal:
                 rows,
             )
 
+    def record_edit(self, order: Order) -> None:
+        """Record an order the venue edited in place: its request as it now is, and the event."""
+        with self._writing():
+            self._db.execute(
+                "UPDATE orders SET request=?, updated_at=? WHERE client_order_id=?",
+                (_request_json(order.request), time.time(), order.client_order_id),
+            )
+            self._db.execute(
+                "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
+                (time.time(), "order.edited", f"{order.client_order_id} {order.order_id}: {order.request}"),
+            )
+
     def record_fill(self, fill: Fill) -> None:
         """Record one execution."""
         self._write(

@@ -373,6 +373,8 @@ class Order:
     """Why it was rejected or failed, in the venue's or our words."""
     created_at: float = field(default_factory=time.time)
     acked_at: float | None = None
+    edits: int = 0
+    """How many times the venue edited it in place (new price or size, same order)."""
 
     @property
     def product_id(self) -> str:
@@ -421,6 +423,15 @@ class Order:
         self.status = OrderStatus.PENDING_CANCEL
         return True
 
+    def edited(self, request: OrderRequest) -> None:
+        """The venue took a new price and/or total size for this working order (same order)."""
+        if self.status.is_final:
+            raise OrderError(f"order {self.client_order_id} is {self.status}: it cannot be edited")
+        if (request.product_id, request.side, request.type) != (self.product_id, self.side, self.request.type):
+            raise OrderError(f"an edit of {self.client_order_id} changes only its price and size")
+        self.request = request
+        self.edits += 1
+
     def cancel_refused(self) -> None:
         """The venue would not cancel (already gone or unknown); the next update says what it is."""
         if self.status is OrderStatus.PENDING_CANCEL:
@@ -466,4 +477,5 @@ class Order:
             "average_price": _text(self.average_price) if self.average_price is not None else "",
             "fees": _text(self.fees),
             "reason": self.reason,
+            "edits": self.edits,
         }

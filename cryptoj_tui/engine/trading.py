@@ -8,6 +8,7 @@ the journal knows, reconciled with what the venue says, one event per difference
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from cryptoj_tui.engine.adapters.connection import Backoff
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.emergency import Emergency, KillReport
 from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
-from cryptoj_tui.engine.execution import Execution
+from cryptoj_tui.engine.execution import EditUnsupported, Execution
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.market_data import MarketData
@@ -367,35 +368,60 @@ class Trading:
         return await self.execution.cancel(orders)
 
     async def replace(self, order: Order, *, price: object = None, size: object = None) -> Order:
-        """Cancel/replace: `order` again at a new price and/or size, as a new order.
+        """`order` at a new price and/or total size: edited in place where the venue can (a
+        resting GTC limit order), else cancelled and replaced by a new order.
 
-        The replacement is checked first, as if `order` were gone, so a refused one leaves
-        `order` working (OrderRefusedError). It is sent only once `order` is confirmed cancelled:
-        if `order` filled meanwhile, or the cancel failed, nothing is sent (OrderError says why),
-        so there are never two orders where the trader meant one. `size` defaults to what is
-        left of `order`.
+        `size` is the order's new total size, filled part included (as an edit means it);
+        unchanged if not given. The change is checked first, as if `order` were gone, so a
+        refused one leaves `order` working (OrderRefusedError). An edit the venue refuses leaves
+        `order` as it was (OrderError says why). A replacement is sent only once `order` is
+        confirmed cancelled, for what is left to fill: if `order` filled meanwhile, or the
+        cancel failed, nothing is sent (OrderError says why), so there are never two orders
+        where the trader meant one. Returns the order now working: `order` itself if edited.
         """
         if not order.status.is_working:
             raise OrderError(f"order {order.client_order_id} is {order.status}: nothing to replace")
         if order.request.type is OrderType.MARKET:
             raise OrderError(f"order {order.client_order_id} is a market order: nothing to replace")
         old = order.request
-        request = OrderRequest.parse(
+        edited = OrderRequest.parse(
             old.product_id,
             old.side,
             old.type,
-            order.leaves if size is None else size,
+            old.size if size is None else size,
             old.price if price is None else price,
             old.stop_price,
             old.end_time,
             old.post_only,
         )
-        self._require_ok(request, order, f"replacement refused, {order.client_order_id} still working: ")
+        if (edited.price, edited.size) == (old.price, old.size):
+            raise OrderError(f"order {order.client_order_id} already has that price and size: nothing to change")
+        if edited.size <= order.filled_size:
+            raise OrderError(
+                f"order {order.client_order_id} has filled {order.filled_size}: its size must stay above that"
+            )
+        remaining = dataclasses.replace(edited, size=edited.size - order.filled_size)
+        self._require_ok(remaining, order, f"replacement refused, {order.client_order_id} still working: ")
+        if old.type is OrderType.LIMIT and order.order_id:
+            self.risk.record_sent()
+            try:
+                await self.execution.edit(order, edited)
+                return order
+            except EditUnsupported:
+                pass
+            except RestError as exc:
+                if exc.status != 404:  # 404: a venue without the edit call
+                    raise OrderError(f"edit of {order.client_order_id} refused: {exc}") from None
         cancelled, failed = await self.execution.cancel([order])
         if order not in cancelled:
             why = failed[0][1] if failed else f"it is {order.status}"
             raise OrderError(f"order {order.client_order_id} was not cancelled ({why}): no replacement sent")
-        return await self.place(request)
+        left = edited.size - order.filled_size  # what filled before the cancel took is not sent again
+        if left <= 0:
+            raise OrderError(
+                f"order {order.client_order_id} filled {order.filled_size} before its cancel: no replacement sent"
+            )
+        return await self.place(dataclasses.replace(edited, size=left))
 
     async def cancel_all(
         self, product_id: str | None = None, side: OrderSide | None = None

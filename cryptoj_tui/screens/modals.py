@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 from cryptoj_tui.engine.emergency import KillReport
+from cryptoj_tui.formats import ProductFormat, short_id
+from cryptoj_tui.views import OrderRow
+
+EditChoice = tuple[Decimal | None, Decimal | None]
+"""A new (price, total size) for an order; None where it stays as it is."""
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -48,6 +54,72 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class EditOrderScreen(ModalScreen[EditChoice | None]):
+    """A working order's new price and total size: enter sends, escape leaves it as it is.
+
+    Dismissed with (price, size), each None where unchanged, or None when nothing is to change.
+    """
+
+    DEFAULT_CSS = """
+    EditOrderScreen { align: center middle; }
+    EditOrderScreen > Vertical {
+        width: 64; height: auto; padding: 1 2;
+        border: thick $accent; background: $surface;
+    }
+    EditOrderScreen Input { margin-bottom: 1; }
+    EditOrderScreen #problem { color: $text-muted; height: auto; }
+    EditOrderScreen #problem.-bad { color: $error; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave", "Leave the order as it is", id="edit.leave"),
+    ]
+
+    def __init__(self, row: OrderRow, fmt: ProductFormat) -> None:
+        super().__init__()
+        self.row = row
+        self.fmt = fmt
+
+    def compose(self) -> ComposeResult:
+        row = self.row
+        with Vertical():
+            yield Static(
+                f"Edit {row.side} {row.product_id} {row.type} · {short_id(row.client_order_id)}"
+                f"\nfilled {self.fmt.size(row.filled_size)} of {self.fmt.size(row.size)};"
+                " the size is the order's new total",
+                id="about",
+            )
+            yield Static("price")
+            yield Input(value="" if row.price is None else f"{row.price:f}", id="price")
+            yield Static("size")
+            yield Input(value=f"{row.size:f}", id="size")
+            yield Static("enter sends the edit · escape leaves it", id="problem")
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        try:
+            price = Decimal(self.query_one("#price", Input).value.strip().replace(",", ""))
+            size = Decimal(self.query_one("#size", Input).value.strip().replace(",", ""))
+        except InvalidOperation:
+            self._problem("price and size must be numbers")
+            return
+        if not (price.is_finite() and size.is_finite()) or price <= 0 or size <= 0:
+            self._problem("price and size must be above 0")
+            return
+        if size <= self.row.filled_size:
+            self._problem(f"the size must stay above what filled ({self.row.filled_size:f})")
+            return
+        new_price = None if price == self.row.price else price
+        new_size = None if size == self.row.size else size
+        self.dismiss(None if new_price is None and new_size is None else (new_price, new_size))
+
+    def _problem(self, text: str) -> None:
+        problem = self.query_one("#problem", Static)
+        problem.update(text)
+        problem.set_class(True, "-bad")
+
+    def action_leave(self) -> None:
+        self.dismiss(None)
 
 
 class QuitScreen(ModalScreen[str | None]):

@@ -7,6 +7,7 @@ cursor follows the newest order as it arrives.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import ClassVar
@@ -18,8 +19,9 @@ from textual.widgets import Static
 
 from cryptoj_tui.engine.orders import OrderStatus
 from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, short_id
-from cryptoj_tui.messages import CancelAllRequested, CancelRequested
+from cryptoj_tui.messages import CancelAllRequested, CancelRequested, EditRequested
 from cryptoj_tui.screens.base import ConsoleScreen
+from cryptoj_tui.screens.modals import EditChoice, EditOrderScreen
 from cryptoj_tui.views import OrderRow
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
@@ -47,7 +49,7 @@ def order_cells(row: OrderRow, fmt: ProductFormat) -> dict[str, str]:
         "status": row.status,
         "filled": fmt.size(row.filled_size),
         "avg price": fmt.price(row.average_price),
-        "reason": row.reason[:40],
+        "reason": row.note[:40],
     }
 
 
@@ -62,6 +64,7 @@ class OrdersScreen(ConsoleScreen):
         Binding("c", "cancel_selected", "Cancel selected order", id="orders.cancel", group=CANCEL),
         Binding("C", "cancel_product", "Cancel all for this product", id="orders.cancel_product", group=CANCEL),
         Binding("X", "cancel_everything", "Cancel all orders", id="orders.cancel_all", group=CANCEL),
+        Binding("e", "edit_selected", "Edit price or size", id="orders.edit"),
         Binding("w", "toggle_working", "Working only", id="orders.working_only"),
     ]
 
@@ -125,8 +128,8 @@ class OrdersScreen(ConsoleScreen):
         about = ""
         if selected is not None:
             about = f" · {short_id(selected.client_order_id)} {selected.product_id} {selected.time}"
-            if selected.reason:
-                about += f" {selected.reason[:30]}"
+            if selected.note:
+                about += f" {selected.note[:30]}"
         self.query_one("#summary", Static).update(f"{shown} · {working} working{about}")
 
     def on_data_table_row_highlighted(self) -> None:
@@ -145,6 +148,22 @@ class OrdersScreen(ConsoleScreen):
             self.notify(f"order {short_id(row.client_order_id)} is {row.status}: nothing to cancel", severity="warning")
         else:
             self.post_message(CancelRequested((row.client_order_id,)))
+
+    def action_edit_selected(self) -> None:
+        row = self.selected()
+        if row is None:
+            self.notify("no order selected", severity="warning")
+        elif not row.working:
+            self.notify(f"order {short_id(row.client_order_id)} is {row.status}: nothing to edit", severity="warning")
+        elif row.price is None:
+            self.notify(f"order {short_id(row.client_order_id)} is a market order: nothing to edit", severity="warning")
+        else:
+            fmt = self.formats.get(row.product_id, DEFAULT_FORMAT)
+            self.app.push_screen(EditOrderScreen(row, fmt), functools.partial(self._edit_chosen, row))
+
+    def _edit_chosen(self, row: OrderRow, choice: EditChoice | None) -> None:
+        if choice is not None:
+            self.post_message(EditRequested(row.client_order_id, *choice))
 
     def action_cancel_product(self) -> None:
         row = self.selected()

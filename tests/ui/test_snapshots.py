@@ -120,6 +120,24 @@ def test_orders_screen(frozen_venue: VenueThread, snap: Snap) -> None:
     assert snap(make_app(frozen_venue), (160, 48), _blotter)
 
 
+async def _edit_dialog(pilot: Pilot) -> None:
+    await wait_until_live(pilot)
+    app = pilot.app
+    await place_resting(app, 1)  # type: ignore[arg-type]
+    await pilot.press("2")
+    table = app.blotter.query_one(KeyedTable)  # type: ignore[attr-defined]
+    await until(pilot, lambda: table.row_count == 1 and app.blotter.selected() is not None)  # type: ignore[attr-defined]
+    await _fixed_round_trip(pilot)
+    await until(pilot, lambda: any("OPEN" in map(str, table.get_row_at(n)) for n in range(table.row_count)))
+    await pilot.press("e")
+    await until(pilot, lambda: type(app.screen).__name__ == "EditOrderScreen")
+    await pilot.pause()
+
+
+def test_edit_order_dialog(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _edit_dialog)
+
+
 async def _positions(pilot: Pilot) -> None:
     await wait_until_live(pilot)
     app = pilot.app

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from textual.widgets import Input, Static
+
 from cryptoj_tui.screens.base import ConsoleScreen
+from cryptoj_tui.screens.modals import EditOrderScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.halt_banner import HaltBanner
 from cryptoj_tui.widgets.keyed_table import KeyedTable
@@ -74,7 +77,7 @@ async def test_m_moves_the_order_at_the_cursor_to_the_price_chosen_with_the_curs
         assert not any(row.value == bids[1][0] and row.own_bid for row in app.trading.ladder.rows)
         assert app.trading.ladder.frame_title == "BTC-USD book"
         await until(pilot, lambda: any(t.startswith("moved · ") for t in toasts(app)))
-        assert f"BUY 0.01000000 BTC-USD moved to {bids[3][0]:,.2f}" in toasts(app)[-1]
+        assert f"BUY 0.01000000 BTC-USD moved to {bids[3][0]:,.2f} · edited in place" in toasts(app)[-1]
         await pilot.press("m", "escape")  # picked up, then kept where it is
         assert app.trading.ladder.frame_title == "BTC-USD book" and venue_prices(frozen_venue) == [bids[3][0]]
 
@@ -149,3 +152,44 @@ async def test_a_product_the_venue_does_not_list_ends_the_console_with_the_reaso
         await until(pilot, lambda: not app.is_running)
     assert app.return_code == 2
     assert app.error == "the venue does not list DOGE-USD (it lists BTC-USD, ETH-USD, SOL-USD)"
+
+
+async def test_e_edits_the_selected_orders_price_and_size_in_place(frozen_venue: VenueThread) -> None:
+    """Orders screen: `e` asks for the selected order's new price and total size (filled in with
+    what it has); enter sends the edit, which the venue makes to the same order; the blotter
+    says "edited". A number that is not one is refused in the dialog; escape leaves the order."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        await place_resting(app, 1)
+        await pilot.press("2")
+        await until(pilot, lambda: (row := app.blotter.selected()) is not None and row.status == "OPEN")
+        row = app.blotter.selected()
+        assert row is not None and row.price is not None
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditOrderScreen))
+        price_input = app.screen.query_one("#price", Input)
+        assert (price_input.value, app.screen.query_one("#size", Input).value) == (f"{row.price:f}", "0.001")
+        price_input.value = "not a price"
+        await pilot.press("enter")
+        await until(pilot, lambda: "must be numbers" in str(app.screen.query_one("#problem", Static).render()))
+        new_price = row.price - 10
+        price_input.value = f"{new_price:f}"
+        app.screen.query_one("#size", Input).value = "0.002"
+        await pilot.press("enter")
+        await until(pilot, lambda: venue_prices(frozen_venue) == [new_price])
+        venue_order = frozen_venue.call(lambda v: v.exchange.orders[row.order_id])
+        assert venue_order.base_size == D("0.002") and len(venue_order.edit_history) == 1
+        await until(pilot, lambda: any(t.startswith("edited · ") for t in toasts(app)))
+        assert f"BUY 0.00200000 BTC-USD at {new_price:,.2f} · edited in place" in toasts(app)[-1]
+        await until(pilot, lambda: (edited := app.blotter.selected()) is not None and edited.note == "edited")
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditOrderScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, EditOrderScreen))
+        assert venue_prices(frozen_venue) == [new_price]
+        await pilot.press("c")
+        await until(pilot, lambda: venue_open(frozen_venue) == 0)
+        await until(pilot, lambda: (done := app.blotter.selected()) is not None and done.status == "CANCELLED")
+        await pilot.press("e")
+        await until(pilot, lambda: "is CANCELLED: nothing to edit" in toasts(app)[-1])

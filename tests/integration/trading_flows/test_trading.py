@@ -243,16 +243,64 @@ async def test_many_products_at_once(trader: Engine, quiet_venue: PaperVenue) ->
     )
 
 
-async def test_cancel_replace_moves_a_resting_order_and_keeps_what_is_left(
+async def test_an_edit_moves_a_resting_order_in_place_and_keeps_what_filled(
     trader: Engine, quiet_venue: PaperVenue
 ) -> None:
-    """Scenario: a passive buy of 0.003 fills 0.001; the trader moves it 50 closer. The old order
-    is cancelled at the venue first, then a new one for the 0.002 left rests at the new price."""
+    """Scenario: a passive GTC buy of 0.003 fills 0.001; the trader moves it 50 closer. The venue
+    edits it in place (orders/edit): the same order, 0.003 in all at the new price, 0.002 left,
+    post-only still; the engine's order says so, counts the edit and journals the new request."""
     order, price = await partially_filled_buy(trader, quiet_venue)
+    events = trader.events()
+    lower = price - 50
+    same = await trader.replace(order, price=lower)
+    assert same is order and order.status is OrderStatus.PARTIALLY_FILLED
+    venue_side = venue_order(quiet_venue, order.order_id)
+    assert (venue_side.status, venue_side.limit_price, venue_side.base_size, venue_side.post_only) == (
+        "OPEN",
+        lower,
+        D("0.003"),
+        True,
+    )
+    assert [(e["price"], e["size"]) for e in venue_side.edit_history] == [(str(lower), "0.003")]
+    assert (order.request.price, order.request.size, order.leaves, order.edits) == (lower, D("0.003"), D("0.002"), 1)
+    assert trader.open_orders() == [order] and trader.positions()["BTC-USD"].quantity == D("0.001")
+    update = await next_event(events, lambda e: isinstance(e, OrderUpdated) and e.order["edits"] == 1)
+    assert isinstance(update, OrderUpdated) and update.order["price"] == str(lower)
+    assert trader.trading is not None
+    journalled = {o.client_order_id: o.request for o in trader.trading.journal.orders()}
+    assert journalled[order.client_order_id] == order.request  # a restart recovers the edited order
+    assert any(kind == "order.edited" for _, kind, _ in trader.trading.journal.events())
+    # Back inside the spread and smaller; the rest then fills there.
+    await trader.replace(order, price=price, size="0.002")
+    assert venue_order(quiet_venue, order.order_id).base_size == D("0.002") and order.leaves == D("0.001")
+    with pytest.raises(OrderError, match=r"has filled 0\.001: its size must stay above that"):
+        await trader.replace(order, size="0.001")
+    with pytest.raises(OrderError, match="already has that price and size: nothing to change"):
+        await trader.replace(order, price=price)
+    another_trader_sells(quiet_venue, "0.001")
+    await trader.wait_for(order, "FILLED")
+    assert order.average_price == price and order.edits == 2
+    assert_position_matches_venue_fills(trader, quiet_venue, [order.order_id])
+
+
+async def test_an_order_the_venue_cannot_edit_is_cancelled_and_replaced_for_what_is_left(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
+    """Scenario: a GTD buy of 0.003 (the venue edits only GTC limit orders) fills 0.001; the
+    trader moves it 50 closer. The old order is cancelled at the venue first, then a new one for
+    the 0.002 left rests at the new price."""
+    bids, asks = quiet_venue.book_levels("BTC-USD")
+    price = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
+    end = datetime.now(UTC) + timedelta(hours=1)
+    order = await trader.place("BTC-USD", "buy", "limit_gtd", "0.003", price=price, end_time=end, post_only=True)
+    await trader.wait_for(order, "OPEN")
+    another_trader_sells(quiet_venue, "0.001")
+    await trader.wait_for(order, "PARTIALLY_FILLED")
     lower = price - 50
     new = await trader.replace(order, price=lower)
     await trader.wait_for(new, "OPEN")
-    assert order.status is OrderStatus.CANCELLED and venue_order(quiet_venue, order.order_id).status == "CANCELLED"
+    assert new is not order and order.status is OrderStatus.CANCELLED
+    assert venue_order(quiet_venue, order.order_id).status == "CANCELLED"
     venue_new = venue_order(quiet_venue, new.order_id)
     assert (venue_new.status, venue_new.limit_price, venue_new.base_size, venue_new.post_only) == (
         "OPEN",
@@ -260,8 +308,32 @@ async def test_cancel_replace_moves_a_resting_order_and_keeps_what_is_left(
         D("0.002"),
         True,
     )
+    assert venue_new.configuration_name == "limit_limit_gtd" and venue_new.end_time is not None
     assert trader.open_orders() == [new] and new.request.post_only
     assert trader.positions()["BTC-USD"].quantity == D("0.001")
+
+
+async def test_an_edit_the_venue_refuses_or_fails_leaves_the_order_as_it_was(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
+    """Scenario: a post-only buy may not be edited to a price that takes liquidity; then the venue
+    fails every call (500s) and the edit is settled by reading the order back (unchanged)."""
+    bid, ask = best(trader)
+    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=bid - 100, post_only=True)
+    await trader.wait_for(order, "OPEN")
+    with pytest.raises(OrderError, match="refused by the venue: PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY"):
+        await trader.replace(order, price=ask)
+    assert (order.request.price, order.edits) == (bid - 100, 0)
+    assert venue_order(quiet_venue, order.order_id).limit_price == bid - 100
+    quiet_venue.faults.fail_rest(500, count=4)  # the edit's four tries; the read-back gets through
+    with pytest.raises(OrderError, match=r"not made .*HTTP 500.*: the order is as it was"):
+        await trader.replace(order, price=bid - 90)
+    quiet_venue.faults.fail_rest(500, count=20)  # and now the read-back fails too
+    with pytest.raises(OrderError, match=r"could not be read back .*: its price and size at the venue are not known"):
+        await trader.replace(order, price=bid - 90)
+    quiet_venue.faults.clear()
+    assert order.status.is_working and (order.request.price, order.edits) == (bid - 100, 0)
+    assert venue_order(quiet_venue, order.order_id).limit_price == bid - 100
 
 
 async def test_a_replacement_risk_refuses_leaves_the_old_order_working(trader: Engine, quiet_venue: PaperVenue) -> None:
@@ -281,14 +353,15 @@ async def test_a_replacement_risk_refuses_leaves_the_old_order_working(trader: E
 
 
 async def test_a_replace_whose_cancel_fails_sends_nothing(trader: Engine, quiet_venue: PaperVenue) -> None:
-    """Scenario: the venue fails the cancel (500s); the replacement is not sent, the old order is
-    still working, and the error says so. Replacing a finished order is refused by name."""
-    bid, _ = best(trader)
-    order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=bid - 100)
+    """Scenario: the venue fails the cancel of an order it cannot edit (a stop-limit; 500s); the
+    replacement is not sent, the old order is still working, and the error says so. Replacing a
+    finished order is refused by name."""
+    bid, ask = best(trader)
+    order = await trader.place("BTC-USD", "buy", "stop_limit", "0.01", price=ask + 110, stop_price=ask + 100)
     await trader.wait_for(order, "OPEN")
     quiet_venue.faults.fail_rest(500, count=20)
     with pytest.raises(OrderError, match=f"order {order.client_order_id} was not cancelled .*: no replacement sent"):
-        await trader.replace(order, price=bid - 90)
+        await trader.replace(order, price=ask + 120)
     quiet_venue.faults.clear()
     assert order.status.is_working and len(quiet_venue.exchange.owner_orders(trader.config.key.name)) == 1  # type: ignore[union-attr]
     await trader.cancel(order)

@@ -192,6 +192,16 @@ class CoinbaseRest:
         result: dict[str, Any] = await self._call("POST", "/orders", body=body)
         return result
 
+    async def edit_order(self, order_id: str, price: str, size: str) -> dict[str, Any]:
+        """POST /orders/edit: a resting GTC limit order's new price and total size; the venue's
+        answer (`success`, and `errors` with the edit's or the preview's failure reason).
+        Retried like a read: both numbers are absolute, so a repeat asks for what is already so
+        (and is refused as EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST, which the caller reads as done)."""
+        result: dict[str, Any] = await self._call(
+            "POST", "/orders/edit", body={"order_id": order_id, "price": price, "size": size}
+        )
+        return result
+
     async def cancel_batch(self, order_ids: Sequence[str]) -> list[dict[str, Any]]:
         """One `batch_cancel` call (at most MAX_CANCEL_IDS ids); its results. Callers cancelling more
         send several at once (Execution.cancel takes each batch's answer as it comes)."""

@@ -38,6 +38,12 @@ async def test_products_books_trades_and_candles_signed_and_public(
     assert len(book["bids"]) == len(book["asks"]) == 5
     assert all(is_decimal_text(level["price"]) and is_decimal_text(level["size"]) for level in book["bids"])
 
+    if not prefix:  # best_bid_ask has no /market twin
+        inside = (
+            await client.ok("GET", "/best_bid_ask", params=[("product_ids", "BTC-USD"), ("product_ids", "ETH-USD")])
+        )["pricebooks"]
+        assert [b["product_id"] for b in inside] == ["BTC-USD", "ETH-USD"]
+        assert all(len(b["bids"]) == len(b["asks"]) == 1 for b in inside)
     trades = await client.ok("GET", f"{prefix}/products/BTC-USD/ticker", params={"limit": "10"})
     assert len(trades["trades"]) == 10
     assert is_decimal_text(trades["best_bid"]) and is_decimal_text(trades["best_ask"])
