@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--intent-sync-window", metavar="SECONDS", help=HELP["intent_sync_window"])
     parser.add_argument("--order-size", metavar="SIZE", help=HELP["order_size"])
     parser.add_argument("--theme", metavar="NAME", help=HELP["theme"])
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="record the session to FILE (gzip JSON lines: every frame received, every REST call; "
+        "docs/recording.md); off by default",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: the console)")
     sim = commands.add_parser(
         "sim",
@@ -143,7 +150,50 @@ def build_parser() -> argparse.ArgumentParser:
     headless.add_argument(
         "--stay", action="store_true", help="keep running after the end of stdin (until interrupted), printing events"
     )
+    replay = commands.add_parser(
+        "replay",
+        help="play a recording back through the engine",
+        description="Play a recording (`cryptoj --record FILE`, or a bare capture of Coinbase "
+        "frames) through the engine over a loopback socket. With --headless, as fast as it goes, "
+        "then one JSON line per product with its final book (top 50 levels).",
+    )
+    replay.add_argument("file", type=Path, metavar="FILE", help="the recording (.jsonl.gz or .jsonl)")
+    replay.add_argument("--headless", action="store_true", help="no console: print the final books as JSON lines")
+    replay.add_argument(
+        "--product",
+        dest="replay_products",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this product (repeatable; default: every product with a book in the recording)",
+    )
     return parser
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """`cryptoj replay FILE --headless`: the final books, one JSON line per product."""
+    import json
+
+    from cryptoj_tui.engine.recording import RecordingError
+    from cryptoj_tui.replay.headless import replay_books
+
+    if not args.headless:
+        print(
+            "cryptoj replay: only --headless is built so far (the console replay is not); "
+            f"try: cryptoj replay {args.file} --headless",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        lines = asyncio.run(replay_books(args.file, [p.upper() for p in args.replay_products] or None))
+    except RecordingError as exc:
+        print(f"cryptoj replay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 1
+    for line in lines:
+        print(json.dumps(line, separators=(",", ":")))
+    return 0 if all("error" not in line for line in lines) else 1
 
 
 def start_paper_venue(seed: int, log_path: Path | None = None) -> tuple[Any, Any]:
@@ -155,7 +205,7 @@ def start_paper_venue(seed: int, log_path: Path | None = None) -> tuple[Any, Any
     return VenueProcess(key, seed=seed, log_path=log_path).start(), key
 
 
-def engine_config(settings: Settings, log_path: Path | None = None) -> tuple[Any, Any, str]:
+def engine_config(settings: Settings, log_path: Path | None = None, record: Path | None = None) -> tuple[Any, Any, str]:
     """(EngineConfig, the embedded venue's process or None, the venue's name) from the settings:
     one path for the console and headless. A bad key or URL raises (KeyFileError, ValueError)."""
     from cryptoj_tui.engine import EngineConfig
@@ -163,7 +213,9 @@ def engine_config(settings: Settings, log_path: Path | None = None) -> tuple[Any
     endpoints = settings.endpoints()
     if endpoints is None:
         venue_process, key = start_paper_venue(settings.seed, log_path)
-        config = EngineConfig(ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after)
+        config = EngineConfig(
+            ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after, record_path=record
+        )
         return config, venue_process, "paper (embedded)"
     ws_url, rest_url, user_ws_url = endpoints
     config = EngineConfig(
@@ -174,12 +226,13 @@ def engine_config(settings: Settings, log_path: Path | None = None) -> tuple[Any
         journal_path=settings.journal_path(),
         stale_after=settings.stale_after,
         intent_sync_window=settings.intent_sync_window,
+        record_path=record,
     )
     config.trading_config()  # a bad key is reported now, in one line
     return config, None, ws_url
 
 
-def run_headless(settings: Settings, products: list[str], *, stay: bool) -> int:
+def run_headless(settings: Settings, products: list[str], *, stay: bool, record: Path | None = None) -> int:
     """`cryptoj headless`: the engine on stdin/stdout; every way it cannot start is one line."""
     from cryptoj_tui import headless
     from cryptoj_tui.cdp_keys import KeyFileError
@@ -189,7 +242,7 @@ def run_headless(settings: Settings, products: list[str], *, stay: bool) -> int:
 
     venue_process = None
     try:
-        config, venue_process, _ = engine_config(settings)
+        config, venue_process, _ = engine_config(settings, record=record)
         return asyncio.run(headless.main(config, products, stay=stay))
     except (KeyFileError, ValueError, VenueProcessError, EngineStartError, JournalError) as exc:
         print(f"cryptoj headless: {exc}", file=sys.stderr)
@@ -238,7 +291,7 @@ def setup_logging(path: Path) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
 
 
-def run_console(settings: Settings, config_file: Path | None = None) -> int:
+def run_console(settings: Settings, config_file: Path | None = None, record: Path | None = None) -> int:
     """Start the venue if none is configured, then the console; shut everything down after.
 
     Everything that can be wrong with the settings is found before the terminal is taken: the
@@ -256,7 +309,7 @@ def run_console(settings: Settings, config_file: Path | None = None) -> int:
         return EXIT_USAGE
     setup_logging(settings.log_file)
     try:
-        config, venue_process, venue = engine_config(settings, settings.log_file)
+        config, venue_process, venue = engine_config(settings, settings.log_file, record)
     except (KeyFileError, ValueError, VenueProcessError) as exc:
         print(f"cryptoj: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -391,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sim(args)
     if args.command == "keygen":
         return run_keygen(args)
+    if args.command == "replay":
+        return run_replay(args)
     flags: dict[str, object] = {name: getattr(args, name) for name in SETTING_FLAGS}
     if args.command == "headless":  # its own flags win over the same ones given before it
         for name in ("ws_url", "rest_url", "key_file", "journal", "seed"):
@@ -406,5 +461,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         products = [p.upper() for p in args.headless_products]
         if not products and "product" in settings.given:
             products = [settings.product]
-        return run_headless(settings, products, stay=args.stay)
-    return run_console(settings, args.config)
+        return run_headless(settings, products, stay=args.stay, record=args.record)
+    return run_console(settings, args.config, args.record)

@@ -78,6 +78,7 @@ COMPONENTS = (
             "engine/adapters/base.py",
         ),
     ),
+    Component("recording", ("engine/recording.py", "replay/*")),
     Component(
         "console",
         (

@@ -43,6 +43,7 @@ from cryptoj_tui.engine.orders import (
     new_client_order_id,
 )
 from cryptoj_tui.engine.portfolio import Position
+from cryptoj_tui.engine.recording import MARKET, Recorder
 from cryptoj_tui.engine.risk import CheckResult, RiskLimits, TradingState
 from cryptoj_tui.engine.tape import TradeTape
 from cryptoj_tui.engine.trading import Trading, TradingConfig, utc_now
@@ -72,6 +73,8 @@ class EngineConfig:
     CRYPTOJ_API_PRIVATE_KEY variables; with no key at all the engine only watches markets."""
     user_ws_url: str | None = None
     """Where the authenticated user channel is served (default: ws_url)."""
+    watch_only: bool = False
+    """Market data only, whatever keys the environment holds (a replay: there is nothing to trade on)."""
     journal_path: Path | str = ":memory:"
     limits: RiskLimits = field(default_factory=RiskLimits)
     daily_reset_utc: str = "00:00"
@@ -92,6 +95,11 @@ class EngineConfig:
     client_order_ids: Callable[[], str] = field(default=new_client_order_id, repr=False, compare=False)
     """Makes each new order's client order id: a fresh UUID4, or a seeded sequence where a run must
     repeat exactly (snapshots, replays). The venue treats a repeated id as the same order."""
+    record_path: Path | None = None
+    """Record the session here (gzip JSON lines, docs/recording.md): every frame received and every
+    REST call with its answer. Off (None) by default."""
+    record_max_bytes: int = 256 * 1024 * 1024
+    """A recording moves on to a new part file past this many compressed bytes."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -111,6 +119,8 @@ class EngineConfig:
             raise ValueError(f"trigger_check_every must be positive seconds, got {self.trigger_check_every}")
         if not self.reconcile_every > 0:
             raise ValueError(f"reconcile_every must be positive seconds, got {self.reconcile_every}")
+        if not self.record_max_bytes > 0:
+            raise ValueError(f"record_max_bytes must be a positive number of bytes, got {self.record_max_bytes}")
         try:
             day_time.fromisoformat(self.daily_reset_utc)
         except ValueError:
@@ -122,7 +132,7 @@ class EngineConfig:
         The REST URL defaults to the WebSocket's host and port over http(s), which is where the
         paper venue serves both.
         """
-        if self.venue != "coinbase":
+        if self.venue != "coinbase" or self.watch_only:
             return None
         key = self.key or load_key(self.key_file)
         if key is None:
@@ -153,16 +163,33 @@ class Engine:
         self.config = config
         self.bus = EventBus()
         self.market_data = MarketData(self.bus)
+        self.recorder: Recorder | None = None
+        """Writes the session to `config.record_path`; None when not recording."""
+        if config.record_path is not None:
+            self.recorder = Recorder(config.record_path, venue=config.venue, max_file_bytes=config.record_max_bytes)
         self._feed: MarketDataFeed
         if config.venue == "binance":
             assert config.rest_url is not None
             self._feed = BinanceDepthFeed(
-                config.ws_url, config.rest_url, self.market_data, self.bus, stale_after=config.stale_after
+                config.ws_url,
+                config.rest_url,
+                self.market_data,
+                self.bus,
+                stale_after=config.stale_after,
+                tap=None if self.recorder is None else self.recorder.tap(MARKET),
             )
         else:
-            self._feed = CoinbaseMarketFeed(config.ws_url, self.market_data, self.bus, stale_after=config.stale_after)
+            self._feed = CoinbaseMarketFeed(
+                config.ws_url,
+                self.market_data,
+                self.bus,
+                stale_after=config.stale_after,
+                tap=None if self.recorder is None else self.recorder.tap(MARKET),
+            )
         trading = config.trading_config()
-        self.trading: Trading | None = None if trading is None else Trading(trading, self.market_data, self.bus)
+        self.trading: Trading | None = (
+            None if trading is None else Trading(trading, self.market_data, self.bus, recorder=self.recorder)
+        )
         """Orders, risk, portfolio and the kill switch; None when the engine has no API key."""
         self._running = False
         self._watch: asyncio.Task[None] | None = None
@@ -186,6 +213,8 @@ class Engine:
         refusing the key, the journal unreadable); everything started is stopped again first.
         """
         if not self._running:
+            if self.recorder is not None:
+                self.recorder.open()  # RecordingError (a ValueError) names a path it cannot write
             self._running = True
             self._feed.start()
             self._watch = asyncio.get_running_loop().create_task(self._watch_staleness(), name="staleness")
@@ -209,6 +238,8 @@ class Engine:
             if self.trading is not None:
                 await self.trading.stop()
             await self._feed.close()
+            if self.recorder is not None:
+                await asyncio.to_thread(self.recorder.close)
             self.bus.close()
 
     async def subscribe(self, *product_ids: str) -> None:

@@ -43,6 +43,7 @@ from cryptoj_tui.engine.orders import (
     new_client_order_id,
 )
 from cryptoj_tui.engine.portfolio import Portfolio
+from cryptoj_tui.engine.recording import USER, Recorder
 from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,9 @@ def trading_day(now: datetime, reset: day_time) -> date:
 class Trading:
     """Orders in, fills and positions out, with risk and the kill switch in between."""
 
-    def __init__(self, config: TradingConfig, market_data: MarketData, bus: EventBus) -> None:
+    def __init__(
+        self, config: TradingConfig, market_data: MarketData, bus: EventBus, *, recorder: Recorder | None = None
+    ) -> None:
         self.config = config
         self._market_data = market_data
         self._bus = bus
@@ -131,6 +134,7 @@ class Trading:
             rate=config.rest_rate,
             timeout=config.rest_timeout,
             backoff=Backoff(base=min(0.05, config.rest_timeout), cap=1.0),
+            tap=recorder,
         )
         self.journal = Journal(config.journal_path)
         self.portfolio = Portfolio()
@@ -147,7 +151,12 @@ class Trading:
         )
         self.emergency = Emergency(self.risk, self.execution, self.portfolio, self.journal, bus, marks=self.marks)
         self.user_feed = CoinbaseUserFeed(
-            config.user_ws_url, signer, bus, on_update=self.execution.on_venue_update, on_resync=self._resync
+            config.user_ws_url,
+            signer,
+            bus,
+            on_update=self.execution.on_venue_update,
+            on_resync=self._resync,
+            tap=None if recorder is None else recorder.tap(USER),
         )
         self.products: dict[str, ProductRules] = {}
         self._scheduler = AsyncIOScheduler(timezone="UTC")

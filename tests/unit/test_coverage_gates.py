@@ -30,6 +30,7 @@ def test_the_report_has_a_row_per_component_and_every_gated_engine_component() -
         "journal",
         "connection",
         "engine core",
+        "recording",
     }
     text = report(
         [(c.name, c.gated, 90.0, 50.0, 80.0) for c in COMPONENTS] + [("overall", True, 90.0, 50.0, 80.0)], "93"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -161,6 +162,14 @@ class ConnectionMetrics:
         return arrived - stamped.timestamp()
 
 
+class FrameTap(Protocol):
+    """Sees every frame of a connection as it arrives, and every (re)connect (a recorder)."""
+
+    def frame(self, raw: str | bytes) -> None: ...
+
+    def connected(self, url: str) -> None: ...
+
+
 class WebSocketConnection:
     """Keeps one WebSocket to a venue open until `close()`.
 
@@ -180,8 +189,10 @@ class WebSocketConnection:
         open_timeout: float = 10.0,
         backoff: Backoff | None = None,
         max_frame_bytes: int = MAX_FRAME_BYTES,
+        tap: FrameTap | None = None,
     ) -> None:
         self.url = url
+        self._tap = tap
         self._on_open = on_open
         self._on_frame = on_frame
         self._on_state = on_state
@@ -259,6 +270,8 @@ class WebSocketConnection:
             ) as ws:
                 self._ws = ws
                 self.metrics.connects += 1
+                if self._tap is not None:
+                    self._tap.connected(self.url)
                 await self._on_open(self.send)
                 self._set_state(ConnectionState.CONNECTED)
                 return await self._read(ws)
@@ -280,7 +293,7 @@ class WebSocketConnection:
         return "closed by venue (no close frame)"
 
     async def _read(self, ws: ClientConnection) -> str:
-        metrics = self.metrics
+        metrics, tap = self.metrics, self._tap
         while True:
             try:
                 async with asyncio.timeout(self._stale_after):
@@ -292,6 +305,8 @@ class WebSocketConnection:
             metrics.frames += 1
             metrics.bytes += len(raw)
             metrics.last_frame_at = time.monotonic()
+            if tap is not None:
+                tap.frame(raw)
             try:
                 self._on_frame(raw)
             except Exception:

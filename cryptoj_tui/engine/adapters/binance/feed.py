@@ -20,7 +20,7 @@ import msgspec
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
 from cryptoj_tui.engine.adapters.binance.depth import BookStep, DepthSync, SyncState, decode_diff, decode_snapshot
 from cryptoj_tui.engine.adapters.coinbase.stream import excerpt
-from cryptoj_tui.engine.adapters.connection import Backoff, WebSocketConnection
+from cryptoj_tui.engine.adapters.connection import Backoff, FrameTap, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.market_data import MarketData
@@ -56,6 +56,7 @@ class BinanceDepthFeed(ConnectedFeed):
         *,
         stale_after: float = 30.0,
         backoff: Backoff | None = None,
+        tap: FrameTap | None = None,
     ) -> None:
         self.url = ws_url
         self._rest_url = rest_url.rstrip("/")
@@ -77,6 +78,7 @@ class BinanceDepthFeed(ConnectedFeed):
             on_state=self._on_state,
             stale_after=stale_after,
             backoff=backoff,
+            tap=tap,
         )
 
     def start(self) -> None:

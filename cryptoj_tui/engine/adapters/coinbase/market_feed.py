@@ -31,6 +31,7 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
 )
 from cryptoj_tui.engine.adapters.connection import (
     Backoff,
+    FrameTap,
     SequenceTracker,
     SubscriptionSet,
     WebSocketConnection,
@@ -80,6 +81,7 @@ class CoinbaseMarketFeed(ConnectedFeed):
         *,
         stale_after: float = 5.0,
         backoff: Backoff | None = None,
+        tap: FrameTap | None = None,
     ) -> None:
         self.url = url
         self._market_data = market_data
@@ -94,6 +96,7 @@ class CoinbaseMarketFeed(ConnectedFeed):
             on_state=self._on_state,
             stale_after=stale_after,
             backoff=backoff,
+            tap=tap,
         )
         self.last_heartbeat = -1
         self._book_backoff: dict[str, Backoff] = {}

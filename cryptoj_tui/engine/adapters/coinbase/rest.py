@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -69,6 +69,14 @@ class RateLimiter:
                 await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
+class RestTap(Protocol):
+    """Sees every request and its answer (a recorder); never the Authorization header."""
+
+    def rest(
+        self, method: str, path: str, *, params: list[tuple[str, str]], body: Any, status: int, answer: str
+    ) -> None: ...
+
+
 class CoinbaseRest:
     """Authenticated calls to one venue's brokerage API (`base_url` is scheme://host[:port])."""
 
@@ -82,8 +90,10 @@ class CoinbaseRest:
         timeout: float = 5.0,
         retries: int = 3,
         backoff: Backoff | None = None,
+        tap: RestTap | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._tap = tap
         self._signer = signer
         self._limiter = RateLimiter(rate, burst)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -157,8 +167,12 @@ class CoinbaseRest:
                     text = await response.text()
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
+                if self._tap is not None:
+                    self._tap.rest(method, path, params=list(params), body=body, status=status, answer=text)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if self._tap is not None:
+                    self._tap.rest(method, path, params=list(params), body=body, status=0, answer=problem)
                 if last:
                     raise RestError(call, 0, "", f"no answer after {attempt + 1} tries ({problem})") from None
                 log.info("%s: %s; retrying", call, problem)

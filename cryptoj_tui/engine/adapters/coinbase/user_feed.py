@@ -19,7 +19,7 @@ from cryptoj_tui.engine.adapters.base import ConnectionOwner
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.market_feed import HEARTBEATS, subscribe_message
 from cryptoj_tui.engine.adapters.coinbase.stream import ErrorFrame, FrameError, StreamDecoder, UserFrame
-from cryptoj_tui.engine.adapters.connection import Backoff, SequenceTracker, WebSocketConnection
+from cryptoj_tui.engine.adapters.connection import Backoff, FrameTap, SequenceTracker, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import ConnectionStatus, FeedError, SequenceGap
 from cryptoj_tui.engine.model import ConnectionState
@@ -41,6 +41,7 @@ class CoinbaseUserFeed(ConnectionOwner):
         on_resync: Callable[[str], None],
         stale_after: float = 5.0,
         backoff: Backoff | None = None,
+        tap: FrameTap | None = None,
     ) -> None:
         self.url = url
         self._signer = signer
@@ -56,6 +57,7 @@ class CoinbaseUserFeed(ConnectionOwner):
             on_state=self._on_state,
             stale_after=stale_after,
             backoff=backoff,
+            tap=tap,
         )
         self._opened_once = False
         self.ready = asyncio.Event()

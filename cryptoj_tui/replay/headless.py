@@ -1,0 +1,86 @@
+"""`cryptoj replay FILE --headless`: a recording through the engine, and the books it ends with.
+
+The engine is the one that trades, reading the recording from a loopback `ReplayServer` as it
+would read a venue; nothing here touches a book itself. At the end, one JSON line per product:
+`{"product_id", "sequence_num", "bids": [[price, size], ...], "asks": [...]}`, the top levels as
+strings, so two replays (or a replay and a book built another way) compare line for line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from cryptoj_tui.engine import Engine, EngineConfig
+from cryptoj_tui.engine.recording import MARKET, FrameRecord, read_recording
+from cryptoj_tui.replay.server import ReplayServer
+
+TOP_LEVELS = 50
+
+
+class _EventProbe(msgspec.Struct):
+    type: str = ""
+    product_id: str = ""
+
+
+class _FrameProbe(msgspec.Struct):
+    channel: str = ""
+    events: list[_EventProbe] = []
+
+
+_PROBE = msgspec.json.Decoder(_FrameProbe)
+
+
+def recorded_products(path: Path) -> list[str]:
+    """Every product with a level2 snapshot in the recording's market stream, sorted."""
+    products: set[str] = set()
+    for record in read_recording(path):
+        if not (isinstance(record, FrameRecord) and record.stream == MARKET and '"l2_data"' in record.frame[:200]):
+            continue
+        try:
+            frame = _PROBE.decode(record.frame)
+        except msgspec.DecodeError:
+            continue  # the engine reports it when it meets it
+        products.update(e.product_id for e in frame.events if e.type == "snapshot" and e.product_id)
+    return sorted(products)
+
+
+def _text(value: Decimal) -> str:
+    """A price or size in minimal form: the grid's trailing zeros dropped, never an exponent."""
+    return format(value.normalize(), "f")
+
+
+def book_line(engine: Engine, product_id: str, depth: int = TOP_LEVELS) -> dict[str, Any]:
+    """The product's book as the replay's result line (or why it has none)."""
+    if not engine.market_data.is_live(product_id):
+        return {"product_id": product_id, "error": f"no live book for {product_id} at the end of the recording"}
+    book = engine.book(product_id)
+    bids, asks = book.top(depth)
+    return {
+        "product_id": product_id,
+        "sequence_num": book.sequence_num,
+        "bids": [[_text(p), _text(s)] for p, s in bids],
+        "asks": [[_text(p), _text(s)] for p, s in asks],
+    }
+
+
+async def replay_books(path: Path, products: list[str] | None = None, depth: int = TOP_LEVELS) -> list[dict[str, Any]]:
+    """Play the whole recording through an engine as fast as it reads; the books at the end."""
+    wanted = products or recorded_products(path)
+    server = ReplayServer(path)
+    url = await server.start()
+    engine = Engine(EngineConfig(ws_url=url, watch_only=True))
+    try:
+        await engine.subscribe(*wanted)
+        await engine.start()
+        await server.finished.wait()
+        while engine.metrics.frames < server.frames_sent:  # sent is not yet handled
+            await asyncio.sleep(0.005)
+        return [book_line(engine, product_id, depth) for product_id in wanted]
+    finally:
+        await engine.stop()
+        await server.close()
