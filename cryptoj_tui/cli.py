@@ -153,11 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="play a recording back through the engine",
-        description="Play a recording (`cryptoj --record FILE`, or a bare capture of Coinbase "
-        "frames) through the engine over a loopback socket. With --headless, as fast as it goes, "
-        "then one JSON line per product with its final book (top 50 levels).",
+        description="Play a recording (`cryptoj --record FILE`, a bare capture of Coinbase frames, or "
+        "a cryptofeed raw-data capture such as shared/'s Binance session) through the engine over a "
+        "loopback venue that speaks the recording's protocol (Coinbase or Binance, from the file). "
+        "With --headless, as fast as it goes, then one JSON line per product with its final book "
+        "(top 50 levels).",
     )
-    replay.add_argument("file", type=Path, metavar="FILE", help="the recording (.jsonl.gz or .jsonl)")
+    replay.add_argument("file", type=Path, metavar="FILE", help="the recording (.jsonl.gz, .jsonl, or EXCHANGE.ws.N.M)")
     replay.add_argument("--headless", action="store_true", help="no console: print the final books as JSON lines")
     replay.add_argument(
         "--product",

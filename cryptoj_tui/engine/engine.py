@@ -177,6 +177,7 @@ class Engine:
                 self.bus,
                 stale_after=config.stale_after,
                 tap=None if self.recorder is None else self.recorder.tap(MARKET),
+                rest_tap=self.recorder,
             )
         else:
             self._feed = CoinbaseMarketFeed(

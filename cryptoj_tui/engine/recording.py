@@ -13,9 +13,11 @@ snapshot is megabytes) the record is dropped and counted, and the file says wher
 from __future__ import annotations
 
 import gzip
+import heapq
 import io
 import logging
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
@@ -371,6 +374,63 @@ def _unknown_kind(line: bytes) -> bool:
     return isinstance(value, dict) and isinstance(value.get("kind"), str) and value["kind"] not in _KINDS
 
 
+_CRYPTOFEED_CONNECT = re.compile(rb"^wss?://\S+ <-> [0-9.]+$")
+"""The first line of a cryptofeed raw-data file: the URL it connected to, and when."""
+
+
+def _read_cryptofeed(ws_path: Path) -> Iterator[Record]:
+    """A capture in cryptofeed's raw-data format (shared/data/captures/binance_spot) as records.
+
+    `EXCHANGE.ws.N.M` holds `<url> <-> <ts>` at each connect and `<ts>: <frame>` for each frame;
+    the REST answers of the same session are in `EXCHANGE.http.*` beside it, as
+    `<url> -> <ts>: <body>`. Both are merged in time order.
+    """
+    exchange = ws_path.name.split(".", 1)[0]
+    header = Header(format=FORMAT, version=VERSION, venue=exchange.lower(), started="", part=0)
+
+    def frames() -> Iterator[Record]:
+        for number, line in enumerate(_lines(ws_path), start=1):
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if not text:
+                continue
+            if " <-> " in text:
+                url, _, stamp = text.rpartition(" <-> ")
+                yield ConnectRecord(at=_seconds(stamp, ws_path, number), stream=MARKET, url=url)
+                continue
+            stamp, sep, frame = text.partition(": ")
+            if not sep:
+                raise RecordingError(f"recording {ws_path} line {number}: not '<time>: <frame>'")
+            yield FrameRecord(at=_seconds(stamp, ws_path, number), stream=MARKET, frame=frame)
+
+    def answers(http_path: Path) -> Iterator[Record]:
+        for number, line in enumerate(_lines(http_path), start=1):
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            url, sep, rest = text.partition(" -> ")
+            stamp, sep2, body = rest.partition(": ")
+            if not (sep and sep2):
+                continue  # cryptofeed writes other lines (request headers) in some versions
+            parts = urlsplit(url)
+            yield RestRecord(
+                at=_seconds(stamp, http_path, number),
+                method="GET",
+                path=parts.path,
+                params=parse_qsl(parts.query),
+                status=200,
+                answer=body,
+            )
+
+    yield header
+    sources = [frames(), *(answers(p) for p in sorted(ws_path.parent.glob(f"{exchange}.http.*")))]
+    yield from heapq.merge(*sources, key=lambda r: r.at)  # type: ignore[union-attr]
+
+
+def _seconds(stamp: str, path: Path, number: int) -> float:
+    try:
+        return float(stamp)
+    except ValueError:
+        raise RecordingError(f"recording {path} line {number}: {stamp[:30]!r} is not a time") from None
+
+
 def read_recording(path: Path) -> Iterator[Record]:
     """Every record of a recording, its rotated parts included, in order.
 
@@ -382,6 +442,10 @@ def read_recording(path: Path) -> Iterator[Record]:
     path = Path(path)
     if not path.exists():
         raise RecordingError(f"recording {path}: no such file")
+    first = next((line for line in _lines(path) if line.strip()), b"")
+    if _CRYPTOFEED_CONNECT.match(first.rstrip(b"\r\n")):
+        yield from _read_cryptofeed(path)
+        return
     part = 0
     while True:
         current = part_path(path, part)

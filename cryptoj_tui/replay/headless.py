@@ -9,6 +9,8 @@ strings, so two replays (or a replay and a book built another way) compare line 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,13 @@ from typing import Any
 import msgspec
 
 from cryptoj_tui.engine import Engine, EngineConfig
-from cryptoj_tui.engine.recording import MARKET, FrameRecord, read_recording
+from cryptoj_tui.engine.recording import MARKET, FrameRecord, Header, read_recording
+from cryptoj_tui.replay.binance import BinanceReplayServer, product_of, recorded_symbols
 from cryptoj_tui.replay.server import ReplayServer
 
 TOP_LEVELS = 50
+SNAPSHOT_WAIT = 10.0
+"""Seconds a Binance book may take to start from its snapshot after the last frame."""
 
 
 class _EventProbe(msgspec.Struct):
@@ -68,8 +73,16 @@ def book_line(engine: Engine, product_id: str, depth: int = TOP_LEVELS) -> dict[
     }
 
 
+def recorded_venue(path: Path) -> str:
+    """The venue a recording was made on (its header says; a bare capture is Coinbase's)."""
+    first = next(read_recording(path), None)
+    return first.venue if isinstance(first, Header) else "coinbase"
+
+
 async def replay_books(path: Path, products: list[str] | None = None, depth: int = TOP_LEVELS) -> list[dict[str, Any]]:
     """Play the whole recording through an engine as fast as it reads; the books at the end."""
+    if recorded_venue(path) == "binance":
+        return await _replay_binance(path, products, depth)
     wanted = products or recorded_products(path)
     server = ReplayServer(path)
     url = await server.start()
@@ -77,10 +90,35 @@ async def replay_books(path: Path, products: list[str] | None = None, depth: int
     try:
         await engine.subscribe(*wanted)
         await engine.start()
-        await server.finished.wait()
-        while engine.metrics.frames < server.frames_sent:  # sent is not yet handled
-            await asyncio.sleep(0.005)
+        await _until_handled(engine, server.finished, lambda: server.frames_sent)
         return [book_line(engine, product_id, depth) for product_id in wanted]
     finally:
         await engine.stop()
         await server.close()
+
+
+async def _replay_binance(path: Path, products: list[str] | None, depth: int) -> list[dict[str, Any]]:
+    wanted = products or [product_of(symbol) for symbol in recorded_symbols(path)]
+    server = BinanceReplayServer(path)
+    ws_url, rest_url = await server.start()
+    engine = Engine(EngineConfig(venue="binance", ws_url=ws_url, rest_url=rest_url, watch_only=True))
+    try:
+        await engine.subscribe(*wanted)
+        await engine.start()
+        await _until_handled(engine, server.finished, lambda: server.frames_sent)
+        # A book starts from its REST snapshot, which may still be on its way after the last frame.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SNAPSHOT_WAIT):
+                for product_id in wanted:
+                    await engine.market_data.wait_live(product_id)
+        return [book_line(engine, product_id, depth) for product_id in wanted]
+    finally:
+        await engine.stop()
+        await server.close()
+
+
+async def _until_handled(engine: Engine, finished: asyncio.Event, sent: Callable[[], int]) -> None:
+    """Wait until the server sent its last frame and the engine has handled every frame sent."""
+    await finished.wait()
+    while engine.metrics.frames < sent():
+        await asyncio.sleep(0.005)

@@ -204,3 +204,30 @@ def test_a_missing_recording_is_named(tmp_path: Path) -> None:
 def test_limits_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="limits must be positive"):
         Recorder(tmp_path / "x.jsonl.gz", venue="coinbase", max_file_bytes=0)
+
+
+def test_a_cryptofeed_capture_reads_with_its_rest_answers_merged_in_time(tmp_path: Path) -> None:
+    (tmp_path / "BINANCE.ws.1.0").write_text(
+        "wss://stream.binance.com:9443/stream?streams=x@depth@100ms <-> 10.0\n"
+        '10.5: {"stream":"x@depth@100ms","data":{}}\n'
+        '12.0: {"stream":"x@depth@100ms","data":{"u":2}}\n'
+    )
+    (tmp_path / "BINANCE.http.0.0").write_text(
+        'https://api.binance.com/api/v3/depth?symbol=X&limit=1000 -> 11.0: {"lastUpdateId":1}\n'
+    )
+    records = list(read_recording(tmp_path / "BINANCE.ws.1.0"))
+    assert isinstance(records[0], Header) and records[0].venue == "binance"
+    assert [type(r) for r in records[1:]] == [ConnectRecord, FrameRecord, RestRecord, FrameRecord]
+    rest = records[3]
+    assert isinstance(rest, RestRecord)
+    assert (rest.path, rest.params, rest.answer) == (
+        "/api/v3/depth",
+        [("symbol", "X"), ("limit", "1000")],
+        '{"lastUpdateId":1}',
+    )
+
+
+def test_a_bad_line_in_a_cryptofeed_capture_is_named(tmp_path: Path) -> None:
+    (tmp_path / "BINANCE.ws.1.0").write_text("wss://h/stream <-> 10.0\nsoon: {}\n")
+    with pytest.raises(RecordingError, match=r"BINANCE.ws.1.0 line 2: 'soon' is not a time"):
+        list(read_recording(tmp_path / "BINANCE.ws.1.0"))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -168,6 +168,14 @@ class FrameTap(Protocol):
     def frame(self, raw: str | bytes) -> None: ...
 
     def connected(self, url: str) -> None: ...
+
+
+class RestTap(Protocol):
+    """Sees every REST request and its answer (a recorder); never the Authorization header."""
+
+    def rest(
+        self, method: str, path: str, *, params: list[tuple[str, str]], body: Any, status: int, answer: str
+    ) -> None: ...
 
 
 class WebSocketConnection:

@@ -7,6 +7,7 @@ the books the live engine ended with.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
@@ -17,12 +18,21 @@ import pytest
 
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.cli import main
-from cryptoj_tui.engine import Engine
+from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderStatus
 from cryptoj_tui.engine.recording import ConnectRecord, FrameRecord, Header, RestRecord, read_recording
+from cryptoj_tui.replay.binance import BinanceReplayServer, product_of
 from cryptoj_tui.replay.headless import book_line, replay_books
 from cryptoj_tui.sim.venue import PaperVenue
-from tests.capture_data import COINBASE_SESSION, FINAL_BOOKS
+from tests.capture_data import (
+    BINANCE_WS,
+    COINBASE_SESSION,
+    FINAL_BOOKS,
+    SYMBOLS,
+    binance_snapshots,
+    binance_stream,
+    documented_rule,
+)
 from tests.conftest import trading_config, wait_for_exact_book
 
 
@@ -147,3 +157,48 @@ async def test_a_recorded_paper_session_replays_to_the_books_the_engine_ended_wi
     assert b"Bearer" not in everything and b"eyJhbGciOi" not in everything  # no token, no JWT header
 
     assert await replay_books(path, ["BTC-USD", "ETH-USD"]) == ended_with
+
+
+async def test_the_binance_session_replays_to_the_books_binance_documents(captures: Path) -> None:
+    """The cryptofeed capture in shared/ (a stream file and its REST snapshots beside it) through
+    the Binance adapter over a loopback Binance: each book as PROTOCOL.md's sync rule builds it."""
+    lines = await replay_books(captures / BINANCE_WS)
+    assert [line["product_id"] for line in lines] == sorted(product_of(s) for s in SYMBOLS)
+    frames = [json.loads(f)["data"] for f in binance_stream(captures)]
+    snapshots = binance_snapshots(captures)
+    for line in lines:
+        symbol = str(line["product_id"]).replace("-", "")
+        diffs = [d for d in frames if d.get("e") == "depthUpdate" and d["s"] == symbol]
+        bids, asks = documented_rule(json.loads(snapshots[symbol]), diffs)
+        assert as_decimals(line) == {
+            "sequence_num": diffs[-1]["u"],
+            "bids": [[p, bids[p]] for p in sorted(bids, reverse=True)[:50]],
+            "asks": [[p, asks[p]] for p in sorted(asks)[:50]],
+        }, symbol
+
+
+async def test_a_recorded_binance_session_replays_to_the_books_the_engine_ended_with(
+    captures: Path, tmp_path: Path
+) -> None:
+    """Scenario: the engine on Binance records (frames and the REST snapshots its books start
+    from); its recording replays to the books it ended with."""
+    path = tmp_path / "binance.jsonl.gz"
+    venue = BinanceReplayServer(captures / BINANCE_WS)
+    ws_url, rest_url = await venue.start()
+    products = ["LRC-BTC", "NKN-USDT"]
+    try:
+        config = EngineConfig(venue="binance", ws_url=ws_url, rest_url=rest_url, record_path=path)
+        async with Engine(config) as engine:
+            await engine.subscribe(*products)
+            for product in products:
+                await engine.wait_for_book(product)
+            await venue.finished.wait()
+            while engine.metrics.frames < venue.frames_sent:
+                await asyncio.sleep(0.01)
+            ended_with = [book_line(engine, p) for p in products]
+    finally:
+        await venue.close()
+    snapshots = [r for r in read_recording(path) if isinstance(r, RestRecord)]
+    assert sorted(dict(r.params)["symbol"] for r in snapshots) == ["LRCBTC", "NKNUSDT"]
+    assert all(r.path == "/api/v3/depth" and r.status == 200 for r in snapshots)
+    assert await replay_books(path, products) == ended_with

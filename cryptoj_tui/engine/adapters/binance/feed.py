@@ -20,7 +20,7 @@ import msgspec
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
 from cryptoj_tui.engine.adapters.binance.depth import BookStep, DepthSync, SyncState, decode_diff, decode_snapshot
 from cryptoj_tui.engine.adapters.coinbase.stream import excerpt
-from cryptoj_tui.engine.adapters.connection import Backoff, FrameTap, WebSocketConnection
+from cryptoj_tui.engine.adapters.connection import Backoff, FrameTap, RestTap, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.market_data import MarketData
@@ -29,6 +29,7 @@ from cryptoj_tui.engine.model import ConnectionState
 log = logging.getLogger(__name__)
 
 SNAPSHOT_LIMIT = 1000
+SNAPSHOT_PATH = "/api/v3/depth"
 SNAPSHOT_RETRY_S = 1.0
 
 
@@ -57,8 +58,10 @@ class BinanceDepthFeed(ConnectedFeed):
         stale_after: float = 30.0,
         backoff: Backoff | None = None,
         tap: FrameTap | None = None,
+        rest_tap: RestTap | None = None,
     ) -> None:
         self.url = ws_url
+        self._rest_tap = rest_tap
         self._rest_url = rest_url.rstrip("/")
         self._market_data = market_data
         self._bus = bus
@@ -173,13 +176,23 @@ class BinanceDepthFeed(ConnectedFeed):
     async def _fetch_snapshot(self, symbol: str, delay: float) -> None:
         assert self._http is not None
         await asyncio.sleep(delay)
-        url = f"{self._rest_url}/api/v3/depth"
+        url = f"{self._rest_url}{SNAPSHOT_PATH}"
         while self._syncs[symbol].state is SyncState.BUFFERING:
             try:
-                async with self._http.get(url, params={"symbol": symbol, "limit": str(SNAPSHOT_LIMIT)}) as response:
+                params = [("symbol", symbol), ("limit", str(SNAPSHOT_LIMIT))]
+                async with self._http.get(url, params=params) as response:
                     body = await response.read()
-                    if response.status != 200:
-                        raise ValueError(f"HTTP {response.status}: {excerpt(body)}")
+                if self._rest_tap is not None:  # a replay starts each book from this snapshot
+                    self._rest_tap.rest(
+                        "GET",
+                        SNAPSHOT_PATH,
+                        params=params,
+                        body=None,
+                        status=response.status,
+                        answer=body.decode("utf-8", "replace"),
+                    )
+                if response.status != 200:
+                    raise ValueError(f"HTTP {response.status}: {excerpt(body)}")
                 snapshot = decode_snapshot(body)
             except (aiohttp.ClientError, TimeoutError, ValueError, msgspec.DecodeError) as exc:
                 self._bus.publish(FeedError(where=f"{url}?symbol={symbol}", message=f"snapshot failed: {exc}"))

@@ -14,12 +14,12 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
 from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S, JwtSigner
-from cryptoj_tui.engine.adapters.connection import Backoff
+from cryptoj_tui.engine.adapters.connection import Backoff, RestTap
 from cryptoj_tui.engine.model import clip
 
 log = logging.getLogger(__name__)
@@ -67,14 +67,6 @@ class RateLimiter:
                     self._tokens -= 1
                     return
                 await asyncio.sleep((1 - self._tokens) / self.rate)
-
-
-class RestTap(Protocol):
-    """Sees every request and its answer (a recorder); never the Authorization header."""
-
-    def rest(
-        self, method: str, path: str, *, params: list[tuple[str, str]], body: Any, status: int, answer: str
-    ) -> None: ...
 
 
 class CoinbaseRest:
