@@ -25,7 +25,7 @@ from cryptoj_tui.engine.adapters.base import MarketDataFeed
 from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
 from cryptoj_tui.engine.adapters.coinbase.auth import load_key
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
-from cryptoj_tui.engine.adapters.connection import ConnectionMetrics
+from cryptoj_tui.engine.adapters.connection import Backoff, ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.emergency import KillReport
@@ -64,6 +64,9 @@ class EngineConfig:
     """REST base URL; Binance needs it for depth snapshots."""
     stale_after: float = 5.0
     """Seconds without any frame before the connection counts as dead."""
+    reconnect_cap: float = 30.0
+    """Seconds the market feed waits at most before reconnecting after repeated failures (the first
+    retry is immediate). A replay sets it near 0: each seek is a reconnect, not a failure."""
     market_stale_after: float = 10.0
     """Seconds without a book update before a product counts as stale (MarketStale)."""
     key: CdpKey | None = field(default=None, repr=False)
@@ -111,6 +114,8 @@ class EngineConfig:
             raise ValueError(f"venue must be 'coinbase' or 'binance', got {self.venue!r}")
         if self.venue == "binance" and not (self.rest_url or "").startswith(("http://", "https://")):
             raise ValueError("a binance venue needs rest_url, an http:// or https:// URL, for depth snapshots")
+        if not self.reconnect_cap > 0:
+            raise ValueError(f"reconnect_cap must be positive seconds, got {self.reconnect_cap}")
         if not self.market_stale_after > 0:
             raise ValueError(f"market_stale_after must be positive seconds, got {self.market_stale_after}")
         if not self.intent_sync_window >= 0:
@@ -176,6 +181,7 @@ class Engine:
                 self.market_data,
                 self.bus,
                 stale_after=config.stale_after,
+                backoff=self._backoff(),
                 tap=None if self.recorder is None else self.recorder.tap(MARKET),
                 rest_tap=self.recorder,
             )
@@ -185,6 +191,7 @@ class Engine:
                 self.market_data,
                 self.bus,
                 stale_after=config.stale_after,
+                backoff=self._backoff(),
                 tap=None if self.recorder is None else self.recorder.tap(MARKET),
             )
         trading = config.trading_config()
@@ -194,6 +201,10 @@ class Engine:
         """Orders, risk, portfolio and the kill switch; None when the engine has no API key."""
         self._running = False
         self._watch: asyncio.Task[None] | None = None
+
+    def _backoff(self) -> Backoff:
+        cap = self.config.reconnect_cap
+        return Backoff(base=min(0.25, cap), cap=cap)
 
     async def __aenter__(self) -> Engine:
         await self.start()

@@ -73,6 +73,18 @@ def book_line(engine: Engine, product_id: str, depth: int = TOP_LEVELS) -> dict[
     }
 
 
+def replay_config(ws_url: str, **overrides: Any) -> EngineConfig:
+    """The engine that plays a recording: it watches and never trades; a paused replay is not a
+    dead venue (no staleness watchdog), and a seek's reconnect is immediate (no backoff)."""
+    settings: dict[str, Any] = {
+        "watch_only": True,
+        "stale_after": 24 * 3600.0,
+        "market_stale_after": 24 * 3600.0,
+        "reconnect_cap": 0.001,
+    }
+    return EngineConfig(ws_url=ws_url, **(settings | overrides))
+
+
 def recorded_venue(path: Path) -> str:
     """The venue a recording was made on (its header says; a bare capture is Coinbase's)."""
     first = next(read_recording(path), None)
@@ -86,7 +98,7 @@ async def replay_books(path: Path, products: list[str] | None = None, depth: int
     wanted = products or recorded_products(path)
     server = ReplayServer(path)
     url = await server.start()
-    engine = Engine(EngineConfig(ws_url=url, watch_only=True))
+    engine = Engine(replay_config(url))
     try:
         await engine.subscribe(*wanted)
         await engine.start()
@@ -101,7 +113,7 @@ async def _replay_binance(path: Path, products: list[str] | None, depth: int) ->
     wanted = products or [product_of(symbol) for symbol in recorded_symbols(path)]
     server = BinanceReplayServer(path)
     ws_url, rest_url = await server.start()
-    engine = Engine(EngineConfig(venue="binance", ws_url=ws_url, rest_url=rest_url, watch_only=True))
+    engine = Engine(replay_config(ws_url, venue="binance", rest_url=rest_url))
     try:
         await engine.subscribe(*wanted)
         await engine.start()

@@ -1,0 +1,305 @@
+"""A recording played at a chosen speed, paused, stepped and seeked, to an engine over a socket.
+
+`RecordingIndex` reads a recording once: each market frame goes to an uncompressed spool file
+(read back by offset, so an hour of frames does not sit in memory) with its arrival time, and
+the positions of every level2 snapshot and recorded reconnect are kept.
+
+`ReplayPlayer` is the venue the engine connects to. Seeking drops the connection; the engine
+discards its books as it does on any reconnect, and the new connection starts with a catch-up:
+from the last snapshot of each product before the target (within the same recorded connection)
+to the target, every frame that the product's book depends on, sent at once. The frames keep
+their text except `sequence_num`, renumbered from 0 on each connection as a venue's are, so the
+engine's gap check passes over the frames a seek leaves out. From there frames are paced by their
+recorded arrival times over the speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import os
+import re
+import tempfile
+from array import array
+from pathlib import Path
+
+import msgspec
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from cryptoj_tui.engine.recording import MARKET, ConnectRecord, FrameRecord, read_recording
+
+log = logging.getLogger(__name__)
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+"""The speeds `faster` and `slower` step through."""
+MAX_PAUSE = 5.0
+"""Seconds the player waits between two frames at most: a quiet minute in the recording is not a
+quiet minute of replay."""
+_SEQUENCE = re.compile(rb'"sequence_num"\s*:\s*-?\d+')
+
+
+class _Probe(msgspec.Struct):
+    class Event(msgspec.Struct):
+        type: str = ""
+        product_id: str = ""
+
+    channel: str = ""
+    events: list[Event] = []
+
+
+_PROBE = msgspec.json.Decoder(_Probe)
+
+
+class RecordingIndex:
+    """A recording's market frames, by position: time, text, and what each does to which book."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._spool = tempfile.TemporaryFile(prefix="cryptoj-replay-")  # noqa: SIM115 - closed in close()
+        self.times = array("d")
+        self._offsets = array("q", [0])
+        self.connection_starts: list[int] = []
+        """Positions where a recorded (re)connection starts (its frames count from 0 again)."""
+        self.snapshots: dict[str, list[int]] = {}
+        """Product -> positions of its level2 snapshots."""
+        self.level2: dict[int, tuple[str, ...]] = {}
+        """Position -> the products a level2 frame changes."""
+        self._build()
+
+    def _build(self) -> None:
+        offset = 0
+        for record in read_recording(self.path):
+            if isinstance(record, ConnectRecord) and record.stream == MARKET:
+                if not self.connection_starts or self.connection_starts[-1] != len(self.times):
+                    self.connection_starts.append(len(self.times))
+                continue
+            if not (isinstance(record, FrameRecord) and record.stream == MARKET):
+                continue
+            position = len(self.times)
+            data = record.frame.encode()
+            self._spool.write(data)
+            offset += len(data)
+            self._offsets.append(offset)
+            self.times.append(record.at)
+            if '"l2_data"' in record.frame[:200]:
+                self._index_level2(position, data)
+        if not self.connection_starts or self.connection_starts[0] != 0:
+            self.connection_starts.insert(0, 0)
+        self._spool.flush()
+
+    def _index_level2(self, position: int, data: bytes) -> None:
+        try:
+            frame = _PROBE.decode(data)
+        except msgspec.DecodeError:
+            return  # the engine reports it when it meets it
+        products = tuple(dict.fromkeys(e.product_id for e in frame.events if e.product_id))
+        self.level2[position] = products
+        for event in frame.events:
+            if event.type == "snapshot":
+                self.snapshots.setdefault(event.product_id, []).append(position)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def frame(self, position: int) -> bytes:
+        start, end = self._offsets[position], self._offsets[position + 1]
+        return os.pread(self._spool.fileno(), end - start, start)
+
+    def position_at(self, when: float) -> int:
+        """The first position whose frame arrived at or after `when` (Unix seconds)."""
+        return bisect.bisect_left(self.times, when)
+
+    def connection_start(self, position: int) -> int:
+        """Where the recorded connection holding `position` starts."""
+        return self.connection_starts[bisect.bisect_right(self.connection_starts, position) - 1]
+
+    def catch_up(self, target: int) -> list[int]:
+        """The positions to send at once so that the books are as they were just before `target`:
+        from each product's last snapshot (in the same recorded connection) on, what changes it."""
+        start = self.connection_start(target)
+        if target == start:
+            return []
+        since: dict[str, int] = {}
+        for product, positions in self.snapshots.items():
+            i = bisect.bisect_left(positions, target) - 1
+            if i >= 0 and positions[i] >= start:
+                since[product] = positions[i]
+        first = min(since.values(), default=target)
+        level2 = self.level2
+        return [
+            p
+            for p in range(first, target)
+            if p not in level2 or all(product in since and p >= since[product] for product in level2[p])
+        ]
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def renumbered(frame: bytes, sequence_num: int) -> bytes:
+    """The frame with its `sequence_num` replaced, every other byte as recorded."""
+    return _SEQUENCE.sub(b'"sequence_num":%d' % sequence_num, frame, count=1)
+
+
+class ReplayPlayer:
+    """Serves a `RecordingIndex` over WebSocket on 127.0.0.1 under the player's controls."""
+
+    def __init__(self, index: RecordingIndex, *, speed: float = 1.0, paused: bool = False) -> None:
+        self.index = index
+        self.position = 0
+        """The next frame to send."""
+        self.speed = speed
+        self.paused = paused
+        self.frames_sent = 0
+        """Frames sent on every connection so far (the engine's frame count catches up with it)."""
+        self.url = ""
+        self._server: Server | None = None
+        self._current: ServerConnection | None = None
+        self._wake = asyncio.Event()
+        self._steps = 0
+        self._starts = set(index.connection_starts)
+        self.at_end = asyncio.Event()
+        self.connections = 0
+        """Connections served so far (each seek makes one)."""
+        self.caught_up = asyncio.Event()
+        """Set once the current connection's catch-up is sent; cleared by a seek."""
+
+    async def start(self) -> str:
+        self._server = await serve(self._serve, "127.0.0.1", 0, compression=None, max_size=2**20)
+        port = next(iter(self._server.sockets)).getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/ws"
+        return self.url
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    # -- controls ------------------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        """Arrival time (Unix seconds) of the last frame sent, or of the first before any."""
+        if not len(self.index):
+            return 0.0
+        return self.index.times[max(0, min(self.position, len(self.index)) - 1)]
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def play(self) -> None:
+        self.paused = False
+        self._wake.set()
+
+    def step(self) -> None:
+        """Send the next frame (while paused)."""
+        self._steps += 1
+        self._wake.set()
+
+    def set_speed(self, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError(f"replay speed must be positive, got {speed}")
+        self.speed = speed
+        self._wake.set()
+
+    def faster(self) -> None:
+        self.set_speed(next((s for s in SPEEDS if s > self.speed), SPEEDS[-1]))
+
+    def slower(self) -> None:
+        self.set_speed(next((s for s in reversed(SPEEDS) if s < self.speed), SPEEDS[0]))
+
+    def seek(self, position: int) -> None:
+        """Go to `position` (clamped to the recording): the engine reconnects and catches up."""
+        self.position = max(0, min(position, len(self.index)))
+        self.at_end.clear()
+        self.caught_up.clear()
+        if self._current is not None:
+            asyncio.get_running_loop().create_task(self._current.close(1000, "replay seek"))
+
+    def seek_time(self, when: float) -> None:
+        """Go to the first frame that arrived at or after `when` (Unix seconds)."""
+        self.seek(self.index.position_at(when))
+
+    def skip(self, seconds: float) -> None:
+        """Seek `seconds` of recorded time forward (negative: back) from where the replay is."""
+        self.seek_time(self.time + seconds)
+
+    # -- the venue side ------------------------------------------------------------------
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        if self._current is not None:  # one engine at a time: a new connection replaces the old
+            await self._current.close(1000, "replaced")
+        self._current = ws
+        self.connections += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5.0):
+                    async for message in ws:
+                        if b"level2" in (message if isinstance(message, bytes) else message.encode()):
+                            break
+            await self._play(ws)
+        except ConnectionClosed:
+            pass
+        finally:
+            if self._current is ws:
+                self._current = None
+
+    async def _play(self, ws: ServerConnection) -> None:
+        closed = asyncio.ensure_future(ws.wait_closed())
+        try:
+            await self._play_on(ws, closed)
+        finally:
+            closed.cancel()
+
+    async def _play_on(self, ws: ServerConnection, closed: asyncio.Future[None]) -> None:
+        index, sequence = self.index, 0
+        for position in index.catch_up(self.position):
+            await ws.send(renumbered(index.frame(position), sequence))
+            sequence += 1
+            self.frames_sent += 1
+        self.caught_up.set()
+        while True:
+            position = self.position
+            if position >= len(index):
+                self.at_end.set()
+                await ws.wait_closed()
+                return
+            if position != 0 and position in self._starts and sequence:
+                await ws.close(1000, "recorded connection ended")  # the engine reconnects, as it did
+                return
+            await self._wait_turn(position, closed)
+            if closed.done() or self.position != position or self._current is not ws:
+                return  # seeked meanwhile: the connection is being replaced
+            await ws.send(renumbered(index.frame(position), sequence))
+            sequence += 1
+            self.frames_sent += 1
+            self.position = position + 1
+
+    async def _wait_turn(self, position: int, closed: asyncio.Future[None]) -> None:
+        """Until frame `position` is due (its recorded gap over the speed, a step, or play), or
+        the connection closed."""
+        while not closed.done():
+            if self.paused:
+                if self._steps:
+                    self._steps -= 1
+                    return
+                await self._woken(closed, None)
+                continue
+            gap = 0.0 if position == 0 else self.index.times[position] - self.index.times[position - 1]
+            delay = min(max(gap, 0.0) / self.speed, MAX_PAUSE)
+            if delay <= 0 or not await self._woken(closed, delay):
+                return
+
+    async def _woken(self, closed: asyncio.Future[None], timeout: float | None) -> bool:
+        """Wait for a control (True), the connection to close or `timeout` seconds (False)."""
+        self._wake.clear()
+        wake = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((wake, closed), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+        return self._wake.is_set()

@@ -1,0 +1,160 @@
+"""The replay player: seeking back and forward, stepping and playing land on the books that
+playing straight through gives (built here independently from the same frames)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from cryptoj_tui.engine import Engine
+from cryptoj_tui.replay.headless import book_line, replay_config
+from cryptoj_tui.replay.player import RecordingIndex, ReplayPlayer, renumbered
+from tests.capture_data import COINBASE_SESSION
+
+PRODUCTS = ("BTC-USD", "ETH-USD")
+
+
+def books_after(lines: list[bytes], count: int) -> dict[str, tuple[list[list[D]], list[list[D]]]]:
+    """Top 50 of each book after the first `count` frames, from plain dicts and Decimals."""
+    books: dict[str, tuple[dict[D, D], dict[D, D]]] = {}
+    for line in lines[:count]:
+        frame = json.loads(line)
+        if frame["channel"] != "l2_data":
+            continue
+        for event in frame["events"]:
+            if event["type"] == "snapshot":
+                books[event["product_id"]] = ({}, {})
+            bids, asks = books[event["product_id"]]
+            for update in event["updates"]:
+                side = bids if update["side"] == "bid" else asks
+                price, size = D(update["price_level"]), D(update["new_quantity"])
+                if size == 0:
+                    side.pop(price, None)
+                else:
+                    side[price] = size
+    return {
+        product: (
+            [[p, bids[p]] for p in sorted(bids, reverse=True)[:50]],
+            [[p, asks[p]] for p in sorted(asks)[:50]],
+        )
+        for product, (bids, asks) in books.items()
+    }
+
+
+def shown(engine: Engine) -> dict[str, tuple[list[list[D]], list[list[D]]]]:
+    """The engine's live books, top 50, as Decimals."""
+    result = {}
+    for product in PRODUCTS:
+        line = book_line(engine, product)
+        if "error" not in line:
+            result[product] = (
+                [[D(p), D(s)] for p, s in line["bids"]],
+                [[D(p), D(s)] for p, s in line["asks"]],
+            )
+    return result
+
+
+@pytest.fixture
+async def playing(captures: Path) -> AsyncIterator[tuple[ReplayPlayer, Engine, list[bytes]]]:
+    session = captures / COINBASE_SESSION
+    with gzip.open(session, "rb") as handle:
+        lines = [line.rstrip(b"\n") for line in handle if line.strip()]
+    index = RecordingIndex(session)
+    player = ReplayPlayer(index, paused=True)
+    await player.start()
+    engine = Engine(replay_config(player.url))
+    await engine.subscribe(*PRODUCTS)
+    await engine.start()
+    try:
+        yield player, engine, lines
+    finally:
+        await engine.stop()
+        await player.close()
+        index.close()
+
+
+async def settled(player: ReplayPlayer, engine: Engine, connections: int) -> None:
+    """Until the player serves a connection after `connections`, has sent its catch-up, and the
+    engine has handled every frame sent."""
+    async with asyncio.timeout(10):
+        while player.connections <= connections or not player.caught_up.is_set():
+            await asyncio.sleep(0.005)
+        while engine.metrics.frames < player.frames_sent:
+            await asyncio.sleep(0.005)
+
+
+async def seek(player: ReplayPlayer, engine: Engine, position: int) -> None:
+    before = player.connections
+    player.seek(position)
+    await settled(player, engine, before)
+
+
+async def test_seeking_back_and_forward_lands_on_the_book_of_playing_straight_through(
+    playing: tuple[ReplayPlayer, Engine, list[bytes]],
+) -> None:
+    player, engine, lines = playing
+    assert len(player.index) == len(lines) == 1030
+    for target in (700, 300, 301, 950, 14, 500):  # back, one on, forward, just after the snapshots
+        await seek(player, engine, target)
+        assert shown(engine) == books_after(lines, target), target
+        assert player.position == target
+
+
+async def test_stepping_and_playing_go_on_from_where_a_seek_left_off(
+    playing: tuple[ReplayPlayer, Engine, list[bytes]],
+) -> None:
+    player, engine, lines = playing
+    await seek(player, engine, 400)
+    for _ in range(5):
+        player.step()
+    async with asyncio.timeout(10):
+        while player.position < 405 or engine.metrics.frames < player.frames_sent:
+            await asyncio.sleep(0.005)
+    assert player.position == 405 and shown(engine) == books_after(lines, 405)
+    player.set_speed(64)
+    player.play()
+    await asyncio.wait_for(player.at_end.wait(), 10)
+    async with asyncio.timeout(10):
+        while engine.metrics.frames < player.frames_sent:
+            await asyncio.sleep(0.005)
+    assert shown(engine) == books_after(lines, len(lines))
+    assert engine.metrics.gaps == 0 and engine.metrics.decode_errors == 0
+
+
+async def test_seeking_to_before_the_first_snapshot_shows_no_book(
+    playing: tuple[ReplayPlayer, Engine, list[bytes]],
+) -> None:
+    player, engine, _ = playing
+    await seek(player, engine, 600)
+    assert set(shown(engine)) == set(PRODUCTS)
+    await seek(player, engine, 5)
+    assert shown(engine) == {}  # as it was live then: no snapshot yet
+
+
+def test_speeds_step_through_the_range_and_a_bad_one_is_refused() -> None:
+    player = ReplayPlayer.__new__(ReplayPlayer)
+    player.speed, player._wake = 1.0, asyncio.Event()
+    player.faster()
+    player.faster()
+    assert player.speed == 4.0
+    for _ in range(20):
+        player.faster()
+    assert player.speed == 64.0
+    for _ in range(20):
+        player.slower()
+    assert player.speed == 0.25
+    with pytest.raises(ValueError, match="replay speed must be positive, got 0"):
+        player.set_speed(0)
+
+
+def test_renumbering_changes_the_sequence_number_and_nothing_else() -> None:
+    frame = b'{"channel":"l2_data","timestamp":"t","sequence_num":1027,"events":[{"sequence_num":5}]}'
+    assert (
+        renumbered(frame, 3) == b'{"channel":"l2_data","timestamp":"t","sequence_num":3,"events":[{"sequence_num":5}]}'
+    )
