@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -67,7 +67,7 @@ from cryptoj_tui.messages import (
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.screens.help import HelpScreen
 from cryptoj_tui.screens.journal import JournalScreen
-from cryptoj_tui.screens.modals import ConfirmScreen, KillReportScreen, QuitScreen
+from cryptoj_tui.screens.modals import ConfirmScreen, GotoTimeScreen, KillReportScreen, QuitScreen
 from cryptoj_tui.screens.orders import OrdersScreen
 from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.risk import RiskScreen
@@ -82,6 +82,7 @@ CancelResult = tuple[list[Order], list[tuple[Order, str]]]
 """(cancelled, [(order, why not)]), as Engine.cancel returns it."""
 
 SCREENS = Binding.Group("Screens", compact=True)
+REPLAY_KEYS = Binding.Group("Replay", compact=True)
 """One footer entry for the six screen keys, so the footer fits 80 columns."""
 FILL_NOTICE_DELAY = 0.15
 """Seconds a fill's toast waits for more fills of the same order (one toast for a sweep)."""
@@ -159,6 +160,28 @@ def liquidity_words(fills: list[VenueFill]) -> str:
     return " and ".join(kinds)
 
 
+class ReplayPosition(Protocol):
+    @property
+    def time(self) -> float: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    def text(self) -> str: ...
+
+
+class ReplayControls(Protocol):
+    """What the console needs of a replay (cryptoj_tui.replay.player.PlayerThread)."""
+
+    def control(self, name: str, *args: float) -> None: ...
+
+    def state(self) -> ReplayPosition: ...
+
+
+SKIP_SECONDS = 10.0
+"""How far `,` and `;` seek in a replay."""
+
+
 class CryptojApp(App[None]):
     """The trading console."""
 
@@ -176,6 +199,31 @@ class CryptojApp(App[None]):
         Binding("5", "show('journal')", "Journal", id="screen.journal", group=SCREENS),
         Binding("6", "show('help')", "Help", id="screen.help", group=SCREENS),
         Binding("q", "quit", "Quit", id="quit"),
+        # A replay's controls; priority, so space pauses rather than centres the ladder. Hidden
+        # (and passed on) when the console is not replaying.
+        Binding("space", "replay('toggle')", "Pause/play", priority=True, id="replay.pause", group=REPLAY_KEYS),
+        Binding(
+            "full_stop", "replay('step')", "Step", key_display=".", priority=True, id="replay.step", group=REPLAY_KEYS
+        ),
+        Binding(
+            "comma", "replay('back')", "-10 s", key_display=",", priority=True, id="replay.back", group=REPLAY_KEYS
+        ),
+        Binding(
+            "semicolon",
+            "replay('forward')",
+            "+10 s",
+            key_display=";",
+            priority=True,
+            id="replay.forward",
+            group=REPLAY_KEYS,
+        ),
+        Binding(
+            "plus", "replay('faster')", "Faster", key_display="+", priority=True, id="replay.faster", group=REPLAY_KEYS
+        ),
+        Binding(
+            "minus", "replay('slower')", "Slower", key_display="-", priority=True, id="replay.slower", group=REPLAY_KEYS
+        ),
+        Binding("g", "replay_goto", "Go to time", id="replay.goto"),
     ]
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -198,8 +246,11 @@ class CryptojApp(App[None]):
         tune_gc: bool = False,
         on_theme: Callable[[str], None] | None = None,
         watch_terminal: bool = False,
+        replay: ReplayControls | None = None,
     ) -> None:
         super().__init__()
+        self.replay = replay
+        """The recording being played, when the console replays one (trading is off then)."""
         self._tune_gc = tune_gc
         """Freeze the start-up heap once the first book is live (see settle_heap)."""
         self.theme = theme
@@ -270,6 +321,9 @@ class CryptojApp(App[None]):
         self.push_screen("trading")
         self._publish_status()
         self.set_interval(0.25, self._flush_changes)
+        if self.replay is not None:
+            self._show_replay()
+            self.set_interval(0.25, self._show_replay)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self._watch_terminal and _terminal_attached():
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
@@ -671,7 +725,42 @@ class CryptojApp(App[None]):
         self.action_show("trading")
         self.trading.action_ticket(side)
 
+    def _show_replay(self) -> None:
+        if self.replay is not None:
+            text = self.replay.state().text()
+            if text != self.status.replay:
+                self._set_status(replay=text)
+
+    def action_replay(self, control: str) -> None:
+        """Pause/play, step one frame, seek 10 s either way, or change speed."""
+        if self.replay is None:
+            return
+        if control == "toggle":
+            self.replay.control("pause" if not self.replay.state().paused else "play")
+        elif control == "back":
+            self.replay.control("skip", -SKIP_SECONDS)
+        elif control == "forward":
+            self.replay.control("skip", SKIP_SECONDS)
+        else:
+            self.replay.control(control)
+        self.set_timer(0.05, self._show_replay)
+
+    def action_replay_goto(self) -> None:
+        """Ask for a time of day in the recording, then go there."""
+        replay = self.replay
+        if replay is None:
+            return
+
+        def chosen(when: datetime | None) -> None:
+            if when is not None:
+                replay.control("seek_time", when.timestamp())
+                self.set_timer(0.05, self._show_replay)
+
+        self.push_screen(GotoTimeScreen(datetime.fromtimestamp(replay.state().time, UTC)), chosen)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("replay", "replay_goto"):
+            return self.replay is not None and not isinstance(self.screen, ModalScreen)
         if action == "rearm":
             return self.trading_state in ("HALTED", "REDUCING")
         return True
@@ -687,7 +776,8 @@ class CryptojApp(App[None]):
     async def action_kill_switch(self) -> None:
         """Halt now, cancel everything, then show what happened."""
         if not self.bridge.can_trade:
-            self.notify("no API key: there is no trading to halt", severity="warning")
+            why = "replay: trading is off" if self.replay is not None else "no API key"
+            self.notify(f"{why}: there is no trading to halt", severity="warning")
             return
         # Refused from this instant in the UI too, before the engine's answer arrives.
         self._set_status(trading_state="HALTED", halt_reason="kill switch (ctrl+k)")

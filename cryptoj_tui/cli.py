@@ -180,12 +180,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from cryptoj_tui.replay.headless import replay_books
 
     if not args.headless:
-        print(
-            "cryptoj replay: only --headless is built so far (the console replay is not); "
-            f"try: cryptoj replay {args.file} --headless",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return run_replay_console(args)
     try:
         lines = asyncio.run(replay_books(args.file, [p.upper() for p in args.replay_products] or None))
     except RecordingError as exc:
@@ -196,6 +191,42 @@ def run_replay(args: argparse.Namespace) -> int:
     for line in lines:
         print(json.dumps(line, separators=(",", ":")))
     return 0 if all("error" not in line for line in lines) else 1
+
+
+def run_replay_console(args: argparse.Namespace) -> int:
+    """`cryptoj replay FILE`: the console on a recording, playing at 1x, trading off."""
+    from cryptoj_tui.app import CryptojApp
+    from cryptoj_tui.engine.recording import RecordingError
+    from cryptoj_tui.replay.headless import recorded_venue, replay_config
+    from cryptoj_tui.replay.player import PlayerThread, RecordingIndex
+
+    try:
+        if recorded_venue(args.file) != "coinbase":
+            print(
+                f"cryptoj replay: the console plays Coinbase recordings; try: cryptoj replay {args.file} --headless",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        index = RecordingIndex(args.file)
+    except RecordingError as exc:
+        print(f"cryptoj replay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    products = [p.upper() for p in args.replay_products] or sorted(index.snapshots)
+    if not products:
+        print(f"cryptoj replay: {args.file} holds no level2 snapshot: no book to show", file=sys.stderr)
+        index.close()
+        return EXIT_USAGE
+    player = PlayerThread(index)
+    try:
+        url = player.start()
+        app = CryptojApp(replay_config(url), products[0], venue=f"recording {args.file.name}", replay=player)
+        app.run()
+        if app.error:
+            print(f"cryptoj replay: {app.error}", file=sys.stderr)
+        return app.return_code or 0
+    finally:
+        player.stop()
+        index.close()
 
 
 def start_paper_venue(seed: int, log_path: Path | None = None) -> tuple[Any, Any]:

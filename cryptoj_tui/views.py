@@ -165,5 +165,7 @@ class ConsoleStatus:
     """The account's PnL (None without trading)."""
     problem: str = ""
     """What is wrong with the products asked for (the venue refused one), if anything."""
+    replay: str = ""
+    """Where a replay is (time, position, speed, paused), when the console plays a recording."""
     rearm_key: str = "ctrl+r"
     """The key that re-arms (the keymap may move it): what the HALTED banner tells the trader."""

@@ -22,7 +22,10 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from array import array
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -303,3 +306,72 @@ class ReplayPlayer:
         finally:
             wake.cancel()
         return self._wake.is_set()
+
+
+@dataclass(frozen=True)
+class ReplayState:
+    """Where a replay is, for the console's replay bar."""
+
+    time: float
+    """Arrival time (Unix seconds) of the last frame played."""
+    position: int
+    total: int
+    speed: float
+    paused: bool
+
+    def text(self) -> str:
+        """`21:05:52 UTC · 412/1,030 · 1x · paused`."""
+        clock = datetime.fromtimestamp(self.time, UTC).strftime("%H:%M:%S UTC") if self.time else "--:--:--"
+        speed = f"{self.speed:g}x"
+        return f"{clock} · {self.position:,}/{self.total:,} · {speed} · {'paused' if self.paused else 'playing'}"
+
+
+class PlayerThread:
+    """A `ReplayPlayer` on its own thread and event loop, for a console on another thread: the
+    controls are thread-safe, and `state()` reads where it is."""
+
+    def __init__(self, index: RecordingIndex, *, paused: bool = False) -> None:
+        self.index = index
+        self._paused = paused
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.player: ReplayPlayer | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Listen on 127.0.0.1; returns the ws:// URL the engine connects to."""
+        started = threading.Event()
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self.player = ReplayPlayer(self.index, paused=self._paused)
+            self.url = await self.player.start()
+            self._stop = asyncio.Event()
+            started.set()
+            await self._stop.wait()
+            await self.player.close()
+
+        self._thread = threading.Thread(target=lambda: asyncio.run(main()), name="replay player", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout):
+            raise RuntimeError("the replay player did not start")
+        return self.url
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def control(self, name: str, *args: float) -> None:
+        """Call one of the player's controls (pause, play, step, seek_time, skip, faster, slower)
+        on its own loop."""
+        if self._loop is None or self.player is None:
+            return
+        self._loop.call_soon_threadsafe(getattr(self.player, name), *args)
+
+    def state(self) -> ReplayState:
+        player = self.player
+        if player is None:
+            return ReplayState(0.0, 0, len(self.index), 1.0, True)
+        return ReplayState(player.time, player.position, len(self.index), player.speed, player.paused)

@@ -63,9 +63,14 @@ class HelpScreen(ConsoleScreen):
         """(title, [(keys, description)]) for each owner of bindings."""
         sections = []
         for title, owner in self.owners:
-            rows = []
+            rows, replay_rows = [], []
             for binding in getattr(owner, "BINDINGS", []):
-                keys = self.keymap.get(binding.id, binding.key)
-                rows.append((", ".join(k.strip() for k in keys.split(",")), binding.description))
+                remapped = self.keymap.get(binding.id)
+                keys = remapped or binding.key_display or binding.key
+                row = (", ".join(k.strip() for k in keys.split(",")), binding.description)
+                # The replay's keys work only while a recording plays: a section of their own.
+                (replay_rows if (binding.id or "").startswith("replay.") else rows).append(row)
             sections.append((title, rows))
+            if replay_rows:
+                sections.append(("Replay (cryptoj replay FILE)", replay_rows))
         return sections

@@ -1,7 +1,10 @@
-"""Modal dialogs: a yes/no confirmation and the kill switch's report."""
+"""Modal dialogs: a yes/no confirmation, an order edit, a replay's go-to time, quitting, and the
+kill switch's report."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import time as time_of_day
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
@@ -119,6 +122,45 @@ class EditOrderScreen(ModalScreen[EditChoice | None]):
         problem.set_class(True, "-bad")
 
     def action_leave(self) -> None:
+        self.dismiss(None)
+
+
+class GotoTimeScreen(ModalScreen[datetime | None]):
+    """A time of day (UTC) in the recording to go to: enter goes, escape stays."""
+
+    DEFAULT_CSS = """
+    GotoTimeScreen { align: center middle; }
+    GotoTimeScreen > Vertical {
+        width: 48; height: auto; padding: 1 2;
+        border: thick $accent; background: $surface;
+    }
+    GotoTimeScreen #problem { color: $text-muted; height: auto; }
+    GotoTimeScreen #problem.-bad { color: $error; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stay", "Stay", id="goto.stay")]
+
+    def __init__(self, now: datetime) -> None:
+        super().__init__()
+        self.now = now
+        """Where the replay is: its date is the day the time is read on."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Go to a time of {self.now:%Y-%m-%d} (UTC), HH:MM or HH:MM:SS")
+            yield Input(value=f"{self.now:%H:%M:%S}", id="time")
+            yield Static("enter goes · escape stays", id="problem")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            wanted = time_of_day.fromisoformat(event.value.strip())
+        except ValueError:
+            problem = self.query_one("#problem", Static)
+            problem.update(f"{event.value.strip()!r} is not HH:MM or HH:MM:SS")
+            problem.set_class(True, "-bad")
+            return
+        self.dismiss(datetime.combine(self.now.date(), wanted, tzinfo=self.now.tzinfo))
+
+    def action_stay(self) -> None:
         self.dismiss(None)
 
 

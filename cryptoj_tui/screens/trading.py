@@ -167,6 +167,8 @@ class TradingScreen(ConsoleScreen):
         if action in ("ticket", "move", "drop") and self.halted:
             status = self.status
             return f"trading is HALTED ({status.halt_reason}): no new orders until you re-arm ({status.rearm_key})"
+        if action in ("ticket", "move", "drop", "cancel_here", "cancel_all") and self.status.replay:
+            return "replay: trading is off while a recording plays"
         if action in ("ticket", "move", "drop", "cancel_here", "cancel_all") and not self.status.trading_state:
             return "no API key: this console only watches the market"
         return None

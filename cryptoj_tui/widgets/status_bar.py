@@ -62,6 +62,8 @@ class StatusBar(Widget):
 
         # Each item whole or not at all: a narrow terminal drops the last ones, never half of one.
         items: list[Text] = []
+        if status.replay:
+            items.append(Text.assemble((" REPLAY ", style("bold reverse")), " ", (status.replay, style("bold"))))
         if status.trading_state:
             items.append(Text(status.trading_state, style(TRADING_STYLES.get(status.trading_state, "bold"))))
         items.append(Text(f"● {status.connection}", style(STATE_STYLES[status.connection])))
@@ -76,13 +78,13 @@ class StatusBar(Widget):
                 ("bad frames ", dim), (str(status.bad_frames), style("bold yellow" if status.bad_frames else ""))
             )
         )
-        if status.frame_age is not None:
+        if status.frame_age is not None and not status.replay:  # a paused replay sends nothing, rightly
             # Heartbeats arrive every second: under two seconds is simply healthy.
             age = "<2 s" if status.frame_age < 2 else f"{status.frame_age:.0f} s ago"
             items.append(
                 Text.assemble(("last frame ", dim), (age, style("" if status.frame_age < 2 else "bold yellow")))
             )
-        if status.feed_latency_ms is not None:
+        if status.feed_latency_ms is not None and not status.replay:  # a recording's stamps are not now
             latency = status.feed_latency_ms
             # Below a millisecond (or below zero: the venue's clock runs ahead of ours) is noise.
             shown = "<1 ms" if latency < 1 else (f"{latency:.0f} ms" if latency < 1000 else f"{latency / 1000:.1f} s")

@@ -105,8 +105,8 @@ def test_cryptoj_replay_headless_prints_one_line_per_product(
 def test_cryptoj_replay_says_what_is_wrong_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(tmp_path / "nothing.jsonl.gz"), "--headless"]) == 2
     assert capsys.readouterr().err.strip() == f"cryptoj replay: recording {tmp_path}/nothing.jsonl.gz: no such file"
-    assert main(["replay", str(tmp_path / "nothing.jsonl.gz")]) == 2
-    assert "only --headless is built so far" in capsys.readouterr().err
+    assert main(["replay", str(tmp_path / "nothing.jsonl.gz")]) == 2  # the console's path says the same
+    assert capsys.readouterr().err.strip() == f"cryptoj replay: recording {tmp_path}/nothing.jsonl.gz: no such file"
 
 
 def test_a_recording_that_cannot_be_written_stops_the_engine_in_one_line(
@@ -157,6 +157,15 @@ async def test_a_recorded_paper_session_replays_to_the_books_the_engine_ended_wi
     assert b"Bearer" not in everything and b"eyJhbGciOi" not in everything  # no token, no JWT header
 
     assert await replay_books(path, ["BTC-USD", "ETH-USD"]) == ended_with
+
+
+def test_the_console_replays_coinbase_recordings_and_says_so_for_others(
+    captures: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(captures / BINANCE_WS)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"cryptoj replay: the console plays Coinbase recordings; try: cryptoj replay {captures / BINANCE_WS} --headless"
+    )
 
 
 async def test_the_binance_session_replays_to_the_books_binance_documents(captures: Path) -> None:
