@@ -63,7 +63,8 @@ class HelpScreen(ConsoleScreen):
         """(title, [(keys, description)]) for each owner of bindings."""
         sections = []
         for title, owner in self.owners:
-            rows, replay_rows = [], []
+            rows: list[tuple[str, str]] = []
+            replay_rows: list[tuple[str, str]] = []
             for binding in getattr(owner, "BINDINGS", []):
                 remapped = self.keymap.get(binding.id)
                 keys = remapped or binding.key_display or binding.key
