@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 import os
 import re
@@ -29,10 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from cryptoj_tui.engine.recording import MARKET, ConnectRecord, FrameRecord, read_recording
+from cryptoj_tui.replay.server import books_asked_for, listen
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +171,7 @@ class ReplayPlayer:
         """Set once the current connection's catch-up is sent; cleared by a seek."""
 
     async def start(self) -> str:
-        self._server = await serve(self._serve, "127.0.0.1", 0, compression=None, max_size=2**20)
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        self.url = f"ws://127.0.0.1:{port}/ws"
+        self._server, self.url = await listen(self._serve)
         return self.url
 
     async def close(self) -> None:
@@ -239,11 +237,7 @@ class ReplayPlayer:
         self._current = ws
         self.connections += 1
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5.0):
-                    async for message in ws:
-                        if b"level2" in (message if isinstance(message, bytes) else message.encode()):
-                            break
+            await books_asked_for(ws)
             await self._play(ws)
         except ConnectionClosed:
             pass

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -37,6 +37,23 @@ def recorded_connections(records: Iterator[Record]) -> Iterator[list[str] | None
             yield None
 
 
+async def listen(handler: Callable[[ServerConnection], Awaitable[None]]) -> tuple[Server, str]:
+    """A WebSocket server on a free loopback port, and its ws:// URL."""
+    server = await serve(handler, "127.0.0.1", 0, compression=None, max_size=2**20)
+    port = next(iter(server.sockets)).getsockname()[1]
+    return server, f"ws://127.0.0.1:{port}{WS_PATH}"
+
+
+async def books_asked_for(ws: ServerConnection) -> None:
+    """Until the client subscribes to level2 (at most SUBSCRIBE_WAIT seconds): a venue sends no
+    book before it is asked for."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SUBSCRIBE_WAIT):
+            async for message in ws:
+                if _asks_for_books(message):
+                    return
+
+
 class ReplayServer:
     """Serves `path`'s market frames over WebSocket on 127.0.0.1, as fast as the client reads."""
 
@@ -51,9 +68,7 @@ class ReplayServer:
 
     async def start(self) -> str:
         """Listen on a free loopback port; returns the ws:// URL."""
-        self._server = await serve(self._serve, "127.0.0.1", 0, compression=None, max_size=2**20)
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        self.url = f"ws://127.0.0.1:{port}{WS_PATH}"
+        self._server, self.url = await listen(self._serve)
         return self.url
 
     async def close(self) -> None:
@@ -67,11 +82,7 @@ class ReplayServer:
         if self.finished.is_set():
             await ws.wait_closed()
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SUBSCRIBE_WAIT):
-                async for message in ws:
-                    if _asks_for_books(message):
-                        break
+        await books_asked_for(ws)
         for item in self._items:
             if item is None:
                 if not self._started_one:
