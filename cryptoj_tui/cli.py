@@ -105,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve https/wss with a self-signed certificate kept in the data directory",
     )
     sim.add_argument(
+        "--recording",
+        type=Path,
+        metavar="FILE",
+        help="trade against a Coinbase recording instead of the synthetic market: its book, its "
+        "trades, at its own pace (the products are the recording's; see docs/recording.md)",
+    )
+    sim.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="with --recording: play it this many times faster than it was recorded (default 1)",
+    )
+    sim.add_argument(
         "--rate-limit",
         type=float,
         default=30.0,
@@ -161,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording (.jsonl.gz, .jsonl, or EXCHANGE.ws.N.M)")
     replay.add_argument("--headless", action="store_true", help="no console: print the final books as JSON lines")
+    replay.add_argument(
+        "--paper",
+        action="store_true",
+        help="trade on the recording: the console on a paper venue whose market is the recording "
+        "(fills against recorded liquidity in price-time priority; Coinbase recordings)",
+    )
+    replay.add_argument(
+        "--speed", type=float, default=1.0, metavar="X", help="with --paper: play the market this many times faster"
+    )
     replay.add_argument(
         "--product",
         dest="replay_products",
@@ -227,6 +250,51 @@ def run_replay_console(args: argparse.Namespace) -> int:
     finally:
         player.stop()
         index.close()
+
+
+def run_paper_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """`cryptoj replay FILE --paper`: the trading console on a paper venue playing the recording."""
+    from cryptoj_tui.app import CryptojApp
+    from cryptoj_tui.cdp_keys import generate_key
+    from cryptoj_tui.engine import EngineConfig
+    from cryptoj_tui.engine.recording import RecordingError
+    from cryptoj_tui.replay.paper import RecordedFrames
+    from cryptoj_tui.sim.process import VenueProcess, VenueProcessError
+
+    if args.headless:
+        print("cryptoj replay: --paper opens the console; drop --headless", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        products = RecordedFrames(args.file).market(args.speed).products  # refused here, in one line
+    except (RecordingError, ValueError) as exc:
+        print(f"cryptoj replay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    wanted = [p.upper() for p in args.replay_products] or products
+    setup_logging(settings.log_file)
+    key = generate_key()
+    extra = ("--recording", str(args.file), "--speed", str(args.speed))
+    try:
+        venue_process = VenueProcess(key, log_path=settings.log_file, extra_args=extra).start()
+    except VenueProcessError as exc:
+        print(f"cryptoj replay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = EngineConfig(ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after)
+        app = CryptojApp(
+            config,
+            wanted[0],
+            venue=f"paper on {args.file.name}",
+            embedded_venue=True,
+            keymap=dict(settings.keys),
+            default_size=settings.order_size,
+            theme=settings.theme,
+        )
+        app.run()
+        if app.error:
+            print(f"cryptoj replay: {app.error}", file=sys.stderr)
+        return app.return_code or 0
+    finally:
+        venue_process.stop()
 
 
 def start_paper_venue(seed: int, log_path: Path | None = None) -> tuple[Any, Any]:
@@ -400,7 +468,17 @@ def run_sim(args: argparse.Namespace) -> int:
     from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 
     products = tuple(p.strip().upper() for p in args.products.split(",") if p.strip())
+    market = None
     try:
+        if args.recording is not None:
+            from cryptoj_tui.engine.recording import RecordingError
+            from cryptoj_tui.replay.paper import RecordedFrames
+
+            try:
+                market = RecordedFrames(args.recording).market(args.speed)
+            except RecordingError as exc:
+                raise ValueError(str(exc)) from exc
+            products = tuple(market.products)
         balances = parse_balances(args.balances)
         config = VenueConfig(
             host=args.host,
@@ -416,7 +494,7 @@ def run_sim(args: argparse.Namespace) -> int:
             starting_balances=balances,
             tls_dir=platformdirs.user_data_path("cryptoj") / "tls" if args.tls else None,
         )
-        venue = PaperVenue(config)
+        venue = PaperVenue(config, market=market)
     except (ValueError, KeyFileError, StoreError) as exc:
         print(f"cryptoj sim: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -435,8 +513,9 @@ def run_sim(args: argparse.Namespace) -> int:
 
             loop.add_reader(sys.stdin.fileno(), parent_gone)
         async with venue:
+            market_text = f"recording {args.recording} at {args.speed:g}x" if market else f"seed {config.seed}"
             print(
-                f"paper venue listing {', '.join(products)} (seed {config.seed}, {len(venue.keys)} API keys)",
+                f"paper venue listing {', '.join(products)} ({market_text}, {len(venue.keys)} API keys)",
                 flush=True,
             )
             print(f"rest: {venue.rest_url}", flush=True)
@@ -477,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sim(args)
     if args.command == "keygen":
         return run_keygen(args)
-    if args.command == "replay":
+    if args.command == "replay" and not args.paper:
         return run_replay(args)
     flags: dict[str, object] = {name: getattr(args, name) for name in SETTING_FLAGS}
     if args.command == "headless":  # its own flags win over the same ones given before it
@@ -495,4 +574,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not products and "product" in settings.given:
             products = [settings.product]
         return run_headless(settings, products, stay=args.stay, record=args.record)
+    if args.command == "replay":
+        return run_paper_replay(args, settings)
     return run_console(settings, args.config, args.record)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import json
+from collections.abc import Iterable
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -19,6 +21,39 @@ def coinbase_frames(captures: Path) -> list[bytes]:
     """Every frame of the recorded Coinbase session, in received order."""
     with gzip.open(captures / COINBASE_SESSION, "rb") as handle:
         return [line.rstrip(b"\n") for line in handle if line.strip()]
+
+
+def independent_books(frames: Iterable[bytes | str], depth: int = 50) -> dict[str, dict[str, object]]:
+    """Each product's book after `frames`, built from the frames alone with plain dicts and
+    Decimals: a snapshot replaces a product's book, an update sets a level (size "0" deletes it).
+    Per product: the last `sequence_num` that touched it, and the top `depth` bids and asks."""
+    books: dict[str, tuple[dict[D, D], dict[D, D]]] = {}
+    last_seq: dict[str, int] = {}
+    for line in frames:
+        frame = json.loads(line)
+        if frame["channel"] != "l2_data":
+            continue
+        for event in frame["events"]:
+            product = event["product_id"]
+            if event["type"] == "snapshot":
+                books[product] = ({}, {})
+            bids, asks = books[product]
+            for update in event["updates"]:
+                side = bids if update["side"] == "bid" else asks
+                price, size = D(update["price_level"]), D(update["new_quantity"])
+                if size == 0:
+                    side.pop(price, None)
+                else:
+                    side[price] = size
+            last_seq[product] = frame["sequence_num"]
+    return {
+        product: {
+            "sequence_num": last_seq[product],
+            "bids": [[p, bids[p]] for p in sorted(bids, reverse=True)[:depth]],
+            "asks": [[p, asks[p]] for p in sorted(asks)[:depth]],
+        }
+        for product, (bids, asks) in books.items()
+    }
 
 
 BINANCE_WS = Path("binance_spot") / "BINANCE.ws.1.0"

@@ -130,6 +130,45 @@ class MatchingBook:
         trades, _ = self._match(order_id, side, size, None, owner if prevent_self_trade else None)
         return trades
 
+    def add_liquidity(self, order_id: str, side: OrderSide, price: Decimal, size: Decimal, owner: str) -> list[Trade]:
+        """Liquidity from outside the venue's rules (a recording's level): no size or tick checks.
+
+        Whatever it crosses trades first: other owners' orders (a trader's order the recorded
+        market moved through) fill at their own price, and the same owner's crossing orders are
+        cancelled as stale (self-trade prevention). The rest joins the back of its price's queue.
+        """
+        trades, remaining = self._match(order_id, side, size, price, owner)
+        if remaining:
+            self._rest(RestingOrder(order_id, side, price, remaining, owner))
+        return trades
+
+    def fill_resting(self, order_id: str, size: Decimal, taker_id: str) -> Trade:
+        """An outside taker (a recorded trade) meets one resting order for `size`, at its price."""
+        order = self._orders[order_id]
+        if not 0 < size <= order.remaining:
+            raise ValueError(f"fill {order_id} for {size}: must be above 0 and at most {order.remaining}")
+        if size == order.remaining:
+            self.cancel(order_id)
+        else:
+            self.reduce(order_id, order.remaining - size)
+        return Trade(next(self._trade_ids), order.price, size, order_id, taker_id, order.side)
+
+    def outside_trade(self, price: Decimal, size: Decimal, maker_side: OrderSide, taker_id: str) -> Trade:
+        """A trade between two outside parties (a recorded trade nobody here took part in): it
+        changes no resting order, but it is a trade of this product (its tape, its last price)."""
+        return Trade(next(self._trade_ids), price, size, "", taker_id, maker_side)
+
+    def prices_through(self, side: OrderSide, limit: Decimal) -> list[Decimal]:
+        """The prices of one side from its best to `limit` (included): what a taker meets."""
+        if side == "BUY":
+            return list(self._bids.irange(minimum=limit, reverse=True))
+        return list(self._asks.irange(maximum=limit))
+
+    def queue(self, side: OrderSide, price: Decimal) -> list[RestingOrder]:
+        """The orders resting at one price, first in line first."""
+        levels = self._bids if side == "BUY" else self._asks
+        return list(levels.get(price, ()))
+
     def take_self_trade_cancels(self) -> list[RestingOrder]:
         """Resting orders cancelled by self-trade prevention since the last call."""
         cancels, self.self_trade_cancels = self.self_trade_cancels, []

@@ -30,6 +30,7 @@ from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
 from cryptoj_tui.sim.products import PRODUCTS, format_decimal
+from cryptoj_tui.sim.recorded import RecordedMarket
 from cryptoj_tui.sim.rest import MAX_BODY_BYTES, RestApi, error, json_errors
 from cryptoj_tui.sim.store import AccountStore
 from cryptoj_tui.sim.tape import TradeTape
@@ -45,6 +46,8 @@ WS_PATH = "/"
 USER_ORDERS_PER_FRAME = 50
 """Orders in one user-channel update frame at most: a 200-order batch_cancel is told in four
 frames, not in 200 (nor in one that grows with the batch)."""
+PAUSED_POLL = 0.05
+"""Seconds between looks at a paused recorded market."""
 
 
 @dataclass(frozen=True)
@@ -101,19 +104,35 @@ class VenueConfig:
 
 
 class PaperVenue:
-    """A Coinbase Advanced Trade–compatible paper exchange."""
+    """A Coinbase Advanced Trade–compatible paper exchange.
 
-    def __init__(self, config: VenueConfig | None = None, clock: frames.Clock = frames.system_clock) -> None:
+    Its market is a seeded synthetic flow, or (`market`) a recording played at its own pace.
+    """
+
+    def __init__(
+        self,
+        config: VenueConfig | None = None,
+        clock: frames.Clock = frames.system_clock,
+        market: RecordedMarket | None = None,
+    ) -> None:
         self.config = config = config or VenueConfig()
         self.clock = clock
+        self.market = market
+        products = market.products if market is not None else config.products
+        unknown = [p for p in products if p not in PRODUCTS]
+        if unknown:
+            listed = ", ".join(PRODUCTS)
+            raise ValueError(f"the recording's products {unknown} are not ones the paper venue lists ({listed})")
         # Trade ids are unique across restarts: each run starts from its start time in
         # microseconds, far above what the previous run can have used.
         trade_ids = itertools.count(clock() // 1000)
-        self.books: dict[str, MatchingBook] = {p: MatchingBook(PRODUCTS[p], trade_ids) for p in config.products}
-        self.flows: dict[str, SyntheticFlow] = {
-            p: SyntheticFlow(book, random.Random(f"{config.seed}:{p}"), min_levels=config.min_levels)
-            for p, book in self.books.items()
-        }
+        self.books: dict[str, MatchingBook] = {p: MatchingBook(PRODUCTS[p], trade_ids) for p in products}
+        self.flows: dict[str, SyntheticFlow] = {}
+        if market is None:
+            self.flows = {
+                p: SyntheticFlow(book, random.Random(f"{config.seed}:{p}"), min_levels=config.min_levels)
+                for p, book in self.books.items()
+            }
         self._timing = random.Random(f"{config.seed}:timing")
         self._traded_since_batch: set[str] = set()
         """Products that traded since the last ticker_batch frame."""
@@ -140,6 +159,11 @@ class PaperVenue:
             for _ in range(config.warmup_steps):
                 self.exchange.settle(product_id, flow.step())
             self.books[product_id].take_changes()
+        if market is not None:
+            for product_id, trades in market.attach(self.books).items():
+                self.exchange.settle(product_id, trades)
+            for book in self.books.values():
+                book.take_changes()
         self._publish_all()  # nobody listens yet: this records the warm-up tape and saves
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -148,7 +172,7 @@ class PaperVenue:
         self.cert_path: Path | None = None
         self._flow_task: asyncio.Task[None] | None = None
         self._batch_task: asyncio.Task[None] | None = None
-        self._flow_running = config.step_interval > 0
+        self._flow_running = self._has_flow()
         self.port = 0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -394,13 +418,25 @@ class PaperVenue:
 
     def resume_flow(self) -> None:
         """Let the synthetic market move again."""
-        self._flow_running = self.config.step_interval > 0
+        self._flow_running = self._has_flow()
+
+    def _has_flow(self) -> bool:
+        return self.market is not None or self.config.step_interval > 0
 
     def step(self, product_id: str | None = None) -> None:
-        """Advance one product (or all) by one synthetic market event and publish the changes."""
+        """Advance one product (or all) by one synthetic market event and publish the changes;
+        a recorded market plays its next event, whichever product it is for."""
         self.exchange.expire()
+        if self.market is not None:
+            self._settle_recorded(self.market.play_next())
+            return
         for pid in [product_id] if product_id else list(self.books):
             self.exchange.settle(pid, self.flows[pid].step())
+        self._publish_all()
+
+    def _settle_recorded(self, trades: dict[str, list[Any]]) -> None:
+        for product_id, made in trades.items():
+            self.exchange.settle(product_id, made)
         self._publish_all()
 
     def publish_level2(self, product_id: str) -> None:
@@ -435,6 +471,9 @@ class PaperVenue:
         return book.levels("bid"), book.levels("offer")
 
     async def _flow_loop(self) -> None:
+        if self.market is not None:
+            await self._recorded_loop(self.market)
+            return
         interval = self.config.step_interval
         if interval <= 0:
             return
@@ -442,6 +481,23 @@ class PaperVenue:
             await asyncio.sleep(self._timing.uniform(0.2, 1.8) * interval)
             if self._flow_running:
                 self.step()
+
+    async def _recorded_loop(self, market: RecordedMarket) -> None:
+        """Play the recording at its own pace (times `market.speed`); a pause holds the recorded
+        clock, so resuming goes on from where it stood, not from where the wall clock got to."""
+        loop = asyncio.get_running_loop()
+        origin, recorded_origin = loop.time(), market.at
+        while (at := market.next_at()) is not None:
+            await asyncio.sleep(max(0.0, origin + (at - recorded_origin) / market.speed - loop.time()))
+            if not self._flow_running:
+                await asyncio.sleep(PAUSED_POLL)
+                origin, recorded_origin = loop.time(), market.at
+                continue
+            self.exchange.expire()
+            # Everything due by now in one go: a venue that fell behind catches up, not drifts.
+            now = recorded_origin + (loop.time() - origin) * market.speed
+            self._settle_recorded(market.play_until(max(at, now)))
+        log.info("the recording ended: the book stays as it last was")
 
     async def _ticker_batch_loop(self) -> None:
         """Every few seconds, a ticker_batch update for each product that traded since the last."""
@@ -538,9 +594,15 @@ class ControlApi:
 class VenueThread:
     """A `PaperVenue` on its own thread and event loop (how the console embeds the venue)."""
 
-    def __init__(self, config: VenueConfig | None = None, clock: frames.Clock = frames.system_clock) -> None:
+    def __init__(
+        self,
+        config: VenueConfig | None = None,
+        clock: frames.Clock = frames.system_clock,
+        market: RecordedMarket | None = None,
+    ) -> None:
         self.config = config or VenueConfig()
         self._clock = clock
+        self._market = market
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
@@ -603,7 +665,7 @@ class VenueThread:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        self.venue = PaperVenue(self.config, self._clock)
+        self.venue = PaperVenue(self.config, self._clock, self._market)
         await self.venue.start()
         self._ready.set()
         try:

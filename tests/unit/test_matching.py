@@ -129,3 +129,22 @@ def test_book_never_crosses_volume_is_conserved_and_nothing_overfills(orders: li
     limit_volume = sum(size for (_, _, size, is_market) in orders if not is_market)
     limit_filled = sum(filled.get(f"o{n}", D(0)) for n, (_, _, _, is_market) in enumerate(orders) if not is_market)
     assert limit_volume == limit_filled + resting_total + sum(cancelled.values())
+
+
+def test_outside_liquidity_skips_the_rules_and_an_outside_taker_fills_one_order_in_place() -> None:
+    book = MatchingBook(BTC)
+    book.submit_limit("mine", "BUY", D("99.98"), D("0.5"), "me")
+    # A recorded level finer than the venue's own grid and minimum rests; crossing "mine" trades.
+    trades = book.add_liquidity("rec-1", "SELL", D("99.955"), D("0.000000001"), "recording")
+    assert [(t.maker_order_id, t.price, t.size) for t in trades] == [("mine", D("99.98"), D("0.000000001"))]
+    book.add_liquidity("rec-2", "BUY", D("99.97"), D("2"), "recording")
+    assert book.prices_through("BUY", D("99.97")) == [D("99.98"), D("99.97")]
+    assert book.prices_through("SELL", D("200")) == []
+    fill = book.fill_resting("rec-2", D("0.5"), "taker")
+    assert (fill.maker_order_id, fill.price, fill.size, fill.maker_side) == ("rec-2", D("99.97"), D("0.5"), "BUY")
+    assert book.queue("BUY", D("99.97"))[0].remaining == D("1.5")
+    with pytest.raises(ValueError, match=r"at most 1\.5"):
+        book.fill_resting("rec-2", D("2"), "taker")
+    outside = book.outside_trade(D("99.97"), D("3"), "BUY", "taker")
+    assert outside.maker_order_id == "" and outside.trade_id > fill.trade_id
+    assert book.levels("bid") == [(D("99.98"), D("0.499999999")), (D("99.97"), D("1.5"))]

@@ -31,42 +31,11 @@ from tests.capture_data import (
     SYMBOLS,
     binance_snapshots,
     binance_stream,
+    coinbase_frames,
     documented_rule,
+    independent_books,
 )
 from tests.conftest import trading_config, wait_for_exact_book
-
-
-def independent_books(path: Path, depth: int = 50) -> dict[str, dict[str, object]]:
-    """The final books of a capture, from the frames alone: a snapshot replaces a product's book,
-    an update sets a level (size "0" deletes it); the sequence number is the last that touched it."""
-    books: dict[str, tuple[dict[D, D], dict[D, D]]] = {}
-    last_seq: dict[str, int] = {}
-    with gzip.open(path, "rt") as handle:
-        for line in handle:
-            frame = json.loads(line)
-            if frame["channel"] != "l2_data":
-                continue
-            for event in frame["events"]:
-                product = event["product_id"]
-                if event["type"] == "snapshot":
-                    books[product] = ({}, {})
-                bids, asks = books[product]
-                for update in event["updates"]:
-                    side = bids if update["side"] == "bid" else asks
-                    price, size = D(update["price_level"]), D(update["new_quantity"])
-                    if size == 0:
-                        side.pop(price, None)
-                    else:
-                        side[price] = size
-                last_seq[product] = frame["sequence_num"]
-    return {
-        product: {
-            "sequence_num": last_seq[product],
-            "bids": [[p, bids[p]] for p in sorted(bids, reverse=True)[:depth]],
-            "asks": [[p, asks[p]] for p in sorted(asks)[:depth]],
-        }
-        for product, (bids, asks) in books.items()
-    }
 
 
 def as_decimals(line: dict[str, object]) -> dict[str, object]:
@@ -80,7 +49,7 @@ def as_decimals(line: dict[str, object]) -> dict[str, object]:
 async def test_the_real_session_replays_to_the_book_built_independently(captures: Path) -> None:
     session = captures / COINBASE_SESSION
     lines = await replay_books(session)
-    expected = independent_books(session)
+    expected = independent_books(coinbase_frames(captures))
     assert [line["product_id"] for line in lines] == sorted(expected) == ["BTC-USD", "ETH-USD"]
     for line in lines:
         product = str(line["product_id"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import json
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
 from pathlib import Path
@@ -15,36 +14,14 @@ import pytest
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.replay.headless import book_line, replay_config
 from cryptoj_tui.replay.player import RecordingIndex, ReplayPlayer, renumbered
-from tests.capture_data import COINBASE_SESSION
+from tests.capture_data import COINBASE_SESSION, independent_books
 
 PRODUCTS = ("BTC-USD", "ETH-USD")
 
 
-def books_after(lines: list[bytes], count: int) -> dict[str, tuple[list[list[D]], list[list[D]]]]:
-    """Top 50 of each book after the first `count` frames, from plain dicts and Decimals."""
-    books: dict[str, tuple[dict[D, D], dict[D, D]]] = {}
-    for line in lines[:count]:
-        frame = json.loads(line)
-        if frame["channel"] != "l2_data":
-            continue
-        for event in frame["events"]:
-            if event["type"] == "snapshot":
-                books[event["product_id"]] = ({}, {})
-            bids, asks = books[event["product_id"]]
-            for update in event["updates"]:
-                side = bids if update["side"] == "bid" else asks
-                price, size = D(update["price_level"]), D(update["new_quantity"])
-                if size == 0:
-                    side.pop(price, None)
-                else:
-                    side[price] = size
-    return {
-        product: (
-            [[p, bids[p]] for p in sorted(bids, reverse=True)[:50]],
-            [[p, asks[p]] for p in sorted(asks)[:50]],
-        )
-        for product, (bids, asks) in books.items()
-    }
+def books_after(lines: list[bytes], count: int) -> dict[str, tuple[object, object]]:
+    """Top 50 of each book after the first `count` frames, built independently."""
+    return {product: (book["bids"], book["asks"]) for product, book in independent_books(lines[:count]).items()}
 
 
 def shown(engine: Engine) -> dict[str, tuple[list[list[D]], list[list[D]]]]:
