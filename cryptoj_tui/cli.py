@@ -10,7 +10,7 @@ import logging.handlers
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording (.jsonl.gz, .jsonl, or EXCHANGE.ws.N.M)")
     replay.add_argument("--headless", action="store_true", help="no console: print the final books as JSON lines")
     replay.add_argument(
+        "--venue",
+        dest="replay_venue",
+        choices=("coinbase", "binance"),
+        help="the venue the recording was made on (default: what the file says; given, it is checked)",
+    )
+    replay.add_argument(
         "--paper",
         action="store_true",
         help="trade on the recording: the console on a paper venue whose market is the recording "
@@ -202,6 +208,8 @@ def run_replay(args: argparse.Namespace) -> int:
     from cryptoj_tui.engine.recording import RecordingError
     from cryptoj_tui.replay.headless import replay_books
 
+    if not venue_matches(args):
+        return EXIT_USAGE
     if not args.headless:
         return run_replay_console(args)
     try:
@@ -216,33 +224,54 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0 if all("error" not in line for line in lines) else 1
 
 
+def venue_matches(args: argparse.Namespace) -> bool:
+    """True unless `--venue` names another venue than the recording's (said in one line)."""
+    from cryptoj_tui.engine.recording import RecordingError
+    from cryptoj_tui.replay.headless import recorded_venue
+
+    if args.replay_venue is None:
+        return True
+    try:
+        venue = recorded_venue(args.file)
+    except RecordingError:
+        return True  # the replay itself says what is wrong with the file
+    if venue != args.replay_venue:
+        print(f"cryptoj replay: {args.file} is a {venue} recording, not {args.replay_venue}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_replay_console(args: argparse.Namespace) -> int:
     """`cryptoj replay FILE`: the console on a recording, playing at 1x, trading off."""
     from cryptoj_tui.app import CryptojApp
     from cryptoj_tui.engine.recording import RecordingError
+    from cryptoj_tui.replay.binance import BinanceReplayPlayer, product_of, recorded_symbols
     from cryptoj_tui.replay.headless import recorded_venue, replay_config
-    from cryptoj_tui.replay.player import PlayerThread, RecordingIndex
+    from cryptoj_tui.replay.player import PacedPlayer, PlayerThread, RecordingIndex, ReplayPlayer
 
     try:
-        if recorded_venue(args.file) != "coinbase":
-            print(
-                f"cryptoj replay: the console plays Coinbase recordings; try: cryptoj replay {args.file} --headless",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
+        venue = recorded_venue(args.file)
         index = RecordingIndex(args.file)
     except RecordingError as exc:
         print(f"cryptoj replay: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    products = [p.upper() for p in args.replay_products] or sorted(index.snapshots)
+    player_class: Callable[[RecordingIndex], PacedPlayer] = ReplayPlayer
+    recorded = sorted(index.snapshots)
+    if venue == "binance":
+        player_class = BinanceReplayPlayer
+        recorded = [product_of(symbol) for symbol in recorded_symbols(args.file)]
+    products = [p.upper() for p in args.replay_products] or recorded
     if not products:
-        print(f"cryptoj replay: {args.file} holds no level2 snapshot: no book to show", file=sys.stderr)
+        print(f"cryptoj replay: {args.file} holds no book to start from (no snapshot)", file=sys.stderr)
         index.close()
         return EXIT_USAGE
-    player = PlayerThread(index)
+    player = PlayerThread(lambda: player_class(index))
     try:
         url = player.start()
-        app = CryptojApp(replay_config(url), products[0], venue=f"recording {args.file.name}", replay=player)
+        config = replay_config(url)
+        if isinstance(player.player, BinanceReplayPlayer):
+            config = replay_config(url, venue="binance", rest_url=player.player.rest_url)
+        app = CryptojApp(config, products[0], venue=f"recording {args.file.name}", replay=player)
         app.run()
         if app.error:
             print(f"cryptoj replay: {app.error}", file=sys.stderr)
@@ -263,6 +292,8 @@ def run_paper_replay(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.headless:
         print("cryptoj replay: --paper opens the console; drop --headless", file=sys.stderr)
+        return EXIT_USAGE
+    if not venue_matches(args):
         return EXIT_USAGE
     try:
         products = RecordedFrames(args.file).market(args.speed).products  # refused here, in one line

@@ -23,6 +23,7 @@ import re
 import tempfile
 import threading
 from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,11 +148,14 @@ def renumbered(frame: bytes, sequence_num: int) -> bytes:
     return _SEQUENCE.sub(b'"sequence_num":%d' % sequence_num, frame, count=1)
 
 
-class ReplayPlayer:
-    """Serves a `RecordingIndex` over WebSocket on 127.0.0.1 under the player's controls."""
+class PacedPlayer:
+    """The controls and pacing of a replay, whatever venue it speaks: frames at their recorded
+    gaps over the speed (a pause at most `MAX_PAUSE`), pause, step, and seeks that drop the
+    connection so the client reconnects into a catch-up. A venue's player serves the frames."""
 
-    def __init__(self, index: RecordingIndex, *, speed: float = 1.0, paused: bool = False) -> None:
-        self.index = index
+    def __init__(self, times: Sequence[float], *, speed: float = 1.0, paused: bool = False) -> None:
+        self.times = times
+        """Arrival time (Unix seconds) of each frame, by position."""
         self.position = 0
         """The next frame to send."""
         self.speed = speed
@@ -159,35 +163,22 @@ class ReplayPlayer:
         self.frames_sent = 0
         """Frames sent on every connection so far (the engine's frame count catches up with it)."""
         self.url = ""
-        self._server: Server | None = None
-        self._current: ServerConnection | None = None
         self._wake = asyncio.Event()
         self._steps = 0
-        self._starts = set(index.connection_starts)
         self.at_end = asyncio.Event()
         self.connections = 0
         """Connections served so far (each seek makes one)."""
         self.caught_up = asyncio.Event()
         """Set once the current connection's catch-up is sent; cleared by a seek."""
 
-    async def start(self) -> str:
-        self._server, self.url = await listen(self._serve)
-        return self.url
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
     # -- controls ------------------------------------------------------------------------
 
     @property
     def time(self) -> float:
         """Arrival time (Unix seconds) of the last frame sent, or of the first before any."""
-        if not len(self.index):
+        if not len(self.times):
             return 0.0
-        return self.index.times[max(0, min(self.position, len(self.index)) - 1)]
+        return self.times[max(0, min(self.position, len(self.times)) - 1)]
 
     def pause(self) -> None:
         self.paused = True
@@ -215,19 +206,82 @@ class ReplayPlayer:
 
     def seek(self, position: int) -> None:
         """Go to `position` (clamped to the recording): the engine reconnects and catches up."""
-        self.position = max(0, min(position, len(self.index)))
+        self.position = max(0, min(position, len(self.times)))
         self.at_end.clear()
         self.caught_up.clear()
-        if self._current is not None:
-            asyncio.get_running_loop().create_task(self._current.close(1000, "replay seek"))
+        self._drop_connection()
 
     def seek_time(self, when: float) -> None:
         """Go to the first frame that arrived at or after `when` (Unix seconds)."""
-        self.seek(self.index.position_at(when))
+        self.seek(bisect.bisect_left(self.times, when))
 
     def skip(self, seconds: float) -> None:
         """Seek `seconds` of recorded time forward (negative: back) from where the replay is."""
         self.seek_time(self.time + seconds)
+
+    async def start(self) -> str:
+        """Listen on 127.0.0.1; the ws:// URL."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Stop listening and drop the connection."""
+        raise NotImplementedError
+
+    def _drop_connection(self) -> None:
+        """Close the client's connection (if any) so that it reconnects: the seek's catch-up."""
+        raise NotImplementedError
+
+    # -- pacing --------------------------------------------------------------------------
+
+    async def _wait_turn(self, position: int, closed: asyncio.Future[None]) -> None:
+        """Until frame `position` is due (its recorded gap over the speed, a step, or play), or
+        the connection closed."""
+        while not closed.done():
+            if self.paused:
+                if self._steps:
+                    self._steps -= 1
+                    return
+                await self._woken(closed, None)
+                continue
+            gap = 0.0 if position == 0 else self.times[position] - self.times[position - 1]
+            delay = min(max(gap, 0.0) / self.speed, MAX_PAUSE)
+            if delay <= 0 or not await self._woken(closed, delay):
+                return
+
+    async def _woken(self, closed: asyncio.Future[None], timeout: float | None) -> bool:
+        """Wait for a control (True), the connection to close or `timeout` seconds (False)."""
+        self._wake.clear()
+        wake = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((wake, closed), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+        return self._wake.is_set()
+
+
+class ReplayPlayer(PacedPlayer):
+    """Serves a Coinbase `RecordingIndex` over WebSocket on 127.0.0.1 under the player's controls."""
+
+    def __init__(self, index: RecordingIndex, *, speed: float = 1.0, paused: bool = False) -> None:
+        super().__init__(index.times, speed=speed, paused=paused)
+        self.index = index
+        self._server: Server | None = None
+        self._current: ServerConnection | None = None
+        self._starts = set(index.connection_starts)
+
+    async def start(self) -> str:
+        self._server, self.url = await listen(self._serve)
+        return self.url
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def _drop_connection(self) -> None:
+        if self._current is not None:
+            asyncio.get_running_loop().create_task(self._current.close(1000, "replay seek"))
 
     # -- the venue side ------------------------------------------------------------------
 
@@ -276,31 +330,6 @@ class ReplayPlayer:
             self.frames_sent += 1
             self.position = position + 1
 
-    async def _wait_turn(self, position: int, closed: asyncio.Future[None]) -> None:
-        """Until frame `position` is due (its recorded gap over the speed, a step, or play), or
-        the connection closed."""
-        while not closed.done():
-            if self.paused:
-                if self._steps:
-                    self._steps -= 1
-                    return
-                await self._woken(closed, None)
-                continue
-            gap = 0.0 if position == 0 else self.index.times[position] - self.index.times[position - 1]
-            delay = min(max(gap, 0.0) / self.speed, MAX_PAUSE)
-            if delay <= 0 or not await self._woken(closed, delay):
-                return
-
-    async def _woken(self, closed: asyncio.Future[None], timeout: float | None) -> bool:
-        """Wait for a control (True), the connection to close or `timeout` seconds (False)."""
-        self._wake.clear()
-        wake = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait((wake, closed), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            wake.cancel()
-        return self._wake.is_set()
-
 
 @dataclass(frozen=True)
 class ReplayState:
@@ -321,15 +350,15 @@ class ReplayState:
 
 
 class PlayerThread:
-    """A `ReplayPlayer` on its own thread and event loop, for a console on another thread: the
-    controls are thread-safe, and `state()` reads where it is."""
+    """A replay player on its own thread and event loop, for a console on another thread: the
+    controls are thread-safe, and `state()` reads where it is. `make` builds the player (on that
+    loop: its events belong to it)."""
 
-    def __init__(self, index: RecordingIndex, *, paused: bool = False) -> None:
-        self.index = index
-        self._paused = paused
+    def __init__(self, make: Callable[[], PacedPlayer]) -> None:
+        self._make = make
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self.player: ReplayPlayer | None = None
+        self.player: PacedPlayer | None = None
         self.url = ""
 
     def start(self, timeout: float = 10.0) -> str:
@@ -338,7 +367,7 @@ class PlayerThread:
 
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
-            self.player = ReplayPlayer(self.index, paused=self._paused)
+            self.player = self._make()
             self.url = await self.player.start()
             self._stop = asyncio.Event()
             started.set()
@@ -367,5 +396,5 @@ class PlayerThread:
     def state(self) -> ReplayState:
         player = self.player
         if player is None:
-            return ReplayState(0.0, 0, len(self.index), 1.0, True)
-        return ReplayState(player.time, player.position, len(self.index), player.speed, player.paused)
+            return ReplayState(0.0, 0, 0, 1.0, True)
+        return ReplayState(player.time, player.position, len(player.times), player.speed, player.paused)

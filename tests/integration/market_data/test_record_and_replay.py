@@ -128,13 +128,14 @@ async def test_a_recorded_paper_session_replays_to_the_books_the_engine_ended_wi
     assert await replay_books(path, ["BTC-USD", "ETH-USD"]) == ended_with
 
 
-def test_the_console_replays_coinbase_recordings_and_says_so_for_others(
+def test_a_venue_given_for_a_recording_is_checked_against_the_file(
     captures: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["replay", str(captures / BINANCE_WS)]) == 2
-    assert capsys.readouterr().err.strip() == (
-        f"cryptoj replay: the console plays Coinbase recordings; try: cryptoj replay {captures / BINANCE_WS} --headless"
-    )
+    for extra in (["--headless"], [], ["--paper"]):
+        assert main(["replay", str(captures / BINANCE_WS), "--venue", "coinbase", *extra]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"cryptoj replay: {captures / BINANCE_WS} is a binance recording, not coinbase"
+        )
 
 
 async def test_the_binance_session_replays_to_the_books_binance_documents(captures: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.replay.headless import book_line, replay_config
-from cryptoj_tui.replay.player import RecordingIndex, ReplayPlayer, renumbered
+from cryptoj_tui.replay.player import PacedPlayer, RecordingIndex, ReplayPlayer, renumbered
 from tests.capture_data import COINBASE_SESSION, independent_books
 
 PRODUCTS = ("BTC-USD", "ETH-USD")
@@ -115,8 +115,7 @@ async def test_seeking_to_before_the_first_snapshot_shows_no_book(
 
 
 def test_speeds_step_through_the_range_and_a_bad_one_is_refused() -> None:
-    player = ReplayPlayer.__new__(ReplayPlayer)
-    player.speed, player._wake = 1.0, asyncio.Event()
+    player = PacedPlayer([0.0])
     player.faster()
     player.faster()
     assert player.speed == 4.0

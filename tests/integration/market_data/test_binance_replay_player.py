@@ -1,0 +1,130 @@
+"""The replay player on a Binance recording (the cryptofeed capture in shared/): stepping, seeking
+back and forward over a loopback Binance land on the books Binance's documented sync rule gives
+from the same frames, and playing on from a seek ends where playing straight through ends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from cryptoj_tui.engine import Engine
+from cryptoj_tui.replay.binance import BinanceReplayPlayer, product_of
+from cryptoj_tui.replay.headless import book_line, replay_config
+from cryptoj_tui.replay.player import RecordingIndex
+from tests.capture_data import BINANCE_WS, SYMBOLS, binance_snapshots, binance_stream, documented_rule
+
+PRODUCTS = [product_of(symbol) for symbol in SYMBOLS]
+
+
+@pytest.fixture
+async def playing(captures: Path) -> AsyncIterator[tuple[BinanceReplayPlayer, Engine]]:
+    index = RecordingIndex(captures / BINANCE_WS)
+    player = BinanceReplayPlayer(index, paused=True)
+    await player.start()
+    engine = Engine(replay_config(player.url, venue="binance", rest_url=player.rest_url))
+    await engine.subscribe(*PRODUCTS)
+    await engine.start()
+    try:
+        yield player, engine
+    finally:
+        await engine.stop()
+        await player.close()
+        index.close()
+
+
+def expected_books(captures: Path, count: int) -> dict[str, tuple[list[list[D]], list[list[D]]]]:
+    """Each book after the first `count` recorded frames, by the documented rule (top 50): the
+    snapshot alone while no recorded diff has reached past it yet."""
+    frames = [json.loads(f)["data"] for f in binance_stream(captures)][:count]
+    snapshots = binance_snapshots(captures)
+    books = {}
+    for symbol in SYMBOLS:
+        snapshot = json.loads(snapshots[symbol])
+        diffs = [d for d in frames if d.get("e") == "depthUpdate" and d["s"] == symbol]
+        if any(d["u"] > snapshot["lastUpdateId"] for d in diffs):
+            bids, asks = documented_rule(snapshot, diffs)
+        else:
+            bids = {D(p): D(q) for p, q in snapshot["bids"]}
+            asks = {D(p): D(q) for p, q in snapshot["asks"]}
+        books[product_of(symbol)] = (
+            [[p, bids[p]] for p in sorted(bids, reverse=True)[:50]],
+            [[p, asks[p]] for p in sorted(asks)[:50]],
+        )
+    return books
+
+
+def shown(engine: Engine) -> dict[str, tuple[list[list[D]], list[list[D]]]]:
+    result = {}
+    for product in PRODUCTS:
+        line = book_line(engine, product)
+        if "error" not in line:
+            result[product] = ([[D(p), D(s)] for p, s in line["bids"]], [[D(p), D(s)] for p, s in line["asks"]])
+    return result
+
+
+async def played_to(player: BinanceReplayPlayer, engine: Engine, position: int) -> None:
+    """Step until `position` frames have been played and the engine has handled every one sent."""
+    async with asyncio.timeout(20):
+        while player.connections == 0 or not player.caught_up.is_set():
+            await asyncio.sleep(0.005)
+        while player.position < position:
+            before = player.position
+            player.step()
+            while player.position == before:
+                await asyncio.sleep(0.001)
+        while engine.metrics.frames < player.frames_sent:
+            await asyncio.sleep(0.005)
+
+
+async def live_books(engine: Engine, products: list[str]) -> None:
+    async with asyncio.timeout(10):
+        for product in products:
+            await engine.market_data.wait_live(product)
+
+
+async def test_seeking_back_and_forward_lands_on_the_books_of_the_documented_rule(
+    captures: Path, playing: tuple[BinanceReplayPlayer, Engine]
+) -> None:
+    player, engine = playing
+    total = len(player.index)
+    middle = total // 2
+    await played_to(player, engine, middle)
+    expected = expected_books(captures, middle)
+    await live_books(engine, list(expected))
+    assert shown(engine) == expected
+
+    for target in (middle // 2, middle + total // 4):  # back, then forward
+        connections = player.connections
+        player.seek(target)
+        async with asyncio.timeout(10):
+            while player.connections == connections:
+                await asyncio.sleep(0.005)
+        # A book starts from the snapshot of where the connection started, then the next diffs.
+        await played_to(player, engine, target + 40)
+        expected = expected_books(captures, target + 40)
+        await live_books(engine, list(expected))
+        assert shown(engine) == expected, target
+
+    player.set_speed(64)
+    player.play()
+    async with asyncio.timeout(20):
+        await player.at_end.wait()
+        while engine.metrics.frames < player.frames_sent:
+            await asyncio.sleep(0.005)
+    assert shown(engine) == expected_books(captures, total)
+
+
+def test_a_snapshot_of_a_symbol_the_recording_lacks_is_refused(captures: Path) -> None:
+    index = RecordingIndex(captures / BINANCE_WS)
+    try:
+        depth = BinanceReplayPlayer(index).depth
+        assert depth.snapshot_at("NOPEUSDT", 10, 100) is None
+        start = depth.snapshot_at("NKNUSDT", 0, 5)
+        assert start is not None and len(start["bids"]) == 5  # type: ignore[arg-type]
+    finally:
+        index.close()
