@@ -195,9 +195,21 @@ class Emergency:
         return self._portfolio.day_start_pnl - pnl, self._portfolio.peak_pnl - pnl
 
     def breach(self, stale_products: list[str]) -> str | None:
-        """The first halt trigger that fires now, as a reason (None: all clear). Warns on the way."""
+        """The first halt trigger that fires now, as a reason (None: all clear). Warns on the way.
+
+        Fails closed: a trigger that cannot be evaluated (its marks or PnL raise) is itself a
+        reason to halt. A kill switch whose own sums throw must not leave orders flowing
+        (hummingbot #2534).
+        """
         if self._risk.state is TradingState.HALTED:
             return None
+        try:
+            return self._first_breach(stale_products)
+        except Exception as exc:  # whatever broke the check, halting is the safe answer
+            log.exception("the halt triggers could not be evaluated")
+            return f"the halt triggers could not be evaluated ({exc!r}): halting to be safe"
+
+    def _first_breach(self, stale_products: list[str]) -> str | None:
         limits = self._risk.limits
         daily_loss, drawdown = self.losses()
         for name, value, limit in (

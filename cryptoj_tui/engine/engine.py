@@ -46,7 +46,7 @@ from cryptoj_tui.engine.portfolio import Position
 from cryptoj_tui.engine.recording import MARKET, Recorder
 from cryptoj_tui.engine.risk import CheckResult, RiskLimits, TradingState
 from cryptoj_tui.engine.tape import TradeTape
-from cryptoj_tui.engine.trading import Trading, TradingConfig, utc_now
+from cryptoj_tui.engine.trading import OrderRefusedError, Trading, TradingConfig, utc_now
 
 
 class EngineStartError(RuntimeError):
@@ -370,7 +370,10 @@ class Engine:
         refused it. Either way nothing was sent.
         """
         request = OrderRequest.parse(product_id, side, type, size, **details)
-        return await self._trading().place(request)
+        trading = self._trading()
+        if not self._running:  # a stopped engine sends nothing (hummingbot #1508)
+            raise OrderRefusedError("the engine is stopped: no order is sent")
+        return await trading.place(request)
 
     async def place_limit(self, product_id: str, side: str, *, size: Any, price: Any, post_only: bool = False) -> Order:
         """A good-till-cancelled limit order."""

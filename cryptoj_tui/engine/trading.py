@@ -500,7 +500,7 @@ class Trading:
             age = self._market_data.update_age(product_id)
             if age is None or age >= limit:
                 stale.append(product_id)
-        reason = self.emergency.breach(stale)
+        reason = self.emergency.breach(stale)  # fails closed: an error in it is a reason to halt
         if reason is not None:
             self._spawn(self.emergency.kill_switch(reason))
 
