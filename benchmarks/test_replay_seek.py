@@ -12,82 +12,28 @@ the engine handling the same frames sent by a bare loopback server that does no 
 from __future__ import annotations
 
 import asyncio
-import gzip
-import json
-import random
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from benchmarks.support import record, scaled
 from cryptoj_tui.engine import Engine
-from cryptoj_tui.engine.recording import FORMAT, VERSION, ConnectRecord, FrameRecord, Header
 from cryptoj_tui.replay.headless import replay_config
 from cryptoj_tui.replay.player import RecordingIndex, ReplayPlayer
+from tests.synthetic_recordings import T0, coinbase_recording
 
 HOUR = 3600
 SEEKS = scaled(15, 2)
 GROUP = "seek back to 10 min into a 1-hour recording"
-T0 = 1_800_000_000.0
-
-
-def _frame(seq: int, at: float, channel: str, events: list[dict[str, Any]]) -> str:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1e6):06d}Z"
-    return json.dumps(
-        {"channel": channel, "client_id": "", "timestamp": stamp, "sequence_num": seq, "events": events},
-        separators=(",", ":"),
-    )
-
-
-def _hour_long(path: Path) -> None:
-    """Write the recording in the documented format (docs/recording.md), stamped with the
-    recording's own clock rather than this machine's."""
-    rng = random.Random(23)
-    header = Header(format=FORMAT, version=VERSION, venue="coinbase", started="2027-01-15T08:00:00+00:00")
-    seq = 0
-    snapshot = [
-        {"side": side, "event_time": "", "price_level": f"{65000 + sign * (i + 1) / 100:.2f}", "new_quantity": "1.5"}
-        for side, sign in (("bid", -1), ("offer", 1))
-        for i in range(2000)
-    ]
-    records: list[Any] = [
-        header,
-        ConnectRecord(at=T0, stream="market", url="wss://advanced-trade-ws.coinbase.com"),
-        FrameRecord(
-            at=T0,
-            stream="market",
-            frame=_frame(seq, T0, "l2_data", [{"type": "snapshot", "product_id": "BTC-USD", "updates": snapshot}]),
-        ),
-    ]
-    for tick in range(1, HOUR * 10 + 1):
-        at = T0 + tick / 10
-        levels = []
-        for _ in range(rng.randint(1, 5)):
-            side = rng.choice(("bid", "offer"))
-            offset = rng.randint(1, 2000) / 100  # bids below 65000, offers above: never crossed
-            price = 65000 - offset if side == "bid" else 65000 + offset
-            quantity = rng.choice(("0", "0.5", "2.25"))
-            levels.append({"side": side, "event_time": "", "price_level": f"{price:.2f}", "new_quantity": quantity})
-        seq += 1
-        event = {"type": "update", "product_id": "BTC-USD", "updates": levels}
-        records.append(FrameRecord(at=at, stream="market", frame=_frame(seq, at, "l2_data", [event])))
-        if tick % 10 == 0:
-            seq += 1
-            beat = {"current_time": "", "heartbeat_counter": tick // 10}
-            records.append(FrameRecord(at=at, stream="market", frame=_frame(seq, at, "heartbeats", [beat])))
-    with gzip.open(path, "wb", compresslevel=1) as out:
-        out.write(b"\n".join(msgspec.json.encode(r) for r in records) + b"\n")
 
 
 @pytest.fixture(scope="module")
 def hour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingIndex]:
     path = tmp_path_factory.mktemp("replay") / "hour.jsonl.gz"
-    _hour_long(path)
+    coinbase_recording(path, HOUR)
     index = RecordingIndex(path)
     yield index
     index.close()

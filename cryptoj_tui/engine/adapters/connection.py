@@ -209,6 +209,8 @@ class WebSocketConnection:
         self._backoff = backoff or Backoff()
         self._max_frame_bytes = max_frame_bytes
         self._ws: ClientConnection | None = None
+        self._dropping: tuple[ClientConnection, str] | None = None
+        """The socket `reconnect` gave up on, and why: nothing more it delivers is handled."""
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.state = ConnectionState.CLOSED
@@ -234,10 +236,16 @@ class WebSocketConnection:
 
     def reconnect(self, reason: str) -> None:
         """Drop the current socket (if any); the run loop connects again."""
-        log.warning("reconnecting to %s: %s", self.url, reason)
         ws = self._ws
-        if ws is not None:
-            asyncio.get_running_loop().create_task(ws.close(code=1000, reason=reason[:100]))
+        if ws is None or (self._dropping is not None and self._dropping[0] is ws):
+            log.info("also (reconnecting already) %s", reason)
+            return
+        log.warning("reconnecting to %s: %s", self.url, reason)
+        # Frames still arriving on this socket come after what made us give up on it (a gap, a
+        # bad frame): they are dropped unhandled until the close completes. Before, they were
+        # handled, each a new gap and a new "reconnecting" (found by fuzzing the feed).
+        self._dropping = (ws, reason)
+        asyncio.get_running_loop().create_task(ws.close(code=1000, reason=reason[:100]))
 
     async def send(self, message: str) -> None:
         """Send a text frame on the current socket; raises ConnectionError when there is none."""
@@ -310,6 +318,10 @@ class WebSocketConnection:
                 return f"no frame for {self._stale_after:g}s"
             except websockets.ConnectionClosed as exc:
                 return self._closed_why(exc)
+            if self._dropping is not None and self._dropping[0] is ws:
+                # Read and drop until the close completes: a reader that stopped reading would
+                # never see the venue's close frame behind the data, and wait out close_timeout.
+                continue
             metrics.frames += 1
             metrics.bytes += len(raw)
             metrics.last_frame_at = time.monotonic()

@@ -14,9 +14,10 @@ import pytest
 
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.replay.binance import BinanceReplayPlayer, product_of
-from cryptoj_tui.replay.headless import book_line, replay_config
+from cryptoj_tui.replay.headless import book_line, replay_books, replay_config
 from cryptoj_tui.replay.player import RecordingIndex
 from tests.capture_data import BINANCE_WS, SYMBOLS, binance_snapshots, binance_stream, documented_rule
+from tests.synthetic_recordings import binance_recording
 
 PRODUCTS = [product_of(symbol) for symbol in SYMBOLS]
 
@@ -128,3 +129,48 @@ def test_a_snapshot_of_a_symbol_the_recording_lacks_is_refused(captures: Path) -
         assert start is not None and len(start["bids"]) == 5  # type: ignore[arg-type]
     finally:
         index.close()
+
+
+def rule_books(events: list[dict], snapshot: dict, count: int) -> tuple[list[list[D]], list[list[D]]]:
+    """The generated book after `count` diffs by the documented rule (top 50)."""
+    diffs = events[:count]
+    if any(d["u"] > snapshot["lastUpdateId"] for d in diffs):
+        bids, asks = documented_rule(snapshot, diffs)
+    else:
+        bids = {D(p): D(q) for p, q in snapshot["bids"]}
+        asks = {D(p): D(q) for p, q in snapshot["asks"]}
+    return [[p, bids[p]] for p in sorted(bids, reverse=True)[:50]], [[p, asks[p]] for p in sorted(asks)[:50]]
+
+
+async def test_a_generated_binance_recording_seeks_to_the_documented_rules_books(tmp_path: Path) -> None:
+    """No captures needed: a generated session (a diff and a bookTicker frame each tenth of a
+    second, the snapshot taken after the third diff), seeked back and forward, then played out."""
+    path = tmp_path / "binance.jsonl.gz"
+    events, snapshot = binance_recording(path, 200)
+    index = RecordingIndex(path)
+    player = BinanceReplayPlayer(index, paused=True)
+    await player.start()
+    engine = Engine(replay_config(player.url, venue="binance", rest_url=player.rest_url))
+    await engine.subscribe("BTC-USDT")
+    await engine.start()
+    try:
+        for target in (120, 40, 300):  # positions count both streams' frames: two per diff
+            if player.connections:
+                connections = player.connections
+                player.seek(target)
+                async with asyncio.timeout(10):
+                    while player.connections == connections:
+                        await asyncio.sleep(0.005)
+            await played_to(player, engine, target + 10)
+            await live_books(engine, ["BTC-USDT"])
+            line = book_line(engine, "BTC-USDT")
+            shown = ([[D(p), D(s)] for p, s in line["bids"]], [[D(p), D(s)] for p, s in line["asks"]])
+            assert shown == rule_books(events, snapshot, (target + 10) // 2), target
+    finally:
+        await engine.stop()
+        await player.close()
+        index.close()
+    lines = await replay_books(path)
+    assert [line["product_id"] for line in lines] == ["BTC-USDT"]
+    final = ([[D(p), D(s)] for p, s in lines[0]["bids"]], [[D(p), D(s)] for p, s in lines[0]["asks"]])
+    assert final == rule_books(events, snapshot, len(events)) and lines[0]["sequence_num"] == events[-1]["u"]

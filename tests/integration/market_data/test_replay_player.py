@@ -15,6 +15,7 @@ from cryptoj_tui.engine import Engine
 from cryptoj_tui.replay.headless import book_line, replay_config
 from cryptoj_tui.replay.player import PacedPlayer, RecordingIndex, ReplayPlayer, renumbered
 from tests.capture_data import COINBASE_SESSION, independent_books
+from tests.synthetic_recordings import coinbase_recording
 
 PRODUCTS = ("BTC-USD", "ETH-USD")
 
@@ -134,3 +135,39 @@ def test_renumbering_changes_the_sequence_number_and_nothing_else() -> None:
     assert (
         renumbered(frame, 3) == b'{"channel":"l2_data","timestamp":"t","sequence_num":3,"events":[{"sequence_num":5}]}'
     )
+
+
+@pytest.fixture
+async def generated(tmp_path: Path) -> AsyncIterator[tuple[ReplayPlayer, Engine, list[str]]]:
+    """A generated minute (no captures needed) with a recorded reconnect half-way."""
+    path = tmp_path / "minute.jsonl.gz"
+    frames = coinbase_recording(path, 60, depth=300, reconnect_at=30)
+    index = RecordingIndex(path)
+    player = ReplayPlayer(index, paused=True)
+    await player.start()
+    engine = Engine(replay_config(player.url))
+    await engine.subscribe("BTC-USD")
+    await engine.start()
+    try:
+        yield player, engine, frames
+    finally:
+        await engine.stop()
+        await player.close()
+        index.close()
+
+
+async def test_seeks_across_a_recorded_reconnect_land_on_the_independent_book(
+    generated: tuple[ReplayPlayer, Engine, list[str]],
+) -> None:
+    player, engine, frames = generated
+    assert len(player.index) == len(frames) and player.index.connection_starts == [0, 329]
+    for target in (500, 150, 151, 330, 328, 620):  # after the reconnect, before it, around it
+        await seek(player, engine, target)
+        assert shown(engine) == books_after(frames, target), target  # type: ignore[arg-type]
+    player.set_speed(64)
+    player.play()
+    await asyncio.wait_for(player.at_end.wait(), 20)
+    async with asyncio.timeout(10):
+        while engine.metrics.frames < player.frames_sent:
+            await asyncio.sleep(0.005)
+    assert shown(engine) == books_after(frames, len(frames))  # type: ignore[arg-type]

@@ -245,7 +245,11 @@ class StreamDecoder:
             envelope = self._envelope.decode(raw)
         except msgspec.DecodeError:
             envelope = _Envelope()
-        where = f"channel {envelope.channel!r}" if envelope.channel else "frame"
+        # Every part is clipped: msgspec quotes the bad value whole, and a venue's value can be
+        # any length (a fuzzed 400-digit side made a 900-character error line).
+        where = f"channel {clip(envelope.channel, EXCERPT_CHARS)!r}" if envelope.channel else "frame"
         raise FrameError(
-            f"{where}: {problem} in {excerpt(raw)!r}", envelope.channel, envelope.sequence_num
+            f"{where}: {clip(str(problem), 2 * EXCERPT_CHARS)} in {excerpt(raw)!r}",
+            envelope.channel,
+            envelope.sequence_num,
         ) from problem
