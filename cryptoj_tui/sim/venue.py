@@ -35,7 +35,7 @@ from cryptoj_tui.sim.rest import MAX_BODY_BYTES, RestApi, error, json_errors
 from cryptoj_tui.sim.store import AccountStore
 from cryptoj_tui.sim.tape import TradeTape
 from cryptoj_tui.sim.tls import ensure_certificate, server_context
-from cryptoj_tui.sim.ws import MAX_QUEUED_BYTES, FeedEndpoint
+from cryptoj_tui.sim.ws import MAX_CONNECTIONS_PER_CLIENT, MAX_MESSAGES_PER_SECOND, MAX_QUEUED_BYTES, FeedEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,10 @@ class VenueConfig:
     """Private REST requests a second per key before 429 (0: unlimited)."""
     max_queued_bytes: int = MAX_QUEUED_BYTES
     """Bytes of frames a WebSocket client may leave unread before it is cut off as a slow consumer."""
+    max_connections_per_client: int = MAX_CONNECTIONS_PER_CLIENT
+    """WebSocket connections open at once from one address; the next is refused with an error."""
+    max_messages_per_second: float = MAX_MESSAGES_PER_SECOND
+    """Messages a second one WebSocket connection may send (bursts of MESSAGE_BURST)."""
     maker_bps: Decimal = Decimal("40")
     taker_bps: Decimal = Decimal("60")
     control: bool = False
@@ -99,6 +103,11 @@ class VenueConfig:
         for currency, amount in self.starting_balances:
             if not currency.isalnum() or not amount.is_finite() or amount < 0:
                 raise ValueError(f"starting balance {currency}={amount} must be a currency code and an amount >= 0")
+        if self.max_connections_per_client < 1 or not self.max_messages_per_second > 0:
+            raise ValueError(
+                "max_connections_per_client must be >= 1 and max_messages_per_second > 0, got "
+                f"{self.max_connections_per_client} and {self.max_messages_per_second}"
+            )
         if self.rate_limit < 0:
             raise ValueError(f"rate_limit must be >= 0 requests a second, got {self.rate_limit}")
 
@@ -152,7 +161,12 @@ class PaperVenue:
             self.exchange.restore(*self.store.load())
         self.faults = Faults()
         self.tapes = {p: TradeTape(p) for p in self.books}
-        self.feed = FeedEndpoint(self, max_queued_bytes=config.max_queued_bytes)
+        self.feed = FeedEndpoint(
+            self,
+            max_queued_bytes=config.max_queued_bytes,
+            max_connections_per_client=config.max_connections_per_client,
+            max_messages_per_second=config.max_messages_per_second,
+        )
         self.rest = RestApi(self, rate_limit=config.rate_limit)
         for product_id, flow in self.flows.items():
             flow.seed_book()

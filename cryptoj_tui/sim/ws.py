@@ -35,6 +35,13 @@ FRAME_CHANNEL = {"level2": "l2_data"}
 """The `channel` a subscription's frames carry, where it differs from the subscription's name."""
 MAX_INBOUND_BYTES = 1 << 20
 MAX_QUEUED_BYTES = 32 << 20
+MAX_CONNECTIONS_PER_CLIENT = 100
+"""Connections open at once from one address (this venue's own guard: Coinbase documents only a
+rate of new connections)."""
+MAX_MESSAGES_PER_SECOND = 50
+"""Messages a second one connection may send, on average..."""
+MESSAGE_BURST = 250
+"""...and at once: a client subscribing every channel and product at start stays far below."""
 """Bytes of frames a connection may have waiting to be sent before it counts as a slow consumer
 and is cut off (a frame count alone would not bound memory: a snapshot can be megabytes)."""
 
@@ -64,6 +71,27 @@ class FeedSession:
         self.user: str | None = None
         """The API key that authenticated the user channel, if any."""
         self.closed = False
+        self.refused = False
+        """Being cut off: nothing more the client says is read."""
+        self._tokens = float(MESSAGE_BURST)
+        self._tokens_at = time.monotonic()
+
+    def take_message_token(self, per_second: float, burst: int) -> bool:
+        """Count one inbound message against the rate limit (a token bucket); False when over."""
+        now = time.monotonic()
+        self._tokens = min(float(burst), self._tokens + (now - self._tokens_at) * per_second)
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def refuse(self, why: str) -> None:
+        """Say why in a Coinbase-style error frame, then cut the connection off."""
+        self.refused = True
+        self.send_error(why)
+        log.warning("disconnecting a client: %s", why)
+        asyncio.get_running_loop().create_task(self._cut_off(why, flush=True))
 
     def wants(self, channel: str, product_id: str) -> bool:
         """True when subscribed to `channel` for `product_id`."""
@@ -93,9 +121,16 @@ class FeedSession:
         self.queued_bytes += len(text)
         self._queue.put_nowait(text)
 
-    async def _cut_off(self, why: str) -> None:
+    async def _cut_off(self, why: str, *, flush: bool = False) -> None:
         """Say why in a close frame, if the client reads it within a second; then hang up (one
-        that reads nothing would hold the connection for aiohttp's whole close handshake)."""
+        that reads nothing would hold the connection for aiohttp's whole close handshake).
+        `flush`: send what is queued first (the error frame saying why)."""
+        if flush:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    while self._queue.qsize() and not self.ws.closed:
+                        await asyncio.sleep(0.01)
+            self.close()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
                 await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=why.encode()[:120])
@@ -140,26 +175,48 @@ class FeedSession:
 class FeedEndpoint:
     """Serves the market data WebSocket for a `PaperVenue`."""
 
-    def __init__(self, venue: PaperVenue, *, max_queue: int = 50_000, max_queued_bytes: int = MAX_QUEUED_BYTES) -> None:
+    def __init__(
+        self,
+        venue: PaperVenue,
+        *,
+        max_queue: int = 50_000,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
+        max_connections_per_client: int = MAX_CONNECTIONS_PER_CLIENT,
+        max_messages_per_second: float = MAX_MESSAGES_PER_SECOND,
+    ) -> None:
         self._venue = venue
         self._max_queue = max_queue
         self._max_queued_bytes = max_queued_bytes
+        self._max_connections = max_connections_per_client
+        self._messages_per_second = max_messages_per_second
         self.sessions: set[FeedSession] = set()
+        self._by_client: dict[str, int] = {}
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """aiohttp handler: one WebSocket client from upgrade to close."""
         ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_INBOUND_BYTES)
         await ws.prepare(request)
+        client = request.remote or "?"
         session = FeedSession(ws, self._max_queue, self._venue.faults, request.transport, self._max_queued_bytes)
         self.sessions.add(session)
+        self._by_client[client] = self._by_client.get(client, 0) + 1
         writer = asyncio.get_running_loop().create_task(session.write_loop())
         try:
+            if self._by_client[client] > self._max_connections:
+                session.refuse(f"too many connections from {client}: at most {self._max_connections} at once")
             async for message in ws:
-                if message.type == WSMsgType.TEXT:
+                if session.refused or session.closed:
+                    continue
+                if not session.take_message_token(self._messages_per_second, MESSAGE_BURST):
+                    session.refuse(f"rate limit exceeded: at most {self._messages_per_second:g} messages a second")
+                elif message.type == WSMsgType.TEXT:
                     await self._on_message(session, message.data)
                 elif message.type == WSMsgType.BINARY:
                     session.send_error("binary frames are not accepted; send JSON text")
         finally:
+            self._by_client[client] -= 1
+            if not self._by_client[client]:
+                del self._by_client[client]
             self.sessions.discard(session)
             session.close()
             with contextlib.suppress(Exception):
@@ -257,9 +314,10 @@ class FeedEndpoint:
                 return None
             if not isinstance(products, list) or not products or not all(isinstance(p, str) for p in products):
                 return f"{channel} needs product_ids, a non-empty list of product id strings"
-            unknown = [p for p in products if p not in self._venue.books]
-            if unknown:
-                return f"unknown product ids {unknown} for {channel}"
+            unknown = list(dict.fromkeys(p[:40] for p in products if p not in self._venue.books))
+            if unknown:  # named once each, and a few: the answer never grows with the request
+                more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+                return f"unknown product ids {unknown[:5]}{more} for {channel}"
         return None
 
     async def _subscribe(self, session: FeedSession, channel: str, products: list[str]) -> None:

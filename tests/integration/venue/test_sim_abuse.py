@@ -7,6 +7,7 @@ burst: other clients' heartbeats stopped for 17-30 s, and the queued frames outl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import json
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 from cryptoj_tui.sim.ws import MAX_QUEUED_BYTES
@@ -82,3 +84,67 @@ async def test_a_client_that_never_reads_is_cut_off_at_a_byte_bound_and_its_fram
         assert paper.feed.queued_bytes() == 0
     assert any(r.getMessage().startswith("disconnecting a slow consumer: ") for r in caplog.records)
     assert 0 < MAX_QUEUED_BYTES <= 64 << 20
+
+
+async def test_connections_over_the_limit_from_one_client_are_refused_and_others_keep_time() -> None:
+    async with PaperVenue(
+        VenueConfig(seed=9, step_interval=0.01, heartbeat_interval=0.2, max_connections_per_client=20)
+    ) as paper:
+        watching = asyncio.create_task(heartbeat_gaps(paper.ws_url, 3.0))  # connection 1
+        await asyncio.sleep(0.3)
+        crowd = [await connect(paper.ws_url) for _ in range(24)]  # 19 fit, 5 do not
+        try:
+            refused = []
+            for ws in crowd[19:]:
+                async with asyncio.timeout(5):
+                    refused.append(json.loads(await ws.recv()))
+                    with pytest.raises(ConnectionClosed):
+                        while True:
+                            await ws.recv()
+            assert (
+                refused == [{"type": "error", "message": "too many connections from 127.0.0.1: at most 20 at once"}] * 5
+            )
+            await crowd[0].close()
+            async with connect(paper.ws_url) as again:  # room again for one more
+                await again.send(json.dumps({"type": "subscribe", "channel": "heartbeats"}))
+                assert json.loads(await asyncio.wait_for(again.recv(), 5))["channel"] == "subscriptions"
+        finally:
+            for ws in crowd:
+                await ws.close()
+        gaps = await watching
+        assert gaps and max(gaps) < 1.0
+
+
+async def test_a_flood_of_messages_on_one_connection_cuts_it_off_and_no_one_else(paper: PaperVenue) -> None:
+    watching = asyncio.create_task(heartbeat_gaps(paper.ws_url, 3.0))
+    await asyncio.sleep(0.3)
+    async with connect(paper.ws_url, max_size=None) as flooder:
+        heartbeat = json.dumps({"type": "subscribe", "channel": "heartbeats"})
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(2_000):
+                await flooder.send(heartbeat)
+        errors = []
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            async with asyncio.timeout(5):
+                while True:
+                    frame = json.loads(await flooder.recv())
+                    if frame.get("type") == "error":
+                        errors.append(frame["message"])
+        assert errors == ["rate limit exceeded: at most 50 messages a second"]
+    gaps = await watching
+    assert gaps and max(gaps) < 1.0
+    async with asyncio.timeout(5):
+        while len(paper.feed.sessions) > 0:
+            await asyncio.sleep(0.05)
+    assert paper.feed.queued_bytes() == 0
+
+
+async def test_an_unknown_product_named_sixty_thousand_times_gets_a_short_answer(paper: PaperVenue) -> None:
+    async with connect(paper.ws_url, max_size=None) as ws:
+        names = ["NOPE-USD"] * 60_000 + [f"X{n}-USD" for n in range(100)]
+        await ws.send(json.dumps({"type": "subscribe", "channel": "level2", "product_ids": names}))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert answer == {
+        "type": "error",
+        "message": "unknown product ids ['NOPE-USD', 'X0-USD', 'X1-USD', 'X2-USD', 'X3-USD'] and 96 more for level2",
+    }
