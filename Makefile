@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run sim test lint unit bench bench-report soak coverage mutation clean
+.PHONY: run sim test lint unit bench bench-report soak coverage mutation chaos clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cryptoj needs Python 3.11 or newer; found " + sys.version.split()[0] + " at " + sys.executable + " (set PYTHON=...)")'
@@ -59,6 +59,11 @@ coverage: lint
 
 mutation: $(STAMP)
 	$(BIN)/python tools/mutation_check.py --write docs/coverage.md
+
+# Chaos: CHAOS_SECONDS (default 600) of seeded faults and trading on each of CHAOS_SEED (default
+# 1,2,3); docs/reliability.md is written only when every run passes.
+chaos: $(STAMP)
+	$(BIN)/python -m tools.chaos --seconds $${CHAOS_SECONDS:-600} --seeds $${CHAOS_SEED:-1,2,3} --write docs/reliability.md
 
 soak: $(STAMP)
 	SOAK_SECONDS=600 $(BIN)/python -m pytest benchmarks/test_soak.py -p no:xdist --benchmark-only -s $(PYTEST_ARGS)
