@@ -83,7 +83,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class VenueProcess:
+class ChildProcess:
+    """A process of the run: killed (-9) when the schedule says, stopped politely at the end."""
+
+    process: asyncio.subprocess.Process | None = None
+
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    async def _ended_within(self, seconds: float) -> None:
+        """Wait for the asked-for exit; kill it if it does not come."""
+        assert self.process is not None
+        try:
+            await asyncio.wait_for(self.process.wait(), seconds)
+        except TimeoutError:
+            await self.kill()
+
+
+class VenueProcess(ChildProcess):
     """`cryptoj sim` on a fixed port with a store: killed and restarted on the same state."""
 
     def __init__(self, workdir: Path, key_file: Path, seed: int) -> None:
@@ -92,7 +111,6 @@ class VenueProcess:
         self.key_file = key_file
         self.seed = seed
         self.log = open(workdir / "venue.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.process: asyncio.subprocess.Process | None = None
 
     @property
     def ws_url(self) -> str:
@@ -132,22 +150,14 @@ class VenueProcess:
                     return
         raise ChaosFailure("the venue did not start (see venue.log)")
 
-    async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
-                await self.kill()
+            await self._ended_within(10)
         self.log.close()
 
 
-class EngineProcess:
+class EngineProcess(ChildProcess):
     """`cryptoj headless` on a journal: commands in, one reply per command out (events skipped)."""
 
     def __init__(self, workdir: Path, venue: VenueProcess, key_file: Path) -> None:
@@ -155,7 +165,6 @@ class EngineProcess:
         self.venue = venue
         self.key_file = key_file
         self.log = open(workdir / "engine.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.process: asyncio.subprocess.Process | None = None
         self.events: Counter[str] = Counter()
 
     async def start(self) -> float:
@@ -211,19 +220,11 @@ class EngineProcess:
         await self.process.stdin.drain()
         return await self.reply_to(name)
 
-    async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                await asyncio.wait_for(self.process.wait(), 15)
-            except TimeoutError:
-                await self.kill()
+            self.process.stdin.close()  # headless ends at the end of its input
+            await self._ended_within(15)
         self.log.close()
 
 

@@ -67,6 +67,24 @@ def recorded_symbols(path: Path) -> list[str]:
     return sorted(recorded_snapshots(path))
 
 
+async def subscriptions(
+    ws: web.WebSocketResponse, wanted: set[str], subscribed: asyncio.Event, send: Callable[[str], Awaitable[None]]
+) -> None:
+    """Until the client goes: add what each SUBSCRIBE names to `wanted`, acknowledge it as
+    Binance does (`{"result": null, "id": ...}`), and set `subscribed`."""
+    async for message in ws:
+        if message.type != WSMsgType.TEXT:
+            continue
+        try:
+            command = json.loads(message.data)
+        except ValueError:
+            continue
+        if isinstance(command, dict) and command.get("method") == "SUBSCRIBE":
+            wanted.update(str(p) for p in command.get("params") or [])
+            await send(json.dumps({"result": None, "id": command.get("id")}))
+            subscribed.set()
+
+
 class BinanceReplayServer:
     """Serves `path` on 127.0.0.1 as Binance would: `ws_url` and `rest_url` once started."""
 
@@ -119,20 +137,7 @@ class BinanceReplayServer:
                 await ws.send_str(text)
             self.frames_sent += 1
 
-        async def listen() -> None:
-            async for message in ws:
-                if message.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    command = json.loads(message.data)
-                except ValueError:
-                    continue
-                if isinstance(command, dict) and command.get("method") == "SUBSCRIBE":
-                    wanted.update(str(p) for p in command.get("params") or [])
-                    await send(json.dumps({"result": None, "id": command.get("id")}))
-                    subscribed.set()
-
-        listener = asyncio.get_running_loop().create_task(listen())
+        listener = asyncio.get_running_loop().create_task(subscriptions(ws, wanted, subscribed, send))
         try:
             if not self.finished.is_set():
                 await subscribed.wait()
@@ -296,19 +301,12 @@ class BinanceReplayPlayer(PacedPlayer):
         subscribed = asyncio.Event()
         closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
+        async def acknowledge(text: str) -> None:
+            await ws.send_str(text)
+            self.frames_sent += 1
+
         async def listen() -> None:
-            async for message in ws:
-                if message.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    command = json.loads(message.data)
-                except ValueError:
-                    continue
-                if isinstance(command, dict) and command.get("method") == "SUBSCRIBE":
-                    wanted.update(str(p) for p in command.get("params") or [])
-                    await ws.send_str(json.dumps({"result": None, "id": command.get("id")}))
-                    self.frames_sent += 1
-                    subscribed.set()
+            await subscriptions(ws, wanted, subscribed, acknowledge)
             if not closed.done():
                 closed.set_result(None)
 

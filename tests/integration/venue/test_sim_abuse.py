@@ -11,6 +11,7 @@ import contextlib
 import gc
 import itertools
 import json
+import random
 import time
 from collections.abc import AsyncIterator
 
@@ -148,3 +149,38 @@ async def test_an_unknown_product_named_sixty_thousand_times_gets_a_short_answer
         "type": "error",
         "message": "unknown product ids ['NOPE-USD', 'X0-USD', 'X1-USD', 'X2-USD', 'X3-USD'] and 96 more for level2",
     }
+
+
+async def test_fuzzed_subscribe_messages_get_an_ack_or_one_error_each(paper: PaperVenue) -> None:
+    """200 generated messages (valid, wrong types, unknown channels and products, junk, cut
+    short) on one connection: each gets its answer, the connection and the venue keep serving."""
+    rng = random.Random(11)
+    channels = ["level2", "ticker", "heartbeats", "market_trades", "candles", "status", "user", "nope", 7, None]
+    products = ["BTC-USD", "ETH-USD", "NOPE-USD", "", 5, None, ["BTC-USD"]]
+    async with connect(paper.ws_url, max_size=None) as ws:
+        answers = 0
+        for _ in range(200):
+            message: object = {
+                "type": rng.choice(["subscribe", "unsubscribe", "subscribe", "ping", 1, None]),
+                "channel": rng.choice(channels),
+                "product_ids": rng.choice([[rng.choice(products)], rng.sample(products, 3), "BTC-USD", [], None]),
+            }
+            text = json.dumps(message)
+            roll = rng.random()
+            if roll < 0.1:
+                text = text[: rng.randrange(1, len(text))]
+            elif roll < 0.15:
+                text = json.dumps(rng.choice([[], 3, "subscribe", None]))
+            await ws.send(text)
+            async with asyncio.timeout(5):  # the answer to this message: an ack or an error
+                while True:
+                    frame = json.loads(await ws.recv())
+                    if frame.get("type") == "error" or frame.get("channel") == "subscriptions":
+                        answers += 1
+                        assert len(frame.get("message", "")) < 200
+                        break
+        assert answers == 200
+        await ws.send(json.dumps({"type": "subscribe", "channel": "level2", "product_ids": ["BTC-USD"]}))
+        async with asyncio.timeout(5):
+            while json.loads(await ws.recv()).get("channel") != "l2_data":
+                pass
