@@ -197,11 +197,16 @@ class Execution:
                 self._refuse(order, OrderStatus.REJECTED if rejected else OrderStatus.FAILED, str(exc))
                 self._on_problem("reject" if rejected else "error", str(exc))
             return
-        if answer.get("success"):
+        acked = _acked_order_id(answer)
+        if acked is None:  # an answer that says nothing we can read: the venue may have the order
+            await self._resolve_unanswered(order, f"an answer that is not Coinbase's: {clip(repr(answer), 80)}")
+            return
+        if acked:
             self.round_trips = [*self.round_trips[-99:], loop.time() - sent]
-            self._acknowledge(order, str(answer["success_response"]["order_id"]))
+            self._acknowledge(order, acked)
         else:
-            error = answer.get("error_response") or {}
+            error = answer.get("error_response")
+            error = error if isinstance(error, dict) else {}
             reason = clip(str(error.get("message") or answer.get("failure_reason") or "rejected"))
             code = clip(str(error.get("error") or answer.get("failure_reason") or ""), 60)
             self._refuse(order, OrderStatus.REJECTED, f"{code}: {reason}" if code and code != reason else reason)
@@ -210,8 +215,9 @@ class Execution:
     async def _resolve_unanswered(self, order: Order, problem: str) -> None:
         """No answer to the placement: ask the venue whether it has the order."""
         try:
-            found = [o for o in await self._rest.list_orders() if o.get("client_order_id") == order.client_order_id]
-        except RestError as exc:
+            listed = await self._rest.list_orders()
+            found = [o for o in listed if isinstance(o, dict) and o.get("client_order_id") == order.client_order_id]
+        except (RestError, TypeError) as exc:
             if order.order_id:
                 return  # meanwhile the user channel reported it
             self._refuse(order, OrderStatus.FAILED, f"{problem}; and the venue could not be asked: {exc}")
@@ -222,7 +228,18 @@ class Execution:
             self._on_problem("error", problem)
             return
         if found:
-            self.on_venue_update(VenueOrderUpdate.from_json(found[0]))
+            self._read_update(order, found[0])
+
+    def _read_update(self, order: Order, data: object) -> bool:
+        """Apply a REST order object; one that cannot be read is reported, never raised."""
+        try:
+            if not isinstance(data, dict):
+                raise TypeError(f"an order object, not {type(data).__name__}")
+            self.on_venue_update(VenueOrderUpdate.from_json(data))
+        except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
+            self._alert("warning", f"the venue's word on order {order.client_order_id} cannot be read: {exc!r}")
+            return False
+        return True
 
     def _acknowledge(self, order: Order, order_id: str) -> None:
         self._by_venue_id[order_id] = order.client_order_id
@@ -282,7 +299,8 @@ class Execution:
                 self._alert("warning", f"could not reconcile order {order.client_order_id}: {exc}")
                 continue
             before = (order.status, order.filled_size)
-            self.on_venue_update(VenueOrderUpdate.from_json(data))
+            if not self._read_update(order, data):
+                continue
             if order.filled_size != before[1]:
                 self.report(
                     "missed_fill",
@@ -507,3 +525,15 @@ class Execution:
             f"{client_order_id} {order_id}: {detail}",
         )
         self._bus.publish(Reconciled(kind=kind, client_order_id=client_order_id, order_id=order_id, detail=detail))
+
+
+def _acked_order_id(answer: object) -> str | None:
+    """The order id a create-order answer acknowledges; "" when it refuses the order; None when
+    it is not an answer Coinbase gives (the venue may still have acted: ask it)."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("success"), bool):
+        return None
+    if not answer["success"]:
+        return ""
+    response = answer.get("success_response")
+    order_id = response.get("order_id") if isinstance(response, dict) else None
+    return order_id if isinstance(order_id, str) and order_id else None

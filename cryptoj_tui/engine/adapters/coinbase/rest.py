@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 BROKERAGE = "/api/v3/brokerage"
 MAX_CANCEL_IDS = 100
+MAX_ANSWER_BYTES = 64 << 20
+"""The largest REST answer read (a page of orders or fills is far smaller); past it, the call fails."""
 PAGE_LIMIT = 250
 SIGNED_AHEAD = frozenset({("POST", "/orders"), ("POST", "/orders/batch_cancel")})
 """Calls whose next JWT is signed while the client is idle, so an order or a cancel does not wait
@@ -156,7 +158,7 @@ class CoinbaseRest:
                 async with self._session.request(
                     method, url, params=list(params) or None, data=data, headers=headers
                 ) as response:
-                    text = await response.text()
+                    text = await _answer_text(response, call)
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
                 if self._tap is not None:
@@ -263,6 +265,18 @@ UNAUTHORIZED_HINT = (
 )
 """Coinbase answers a request it does not authenticate with 401 and a bare "Unauthorized": what
 can be wrong, said once, since the venue does not say which."""
+
+
+async def _answer_text(response: aiohttp.ClientResponse, call: str) -> str:
+    """The answer's body as text: bounded in size (RestError past MAX_ANSWER_BYTES), and bytes
+    that are not UTF-8 replaced (a junk answer is refused by the parse after, never raised here)."""
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise RestError(call, response.status, "BAD_RESPONSE", f"an answer over {MAX_ANSWER_BYTES:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def _error(call: str, status: int, text: str) -> RestError:
