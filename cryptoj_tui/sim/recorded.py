@@ -158,7 +158,7 @@ class RecordedLiquidity:
                 already = min(fall.taken_from_ahead.get(order.order_id, ZERO), explained) if fall else ZERO
                 if fall is not None:
                     fall.taken_from_ahead[order.order_id] = fall.taken_from_ahead.get(order.order_id, ZERO) - already
-                ahead -= left - already
+                ahead -= max(left - already, ZERO)
                 fill = min(-ahead, order.remaining) if ahead < 0 else ZERO
                 self.ahead[order.order_id] = max(ahead, ZERO)
             if fill:

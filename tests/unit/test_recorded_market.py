@@ -53,9 +53,9 @@ class Session:
     def until(self, at: float) -> None:
         self.settle(self.market.play_until(at))
 
-    def limit(self, side: str, size: str, price: str) -> Order:
+    def limit(self, side: str, size: str, price: str, client_order_id: str = "") -> Order:
         body = {
-            "client_order_id": f"{side}-{price}",
+            "client_order_id": client_order_id or f"{side}-{price}",
             "product_id": BTC,
             "side": side,
             "order_configuration": {"limit_limit_gtc": {"base_size": size, "limit_price": price}},
@@ -180,3 +180,19 @@ def test_a_recording_with_no_book_is_refused() -> None:
         RecordedMarket([trade(1, "100", "1", "BUY")])
     with pytest.raises(ValueError, match="speed must be above 0"):
         RecordedMarket([OPENING], speed=0)
+
+
+def test_two_orders_at_one_price_fill_in_their_queue_order() -> None:
+    session = Session(
+        levels(10, ("bid", "100.00", "0.5")),  # the fall first (as Coinbase mostly sends it)...
+        trade(10, "100.00", "1.5", "BUY"),  # ...then the trade that made it: 0.5 left ahead of both
+        trade(20, "100.00", "1.0", "BUY"),  # 0.5 ahead, then the first order's 0.5; none for the second
+        levels(20, ("bid", "100.00", "0")),
+    )
+    first = session.limit("BUY", "0.5", "100.00")
+    second = session.limit("BUY", "0.7", "100.00", client_order_id="second")
+    session.until(10)
+    assert fills(first) == [] and fills(second) == []
+    session.until(20)
+    assert fills(first) == [(D("0.5"), D("100.00"), "MAKER")] and fills(second) == []
+    assert session.bids()[0] == (D("100.00"), D("0.7"))  # the second order alone
