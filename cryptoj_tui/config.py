@@ -114,7 +114,7 @@ def _rest_url(value: object) -> str | None:
 
 
 def _venue(value: object) -> str:
-    if value not in VENUES:
+    if not isinstance(value, str) or value not in VENUES:  # a TOML array is no key of a mapping
         raise ValueError(f"expected one of {', '.join(VENUES)}, got {value!r}")
     return str(value)
 
@@ -151,7 +151,7 @@ def _theme(value: object) -> str:
     # Textual's themes; the palette's "Change theme" switches among them at run time too.
     from textual.theme import BUILTIN_THEMES
 
-    if value not in BUILTIN_THEMES:
+    if not isinstance(value, str) or value not in BUILTIN_THEMES:
         raise ValueError(f"expected one of {', '.join(BUILTIN_THEMES)}, got {value!r}")
     return str(value)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_textual_snapshot
+from hypothesis import settings
 
 from cryptoj_tui.cdp_keys import CdpKey, generate_key, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig, Side
@@ -19,6 +20,12 @@ from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 CAPTURES = Path(os.environ.get("CRYPTOJ_CAPTURES", REPO.parent / "shared" / "data" / "captures"))
+
+# Property and fuzz tests draw the same examples on every run (`make test` is CI: green stays
+# green); CRYPTOJ_HYPOTHESIS=explore draws new ones each run, to look for what is still there.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("CRYPTOJ_HYPOTHESIS", "repeatable"))
 
 
 def _snapshot_dirname(cls: type, *, test_location: object) -> str:

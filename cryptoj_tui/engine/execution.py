@@ -272,7 +272,7 @@ class Execution:
             self._by_venue_id[update.order_id] = client_id
         changed, fill = order.apply(update)
         if fill is not None:
-            self._journalled(self._journal.record_fill, fill)
+            self._journalled(lambda f: self._journal.record_fill(f, order), fill)
             self._on_fill(fill)
             self._bus.publish(
                 OrderFilled(

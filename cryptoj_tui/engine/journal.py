@@ -286,25 +286,9 @@ class Journal:
         """Record the current state of several orders, in one transaction: one commit to the WAL
         for a kill switch's two hundred cancels, not two hundred."""
         now = time.time()
-        rows = [
-            (
-                o.order_id,
-                str(o.status),
-                str(o.filled_size),
-                str(o.filled_value),
-                str(o.fees),
-                o.reason,
-                now,
-                o.client_order_id,
-            )
-            for o in orders
-        ]
+        rows = [_order_row(o, now) for o in orders]
         with self._writing():
-            self._db.executemany(
-                "UPDATE orders SET order_id=?, status=?, filled_size=?, filled_value=?, fees=?, reason=?,"
-                " updated_at=? WHERE client_order_id=?",
-                rows,
-            )
+            self._db.executemany(UPDATE_ORDER, rows)
 
     def record_edit(self, order: Order) -> None:
         """Record an order the venue edited in place: its request as it now is, and the event."""
@@ -318,20 +302,29 @@ class Journal:
                 (time.time(), "order.edited", f"{order.client_order_id} {order.order_id}: {order.request}"),
             )
 
-    def record_fill(self, fill: Fill) -> None:
-        """Record one execution."""
-        self._write(
-            "INSERT INTO fills (client_order_id, product_id, side, size, value, fee, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                fill.client_order_id,
-                fill.product_id,
-                str(fill.side),
-                str(fill.size),
-                str(fill.value),
-                str(fill.fee),
-                time.time(),
-            ),
-        )
+    def record_fill(self, fill: Fill, order: Order | None = None) -> None:
+        """Record one execution and, in the same commit, the order's totals after it.
+
+        Together or not at all: a fill on disk whose order still shows the totals before it is
+        counted again when a restarted engine learns the totals from the venue (found by the
+        chaos run: an engine killed between the two writes doubled a position's fills).
+        """
+        with self._writing():
+            self._db.execute(
+                "INSERT INTO fills (client_order_id, product_id, side, size, value, fee, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    fill.client_order_id,
+                    fill.product_id,
+                    str(fill.side),
+                    str(fill.size),
+                    str(fill.value),
+                    str(fill.fee),
+                    time.time(),
+                ),
+            )
+            if order is not None:
+                self._db.execute(UPDATE_ORDER, _order_row(order, time.time()))
 
     def record_event(self, kind: str, detail: str) -> None:
         """Record a state change, an alert, a reconciliation difference."""
@@ -450,3 +443,23 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+UPDATE_ORDER = (
+    "UPDATE orders SET order_id=?, status=?, filled_size=?, filled_value=?, fees=?, reason=?, updated_at=?"
+    " WHERE client_order_id=?"
+)
+
+
+def _order_row(order: Order, now: float) -> tuple[Any, ...]:
+    """UPDATE_ORDER's parameters for one order's current state."""
+    return (
+        order.order_id,
+        str(order.status),
+        str(order.filled_size),
+        str(order.filled_value),
+        str(order.fees),
+        order.reason,
+        now,
+        order.client_order_id,
+    )

@@ -244,3 +244,29 @@ def test_the_journal_and_its_wal_are_readable_by_their_owner_only(tmp_path: Path
     path.chmod(0o644)  # an existing journal others can read is made private too
     Journal(path).close()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_fill_and_its_orders_totals_reach_the_file_together(tmp_path: Path) -> None:
+    """Chaos seed 1 (10 minutes): an engine killed between writing a fill and its order's new
+    totals came back with the old totals, learned the new ones from the venue, and counted the
+    fill twice. The two are one commit now: a process that dies right after has both or neither."""
+    path = tmp_path / "j.db"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os; from decimal import Decimal as D; from cryptoj_tui.engine.journal import Journal; "
+                "from cryptoj_tui.engine.orders import Order, OrderRequest, VenueOrderUpdate; "
+                f"j = Journal({str(path)!r}); "
+                "o = Order('c1', OrderRequest('BTC-USD', 'buy', 'limit', '1', price='10')); j.record_intent(o); "
+                "_, fill = o.apply(VenueOrderUpdate('v1', 'c1', 'OPEN', D('0.4'), D('4'), D('0.01'))); "
+                "j.record_fill(fill, o); "
+                "os._exit(9)"
+            ),
+        ],
+        check=False,
+    )
+    journal = Journal(path)
+    (record,) = journal.orders()
+    assert record.filled_size == D("0.4") == sum(f.size for f in journal.fills())
