@@ -146,8 +146,28 @@ CONSOLE_MISS = (
 )
 SWITCH_MISS = (
     "Textual restyles every node of a screen each time it is shown (about a third of a switch) "
-    "and composites it whole; the tables' cells are kept. What would meet it: skipping the restyle "
-    "when nothing changed (a Textual change), or screens with fewer nodes."
+    "and composites it whole; the tables' cells are kept. Since the replay console landed, the app "
+    "also carries seven priority replay bindings that every switch checks and the footer and help "
+    "redraw, replaying or not: the same benchmark without them measured 2.34 (orders) and 2.28 "
+    "(help) on this machine. What would meet it: those bindings only on the replay console (a "
+    "subclass's BINDINGS), and then skipping the restyle when nothing changed (a Textual change), "
+    "or screens with fewer nodes."
+)
+KILL_RATIO_MISS = (
+    "Our side took about what it took in the previous run (7.3 ms against 7.1 ms) while the bare "
+    "batch_cancel baseline measured faster (3.0 ms against 3.7 ms), so the ratio moved with the "
+    "baseline; the REST client now also reads answers in bounded chunks (a size guard) instead of "
+    "in one read, a small cost per call that this run did not separate. What would meet it: "
+    "measuring the chunked read against the one-shot read in the same run, and keeping the guard "
+    "on Content-Length when the venue sends one."
+)
+SEEK_MISS = (
+    "The p99 of 15 seeks is the slowest of them: the median was 159 ms against 136 ms for a bare "
+    "server sending the same catch-up frames (1.17x), and the bare server's own slowest was 146 ms. "
+    "A seek replays every level2 frame since the product's last snapshot, and the synthetic hour "
+    "has one snapshot at its start, so a seek 10 minutes in sends 6,000 frames. What would meet "
+    "it: a faster machine, or a bounded catch-up (the player keeping a rebuilt book every few "
+    "minutes of the recording and sending it as a snapshot)."
 )
 MISSED_WHY = {
     "5-update l2 frames: decode + apply vs msgspec decode of the same bytes": DECODE_MISS,
@@ -160,6 +180,8 @@ MISSED_WHY = {
         f"switch to the {name} screen: key -> first frame vs a minimal app's switch": SWITCH_MISS
         for name in ("orders", "positions", "risk", "journal", "help")
     },
+    "kill switch, 200 open orders: all confirmed cancelled vs two bare batch_cancel calls": KILL_RATIO_MISS,
+    "seek back to 10 min into a 1-hour recording: seek -> engine book rebuilt, p99": SEEK_MISS,
 }
 """Why a target may be missed and what would meet it: printed under the targets only when this
 run missed it (no figures here: the run's own are in the table)."""

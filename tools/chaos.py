@@ -409,6 +409,17 @@ class Chaos:
             await self.engine.command("rearm", reason="chaos: end of run")
             self.tally.halted_windows.append((self.halted_since, time.time()))
             self.halted_since = None
+        # Orders far from the market, still open at the end: the open sets compared below are
+        # not empty only because every order near the inside filled while the run settled.
+        mid = await self._mid(session)
+        for n in range(3):
+            if mid is not None:
+                price = str((mid - 500 - n).quantize(Decimal("0.01")))
+                reply = await self.engine.command(
+                    "place", product_id="BTC-USD", side="buy", type="limit", size="0.001", price=price
+                )
+                if reply.get("ok"):
+                    self.asked.append(reply["order"]["client_order_id"])
         # Unknown outcomes resolve and the scheduled reconcile runs (every few seconds).
         previous: list[Any] = []
         async with asyncio.timeout(60):

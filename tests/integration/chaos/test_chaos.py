@@ -18,3 +18,4 @@ def test_twenty_seconds_of_chaos_break_no_invariant(tmp_path: Path) -> None:
     tally = asyncio.run(Chaos(SECONDS, SEED, tmp_path).run())  # ChaosFailure names the seed
     assert sum(tally.faults.values()) >= 5 and set(tally.faults) <= set(FAULTS)
     assert tally.checked["orders at the venue"] > 10 and tally.checked["fills"] > 0
+    assert tally.checked["open at the end"] >= 1  # the open sets compared were not empty
