@@ -94,6 +94,7 @@ def binding_owners() -> list[tuple[str, type[DOMNode]]]:
     """(section title, class) of every set of bindings, in the order the help screen lists them."""
     return [
         ("Everywhere", CryptojApp),
+        ("Replay (cryptoj replay FILE)", ReplayConsole),
         ("Trading", TradingScreen),
         ("Order ticket", OrderTicket),
         ("Orders", OrdersScreen),
@@ -199,31 +200,6 @@ class CryptojApp(App[None]):
         Binding("5", "show('journal')", "Journal", id="screen.journal", group=SCREENS),
         Binding("6", "show('help')", "Help", id="screen.help", group=SCREENS),
         Binding("q", "quit", "Quit", id="quit"),
-        # A replay's controls; priority, so space pauses rather than centres the ladder. Hidden
-        # (and passed on) when the console is not replaying.
-        Binding("space", "replay('toggle')", "Pause/play", priority=True, id="replay.pause", group=REPLAY_KEYS),
-        Binding(
-            "full_stop", "replay('step')", "Step", key_display=".", priority=True, id="replay.step", group=REPLAY_KEYS
-        ),
-        Binding(
-            "comma", "replay('back')", "-10 s", key_display=",", priority=True, id="replay.back", group=REPLAY_KEYS
-        ),
-        Binding(
-            "semicolon",
-            "replay('forward')",
-            "+10 s",
-            key_display=";",
-            priority=True,
-            id="replay.forward",
-            group=REPLAY_KEYS,
-        ),
-        Binding(
-            "plus", "replay('faster')", "Faster", key_display="+", priority=True, id="replay.faster", group=REPLAY_KEYS
-        ),
-        Binding(
-            "minus", "replay('slower')", "Slower", key_display="-", priority=True, id="replay.slower", group=REPLAY_KEYS
-        ),
-        Binding("g", "replay_goto", "Go to time", id="replay.goto"),
     ]
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -808,3 +784,36 @@ class CryptojApp(App[None]):
             ),
             answered,
         )
+
+
+class ReplayConsole(CryptojApp):
+    """The console on a recording (`cryptoj replay FILE`): the replay's keys on top of the
+    console's. Kept off the trading console: seven priority bindings there cost every screen
+    switch (the footer and the help check them) for keys that do nothing without a recording."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority, so space pauses rather than centres the ladder.
+        Binding("space", "replay('toggle')", "Pause/play", priority=True, id="replay.pause", group=REPLAY_KEYS),
+        Binding(
+            "full_stop", "replay('step')", "Step", key_display=".", priority=True, id="replay.step", group=REPLAY_KEYS
+        ),
+        Binding(
+            "comma", "replay('back')", "-10 s", key_display=",", priority=True, id="replay.back", group=REPLAY_KEYS
+        ),
+        Binding(
+            "semicolon",
+            "replay('forward')",
+            "+10 s",
+            key_display=";",
+            priority=True,
+            id="replay.forward",
+            group=REPLAY_KEYS,
+        ),
+        Binding(
+            "plus", "replay('faster')", "Faster", key_display="+", priority=True, id="replay.faster", group=REPLAY_KEYS
+        ),
+        Binding(
+            "minus", "replay('slower')", "Slower", key_display="-", priority=True, id="replay.slower", group=REPLAY_KEYS
+        ),
+        Binding("g", "replay_goto", "Go to time", id="replay.goto"),
+    ]

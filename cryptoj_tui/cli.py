@@ -243,7 +243,7 @@ def venue_matches(args: argparse.Namespace) -> bool:
 
 def run_replay_console(args: argparse.Namespace) -> int:
     """`cryptoj replay FILE`: the console on a recording, playing at 1x, trading off."""
-    from cryptoj_tui.app import CryptojApp
+    from cryptoj_tui.app import ReplayConsole
     from cryptoj_tui.engine.recording import RecordingError
     from cryptoj_tui.replay.binance import BinanceReplayPlayer, product_of, recorded_symbols
     from cryptoj_tui.replay.headless import recorded_venue, replay_config
@@ -271,7 +271,7 @@ def run_replay_console(args: argparse.Namespace) -> int:
         config = replay_config(url)
         if isinstance(player.player, BinanceReplayPlayer):
             config = replay_config(url, venue="binance", rest_url=player.player.rest_url)
-        app = CryptojApp(config, products[0], venue=f"recording {args.file.name}", replay=player)
+        app = ReplayConsole(config, products[0], venue=f"recording {args.file.name}", replay=player)
         app.run()
         if app.error:
             print(f"cryptoj replay: {app.error}", file=sys.stderr)

@@ -64,14 +64,9 @@ class HelpScreen(ConsoleScreen):
         sections = []
         for title, owner in self.owners:
             rows: list[tuple[str, str]] = []
-            replay_rows: list[tuple[str, str]] = []
             for binding in getattr(owner, "BINDINGS", []):
                 remapped = self.keymap.get(binding.id)
                 keys = remapped or binding.key_display or binding.key
-                row = (", ".join(k.strip() for k in keys.split(",")), binding.description)
-                # The replay's keys work only while a recording plays: a section of their own.
-                (replay_rows if (binding.id or "").startswith("replay.") else rows).append(row)
+                rows.append((", ".join(k.strip() for k in keys.split(",")), binding.description))
             sections.append((title, rows))
-            if replay_rows:
-                sections.append(("Replay (cryptoj replay FILE)", replay_rows))
         return sections

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from cryptoj_tui.app import CryptojApp
+from cryptoj_tui.app import CryptojApp, ReplayConsole
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.replay.binance import BinanceReplayPlayer
 from cryptoj_tui.replay.headless import replay_config
@@ -32,7 +32,7 @@ def player(captures: Path) -> Iterator[PlayerThread]:
 
 def replay_app(player: PlayerThread) -> CryptojApp:
     config = replay_config(player.url, wall_clock=frozen_clock)
-    return CryptojApp(
+    return ReplayConsole(
         config, "BTC-USD", venue="recording session-2026-08-09.jsonl.gz", clock=frozen_clock, replay=player
     )
 
@@ -137,7 +137,7 @@ async def test_a_binance_recording_plays_in_the_console_with_the_same_keys(captu
     try:
         assert isinstance(thread.player, BinanceReplayPlayer)
         config = replay_config(thread.url, venue="binance", rest_url=thread.player.rest_url, wall_clock=frozen_clock)
-        app = CryptojApp(config, "NKN-USDT", venue="recording BINANCE.ws.1.0", clock=frozen_clock, replay=thread)
+        app = ReplayConsole(config, "NKN-USDT", venue="recording BINANCE.ws.1.0", clock=frozen_clock, replay=thread)
         async with app.run_test(size=(160, 48)) as pilot:
             await at(pilot, thread, 150)
             await pilot.press("full_stop", "full_stop", "full_stop")
