@@ -146,12 +146,10 @@ CONSOLE_MISS = (
 )
 SWITCH_MISS = (
     "Textual restyles every node of a screen each time it is shown (about a third of a switch) "
-    "and composites it whole; the tables' cells are kept. Since the replay console landed, the app "
-    "also carries seven priority replay bindings that every switch checks and the footer and help "
-    "redraw, replaying or not: the same benchmark without them measured 2.34 (orders) and 2.28 "
-    "(help) on this machine. What would meet it: those bindings only on the replay console (a "
-    "subclass's BINDINGS), and then skipping the restyle when nothing changed (a Textual change), "
-    "or screens with fewer nodes."
+    "and composites it whole; the tables' cells are kept. (Seven priority replay bindings on the "
+    "trading console once cost every switch a third again; they live on the replay console now.) "
+    "What would meet it: skipping the restyle when nothing changed (a Textual change), or screens "
+    "with fewer nodes."
 )
 KILL_RATIO_MISS = (
     "Our side took about what it took in the previous run (7.3 ms against 7.1 ms) while the bare "
