@@ -156,9 +156,8 @@ KILL_RATIO_MISS = (
     "(two batch_cancel calls and nothing else) has measured anywhere from 2.9 to 3.7 ms, so the "
     "ratio crosses 2 with the baseline (1.93 in one run, 2.08-2.49 in others). The REST client "
     "also reads answers in bounded chunks now (a size guard), a small cost per call not separated "
-    "here. What would meet it: the answer's size checked on Content-Length with a one-shot read "
-    "when the venue sends one, and the cancel batches sent without waiting on the journal's "
-    "announcements in between."
+    "here. What would meet it is not known yet: first measure the chunked read against a one-shot "
+    "read in one run, and the ratio over several runs, to tell a cost from the baseline's spread."
 )
 SEEK_MISS = (
     "The p99 of 15 seeks is the slowest of them: the median was 159 ms against 136 ms for a bare "
