@@ -294,10 +294,10 @@ class FeedEndpoint:
                     log.info("user channel subscribe refused: %s", exc)
                     session.send_error(AUTHENTICATION_FAILURE)
                     return
-            await self._subscribe(session, channel, products)
+            await self._subscribe(session, channel, products)  # it acknowledges, in its place
         else:
             self._unsubscribe(session, channel, products)
-        self._acknowledge(session)
+            self._acknowledge(session)
 
     def _check_request(self, message: object) -> str | None:
         if not isinstance(message, dict):
@@ -331,8 +331,10 @@ class FeedEndpoint:
             timestamp = frames.rfc3339(venue.clock())
             session.send_frame(channel, timestamp, venue.snapshot_events(channel, "", session.user or ""))
             subscribed.update(products)
+            self._acknowledge(session)
         elif channel == "heartbeats":
             subscribed.update(products)
+            self._acknowledge(session)
         else:
             for product_id in products:
                 if session.closed:
@@ -343,6 +345,8 @@ class FeedEndpoint:
                     venue.snapshot_events(channel, product_id),
                 )
                 subscribed.add(product_id)
+                if product_id == products[-1]:  # the ack right after the last snapshot: no update between
+                    self._acknowledge(session)
                 await asyncio.sleep(0)
         if channel == "heartbeats" and session.heartbeat_task is None:
             session.heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeats(session))
