@@ -67,6 +67,22 @@ def recorded_symbols(path: Path) -> list[str]:
     return sorted(recorded_snapshots(path))
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def listen_binance(stream: Handler, depth: Handler) -> tuple[web.AppRunner, str, str]:
+    """A loopback Binance on a free port: the combined stream at /ws and depth snapshots at
+    DEPTH_PATH. Returns its runner (to clean up), the ws:// URL and the http:// base URL."""
+    app = web.Application()
+    app.router.add_get("/ws", stream)
+    app.router.add_get(DEPTH_PATH, depth)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    return runner, f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}"
+
+
 async def subscriptions(
     ws: web.WebSocketResponse, wanted: set[str], subscribed: asyncio.Event, send: Callable[[str], Awaitable[None]]
 ) -> None:
@@ -101,15 +117,7 @@ class BinanceReplayServer:
         self.finished = asyncio.Event()
 
     async def start(self) -> tuple[str, str]:
-        app = web.Application()
-        app.router.add_get("/ws", self._serve)
-        app.router.add_get(DEPTH_PATH, self._depth)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.ws_url, self.rest_url = f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}"
+        self._runner, self.ws_url, self.rest_url = await listen_binance(self._serve, self._depth)
         return self.ws_url, self.rest_url
 
     async def close(self) -> None:
@@ -258,15 +266,7 @@ class BinanceReplayPlayer(PacedPlayer):
         self._starts = set(index.connection_starts)
 
     async def start(self) -> str:
-        app = web.Application()
-        app.router.add_get("/ws", self._serve)
-        app.router.add_get(DEPTH_PATH, self._depth)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url, self.rest_url = f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}"
+        self._runner, self.url, self.rest_url = await listen_binance(self._serve, self._depth)
         return self.url
 
     async def close(self) -> None:

@@ -82,6 +82,15 @@ async def played_to(player: BinanceReplayPlayer, engine: Engine, position: int) 
             await asyncio.sleep(0.005)
 
 
+async def seeked(player: BinanceReplayPlayer, target: int) -> None:
+    """Seek, and wait until the engine has reconnected to the player."""
+    connections = player.connections
+    player.seek(target)
+    async with asyncio.timeout(10):
+        while player.connections == connections:
+            await asyncio.sleep(0.005)
+
+
 async def live_books(engine: Engine, products: list[str]) -> None:
     async with asyncio.timeout(10):
         for product in products:
@@ -100,11 +109,7 @@ async def test_seeking_back_and_forward_lands_on_the_books_of_the_documented_rul
     assert shown(engine) == expected
 
     for target in (middle // 2, middle + total // 4):  # back, then forward
-        connections = player.connections
-        player.seek(target)
-        async with asyncio.timeout(10):
-            while player.connections == connections:
-                await asyncio.sleep(0.005)
+        await seeked(player, target)
         # A book starts from the snapshot of where the connection started, then the next diffs.
         await played_to(player, engine, target + 40)
         expected = expected_books(captures, target + 40)
@@ -156,11 +161,7 @@ async def test_a_generated_binance_recording_seeks_to_the_documented_rules_books
     try:
         for target in (120, 40, 300):  # positions count both streams' frames: two per diff
             if player.connections:
-                connections = player.connections
-                player.seek(target)
-                async with asyncio.timeout(10):
-                    while player.connections == connections:
-                        await asyncio.sleep(0.005)
+                await seeked(player, target)
             await played_to(player, engine, target + 10)
             await live_books(engine, ["BTC-USDT"])
             line = book_line(engine, "BTC-USDT")

@@ -4,8 +4,9 @@ playing straight through gives (built here independently from the same frames)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -43,14 +44,21 @@ async def playing(captures: Path) -> AsyncIterator[tuple[ReplayPlayer, Engine, l
     session = captures / COINBASE_SESSION
     with gzip.open(session, "rb") as handle:
         lines = [line.rstrip(b"\n") for line in handle if line.strip()]
-    index = RecordingIndex(session)
+    async with paused_player(session, PRODUCTS) as (player, engine):
+        yield player, engine, lines
+
+
+@contextlib.asynccontextmanager
+async def paused_player(path: Path, products: Sequence[str]) -> AsyncIterator[tuple[ReplayPlayer, Engine]]:
+    """A paused player on `path`, and an engine reading it with books of `products`."""
+    index = RecordingIndex(path)
     player = ReplayPlayer(index, paused=True)
     await player.start()
     engine = Engine(replay_config(player.url))
-    await engine.subscribe(*PRODUCTS)
+    await engine.subscribe(*products)
     await engine.start()
     try:
-        yield player, engine, lines
+        yield player, engine
     finally:
         await engine.stop()
         await player.close()
@@ -142,18 +150,8 @@ async def generated(tmp_path: Path) -> AsyncIterator[tuple[ReplayPlayer, Engine,
     """A generated minute (no captures needed) with a recorded reconnect half-way."""
     path = tmp_path / "minute.jsonl.gz"
     frames = coinbase_recording(path, 60, depth=300, reconnect_at=30)
-    index = RecordingIndex(path)
-    player = ReplayPlayer(index, paused=True)
-    await player.start()
-    engine = Engine(replay_config(player.url))
-    await engine.subscribe("BTC-USD")
-    await engine.start()
-    try:
+    async with paused_player(path, ["BTC-USD"]) as (player, engine):
         yield player, engine, frames
-    finally:
-        await engine.stop()
-        await player.close()
-        index.close()
 
 
 async def test_seeks_across_a_recorded_reconnect_land_on_the_independent_book(
