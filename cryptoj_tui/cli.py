@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key-file", metavar="FILE", help=HELP["key_file"])
     parser.add_argument("--journal", metavar="FILE", help=HELP["journal"])
     parser.add_argument("--intent-sync-window", metavar="SECONDS", help=HELP["intent_sync_window"])
+    parser.add_argument("--max-frame-bytes", metavar="BYTES", help=HELP["max_frame_bytes"])
     parser.add_argument("--order-size", metavar="SIZE", help=HELP["order_size"])
     parser.add_argument("--theme", metavar="NAME", help=HELP["theme"])
     parser.add_argument(
@@ -346,7 +347,11 @@ def engine_config(settings: Settings, log_path: Path | None = None, record: Path
     if endpoints is None:
         venue_process, key = start_paper_venue(settings.seed, log_path)
         config = EngineConfig(
-            ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after, record_path=record
+            ws_url=venue_process.ws_url,
+            key=key,
+            stale_after=settings.stale_after,
+            max_frame_bytes=settings.max_frame_bytes,
+            record_path=record,
         )
         return config, venue_process, "paper (embedded)"
     ws_url, rest_url, user_ws_url = endpoints
@@ -358,6 +363,7 @@ def engine_config(settings: Settings, log_path: Path | None = None, record: Path
         journal_path=settings.journal_path(),
         stale_after=settings.stale_after,
         intent_sync_window=settings.intent_sync_window,
+        max_frame_bytes=settings.max_frame_bytes,
         record_path=record,
     )
     config.trading_config()  # a bad key is reported now, in one line
@@ -574,6 +580,7 @@ SETTING_FLAGS = (
     "key_file",
     "journal",
     "intent_sync_window",
+    "max_frame_bytes",
     "order_size",
     "theme",
 )

@@ -19,6 +19,7 @@ import platformdirs
 import tomlkit
 import tomlkit.exceptions
 
+from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, MIN_FRAME_BYTES
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.model import check_product_id
 
@@ -33,6 +34,7 @@ VENUES = {
 }
 """Named venues: None is the embedded paper venue; otherwise (market ws, REST, user ws)."""
 ENV_PREFIX = "CRYPTOJ_"
+FRAME_BYTES_RANGE = (MIN_FRAME_BYTES, 1024 * 1024 * 1024)
 
 
 class ConfigError(ValueError):
@@ -102,6 +104,13 @@ def _intent_sync_window(value: object) -> float:
     number = _seconds(value)
     if number is None or not (0 <= number <= 1):
         raise ValueError(f"expected seconds from 0 to 1, got {value!r}")
+    return number
+
+
+def _frame_bytes(value: object) -> int:
+    number = _non_negative_int(value)
+    if not FRAME_BYTES_RANGE[0] <= number <= FRAME_BYTES_RANGE[1]:
+        raise ValueError(f"expected bytes from {FRAME_BYTES_RANGE[0]:,} to {FRAME_BYTES_RANGE[1]:,}, got {value!r}")
     return number
 
 
@@ -181,6 +190,8 @@ class Settings:
     journal: Path | None = None
     intent_sync_window: float = INTENT_SYNC_WINDOW
     """Seconds an order's journalled intent may wait for its flush to disk (0: before it is sent)."""
+    max_frame_bytes: int = MAX_FRAME_BYTES
+    """The largest WebSocket frame the engine takes (a larger one closes the connection)."""
     order_size: str = "0.01"
     """The size an order ticket opens with."""
     theme: str = "textual-dark"
@@ -215,6 +226,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "key_file": _optional_path,
     "journal": _optional_path,
     "intent_sync_window": _intent_sync_window,
+    "max_frame_bytes": _frame_bytes,
     "order_size": _order_size,
     "theme": _theme,
     "keys": _keys,
@@ -231,6 +243,8 @@ HELP: dict[str, str] = {
     "journal": "order journal file for an external venue (SQLite)",
     "intent_sync_window": "seconds an order's journalled intent may wait for its flush to disk, "
     "shared with the intents of that window (0: flushed before the order is sent)",
+    "max_frame_bytes": "the largest WebSocket frame the engine takes, in bytes; a larger one closes the "
+    "connection, which reconnects (default 64 MiB: a level2 snapshot is several MB)",
     "order_size": "the size an order ticket opens with (F1-F4 pick others)",
     "theme": "colour theme: any of Textual's themes (textual-dark, nord, gruvbox, ...)",
     "keys": "remapped keys: a [keys] table of binding id = keys",

@@ -9,7 +9,7 @@ A bad command is answered with an error and the engine keeps running. End of inp
 Commands: subscribe {product_ids}, place {product_id, side, type, size, price?, stop_price?,
 end_time?, post_only?} (market, ioc and fok replies wait for the outcome), cancel {client_order_id},
 cancel_all {product_id?, side?}, kill {reason, flatten?}, rearm {reason}, orders, positions, state,
-set_limit {name, value, reason}.
+set_limit {name, value, reason}, book {product_id, depth?}, balances, reconcile {reason?}.
 """
 
 from __future__ import annotations
@@ -124,6 +124,35 @@ async def _positions(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _book(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
+    product_id = command.get("product_id")
+    depth = command.get("depth", 50)
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= 10_000:
+        raise ValueError(f"book depth must be a whole number from 1 to 10000, got {depth!r}")
+    if not isinstance(product_id, str):
+        raise ValueError(f"book needs a product_id, got {product_id!r}")
+    bids, asks = engine.book(product_id).top(depth)  # KeyError: not subscribed
+    return {
+        "product_id": product_id,
+        "live": engine.market_data.is_live(product_id),
+        "bids": [[str(price), str(size)] for price, size in bids],
+        "asks": [[str(price), str(size)] for price, size in asks],
+    }
+
+
+async def _balances(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "balances": {
+            currency: {"available": str(b.available), "hold": str(b.hold)} for currency, b in engine.balances().items()
+        }
+    }
+
+
+async def _reconcile(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
+    await engine.reconcile(str(command.get("reason") or "asked by a headless command"))
+    return {}
+
+
 async def _state(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
     return {"state": str(engine.state)}
 
@@ -144,6 +173,9 @@ COMMANDS: dict[str, Handler] = {
     "positions": _positions,
     "state": _state,
     "set_limit": _set_limit,
+    "book": _book,
+    "balances": _balances,
+    "reconcile": _reconcile,
 }
 
 

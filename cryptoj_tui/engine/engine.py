@@ -25,7 +25,7 @@ from cryptoj_tui.engine.adapters.base import MarketDataFeed
 from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
 from cryptoj_tui.engine.adapters.coinbase.auth import load_key
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
-from cryptoj_tui.engine.adapters.connection import Backoff, ConnectionMetrics
+from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, MIN_FRAME_BYTES, Backoff, ConnectionMetrics
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.emergency import KillReport
@@ -42,7 +42,7 @@ from cryptoj_tui.engine.orders import (
     VenueFill,
     new_client_order_id,
 )
-from cryptoj_tui.engine.portfolio import Position
+from cryptoj_tui.engine.portfolio import Balance, Position
 from cryptoj_tui.engine.recording import MARKET, Recorder
 from cryptoj_tui.engine.risk import CheckResult, RiskLimits, TradingState
 from cryptoj_tui.engine.tape import TradeTape
@@ -103,6 +103,9 @@ class EngineConfig:
     REST call with its answer. Off (None) by default."""
     record_max_bytes: int = 256 * 1024 * 1024
     """A recording moves on to a new part file past this many compressed bytes."""
+    max_frame_bytes: int = MAX_FRAME_BYTES
+    """The largest WebSocket frame taken (a Coinbase level2 snapshot is several megabytes); a larger
+    one closes the connection (1009) and it reconnects. Bounds what one frame can cost in memory."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.ws_url)
@@ -124,6 +127,8 @@ class EngineConfig:
             raise ValueError(f"trigger_check_every must be positive seconds, got {self.trigger_check_every}")
         if not self.reconcile_every > 0:
             raise ValueError(f"reconcile_every must be positive seconds, got {self.reconcile_every}")
+        if self.max_frame_bytes < MIN_FRAME_BYTES:
+            raise ValueError(f"max_frame_bytes must be at least {MIN_FRAME_BYTES:,}, got {self.max_frame_bytes}")
         if not self.record_max_bytes > 0:
             raise ValueError(f"record_max_bytes must be a positive number of bytes, got {self.record_max_bytes}")
         try:
@@ -158,6 +163,7 @@ class EngineConfig:
             trigger_check_every=self.trigger_check_every,
             reconcile_every=self.reconcile_every,
             client_order_ids=self.client_order_ids,
+            max_frame_bytes=self.max_frame_bytes,
         )
 
 
@@ -181,6 +187,7 @@ class Engine:
                 self.market_data,
                 self.bus,
                 stale_after=config.stale_after,
+                max_frame_bytes=config.max_frame_bytes,
                 backoff=self._backoff(),
                 tap=None if self.recorder is None else self.recorder.tap(MARKET),
                 rest_tap=self.recorder,
@@ -191,6 +198,7 @@ class Engine:
                 self.market_data,
                 self.bus,
                 stale_after=config.stale_after,
+                max_frame_bytes=config.max_frame_bytes,
                 backoff=self._backoff(),
                 tap=None if self.recorder is None else self.recorder.tap(MARKET),
             )
@@ -455,6 +463,17 @@ class Engine:
     def positions(self) -> dict[str, Position]:
         """Positions by product."""
         return dict(self._trading().portfolio.positions)
+
+    def balances(self) -> dict[str, Balance]:
+        """The venue's balances by currency, as of the last reconciliation (or start)."""
+        return dict(self._trading().portfolio.balances)
+
+    async def reconcile(self, reason: str) -> None:
+        """Reconcile now, as the scheduled job does: every working order brought up to date from
+        the venue, then the balances read again."""
+        trading = self._trading()
+        await trading.execution.reconcile(reason)
+        await trading.refresh_balances()
 
     @property
     def state(self) -> TradingState:

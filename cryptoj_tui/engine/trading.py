@@ -25,7 +25,7 @@ from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.adapters.coinbase.user_feed import CoinbaseUserFeed
-from cryptoj_tui.engine.adapters.connection import Backoff
+from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.emergency import Emergency, KillReport
 from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
@@ -110,6 +110,8 @@ class TradingConfig:
     wall_clock: Callable[[], datetime] = field(default=utc_now, repr=False, compare=False)
     """The UTC time of day the daily reset follows (tests move it; the engine's timers do not)."""
     client_order_ids: Callable[[], str] = field(default=new_client_order_id, repr=False, compare=False)
+    max_frame_bytes: int = MAX_FRAME_BYTES
+    """The user channel's largest frame (EngineConfig.max_frame_bytes)."""
     """Makes each new order's client order id (a fresh UUID4; a seeded one where a run must repeat)."""
 
 
@@ -156,6 +158,7 @@ class Trading:
             bus,
             on_update=self.execution.on_venue_update,
             on_resync=self._resync,
+            max_frame_bytes=config.max_frame_bytes,
             tap=None if recorder is None else recorder.tap(USER),
         )
         self.products: dict[str, ProductRules] = {}

@@ -528,7 +528,8 @@ class PaperVenue:
 
 
 class ControlApi:
-    """/sim/faults, /sim/reset, /sim/state: drive fault injection over HTTP (mounted on request)."""
+    """/sim/faults, /sim/reset, /sim/state, /sim/flow, /sim/book: drive fault injection and read the
+    venue's own state over HTTP (mounted on request, for tests and `make chaos`)."""
 
     def __init__(self, venue: PaperVenue) -> None:
         self.venue = venue
@@ -539,6 +540,8 @@ class ControlApi:
             web.post("/sim/faults", self.inject),
             web.post("/sim/reset", self.reset),
             web.get("/sim/state", self.state),
+            web.post("/sim/flow", self.flow),
+            web.get("/sim/book", self.book),
         ]
 
     async def inject(self, request: web.Request) -> web.Response:
@@ -568,6 +571,8 @@ class ControlApi:
             faults.stall_ws(float(body["seconds"]), time.monotonic())
         elif name == "malformed":
             venue.feed.send_malformed()
+        elif name == "oversized":
+            venue.feed.send_oversized(int(body["bytes"]))
         elif name == "drop":
             venue.start_fault(venue.feed.drop_all())
         elif name == "restart":
@@ -576,13 +581,46 @@ class ControlApi:
         else:
             raise ValueError(
                 f"unknown fault {name!r}; known: rest_error, rest_latency, reject_orders, "
-                "skip_sequence, stall, malformed, drop, restart"
+                "skip_sequence, stall, malformed, oversized, drop, restart"
             )
 
     async def reset(self, request: web.Request) -> web.Response:
         """Disarm every fault."""
         self.venue.faults.clear()
         return web.json_response({"ok": True})
+
+    async def flow(self, request: web.Request) -> web.Response:
+        """Pause ({"running": false}) or resume ({"running": true}) the market's flow."""
+        try:
+            body = await request.json()
+            running = body["running"] if isinstance(body, dict) else None
+            if not isinstance(running, bool):
+                raise ValueError(f'expected {{"running": true or false}}, got {body!r}'[:200])
+        except ValueError as exc:
+            return error(400, "INVALID_ARGUMENT", f"bad flow request: {exc}")
+        if running:
+            self.venue.resume_flow()
+        else:
+            self.venue.pause_flow()
+        return web.json_response({"ok": True, "running": running})
+
+    async def book(self, request: web.Request) -> web.Response:
+        """The venue's aggregated book of `product_id`, `depth` levels a side (default all)."""
+        product_id = request.query.get("product_id", "")
+        if product_id not in self.venue.books:
+            return error(404, "NOT_FOUND", f"no product {product_id[:40]!r}")
+        try:
+            depth = int(request.query.get("depth", "0")) or None
+        except ValueError:
+            return error(400, "INVALID_ARGUMENT", f"depth must be a whole number, got {request.query['depth'][:20]!r}")
+        bids, asks = self.venue.book_levels(product_id)
+        return web.json_response(
+            {
+                "product_id": product_id,
+                "bids": [[format_decimal(p), format_decimal(s)] for p, s in bids[:depth]],
+                "asks": [[format_decimal(p), format_decimal(s)] for p, s in asks[:depth]],
+            }
+        )
 
     async def state(self, request: web.Request) -> web.Response:
         """Armed faults, connections, orders and the inside market of each product."""

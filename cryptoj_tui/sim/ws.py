@@ -35,6 +35,8 @@ FRAME_CHANNEL = {"level2": "l2_data"}
 """The `channel` a subscription's frames carry, where it differs from the subscription's name."""
 MAX_INBOUND_BYTES = 1 << 20
 MAX_QUEUED_BYTES = 32 << 20
+MAX_OVERSIZED_BYTES = 16 << 20
+"""The largest frame the `oversized` fault sends (within one connection's queue bound)."""
 MAX_CONNECTIONS_PER_CLIENT = 100
 """Connections open at once from one address (this venue's own guard: Coinbase documents only a
 rate of new connections)."""
@@ -240,6 +242,17 @@ class FeedEndpoint:
 
     def send_malformed(self, text: str = '{"channel":"l2_data","sequence_num":') -> None:
         """Fault: send a frame that is not valid JSON to every connection."""
+        for session in self.sessions:
+            session.send_raw(text)
+
+    def send_oversized(self, size: int) -> None:
+        """Fault: send every connection one well-formed JSON frame of `size` bytes, on a channel
+        no client subscribed to (a client's frame limit decides whether it is read or refused)."""
+        head, tail = '{"channel":"oversized","padding":"', '"}'
+        least = len(head) + len(tail)
+        if not least <= size <= MAX_OVERSIZED_BYTES:
+            raise ValueError(f"oversized frames are {least} to {MAX_OVERSIZED_BYTES:,} bytes, got {size}")
+        text = head + "x" * (size - len(head) - len(tail)) + tail
         for session in self.sessions:
             session.send_raw(text)
 

@@ -38,6 +38,12 @@ def test_the_intent_sync_window_defaults_to_the_engines_and_zero_is_allowed(tmp_
     assert load_settings({"intent_sync_window": "0.01"}, env={}).intent_sync_window == 0.01
 
 
+def test_the_frame_limit_is_read_from_every_layer(tmp_path: Path) -> None:
+    assert load_settings({}, env={}).max_frame_bytes == 64 * 1024 * 1024
+    assert load_settings({}, env={}, config_file=write(tmp_path, "max_frame_bytes = 65536\n")).max_frame_bytes == 65536
+    assert load_settings({"max_frame_bytes": "1048576"}, env={}).max_frame_bytes == 1 << 20
+
+
 def test_config_file_can_be_named_by_environment(tmp_path: Path) -> None:
     path = write(tmp_path, 'product = "ETH-USD"\n')
     assert load_settings({}, env={"CRYPTOJ_CONFIG": str(path)}).product == "ETH-USD"
@@ -69,6 +75,9 @@ def test_config_file_can_be_named_by_environment(tmp_path: Path) -> None:
             "environment CRYPTOJ_INTENT_SYNC_WINDOW: expected seconds from 0 to 1",
         ),
         ({}, {}, "intent_sync_window = true\n", "intent_sync_window: expected seconds from 0 to 1, got True"),
+        ({"max_frame_bytes": "12"}, {}, "", "--max-frame-bytes: expected bytes from 65,536 to 1,073,741,824, got '12'"),
+        ({}, {"CRYPTOJ_MAX_FRAME_BYTES": "64MB"}, "", "CRYPTOJ_MAX_FRAME_BYTES: expected a whole number >= 0"),
+        ({}, {}, "max_frame_bytes = 1e9\n", "max_frame_bytes: expected a whole number >= 0, got 1000000000.0"),
         ({}, {}, "colour = 'red'\n", "unknown setting 'colour'"),
         ({}, {}, "product = \n", "not valid TOML"),
     ],

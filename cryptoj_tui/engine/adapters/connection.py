@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 """A level2 snapshot of a deep book is one frame of several MB; allow far more than that."""
+MIN_FRAME_BYTES = 64 * 1024
+"""The smallest frame limit a configuration may set: every control and update frame fits."""
 
 HEALTHY_AFTER = 1.0
 """A session that stayed up this long (seconds) with frames resets the backoff: the next retry is

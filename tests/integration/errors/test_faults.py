@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import aiohttp
 import pytest
@@ -125,3 +127,62 @@ async def test_engine_verifies_every_checksum_of_a_checksumming_venue() -> None:
                 await next_event(events, lambda e: True)
             await wait_for_exact_book(engine, venue, "ETH-USD")
             assert engine.metrics.checksum_mismatches == 0 and engine.metrics.connects == 1
+
+
+async def test_frames_under_the_limit_are_read_and_over_it_close_the_connection(venue: PaperVenue) -> None:
+    """Scenario: the venue sends one frame just under the engine's frame limit, then one over it.
+    The first is read (an unknown channel: counted, the book untouched); the second closes the
+    connection as RFC 6455 says (1009), the engine reconnects and its book is exact again."""
+    limit = 256 * 1024
+    config = EngineConfig(ws_url=venue.ws_url, stale_after=3.0, max_frame_bytes=limit)
+    async with Engine(config) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        events = engine.events()
+        venue.feed.send_oversized(limit - 1024)
+        error = await next_event(events, lambda e: isinstance(e, FeedError))
+        assert "'oversized'" in error.message  # type: ignore[attr-defined]
+        await wait_for_exact_book(engine, venue, "BTC-USD")
+        assert engine.metrics.connects == 1 and engine.metrics.decode_errors == 1
+        venue.resume_flow()
+        venue.feed.send_oversized(limit + 1024)
+        status = await next_event(events, lambda e: isinstance(e, ConnectionStatus) and "byte limit" in e.reason)
+        assert f"a frame over the {limit:,}-byte limit: closed by us (1009)" in status.reason  # type: ignore[attr-defined]
+        await next_event(events, reconnected)
+        await wait_for_exact_book(engine, venue, "BTC-USD")
+        assert engine.metrics.connects == 2
+    with pytest.raises(ValueError, match="max_frame_bytes must be at least 65,536"):
+        EngineConfig(ws_url=venue.ws_url, max_frame_bytes=1000)
+
+
+async def test_control_endpoint_pauses_the_flow_and_shows_the_venue_book() -> None:
+    """Scenario: /sim/flow freezes and thaws the market; /sim/book is the venue's own book; the
+    oversized fault is armed over HTTP like the others; bad requests get 400s and 404s."""
+    config = VenueConfig(seed=3, step_interval=0.005, warmup_steps=50, control=True)
+    async with PaperVenue(config) as venue, aiohttp.ClientSession() as http:
+
+        async def book(query: str = "product_id=BTC-USD&depth=5") -> tuple[int, dict]:
+            async with http.get(f"{venue.rest_url}/sim/book?{query}") as response:
+                return response.status, await response.json()
+
+        async with http.post(f"{venue.rest_url}/sim/flow", json={"running": False}) as response:
+            assert (await response.json()) == {"ok": True, "running": False}
+        _, first = await book()
+        await asyncio.sleep(0.1)
+        _, second = await book()
+        bids, asks = venue.book_levels("BTC-USD")
+        assert first == second and len(first["bids"]) == 5
+        assert [[Decimal(p), Decimal(s)] for p, s in first["bids"]] == [list(level) for level in bids[:5]]
+        assert [[Decimal(p), Decimal(s)] for p, s in first["asks"]] == [list(level) for level in asks[:5]]
+        async with http.post(f"{venue.rest_url}/sim/flow", json={"running": True}) as response:
+            assert response.status == 200
+        async with asyncio.timeout(5):
+            while (await book())[1] == first:
+                await asyncio.sleep(0.02)
+        assert (await book("product_id=DOGE-USD"))[0] == 404
+        assert (await book("product_id=BTC-USD&depth=x"))[0] == 400
+        async with http.post(f"{venue.rest_url}/sim/flow", json={"running": "no"}) as response:
+            assert response.status == 400 and "running" in (await response.json())["message"]
+        for body, status in [({"fault": "oversized", "bytes": 4096}, 200), ({"fault": "oversized", "bytes": 1}, 400)]:
+            async with http.post(f"{venue.rest_url}/sim/faults", json=body) as response:
+                assert response.status == status, body

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from cryptoj_tui import headless
@@ -223,3 +224,29 @@ async def test_stay_keeps_the_engine_after_the_end_of_input_until_interrupted() 
     process.send_signal(signal.SIGINT)
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0 and "Traceback" not in err.decode()
+
+
+async def test_book_balances_and_reconcile_commands(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: a script reads the engine's book, its balances from the venue and asks for a
+    reconciliation now; bad arguments get one-line errors."""
+    lines = await run_script(
+        quiet_venue,
+        api_key[1],
+        [
+            {"cmd": "book", "product_id": "BTC-USD", "depth": 3},
+            {"cmd": "balances"},
+            {"cmd": "reconcile", "reason": "script"},
+            {"cmd": "book", "product_id": "ETH-USD"},
+            {"cmd": "book", "product_id": "BTC-USD", "depth": 0},
+            {"cmd": "book", "product_id": 7},
+        ],
+    )
+    book, balances, reconcile, unsubscribed, no_depth, bad_id = [line for line in lines if "reply" in line][2:]
+    bids, asks = quiet_venue.book_levels("BTC-USD")
+    assert book["live"] and [[Decimal(p), Decimal(s)] for p, s in book["bids"]] == [list(b) for b in bids[:3]]
+    assert [[Decimal(p), Decimal(s)] for p, s in book["asks"]] == [list(a) for a in asks[:3]]
+    assert balances["balances"]["USD"] == {"available": "100000", "hold": "0"}
+    assert reconcile == {"reply": "reconcile", "ok": True}
+    assert unsubscribed["error"] == "ETH-USD is not subscribed"
+    assert no_depth["error"] == "book depth must be a whole number from 1 to 10000, got 0"
+    assert bad_id["error"] == "book needs a product_id, got 7"

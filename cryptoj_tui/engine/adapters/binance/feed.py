@@ -20,7 +20,7 @@ import msgspec
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
 from cryptoj_tui.engine.adapters.binance.depth import BookStep, DepthSync, SyncState, decode_diff, decode_snapshot
 from cryptoj_tui.engine.adapters.coinbase.stream import excerpt
-from cryptoj_tui.engine.adapters.connection import Backoff, FrameTap, RestTap, WebSocketConnection
+from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff, FrameTap, RestTap, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.market_data import MarketData
@@ -56,6 +56,7 @@ class BinanceDepthFeed(ConnectedFeed):
         bus: EventBus,
         *,
         stale_after: float = 30.0,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
         backoff: Backoff | None = None,
         tap: FrameTap | None = None,
         rest_tap: RestTap | None = None,
@@ -80,6 +81,7 @@ class BinanceDepthFeed(ConnectedFeed):
             on_frame=self._on_frame,
             on_state=self._on_state,
             stale_after=stale_after,
+            max_frame_bytes=max_frame_bytes,
             backoff=backoff,
             tap=tap,
         )

@@ -30,6 +30,7 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
     TickerFrame,
 )
 from cryptoj_tui.engine.adapters.connection import (
+    MAX_FRAME_BYTES,
     Backoff,
     FrameTap,
     SequenceTracker,
@@ -80,6 +81,7 @@ class CoinbaseMarketFeed(ConnectedFeed):
         bus: EventBus,
         *,
         stale_after: float = 5.0,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
         backoff: Backoff | None = None,
         tap: FrameTap | None = None,
     ) -> None:
@@ -95,6 +97,7 @@ class CoinbaseMarketFeed(ConnectedFeed):
             on_frame=self._on_frame,
             on_state=self._on_state,
             stale_after=stale_after,
+            max_frame_bytes=max_frame_bytes,
             backoff=backoff,
             tap=tap,
         )

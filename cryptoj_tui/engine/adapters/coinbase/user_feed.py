@@ -19,7 +19,13 @@ from cryptoj_tui.engine.adapters.base import ConnectionOwner
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.market_feed import HEARTBEATS, subscribe_message
 from cryptoj_tui.engine.adapters.coinbase.stream import ErrorFrame, FrameError, StreamDecoder, UserFrame
-from cryptoj_tui.engine.adapters.connection import Backoff, FrameTap, SequenceTracker, WebSocketConnection
+from cryptoj_tui.engine.adapters.connection import (
+    MAX_FRAME_BYTES,
+    Backoff,
+    FrameTap,
+    SequenceTracker,
+    WebSocketConnection,
+)
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import ConnectionStatus, FeedError, SequenceGap
 from cryptoj_tui.engine.model import ConnectionState
@@ -40,6 +46,7 @@ class CoinbaseUserFeed(ConnectionOwner):
         on_update: Callable[[VenueOrderUpdate], None],
         on_resync: Callable[[str], None],
         stale_after: float = 5.0,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
         backoff: Backoff | None = None,
         tap: FrameTap | None = None,
     ) -> None:
@@ -56,6 +63,7 @@ class CoinbaseUserFeed(ConnectionOwner):
             on_frame=self._on_frame,
             on_state=self._on_state,
             stale_after=stale_after,
+            max_frame_bytes=max_frame_bytes,
             backoff=backoff,
             tap=tap,
         )
