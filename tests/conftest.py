@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+import resource
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,16 @@ async def trader(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> Async
         yield running
         if running.trading is not None:  # whatever the test did, the pre-trade totals kept up with it
             assert running.trading.execution.working_orders.is_consistent()
+
+
+@contextlib.contextmanager
+def disk_refusing_writes() -> Iterator[None]:
+    """This process's writes to files fail (EFBIG) while inside, as on a full disk: its file-size
+    limit drops to one byte (Python ignores SIGXFSZ, so the write fails instead of killing it).
+    Keep the block synchronous and short: pytest's own capture files are refused too."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))

@@ -8,9 +8,13 @@ faults (timings on a busy machine differ, so a race may need a few runs to come 
 
 The processes: `cryptoj sim --control --db FILE` (the venue, with its SQLite store, killed -9 and
 restarted on it) and `cryptoj headless --journal FILE` (the engine, killed -9 and restarted on its
-journal). The trader talks to the engine over its stdin and stdout as any script would; the faults
-go to the venue's /sim control endpoint; the verdict compares what the engine says with what the
-venue's own database holds.
+journal). The trader talks to the engine over its stdin and stdout as any script would, in one
+task; the faults come from another on their own seeded schedule, so they land in the middle of
+the trader's commands: the venue's through its /sim control endpoint, the disk's by dropping the
+engine's file-size limit (RLIMIT_FSIZE) to nothing for a moment, so every journal write fails as
+on a full disk. Every CHECK_EVERY seconds, and at the end, a checkpoint stops the faults, freezes
+the venue's market, asks the engine to reconcile and compares what it says (open orders,
+position, fees, balances, the book) with the venue's own database and book.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +51,8 @@ FAULTS = (
     "stall",
     "skip_sequence",
     "malformed",
+    "oversized",
+    "disk_full",
     "rest_503",
     "rest_429",
     "rest_latency",
@@ -55,8 +62,24 @@ FAULTS = (
 )
 
 
+CHECK_EVERY = 60.0
+"""Seconds between checkpoints (a run shorter than two of them has one in its middle)."""
+FRAME_LIMIT = 1 << 20
+"""The engine's frame limit in the run (`--max-frame-bytes`): the oversized fault sends frames a
+quarter under it and half over it."""
+STARTING_BALANCES = {"BTC": Decimal(2), "USD": Decimal(100_000)}
+CASH_DUST = Decimal("1e-9")
+"""How far the engine's cash flow (open cost minus realised PnL) may sit from the venue's fills:
+the average-cost split of a partial close divides at 28 digits. The venue's own balances and
+the engine's quantity and fees are compared exactly."""
+
+
 class ChaosFailure(AssertionError):
     """An invariant broke; the message names it and the seed."""
+
+
+class EngineGone(Exception):
+    """The engine was killed while a command was on its way (its outcome is the venue's to tell)."""
 
 
 @dataclass
@@ -73,6 +96,8 @@ class Tally:
     halted_windows: list[tuple[float, float]] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
     """What the verdict compared: orders at the venue, open ones, fills, halts."""
+    checkpoints: int = 0
+    books_compared: int = 0
 
     def recovered(self, kind: str, seconds: float) -> None:
         self.recoveries.setdefault(kind, []).append(seconds)
@@ -140,6 +165,8 @@ class VenueProcess(ChildProcess):
             str(self.key_file),
             "--rate-limit",
             "0",
+            "--balances",
+            ",".join(f"{currency}={amount}" for currency, amount in STARTING_BALANCES.items()),
             stdout=asyncio.subprocess.PIPE,
             stderr=self.log,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -159,7 +186,10 @@ class VenueProcess(ChildProcess):
 
 
 class EngineProcess(ChildProcess):
-    """`cryptoj headless` on a journal: commands in, one reply per command out (events skipped)."""
+    """`cryptoj headless` on a journal: commands in, one reply per command out (events skipped).
+
+    Its stderr is copied to engine.log by this process: the disk fault limits the engine's own
+    writes, and its log must not be what the fault takes."""
 
     def __init__(self, workdir: Path, venue: VenueProcess, key_file: Path) -> None:
         self.journal = workdir / "journal.db"
@@ -167,6 +197,9 @@ class EngineProcess(ChildProcess):
         self.key_file = key_file
         self.log = open(workdir / "engine.log", "ab")  # noqa: SIM115 - closed in stop()
         self.events: Counter[str] = Counter()
+        self.up = asyncio.Event()
+        """Set while the engine answers; cleared from a kill until its restart has answered."""
+        self._copying: asyncio.Task[None] | None = None
 
     async def start(self) -> float:
         """Start and wait for its BTC-USD book; the seconds that took."""
@@ -175,6 +208,8 @@ class EngineProcess(ChildProcess):
             sys.executable,
             "-m",
             "cryptoj_tui",
+            "--max-frame-bytes",
+            str(FRAME_LIMIT),
             "headless",
             "--ws-url",
             self.venue.ws_url,
@@ -186,25 +221,32 @@ class EngineProcess(ChildProcess):
             "BTC-USD",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=self.log,
+            stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             limit=1 << 24,
         )
-        await self.reply_to("ready", timeout=60)
+        self._copying = asyncio.ensure_future(self._copy_log(self.process))
+        await self._reply(self.process, "ready", timeout=60)
         return time.monotonic() - started
+
+    async def _copy_log(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stderr is not None
+        while line := await process.stderr.readline():
+            self.log.write(line)
+        self.log.flush()
 
     @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
 
-    async def reply_to(self, name: str, timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
-        assert self.process is not None and self.process.stdout is not None
+    async def _reply(self, process: asyncio.subprocess.Process, name: str, timeout: float) -> dict[str, Any]:
+        assert process.stdout is not None
         async with asyncio.timeout(timeout):
             while True:
-                line = await self.process.stdout.readline()
+                line = await process.stdout.readline()
                 if not line:
-                    raise ChaosFailure(f"the engine ended while a {name!r} reply was awaited (see engine.log)")
+                    raise EngineGone(f"the engine ended while a {name!r} reply was awaited (see engine.log)")
                 message = json.loads(line)
                 if "event" in message:
                     self.events[message["event"]] += 1
@@ -216,16 +258,35 @@ class EngineProcess(ChildProcess):
                         raise ChaosFailure(f"the engine could not subscribe at start: {message}")
 
     async def command(self, name: str, **fields: Any) -> dict[str, Any]:
-        assert self.process is not None and self.process.stdin is not None
-        self.process.stdin.write((json.dumps({"cmd": name, **fields}) + "\n").encode())
-        await self.process.stdin.drain()
-        return await self.reply_to(name)
+        """Send one command once the engine is up and wait for its reply; EngineGone when the
+        engine is killed meanwhile."""
+        await self.up.wait()
+        return await self.ask(name, **fields)
+
+    async def ask(self, name: str, **fields: Any) -> dict[str, Any]:
+        """Send one command now (up or not) and wait for its reply."""
+        process = self.process
+        assert process is not None and process.stdin is not None
+        try:
+            process.stdin.write((json.dumps({"cmd": name, **fields}) + "\n").encode())
+            await process.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise EngineGone(f"the engine was gone before {name!r}: {exc}") from None
+        return await self._reply(process, name, REPLY_TIMEOUT)
+
+    async def kill(self) -> None:
+        self.up.clear()
+        await super().kill()
+        if self._copying is not None:
+            await self._copying
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             assert self.process.stdin is not None
             self.process.stdin.close()  # headless ends at the end of its input
             await self._ended_within(15)
+        if self._copying is not None:
+            await self._copying
         self.log.close()
 
 
@@ -236,6 +297,9 @@ class Chaos:
         self.seconds = seconds
         self.seed = seed
         self.rng = random.Random(seed)
+        """The trader's choices."""
+        self.fault_rng = random.Random(f"faults {seed}")
+        """The fault schedule's: its own, so the schedule is the seed's whatever the trader waits for."""
         self.workdir = workdir
         key = generate_key()
         self.key_name = key.name
@@ -247,6 +311,14 @@ class Chaos:
         self.halted_since: float | None = None
         self.asked: list[str] = []
         """client_order_ids the engine said it placed (acked or finished)."""
+        self.faults_allowed = asyncio.Event()
+        """Cleared while a checkpoint compares (no new fault starts)."""
+        self.injecting = asyncio.Lock()
+        """Held while a fault is being injected (a checkpoint waits for it to finish)."""
+        self.lifting: set[asyncio.Task[None]] = set()
+        """Faults that end by themselves a moment later (latency, the full disk)."""
+        self.disk_limit: tuple[int, int] | None = None
+        """The engine's file-size limit before the disk fault lowered it, while it is lowered."""
 
     def fail(self, what: str) -> ChaosFailure:
         return ChaosFailure(f"chaos seed {self.seed}: {what} (logs in {self.workdir})")
@@ -260,16 +332,17 @@ class Chaos:
             if roll < 0.5:  # re-arm after a while, as a person would
                 reply = await engine.command("rearm", reason="chaos: trader re-arms")
                 if reply.get("ok") and reply.get("state") == "ACTIVE":
-                    self.tally.halted_windows.append((self.halted_since, time.time()))
-                    self.halted_since = None
+                    self._halt_ended()
                 self.tally.actions["rearm"] += 1
             else:  # a halted engine must refuse
                 reply = await self._place(mid)
-                if reply.get("ok"):
+                if reply.get("ok") and reply["order"]["status"] not in ("REJECTED", "FAILED"):
                     raise self.fail(f"an order was placed while HALTED: {reply}")
             return
         if roll < 0.55:
-            await self._place(mid)
+            reply = await self._place(mid)
+            if not reply.get("ok"):  # the engine may have halted itself (a journal it cannot write)
+                await self._note_halt()
         elif roll < 0.85:
             orders = (await engine.command("orders")).get("orders", [])
             working = [o for o in orders if o["status"] in WORKING]
@@ -287,6 +360,15 @@ class Chaos:
             self.tally.actions["kill"] += 1
             if reply.get("ok"):
                 self.halted_since = time.time()
+
+    async def _note_halt(self) -> None:
+        if self.halted_since is None and (await self.engine.command("state")).get("state") == "HALTED":
+            self.halted_since = time.time()
+
+    def _halt_ended(self) -> None:
+        if self.halted_since is not None:
+            self.tally.halted_windows.append((self.halted_since, time.time()))
+            self.halted_since = None
 
     async def _place(self, mid: Decimal) -> dict[str, Any]:
         rng = self.rng
@@ -313,76 +395,118 @@ class Chaos:
 
     # -- the faults ------------------------------------------------------------------------
 
-    async def inject(self, session: aiohttp.ClientSession) -> None:
-        fault = self.rng.choice(FAULTS)
+    async def fault_loop(self, session: aiohttp.ClientSession) -> None:
+        """Inject the seeded schedule of faults, each when its time comes, whatever the trader is doing."""
+        rng = self.fault_rng
+        while True:
+            await asyncio.sleep(rng.uniform(0.5, 2.5))
+            await self.faults_allowed.wait()
+            async with self.injecting:
+                await self.inject(session, rng.choice(FAULTS))
+
+    async def inject(self, session: aiohttp.ClientSession, fault: str) -> None:
+        rng = self.fault_rng
         self.tally.faults[fault] += 1
-        control = f"{self.venue.http_url}/sim/faults"
-        bodies = {
+        bodies: dict[str, dict[str, Any]] = {
             "drop": {"fault": "drop"},
             "stall": {"fault": "stall", "seconds": 1.5},
             "skip_sequence": {"fault": "skip_sequence"},
             "malformed": {"fault": "malformed"},
+            "oversized": {"fault": "oversized", "bytes": rng.choice((FRAME_LIMIT * 3 // 4, FRAME_LIMIT * 3 // 2))},
             "rest_503": {"fault": "rest_error", "status": 503, "count": 3},
             "rest_429": {"fault": "rest_error", "status": 429, "count": 2},
             "rest_latency": {"fault": "rest_latency", "seconds": 0.3},
             "reject_orders": {"fault": "reject_orders", "reason": "INSUFFICIENT_FUND", "count": 2},
         }
         if fault in bodies:
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with session.post(control, json=bodies[fault], timeout=aiohttp.ClientTimeout(total=5)):
-                    pass
+            await self._control(session, "/sim/faults", bodies[fault])
             if fault == "rest_latency":  # lifted again after a while (it stays until then)
-                asyncio.get_running_loop().call_later(2.0, lambda: asyncio.ensure_future(self._lift(session)))
+                self._later(2.0, lambda: self._control(session, "/sim/faults", {"fault": "rest_latency", "seconds": 0}))
+        elif fault == "disk_full":
+            self._refuse_disk()
+            self._later(rng.uniform(0.3, 2.0), self._accept_disk)
         elif fault == "venue_restart":
             await self.venue.kill()
-            await asyncio.sleep(self.rng.uniform(0.2, 1.5))
+            await asyncio.sleep(rng.uniform(0.2, 1.5))
             await self.venue.start()
         else:  # engine_kill: SIGKILL, then a restart on its journal
             await self.engine.kill()
-            if self.halted_since is not None:
-                self.tally.halted_windows.append((self.halted_since, time.time()))
+            self.disk_limit = None  # a new process: the limit went with the old one
+            self._halt_ended()
             seconds = await self.engine.start()
             self.tally.recovered("engine restart on its journal", seconds)
-            state = await self.engine.command("state")
-            self.halted_since = time.time() if state.get("state") == "HALTED" else None
+            state = (await self.engine.ask("state")).get("state")
+            self.halted_since = time.time() if state == "HALTED" else None
+            self.engine.up.set()
 
-    async def _lift(self, session: aiohttp.ClientSession) -> None:
+    def _later(self, seconds: float, lift: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        async def after() -> None:
+            await asyncio.sleep(seconds)
+            await lift()
+
+        task = asyncio.ensure_future(after())
+        self.lifting.add(task)
+        task.add_done_callback(self.lifting.discard)
+
+    async def _control(self, session: aiohttp.ClientSession, path: str, body: dict[str, Any]) -> None:
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            async with session.post(
-                f"{self.venue.http_url}/sim/faults",
-                json={"fault": "rest_latency", "seconds": 0},
-                timeout=aiohttp.ClientTimeout(total=5),
-            ):
+            async with session.post(f"{self.venue.http_url}{path}", json=body, timeout=aiohttp.ClientTimeout(total=5)):
                 pass
+
+    def _refuse_disk(self) -> None:
+        """Every write the engine makes to a file (its journal and its WAL) fails from now on, as
+        on a full disk: its file-size limit drops to one byte. Python ignores SIGXFSZ, so a write
+        past the limit fails with EFBIG instead of killing the process."""
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(self.engine.pid)
+            if self.disk_limit is None:
+                self.disk_limit = process.rlimit(psutil.RLIMIT_FSIZE)
+            process.rlimit(psutil.RLIMIT_FSIZE, (1, self.disk_limit[1]))
+
+    async def _accept_disk(self) -> None:
+        if self.disk_limit is not None:
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(self.engine.pid).rlimit(psutil.RLIMIT_FSIZE, self.disk_limit)
+            self.disk_limit = None
 
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> Tally:
         await self.venue.start()
         await self.engine.start()
-        deadline = time.monotonic() + self.seconds
-        next_fault = time.monotonic() + self.rng.uniform(0.5, 2.0)
-        next_sample = time.monotonic()
+        self.engine.up.set()
+        started = time.monotonic()
+        deadline = started + self.seconds
+        every = min(CHECK_EVERY, self.seconds / 2)
+        next_check = started + every
+        next_sample = started
+        self.faults_allowed.set()
         async with aiohttp.ClientSession() as session:
+            faults = asyncio.ensure_future(self.fault_loop(session))
             try:
                 while time.monotonic() < deadline:
                     mid = await self._mid(session)
                     if mid is not None:
-                        await self.trade_once(mid)
-                    if time.monotonic() >= next_fault:
-                        await self.inject(session)
-                        next_fault = time.monotonic() + self.rng.uniform(0.5, 2.5)
+                        with contextlib.suppress(EngineGone):  # killed under the trader's command
+                            await self.trade_once(mid)
                     if time.monotonic() >= next_sample:
                         self._sample()
                         next_sample = time.monotonic() + 1.0
+                    if time.monotonic() >= next_check and deadline - time.monotonic() > every / 2:
+                        await self.checkpoint(session)
+                        next_check = time.monotonic() + every
                     await asyncio.sleep(self.rng.uniform(0.02, 0.15))
-                await self._quiesce(session)
-                engine_orders = (await self.engine.command("orders"))["orders"]
-                positions = (await self.engine.command("positions"))["positions"]
+                faults.cancel()
+                await self.checkpoint(session, final=True)
             finally:
+                faults.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await faults
+                for task in list(self.lifting):
+                    task.cancel()
                 await self.engine.stop()
                 await self.venue.stop()
-        self._verdict(engine_orders, positions)
+        self._verdict()
         return self.tally
 
     async def _mid(self, session: aiohttp.ClientSession) -> Decimal | None:
@@ -396,84 +520,180 @@ class Chaos:
     def _sample(self) -> None:
         with contextlib.suppress(psutil.Error):
             process = psutil.Process(self.engine.pid)
-            self.tally.rss_mb.append(process.memory_info().rss / 2**20)
-            self.tally.fds.append(process.num_fds())
+            rss, fds = process.memory_info().rss, process.num_fds()
+            if rss and fds:  # not a process just killed
+                self.tally.rss_mb.append(rss / 2**20)
+                self.tally.fds.append(fds)
 
-    async def _quiesce(self, session: aiohttp.ClientSession) -> None:
-        """No more faults; the engine re-armed and reconciled with a venue that is up."""
-        if self.venue.process is None or self.venue.process.returncode is not None:
-            await self.venue.start()
-        async with session.post(f"{self.venue.http_url}/sim/reset") as response:
-            response.raise_for_status()
-        await self._lift(session)
-        if self.halted_since is not None:
-            await self.engine.command("rearm", reason="chaos: end of run")
-            self.tally.halted_windows.append((self.halted_since, time.time()))
-            self.halted_since = None
-        # Orders far from the market, still open at the end: the open sets compared below are
-        # not empty only because every order near the inside filled while the run settled.
-        mid = await self._mid(session)
-        for n in range(3):
-            if mid is not None:
-                price = str((mid - 500 - n).quantize(Decimal("0.01")))
-                reply = await self.engine.command(
-                    "place", product_id="BTC-USD", side="buy", type="limit", size="0.001", price=price
-                )
-                if reply.get("ok"):
-                    self.asked.append(reply["order"]["client_order_id"])
-        # Unknown outcomes resolve and the scheduled reconcile runs (every few seconds).
-        previous: list[Any] = []
-        async with asyncio.timeout(60):
-            while True:
-                await asyncio.sleep(3)
-                orders = (await self.engine.command("orders"))["orders"]
-                if orders == previous and not any(o["status"] in ("PENDING_NEW", "PENDING_CANCEL") for o in orders):
-                    return
-                previous = orders
+    # -- checkpoints -----------------------------------------------------------------------
 
-    # -- the verdict -----------------------------------------------------------------------
+    async def checkpoint(self, session: aiohttp.ClientSession, *, final: bool = False) -> None:
+        """No fault running, the venue up with its market frozen, the engine reconciled: then
+        everything the engine says must be what the venue holds."""
+        self.faults_allowed.clear()
+        async with self.injecting:  # a fault under way (an engine restart) finishes first
+            for task in list(self.lifting):
+                task.cancel()
+            await self._accept_disk()
+            if self.venue.process is None or self.venue.process.returncode is not None:
+                await self.venue.start()
+            async with session.post(f"{self.venue.http_url}/sim/reset") as response:
+                response.raise_for_status()
+            await self._control(session, "/sim/faults", {"fault": "rest_latency", "seconds": 0})
+            if final:
+                await self._leave_orders_open(session)
+            async with session.post(f"{self.venue.http_url}/sim/flow", json={"running": False}) as response:
+                response.raise_for_status()
+            await self._settled()
+            reply = await self.engine.command("reconcile", reason="chaos checkpoint")
+            if not reply.get("ok"):
+                raise self.fail(f"the engine could not reconcile at a checkpoint: {reply}")
+            self._compare(
+                (await self.engine.command("orders"))["orders"],
+                (await self.engine.command("positions"))["positions"],
+                (await self.engine.command("balances"))["balances"],
+            )
+            await self._books_agree(session)
+            self.tally.checkpoints += 1
+            async with session.post(f"{self.venue.http_url}/sim/flow", json={"running": True}) as response:
+                response.raise_for_status()
+        self.faults_allowed.set()
+
+    async def _leave_orders_open(self, session: aiohttp.ClientSession) -> None:
+        """Re-armed, three orders far from the market: the open sets compared at the end are not
+        empty only because every order near the inside filled while the run settled."""
+        await self.engine.command("rearm", reason="chaos: end of run")
+        self._halt_ended()
+        placed, reply = 0, {}
+        try:
+            async with asyncio.timeout(30):  # the engine trades again once the faults stop
+                while placed < 3:
+                    mid = await self._mid(session)
+                    if mid is not None:
+                        price = str((mid - 500 - placed).quantize(Decimal("0.01")))
+                        reply = await self.engine.command(
+                            "place", product_id="BTC-USD", side="buy", type="limit", size="0.001", price=price
+                        )
+                        if reply.get("ok") and reply["order"]["status"] == "OPEN":
+                            self.asked.append(reply["order"]["client_order_id"])
+                            placed += 1
+                            continue
+                    await asyncio.sleep(0.5)
+        except TimeoutError:
+            raise self.fail(f"the engine did not trade again after the faults stopped: {reply}") from None
+
+    async def _settled(self) -> None:
+        """Wait until no order's placement or cancel is still being answered or resolved."""
+        try:
+            async with asyncio.timeout(60):
+                while True:
+                    orders = (await self.engine.command("orders"))["orders"]
+                    if not any(o["status"] in ("PENDING_NEW", "PENDING_CANCEL") for o in orders):
+                        return
+                    await asyncio.sleep(0.3)
+        except TimeoutError:
+            raise self.fail("orders still pending 60 s after the faults stopped") from None
+
+    async def _books_agree(self, session: aiohttp.ClientSession) -> None:
+        """The engine's book equals the venue's (the market frozen: the same version of it), level
+        for level, 50 a side; it may take a moment to resync after the last fault."""
+        engine_book: dict[str, Any] = {}
+        venue_book: dict[str, Any] = {}
+        try:
+            async with asyncio.timeout(20):
+                while True:
+                    async with session.get(f"{self.venue.http_url}/sim/book?product_id=BTC-USD&depth=50") as r:
+                        venue_book = await r.json()
+                    engine_book = await self.engine.command("book", product_id="BTC-USD", depth=50)
+                    if engine_book.get("live") and all(
+                        _levels(engine_book[side]) == _levels(venue_book[side]) for side in ("bids", "asks")
+                    ):
+                        self.tally.books_compared += 1
+                        return
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            raise self.fail(
+                f"the engine's book is not the venue's: engine {engine_book.get('bids', [])[:2]} / "
+                f"{engine_book.get('asks', [])[:2]}, venue {venue_book.get('bids', [])[:2]} / "
+                f"{venue_book.get('asks', [])[:2]}"
+            ) from None
 
     def _venue_orders(self) -> list[dict[str, Any]]:
         with contextlib.closing(sqlite3.connect(self.venue.db)) as db:
             rows = db.execute("SELECT document FROM orders WHERE owner = ?", (self.key_name,)).fetchall()
         return [json.loads(row[0]) for row in rows]
 
-    def _verdict(self, engine_orders: list[dict[str, Any]], positions: dict[str, Any]) -> None:
+    def _venue_accounts(self) -> dict[str, Decimal]:
+        with contextlib.closing(sqlite3.connect(self.venue.db)) as db:
+            rows = db.execute(
+                "SELECT currency, available, hold FROM accounts WHERE owner = ?", (self.key_name,)
+            ).fetchall()
+        return {currency: Decimal(available) + Decimal(hold) for currency, available, hold in rows}
+
+    def _compare(
+        self, engine_orders: list[dict[str, Any]], positions: dict[str, Any], balances: dict[str, Any]
+    ) -> None:
+        """The engine's open orders, position, fees and balances against the venue's database."""
+        venue_orders = self._venue_orders()
+        venue_open = sorted(o["client_order_id"] for o in venue_orders if o["status"] in ("OPEN", "PENDING"))
+        engine_open = sorted(o["client_order_id"] for o in engine_orders if o["status"] in WORKING)
+        if venue_open != engine_open:
+            only_venue = sorted(set(venue_open) - set(engine_open))[:3]
+            only_engine = sorted(set(engine_open) - set(venue_open))[:3]
+            raise self.fail(f"open orders differ: only at the venue {only_venue}, only in the engine {only_engine}")
+        fills = [f for o in venue_orders for f in o["fills"]]
+        signed = [(1 if f["side"] == "BUY" else -1, Decimal(f["price"]), Decimal(f["size"])) for f in fills]
+        quantity = sum((sign * size for sign, _, size in signed), Decimal(0))
+        paid = sum((sign * price * size for sign, price, size in signed), Decimal(0))
+        fees = sum((Decimal(f["commission"]) for f in fills), Decimal(0))
+        position = positions.get("BTC-USD", {})
+        held = Decimal(position.get("quantity", "0"))
+        if held != quantity:
+            raise self.fail(f"position {held} is not the venue's fills {quantity}")
+        if Decimal(position.get("fees", "0")) != fees:
+            raise self.fail(f"fees {position.get('fees')} are not the venue's commissions {fees}")
+        cost = held * Decimal(position.get("average_price", "0"))
+        if abs(cost - Decimal(position.get("realised", "0")) - paid) > CASH_DUST:
+            raise self.fail(f"cash flow {cost} - {position.get('realised')} is not the venue's fills {paid}")
+        venue = self._venue_accounts()
+        expected = {"BTC": STARTING_BALANCES["BTC"] + quantity, "USD": STARTING_BALANCES["USD"] - paid - fees}
+        for currency, amount in expected.items():
+            if venue.get(currency, STARTING_BALANCES[currency]) != amount:
+                raise self.fail(f"the venue's {currency} {venue.get(currency)} is not its start plus fills {amount}")
+            told = balances.get(currency, {})
+            if Decimal(told.get("available", "0")) + Decimal(told.get("hold", "0")) != amount:
+                raise self.fail(f"the engine's {currency} balance {told} is not the venue's {amount}")
+        self.tally.checked.update({"open orders compared": len(venue_open), "fills compared": len(fills)})
+
+    # -- the verdict -----------------------------------------------------------------------
+
+    def _verdict(self) -> None:
+        """At the end: every order once at the venue, none lost, none placed while halted, the
+        engine's memory and descriptors flat."""
         venue_orders = self._venue_orders()
         at_venue = Counter(o["client_order_id"] for o in venue_orders)
         doubled = [cid for cid, n in at_venue.items() if n > 1]
         if doubled:
             raise self.fail(f"orders at the venue twice: {doubled[:5]}")
-        # What the engine knows: its working orders in memory, and every order in its journal
-        # (a restarted engine loads only the working ones; the finished stay on disk).
+        # What the engine knows: every order in its journal (a restarted engine loads only the
+        # working ones; the finished stay on disk). The disk fault can leave an order out of it
+        # only if it never left: its intent is written before it is sent.
         with contextlib.closing(sqlite3.connect(self.engine.journal)) as db:
             journalled = {row[0] for row in db.execute("SELECT client_order_id FROM orders")}
-        engine_ids = {o["client_order_id"] for o in engine_orders} | journalled
-        lost = [cid for cid in self.asked if cid not in at_venue and cid not in engine_ids]
+        lost = [cid for cid in self.asked if cid not in at_venue and cid not in journalled]
         if lost:
             raise self.fail(f"orders the engine acked that neither it nor the venue knows: {lost[:5]}")
-        unknown = sorted(set(at_venue) - engine_ids)
+        unknown = sorted(set(at_venue) - journalled)
         if unknown:
-            raise self.fail(f"orders at the venue the engine does not know: {unknown[:5]}")
-        venue_open = sorted(o["client_order_id"] for o in venue_orders if o["status"] in ("OPEN", "PENDING"))
-        engine_open = sorted(o["client_order_id"] for o in engine_orders if o["status"] in WORKING)
-        if venue_open != engine_open:
-            raise self.fail(f"open orders differ: venue {venue_open[:5]}..., engine {engine_open[:5]}...")
-        filled = sum(
-            (Decimal(f["size"]) * (1 if f["side"] == "BUY" else -1) for o in venue_orders for f in o["fills"]),
-            Decimal(0),
-        )
-        held = Decimal(positions.get("BTC-USD", {}).get("quantity", "0"))
+            raise self.fail(f"orders at the venue the engine's journal does not know: {unknown[:5]}")
         self.tally.checked.update(
             {
                 "orders at the venue": len(venue_orders),
-                "open at the end": len(venue_open),
+                "open at the end": sum(o["status"] in ("OPEN", "PENDING") for o in venue_orders),
                 "fills": sum(len(o["fills"]) for o in venue_orders),
                 "halts": len(self.tally.halted_windows),
             }
         )
-        if held != filled:
-            raise self.fail(f"position {held} is not the venue's fills {filled}")
         for order in venue_orders:
             created = _epoch(order["created_time"])
             for start, end in self.tally.halted_windows:
@@ -487,8 +707,13 @@ class Chaos:
             raise self.fail(f"engine file descriptors grew: {fds[:3]} ... {fds[-3:]}")
 
 
+def _levels(side: list[list[str]]) -> list[tuple[Decimal, Decimal]]:
+    return [(Decimal(price), Decimal(size)) for price, size in side]
+
+
 def _first_words(text: str) -> str:
-    return " ".join(str(text).split()[:4])
+    """A refusal's first words, a file path shortened to its name (run directories differ)."""
+    return " ".join(Path(word).name if word.startswith("/") else word for word in str(text).split()[:4])
 
 
 def _epoch(text: str) -> float:
@@ -505,10 +730,28 @@ def report(tally: Tally, seconds: float, seeds: list[int]) -> str:
         "venue (`cryptoj sim`) each ran in their own process; a seeded trader placed, cancelled and "
         "killed while a seeded schedule injected the faults below, overlapping.",
         "",
-        "Invariants checked: no order at the venue twice (client ids); none the engine acked lost; the "
-        "engine's open orders equal the venue's; its position equals the sum of the venue's fills, to "
-        "the unit; no order reached the venue while the engine was HALTED, and a halted engine refused "
-        "every order the trader tried; engine memory and file descriptors flat.",
+        "Faults: WebSocket drops (no close frame), stalls (1.5 s without a frame), skipped sequence "
+        "numbers, malformed frames, oversized frames (a well-formed frame a quarter under the engine's "
+        f"{FRAME_LIMIT:,}-byte frame limit, or half over it: read, or the connection closed with 1009 "
+        "and reopened), REST 503 and 429 bursts, REST latency (0.3 s for 2 s), rejected orders, the "
+        "venue killed -9 and restarted on its SQLite store, the engine killed -9 and restarted on its "
+        "journal, and a full disk (the engine's file-size limit dropped to one byte for 0.3-2 s: every "
+        "journal write and commit fails, as on a disk that refuses them; an fsync alone failing is not "
+        "injected). They come from their own task on their own seeded schedule, so they land in the "
+        "middle of the trader's commands and of each other (a latency or a full disk lasts while the "
+        "next faults arrive).",
+        "",
+        f"Checkpoints, every {CHECK_EVERY:g} s and at the end: the faults stop, the venue's market "
+        "freezes, the engine reconciles; then its open orders must equal the venue's (client ids); "
+        "its position the sum of the venue's fills, to the unit, its fees the venue's commissions, "
+        f"its cash flow (open cost minus realised PnL) the fills' within {CASH_DUST} USD (the "
+        "average-cost split divides at 28 digits); the venue's balances its starting balances plus "
+        "the fills, exactly, and the engine's balances the venue's; the engine's book the venue's "
+        "own, 50 levels a side, level for level, within 20 s of the faults stopping. At the end, "
+        "too: no order at the venue twice; none the engine acked lost; every order at the venue in "
+        "the engine's journal; none reached the venue while the engine was HALTED, and a halted "
+        "engine refused every order the trader tried; once the faults stop the engine places orders "
+        "again; engine memory and file descriptors flat.",
         "",
         "| fault | injected |",
         "|---|---|",
@@ -530,12 +773,12 @@ def report(tally: Tally, seconds: float, seeds: list[int]) -> str:
         "",
         *(f"- {name}: {count}" for name, count in tally.refusals.most_common(12)),
         "",
-        "Compared at the end of the runs: " + ", ".join(f"{n} {what}" for what, n in tally.checked.items()) + ".",
+        f"Compared at {tally.checkpoints} checkpoints ({tally.books_compared} books): "
+        + ", ".join(f"{n} {what}" for what, n in tally.checked.items())
+        + " (open orders and fills summed over the checkpoints).",
         "",
         f"Engine memory {min(tally.rss_mb, default=0):.0f}-{max(tally.rss_mb, default=0):.0f} MiB, "
         f"file descriptors {min(tally.fds, default=0)}-{max(tally.fds, default=0)} over the runs.",
-        "",
-        "Not injected yet: a disk that refuses fsync (the journal's own tests cover it, not this run).",
         "",
     ]
     return "\n".join(lines)
@@ -548,6 +791,8 @@ def merge(into: Tally, other: Tally) -> None:
     for kind, times in other.recoveries.items():
         into.recoveries.setdefault(kind, []).extend(times)
     into.checked.update(other.checked)
+    into.checkpoints += other.checkpoints
+    into.books_compared += other.books_compared
     into.rss_mb += other.rss_mb
     into.fds += other.fds
 

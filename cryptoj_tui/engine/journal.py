@@ -24,7 +24,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -78,6 +79,12 @@ MIGRATIONS: list[str] = [
 
 _flush_to_disk = getattr(os, "fdatasync", os.fsync)
 """fdatasync where there is one (Linux): the WAL's data, without its timestamps."""
+
+
+Statement = tuple[str, Any, bool]
+"""(sql, its parameters, whether they are many rows for executemany)."""
+MAX_REFUSED_WRITES = 100_000
+"""Writes a refusing disk may leave waiting (a halted engine makes few: its cancels and fills)."""
 
 
 class JournalError(RuntimeError):
@@ -208,6 +215,9 @@ class Journal:
             raise JournalError(f"journal {path}: cannot open: {exc}") from None
         except OSError as exc:
             raise JournalError(f"journal {path}: cannot open its WAL file: {exc.strerror or exc}") from None
+        self._refused: deque[tuple[list[Statement], bool]] = deque(maxlen=MAX_REFUSED_WRITES)
+        self.dropped_writes = 0
+        """Refused writes dropped, the oldest first, once MAX_REFUSED_WRITES waited."""
         self._sync_lock = threading.Lock()
         self.syncs = 0
         """How many times `sync` flushed the WAL to the disk."""
@@ -233,22 +243,43 @@ class Journal:
         """The schema version on disk."""
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _write(self, sql: str, args: tuple[Any, ...], *, durable: bool = False) -> None:
-        """One statement, committed on its own (autocommit); fsynced before returning if durable."""
+    def _commit(self, statements: list[Statement], *, durable: bool = False, keep: bool = True) -> None:
+        """Write `statements` in one transaction, after every earlier write the disk refused.
+
+        JournalError if the disk or the file fails; nothing of them is written then. With `keep`
+        (a fact that has happened: a fill, an order's state, a trading state, an event) they wait,
+        in order, and go first with the next write that the disk takes: written later out of order,
+        an order's totals could reach the disk without the fill they count, and a restarted engine
+        would never count that fill. Without it (an intent: its order is not sent) they are dropped.
+        """
         try:
-            (self._durable_db if durable else self._db).execute(sql, args)
+            while self._refused:
+                self._run(*self._refused[0])
+                self._refused.popleft()
+            self._run(statements, durable)
         except sqlite3.Error as exc:
+            if keep:
+                if len(self._refused) == MAX_REFUSED_WRITES:
+                    self.dropped_writes += 1  # the oldest goes; the venue still knows what it said
+                self._refused.append((statements, durable))
             raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Several statements in one transaction (one commit); JournalError, as `_write`'s, if
-        the disk or the file fails (nothing of them is written then)."""
-        try:
-            with self._transaction():
-                yield
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+    def _run(self, statements: list[Statement], durable: bool) -> None:
+        if len(statements) == 1 and not statements[0][2]:  # one statement: committed on its own
+            sql, args, _ = statements[0]
+            (self._durable_db if durable else self._db).execute(sql, args)
+            return
+        with self._transaction():
+            for sql, args, many in statements:
+                if many:
+                    self._db.executemany(sql, args)
+                else:
+                    self._db.execute(sql, args)
+
+    @property
+    def refused_writes(self) -> int:
+        """Writes the disk refused that wait to go first with the next one it takes."""
+        return len(self._refused)
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         """Every row of one query; JournalError names the journal when the disk or the file fails."""
@@ -263,20 +294,20 @@ class Journal:
         """Record an order before it is sent: in the WAL file when this returns (it survives the
         process being killed), and fsynced too if `durable` (it survives a power cut)."""
         now = time.time()
-        self._write(
+        insert = (
             "INSERT INTO orders (client_order_id, order_id, product_id, request, status, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                order.client_order_id,
-                order.order_id,
-                order.product_id,
-                _request_json(order.request),
-                str(order.status),
-                order.created_at,
-                now,
-            ),
-            durable=durable,
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
+        row = (
+            order.client_order_id,
+            order.order_id,
+            order.product_id,
+            _request_json(order.request),
+            str(order.status),
+            order.created_at,
+            now,
+        )
+        self._commit([(insert, row, False)], durable=durable, keep=False)
 
     def record_order(self, order: Order) -> None:
         """Record an order's current state (after an ack, a fill, a cancel...)."""
@@ -286,21 +317,22 @@ class Journal:
         """Record the current state of several orders, in one transaction: one commit to the WAL
         for a kill switch's two hundred cancels, not two hundred."""
         now = time.time()
-        rows = [_order_row(o, now) for o in orders]
-        with self._writing():
-            self._db.executemany(UPDATE_ORDER, rows)
+        self._commit([(UPDATE_ORDER, [_order_row(o, now) for o in orders], True)])
 
     def record_edit(self, order: Order) -> None:
         """Record an order the venue edited in place: its request as it now is, and the event."""
-        with self._writing():
-            self._db.execute(
-                "UPDATE orders SET request=?, updated_at=? WHERE client_order_id=?",
-                (_request_json(order.request), time.time(), order.client_order_id),
-            )
-            self._db.execute(
-                "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
-                (time.time(), "order.edited", f"{order.client_order_id} {order.order_id}: {order.request}"),
-            )
+        now = time.time()
+        edited = f"{order.client_order_id} {order.order_id}: {order.request}"
+        self._commit(
+            [
+                (
+                    "UPDATE orders SET request=?, updated_at=? WHERE client_order_id=?",
+                    (_request_json(order.request), now, order.client_order_id),
+                    False,
+                ),
+                (INSERT_EVENT, (now, "order.edited", edited), False),
+            ]
+        )
 
     def record_fill(self, fill: Fill, order: Order | None = None) -> None:
         """Record one execution and, in the same commit, the order's totals after it.
@@ -309,45 +341,26 @@ class Journal:
         counted again when a restarted engine learns the totals from the venue (found by the
         chaos run: an engine killed between the two writes doubled a position's fills).
         """
-        with self._writing():
-            self._db.execute(
-                "INSERT INTO fills (client_order_id, product_id, side, size, value, fee, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    fill.client_order_id,
-                    fill.product_id,
-                    str(fill.side),
-                    str(fill.size),
-                    str(fill.value),
-                    str(fill.fee),
-                    time.time(),
-                ),
-            )
-            if order is not None:
-                self._db.execute(UPDATE_ORDER, _order_row(order, time.time()))
+        now = time.time()
+        row = (fill.client_order_id, fill.product_id, str(fill.side), str(fill.size), str(fill.value), str(fill.fee))
+        statements: list[Statement] = [(INSERT_FILL, (*row, now), False)]
+        if order is not None:
+            statements.append((UPDATE_ORDER, _order_row(order, now), False))
+        self._commit(statements)
 
     def record_event(self, kind: str, detail: str) -> None:
         """Record a state change, an alert, a reconciliation difference."""
-        self._write("INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (time.time(), kind, detail))
+        self._commit([(INSERT_EVENT, (time.time(), kind, detail), False)])
 
     def set_state(self, key: str, value: str) -> None:
         """Durably remember a value (the trading state and why)."""
-        self._write(
-            "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, value),
-            durable=True,
-        )
+        self._commit([(UPSERT_STATE, (key, value), False)], durable=True)
 
     def set_states(self, values: dict[str, str], event: tuple[str, str]) -> None:
         """Remember values and record the event (kind, detail) that changed them, in one
         transaction: in the WAL file when this returns (it survives the process dying), and
         durable once `sync` has run (the caller has that done off its thread)."""
-        with self._writing():
-            self._db.executemany(
-                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                list(values.items()),
-            )
-            self._db.execute("INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (time.time(), *event))
+        self._commit([(UPSERT_STATE, list(values.items()), True), (INSERT_EVENT, (time.time(), *event), False)])
 
     def state(self, key: str) -> str | None:
         """A remembered value, or None."""
@@ -442,9 +455,26 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._roll_back()  # a COMMIT the disk refused may leave its transaction open
+                raise
+        self._roll_back()
+
+    def _roll_back(self) -> None:
+        # Left open, every later BEGIN would fail: the journal would stay unwritable after the
+        # disk came back.
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
 
+INSERT_FILL = "INSERT INTO fills (client_order_id, product_id, side, size, value, fee, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+INSERT_EVENT = "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)"
+UPSERT_STATE = "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
 UPDATE_ORDER = (
     "UPDATE orders SET order_id=?, status=?, filled_size=?, filled_value=?, fees=?, reason=?, updated_at=?"
     " WHERE client_order_id=?"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from cryptoj_tui.engine.journal import MIGRATIONS, Journal, JournalError
-from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus
+from cryptoj_tui.engine.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, VenueOrderUpdate
+from tests.conftest import disk_refusing_writes
 
 
 def test_intent_state_fill_and_events_round_trip(tmp_path: Path) -> None:
@@ -270,3 +271,35 @@ def test_a_fill_and_its_orders_totals_reach_the_file_together(tmp_path: Path) ->
     journal = Journal(path)
     (record,) = journal.orders()
     assert record.filled_size == D("0.4") == sum(f.size for f in journal.fills())
+
+
+def test_writes_a_full_disk_refused_go_first_when_it_takes_writes_again(tmp_path: Path) -> None:
+    """Chaos (a full disk, then an engine killed): a fill the disk refused, then the next fill
+    written with the order's totals, left a journal whose totals counted a fill it did not hold;
+    restarted on it, the engine never counted that fill. A refused write now waits and goes first,
+    in order, with the next write the disk takes; an intent the disk refuses is not kept (its order
+    is not sent)."""
+    path = tmp_path / "j.db"
+    journal = Journal(path)
+    order = Order("c1", OrderRequest("BTC-USD", "buy", "limit", "1", price="10"))
+    journal.record_intent(order)
+    _, first = order.apply(VenueOrderUpdate("v1", "c1", "OPEN", D("0.4"), D("4"), D("0.01")))
+    assert first is not None
+    with disk_refusing_writes():
+        with pytest.raises(JournalError, match=f"journal {path}: cannot write: "):
+            journal.record_fill(first, order)
+        with pytest.raises(JournalError):
+            journal.record_intent(Order("c2", OrderRequest("BTC-USD", "buy", "limit", "1", price="9")))
+        with pytest.raises(JournalError):
+            journal.set_state("trading_state", "HALTED")
+    assert journal.refused_writes == 2  # the fill and the state; not the intent
+    _, second = order.apply(VenueOrderUpdate("v1", "c1", "OPEN", D("1"), D("10"), D("0.02")))
+    assert second is not None
+    journal.record_fill(second, order)
+    assert journal.refused_writes == 0 and journal.dropped_writes == 0
+    journal.close()
+    again = Journal(path)  # what a restarted engine reads
+    (record,) = again.orders()
+    assert [f.size for f in again.fills()] == [D("0.4"), D("0.6")]
+    assert record.filled_size == D("1") == sum(f.size for f in again.fills())
+    assert again.state("trading_state") == "HALTED" and not again.has_order("c2")
