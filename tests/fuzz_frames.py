@@ -16,7 +16,20 @@ FUZZ_SEED = int(os.environ.get("CRYPTOJ_FUZZ_SEED", "1"))
 CHANNELS = ("l2_data", "market_trades", "ticker", "heartbeats")
 STAMP = "2026-12-05T09:30:00.000000000Z"
 _NOISE = '{}[]",:0123456789.-eE abcxyzNnul\\'
-_SWAPS = ('"x"', "-1", "1e999", "[]", "{}", "null", '"-0.5"', '"1e-99999"', "true", '"' + "9" * 400 + '"')
+_SWAPS = (
+    '"x"',
+    "-1",
+    "1e999",
+    "[]",
+    "{}",
+    "null",
+    '"-0.5"',
+    '"1e-99999"',
+    "true",
+    '"' + "9" * 400 + '"',
+    '"NaN"',
+    '"-Infinity"',
+)
 
 
 @dataclass
@@ -121,3 +134,53 @@ class FrameMaker:
                 # A bad frame's content never reaches the model: the venue did not mean it.
                 frame = self.valid(next(next_sequence), BookModel())
                 yield ("mutated", self.mutated(frame)) if roll < 0.9 else ("truncated", self.truncated(frame))
+
+
+@dataclass
+class VenueOrder:
+    """One of the user's orders as the fuzz server reports it: its ids, size and side, and the
+    totals it has claimed so far (each valid update claims a little more)."""
+
+    order_id: str
+    client_order_id: str
+    size: D
+    filled: D = D(0)
+    value: D = D(0)
+    fees: D = D(0)
+
+
+class UserFrameMaker(FrameMaker):
+    """Frames of the authenticated `user` channel about `orders`: valid ones move an order's
+    fills forward (never past its size) or change its status; bad ones are made as for the
+    market channels (mutated, truncated)."""
+
+    def __init__(self, orders: list[VenueOrder], seed: int = FUZZ_SEED) -> None:
+        super().__init__("user", seed)
+        self.orders = orders
+
+    def valid(self, sequence_num: int, model: BookModel) -> str:
+        rng = self.rng
+        order = rng.choice(self.orders)
+        step = min(order.size - order.filled, order.size * D(rng.randrange(0, 30)) / 100)
+        order.filled += step
+        order.value += step * (D(100) + D(rng.randrange(0, 100)) / 100)
+        order.fees += step * D("0.6")
+        status = "FILLED" if order.filled == order.size else rng.choice(("OPEN", "OPEN", "PENDING", "CANCEL_QUEUED"))
+        update = {
+            "order_id": order.order_id,
+            "client_order_id": order.client_order_id,
+            "status": status,
+            "product_id": "BTC-USD",
+            "cumulative_quantity": f"{order.filled:f}",
+            "avg_price": f"{order.value / order.filled:f}" if order.filled else "0",
+            "filled_value": f"{order.value:f}",
+            "total_fees": f"{order.fees:f}",
+        }
+        events = [{"type": "update", "orders": [update]}]
+        return json.dumps({"channel": "user", "timestamp": STAMP, "sequence_num": sequence_num, "events": events})
+
+
+def user_snapshot(sequence_num: int) -> str:
+    """The user channel's first frame: no open orders yet."""
+    events = [{"type": "snapshot", "orders": []}]
+    return json.dumps({"channel": "user", "timestamp": STAMP, "sequence_num": sequence_num, "events": events})

@@ -140,14 +140,14 @@ class Execution:
             update = VenueOrderUpdate.from_json(data)
             order = Order(client_order_id=client_id or f"venue-{order_id}", request=OrderRequest.from_venue(data))
             self._journal.record_intent(order)
-        except (OrderError, JournalError, KeyError, ArithmeticError) as exc:
+        except (ValueError, JournalError, KeyError, ArithmeticError) as exc:
             why = (
                 f"no {exc.args[0]!r} field"
                 if isinstance(exc, KeyError)
                 else (
                     str(exc)
-                    if isinstance(exc, OrderError | JournalError)
-                    else "its filled size, value or fees are not numbers"
+                    if isinstance(exc, ValueError | JournalError)
+                    else f"a number in it cannot be read: {exc!r}"
                 )
             )
             self.report(
@@ -263,6 +263,15 @@ class Execution:
         if order is None:
             if update.status in ("OPEN", "PENDING"):
                 self._on_unknown_order(update.order_id)
+            return
+        if update.filled_size > order.request.size or (
+            update.filled_size > order.filled_size and update.filled_value < order.filled_value
+        ):  # a fill of more than was asked, or one worth less than nothing: no position takes it
+            self._alert(
+                "warning",
+                f"the venue says order {client_id} filled {update.filled_size:f} for {update.filled_value:f} "
+                f"(size {order.request.size:f}, filled {order.filled_size:f} for {order.filled_value:f}): not applied",
+            )
             return
         revived = order.status is OrderStatus.FAILED and not order.order_id
         if revived:  # we had given it up for lost; the venue's word wins

@@ -342,20 +342,35 @@ class VenueOrderUpdate:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VenueOrderUpdate:
-        """From a REST order object or a user-channel order (KeyError/ValueError if malformed)."""
-        filled = Decimal(str(data.get("filled_size", data.get("cumulative_quantity", "0")) or "0"))
+        """From a REST order object or a user-channel order (KeyError/ValueError if malformed,
+        a number that is not one, or is negative, infinite or 10^15 and over included)."""
+        filled = _venue_number("filled size", data.get("filled_size", data.get("cumulative_quantity", "0")))
         value = data.get("filled_value")
         if value in (None, ""):
-            value = filled * Decimal(str(data.get("average_filled_price", data.get("avg_price", "0")) or "0"))
+            price = _venue_number("average price", data.get("average_filled_price", data.get("avg_price", "0")))
+            value = filled * price
         return cls(
             order_id=str(data["order_id"]),
             client_order_id=str(data.get("client_order_id", "")),
             status=str(data["status"]),
             filled_size=filled,
-            filled_value=Decimal(str(value)),
-            total_fees=Decimal(str(data.get("total_fees", "0") or "0")),
+            filled_value=_venue_number("filled value", value, limit=2 * MAX_INTEGER_DIGITS),
+            total_fees=_venue_number("total fees", data.get("total_fees", "0"), signed=True),
             reject_reason=clip(str(data.get("reject_reason", "") or "")),
         )
+
+
+def _venue_number(name: str, value: object, *, signed: bool = False, limit: int = MAX_INTEGER_DIGITS) -> Decimal:
+    """A number the venue sent ("" and None are 0); ValueError names it if it cannot be one
+    (fees may be negative: a maker rebate)."""
+    try:
+        number = Decimal(str(value or "0"))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or (number < 0 and not signed) or number.adjusted() >= limit:
+        bounds = f"under 10^{limit}" if signed else f"from 0 to under 10^{limit}"
+        raise ValueError(f"{name} {clip(repr(value))} is not a finite number {bounds}")
+    return number
 
 
 @dataclass

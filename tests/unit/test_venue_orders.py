@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
@@ -11,10 +13,10 @@ from cryptoj_tui.cdp_keys import generate_key
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest
 from cryptoj_tui.engine.bus import EventBus, Subscription
-from cryptoj_tui.engine.events import Reconciled
+from cryptoj_tui.engine.events import Alert, Reconciled
 from cryptoj_tui.engine.execution import Execution
 from cryptoj_tui.engine.journal import Journal
-from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderStatus
+from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderStatus, VenueOrderUpdate
 
 REQUESTS = [
     OrderRequest("BTC-USD", "sell", "market", "0.5"),
@@ -98,7 +100,7 @@ def test_a_venue_order_without_a_client_id_is_tracked_by_its_venue_id(execution:
     ("fields", "why"),
     [
         ({"order_configuration": {"market_market_ioc": {"quote_size": "100"}}}, "without a base_size"),
-        ({"filled_size": "lots"}, "its filled size, value or fees are not numbers"),
+        ({"filled_size": "lots"}, "filled size 'lots' is not a finite number from 0 to under 10^15"),
         ({"product_id": "BTC"}, "BTC"),
     ],
 )
@@ -151,3 +153,42 @@ def test_a_venue_order_the_journal_has_as_finished_is_reported_once_and_not_take
     assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None  # the user channel's snapshot after
     (report,) = drain(events)
     assert report.detail == "open at the venue, journalled as finished: BTC-USD" and execution.orders == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"filled_size": "NaN"}, "filled size 'NaN' is not a finite number from 0 to under 10^15"),
+        ({"filled_size": "-0.5"}, "filled size '-0.5' is not a finite number"),
+        ({"filled_size": "9" * 400}, "is not a finite number from 0 to under 10^15"),
+        ({"filled_value": "Infinity"}, "filled value 'Infinity' is not a finite number from 0 to under 10^30"),
+        ({"total_fees": "[]"}, "total fees '[]' is not a finite number under 10^15"),
+        ({"filled_value": "", "average_filled_price": "-1"}, "average price '-1' is not a finite number"),
+    ],
+)
+def test_a_venue_update_with_numbers_that_are_not_is_refused_in_one_line(fields: dict, why: str) -> None:
+    """Fuzz (user channel): a 400-digit filled size went into an order and its position."""
+    data = {"order_id": "v1", "status": "OPEN", "filled_size": "0.1", "filled_value": "1", "total_fees": "0"}
+    with pytest.raises(ValueError, match=re.escape(why)):
+        VenueOrderUpdate.from_json(data | fields)
+    assert VenueOrderUpdate.from_json(data | {"total_fees": "-0.01"}).total_fees == D("-0.01")  # a rebate
+
+
+def test_a_fill_of_more_than_the_order_or_worth_less_than_nothing_is_not_applied(execution: Execution) -> None:
+    """Fuzz (user channel): the venue's word is taken for fills, but not for a fill past the
+    order's size or one whose value falls: neither reaches the order or a position."""
+    order = execution.take_in_venue_order(venue_order(REQUESTS[1], filled_size="0.1", filled_value="1.025"))
+    assert order is not None
+    events = execution._bus.subscribe()
+    for filled, value in (("0.6", "6.15"), ("0.2", "1.0")):
+        execution.on_venue_update(
+            VenueOrderUpdate("v1", "c1", "OPEN", D(filled), D(value), D(0))  # size 0.5; 1.025 so far
+        )
+    assert (order.filled_size, order.filled_value) == (D("0.1"), D("1.025"))
+    alerts = [e.message for e in iter(events.get_nowait, None) if isinstance(e, Alert)]
+    assert alerts == [
+        "the venue says order c1 filled 0.6 for 6.15 (size 0.5, filled 0.1 for 1.025): not applied",
+        "the venue says order c1 filled 0.2 for 1.0 (size 0.5, filled 0.1 for 1.025): not applied",
+    ]
+    execution.on_venue_update(VenueOrderUpdate("v1", "c1", "OPEN", D("0.5"), D("5.125"), D(0)))
+    assert order.filled_size == D("0.5")
