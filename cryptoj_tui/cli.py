@@ -311,7 +311,9 @@ def run_paper_replay(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cryptoj replay: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        config = EngineConfig(ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after)
+        config = EngineConfig(
+            ws_url=venue_process.ws_url, key=key, stale_after=settings.stale_after, limits=settings.risk
+        )
         app = CryptojApp(
             config,
             wanted[0],
@@ -351,6 +353,7 @@ def engine_config(settings: Settings, log_path: Path | None = None, record: Path
             key=key,
             stale_after=settings.stale_after,
             max_frame_bytes=settings.max_frame_bytes,
+            limits=settings.risk,
             record_path=record,
         )
         return config, venue_process, "paper (embedded)"
@@ -364,6 +367,7 @@ def engine_config(settings: Settings, log_path: Path | None = None, record: Path
         stale_after=settings.stale_after,
         intent_sync_window=settings.intent_sync_window,
         max_frame_bytes=settings.max_frame_bytes,
+        limits=settings.risk,
         record_path=record,
     )
     config.trading_config()  # a bad key is reported now, in one line

@@ -22,6 +22,7 @@ import tomlkit.exceptions
 from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, MIN_FRAME_BYTES
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
 from cryptoj_tui.engine.model import check_product_id
+from cryptoj_tui.engine.risk import RiskLimits
 
 APP_NAME = "cryptoj"
 VENUES = {
@@ -143,6 +144,34 @@ def _keys(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(name), str(keys)) for name, keys in value.items()))
 
 
+def _risk(value: object) -> RiskLimits:
+    """A [risk] table (limit = value, and [risk.products."ETH-USD"] tables of a product's own
+    max_order_size and max_position) or, from the environment, "limit=value;limit=value"."""
+    if isinstance(value, str):
+        pairs = [part.partition("=") for part in value.split(";") if part.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise ValueError(f"expected limit=value pairs separated by ';', got {value!r}")
+        value = {name.strip(): number.strip() for name, _, number in pairs}
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table of limit = value, got {value!r}")
+    limits = RiskLimits()
+    for name, number in value.items():
+        if name != "products":
+            limits = limits.replace(str(name), number)
+    products = value.get("products", {})
+    if not isinstance(products, dict):
+        raise ValueError(f'products: expected tables such as [risk.products."ETH-USD"], got {products!r}')
+    for product_id, own in products.items():
+        if not isinstance(own, dict):
+            raise ValueError(f"products.{product_id}: expected a table of max_order_size / max_position, got {own!r}")
+        for name, number in own.items():
+            try:
+                limits = limits.replace(str(name), number, str(product_id))
+            except ValueError as exc:
+                raise ValueError(f"products.{product_id}: {exc}") from None
+    return limits
+
+
 def _order_size(value: object) -> str:
     """A positive size written exactly (a TOML float like 0.1 is read through its text)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -192,6 +221,8 @@ class Settings:
     """Seconds an order's journalled intent may wait for its flush to disk (0: before it is sent)."""
     max_frame_bytes: int = MAX_FRAME_BYTES
     """The largest WebSocket frame the engine takes (a larger one closes the connection)."""
+    risk: RiskLimits = field(default_factory=RiskLimits)
+    """Pre-trade limits: the account's, and products' own (docs in README, Risk limits)."""
     order_size: str = "0.01"
     """The size an order ticket opens with."""
     theme: str = "textual-dark"
@@ -227,6 +258,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "journal": _optional_path,
     "intent_sync_window": _intent_sync_window,
     "max_frame_bytes": _frame_bytes,
+    "risk": _risk,
     "order_size": _order_size,
     "theme": _theme,
     "keys": _keys,
@@ -245,6 +277,8 @@ HELP: dict[str, str] = {
     "shared with the intents of that window (0: flushed before the order is sent)",
     "max_frame_bytes": "the largest WebSocket frame the engine takes, in bytes; a larger one closes the "
     "connection, which reconnects (default 64 MiB: a level2 snapshot is several MB)",
+    "risk": 'risk limits: a [risk] table of limit = value, [risk.products."ETH-USD"] for a product\'s own '
+    "max_order_size and max_position",
     "order_size": "the size an order ticket opens with (F1-F4 pick others)",
     "theme": "colour theme: any of Textual's themes (textual-dark, nord, gruvbox, ...)",
     "keys": "remapped keys: a [keys] table of binding id = keys",

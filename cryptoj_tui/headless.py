@@ -9,7 +9,7 @@ A bad command is answered with an error and the engine keeps running. End of inp
 Commands: subscribe {product_ids}, place {product_id, side, type, size, price?, stop_price?,
 end_time?, post_only?} (market, ioc and fok replies wait for the outcome), cancel {client_order_id},
 cancel_all {product_id?, side?}, kill {reason, flatten?}, rearm {reason}, orders, positions, state,
-set_limit {name, value, reason}, book {product_id, depth?}, balances, reconcile {reason?}.
+set_limit {name, value, reason, product_id?}, book {product_id, depth?}, balances, reconcile {reason?}.
 """
 
 from __future__ import annotations
@@ -158,7 +158,11 @@ async def _state(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _set_limit(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
-    engine.set_limit(str(command.get("name")), command.get("value"), str(command.get("reason") or "headless"))
+    product_id = command.get("product_id")
+    if product_id is not None and not isinstance(product_id, str):
+        raise ValueError(f"set_limit's product_id must be a product id, got {product_id!r}")
+    reason = str(command.get("reason") or "headless")
+    engine.set_limit(str(command.get("name")), command.get("value"), reason, product_id)
     return {}
 
 

@@ -417,9 +417,10 @@ class Engine:
         """Lift a halt (a person's explicit decision, journalled)."""
         self._trading().emergency.rearm(reason)
 
-    def set_limit(self, name: str, value: Any, reason: str) -> None:
-        """Change a risk limit at run time (journalled, published)."""
-        self._trading().set_limit(name, value, reason)
+    def set_limit(self, name: str, value: Any, reason: str, product_id: str | None = None) -> None:
+        """Change a risk limit at run time, the account's or (`product_id`) one product's own
+        max_order_size or max_position (journalled, published)."""
+        self._trading().set_limit(name, value, reason, product_id)
 
     async def wait_for(self, order: Order, status: str | OrderStatus, timeout: float = 10.0) -> Order:
         """Wait until `order` reaches `status` (TimeoutError says where it is instead)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
 
+from cryptoj_tui.engine.model import check_product_id
 from cryptoj_tui.engine.orders import OrderRequest, OrderSide
 
 HUNDRED = Decimal(100)
@@ -31,9 +32,44 @@ class TradingState(enum.StrEnum):
     """Nothing new; stays so across restarts until a person re-arms."""
 
 
+PRODUCT_LIMITS = ("max_order_size", "max_position")
+"""The limits a product may set for itself, in its own base units (`[risk.products."ETH-USD"]`)."""
+
+
+@dataclass(frozen=True)
+class ProductLimits:
+    """One product's own limits in its base units; None leaves the account's."""
+
+    max_order_size: Decimal | None = None
+    max_position: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        for name in PRODUCT_LIMITS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _positive(name, value))
+
+
+def _positive(name: str, value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError(f"risk limit {name}: {value!r} is not a number")
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"risk limit {name}: {value!r} is not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise ValueError(f"risk limit {name} must be a positive number, got {value}")
+    return number
+
+
 @dataclass(frozen=True)
 class RiskLimits:
-    """The limits, in base units, quote currency, percent and counts. Frozen: change with `replace`."""
+    """The limits, in base units, quote currency, percent and counts. Frozen: change with `replace`.
+
+    Sizes in base units are the account's defaults; a product's own (`products`) win for it, so
+    10 BTC and 10 of a coin worth a cent need not be the same limit. `max_gross_notional` bounds
+    the whole account in quote currency, each quote currency on its own.
+    """
 
     max_order_size: Decimal = Decimal("5")
     max_order_notional: Decimal = Decimal("250000")
@@ -54,9 +90,21 @@ class RiskLimits:
     reject_storm: int = 10
     """Halt after this many rejects or venue errors within `storm_window` seconds."""
     storm_window: float = 10.0
+    max_gross_notional: Decimal = Decimal("1000000")
+    """Largest exposure of the account in one quote currency: every position and working order
+    of the products quoted in it, at mid, with the new order at its price."""
+    products: tuple[tuple[str, ProductLimits], ...] = ()
+    """Products' own limits, (product id, limits), sorted by product id."""
 
     def __post_init__(self) -> None:
+        for product_id, own in self.products:
+            check_product_id(product_id)
+            if not isinstance(own, ProductLimits):
+                raise ValueError(f"risk limits of {product_id}: expected ProductLimits, got {own!r}")
+        object.__setattr__(self, "products", tuple(sorted(self.products)))
         for f in dataclasses.fields(self):
+            if f.name == "products":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, str):
                 try:
@@ -69,9 +117,30 @@ class RiskLimits:
             if (isinstance(value, Decimal) and not value.is_finite()) or value <= 0:
                 raise ValueError(f"risk limit {f.name} must be a positive number, got {value}")
 
-    def replace(self, name: str, value: object) -> RiskLimits:
-        """A copy with one limit changed (ValueError names a bad name or value)."""
-        names = [f.name for f in dataclasses.fields(self)]
+    def for_product(self, product_id: str) -> ProductLimits:
+        """`product_id`'s own limits (all None when it has none)."""
+        return dict(self.products).get(product_id, NO_PRODUCT_LIMITS)
+
+    def max_order_size_of(self, product_id: str) -> Decimal:
+        """The max order size that applies to `product_id` (its own, else the account's)."""
+        return self.for_product(product_id).max_order_size or self.max_order_size
+
+    def max_position_of(self, product_id: str) -> Decimal:
+        """The max position that applies to `product_id` (its own, else the account's)."""
+        return self.for_product(product_id).max_position or self.max_position
+
+    def replace(self, name: str, value: object, product_id: str | None = None) -> RiskLimits:
+        """A copy with one limit changed, the account's or (`product_id`) one product's own
+        (ValueError names a bad name, product or value)."""
+        if product_id is not None:
+            check_product_id(product_id)
+            if name not in PRODUCT_LIMITS:
+                raise ValueError(f"a product has its own {' and '.join(PRODUCT_LIMITS)} only, not {name!r}")
+            change: dict[str, Any] = {name: value}  # checked by ProductLimits.__post_init__
+            own = dataclasses.replace(self.for_product(product_id), **change)
+            others = tuple((p, limits) for p, limits in self.products if p != product_id)
+            return dataclasses.replace(self, products=(*others, (product_id, own)))
+        names = [f.name for f in dataclasses.fields(self) if f.name != "products"]
         if name not in names:
             raise ValueError(f"unknown risk limit {name!r}; known: {', '.join(names)}")
         current = getattr(self, name)
@@ -83,6 +152,9 @@ class RiskLimits:
             raise ValueError(f"risk limit {name}: {value!r} is not a number") from None
         changes: dict[str, Any] = {name: typed}  # checked again by __post_init__
         return dataclasses.replace(self, **changes)
+
+
+NO_PRODUCT_LIMITS = ProductLimits()
 
 
 @dataclass(frozen=True)
@@ -99,6 +171,8 @@ class RiskContext:
     available_quote: Decimal
     rules: ProductRules | None = None
     """The venue's increments and size bounds for the product (None: unknown, not checked)."""
+    gross_notional: Decimal = Decimal(0)
+    """The account's exposure in the order's quote currency before it (see RiskLimits)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +247,7 @@ class RiskManager:
             ("price collar", self._check_collar),
             ("notional", self._check_notional),
             ("position", self._check_position),
+            ("gross notional", self._check_gross_notional),
             ("open orders", self._check_open_orders),
             ("order rate", self._check_rate),
             ("balance", self._check_balance),
@@ -218,9 +293,14 @@ class RiskManager:
         return None
 
     def _check_size(self, request: OrderRequest, context: RiskContext) -> str | None:
-        if request.size > self.limits.max_order_size:
-            return f"size {request.size:f} is over the max order size {self.limits.max_order_size:f}"
+        limit = self.limits.max_order_size_of(request.product_id)
+        if request.size > limit:
+            return f"size {request.size:f} is over the max order size {limit:f}{self._own(request, 'max_order_size')}"
         return None
+
+    def _own(self, request: OrderRequest, name: str) -> str:
+        """ " of BTC-USD" where the limit is the product's own."""
+        return f" of {request.product_id}" if getattr(self.limits.for_product(request.product_id), name) else ""
 
     def _check_collar(self, request: OrderRequest, context: RiskContext) -> str | None:
         if context.mid is None:
@@ -246,10 +326,23 @@ class RiskManager:
     def _check_position(self, request: OrderRequest, context: RiskContext) -> str | None:
         sign = request.side.sign
         worst = context.position + sign * (context.working_same_side + request.size)
-        if abs(worst) > self.limits.max_position and abs(worst) > abs(context.position):
+        limit = self.limits.max_position_of(request.product_id)
+        if abs(worst) > limit and abs(worst) > abs(context.position):
             return (
                 f"position would reach {worst:f} (with working orders), over the max position "
-                f"{self.limits.max_position:f}"
+                f"{limit:f}{self._own(request, 'max_position')}"
+            )
+        return None
+
+    def _check_gross_notional(self, request: OrderRequest, context: RiskContext) -> str | None:
+        if context.position * request.side.sign < 0 and request.size <= abs(context.position):
+            return None  # it makes the exposure smaller
+        gross = context.gross_notional + request.size * self._price(request, context)
+        if gross > self.limits.max_gross_notional:
+            quote = request.product_id.split("-", 1)[1]
+            return (
+                f"gross notional would reach {gross:.2f} {quote} (positions and working orders at mid), "
+                f"over the max gross notional {self.limits.max_gross_notional:f}"
             )
         return None
 

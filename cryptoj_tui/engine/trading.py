@@ -353,8 +353,23 @@ class Trading:
             available_base=self.portfolio.available(base),
             available_quote=self.portfolio.available(quote),
             rules=self.products.get(request.product_id),
+            gross_notional=self.gross_notional(quote),
         )
         return self.risk.check(request, context)
+
+    def gross_notional(self, quote: str) -> Decimal:
+        """The account's exposure in `quote`: every position and working order of the products
+        quoted in it, at mid (a product without a mid cannot be valued and counts nothing)."""
+        working, total = self.execution.working_orders, Decimal(0)
+        for product_id in set(self.portfolio.positions) | working.products():
+            if product_id.split("-", 1)[1] != quote:
+                continue
+            mid = self._market_data.mid(product_id)
+            if mid is not None:
+                held = abs(self.portfolio.quantity(product_id))
+                buying, selling = working.leaves(product_id, OrderSide.BUY), working.leaves(product_id, OrderSide.SELL)
+                total += (held + buying + selling) * mid
+        return total
 
     def _require_ok(self, request: OrderRequest, replacing: Order | None = None, context: str = "") -> None:
         """Run the checks; a refusal is published and raised (OrderRefusedError, `context` first)."""
@@ -445,13 +460,16 @@ class Trading:
         """HALTED now, then everything cancelled (and flattened if asked)."""
         return await self.emergency.kill_switch(reason, flatten=flatten)
 
-    def set_limit(self, name: str, value: object, reason: str) -> None:
-        """Change one risk limit at run time; journalled and published."""
-        old = getattr(self.risk.limits, name, None)
-        self.risk.limits = self.risk.limits.replace(name, value)
-        new = getattr(self.risk.limits, name)
-        self.journal.record_event("risk.limit", f"{name}: {old} -> {new} ({reason})")
-        self._bus.publish(RiskLimitChanged(limit=name, old=str(old), new=str(new), reason=reason))
+    def set_limit(self, name: str, value: object, reason: str, product_id: str | None = None) -> None:
+        """Change one risk limit at run time, the account's or one product's own; journalled and
+        published (a product's limit is named "max_position ETH-USD")."""
+        limits = self.risk.limits
+        old = getattr(limits if product_id is None else limits.for_product(product_id), name, None)
+        self.risk.limits = limits.replace(name, value, product_id)
+        new = getattr(self.risk.limits if product_id is None else self.risk.limits.for_product(product_id), name)
+        label = name if product_id is None else f"{name} {product_id}"
+        self.journal.record_event("risk.limit", f"{label}: {old} -> {new} ({reason})")
+        self._bus.publish(RiskLimitChanged(limit=label, old=str(old), new=str(new), reason=reason))
 
     @property
     def state(self) -> TradingState:
@@ -462,12 +480,39 @@ class Trading:
         """Every limit with how much of it is in use now (the risk screen's bars)."""
         limits = self.risk.limits
         working = self.execution.working()
-        positions = [abs(p.quantity) for p in self.portfolio.positions.values()]
         ages = [self._market_data.update_age(p) for p in {o.product_id for o in working}]
         daily_loss, drawdown = self.emergency.losses()
+        own = {p for p, product in limits.products if product.max_position is not None}
+        others = [abs(p.quantity) for p in self.portfolio.positions.values() if p.product_id not in own]
+        traded = set(self.portfolio.positions) | set(self._market_data.products()) | {o.product_id for o in working}
+        quotes = sorted({p.split("-", 1)[1] for p in traded})
         return [
             LimitUsage(
-                "max_position", max(positions, default=Decimal(0)), limits.max_position, "largest |position|", "base"
+                "max_position",
+                max(others, default=Decimal(0)),
+                limits.max_position,
+                "largest |position| of the products without their own",
+                "base",
+            ),
+            *(
+                LimitUsage(
+                    f"max_position {product_id}",
+                    abs(self.portfolio.quantity(product_id)),
+                    limits.max_position_of(product_id),
+                    "|position|, the product's own limit",
+                    "base",
+                )
+                for product_id in sorted(own)
+            ),
+            *(
+                LimitUsage(
+                    f"max_gross_notional {quote}",
+                    self.gross_notional(quote),
+                    limits.max_gross_notional,
+                    "positions and working orders at mid",
+                    "quote",
+                )
+                for quote in quotes
             ),
             LimitUsage("max_open_orders", len(working), limits.max_open_orders, "working orders"),
             LimitUsage(
@@ -489,6 +534,11 @@ class Trading:
                 f"halts; rejects/errors in {limits.storm_window:g}s",
             ),
             LimitUsage("max_order_size", None, limits.max_order_size, "per order", "base"),
+            *(
+                LimitUsage(f"max_order_size {product_id}", None, own.max_order_size, "per order", "base")
+                for product_id, own in limits.products
+                if own.max_order_size is not None
+            ),
             LimitUsage("max_order_notional", None, limits.max_order_notional, "per order", "quote"),
             LimitUsage("price_collar_pct", None, limits.price_collar_pct, "per order, through mid", "percent"),
         ]

@@ -50,6 +50,10 @@ class WorkingOrders:
         """The size still working on this product and side."""
         return self._leaves.get((product_id, side), ZERO)
 
+    def products(self) -> set[str]:
+        """Every product with size working."""
+        return {product_id for product_id, _ in self._leaves}
+
     def orders(self, product_id: str | None = None, side: OrderSide | None = None) -> list[Order]:
         """The working orders, optionally of one product and side, oldest first."""
         return [

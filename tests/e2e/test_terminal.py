@@ -123,7 +123,7 @@ def test_in_80_by_24_an_order_is_placed_halted_and_trading_rearmed(terminal: Cal
     term.wait_for(lambda s: "● connected" in s and "ACTIVE" in s and len(ladder_prices(s)) >= 10)
     term.press("Down")
     term.press("b")
-    ticket = term.wait_for(lambda s: "BUY BTC-USD" in s and "checks     ✓ 9 passed" in s)
+    ticket = term.wait_for(lambda s: "BUY BTC-USD" in s and "checks     ✓ 10 passed" in s)
     assert "enter send" in ticket
     term.press("Enter")
     term.wait_for(lambda s: "▶0.01" in s and "BUY BTC-USD" not in s)

@@ -62,7 +62,11 @@ def test_the_largest_bounded_numbers_against_the_finest_increment_are_checked_no
     )
     request = OrderRequest("BTC-USD", "buy", "limit", "999999999999999.999999999999999999", price="1")
     limits = RiskLimits(
-        max_order_size=D("1E+16"), max_order_notional=D("1E+40"), max_position=D("1E+16"), price_collar_pct=D("1E+20")
+        max_order_size=D("1E+16"),
+        max_order_notional=D("1E+40"),
+        max_position=D("1E+16"),
+        price_collar_pct=D("1E+20"),
+        max_gross_notional=D("1E+40"),
     )
     assert RiskManager(limits).check(request, context).refusal is None
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from cryptoj_tui.config import ConfigError, Settings, load_settings
+from cryptoj_tui.engine.risk import RiskLimits
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -187,3 +189,35 @@ def test_a_config_file_named_but_missing_is_an_error_the_default_one_is_not(tmp_
         load_settings(env={"CRYPTOJ_CONFIG": str(tmp_path / "nope.toml")})
     settings = load_settings(env={"CRYPTOJ_PRODUCT": "ETH-USD"}, config_file=Path(os.devnull))
     assert settings.given == {"product"} and settings.product == "ETH-USD"
+
+
+def test_risk_limits_come_from_a_table_with_products_own_and_from_the_environment(tmp_path: Path) -> None:
+    toml = (
+        "[risk]\nmax_position = 4\nmax_gross_notional = 250000\n"
+        '[risk.products."ETH-USD"]\nmax_position = 40\nmax_order_size = 10\n'
+        '[risk.products."DOGE-USD"]\nmax_position = 100000\n'
+    )
+    risk = load_settings({}, env={}, config_file=write(tmp_path, toml)).risk
+    assert risk.max_position == Decimal(4) and risk.max_gross_notional == Decimal(250000)
+    assert risk.max_position_of("ETH-USD") == Decimal(40) and risk.max_order_size_of("ETH-USD") == Decimal(10)
+    assert risk.max_position_of("DOGE-USD") == Decimal(100000) and risk.max_order_size_of("DOGE-USD") == Decimal(5)
+    assert load_settings({}, env={"CRYPTOJ_RISK": "max_order_size=0.5; reject_storm=3"}).risk.reject_storm == 3
+    assert load_settings({}, env={}).risk == RiskLimits()
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[risk]\nmax_postion = 4\n", "risk: unknown risk limit 'max_postion'"),
+        ("[risk]\nmax_position = -4\n", "risk: risk limit max_position must be a positive number, got -4"),
+        ('[risk]\nmax_position = "lots"\n', "risk: risk limit max_position: 'lots' is not a number"),
+        ('[risk.products."ETH-USD"]\nreject_storm = 3\n', "products.ETH-USD: a product has its own max_order_size"),
+        ("[risk.products.ETHUSD]\nmax_position = 3\n", "products.ETHUSD: product id 'ETHUSD' is not of the form"),
+        ('[risk.products."ETH-USD"]\nmax_position = true\n', "products.ETH-USD: risk limit max_position: True is not"),
+        ("risk = 5\n", "risk: expected a table of limit = value, got 5"),
+    ],
+)
+def test_bad_risk_limits_name_the_limit_and_the_product(tmp_path: Path, toml: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, env={}, config_file=write(tmp_path, toml))
+    assert expected in str(info.value) and "\n" not in str(info.value)

@@ -33,6 +33,7 @@ def test_a_good_order_passes_every_check_and_says_which() -> None:
         "price collar",
         "notional",
         "position",
+        "gross notional",
         "open orders",
         "order rate",
         "balance",
@@ -97,3 +98,40 @@ def test_limits_can_be_given_as_text() -> None:
     assert RiskLimits().replace("max_open_orders", "7").max_open_orders == 7
     with pytest.raises(ValueError, match="risk limit stale_halt_after must be a positive number"):
         RiskLimits(stale_halt_after=0)
+
+
+def test_a_products_own_limits_win_for_it_and_the_accounts_hold_for_the_others() -> None:
+    """Issue 22: 10 BTC and 10 of a coin worth a cent were the same limit."""
+    limits = RiskLimits(max_order_size=D("5"), max_position=D("10")).replace("max_position", "2", "BTC-USD")
+    limits = limits.replace("max_order_size", "50000", "DOGE-USD")
+    risk = RiskManager(limits)
+    assert risk.check(buy("1.5"), CONTEXT).ok
+    assert risk.check(buy("2.5"), CONTEXT).refusal == (
+        "position would reach 2.5 (with working orders), over the max position 2 of BTC-USD"
+    )
+    doge = OrderRequest("DOGE-USD", "buy", "limit", "20000", price="0.1")
+    doge_context = RiskContext(D("0.1"), D(0), D(0), 0, D(0), D(100000))
+    assert risk.check(doge, doge_context).refusal == (
+        "position would reach 20000 (with working orders), over the max position 10"
+    )
+    assert risk.check(OrderRequest("ETH-USD", "buy", "limit", "6", price="99"), CONTEXT).refusal == (
+        "size 6 is over the max order size 5"
+    )
+    assert limits.max_order_size_of("DOGE-USD") == D("50000") and limits.max_position_of("DOGE-USD") == D("10")
+    with pytest.raises(ValueError, match=r"its own max_order_size and max_position only, not .reject_storm."):
+        limits.replace("reject_storm", "3", "BTC-USD")
+    with pytest.raises(ValueError, match="risk limit max_position must be a positive number, got -1"):
+        limits.replace("max_position", "-1", "BTC-USD")
+    with pytest.raises(ValueError, match="not of the form BASE-QUOTE"):
+        limits.replace("max_position", "1", "BTCUSD")
+
+
+def test_gross_notional_bounds_the_account_and_an_order_that_shrinks_it_passes() -> None:
+    risk = RiskManager(RiskLimits(max_gross_notional=D("1000")))
+    near = RiskContext(D("100"), D("5"), D(0), 0, D("10"), D("100000"), gross_notional=D("950"))
+    assert risk.check(buy("0.4", "99"), near).ok
+    assert risk.check(buy("1", "99"), near).refusal == (
+        "gross notional would reach 1049.00 USD (positions and working orders at mid), over the max gross notional 1000"
+    )
+    sell = OrderRequest("BTC-USD", "sell", "limit", "3", price="101")
+    assert risk.check(sell, near).ok  # long 5: selling 3 makes the exposure smaller

@@ -250,3 +250,34 @@ async def test_book_balances_and_reconcile_commands(quiet_venue: PaperVenue, api
     assert unsubscribed["error"] == "ETH-USD is not subscribed"
     assert no_depth["error"] == "book depth must be a whole number from 1 to 10000, got 0"
     assert bad_id["error"] == "book needs a product_id, got 7"
+
+
+async def test_a_products_own_limit_set_at_run_time_refuses_with_its_reason(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+) -> None:
+    """Scenario (issue 22): a script gives BTC-USD its own max position; an order past it is
+    refused naming the product's limit, an order within it goes out; a limit a product cannot
+    have is one line."""
+    bid = quiet_venue.book_levels("BTC-USD")[0][0][0]
+    place = {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "limit", "price": str(bid - 50)}
+    lines = await run_script(
+        quiet_venue,
+        api_key[1],
+        [
+            {"cmd": "set_limit", "name": "max_position", "value": "0.05", "reason": "t", "product_id": "BTC-USD"},
+            place | {"size": "0.06"},
+            place | {"size": "0.04"},
+            {"cmd": "set_limit", "name": "daily_loss_limit", "value": "5", "reason": "t", "product_id": "BTC-USD"},
+            {"cmd": "set_limit", "name": "max_position", "value": "1", "reason": "t", "product_id": 3},
+        ],
+    )
+    set_own, refused, placed, wrong_limit, wrong_product = [line for line in lines if "reply" in line][2:]
+    assert set_own["ok"]
+    assert refused["error"] == (
+        "position would reach 0.06 (with working orders), over the max position 0.05 of BTC-USD"
+    )
+    assert placed["ok"] and placed["order"]["status"] == "OPEN"
+    assert wrong_limit["error"] == "a product has its own max_order_size and max_position only, not 'daily_loss_limit'"
+    assert wrong_product["error"] == "set_limit's product_id must be a product id, got 3"
+    changed = [line for line in lines if line.get("event") == "RiskLimitChanged"]
+    assert [(c["limit"], c["old"], c["new"]) for c in changed] == [("max_position BTC-USD", "None", "0.05")]
