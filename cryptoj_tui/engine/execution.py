@@ -22,6 +22,7 @@ from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW, GroupCommit, Ord
 from cryptoj_tui.engine.journal import Journal, JournalError
 from cryptoj_tui.engine.model import clip
 from cryptoj_tui.engine.orders import (
+    VENUE_FINAL_STATUSES,
     Fill,
     Order,
     OrderError,
@@ -85,6 +86,11 @@ class Execution:
         self._by_venue_id: dict[str, str] = {}
         self._contested: set[str] = set()
         """Orders open at the venue that the journal has as finished (reported once, not tracked)."""
+        self._unconfirmed: dict[str, Order] = {}
+        """Orders finished here on the venue's cancel ack, whose end the venue has not told yet.
+        A fill just before the cancel can be told after its ack, or lost with a user channel that
+        dropped: until the venue's own word on the order comes (the user channel, or a read at a
+        reconciliation), its totals are not final."""
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self.round_trips: list[float] = []
         """Seconds from send to ack of recent orders (the status bar shows the last)."""
@@ -280,6 +286,8 @@ class Execution:
         if update.order_id:
             self._by_venue_id[update.order_id] = client_id
         changed, fill = order.apply(update)
+        if update.status in VENUE_FINAL_STATUSES:
+            self._unconfirmed.pop(order.client_order_id, None)
         if fill is not None:
             self._journalled(lambda f: self._journal.record_fill(f, order), fill)
             self._on_fill(fill)
@@ -297,9 +305,10 @@ class Execution:
             self._changed_order(order)
 
     async def reconcile(self, reason: str) -> None:
-        """Bring every order the engine thinks is working up to date from the venue."""
+        """Bring every order the engine thinks is working up to date from the venue, and every
+        one cancelled here whose end the venue has not told yet."""
         log.info("reconciling orders: %s", reason)
-        for order in self.working():
+        for order in [*self.working(), *self._unconfirmed.values()]:
             if not order.order_id:
                 continue  # its placement is still being answered or resolved
             try:
@@ -473,6 +482,7 @@ class Execution:
                         order.fees,
                     )
                 )
+                self._unconfirmed[order.client_order_id] = order
                 cancelled.append(order)
             else:
                 order.cancel_refused()

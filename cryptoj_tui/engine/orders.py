@@ -87,6 +87,8 @@ _VENUE_FINAL = {
     "EXPIRED": OrderStatus.EXPIRED,
     "FAILED": OrderStatus.FAILED,
 }
+VENUE_FINAL_STATUSES = frozenset(_VENUE_FINAL)
+"""The venue's words for an order that is done (its totals then are its last)."""
 _VENUE_WORKING = {"PENDING", "OPEN", "STOP_PENDING", "STOP_TRIGGERED", "CANCEL_QUEUED", "QUEUED"}
 
 

@@ -302,8 +302,33 @@ class Trading:
                     order.order_id,
                     f"{before[0]} -> {order.status} while stopped",
                 )
+        self._recover_late_fills(by_client)
         for data in venue_orders:  # open ones placed elsewhere, or whose intent a power cut took back
             self.execution.take_in_venue_order(data)
+
+    def _recover_late_fills(self, by_client: dict[str, dict[str, Any]]) -> None:
+        """Orders the journal has as finished that the venue says filled more: cancelled here on
+        the venue's ack, with a fill from just before the cancel never told (the user channel
+        dropped, then the engine stopped). Their fills count now."""
+        for record in self.journal.orders():
+            data = by_client.get(record.client_order_id)
+            if record.status.is_working or data is None or record.client_order_id in self.execution.orders:
+                continue
+            try:
+                update = VenueOrderUpdate.from_json(data)
+            except (KeyError, ValueError, ArithmeticError):
+                continue  # what cannot be read changes nothing here
+            if update.filled_size <= record.filled_size:
+                continue
+            order = record.to_order()
+            self.execution.adopt(order)
+            self.execution.on_venue_update(update)
+            self.execution.report(
+                "missed_fill",
+                order.client_order_id,
+                order.order_id,
+                f"filled {record.filled_size} -> {order.filled_size} after it ended here",
+            )
 
     async def load_products(self) -> None:
         """Take the venue's increments and size bounds (a malformed product is skipped, loudly)."""

@@ -4,6 +4,8 @@ engine did not place, and a key the venue does not know."""
 from __future__ import annotations
 
 import time
+from decimal import ROUND_DOWN
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -197,3 +199,76 @@ async def test_an_expired_jwt_is_a_clear_401_not_a_retry_storm(
     finally:
         await slow.close()
         await right.close()
+
+
+async def test_a_fill_just_before_a_cancel_told_on_a_lost_connection_is_found_at_the_next_reconciliation(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+) -> None:
+    """Chaos seed 3 (5 minutes): an order partly filled just before its cancel; the venue's ack
+    of the cancel came over REST while the fill's news sat on a user channel that then dropped.
+    The order was CANCELLED here with its old totals, and finished orders were never read again:
+    the fill was lost from the position. An order cancelled on an ack is now read again at the
+    next reconciliation (the user channel's reconnect runs one) until the venue tells its end."""
+    async with Engine(trading_config(quiet_venue, api_key[1])) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        bid, ask = quiet_venue.book_levels("BTC-USD")[0][0][0], quiet_venue.book_levels("BTC-USD")[1][0][0]
+        inside = (bid + (ask - bid) / 2).quantize(D("0.01"), rounding=ROUND_DOWN)  # the new best bid
+        assert bid < inside < ask
+        order = await engine.place_limit("BTC-USD", "buy", size="0.01", price=inside)
+        await engine.wait_for(order, "OPEN")
+        events = engine.events()
+        quiet_venue.faults.stall_ws(30, time.monotonic())  # nothing reaches the engine from here
+        quiet_venue.create_order(
+            "another-trader",
+            {
+                "client_order_id": "x1",
+                "product_id": "BTC-USD",
+                "side": "SELL",
+                "order_configuration": {"market_market_ioc": {"base_size": "0.004"}},
+            },
+        )
+        cancelled, _ = await engine.cancel(order)
+        assert cancelled == [order] and order.status is OrderStatus.CANCELLED and order.filled_size == 0
+        await quiet_venue.feed.drop_all()  # the held frames go with the connections
+        quiet_venue.faults.clear()
+        found = await next_event(events, lambda e: isinstance(e, Reconciled) and e.kind == "missed_fill")
+        assert found.client_order_id == order.client_order_id  # type: ignore[attr-defined]
+        assert order.filled_size == D("0.004") and order.status is OrderStatus.CANCELLED
+        assert engine.positions()["BTC-USD"].quantity == D("0.004")
+
+
+async def test_a_fill_just_before_a_cancel_never_told_before_a_stop_counts_at_the_next_start(
+    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], tmp_path: Path
+) -> None:
+    """The same, but the engine stops before anything tells it the fill: its journal has the order
+    CANCELLED with the old totals. The next start reads the venue's word on the journal's finished
+    orders too, counts the fill and reports it."""
+    journal = tmp_path / "journal.db"
+    async with Engine(trading_config(quiet_venue, api_key[1], journal_path=journal)) as engine:
+        await engine.subscribe("BTC-USD")
+        await engine.wait_for_book("BTC-USD")
+        bid, ask = quiet_venue.book_levels("BTC-USD")[0][0][0], quiet_venue.book_levels("BTC-USD")[1][0][0]
+        inside = (bid + (ask - bid) / 2).quantize(D("0.01"), rounding=ROUND_DOWN)
+        order = await engine.place_limit("BTC-USD", "buy", size="0.01", price=inside)
+        await engine.wait_for(order, "OPEN")
+        quiet_venue.faults.stall_ws(30, time.monotonic())
+        quiet_venue.create_order(
+            "another-trader",
+            {
+                "client_order_id": "x2",
+                "product_id": "BTC-USD",
+                "side": "SELL",
+                "order_configuration": {"market_market_ioc": {"base_size": "0.003"}},
+            },
+        )
+        await engine.cancel(order)
+        assert order.status is OrderStatus.CANCELLED and order.filled_size == 0
+    quiet_venue.faults.clear()
+    async with Engine(trading_config(quiet_venue, api_key[1], journal_path=journal)) as again:
+        assert again.positions()["BTC-USD"].quantity == D("0.003")
+        found = again.order(order.client_order_id)
+        assert found.status is OrderStatus.CANCELLED and found.filled_size == D("0.003")
+        assert again.trading is not None
+        details = [detail for _, kind, detail in again.trading.journal.events() if kind == "reconcile.missed_fill"]
+        assert details == [f"{order.client_order_id} {order.order_id}: filled 0 -> 0.003 after it ended here"]
