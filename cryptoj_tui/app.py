@@ -223,8 +223,14 @@ class CryptojApp(App[None]):
         on_theme: Callable[[str], None] | None = None,
         watch_terminal: bool = False,
         replay: ReplayControls | None = None,
+        fill_bell: bool = True,
     ) -> None:
         super().__init__()
+        self.fill_bell = fill_bell
+        """Ring the terminal's bell when an order of yours fills."""
+        self.unread_fills = 0
+        """Fills since the trader last looked at the orders or positions screen (in the header)."""
+        self._connection_state = "connecting"
         self.replay = replay
         """The recording being played, when the console replays one (trading is off then)."""
         self._tune_gc = tune_gc
@@ -277,7 +283,7 @@ class CryptojApp(App[None]):
         self.notices: deque[tuple[str, str]] = deque(maxlen=200)
         """(title, message) of the latest toasts, oldest first (shown, or held behind a dialog)."""
         """Toasts that came while a dialog was up: shown once it is gone, never over it."""
-        self.sub_title = f"{product_id} · connecting"
+        self._show_sub_title()
 
     @property
     def main_screens(self) -> tuple[ConsoleScreen, ...]:
@@ -371,6 +377,15 @@ class CryptojApp(App[None]):
             self.switch_screen(name)
             if name == "journal":
                 self._journal_changed = True  # caught up at the next flush
+            if name in ("orders", "positions") and self.unread_fills:
+                self.unread_fills = 0  # seen
+                self._show_sub_title()
+
+    def _show_sub_title(self) -> None:
+        """The header's second part: the product, its connection, and fills not yet seen."""
+        n = self.unread_fills
+        unread = f" · {n} new fill{'s' if n > 1 else ''}" if n else ""
+        self.sub_title = f"{self.product_id} · {self._connection_state}{unread}"
 
     def _showing(self, screen: Screen[Any]) -> bool:
         # Not `self.screen`: that raises once the stack is empty (timers can fire while exiting).
@@ -435,7 +450,8 @@ class CryptojApp(App[None]):
                 self.journal_entries.append((now, *line))
                 self._journal_changed = True
         if isinstance(event, ConnectionStatus) and event.role == "market":
-            self.sub_title = f"{self.product_id} · {event.state}"
+            self._connection_state = str(event.state)
+            self._show_sub_title()
             self._set_status(connection=event.state)
             if self.product_id in self.status.problem:
                 return  # the refusal stays on the ladder: reconnecting will not bring the book
@@ -466,6 +482,9 @@ class CryptojApp(App[None]):
             if not self._fills_due:
                 self.set_timer(FILL_NOTICE_DELAY, self._notice_fills)
             self._fills_due.add(event.client_order_id)
+            self.trading.flash_fill(event.product_id, event.side, event.price)
+            self.unread_fills += 1
+            self._show_sub_title()
         elif isinstance(event, TradingStateChanged):
             self._set_status(trading_state=event.state, halt_reason=event.reason)
             self.refresh_bindings()
@@ -489,6 +508,8 @@ class CryptojApp(App[None]):
     def _notice_fills(self) -> None:
         """One toast per order that filled: its size, average price and maker or taker."""
         due, self._fills_due = self._fills_due, set()
+        if due and self.fill_bell:
+            self.bell()  # once for the fills of this moment, not once a fill
         for client_order_id in due:
             row = self.orders.get(client_order_id)
             if row is None:

@@ -322,6 +322,7 @@ def run_paper_replay(args: argparse.Namespace, settings: Settings) -> int:
             keymap=dict(settings.keys),
             default_size=settings.order_size,
             theme=settings.theme,
+            fill_bell=settings.fill_bell,
         )
         app.run()
         if app.error:
@@ -473,6 +474,7 @@ def run_console(settings: Settings, config_file: Path | None = None, record: Pat
             keymap=dict(settings.keys),
             default_size=settings.order_size,
             theme=settings.theme,
+            fill_bell=settings.fill_bell,
             tune_gc=True,
             on_theme=keep_theme,
             watch_terminal=True,

@@ -115,6 +115,16 @@ def _frame_bytes(value: object) -> int:
     return number
 
 
+def _switch(value: object) -> bool:
+    """On or off: a TOML boolean, or from the environment 1/0, true/false, yes/no, on/off."""
+    if isinstance(value, bool):
+        return value
+    words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _rest_url(value: object) -> str | None:
     if value is None or value == "":
         return None
@@ -225,6 +235,8 @@ class Settings:
     """Pre-trade limits: the account's, and products' own (docs in README, Risk limits)."""
     order_size: str = "0.01"
     """The size an order ticket opens with."""
+    fill_bell: bool = True
+    """Ring the terminal's bell when an order of yours fills."""
     theme: str = "textual-dark"
     keys: tuple[tuple[str, str], ...] = ()
     """Remapped bindings: (binding id, keys); ids are listed by the help screen and the README."""
@@ -260,6 +272,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "max_frame_bytes": _frame_bytes,
     "risk": _risk,
     "order_size": _order_size,
+    "fill_bell": _switch,
     "theme": _theme,
     "keys": _keys,
 }
@@ -280,6 +293,7 @@ HELP: dict[str, str] = {
     "risk": 'risk limits: a [risk] table of limit = value, [risk.products."ETH-USD"] for a product\'s own '
     "max_order_size and max_position",
     "order_size": "the size an order ticket opens with (F1-F4 pick others)",
+    "fill_bell": "ring the terminal's bell when an order of yours fills (true or false)",
     "theme": "colour theme: any of Textual's themes (textual-dark, nord, gruvbox, ...)",
     "keys": "remapped keys: a [keys] table of binding id = keys",
 }

@@ -125,6 +125,11 @@ class TradingScreen(ConsoleScreen):
         """The latest view of the product's book."""
         self.ladder.update_book(view)
 
+    def flash_fill(self, product_id: str, side: str, price: Decimal) -> None:
+        """A fill of yours: lit on the ladder at its price, when it is this screen's product."""
+        if product_id == self.product_id:
+            self.ladder.flash_fill(side, price)
+
     def show_waiting(self, message: str) -> None:
         """Why there is no live book (connecting, resynchronising, refused by the venue)."""
         self.ladder.set_waiting(message)

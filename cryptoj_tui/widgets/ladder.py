@@ -27,6 +27,8 @@ from cryptoj_tui.widgets.styled_lines import FramedLines
 
 PRICE_WIDTH = 14
 FLASH_SECONDS = 0.4
+FILL_FLASH_SECONDS = 1.5
+"""How long a fill of one of your orders stays lit on its price (longer than a size change's)."""
 """How long a size change stays highlighted: long enough to catch the eye, short enough to
 leave a busy book readable."""
 
@@ -174,6 +176,7 @@ class Ladder(FramedLines):
         "ladder--own",
         "ladder--flash-up",
         "ladder--flash-down",
+        "ladder--flash-fill",
     }
 
     DEFAULT_CSS = """
@@ -195,6 +198,7 @@ class Ladder(FramedLines):
     Ladder > .ladder--own { color: $accent; text-style: bold; }
     Ladder > .ladder--flash-up { background: $success 35%; text-style: bold; }
     Ladder > .ladder--flash-down { background: $error 35%; text-style: bold; }
+    Ladder > .ladder--flash-fill { background: $accent; color: $text; text-style: bold; }
     """
 
     class PriceClicked(Message):
@@ -290,12 +294,24 @@ class Ladder(FramedLines):
             until = self._clock() + self.flash_seconds
             for key, size in sizes.items():
                 before = self._sizes.get(key)
-                # A level that only scrolled into view is not a change; one that grew or shrank is.
-                if before is not None and before != size:
+                # A level that only scrolled into view is not a change; one that grew or shrank is
+                # (a fill of yours lit there stays lit: it says more).
+                if before is not None and before != size and self._flashes.get(key, ("",))[0] != "fill":
                     self._flashes[key] = ("up" if size > before else "down", until)
         self._sizes = sizes if view.live else {}
         if self._flashes and self._flash_timer is None and self.is_mounted:
             self._flash_timer = self.set_timer(self.flash_seconds, self._expire_flashes)
+
+    def flash_fill(self, side: str, price: Decimal) -> None:
+        """Light the price a fill of yours traded at, on its side, for FILL_FLASH_SECONDS (off, as
+        every flash, with flash_seconds 0)."""
+        if self.flash_seconds <= 0:
+            return
+        key = ("bid" if side.upper() == "BUY" else "ask", price)
+        self._flashes[key] = ("fill", self._clock() + FILL_FLASH_SECONDS)
+        self._relayout(self.inner_size)
+        if self._flash_timer is None and self.is_mounted:
+            self._flash_timer = self.set_timer(FILL_FLASH_SECONDS, self._expire_flashes)
 
     def _expire_flashes(self) -> None:
         self._flash_timer = None

@@ -139,3 +139,40 @@ async def test_the_command_palette_offers_the_console_actions(frozen_venue: Venu
         show_orders.callback()
         await pilot.pause()
         assert app.screen is app.blotter
+
+
+async def test_a_fill_rings_once_lights_its_price_and_is_counted_until_seen(frozen_venue: VenueThread) -> None:
+    """Issue 22 (fills you notice): another trader's sell fills our resting buy: the terminal's
+    bell rings once, the ladder lights the fill's price on the bid side, and the header counts the
+    fill until the orders screen has been looked at."""
+    app = make_app(frozen_venue, flash_seconds=0.4)
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    bids, asks = frozen_venue.call(lambda v: v.book_levels("BTC-USD"))
+    inside = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"))
+    assert bids[0][0] < inside < asks[0][0]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+
+        async def rest(engine: Engine) -> None:
+            order = await engine.place_limit("BTC-USD", "buy", size="0.01", price=inside)
+            await engine.wait_for(order, "OPEN")
+
+        await asyncio.wrap_future(app.bridge.submit(rest))
+        assert "new fill" not in app.sub_title
+        sell = {"market_market_ioc": {"base_size": "0.004"}}
+        frozen_venue.call(
+            lambda v: v.create_order(
+                "another-trader",
+                {"client_order_id": "x1", "product_id": "BTC-USD", "side": "SELL", "order_configuration": sell},
+            )
+        )
+        await until(pilot, lambda: "1 new fill" in app.sub_title)
+        assert app.sub_title == "BTC-USD · connected · 1 new fill"
+        lit = [row for row in app.trading.ladder.rows if row.flash == "fill"]
+        assert [(row.kind, row.value) for row in lit] == [("bid", inside)]
+        await until(pilot, lambda: rings == [1])  # with the fill's toast
+        await pilot.press("2")
+        assert app.sub_title == "BTC-USD · connected"
+        await until(pilot, lambda: not any(row.flash == "fill" for row in app.trading.ladder.rows))

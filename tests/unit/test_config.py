@@ -221,3 +221,11 @@ def test_bad_risk_limits_name_the_limit_and_the_product(tmp_path: Path, toml: st
     with pytest.raises(ConfigError) as info:
         load_settings({}, env={}, config_file=write(tmp_path, toml))
     assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_fill_bell_is_on_unless_turned_off(tmp_path: Path) -> None:
+    assert load_settings({}, env={}).fill_bell is True
+    assert load_settings({}, env={}, config_file=write(tmp_path, "fill_bell = false\n")).fill_bell is False
+    assert load_settings({}, env={"CRYPTOJ_FILL_BELL": "off"}).fill_bell is False
+    with pytest.raises(ConfigError, match="environment CRYPTOJ_FILL_BELL: expected true or false, got 'maybe'"):
+        load_settings({}, env={"CRYPTOJ_FILL_BELL": "maybe"})
