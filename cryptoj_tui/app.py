@@ -31,7 +31,7 @@ from textual.filter import ANSIToTruecolor, LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 
-from cryptoj_tui.bridge import EngineBridge
+from cryptoj_tui.bridge import EngineBridge, RecentTrades
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.engine.events import (
@@ -67,7 +67,13 @@ from cryptoj_tui.messages import (
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.screens.help import HelpScreen
 from cryptoj_tui.screens.journal import JournalScreen
-from cryptoj_tui.screens.modals import ConfirmScreen, GotoTimeScreen, KillReportScreen, QuitScreen
+from cryptoj_tui.screens.modals import (
+    ConfirmScreen,
+    GotoTimeScreen,
+    KillReportScreen,
+    ProductPickerScreen,
+    QuitScreen,
+)
 from cryptoj_tui.screens.orders import OrdersScreen
 from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.risk import RiskScreen
@@ -146,6 +152,12 @@ async def _fills_of(client_order_id: str, engine: Engine) -> list[VenueFill]:
     return await engine.fills(engine.order(client_order_id))
 
 
+async def _products_listed(engine: Engine) -> list[str]:
+    """What the trader may switch to: the venue's products (with a key), else those watched."""
+    listed = set(engine.trading.products) if engine.trading is not None else set()
+    return sorted(listed | set(engine.market_data.products()))
+
+
 async def _rearm(engine: Engine) -> None:
     engine.rearm("re-armed from the console after confirmation")
 
@@ -199,6 +211,7 @@ class CryptojApp(App[None]):
         Binding("4", "show('risk')", "Risk", id="screen.risk", group=SCREENS),
         Binding("5", "show('journal')", "Journal", id="screen.journal", group=SCREENS),
         Binding("6", "show('help')", "Help", id="screen.help", group=SCREENS),
+        Binding("ctrl+o", "pick_product", "Product", show=False, id="product.pick"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -231,6 +244,8 @@ class CryptojApp(App[None]):
         self.unread_fills = 0
         """Fills since the trader last looked at the orders or positions screen (in the header)."""
         self._connection_state = "connecting"
+        self._product_before: str | None = None
+        """The product traded before a switch, until the new one is subscribed."""
         self.replay = replay
         """The recording being played, when the console replays one (trading is off then)."""
         self._tune_gc = tune_gc
@@ -381,6 +396,48 @@ class CryptojApp(App[None]):
                 self.unread_fills = 0  # seen
                 self._show_sub_title()
 
+    def action_pick_product(self) -> None:
+        """Pick the product to trade from the venue's list (fuzzy search)."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        self.run_worker(self._pick_product(), group="product", exclusive=True)
+
+    async def _pick_product(self) -> None:
+        try:
+            products = await asyncio.wrap_future(self.bridge.submit(_products_listed))
+        except Exception as exc:  # the engine stopped: nothing to switch to
+            self.notify(f"no product list: {exc}", severity="warning")
+            return
+        if isinstance(self.screen, ModalScreen):
+            return  # a dialog came up meanwhile (the kill switch's report): it goes first
+        self.push_screen(ProductPickerScreen(products, self.product_id), self.switch_product)
+
+    def switch_product(self, product_id: str | None) -> None:
+        """Trade `product_id` from now on: subscribed if it was not, the trading screen follows it."""
+        if product_id is None or product_id == self.product_id:
+            return
+        previous, self.product_id = self.product_id, product_id
+        self._product_before = previous
+        self.trading.show_product(product_id, self.product_format(product_id))
+        self._orders_changed = True  # its working orders, on the ladder
+        if self.portfolio is not None:
+            self.trading.show_portfolio(self.portfolio)
+        self._show_sub_title()
+        future = self.bridge.submit(partial(self.bridge.watch_product, product_id=product_id))
+        self.run_worker(self._watch_product(product_id, future), group="product")
+
+    async def _watch_product(self, product_id: str, future: Future[RecentTrades]) -> None:
+        try:
+            trades, closes = await asyncio.wrap_future(future)
+        except Exception as exc:  # refused by the venue, or the engine stopped: back to the one before
+            if self.product_id == product_id and self._product_before is not None:
+                self.notify(f"{product_id}: {exc}", title="cannot trade it", severity="error")
+                self.switch_product(self._product_before)
+            return
+        if self.product_id == product_id:
+            self._product_before = None
+            self.trading.show_recent(trades, closes)
+
     def _show_sub_title(self) -> None:
         """The header's second part: the product, its connection, and fills not yet seen."""
         n = self.unread_fills
@@ -498,8 +555,8 @@ class CryptojApp(App[None]):
     def _refused(self, event: ProductRefused) -> None:
         """The venue will not serve a product: say so where the book would be, and in the status
         line; with nothing left to show, the console exits with the reason."""
-        if event.product_id != self.product_id:
-            return
+        if event.product_id != self.product_id or self._product_before is not None:
+            return  # a product switched to: the switch goes back, with the reason
         self.trading.show_waiting(event.reason)
         self._set_status(problem=f"{event.product_id}: refused by the venue")
         self.error = event.reason

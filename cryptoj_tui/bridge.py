@@ -59,6 +59,10 @@ def _failed(error: Exception) -> Future[Any]:
     return future
 
 
+RecentTrades = tuple[tuple[PublicTrade, ...], tuple[Decimal, ...]]
+"""A product's recent public trades (oldest first) and its one-second closes."""
+
+
 class EngineBridge:
     """Owns the engine thread; the UI's only way in and out of the engine."""
 
@@ -134,6 +138,18 @@ class EngineBridge:
     def can_trade(self) -> bool:
         """True when the engine has an API key (orders, risk and the kill switch exist)."""
         return self.engine is not None and self.engine.trading is not None
+
+    async def watch_product(
+        self, engine: Engine, product_id: str
+    ) -> tuple[tuple[PublicTrade, ...], tuple[Decimal, ...]]:
+        """On the engine thread (through `submit`): subscribe to `product_id` if not yet (a refusal
+        raises ProductUnavailable), publish its book's view as it is now, and return its recent
+        trades (oldest first) and one-second closes, for a console that switches to it."""
+        if product_id not in engine.market_data.products():
+            await engine.subscribe(product_id)
+        tape = engine.market_data.tapes[product_id]
+        self._publish_view(product_id, live=engine.market_data.is_live(product_id))
+        return tuple(reversed(tape.trades)), tuple(c.close for c in tape.candles[1].latest(CHART_CANDLES))
 
     def take_books(self) -> dict[str, BookView]:
         """The views that changed since the last call (and re-arm the change notice)."""

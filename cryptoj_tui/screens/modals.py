@@ -1,5 +1,5 @@
-"""Modal dialogs: a yes/no confirmation, an order edit, a replay's go-to time, quitting, and the
-kill switch's report."""
+"""Modal dialogs: a yes/no confirmation, an order edit, a replay's go-to time, quitting, the
+kill switch's report, and the product picker."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.formats import ProductFormat, short_id
@@ -243,3 +245,81 @@ class KillReportScreen(ModalScreen[None]):
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
+
+
+def matching_products(products: list[str], query: str) -> list[str]:
+    """The products `query` matches, best first (fuzzy, as the command palette; all when empty)."""
+    query = query.strip()
+    if not query:
+        return list(products)
+    matcher = Matcher(query)
+    scored = [(matcher.match(product), n, product) for n, product in enumerate(products)]
+    return [product for score, _, product in sorted(scored, key=lambda s: (-s[0], s[1])) if score > 0]
+
+
+class ProductPickerScreen(ModalScreen[str | None]):
+    """Pick the product to trade: type to narrow the venue's list, enter picks, escape stays."""
+
+    DEFAULT_CSS = """
+    ProductPickerScreen { align: center middle; }
+    ProductPickerScreen > Vertical {
+        width: 48; height: auto; max-height: 80%; padding: 1 2;
+        border: thick $accent; background: $surface;
+    }
+    ProductPickerScreen OptionList { height: auto; max-height: 16; margin-top: 1; }
+    ProductPickerScreen #none { color: $text-muted; height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stay", "Stay", id="picker.stay"),
+        Binding("down", "move(1)", "Next", show=False, id="picker.next"),
+        Binding("up", "move(-1)", "Previous", show=False, id="picker.previous"),
+    ]
+
+    def __init__(self, products: list[str], current: str) -> None:
+        super().__init__()
+        self.products = sorted(products)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Trade which product? (now {self.current})")
+            yield Input(placeholder="type to search, e.g. eth", id="query")
+            yield OptionList(*self._options(self.products), id="products")
+            yield Static("", id="none")
+
+    def _options(self, products: list[str]) -> list[Option]:
+        return [Option(f"{p}  ← now" if p == self.current else p, id=p) for p in products]
+
+    def on_mount(self) -> None:
+        self._highlight(self.current)
+
+    def _highlight(self, product_id: str) -> None:
+        options = self.query_one("#products", OptionList)
+        try:
+            options.highlighted = options.get_option_index(product_id)
+        except OptionDoesNotExist:  # not in the list: the first one then
+            options.highlighted = 0 if options.option_count else None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        found = matching_products(self.products, event.value)
+        options = self.query_one("#products", OptionList)
+        options.clear_options()
+        options.add_options(self._options(found))
+        options.highlighted = 0 if found else None
+        self.query_one("#none", Static).update("" if found else f"no product matches {event.value.strip()!r}")
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        options = self.query_one("#products", OptionList)
+        if options.highlighted is not None:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_move(self, steps: int) -> None:
+        options = self.query_one("#products", OptionList)
+        if options.option_count:
+            options.highlighted = ((options.highlighted or 0) + steps) % options.option_count
+
+    def action_stay(self) -> None:
+        self.dismiss(None)

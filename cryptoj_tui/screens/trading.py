@@ -101,6 +101,8 @@ class TradingScreen(ConsoleScreen):
         """This product's orders, as the app last had them."""
         self.moving: tuple[OrderRow, ...] = ()
         """The orders picked up with `m`, until they are dropped at a price (or kept)."""
+        self._cursors: dict[str, int] = {}
+        """Each product's ladder cursor, kept while another is shown."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -120,6 +122,29 @@ class TradingScreen(ConsoleScreen):
             self.ticket.close()  # nothing more will be sent from it
             self._stop_moving()
         self.refresh_bindings()
+
+    def show_product(self, product_id: str, fmt: ProductFormat) -> None:
+        """Trade another product: the ladder, tape, chart, ticket and position strip follow it,
+        each product keeping its own ladder cursor (its trades come with `show_recent`)."""
+        if product_id == self.product_id:
+            return
+        self.ticket.close()
+        self.moving = ()
+        self._cursors[self.product_id] = self.ladder.cursor
+        self.product_id = self.positions.product_id = self.ticket.product_id = product_id
+        self.ladder.show_product(product_id, self._cursors.get(product_id, 1))
+        self.tape.replace(())
+        self.chart.show([])
+        self.orders = ()
+        self.show_format(fmt)
+        self.refresh_bindings()
+
+    def show_recent(self, trades: tuple[PublicTrade, ...], closes: tuple[Decimal, ...]) -> None:
+        """The product's recent trades (oldest first) and closes, just after switching to it."""
+        self.tape.replace(trades)
+        self.chart.show(list(closes))
+        if trades:
+            self.ladder.set_last_trade(trades[-1].price)
 
     def show_book(self, view: BookView) -> None:
         """The latest view of the product's book."""

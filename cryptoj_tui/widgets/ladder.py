@@ -322,6 +322,17 @@ class Ladder(FramedLines):
             soonest = min(until for _, until in self._flashes.values())
             self._flash_timer = self.set_timer(max(0.01, soonest - now), self._expire_flashes)
 
+    def show_product(self, product_id: str, cursor: int = 1) -> None:
+        """Another product: no book until its first view, its own cursor, nothing lit."""
+        self.product_id = product_id
+        self.view = None
+        self.waiting = f"waiting for the {product_id} book..."
+        self.cursor = cursor
+        self.last_trade = None
+        self._sizes, self._flashes = {}, {}
+        self.frame_title = f"{product_id} book"
+        self._relayout(self.inner_size)
+
     def set_waiting(self, message: str) -> None:
         """What to show while there is no live book."""
         self.waiting = message

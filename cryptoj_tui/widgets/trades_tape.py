@@ -45,10 +45,17 @@ class TradesTape(FramedLines):
         self._strips.clear()
 
     def add(self, trades: tuple[PublicTrade, ...]) -> None:
-        """New trades, oldest first (as the engine prints them)."""
+        """New trades, oldest first (as the engine prints them); one already shown is skipped."""
+        shown = {trade.trade_id for trade in self.trades}
         for trade in trades:
-            self.trades.appendleft(trade)
+            if trade.trade_id not in shown:
+                self.trades.appendleft(trade)
         self.refresh()
+
+    def replace(self, trades: tuple[PublicTrade, ...]) -> None:
+        """Another product's recent trades, oldest first, in place of these."""
+        self.trades.clear()
+        self.add(trades)
 
     def render_inner_line(self, y: int) -> Strip:
         width = self.inner_size.width
