@@ -109,6 +109,7 @@ def binding_owners() -> list[tuple[str, type[DOMNode]]]:
         ("Questions (flatten, re-arm)", ConfirmScreen),
         ("Quitting with orders working", QuitScreen),
         ("Kill switch report", KillReportScreen),
+        ("Product picker (ctrl+o)", ProductPickerScreen),
     ]
 
 
@@ -211,7 +212,7 @@ class CryptojApp(App[None]):
         Binding("4", "show('risk')", "Risk", id="screen.risk", group=SCREENS),
         Binding("5", "show('journal')", "Journal", id="screen.journal", group=SCREENS),
         Binding("6", "show('help')", "Help", id="screen.help", group=SCREENS),
-        Binding("ctrl+o", "pick_product", "Product", show=False, id="product.pick"),
+        Binding("ctrl+o", "pick_product", "Switch product", show=False, id="product.pick"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 

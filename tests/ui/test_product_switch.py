@@ -64,7 +64,8 @@ async def test_ctrl_o_switches_the_traded_product_and_back_with_working_orders_o
         app.screen.query_one("#query", Input).value = "btc-usd"
         await pilot.pause()
         await pilot.press("enter")
-        await until(pilot, lambda: app.trading.ladder.view is not None and app.trading.ladder.view.product_id == "BTC-USD")
+        ladder = app.trading.ladder
+        await until(pilot, lambda: ladder.view is not None and ladder.view.product_id == "BTC-USD")
         assert app.trading.ladder.cursor == btc_cursor  # its own cursor, kept
         await until(pilot, lambda: [row.product_id for row in app.trading.orders] == ["BTC-USD"])
         working = {row.product_id for row in app.orders.values() if row.working}

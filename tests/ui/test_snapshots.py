@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
 from cryptoj_tui.app import CryptojApp
-from cryptoj_tui.screens.modals import KillReportScreen
+from cryptoj_tui.screens.modals import KillReportScreen, ProductPickerScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 from tests.ui.conftest import make_app, place_resting, toasts, until, wait_until_live
@@ -223,3 +224,23 @@ def test_kill_switch_report_small_terminal(frozen_venue: VenueThread, snap: Snap
 def test_every_screen_halted_small_terminal(frozen_venue: VenueThread, snap: Snap, key: str) -> None:
     """Each screen at 80x24 while HALTED: the banner fits, the status line says HALTED."""
     assert snap(make_app(frozen_venue), SMALL, partial(_halted_on, key=key))
+
+
+async def _product_picker(pilot: Pilot) -> None:
+    """ctrl+o, then "eth" typed: the venue's ETH products, best match highlighted."""
+    await wait_until_live(pilot)
+    app = pilot.app
+    await until(pilot, lambda: getattr(app, "trading_state", "") == "ACTIVE")
+    await pilot.press("ctrl+o")
+    await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+    await pilot.press("e", "t", "h")
+    await until(pilot, lambda: app.screen.query_one("#products", OptionList).option_count == 1)
+    await pilot.pause()
+
+
+def test_product_picker(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (160, 48), _product_picker)
+
+
+def test_product_picker_small_terminal(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(make_app(frozen_venue), (80, 24), _product_picker)
