@@ -195,7 +195,7 @@ def order_writes() -> Iterator[OrderWrites]:
 
 
 @contextmanager
-def quiet_venue() -> Iterator[Venue]:
+def quiet_venue(products: str = "BTC-USD") -> Iterator[Venue]:
     """A venue whose market does not move, in its own process (as a real one is remote: on a
     thread of ours it would take our GIL to read each order), accepting KEY."""
     with tempfile.TemporaryDirectory() as directory:
@@ -205,7 +205,7 @@ def quiet_venue() -> Iterator[Venue]:
             "--seed",
             "5",
             "--products",
-            "BTC-USD",
+            products,
             "--step-interval",
             "0",
             "--rate-limit",

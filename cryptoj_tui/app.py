@@ -61,8 +61,12 @@ from cryptoj_tui.messages import (
     FormatsKnown,
     MoveRequested,
     PortfolioChanged,
+    ProductSelected,
     RiskChanged,
     TradesArrived,
+    UnwatchRequested,
+    WatchlistChanged,
+    WatchRequested,
 )
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.screens.help import HelpScreen
@@ -78,7 +82,8 @@ from cryptoj_tui.screens.orders import OrdersScreen
 from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.risk import RiskScreen
 from cryptoj_tui.screens.trading import TradingScreen
-from cryptoj_tui.views import STATUS_ONLY_EVENTS, ConsoleStatus, OrderRow, PortfolioView
+from cryptoj_tui.screens.watchlist import WatchlistScreen
+from cryptoj_tui.views import STATUS_ONLY_EVENTS, ConsoleStatus, OrderRow, PortfolioView, WatchlistView
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS
 from cryptoj_tui.widgets.order_ticket import OrderTicket
 
@@ -110,6 +115,7 @@ def binding_owners() -> list[tuple[str, type[DOMNode]]]:
         ("Quitting with orders working", QuitScreen),
         ("Kill switch report", KillReportScreen),
         ("Product picker (ctrl+o)", ProductPickerScreen),
+        ("Watchlist", WatchlistScreen),
     ]
 
 
@@ -212,6 +218,7 @@ class CryptojApp(App[None]):
         Binding("4", "show('risk')", "Risk", id="screen.risk", group=SCREENS),
         Binding("5", "show('journal')", "Journal", id="screen.journal", group=SCREENS),
         Binding("6", "show('help')", "Help", id="screen.help", group=SCREENS),
+        Binding("7", "show('watchlist')", "Watchlist", id="screen.watchlist", group=SCREENS),
         Binding("ctrl+o", "pick_product", "Switch product", show=False, id="product.pick"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -238,6 +245,7 @@ class CryptojApp(App[None]):
         watch_terminal: bool = False,
         replay: ReplayControls | None = None,
         fill_bell: bool = True,
+        watch: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.fill_bell = fill_bell
@@ -246,6 +254,7 @@ class CryptojApp(App[None]):
         """Fills since the trader last looked at the orders or positions screen (in the header)."""
         self._connection_state = "connecting"
         self._product_before: str | None = None
+        self.watchlist_view: WatchlistView | None = None
         """The product traded before a switch, until the new one is subscribed."""
         self.replay = replay
         """The recording being played, when the console replays one (trading is off then)."""
@@ -277,6 +286,9 @@ class CryptojApp(App[None]):
         self.risk = RiskScreen(clock)
         self.journal = JournalScreen(clock)
         self.help_screen = HelpScreen(clock, binding_owners(), self.keymap)
+        self.watchlist = WatchlistScreen(clock)
+        self.watched: list[str] = [product_id, *(p for p in watch if p != product_id)]
+        """The watchlist's products, in the order they were added (all subscribed)."""
         rearm = self.keymap.get("rearm", "ctrl+r").split(",")[0].strip()
         self.status = ConsoleStatus(venue=venue, rearm_key=rearm)
         """What every screen's status line shows."""
@@ -303,8 +315,16 @@ class CryptojApp(App[None]):
 
     @property
     def main_screens(self) -> tuple[ConsoleScreen, ...]:
-        """The six screens the number keys switch between."""
-        return (self.trading, self.blotter, self.positions, self.risk, self.journal, self.help_screen)
+        """The seven screens the number keys switch between."""
+        return (
+            self.trading,
+            self.blotter,
+            self.positions,
+            self.risk,
+            self.journal,
+            self.help_screen,
+            self.watchlist,
+        )
 
     @property
     def trading_state(self) -> str:
@@ -313,7 +333,7 @@ class CryptojApp(App[None]):
 
     def on_mount(self) -> None:
         for name, screen in zip(
-            ("trading", "orders", "positions", "risk", "journal", "help"), self.main_screens, strict=True
+            ("trading", "orders", "positions", "risk", "journal", "help", "watchlist"), self.main_screens, strict=True
         ):
             self.install_screen(screen, name)
         self.push_screen("trading")
@@ -327,7 +347,7 @@ class CryptojApp(App[None]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
             self.set_interval(1.0, self._check_terminal)
         try:
-            self.bridge.start([self.product_id])
+            self.bridge.start(list(self.watched))
         except Exception as exc:  # the engine could not start (venue refusing the key, a damaged journal)
             log.error("engine did not start: %s", exc)
             self.error = str(exc).replace("\n", " ")
@@ -401,9 +421,9 @@ class CryptojApp(App[None]):
         """Pick the product to trade from the venue's list (fuzzy search)."""
         if isinstance(self.screen, ModalScreen):
             return
-        self.run_worker(self._pick_product(), group="product", exclusive=True)
+        self.run_worker(self._pick_product(self.switch_product), group="product", exclusive=True)
 
-    async def _pick_product(self) -> None:
+    async def _pick_product(self, chosen: Callable[[str | None], None]) -> None:
         try:
             products = await asyncio.wrap_future(self.bridge.submit(_products_listed))
         except Exception as exc:  # the engine stopped: nothing to switch to
@@ -411,7 +431,7 @@ class CryptojApp(App[None]):
             return
         if isinstance(self.screen, ModalScreen):
             return  # a dialog came up meanwhile (the kill switch's report): it goes first
-        self.push_screen(ProductPickerScreen(products, self.product_id), self.switch_product)
+        self.push_screen(ProductPickerScreen(products, self.product_id), chosen)
 
     def switch_product(self, product_id: str | None) -> None:
         """Trade `product_id` from now on: subscribed if it was not, the trading screen follows it."""
@@ -419,6 +439,8 @@ class CryptojApp(App[None]):
             return
         previous, self.product_id = self.product_id, product_id
         self._product_before = previous
+        if product_id not in self.watched:
+            self.watched.append(product_id)
         self.trading.show_product(product_id, self.product_format(product_id))
         self._orders_changed = True  # its working orders, on the ladder
         if self.portfolio is not None:
@@ -488,6 +510,43 @@ class CryptojApp(App[None]):
     def on_trades_arrived(self, _: TradesArrived) -> None:
         all_trades, closes = self.bridge.take_trades()
         self.trading.show_trades(tuple(all_trades.get(self.product_id, ())), closes.get(self.product_id))
+
+    def on_watchlist_changed(self, message: WatchlistChanged) -> None:
+        self.watchlist_view = message.view
+        self.watchlist.show(message.view, tuple(self.watched), self.product_id)
+
+    def on_product_selected(self, message: ProductSelected) -> None:
+        self.switch_product(message.product_id)
+        self.action_show("trading")
+
+    def on_watch_requested(self, _: WatchRequested) -> None:
+        self.run_worker(self._pick_product(self._watch), group="product", exclusive=True)
+
+    def _watch(self, product_id: str | None) -> None:
+        if product_id is None or product_id in self.watched:
+            return
+        self.watched.append(product_id)
+        future = self.bridge.submit(partial(self.bridge.watch_product, product_id=product_id))
+        self.run_worker(self._watching(product_id, future), group="product")
+
+    async def _watching(self, product_id: str, future: Future[RecentTrades]) -> None:
+        try:
+            await asyncio.wrap_future(future)
+        except Exception as exc:  # refused by the venue, or the engine stopped
+            if product_id in self.watched:
+                self.watched.remove(product_id)
+            self.notify(f"{product_id}: {exc}", title="cannot watch it", severity="error")
+            return
+        self.notify(f"{product_id} added to the watchlist", title="watchlist")
+
+    def on_unwatch_requested(self, message: UnwatchRequested) -> None:
+        if message.product_id == self.product_id:
+            self.notify(f"{message.product_id} is the product traded: switch first (ctrl+o)", severity="warning")
+            return
+        if message.product_id in self.watched:
+            self.watched.remove(message.product_id)
+            if self.watchlist_view is not None:
+                self.watchlist.show(self.watchlist_view, tuple(self.watched), self.product_id)
 
     def on_risk_changed(self, message: RiskChanged) -> None:
         self.risk.show(message.view)
@@ -772,6 +831,7 @@ class CryptojApp(App[None]):
             ("4", "risk"),
             ("5", "journal"),
             ("6", "help"),
+            ("7", "watchlist"),
         ):
             yield SystemCommand(f"Show {name}", f"The {name} screen ({key})", partial(self.action_show, name))
 

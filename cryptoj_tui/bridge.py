@@ -36,8 +36,17 @@ from cryptoj_tui.messages import (
     PortfolioChanged,
     RiskChanged,
     TradesArrived,
+    WatchlistChanged,
 )
-from cryptoj_tui.views import UNSHOWN_EVENTS, BookView, PortfolioView, PositionRow, RiskView
+from cryptoj_tui.views import (
+    UNSHOWN_EVENTS,
+    BookView,
+    PortfolioView,
+    PositionRow,
+    RiskView,
+    WatchlistView,
+    WatchRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,8 @@ def _failed(error: Exception) -> Future[Any]:
     return future
 
 
+WATCH_CLOSES = 30
+"""One-minute closes behind a watchlist row's sparkline."""
 RecentTrades = tuple[tuple[PublicTrade, ...], tuple[Decimal, ...]]
 """A product's recent public trades (oldest first) and its one-second closes."""
 
@@ -253,6 +264,9 @@ class EngineBridge:
             risk = self.risk_view()
             if risk is not None:
                 self._post(RiskChanged(risk))
+            watchlist = self.watchlist_view()
+            if watchlist is not None:
+                self._post(WatchlistChanged(watchlist))
             await asyncio.sleep(every)
 
     def product_formats(self) -> dict[str, ProductFormat]:
@@ -262,6 +276,34 @@ class EngineBridge:
             product_id: ProductFormat(rules.price_increment, rules.base_increment)
             for product_id, rules in self.engine.trading.products.items()
         }
+
+    def watchlist_view(self) -> WatchlistView | None:
+        """Every subscribed product's row (engine thread only), or None before the engine runs."""
+        engine = self.engine
+        if engine is None:
+            return None
+        market, trading = engine.market_data, engine.trading
+        rows = []
+        for product_id in sorted(market.products()):
+            book, tape, ticker = engine.book(product_id), market.tapes[product_id], engine.ticker(product_id)
+            live = market.is_live(product_id)
+            bid, ask = (book.best_bid(), book.best_ask()) if live else (None, None)
+            last = tape.last
+            rows.append(
+                WatchRow(
+                    product_id,
+                    bid[0] if bid else None,
+                    ask[0] if ask else None,
+                    last.price if last is not None else (ticker.price if ticker is not None else None),
+                    ticker.change_24h_percent if ticker is not None else None,
+                    trading.portfolio.quantity(product_id) if trading is not None else Decimal(0),
+                    len(trading.execution.working(product_id)) if trading is not None else 0,
+                    tuple(c.close for c in tape.candles[60].latest(WATCH_CLOSES)),
+                    live,
+                )
+            )
+        formats = self.product_formats() if trading is not None else {}
+        return WatchlistView(tuple(rows), formats)
 
     def portfolio_view(self) -> PortfolioView | None:
         """The current portfolio (engine thread only), or None without trading."""

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cryptoj {__version__}")
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
     parser.add_argument("--product", help=HELP["product"])
+    parser.add_argument("--products", metavar="IDS", help=HELP["products"])
     parser.add_argument("--ws-url", metavar="URL", help=HELP["ws_url"])
     parser.add_argument("--seed", help=HELP["seed"])
     parser.add_argument("--stale-after", metavar="SECONDS", help=HELP["stale_after"])
@@ -323,6 +324,7 @@ def run_paper_replay(args: argparse.Namespace, settings: Settings) -> int:
             default_size=settings.order_size,
             theme=settings.theme,
             fill_bell=settings.fill_bell,
+            watch=settings.products,
         )
         app.run()
         if app.error:
@@ -475,6 +477,7 @@ def run_console(settings: Settings, config_file: Path | None = None, record: Pat
             default_size=settings.order_size,
             theme=settings.theme,
             fill_bell=settings.fill_bell,
+            watch=settings.products,
             tune_gc=True,
             on_theme=keep_theme,
             watch_terminal=True,
@@ -577,6 +580,7 @@ def run_sim(args: argparse.Namespace) -> int:
 
 SETTING_FLAGS = (
     "product",
+    "products",
     "ws_url",
     "seed",
     "stale_after",

@@ -36,6 +36,8 @@ VENUES = {
 """Named venues: None is the embedded paper venue; otherwise (market ws, REST, user ws)."""
 ENV_PREFIX = "CRYPTOJ_"
 FRAME_BYTES_RANGE = (MIN_FRAME_BYTES, 1024 * 1024 * 1024)
+MAX_WATCHED = 50
+"""Products a console may watch from the start (each is a book kept and drawn)."""
 
 
 class ConfigError(ValueError):
@@ -154,6 +156,22 @@ def _keys(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(name), str(keys)) for name, keys in value.items()))
 
 
+def _products(value: object) -> tuple[str, ...]:
+    """Products to watch: a TOML array, or "BTC-USD,ETH-USD" (flag and environment)."""
+    if isinstance(value, str):
+        value = [part for part in (p.strip() for p in value.split(",")) if part]
+    if not isinstance(value, list):
+        raise ValueError(f'expected product ids such as ["BTC-USD", "ETH-USD"], got {value!r}')
+    products: list[str] = []
+    for item in value:
+        product_id = _product(item)
+        if product_id not in products:
+            products.append(product_id)
+    if len(products) > MAX_WATCHED:
+        raise ValueError(f"at most {MAX_WATCHED} products can be watched, got {len(products)}")
+    return tuple(products)
+
+
 def _risk(value: object) -> RiskLimits:
     """A [risk] table (limit = value, and [risk.products."ETH-USD"] tables of a product's own
     max_order_size and max_position) or, from the environment, "limit=value;limit=value"."""
@@ -219,6 +237,8 @@ class Settings:
     """Resolved console settings. Frozen: read once at start."""
 
     product: str = "BTC-USD"
+    products: tuple[str, ...] = ()
+    """More products to watch from the start (the watchlist), beside `product`."""
     ws_url: str | None = None
     seed: int = 1
     stale_after: float = 5.0
@@ -260,6 +280,7 @@ class Settings:
 
 PARSERS: dict[str, Callable[[object], Any]] = {
     "product": _product,
+    "products": _products,
     "ws_url": _ws_url,
     "seed": _non_negative_int,
     "stale_after": _positive_seconds,
@@ -278,6 +299,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
 }
 HELP: dict[str, str] = {
     "product": "product to show at start (e.g. BTC-USD)",
+    "products": "more products to watch from the start, e.g. ETH-USD,SOL-USD (the watchlist, screen 7)",
     "ws_url": "market data WebSocket URL; unset starts the embedded paper venue",
     "seed": "random seed of the embedded paper venue's market",
     "stale_after": "seconds without a frame before the feed counts as dead and reconnects",

@@ -13,7 +13,7 @@ from textual.message import Message
 
 from cryptoj_tui.engine.events import Event
 from cryptoj_tui.formats import ProductFormat
-from cryptoj_tui.views import PortfolioView, RiskView
+from cryptoj_tui.views import PortfolioView, RiskView, WatchlistView
 
 # -- from the engine bridge -------------------------------------------------------------------
 
@@ -40,6 +40,34 @@ class PortfolioChanged(Message):
     def __init__(self, view: PortfolioView) -> None:
         super().__init__()
         self.view = view
+
+
+class WatchlistChanged(Message):
+    """A fresh copy of every watched product's row (about twice a second)."""
+
+    def __init__(self, view: WatchlistView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class ProductSelected(Message):
+    """The trader picked a product to trade (the watchlist's enter)."""
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__()
+        self.product_id = product_id
+
+
+class WatchRequested(Message):
+    """The trader asked to add a product to the watchlist (`a`)."""
+
+
+class UnwatchRequested(Message):
+    """The trader asked to take a product off the watchlist (`d`)."""
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__()
+        self.product_id = product_id
 
 
 class RiskChanged(Message):

@@ -70,6 +70,40 @@ class PortfolioView:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchRow:
+    """One watched product: its inside market, last trade, day's change, your stake, recent closes."""
+
+    product_id: str
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    change_24h_percent: Decimal | None
+    position: Decimal
+    working: int
+    """Your working orders on it."""
+    closes: tuple[Decimal, ...]
+    """One-minute closes, oldest first (the sparkline)."""
+    live: bool
+
+    @property
+    def spread(self) -> Decimal | None:
+        """Ask minus bid, where both are known."""
+        return None if self.bid is None or self.ask is None else self.ask - self.bid
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistView:
+    """Every subscribed product's row, and each one's increments."""
+
+    rows: tuple[WatchRow, ...]
+    formats: dict[str, ProductFormat] = field(default_factory=dict)
+
+    def format(self, product_id: str) -> ProductFormat:
+        """The increments of `product_id` (the default where the venue did not say)."""
+        return self.formats.get(product_id, DEFAULT_FORMAT)
+
+
+@dataclass(frozen=True, slots=True)
 class RiskView:
     """The trading state and every limit's use."""
 

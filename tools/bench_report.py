@@ -176,7 +176,7 @@ MISSED_WHY = {
     "under the flood: input latency (key -> ticket on screen) p99": CONSOLE_MISS,
     **{
         f"switch to the {name} screen: key -> first frame vs a minimal app's switch": SWITCH_MISS
-        for name in ("orders", "positions", "risk", "journal", "help")
+        for name in ("orders", "positions", "risk", "journal", "help", "watchlist")
     },
     "kill switch, 200 open orders: all confirmed cancelled vs two bare batch_cancel calls": KILL_RATIO_MISS,
     "seek back to 10 min into a 1-hour recording: seek -> engine book rebuilt, p99": SEEK_MISS,

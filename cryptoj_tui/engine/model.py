@@ -94,3 +94,5 @@ class TickerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     volume_24h: Decimal | None = None
     best_bid: Decimal | None = None
     best_ask: Decimal | None = None
+    change_24h_percent: Decimal | None = None
+    """The price's change over 24 hours, in percent (Coinbase's price_percent_chg_24_h)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -163,6 +164,8 @@ class Trading:
         )
         self.products: dict[str, ProductRules] = {}
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._stopping = False
+        """Set by `stop`: a job cancelled from then on was cut short, not failed."""
         self._day = trading_day(config.wall_clock(), config.daily_reset_utc)
         self._failing_jobs: dict[str, str] = {}
         """Job id -> the failure last reported for it (a job failing the same way again is not re-alerted)."""
@@ -194,6 +197,7 @@ class Trading:
 
     async def stop(self) -> None:
         """Stop the jobs and connections; the journal is closed last."""
+        self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         for task in list(self._tasks):
@@ -215,10 +219,26 @@ class Trading:
         ]
         for job, trigger, args in jobs:
             # One run at a time per job; a late run is merged, not queued.
-            self._scheduler.add_job(job, trigger, **args, max_instances=1, coalesce=True, id=job.__name__)
+            self._scheduler.add_job(
+                self._ending_quietly(job), trigger, **args, max_instances=1, coalesce=True, id=job.__name__
+            )
         self._scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
         self._scheduler.add_listener(self._job_ran, EVENT_JOB_EXECUTED)
         self._scheduler.start()
+
+    def _ending_quietly(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`job`, but cut short by the engine stopping (Ctrl-C cancels whatever runs) it ends
+        quietly: APScheduler would log a traceback for every job running at that moment."""
+
+        @functools.wraps(job)
+        async def run() -> None:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+
+        return run
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         """The jobs running on their own (reconcile, triggers, daily reset, checkpoint) and how."""

@@ -25,7 +25,7 @@ async def test_the_footer_follows_focus_and_clicking_a_key_presses_it(frozen_ven
     async with app.run_test(size=(160, 48)) as pilot:
         await ready_to_trade(pilot)
         text = footer_text(app)
-        assert " b Buy " in text and "123456 Screens" in text and text.rstrip().endswith("^p palette")
+        assert " b Buy " in text and "1234567 Screens" in text and text.rstrip().endswith("^p palette")
         await click_key(pilot, "b")
         await until(pilot, lambda: app.trading.ticket.is_open)
         await until(pilot, lambda: "Send" in footer_text(app))  # the ticket's keys while it has focus

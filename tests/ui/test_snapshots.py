@@ -220,7 +220,7 @@ def test_kill_switch_report_small_terminal(frozen_venue: VenueThread, snap: Snap
     assert snap(make_app(frozen_venue), SMALL, _halted_with_report)
 
 
-@pytest.mark.parametrize("key", ["1", "2", "3", "4", "5", "6"])
+@pytest.mark.parametrize("key", ["1", "2", "3", "4", "5", "6", "7"])
 def test_every_screen_halted_small_terminal(frozen_venue: VenueThread, snap: Snap, key: str) -> None:
     """Each screen at 80x24 while HALTED: the banner fits, the status line says HALTED."""
     assert snap(make_app(frozen_venue), SMALL, partial(_halted_on, key=key))
@@ -244,3 +244,27 @@ def test_product_picker(frozen_venue: VenueThread, snap: Snap) -> None:
 
 def test_product_picker_small_terminal(frozen_venue: VenueThread, snap: Snap) -> None:
     assert snap(make_app(frozen_venue), (80, 24), _product_picker)
+
+
+async def _watchlist(pilot: Pilot) -> None:
+    """Screen 7 with BTC-USD (traded), ETH-USD and SOL-USD watched, every row live."""
+    await wait_until_live(pilot)
+    app = pilot.app
+    await pilot.press("7")
+    await until(pilot, lambda: app.watchlist_view is not None and all(r.live for r in app.watchlist_view.rows))
+    await until(pilot, lambda: app.watchlist.query_one(KeyedTable).row_count == 3)
+    await pilot.pause()
+
+
+def _watching_three(venue: VenueThread) -> CryptojApp:
+    app = make_app(venue)
+    app.watched += ["ETH-USD", "SOL-USD"]
+    return app
+
+
+def test_watchlist(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(_watching_three(frozen_venue), (160, 48), _watchlist)
+
+
+def test_watchlist_small_terminal(frozen_venue: VenueThread, snap: Snap) -> None:
+    assert snap(_watching_three(frozen_venue), (80, 24), _watchlist)

@@ -229,3 +229,14 @@ def test_the_fill_bell_is_on_unless_turned_off(tmp_path: Path) -> None:
     assert load_settings({}, env={"CRYPTOJ_FILL_BELL": "off"}).fill_bell is False
     with pytest.raises(ConfigError, match="environment CRYPTOJ_FILL_BELL: expected true or false, got 'maybe'"):
         load_settings({}, env={"CRYPTOJ_FILL_BELL": "maybe"})
+
+
+def test_products_to_watch_from_every_layer(tmp_path: Path) -> None:
+    assert load_settings({}, env={}).products == ()
+    toml = 'products = ["eth-usd", "SOL-USD", "ETH-USD"]\n'
+    assert load_settings({}, env={}, config_file=write(tmp_path, toml)).products == ("ETH-USD", "SOL-USD")
+    assert load_settings({"products": "ETH-USD, SOL-USD"}, env={}).products == ("ETH-USD", "SOL-USD")
+    with pytest.raises(ConfigError, match="--products: product id 'ETHUSD' is not of the form BASE-QUOTE"):
+        load_settings({"products": "ETHUSD"}, env={})
+    with pytest.raises(ConfigError, match="products: expected product ids"):
+        load_settings({}, env={}, config_file=write(tmp_path, "products = 3\n"))

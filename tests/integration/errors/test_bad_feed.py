@@ -258,8 +258,9 @@ BAD_TRADES = [
     ),
     ticker(2, "NaN"),
     ticker(3, "100.5", best_bid="-3"),
-    ticker(4, "100.8", best_bid="100", best_ask="101", volume_24_h="12"),
-    l2(5, "update", ("bid", "100", "5")),
+    ticker(4, "100.6", price_percent_chg_24_h="-250"),
+    ticker(5, "100.8", best_bid="100", best_ask="101", volume_24_h="12", price_percent_chg_24_h="-1.25"),
+    l2(6, "update", ("bid", "100", "5")),
 ]
 
 
@@ -274,7 +275,7 @@ async def test_a_trade_or_ticker_that_cannot_be_is_reported_and_skipped_without_
     events = engine.events()
     try:
         await engine.subscribe("BTC-USD")
-        errors = [await next_event(events, lambda e: isinstance(e, FeedError)) for _ in range(5)]
+        errors = [await next_event(events, lambda e: isinstance(e, FeedError)) for _ in range(6)]
         await best_bid_becomes(engine, events, (D("100"), D("5")))
         assert [e.message for e in errors] == [  # type: ignore[attr-defined]  # oldest first: the frame lists newest first
             "BTC-USD trade t4: price 1E+999999 is not a price",
@@ -282,10 +283,12 @@ async def test_a_trade_or_ticker_that_cannot_be_is_reported_and_skipped_without_
             "BTC-USD trade t2: price NaN is not a price",
             "BTC-USD ticker: price NaN is not a price",
             "BTC-USD ticker: best_bid -3 is not a price",
+            "BTC-USD ticker: price_percent_chg_24_h -250 is not a change in percent",
         ]
         assert [t.trade_id for t in engine.tape("BTC-USD").trades] == ["t1", "t5"]
         ticker_now = engine.ticker("BTC-USD")
         assert ticker_now is not None and ticker_now.price == D("100.8")
+        assert ticker_now.change_24h_percent == D("-1.25")
         assert engine.metrics.connects == 1 and engine.metrics.gaps == 0
     finally:
         await engine.stop()

@@ -40,7 +40,7 @@ from cryptoj_tui.engine.adapters.connection import (
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError, Heartbeat, SequenceGap
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.model import ConnectionState, PublicTrade, TickerSnapshot, amount_problem
+from cryptoj_tui.engine.model import ConnectionState, PublicTrade, TickerSnapshot, amount_problem, clip
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ PRODUCT_CHANNELS = (LEVEL2, "market_trades", "ticker")
 """What a subscribed product gets: its book, its public trades and its ticker."""
 
 
+MAX_CHANGE_PERCENT = 10**9
+"""A day's change past this (a billion percent) is not a price's."""
+
+
 def ticker_problem(ticker: Ticker) -> str | None:
     """Why a ticker cannot be right (its price, or a best bid or ask, is not a price), or None."""
     for name in ("price", "best_bid", "best_ask"):
@@ -60,6 +64,9 @@ def ticker_problem(ticker: Ticker) -> str | None:
             return problem
     if ticker.volume_24_h is not None and not (ticker.volume_24_h.is_finite() and ticker.volume_24_h >= 0):
         return f"volume_24_h {ticker.volume_24_h} is not a volume"
+    change = ticker.price_percent_chg_24_h
+    if change is not None and not (change.is_finite() and -100 <= change < MAX_CHANGE_PERCENT):
+        return f"price_percent_chg_24_h {clip(str(change), 40)} is not a change in percent"
     return None
 
 
@@ -202,6 +209,7 @@ class CoinbaseMarketFeed(ConnectedFeed):
                         volume_24h=t.volume_24_h,
                         best_bid=t.best_bid,
                         best_ask=t.best_ask,
+                        change_24h_percent=t.price_percent_chg_24_h,
                     )
                 )
 
