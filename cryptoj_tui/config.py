@@ -141,13 +141,20 @@ def _venue(value: object) -> str:
     return str(value)
 
 
+def _table(value: object, pair: str) -> object:
+    """A table given on one line, as the environment gives it ("name=value;name=value"), made a
+    dict; any other value as it is. `pair` names the two sides in the error ("limit=value")."""
+    if not isinstance(value, str):
+        return value
+    pairs = [part.partition("=") for part in value.split(";") if part.strip()]
+    if any(not sep for _, sep, _ in pairs):
+        raise ValueError(f"expected {pair} pairs separated by ';', got {value!r}")
+    return {name.strip(): text.strip() for name, _, text in pairs}
+
+
 def _keys(value: object) -> tuple[tuple[str, str], ...]:
     """A [keys] table (binding id = "key,key") or, from the environment, "id=key;id=key"."""
-    if isinstance(value, str):
-        pairs = [part.partition("=") for part in value.split(";") if part.strip()]
-        if any(not sep for _, sep, _ in pairs):
-            raise ValueError(f"expected binding_id=key pairs separated by ';', got {value!r}")
-        value = {name.strip(): keys.strip() for name, _, keys in pairs}
+    value = _table(value, "binding_id=key")
     if not isinstance(value, dict):
         raise ValueError(f"expected a table of binding id = keys, got {value!r}")
     for name, keys in value.items():
@@ -175,11 +182,7 @@ def _products(value: object) -> tuple[str, ...]:
 def _risk(value: object) -> RiskLimits:
     """A [risk] table (limit = value, and [risk.products."ETH-USD"] tables of a product's own
     max_order_size and max_position) or, from the environment, "limit=value;limit=value"."""
-    if isinstance(value, str):
-        pairs = [part.partition("=") for part in value.split(";") if part.strip()]
-        if any(not sep for _, sep, _ in pairs):
-            raise ValueError(f"expected limit=value pairs separated by ';', got {value!r}")
-        value = {name.strip(): number.strip() for name, _, number in pairs}
+    value = _table(value, "limit=value")
     if not isinstance(value, dict):
         raise ValueError(f"expected a table of limit = value, got {value!r}")
     limits = RiskLimits()
