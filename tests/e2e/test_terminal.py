@@ -168,3 +168,35 @@ def test_the_console_stops_when_its_terminal_goes(terminal: Callable[..., Termin
     term.close()  # the terminal hangs up
     _, alive = psutil.wait_procs(processes, timeout=15)
     assert alive == []
+
+
+def test_two_products_traded_then_the_kill_switch_cancels_both(terminal: Callable[..., Terminal]) -> None:
+    """Issue 22: an order on BTC-USD, ctrl+o to ETH-USD and an order there, then ctrl+k: the
+    report confirms both cancelled, and the orders screen shows both products."""
+    term = terminal("--products BTC-USD,ETH-USD")
+    term.wait_for(lambda s: "● connected" in s and "ACTIVE" in s and len(ladder_prices(s)) == 32)
+    term.press("Down")
+    term.press("b")
+    term.wait_for(lambda s: "BUY BTC-USD" in s and "✓ balance" in s)
+    term.press("Enter")
+    term.wait_for(lambda s: "BTC-USD limit at" in s and "taken by the" in s)  # the toast (over the order's row)
+    term.press("C-o")
+    term.wait_for(lambda s: "ETH-USD" in s and "SOL-USD" in s)  # the picker lists the venue's products
+    term.press("eth")
+    term.press("Enter")
+    term.wait_for(lambda s: "ETH-USD book" in s and "BTC-USD limit at" not in s)
+    term.press("Down")
+    term.press("b")
+    term.wait_for(lambda s: "BUY ETH-USD" in s and "✓ balance" in s)
+    term.press("Enter")
+    term.wait_for(lambda s: "ETH-USD limit at" in s and "taken by the" in s)
+    term.press("C-k")
+    report = term.wait_for(lambda s: "2 order(s) cancelled and confirmed by the venue" in s)
+    assert "Re-arm with ctrl+r when it is safe" in report
+    term.press("Enter")
+    term.wait_for(lambda s: "HALTED — kill switch (ctrl+k)" in s)
+    term.press("2")
+    orders = term.wait_for(lambda s: s.count("CANCELLED") >= 2)
+    assert "BTC-USD" in orders and "ETH-USD" in orders and "Traceback" not in orders
+    term.press("q")
+    assert exit_status(term.wait_for(lambda s: exit_status(s) is not None)) == 0
