@@ -28,6 +28,7 @@ from cryptoj_tui.engine.events import (
     TradingStateChanged,
 )
 from cryptoj_tui.engine.model import PublicTrade
+from cryptoj_tui.engine.portfolio import Position
 from cryptoj_tui.formats import ProductFormat
 from cryptoj_tui.messages import (
     BooksChanged,
@@ -311,7 +312,10 @@ class EngineBridge:
         if engine is None or engine.trading is None:
             return None
         trading = engine.trading
+        portfolio = trading.portfolio
         marks = trading.marks()
+        held = [p for p in engine.market_data.products() if p not in portfolio.positions and portfolio.inventory_of(p)]
+        positions = [*portfolio.positions.values(), *(Position(p) for p in held)]
         rows = tuple(
             PositionRow(
                 p.product_id,
@@ -321,8 +325,9 @@ class EngineBridge:
                 p.realised,
                 p.unrealised(marks.get(p.product_id)),
                 p.fees,
+                portfolio.inventory_of(p.product_id),
             )
-            for p in sorted(trading.portfolio.positions.values(), key=lambda p: p.product_id)
+            for p in sorted(positions, key=lambda p: p.product_id)
         )
         trips = trading.execution.round_trips
         realised, unrealised, fees = (

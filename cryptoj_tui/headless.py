@@ -120,7 +120,8 @@ async def _positions(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
                 "fees": str(v.fees),
             }
             for p, v in engine.positions().items()
-        }
+        },
+        "inventory": {currency: str(held) for currency, held in engine.inventory().items()},
     }
 
 

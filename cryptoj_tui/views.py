@@ -49,6 +49,9 @@ class PositionRow:
     realised: Decimal
     unrealised: Decimal
     fees: Decimal
+    inventory: Decimal = Decimal(0)
+    """Held of the base currency beyond this position (the starting inventory): cost unknown,
+    in no PnL, and no flatten sells it."""
 
 
 @dataclass(frozen=True, slots=True)

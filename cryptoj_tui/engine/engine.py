@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as day_time
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -464,6 +465,11 @@ class Engine:
     def positions(self) -> dict[str, Position]:
         """Positions by product."""
         return dict(self._trading().portfolio.positions)
+
+    def inventory(self) -> dict[str, Decimal]:
+        """What each currency holds at the venue beyond the positions traded here (the starting
+        inventory, cost unknown), as of the last balance read."""
+        return dict(self._trading().portfolio.inventory)
 
     def balances(self) -> dict[str, Balance]:
         """The venue's balances by currency, as of the last reconciliation (or start)."""

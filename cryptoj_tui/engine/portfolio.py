@@ -5,6 +5,11 @@ subtract) with the quote cost of that quantity, from the fills' exact values; th
 price is derived, never stored, so no rounding accumulates. Reducing a position realises PnL
 against the cost; crossing through zero realises the closed part and opens the rest at the
 fill's price. Fees are kept apart and subtracted from PnL. Unrealised PnL marks to the mid.
+
+Inventory is the rest of what the account holds in a product's base currency: the venue's
+balance beyond the positions traded here (what it held at start, plus anything moved in or
+traded elsewhere since), as of the last balance read. Its cost is unknown, so it is in no PnL,
+no limit and no flatten: the kill switch never sells holdings the trader had before.
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ class Portfolio:
     peak_pnl: Decimal = ZERO
     day_start_pnl: Decimal = ZERO
     """PnL when the trading day began (the daily loss limit counts from here)."""
+    inventory: dict[str, Decimal] = field(default_factory=dict)
+    """Currency -> held at the venue beyond the positions traded here in it as base (cost unknown)."""
 
     def position(self, product_id: str) -> Position:
         """The position of a product (flat if never traded)."""
@@ -127,7 +134,24 @@ class Portfolio:
                     f"account {account.get('currency', '?') if isinstance(account, dict) else '?'}: {exc!r}"
                 )
         self.balances = balances
+        self._take_inventory()
         return problems
+
+    def _take_inventory(self) -> None:
+        traded: dict[str, Decimal] = {}
+        for position in self.positions.values():
+            base = position.product_id.split("-", 1)[0]
+            traded[base] = traded.get(base, ZERO) + position.quantity
+        self.inventory = {
+            currency: held
+            for currency, balance in self.balances.items()
+            if (held := balance.total - traded.get(currency, ZERO)) != 0
+        }
+
+    def inventory_of(self, product_id: str) -> Decimal:
+        """What the account holds of `product_id`'s base currency beyond the positions traded
+        here, as of the last balance read (shown on every product of that base)."""
+        return self.inventory.get(product_id.split("-", 1)[0], ZERO)
 
     def available(self, currency: str) -> Decimal:
         """What the venue says can be spent in `currency`."""

@@ -1,4 +1,8 @@
-"""The positions screen: every product's position, mark and PnL; flatten one or all (confirmed)."""
+"""The positions screen: every product's position, mark and PnL; flatten one or all (confirmed).
+
+A position is what this console traded; the inventory column is the rest of what the account
+holds of that base currency (what it held at start): its cost is unknown and says so, it is in
+no PnL, and flatten leaves it where it is."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.views import PortfolioView
 from cryptoj_tui.widgets.keyed_table import KeyedTable
 
-COLUMNS = ("product", "position", "avg price", "mark", "unrealised", "realised", "fees")
+COLUMNS = ("product", "position", "avg price", "mark", "unrealised", "realised", "fees", "inventory")
 
 
 class PositionsScreen(ConsoleScreen):
@@ -53,6 +57,7 @@ class PositionsScreen(ConsoleScreen):
                     money(row.unrealised),
                     money(row.realised),
                     quote(row.fees),
+                    f"{view.format(row.product_id).size(row.inventory)} cost unknown" if row.inventory else "—",
                 ),
             )
             for row in view.positions

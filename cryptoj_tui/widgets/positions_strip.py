@@ -37,9 +37,11 @@ class PositionsStrip(Static):
             )
             text.append("  uPnL ", themed(self.app, "dim"))
             text.append(money(row.unrealised), themed(self.app, pnl_style(row.unrealised)))
-        if row is not None:
+        if row is not None and (row.quantity or row.realised or row.fees):
             text.append("  realised ", themed(self.app, "dim"))
             text.append(money(row.realised), themed(self.app, pnl_style(row.realised)))
             text.append("  fees ", themed(self.app, "dim"))
             text.append(quote(row.fees))
+        if row is not None and row.inventory:
+            text.append(f"  + {fmt.size(row.inventory)} held before, cost unknown", themed(self.app, "dim"))
         self.update(text)

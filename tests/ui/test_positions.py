@@ -176,3 +176,23 @@ async def test_a_fill_rings_once_lights_its_price_and_is_counted_until_seen(froz
         await pilot.press("2")
         assert app.sub_title == "BTC-USD · connected"
         await until(pilot, lambda: not any(row.flash == "fill" for row in app.trading.ladder.rows))
+
+
+async def test_positions_show_the_inventory_held_before_with_its_cost_unknown(frozen_venue: VenueThread) -> None:
+    """Issue 22: the paper account starts with BTC; before any trade, positions show it as
+    inventory of unknown cost (not a position at zero cost), and flatten all has nothing to sell."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: "held before, cost unknown" in str(app.trading.positions.render()))
+        assert str(app.trading.positions.render()) == "BTC-USD flat  + 2.00000000 held before, cost unknown"
+        await pilot.press("3")
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 1)
+        row = table.get_row_at(0)
+        assert row[0] == "BTC-USD" and row[1] == "0.00000000" and row[2] == "—"
+        assert row[-1] == "2.00000000 cost unknown"
+        totals = str(app.screen.query_one("#totals", Static).render())
+        assert totals.startswith("PnL +0.00")  # the inventory's value is in no PnL
+        await pilot.press("F")
+        await until(pilot, lambda: "nothing to flatten" in " ".join(toasts(app)))

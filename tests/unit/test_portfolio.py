@@ -61,3 +61,20 @@ def test_thirds_stay_exact() -> None:
     for _ in range(3):
         position.apply(Fill("c", "BTC-USD", OrderSide.SELL, D("1"), D("40"), D("0")))
     assert position.quantity == 0 and position.realised == D("20") and position.cost == 0
+
+
+def account(currency: str, available: str, hold: str = "0") -> dict[str, object]:
+    return {"currency": currency, "available_balance": {"value": available}, "hold": {"value": hold}}
+
+
+def test_inventory_is_the_balance_beyond_the_positions_traded_here_and_in_no_pnl() -> None:
+    portfolio = Portfolio()
+    portfolio.set_balances([account("BTC", "2"), account("USD", "1000")])
+    assert portfolio.inventory_of("BTC-USD") == D("2") and portfolio.inventory_of("BTC-EUR") == D("2")
+    assert portfolio.inventory_of("ETH-USD") == 0
+    portfolio.apply(fill("BUY", "0.5", "100"))
+    portfolio.set_balances([account("BTC", "2.3", hold="0.2"), account("USD", "950")])  # 0.5 bought, 0.2 held by a sell
+    assert portfolio.inventory_of("BTC-USD") == D("2") and portfolio.quantity("BTC-USD") == D("0.5")
+    assert portfolio.pnl({"BTC-USD": D("110")}) == D("5")  # the 2 held before, of unknown cost, count nothing
+    portfolio.set_balances([account("BTC", "0.1")])  # 2.4 moved out (or sold elsewhere): what is left of it
+    assert portfolio.inventory_of("BTC-USD") == D("-0.4")

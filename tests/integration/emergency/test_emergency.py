@@ -124,16 +124,23 @@ async def test_stale_market_data_with_working_orders_halts(trader: Engine, quiet
     assert "market data stale for BTC-USD" in halted.reason  # type: ignore[attr-defined]
 
 
-async def test_flatten_sells_the_position(trader: Engine) -> None:
-    """Scenario: long 1 BTC; kill switch with flatten: a market sell of 1 goes out and fills."""
+async def test_flatten_sells_the_position_and_leaves_the_inventory_held_before(trader: Engine) -> None:
+    """Scenario: the account starts with 2 BTC, buys 1; kill switch with flatten: a market sell
+    of 1 goes out and fills, and the 2 it held before are still there (never dumped)."""
+    held_before = trader.balances()["BTC"].total
+    assert held_before > 0 and trader.inventory()["BTC"] == held_before
     buy = await trader.place_market("BTC-USD", "buy", size="1")
     await trader.wait_for(buy, "FILLED")
+    await trader.reconcile("test")
+    assert trader.inventory()["BTC"] == held_before and trader.balances()["BTC"].total == held_before + 1
     report = await trader.kill_switch("flatten test", flatten=True)
     assert len(report.flattened) == 1
     assert trader.trading is not None
     flat = trader.trading.execution.orders[report.flattened[0]]
     await trader.wait_for(flat, "FILLED")
     assert trader.positions()["BTC-USD"].quantity == D(0)
+    await trader.reconcile("test")
+    assert trader.balances()["BTC"].total == held_before and trader.inventory()["BTC"] == held_before
 
 
 async def test_an_unwritable_journal_halts_trading_with_a_clear_error(trader: Engine) -> None:
