@@ -23,6 +23,7 @@ from cryptoj_tui.messages import CancelAllRequested, CancelRequested, MoveReques
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.views import BookView, OrderRow, PortfolioView
 from cryptoj_tui.widgets.alerts_feed import AlertsFeed
+from cryptoj_tui.widgets.depth_chart import DepthChart
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS, Ladder
 from cryptoj_tui.widgets.order_ticket import OrderTicket, Submit
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
@@ -96,6 +97,7 @@ class TradingScreen(ConsoleScreen):
         self.tape = TradesTape(id="tape")
         self.alerts = AlertsFeed(id="alerts")
         self.chart = PriceChart(id="chart")
+        self.depth = DepthChart(id="depth")
         self.ticket = OrderTicket(product_id, submit, id="ticket")
         self.orders: tuple[OrderRow, ...] = ()
         """This product's orders, as the app last had them."""
@@ -111,6 +113,7 @@ class TradingScreen(ConsoleScreen):
                 yield self.ladder
             with Vertical(id="right"):
                 yield self.chart
+                yield self.depth
                 yield self.alerts
         yield self.positions
 
@@ -135,6 +138,7 @@ class TradingScreen(ConsoleScreen):
         self.ladder.show_product(product_id, self._cursors.get(product_id, 1))
         self.tape.replace(())
         self.chart.show([])
+        self.depth.show(None)
         self.orders = ()
         self.show_format(fmt)
         self.refresh_bindings()
@@ -149,6 +153,7 @@ class TradingScreen(ConsoleScreen):
     def show_book(self, view: BookView) -> None:
         """The latest view of the product's book."""
         self.ladder.update_book(view)
+        self.depth.show(view)
 
     def flash_fill(self, product_id: str, side: str, price: Decimal) -> None:
         """A fill of yours: lit on the ladder at its price, when it is this screen's product."""
@@ -186,11 +191,10 @@ class TradingScreen(ConsoleScreen):
 
     def show_format(self, fmt: ProductFormat) -> None:
         """The product's increments, as the venue gave them."""
-        self.format = self.tape.format = self.chart.format = fmt
-        self.tape.forget_strips()
-        self.chart.forget_strips()
-        self.tape.refresh()
-        self.chart.refresh()
+        self.format = self.tape.format = self.chart.format = self.depth.format = fmt
+        for widget in (self.tape, self.chart, self.depth):
+            widget.forget_strips()
+            widget.refresh()
 
     def why_disabled(self, action: str) -> str | None:
         """What to tell a trader who presses a key that does nothing now."""

@@ -1,0 +1,133 @@
+"""The book's cumulative depth: bids rising to the left of the mid, asks to the right (Line API).
+
+Each column is a price bucket; its height is the size resting from the inside of the book out
+to that bucket, so the two walls show at a glance how much it takes to move the price by a given
+distance. The chart is drawn once per book change and size, then served from cached Strips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual.selection import Selection
+from textual.strip import Strip
+
+from cryptoj_tui.engine.model import Level
+from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat
+from cryptoj_tui.views import BookView
+from cryptoj_tui.widgets.price_chart import BLOCKS
+from cryptoj_tui.widgets.styled_lines import FramedLines
+
+ZERO = Decimal(0)
+
+
+def cumulative(levels: Sequence[Level], edges: Sequence[Decimal], *, bids: bool) -> list[Decimal]:
+    """The size resting from the inside out to each edge: for bids, every level priced at or
+    above the edge; for asks, at or below. `levels` go from the inside out, as a book's do."""
+    totals, total, i = [], ZERO, 0
+    for edge in edges:
+        while i < len(levels) and (levels[i][0] >= edge if bids else levels[i][0] <= edge):
+            total += levels[i][1]
+            i += 1
+        totals.append(total)
+    return totals
+
+
+def depth_columns(view: BookView, width: int) -> tuple[list[Decimal], list[Decimal], Decimal] | None:
+    """(bid depths, ask depths, half range): `width // 2` columns a side, the inside nearest the
+    middle, over the same price distance on both sides (the shorter side's reach, so neither is
+    drawn past what the view holds). None without both sides."""
+    if not view.bids or not view.asks or width < 2:
+        return None
+    half = width // 2
+    best_bid, best_ask = view.bids[0][0], view.asks[0][0]
+    reach = min(best_bid - view.bids[-1][0], view.asks[-1][0] - best_ask)
+    step = reach / half if reach > 0 else ZERO
+    bid_edges = [best_bid - step * (k + 1) for k in range(half)] if step else [best_bid] * half
+    ask_edges = [best_ask + step * (k + 1) for k in range(half)] if step else [best_ask] * half
+    bids = cumulative(view.bids, bid_edges, bids=True)
+    asks = cumulative(view.asks, ask_edges, bids=False)
+    return bids[::-1], asks, reach
+
+
+def bar_rows(depths: Sequence[Decimal], top: Decimal, height: int) -> list[str]:
+    """`depths` as `height` rows of block characters rising from the bottom, `top` the full height."""
+    levels = height * (len(BLOCKS) - 1)
+    fills = [0 if top <= 0 else int(d / top * levels) for d in depths]
+    rows = []
+    for row in range(height):
+        floor = (height - 1 - row) * (len(BLOCKS) - 1)
+        rows.append("".join(BLOCKS[max(0, min(len(BLOCKS) - 1, fill - floor))] for fill in fills))
+    return rows
+
+
+class DepthChart(FramedLines):
+    """Cumulative bid and ask size around the mid, with the price reach and the deepest total."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"depth--bid", "depth--ask", "depth--label"}
+    DEFAULT_CSS = """
+    DepthChart { height: 10; background: $surface; }
+    DepthChart > .depth--bid { color: $success; }
+    DepthChart > .depth--ask { color: $error; }
+    DepthChart > .depth--label { color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: BookView | None = None
+        self.format: ProductFormat = DEFAULT_FORMAT
+        self.frame_title = "depth"
+        self._lines: tuple[tuple[int, int], list[Strip]] | None = None
+        """((width, height), every line) for the current view."""
+
+    def forget_strips(self) -> None:
+        self._lines = None
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """Nothing: a chart is no text to copy."""
+        return None
+
+    def show(self, view: BookView | None, fmt: ProductFormat | None = None) -> None:
+        """Take the latest book view (None: no book yet) and redraw on the next frame; hidden,
+        nothing is drawn until shown."""
+        if fmt is not None:
+            self.format = fmt
+        if view is not self.view:
+            self.view = view
+            self._lines = None
+            if self.display:
+                self.refresh()
+
+    def render_inner_line(self, y: int) -> Strip:
+        size = self.inner_size
+        if self._lines is None or self._lines[0] != size:
+            self._lines = (size, [self.framed(line, size.width) for line in self._chart_lines(*size)])
+        lines = self._lines[1]
+        return lines[y] if y < len(lines) else self.framed(Strip.blank(size.width, self._style()), size.width)
+
+    def _chart_lines(self, width: int, height: int) -> list[Strip]:
+        base, label = self._style(), self._style("depth--label")
+
+        def line(*parts: tuple[str, object]) -> Strip:
+            segments = [Segment(text, style) for text, style in parts]  # type: ignore[arg-type]
+            return Strip(segments).adjust_cell_length(width, base)
+
+        columns = depth_columns(self.view, width) if self.view is not None and self.view.live else None
+        if columns is None or height < 3:
+            waiting = "waiting for the book".center(width)
+            return [line((waiting if y == height // 2 else "", label)) for y in range(height)]
+        bids, asks, reach = columns
+        top = max(bids[0], asks[-1])
+        rows = bar_rows([*bids, *asks], top, height - 2)
+        bid_style, ask_style, half = self._style("depth--bid"), self._style("depth--ask"), len(bids)
+        mid = (self.view.bids[0][0] + self.view.asks[0][0]) / 2 if self.view is not None else ZERO
+        low, high = self.format.price(mid - reach), self.format.price(mid + reach)
+        total = f"{self.format.size(top)} deep"
+        return [
+            line((total.rjust(width), label)),
+            *(line((row[:half], bid_style), (row[half:], ask_style)) for row in rows),
+            line((low, label), (high.rjust(width - len(low)), label)),
+        ]
