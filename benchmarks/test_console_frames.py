@@ -4,7 +4,8 @@
   screen at 160x48 while the venue floods it, timed one by one; the baseline is a minimal app
   whose one Line-API widget of the same size changes every frame. The flood's achieved book
   update rate, the frames per second painted and the book views the ladder applied are recorded
-  beside it (at most one repaint per frame however fast the book moves).
+  beside it (at most one repaint per frame however fast the book moves). The same for the
+  watchlist of 20 products while the venue floods all 20.
 - keystroke -> order on the wire: `enter` in an open ticket until the order's HTTP request is
   written to the socket, against a minimal app whose `enter` sends a bare aiohttp POST of the same
   order with a token signed ahead, as the console's is. The venue runs in its own process, as a
@@ -146,6 +147,64 @@ def test_frame_trading_screen_under_a_flood(benchmark: Any) -> None:
     record(benchmark, "frame render, 160x48", "trading screen, venue flooding", durations)
     benchmark.extra_info["book_updates_per_s"] = updates / FLOOD_SECONDS
     benchmark.extra_info["book_views_applied_per_s"] = applied[0] / FLOOD_SECONDS
+    benchmark.extra_info["frames_painted_busiest_second"] = busiest_second(samples, since)
+    restore_gc()
+
+
+TWENTY = [
+    "BTC-USD",
+    "ETH-USD",
+    "SOL-USD",
+    "ADA-USD",
+    "AVAX-USD",
+    "BCH-USD",
+    "DOGE-USD",
+    "DOT-USD",
+    "LINK-USD",
+    "LTC-USD",
+    "XRP-USD",
+    "ATOM-USD",
+    "UNI-USD",
+    "AAVE-USD",
+    "ALGO-USD",
+    "XLM-USD",
+    "FIL-USD",
+    "NEAR-USD",
+    "ETC-USD",
+    "MATIC-USD",
+]
+
+
+def test_frame_watchlist_of_20_products_under_a_flood(benchmark: Any) -> None:
+    """Issue 22: 20 products subscribed, the watchlist shown (their rows, sparklines and the
+    header), while the venue steps every product 2,000 times a second; every frame timed."""
+    samples: list[tuple[float, float]] = []
+    with venue_process("--seed", "9", "--products", ",".join(TWENTY), "--step-interval", str(FLOOD_STEP)) as ws_url:
+        app = CryptojApp(
+            EngineConfig(ws_url=ws_url), "BTC-USD", venue="paper", clock=frozen_clock, tune_gc=True, watch=TWENTY
+        )
+        app.watchlist._on_timer_update = timed(samples, app.watchlist._on_timer_update)  # type: ignore[method-assign]
+
+        async def main() -> tuple[float, int, int]:
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_until_live(pilot)
+                engine = app.bridge.engine
+                assert engine is not None
+                for product_id in TWENTY:
+                    await asyncio.wrap_future(app.bridge.submit(lambda e, p=product_id: e.wait_for_book(p, 30)))
+                await pilot.press("7")
+                await pilot.pause()
+                books = [engine.book(p) for p in TWENTY]
+                before = sum(b.updates_applied for b in books)
+                since = time.perf_counter()
+                await asyncio.sleep(FLOOD_SECONDS)
+                shown = len(app.watchlist_view.rows) if app.watchlist_view is not None else 0
+                return since, sum(b.updates_applied for b in books) - before, shown
+
+        since, updates, shown = asyncio.run(main())
+    assert shown == len(TWENTY)
+    record(benchmark, "frame render, 160x48", "watchlist of 20 products, venue flooding", painted(samples, since))
+    benchmark.extra_info["book_updates_per_s"] = updates / FLOOD_SECONDS
     benchmark.extra_info["frames_painted_busiest_second"] = busiest_second(samples, since)
     restore_gc()
 

@@ -149,6 +149,11 @@ class Notice:
     markup: bool
 
 
+TERMINAL_CHECK_EVERY = 0.1
+"""Seconds between looks at the terminal: Textual queues at most 30 frames for a terminal that no
+longer takes them (half a second at 60 a second) before the console itself would block."""
+
+
 def _terminal_attached() -> bool:
     """Whether the process still has its terminal (one that hung up is no longer a tty)."""
     stdin = sys.__stdin__
@@ -345,7 +350,7 @@ class CryptojApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self._watch_terminal and _terminal_attached():
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
-            self.set_interval(1.0, self._check_terminal)
+            self.set_interval(TERMINAL_CHECK_EVERY, self._check_terminal)
         try:
             self.bridge.start(list(self.watched))
         except Exception as exc:  # the engine could not start (venue refusing the key, a damaged journal)
@@ -359,6 +364,13 @@ class CryptojApp(App[None]):
 
     def _terminal_gone(self) -> None:
         log.warning("the terminal is gone: the console stops (and with it the engine)")
+        # Textual's output thread died on the first write to the hung-up terminal, and its queue
+        # of frames fills behind it; the shutdown's own writes (mouse off, screen restored) would
+        # then wait forever. From here on they go nowhere, and the engine stops as it should.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
         self.exit(return_code=1)
 
     def _theme_changed(self, theme: Any) -> None:
@@ -421,7 +433,7 @@ class CryptojApp(App[None]):
         """Pick the product to trade from the venue's list (fuzzy search)."""
         if isinstance(self.screen, ModalScreen):
             return
-        self.run_worker(self._pick_product(self.switch_product), group="product", exclusive=True)
+        self.run_worker(self._pick_product(self._trade_product), group="product", exclusive=True)
 
     async def _pick_product(self, chosen: Callable[[str | None], None]) -> None:
         try:
@@ -516,8 +528,13 @@ class CryptojApp(App[None]):
         self.watchlist.show(message.view, tuple(self.watched), self.product_id)
 
     def on_product_selected(self, message: ProductSelected) -> None:
-        self.switch_product(message.product_id)
-        self.action_show("trading")
+        self._trade_product(message.product_id)
+
+    def _trade_product(self, product_id: str | None) -> None:
+        """Switch to `product_id` and show it on the trading screen (picked is meant to be traded)."""
+        if product_id is not None:
+            self.switch_product(product_id)
+            self.action_show("trading")
 
     def on_watch_requested(self, _: WatchRequested) -> None:
         self.run_worker(self._pick_product(self._watch), group="product", exclusive=True)

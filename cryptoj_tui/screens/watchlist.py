@@ -14,10 +14,20 @@ from textual.widgets import Static
 from cryptoj_tui.messages import ProductSelected, UnwatchRequested, WatchRequested
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.views import WatchlistView, WatchRow
-from cryptoj_tui.widgets.keyed_table import KeyedTable
+from cryptoj_tui.widgets.row_table import Column, RowTable
 
-COLUMNS = ("product", "bid", "ask", "last", "24h %", "spread", "position", "orders", "last 30 min")
-NARROW_COLUMNS = ("product", "bid", "ask", "24h %", "spread", "position", "orders", "trend")
+COLUMNS = (
+    Column("product"),
+    Column("bid", right=True),
+    Column("ask", right=True),
+    Column("last", right=True),
+    Column("24h %", right=True, toned=True),
+    Column("spread", right=True),
+    Column("position", right=True),
+    Column("orders", right=True),
+    Column("last 30 min"),
+)
+NARROW_COLUMNS = (*COLUMNS[:3], *COLUMNS[4:8], Column("trend"))
 """Under WIDE_FROM columns: no last price, a short sparkline (80 columns hold it all)."""
 WIDE_FROM = 120
 BARS = "▁▂▃▄▅▆▇█"
@@ -66,7 +76,7 @@ class WatchlistScreen(ConsoleScreen):
     """Every watched product in one table; the traded one is marked."""
 
     DEFAULT_CSS = """
-    WatchlistScreen DataTable { height: 1fr; }
+    WatchlistScreen RowTable { height: 1fr; }
     WatchlistScreen #caption { height: 1; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -84,7 +94,7 @@ class WatchlistScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="caption")
-        yield KeyedTable(cursor_type="row", zebra_stripes=True)
+        yield RowTable()
 
     def on_resize(self) -> None:
         if self.view is not None:
@@ -97,18 +107,15 @@ class WatchlistScreen(ConsoleScreen):
     def show(self, view: WatchlistView, watched: tuple[str, ...], traded: str) -> None:
         """Take the latest rows, the products watched and the one traded."""
         self.view, self.watched, self.traded = view, watched, traded
-        if not self.query(KeyedTable):
+        if not self.query(RowTable):
             return  # not composed yet (or already gone): on_mount catches up
         name, key, descending = SORTS[self.sort]
         shown = [r for r in view.rows if r.product_id in watched]
         rows = sorted(shown, key=key, reverse=descending)  # type: ignore[arg-type]
-        table = self.query_one(KeyedTable)
         narrow = self.size.width < WIDE_FROM
-        columns = NARROW_COLUMNS if narrow else COLUMNS
-        if tuple(str(c.label) for c in table.columns.values()) != columns:
-            table.clear(columns=True)
-            table.add_columns(*columns)
-        table.replace_rows((row.product_id, self._cells(row, view, narrow)) for row in rows)
+        self.query_one(RowTable).show(
+            NARROW_COLUMNS if narrow else COLUMNS, [(row.product_id, self._cells(row, view, narrow)) for row in rows]
+        )
         self.query_one("#caption", Static).update(
             f"{len(rows)} watched · sorted by {name} (o) · enter trades it · a adds · d removes"
         )
@@ -132,7 +139,7 @@ class WatchlistScreen(ConsoleScreen):
         return tuple(cells)
 
     def _selected(self) -> str | None:
-        return self.query_one(KeyedTable).selected_key() if self.query(KeyedTable) else None
+        return self.query_one(RowTable).selected_key() if self.query(RowTable) else None
 
     def action_trade(self) -> None:
         """Trade the selected product (the trading screen follows it)."""
@@ -140,11 +147,10 @@ class WatchlistScreen(ConsoleScreen):
         if product_id is not None:
             self.post_message(ProductSelected(product_id))
 
-    def on_data_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
-        """The table's enter (it has the focus): trade that row's product."""
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
+        """The table's enter or a click: trade that row's product."""
         event.stop()
-        if event.row_key.value is not None:
-            self.post_message(ProductSelected(str(event.row_key.value)))
+        self.post_message(ProductSelected(event.key))
 
     def action_sort(self) -> None:
         """Sort by the next column: product, 24 h change, spread, position."""

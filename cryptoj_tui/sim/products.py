@@ -64,6 +64,45 @@ PRODUCTS: dict[str, ProductSpec] = {
 }
 """Increments as Coinbase lists them for these spot products."""
 
+# More markets, for a watchlist of many products (and its benchmark): the increments are of the
+# kinds Coinbase uses, and the prices round numbers near theirs; neither was checked against the
+# venue's current listing, so these stand for "a market like it", not for the real product.
+_MORE = (
+    ("ADA-USD", "0.00000001", "0.0001", "0.45", "400"),
+    ("AVAX-USD", "0.00000001", "0.01", "25.00", "500"),
+    ("BCH-USD", "0.00000001", "0.01", "350.00", "600"),
+    ("DOGE-USD", "0.1", "0.00001", "0.12", "300"),
+    ("DOT-USD", "0.00000001", "0.001", "5.500", "300"),
+    ("LINK-USD", "0.00000001", "0.001", "13.000", "400"),
+    ("LTC-USD", "0.00000001", "0.01", "70.00", "500"),
+    ("XRP-USD", "0.000001", "0.0001", "0.55", "500"),
+    ("ATOM-USD", "0.0001", "0.001", "6.500", "300"),
+    ("UNI-USD", "0.000001", "0.001", "7.000", "300"),
+    ("AAVE-USD", "0.001", "0.01", "150.00", "500"),
+    ("ALGO-USD", "0.1", "0.0001", "0.15", "200"),
+    ("XLM-USD", "1", "0.000001", "0.100000", "200"),
+    ("FIL-USD", "0.001", "0.001", "4.000", "200"),
+    ("NEAR-USD", "0.001", "0.001", "5.000", "300"),
+    ("ETC-USD", "0.00000001", "0.01", "20.00", "300"),
+    ("MATIC-USD", "0.1", "0.0001", "0.50", "300"),
+)
+ALL_PRODUCTS: dict[str, ProductSpec] = {
+    **PRODUCTS,
+    **{
+        product_id: ProductSpec(
+            product_id,
+            Decimal(base_increment),
+            Decimal(quote_increment),
+            Decimal(base_increment),
+            Decimal("100000000"),
+            Decimal(price),
+            Decimal(notional),
+        )
+        for product_id, base_increment, quote_increment, price, notional in _MORE
+    },
+}
+"""Every product the paper venue can list (`--products` picks; the default lists `PRODUCTS`)."""
+
 
 def format_decimal(value: Decimal) -> str:
     """The minimal text form the venue puts on the wire: "65160", "1919.5", "0"."""

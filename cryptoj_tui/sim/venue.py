@@ -29,7 +29,7 @@ from cryptoj_tui.sim.exchange import DEFAULT_BALANCES, Exchange, Order
 from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
 from cryptoj_tui.sim.matching import MatchingBook
-from cryptoj_tui.sim.products import PRODUCTS, format_decimal
+from cryptoj_tui.sim.products import ALL_PRODUCTS, format_decimal
 from cryptoj_tui.sim.recorded import RecordedMarket
 from cryptoj_tui.sim.rest import MAX_BODY_BYTES, RestApi, error, json_errors
 from cryptoj_tui.sim.store import AccountStore
@@ -90,10 +90,10 @@ class VenueConfig:
     """Serve https/wss with a self-signed certificate kept in this directory."""
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.products if p not in PRODUCTS]
+        unknown = [p for p in self.products if p not in ALL_PRODUCTS]
         if unknown or not self.products:
             raise ValueError(
-                f"unknown products {unknown or '(none given)'}; the paper venue lists {', '.join(PRODUCTS)}"
+                f"unknown products {unknown or '(none given)'}; the paper venue can list {', '.join(ALL_PRODUCTS)}"
             )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, got {self.port}")
@@ -128,14 +128,14 @@ class PaperVenue:
         self.clock = clock
         self.market = market
         products = market.products if market is not None else config.products
-        unknown = [p for p in products if p not in PRODUCTS]
+        unknown = [p for p in products if p not in ALL_PRODUCTS]
         if unknown:
-            listed = ", ".join(PRODUCTS)
+            listed = ", ".join(ALL_PRODUCTS)
             raise ValueError(f"the recording's products {unknown} are not ones the paper venue lists ({listed})")
         # Trade ids are unique across restarts: each run starts from its start time in
         # microseconds, far above what the previous run can have used.
         trade_ids = itertools.count(clock() // 1000)
-        self.books: dict[str, MatchingBook] = {p: MatchingBook(PRODUCTS[p], trade_ids) for p in products}
+        self.books: dict[str, MatchingBook] = {p: MatchingBook(ALL_PRODUCTS[p], trade_ids) for p in products}
         self.flows: dict[str, SyntheticFlow] = {}
         if market is None:
             self.flows = {

@@ -2,11 +2,14 @@
 
 Each column is a price bucket; its height is the size resting from the inside of the book out
 to that bucket, so the two walls show at a glance how much it takes to move the price by a given
-distance. The chart is drawn once per book change and size, then served from cached Strips.
+distance. The chart is redrawn at most REDRAW_EVERY seconds apart (the ladder beside it shows
+every change; a wall's shape read ten times a second is all an eye takes in), and between
+redraws it is served from cached Strips.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import ClassVar
@@ -22,6 +25,7 @@ from cryptoj_tui.widgets.price_chart import BLOCKS
 from cryptoj_tui.widgets.styled_lines import FramedLines
 
 ZERO = Decimal(0)
+REDRAW_EVERY = 0.1
 
 
 def cumulative(levels: Sequence[Level], edges: Sequence[Decimal], *, bids: bool) -> list[Decimal]:
@@ -55,13 +59,12 @@ def depth_columns(view: BookView, width: int) -> tuple[list[Decimal], list[Decim
 
 def bar_rows(depths: Sequence[Decimal], top: Decimal, height: int) -> list[str]:
     """`depths` as `height` rows of block characters rising from the bottom, `top` the full height."""
-    levels = height * (len(BLOCKS) - 1)
-    fills = [0 if top <= 0 else int(d / top * levels) for d in depths]
-    rows = []
-    for row in range(height):
-        floor = (height - 1 - row) * (len(BLOCKS) - 1)
-        rows.append("".join(BLOCKS[max(0, min(len(BLOCKS) - 1, fill - floor))] for fill in fills))
-    return rows
+    eighths = len(BLOCKS) - 1
+    fills = [0 if top <= 0 else int(d / top * height * eighths) for d in depths]
+    # Each column is whole blocks up to its fill, one partial block, then blanks: made per column
+    # once, then read across for each row.
+    columns = [(BLOCKS[-1] * (f // eighths) + BLOCKS[f % eighths]).ljust(height)[:height][::-1] for f in fills]
+    return ["".join(column[row] for column in columns) for row in range(height)]
 
 
 class DepthChart(FramedLines):
@@ -82,6 +85,8 @@ class DepthChart(FramedLines):
         self.frame_title = "depth"
         self._lines: tuple[tuple[int, int], list[Strip]] | None = None
         """((width, height), every line) for the current view."""
+        self._drawn_at = 0.0
+        self._pending = False
 
     def forget_strips(self) -> None:
         self._lines = None
@@ -95,11 +100,23 @@ class DepthChart(FramedLines):
         nothing is drawn until shown."""
         if fmt is not None:
             self.format = fmt
-        if view is not self.view:
-            self.view = view
-            self._lines = None
-            if self.display:
-                self.refresh()
+        if view is self.view:
+            return
+        self.view = view
+        if self._pending:
+            return  # the redraw already due takes the latest view
+        wait = self._drawn_at + REDRAW_EVERY - time.monotonic()
+        if wait <= 0 or view is None:
+            self._redraw()
+        else:
+            self._pending = True
+            self.set_timer(wait, self._redraw)
+
+    def _redraw(self) -> None:
+        self._pending = False
+        self._drawn_at = time.monotonic()
+        self._lines = None
+        self.refresh()
 
     def render_inner_line(self, y: int) -> Strip:
         size = self.inner_size

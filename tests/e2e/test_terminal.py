@@ -16,8 +16,9 @@ import pytest
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
-PRICE_ROW = re.compile(r"(?<!\d\d:\d\d:\d\d    )(?<![\d,.])\d{2},\d{3}\.\d{2}(?=    )")
-"""A ladder price (centred in its column), not a trades-tape price (which follows a time)."""
+PRICE_ROW = re.compile(r"(?<!\d\d:\d\d:\d\d    )(?<![\d,.│])\d{2},\d{3}\.\d{2}(?=    )")
+"""A ladder price (centred in its column), not a trades-tape price (which follows a time) nor the
+depth chart's low price (against its frame)."""
 # The shell's prompt may precede it ("# exit=0") when the command was typed before the prompt.
 EXIT_STATUS = re.compile(r"(?:^|\s)exit=(\d+)$", re.MULTILINE)
 

@@ -81,3 +81,24 @@ async def test_escape_in_the_picker_keeps_the_product(frozen_venue: VenueThread)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ProductPickerScreen))
         assert app.product_id == "BTC-USD" and app.trading.ladder.view is not None
+
+
+async def test_a_product_picked_with_ctrl_o_on_another_screen_is_shown_to_trade(frozen_venue: VenueThread) -> None:
+    """From the watchlist (or any screen), ctrl+o and a pick lead to that product's trading
+    screen: picked is meant to be traded. Escape leaves you where you were."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await pilot.press("7")
+        await until(pilot, lambda: app.screen is app.watchlist)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.watchlist)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        app.screen.query_one("#query", Input).value = "sol"
+        await until(pilot, lambda: app.screen.query_one("#products", OptionList).option_count == 1)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is app.trading and app.product_id == "SOL-USD")
+        assert app.trading.ladder.frame_title == "SOL-USD book"

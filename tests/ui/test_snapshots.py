@@ -16,6 +16,7 @@ from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.screens.modals import KillReportScreen, ProductPickerScreen
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.keyed_table import KeyedTable
+from cryptoj_tui.widgets.row_table import RowTable
 from tests.ui.conftest import make_app, place_resting, toasts, until, wait_until_live
 
 Snap = Callable[[CryptojApp, tuple[int, int], Callable[[Pilot], Awaitable[None]]], bool]
@@ -252,7 +253,7 @@ async def _watchlist(pilot: Pilot) -> None:
     app = pilot.app
     await pilot.press("7")
     await until(pilot, lambda: app.watchlist_view is not None and all(r.live for r in app.watchlist_view.rows))
-    await until(pilot, lambda: app.watchlist.query_one(KeyedTable).row_count == 3)
+    await until(pilot, lambda: len(app.watchlist.query_one(RowTable).rows) == 3)
     await pilot.pause()
 
 

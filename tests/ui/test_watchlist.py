@@ -10,7 +10,7 @@ from textual.widgets import Input
 from cryptoj_tui.screens.modals import ProductPickerScreen
 from cryptoj_tui.screens.watchlist import WatchlistScreen, percent, sparkline
 from cryptoj_tui.sim.venue import VenueThread
-from cryptoj_tui.widgets.keyed_table import KeyedTable
+from cryptoj_tui.widgets.row_table import RowTable
 from tests.ui.conftest import make_app, until, wait_until_live
 
 
@@ -26,8 +26,8 @@ def test_a_days_change_is_signed_to_the_hundredth_and_none_is_a_dash() -> None:
 
 
 def rows(app: object) -> list[tuple[str, ...]]:
-    table = app.watchlist.query_one(KeyedTable)  # type: ignore[attr-defined]
-    return [tuple(str(c) for c in table.get_row_at(n)) for n in range(table.row_count)]
+    table = app.watchlist.query_one(RowTable)  # type: ignore[attr-defined]
+    return [cells for _, cells in table.rows]
 
 
 async def test_watch_add_sort_trade_and_remove(frozen_venue: VenueThread) -> None:
@@ -51,7 +51,7 @@ async def test_watch_add_sort_trade_and_remove(frozen_venue: VenueThread) -> Non
         await pilot.press("o", "o", "o")  # product -> 24h % -> spread % -> position
         assert "sorted by position" in str(app.watchlist.query_one("#caption").render())
         await pilot.press("o")
-        table = app.watchlist.query_one(KeyedTable)
+        table = app.watchlist.query_one(RowTable)
         table.move_cursor(row=2)  # SOL-USD
         await pilot.press("enter")
         await until(pilot, lambda: app.product_id == "SOL-USD" and app.screen is app.trading)

@@ -62,7 +62,7 @@ def test_broken_config_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
-        (["sim", "--products", "DOGE-USD"], "unknown products ['DOGE-USD']"),
+        (["sim", "--products", "PEPE-USD"], "unknown products ['PEPE-USD']"),
         (["sim", "--port", "70000"], "port must be 0..65535"),
         (["sim", "--step-interval", "-1"], "step_interval"),
     ],
