@@ -170,6 +170,10 @@ async def _products_listed(engine: Engine) -> list[str]:
     return sorted(listed | set(engine.market_data.products()))
 
 
+async def _unsubscribe(engine: Engine, product_id: str) -> None:
+    await engine.unsubscribe(product_id)
+
+
 async def _rearm(engine: Engine) -> None:
     engine.rearm("re-armed from the console after confirmation")
 
@@ -561,9 +565,20 @@ class CryptojApp(App[None]):
             self.notify(f"{message.product_id} is the product traded: switch first (ctrl+o)", severity="warning")
             return
         if message.product_id in self.watched:
-            self.watched.remove(message.product_id)
-            if self.watchlist_view is not None:
-                self.watchlist.show(self.watchlist_view, tuple(self.watched), self.product_id)
+            future = self.bridge.submit(partial(_unsubscribe, product_id=message.product_id))
+            self.run_worker(self._unwatching(message.product_id, future), group="product")
+
+    async def _unwatching(self, product_id: str, future: Future[None]) -> None:
+        try:
+            await asyncio.wrap_future(future)
+        except Exception as exc:  # a stake in it (orders, a position), or the engine stopped
+            self.notify(f"{product_id} stays: {exc}", title="cannot remove it", severity="warning")
+            return
+        if product_id in self.watched:
+            self.watched.remove(product_id)
+        if self.watchlist_view is not None:
+            self.watchlist.show(self.watchlist_view, tuple(self.watched), self.product_id)
+        self.notify(f"{product_id} removed from the watchlist (unsubscribed)", title="watchlist")
 
     def on_risk_changed(self, message: RiskChanged) -> None:
         self.risk.show(message.view)

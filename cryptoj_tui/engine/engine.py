@@ -284,6 +284,20 @@ class Engine:
             self.market_data.track(product_id)
         await self._feed.subscribe(list(product_ids))
 
+    async def unsubscribe(self, product_id: str) -> None:
+        """Stop keeping `product_id`'s live book. ValueError says why not while the engine has a
+        stake in it (working orders or a position: their risk checks and marks need the book)."""
+        if product_id not in self.market_data.products():
+            return
+        if self.trading is not None:
+            working = len(self.trading.execution.working(product_id))
+            position = self.trading.portfolio.quantity(product_id)
+            if working or position:
+                stake = f"{working} working order(s)" if working else f"a position of {position}"
+                raise ValueError(f"{product_id} has {stake}: its book is needed for risk and marks")
+        await self._feed.unsubscribe([product_id])
+        self.market_data.untrack(product_id)
+
     async def wait_for_book(self, product_id: str, timeout: float = 10.0) -> OrderBook:
         """Wait until the product's book holds a full venue snapshot; return it.
 

@@ -58,6 +58,15 @@ class MarketData:
             self.tapes[product_id] = TradeTape()
         return book
 
+    def untrack(self, product_id: str) -> None:
+        """Stop keeping `product_id`'s book, tape and ticker (its frames still in flight are ignored)."""
+        self._books.pop(product_id, None)
+        self._live.pop(product_id, None)
+        self.tapes.pop(product_id, None)
+        self.tickers.pop(product_id, None)
+        self._last_update.pop(product_id, None)
+        self._stale.discard(product_id)
+
     def book(self, product_id: str) -> OrderBook:
         """The book of a tracked product; KeyError names the product otherwise."""
         try:

@@ -86,8 +86,9 @@ async def listen_binance(stream: Handler, depth: Handler) -> tuple[web.AppRunner
 async def subscriptions(
     ws: web.WebSocketResponse, wanted: set[str], subscribed: asyncio.Event, send: Callable[[str], Awaitable[None]]
 ) -> None:
-    """Until the client goes: add what each SUBSCRIBE names to `wanted`, acknowledge it as
-    Binance does (`{"result": null, "id": ...}`), and set `subscribed`."""
+    """Until the client goes: add what each SUBSCRIBE names to `wanted` (and take out what an
+    UNSUBSCRIBE names), acknowledge it as Binance does (`{"result": null, "id": ...}`), and set
+    `subscribed`."""
     async for message in ws:
         if message.type != WSMsgType.TEXT:
             continue
@@ -99,6 +100,9 @@ async def subscriptions(
             wanted.update(str(p) for p in command.get("params") or [])
             await send(json.dumps({"result": None, "id": command.get("id")}))
             subscribed.set()
+        elif isinstance(command, dict) and command.get("method") == "UNSUBSCRIBE":
+            wanted.difference_update(str(p) for p in command.get("params") or [])
+            await send(json.dumps({"result": None, "id": command.get("id")}))
 
 
 class BinanceReplayServer:

@@ -3,15 +3,17 @@ venue's list; d removes (not the one traded)."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
 
 from textual.widgets import Input
 
+from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import ProductPickerScreen
 from cryptoj_tui.screens.watchlist import WatchlistScreen, percent, sparkline
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.row_table import RowTable
-from tests.ui.conftest import make_app, until, wait_until_live
+from tests.ui.conftest import make_app, toasts, until, wait_until_live
 
 
 def test_a_sparkline_is_one_bar_a_close_newest_right() -> None:
@@ -61,7 +63,33 @@ async def test_watch_add_sort_trade_and_remove(frozen_venue: VenueThread) -> Non
         table.move_cursor(row=0)  # BTC-USD, not traded now: it may go
         await pilot.press("d")
         await until(pilot, lambda: [r[0] for r in rows(app)] == ["  ETH-USD", "▶ SOL-USD"])
+        engine = app.bridge.engine
+        assert engine is not None and "BTC-USD" not in engine.market_data.products()  # unsubscribed
         table.move_cursor(row=1)
         await pilot.press("d")  # the traded one stays, with the reason
         await until(pilot, lambda: any("is the product traded" in n for _, n in app.notices))
         assert len(rows(app)) == 2
+
+
+async def test_a_product_with_working_orders_stays_on_the_watchlist_saying_why(frozen_venue: VenueThread) -> None:
+    """Its book is needed for its orders' risk checks: removing it is refused, with the reason."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await until(pilot, lambda: app.trading_state == "ACTIVE")
+
+        async def rest_eth(engine: Engine) -> None:
+            await engine.subscribe("ETH-USD")
+            bid = (await engine.wait_for_book("ETH-USD")).best_bid()
+            assert bid is not None
+            order = await engine.place_limit("ETH-USD", "buy", size="0.01", price=bid[0] - 5)
+            await engine.wait_for(order, "OPEN")
+
+        await asyncio.wrap_future(app.bridge.submit(rest_eth))
+        app.watched.append("ETH-USD")  # as `a` would have added it
+        await pilot.press("7")
+        await until(pilot, lambda: [r[0] for r in rows(app)] == ["▶ BTC-USD", "  ETH-USD"])
+        app.watchlist.query_one(RowTable).move_cursor(row=1)
+        await pilot.press("d")
+        await until(pilot, lambda: any("ETH-USD stays: ETH-USD has 1 working order(s)" in n for n in toasts(app)))
+        assert [r[0] for r in rows(app)] == ["▶ BTC-USD", "  ETH-USD"]

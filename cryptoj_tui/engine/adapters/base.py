@@ -34,6 +34,10 @@ class MarketDataFeed(Protocol):
         """Ask for books of these products (kept across reconnects)."""
         ...
 
+    async def unsubscribe(self, product_ids: list[str]) -> None:
+        """Stop asking for these products (now and after reconnects)."""
+        ...
+
     async def close(self) -> None:
         """Disconnect for good."""
         ...

@@ -175,3 +175,29 @@ async def test_a_generated_binance_recording_seeks_to_the_documented_rules_books
     assert [line["product_id"] for line in lines] == ["BTC-USDT"]
     final = ([[D(p), D(s)] for p, s in lines[0]["bids"]], [[D(p), D(s)] for p, s in lines[0]["asks"]])
     assert final == rule_books(events, snapshot, len(events)) and lines[0]["sequence_num"] == events[-1]["u"]
+
+
+async def test_an_unsubscribed_binance_product_is_dropped_and_its_frames_stop(tmp_path: Path) -> None:
+    """UNSUBSCRIBE over the stream, as Binance documents it: the book goes and the replay sends
+    no more of its frames (a generated recording: no captures needed)."""
+    path = tmp_path / "binance.jsonl.gz"
+    binance_recording(path, 200)
+    index = RecordingIndex(path)
+    player = BinanceReplayPlayer(index, paused=True)
+    await player.start()
+    engine = Engine(replay_config(player.url, venue="binance", rest_url=player.rest_url))
+    await engine.subscribe("BTC-USDT")
+    await engine.start()
+    try:
+        await played_to(player, engine, 60)
+        await live_books(engine, ["BTC-USDT"])
+        await engine.unsubscribe("BTC-USDT")
+        assert engine.market_data.products() == [] and engine.market_data.mid("BTC-USDT") is None
+        frames = engine.metrics.frames
+        player.play()
+        await asyncio.sleep(0.5)
+        assert engine.metrics.frames - frames <= 2  # what was in flight at most
+    finally:
+        await engine.stop()
+        await player.close()
+        index.close()

@@ -126,3 +126,24 @@ async def test_a_product_the_venue_refuses_ends_the_wait_with_its_reason_and_oth
         assert all("DOGE-USD" not in e.message for e in errors)
         with pytest.raises(ProductUnavailable):
             await engine.wait_for_book("DOGE-USD", timeout=5)
+
+
+async def test_an_unsubscribed_product_stops_at_the_venue_and_can_come_back(venue: PaperVenue, engine: Engine) -> None:
+    """The watchlist's remove: the venue is told (no more of its frames), the engine forgets the
+    book, and a later subscribe starts again from a fresh snapshot."""
+    await engine.subscribe("BTC-USD", "ETH-USD")
+    await engine.wait_for_book("ETH-USD")
+
+    def asked(product_id: str) -> bool:
+        return any(product_id in s.subscriptions.get("level2", ()) for s in venue.feed.sessions)
+
+    assert asked("ETH-USD")
+    await engine.unsubscribe("ETH-USD")
+    assert engine.market_data.products() == ["BTC-USD"] and engine.market_data.mid("ETH-USD") is None
+    async with asyncio.timeout(5):
+        while asked("ETH-USD"):
+            await asyncio.sleep(0.01)
+    assert asked("BTC-USD")
+    await engine.subscribe("ETH-USD")
+    book = await engine.wait_for_book("ETH-USD")
+    assert book.best_bid() is not None

@@ -400,3 +400,23 @@ async def test_a_product_the_venue_does_not_list_is_refused_at_once_naming_what_
     assert refused.product_id == "DOGE-USD"  # type: ignore[attr-defined]
     with pytest.raises(ProductUnavailable, match="does not list DOGE-USD"):
         await trader.wait_for_book("DOGE-USD", timeout=5)
+
+
+async def test_a_product_with_a_position_or_working_orders_cannot_be_unsubscribed(trader: Engine) -> None:
+    """Its book prices the risk checks and marks the position: the refusal names the stake."""
+    buy = await trader.place_market("BTC-USD", "buy", size="0.01")
+    await trader.wait_for(buy, "FILLED")
+    with pytest.raises(ValueError, match=r"^BTC-USD has a position of 0\.01: its book is needed"):
+        await trader.unsubscribe("BTC-USD")
+    assert trader.market_data.is_live("BTC-USD")
+    await trader.subscribe("ETH-USD")
+    bid = (await trader.wait_for_book("ETH-USD")).best_bid()
+    assert bid is not None
+    resting = await trader.place_limit("ETH-USD", "buy", size="0.01", price=bid[0] - 10)
+    await trader.wait_for(resting, "OPEN")
+    with pytest.raises(ValueError, match=r"^ETH-USD has 1 working order\(s\)"):
+        await trader.unsubscribe("ETH-USD")
+    await trader.cancel(resting)
+    await trader.wait_for(resting, "CANCELLED")
+    await trader.unsubscribe("ETH-USD")
+    assert "ETH-USD" not in trader.market_data.products()

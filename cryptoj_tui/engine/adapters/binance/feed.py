@@ -109,6 +109,17 @@ class BinanceDepthFeed(ConnectedFeed):
             with contextlib.suppress(ConnectionError):
                 await self._subscribe([symbol_of(p) for p in new], self._connection.send)
 
+    async def unsubscribe(self, product_ids: list[str]) -> None:
+        """Stop keeping books of these products, now and after reconnects."""
+        symbols = [symbol_of(p) for p in product_ids if symbol_of(p) in self._syncs]
+        for symbol in symbols:
+            del self._syncs[symbol], self._products[symbol]
+        if symbols and self._connection.state is ConnectionState.CONNECTED:
+            params = [f"{symbol.lower()}@depth@100ms" for symbol in symbols]
+            message = json.dumps({"method": "UNSUBSCRIBE", "params": params, "id": next(self._ids)})
+            with contextlib.suppress(ConnectionError):
+                await self._connection.send(message)
+
     async def _subscribe(self, symbols: list[str], send: Callable[[str], Awaitable[None]]) -> None:
         params = [f"{symbol.lower()}@depth@100ms" for symbol in symbols]
         await send(json.dumps({"method": "SUBSCRIBE", "params": params, "id": next(self._ids)}))
@@ -179,7 +190,7 @@ class BinanceDepthFeed(ConnectedFeed):
         assert self._http is not None
         await asyncio.sleep(delay)
         url = f"{self._rest_url}{SNAPSHOT_PATH}"
-        while self._syncs[symbol].state is SyncState.BUFFERING:
+        while symbol in self._syncs and self._syncs[symbol].state is SyncState.BUFFERING:
             try:
                 params = [("symbol", symbol), ("limit", str(SNAPSHOT_LIMIT))]
                 async with self._http.get(url, params=params) as response:
@@ -200,5 +211,6 @@ class BinanceDepthFeed(ConnectedFeed):
                 self._bus.publish(FeedError(where=f"{url}?symbol={symbol}", message=f"snapshot failed: {exc}"))
                 await asyncio.sleep(SNAPSHOT_RETRY_S)
                 continue
-            self._run(symbol, self._syncs[symbol].on_snapshot(snapshot))
+            if symbol in self._syncs:  # not unsubscribed meanwhile
+                self._run(symbol, self._syncs[symbol].on_snapshot(snapshot))
             return

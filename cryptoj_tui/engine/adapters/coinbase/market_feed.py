@@ -70,9 +70,9 @@ def ticker_problem(ticker: Ticker) -> str | None:
     return None
 
 
-def subscribe_message(channel: str, product_ids: list[str]) -> str:
-    """The Coinbase subscribe frame for one channel."""
-    message: dict[str, object] = {"type": "subscribe", "channel": channel}
+def subscribe_message(channel: str, product_ids: list[str], kind: str = "subscribe") -> str:
+    """The Coinbase subscribe (or `kind` "unsubscribe") frame for one channel."""
+    message: dict[str, object] = {"type": kind, "channel": channel}
     if channel != HEARTBEATS:
         message["product_ids"] = product_ids
     return json.dumps(message)
@@ -133,6 +133,18 @@ class CoinbaseMarketFeed(ConnectedFeed):
                 except Exception as exc:  # the reconnect will subscribe them anyway
                     log.info("subscribe of %s to %s deferred to reconnect: %s", new, channel, exc)
 
+    async def unsubscribe(self, product_ids: list[str]) -> None:
+        """Stop the books, trades and tickers of these products, now and after reconnects."""
+        asked = [p for p in product_ids if p in self._subscriptions.products()]
+        for product_id in asked:
+            self._subscriptions.remove(product_id)
+        if asked and self._connection.state is ConnectionState.CONNECTED:
+            for channel in PRODUCT_CHANNELS:
+                try:
+                    await self._connection.send(subscribe_message(channel, asked, "unsubscribe"))
+                except Exception as exc:  # the reconnect will not ask for them again
+                    log.info("unsubscribe of %s from %s left to the reconnect: %s", asked, channel, exc)
+
     async def _on_open(self, send: Callable[[str], Awaitable[None]]) -> None:
         self._sequence.reset()
         # Heartbeats first: they keep a quiet connection open and prove it is alive.
@@ -162,8 +174,8 @@ class CoinbaseMarketFeed(ConnectedFeed):
 
     async def _resubscribe_book(self, product_id: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        if self._market_data.is_live(product_id):
-            return  # a reconnect meanwhile brought a fresh snapshot already
+        if self._market_data.is_live(product_id) or product_id not in self._subscriptions.products():
+            return  # a reconnect meanwhile brought a fresh snapshot already, or it was unsubscribed
         try:
             await self._connection.send(subscribe_message(LEVEL2, [product_id]))
         except Exception as exc:  # no connection to ask on: a new one subscribes everything
