@@ -83,7 +83,7 @@ from cryptoj_tui.screens.positions import PositionsScreen
 from cryptoj_tui.screens.risk import RiskScreen
 from cryptoj_tui.screens.trading import TradingScreen
 from cryptoj_tui.screens.watchlist import WatchlistScreen
-from cryptoj_tui.views import STATUS_ONLY_EVENTS, ConsoleStatus, OrderRow, PortfolioView, WatchlistView
+from cryptoj_tui.views import STATUS_ONLY_EVENTS, BookView, ConsoleStatus, OrderRow, PortfolioView, WatchlistView
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS
 from cryptoj_tui.widgets.order_ticket import OrderTicket
 
@@ -296,6 +296,8 @@ class CryptojApp(App[None]):
         self.journal = JournalScreen(clock)
         self.help_screen = HelpScreen(clock, binding_owners(), self.keymap)
         self.watchlist = WatchlistScreen(clock)
+        self._latest_views: dict[str, BookView] = {}
+        """Each subscribed product's last book view: a switch to it draws at once."""
         self.watched: list[str] = [product_id, *(p for p in watch if p != product_id)]
         """The watchlist's products, in the order they were added (all subscribed)."""
         rearm = self.keymap.get("rearm", "ctrl+r").split(",")[0].strip()
@@ -458,6 +460,8 @@ class CryptojApp(App[None]):
         if product_id not in self.watched:
             self.watched.append(product_id)
         self.trading.show_product(product_id, self.product_format(product_id))
+        if (latest := self._latest_views.get(product_id)) is not None:
+            self.trading.show_book(latest)  # drawn in the switch's own frame; a fresh one follows
         self._orders_changed = True  # its working orders, on the ladder
         if self.portfolio is not None:
             self.trading.show_portfolio(self.portfolio)
@@ -514,7 +518,9 @@ class CryptojApp(App[None]):
         self._orders_changed = True
 
     def on_books_changed(self, _: BooksChanged) -> None:
-        view = self.bridge.take_books().get(self.product_id)
+        views = self.bridge.take_books()
+        self._latest_views.update(views)
+        view = views.get(self.product_id)
         if view is not None:
             self.trading.show_book(view)
             if self._tune_gc and view.live:
