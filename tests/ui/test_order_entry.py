@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 from textual.widgets import Input, Static
 
+from cryptoj_tui.engine import Engine
 from cryptoj_tui.sim.venue import VenueThread
 from cryptoj_tui.widgets.status_bar import StatusBar
 from tests.ui.conftest import (
@@ -356,3 +357,31 @@ async def test_an_absurd_size_is_refused_in_the_ticket_and_the_console_goes_on(f
         await pilot.press("f2", "enter")  # corrected, it goes
         await until(pilot, lambda: len(venue_orders(frozen_venue)) == 1)
         assert app.is_running
+
+
+async def test_a_products_own_limit_refuses_in_its_ticket_naming_the_product(frozen_venue: VenueThread) -> None:
+    """Issue 22: ETH-USD's own max order size (set at run time, as `set_limit` with a product
+    does) refuses an ETH order in the ticket with its reason; BTC-USD keeps the account's limit."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+
+        async def limit_eth(engine: Engine) -> None:
+            engine.set_limit("max_order_size", "0.005", reason="test", product_id="ETH-USD")
+
+        await asyncio.wrap_future(app.bridge.submit(limit_eth))
+        ticket = await open_ticket(pilot)  # BTC-USD, 0.01: the account's limit (5) allows it
+        await until(pilot, lambda: ticket.result is not None and ticket.result.ok)
+        await pilot.press("escape")
+        app.switch_product("ETH-USD")
+        ladder = app.trading.ladder
+        await until(pilot, lambda: ladder.view is not None and ladder.view.product_id == "ETH-USD" and ladder.view.live)
+        ticket = await open_ticket(pilot)
+        await until(pilot, lambda: ticket.result is not None and not ticket.result.ok)
+        await pilot.press("enter")
+        refusal = ticket.query_one("#refusal", Static)
+        await until(pilot, lambda: "refused" in str(refusal.render()))
+        assert "size 0.01 is over the max order size 0.005 of ETH-USD" in str(refusal.render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert venue_orders(frozen_venue) == []
