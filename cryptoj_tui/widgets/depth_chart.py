@@ -15,14 +15,13 @@ from decimal import Decimal
 from typing import ClassVar
 
 from rich.segment import Segment
-from textual.selection import Selection
 from textual.strip import Strip
 
 from cryptoj_tui.engine.model import Level
 from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat
 from cryptoj_tui.views import BookView
 from cryptoj_tui.widgets.price_chart import BLOCKS
-from cryptoj_tui.widgets.styled_lines import FramedLines
+from cryptoj_tui.widgets.styled_lines import FramedChart
 
 ZERO = Decimal(0)
 REDRAW_EVERY = 0.1
@@ -67,7 +66,7 @@ def bar_rows(depths: Sequence[Decimal], top: Decimal, height: int) -> list[str]:
     return ["".join(column[row] for column in columns) for row in range(height)]
 
 
-class DepthChart(FramedLines):
+class DepthChart(FramedChart):
     """Cumulative bid and ask size around the mid, with the price reach and the deepest total."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"depth--bid", "depth--ask", "depth--label"}
@@ -83,17 +82,8 @@ class DepthChart(FramedLines):
         self.view: BookView | None = None
         self.format: ProductFormat = DEFAULT_FORMAT
         self.frame_title = "depth"
-        self._lines: tuple[tuple[int, int], list[Strip]] | None = None
-        """((width, height), every line) for the current view."""
         self._drawn_at = 0.0
         self._pending = False
-
-    def forget_strips(self) -> None:
-        self._lines = None
-
-    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
-        """Nothing: a chart is no text to copy."""
-        return None
 
     def show(self, view: BookView | None, fmt: ProductFormat | None = None) -> None:
         """Take the latest book view (None: no book yet) and redraw on the next frame; hidden,
@@ -115,17 +105,10 @@ class DepthChart(FramedLines):
     def _redraw(self) -> None:
         self._pending = False
         self._drawn_at = time.monotonic()
-        self._lines = None
+        self.forget_strips()
         self.refresh()
 
-    def render_inner_line(self, y: int) -> Strip:
-        size = self.inner_size
-        if self._lines is None or self._lines[0] != size:
-            self._lines = (size, [self.framed(line, size.width) for line in self._chart_lines(*size)])
-        lines = self._lines[1]
-        return lines[y] if y < len(lines) else self.framed(Strip.blank(size.width, self._style()), size.width)
-
-    def _chart_lines(self, width: int, height: int) -> list[Strip]:
+    def chart_lines(self, width: int, height: int) -> list[Strip]:
         base, label = self._style(), self._style("depth--label")
 
         def line(*parts: tuple[str, object]) -> Strip:

@@ -6,11 +6,10 @@ from decimal import Decimal
 from typing import ClassVar
 
 from rich.segment import Segment
-from textual.selection import Selection
 from textual.strip import Strip
 
 from cryptoj_tui.formats import DEFAULT_FORMAT
-from cryptoj_tui.widgets.styled_lines import FramedLines
+from cryptoj_tui.widgets.styled_lines import FramedChart
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -33,7 +32,7 @@ def sparkline_rows(closes: list[Decimal], width: int, height: int) -> list[str]:
     return rows
 
 
-class PriceChart(FramedLines):
+class PriceChart(FramedChart):
     """The last minutes of one-second closes, with the range they span."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"chart--line", "chart--label"}
@@ -49,31 +48,15 @@ class PriceChart(FramedLines):
         self.format = DEFAULT_FORMAT
         """The product's increments (the labels' prices are written to them)."""
         self.frame_title = "price, 1 s closes"
-        self._lines: tuple[tuple[int, int], list[Strip]] | None = None
-        """((width, height), every line) for the current closes."""
-
-    def forget_strips(self) -> None:
-        self._lines = None
-
-    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
-        """Nothing: a sparkline is no text to copy."""
-        return None
 
     def show(self, closes: list[Decimal]) -> None:
         """Take the latest closes (oldest first) and redraw."""
         if closes != self.closes:
             self.closes = closes
-            self._lines = None
+            self.forget_strips()
             self.refresh()
 
-    def render_inner_line(self, y: int) -> Strip:
-        size = self.inner_size
-        if self._lines is None or self._lines[0] != size:
-            self._lines = (size, [self.framed(line, size.width) for line in self._chart_lines(*size)])
-        lines = self._lines[1]
-        return lines[y] if y < len(lines) else self.framed(Strip.blank(size.width, self._style()), size.width)
-
-    def _chart_lines(self, width: int, height: int) -> list[Strip]:
+    def chart_lines(self, width: int, height: int) -> list[Strip]:
         """Every line of the chart, drawn once per change of closes or size."""
         base = self._style()
         label = self._style("chart--label")

@@ -7,6 +7,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -125,3 +126,31 @@ class FramedLines(StyledLines):
             segments.append(Segment(title, self._style("frame--title")))
         segments.append(Segment("─" * rest + "╮", style))
         return Strip(segments, width)
+
+
+class FramedChart(FramedLines):
+    """A framed picture redrawn whole: `chart_lines` draws every inner line once per change
+    (`forget_strips`, then refresh) or size, and repaints are served from that copy."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self._lines: tuple[tuple[int, int], list[Strip]] | None = None
+        """((width, height), every framed line) for what is shown now."""
+
+    def forget_strips(self) -> None:
+        self._lines = None
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """Nothing: a chart is no text to copy."""
+        return None
+
+    def render_inner_line(self, y: int) -> Strip:
+        size = self.inner_size
+        if self._lines is None or self._lines[0] != size:
+            self._lines = (size, [self.framed(line, size.width) for line in self.chart_lines(*size)])
+        lines = self._lines[1]
+        return lines[y] if y < len(lines) else self.framed(Strip.blank(size.width, self._style()), size.width)
+
+    def chart_lines(self, width: int, height: int) -> list[Strip]:
+        """Every inner line of the chart, `width` cells each."""
+        raise NotImplementedError

@@ -5,6 +5,7 @@ from the same frames, and playing on from a seek ends where playing straight thr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
@@ -24,11 +25,18 @@ PRODUCTS = [product_of(symbol) for symbol in SYMBOLS]
 
 @pytest.fixture
 async def playing(captures: Path) -> AsyncIterator[tuple[BinanceReplayPlayer, Engine]]:
-    index = RecordingIndex(captures / BINANCE_WS)
+    async with replaying(captures / BINANCE_WS, *PRODUCTS) as pair:
+        yield pair
+
+
+@contextlib.asynccontextmanager
+async def replaying(path: Path, *products: str) -> AsyncIterator[tuple[BinanceReplayPlayer, Engine]]:
+    """A paused player serving the recording at `path`, and an engine on it with `products`."""
+    index = RecordingIndex(path)
     player = BinanceReplayPlayer(index, paused=True)
     await player.start()
     engine = Engine(replay_config(player.url, venue="binance", rest_url=player.rest_url))
-    await engine.subscribe(*PRODUCTS)
+    await engine.subscribe(*products)
     await engine.start()
     try:
         yield player, engine
@@ -152,13 +160,7 @@ async def test_a_generated_binance_recording_seeks_to_the_documented_rules_books
     second, the snapshot taken after the third diff), seeked back and forward, then played out."""
     path = tmp_path / "binance.jsonl.gz"
     events, snapshot = binance_recording(path, 200)
-    index = RecordingIndex(path)
-    player = BinanceReplayPlayer(index, paused=True)
-    await player.start()
-    engine = Engine(replay_config(player.url, venue="binance", rest_url=player.rest_url))
-    await engine.subscribe("BTC-USDT")
-    await engine.start()
-    try:
+    async with replaying(path, "BTC-USDT") as (player, engine):
         for target in (120, 40, 300):  # positions count both streams' frames: two per diff
             if player.connections:
                 await seeked(player, target)
@@ -167,10 +169,6 @@ async def test_a_generated_binance_recording_seeks_to_the_documented_rules_books
             line = book_line(engine, "BTC-USDT")
             shown = ([[D(p), D(s)] for p, s in line["bids"]], [[D(p), D(s)] for p, s in line["asks"]])
             assert shown == rule_books(events, snapshot, (target + 10) // 2), target
-    finally:
-        await engine.stop()
-        await player.close()
-        index.close()
     lines = await replay_books(path)
     assert [line["product_id"] for line in lines] == ["BTC-USDT"]
     final = ([[D(p), D(s)] for p, s in lines[0]["bids"]], [[D(p), D(s)] for p, s in lines[0]["asks"]])
@@ -182,13 +180,7 @@ async def test_an_unsubscribed_binance_product_is_dropped_and_its_frames_stop(tm
     no more of its frames (a generated recording: no captures needed)."""
     path = tmp_path / "binance.jsonl.gz"
     binance_recording(path, 200)
-    index = RecordingIndex(path)
-    player = BinanceReplayPlayer(index, paused=True)
-    await player.start()
-    engine = Engine(replay_config(player.url, venue="binance", rest_url=player.rest_url))
-    await engine.subscribe("BTC-USDT")
-    await engine.start()
-    try:
+    async with replaying(path, "BTC-USDT") as (player, engine):
         await played_to(player, engine, 60)
         await live_books(engine, ["BTC-USDT"])
         await engine.unsubscribe("BTC-USDT")
@@ -197,7 +189,3 @@ async def test_an_unsubscribed_binance_product_is_dropped_and_its_frames_stop(tm
         player.play()
         await asyncio.sleep(0.5)
         assert engine.metrics.frames - frames <= 2  # what was in flight at most
-    finally:
-        await engine.stop()
-        await player.close()
-        index.close()
