@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from cryptoj_tui.sim.matching import MatchingBook, OrderRejected, OrderSide, RestingOrder, Trade
@@ -29,6 +29,7 @@ CONFIGURATIONS = (
     "limit_limit_fok",
     "sor_limit_ioc",
     "stop_limit_stop_limit_gtc",
+    "trigger_bracket_gtc",
 )
 OPEN_STATUSES = ("PENDING", "OPEN")
 CONFIGURATION_KEYS = {
@@ -38,8 +39,23 @@ CONFIGURATION_KEYS = {
     "limit_limit_fok": ("base_size", "limit_price"),
     "sor_limit_ioc": ("base_size", "limit_price"),
     "stop_limit_stop_limit_gtc": ("base_size", "limit_price", "stop_price", "stop_direction"),
+    "trigger_bracket_gtc": ("base_size", "limit_price", "stop_trigger_price"),
 }
 """The documented fields of each order configuration; anything else is ignored."""
+ATTACHABLE = ("limit_limit_gtc", "market_market_ioc")
+"""Entries that can carry an attached bracket (`attached_order_configuration`)."""
+BRACKET_STOP_SLIPPAGE = Decimal("0.05")
+"""A triggered bracket's stop becomes a limit order this far beyond its trigger price (lower for
+a sell, higher for a buy), as Coinbase's trigger_bracket_gtc does: it fills in a fast market
+without selling at any price."""
+
+
+ORDER_TYPES = {
+    "market_market_ioc": "MARKET",
+    "stop_limit_stop_limit_gtc": "STOP_LIMIT",
+    "trigger_bracket_gtc": "BRACKET",
+}
+"""The `order_type` each configuration reports (the rest are LIMIT)."""
 
 
 class InvalidRequest(ValueError):
@@ -120,6 +136,13 @@ class Order:
     hold: Decimal = ZERO
     hold_currency: str = ""
     triggered: bool = False
+    stop_limit_price: Decimal | None = None
+    """A bracket's limit price once its stop triggered (BRACKET_STOP_SLIPPAGE past the trigger)."""
+    attached: dict[str, str] | None = None
+    """An entry's attached `trigger_bracket_gtc` (limit_price, stop_trigger_price): placed as its
+    own order, sized to the entry, when the entry fills."""
+    attached_order_id: str = ""
+    originating_order_id: str = ""
     last_update: str = ""
     fills: list[Fill] = field(default_factory=list)
     edit_history: list[dict[str, str]] = field(default_factory=list)
@@ -134,6 +157,16 @@ class Order:
     def leaves(self) -> Decimal:
         """Base size still to fill (for base-sized orders)."""
         return (self.base_size or ZERO) - self.filled_size
+
+    @property
+    def working_price(self) -> Decimal | None:
+        """The price it rests at: its limit, or a triggered bracket's stop limit."""
+        return self.stop_limit_price if self.triggered and self.stop_limit_price is not None else self.limit_price
+
+    @property
+    def is_stop(self) -> bool:
+        """Whether it waits on a stop trigger (a stop-limit, or a bracket's stop leg)."""
+        return self.order_type in ("STOP_LIMIT", "BRACKET")
 
     def to_json(self) -> dict[str, Any]:
         """The order object of the REST API."""
@@ -164,9 +197,12 @@ class Order:
             "edit_history": list(self.edit_history),
             "product_type": "SPOT",
             "trigger_status": (
-                ("STOP_TRIGGERED" if self.triggered else "STOP_PENDING")
-                if self.order_type == "STOP_LIMIT"
-                else "INVALID_ORDER_TYPE"
+                ("STOP_TRIGGERED" if self.triggered else "STOP_PENDING") if self.is_stop else "INVALID_ORDER_TYPE"
+            ),
+            "originating_order_id": self.originating_order_id,
+            "attached_order_id": self.attached_order_id,
+            "attached_order_configuration": (
+                {"trigger_bracket_gtc": dict(self.attached)} if self.attached is not None else None
             ),
         }
 
@@ -202,6 +238,34 @@ def _time(value: object, name: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _attached_bracket(value: object, entry: str) -> dict[str, str] | None:
+    """An entry's `attached_order_configuration`, read: the bracket's two prices, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or list(value) != ["trigger_bracket_gtc"]:
+        raise InvalidRequest("attached_order_configuration must hold exactly one trigger_bracket_gtc")
+    if entry not in ATTACHABLE:
+        raise InvalidRequest(f"a bracket attaches to {' or '.join(ATTACHABLE)}, not {entry}")
+    bracket = value["trigger_bracket_gtc"]
+    if not isinstance(bracket, dict):
+        raise InvalidRequest("trigger_bracket_gtc must be an object")
+    for name in ("limit_price", "stop_trigger_price"):
+        _decimal(bracket.get(name), f"attached {name}")
+    return {"limit_price": bracket["limit_price"], "stop_trigger_price": bracket["stop_trigger_price"]}
+
+
+def _bracket_problem(side: OrderSide, take_profit: Decimal, stop: Decimal, entry: Decimal | None) -> str | None:
+    """Why a bracket on `side` (the exit's side) has its prices the wrong way round, or None: a
+    sell bracket protects a long, so its stop is below its take-profit (and an entry's price lies
+    between the two); a buy bracket is the mirror image."""
+    low, high = (stop, take_profit) if side == "SELL" else (take_profit, stop)
+    if not low < high:
+        return f"stop_trigger_price {stop} must be {'below' if side == 'SELL' else 'above'} limit_price {take_profit}"
+    if entry is not None and not low < entry < high:
+        return f"the entry's price {entry} must lie between the bracket's {low} and {high}"
+    return None
+
+
 class Exchange:
     """Every user account and order of the paper venue, over the shared matching books."""
 
@@ -231,6 +295,8 @@ class Exchange:
         """Every trade since the last `take_trades`, flow's included (for the public tape)."""
         self.changed_orders: list[Order] = []
         """Orders whose state changed since the last `take_changed_orders` (for the user channel)."""
+        self._filled_entries: list[Order] = []
+        """Entries filled whose attached bracket is yet to be placed (once their trades are settled)."""
 
     def restore(self, orders: list[Order], accounts: list[tuple[str, Account]]) -> None:
         """Load a saved paper account: balances, orders, and resting orders back in the books."""
@@ -243,12 +309,12 @@ class Exchange:
                 continue
             if order.end_time is not None:
                 self._expiring[order.order_id] = order.end_time
-            if order.order_type == "STOP_LIMIT" and not order.triggered:
+            if order.is_stop and not order.triggered:
                 self._stops[order.product_id].append(order.order_id)
-            else:
-                assert order.limit_price is not None
+            if order.order_type != "STOP_LIMIT" or order.triggered:
+                assert order.working_price is not None
                 self.books[order.product_id].restore(
-                    RestingOrder(order.order_id, order.side, order.limit_price, order.leaves, order.owner)
+                    RestingOrder(order.order_id, order.side, order.working_price, order.leaves, order.owner)
                 )
         entry_ids = [int(f.entry_id) for o in orders for f in o.fills]
         self._entry_ids = itertools.count(max(entry_ids, default=0) + 1)
@@ -406,7 +472,7 @@ class Exchange:
     def settle(self, product_id: str, trades: list[Trade]) -> None:
         """Account for trades the synthetic flow made (they may hit users' resting orders)."""
         self._apply_trades(product_id, trades, taker=None)
-        self._trigger_stops(product_id)
+        self._after_trades(product_id)
 
     def expire(self) -> None:
         """Expire GTD orders whose end time has passed."""
@@ -477,7 +543,7 @@ class Exchange:
             side=side,
             configuration_name=name,
             configuration=config,
-            order_type="MARKET" if name.startswith("market") else "STOP_LIMIT" if name.startswith("stop") else "LIMIT",
+            order_type=ORDER_TYPES.get(name, "LIMIT"),
             time_in_force={
                 "market_market_ioc": "IMMEDIATE_OR_CANCEL",
                 "limit_limit_gtc": "GOOD_UNTIL_CANCELLED",
@@ -485,9 +551,11 @@ class Exchange:
                 "limit_limit_fok": "FILL_OR_KILL",
                 "sor_limit_ioc": "IMMEDIATE_OR_CANCEL",
                 "stop_limit_stop_limit_gtc": "GOOD_UNTIL_CANCELLED",
+                "trigger_bracket_gtc": "GOOD_UNTIL_CANCELLED",
             }[name],
             created_time=self._now_text(),
         )
+        order.attached = _attached_bracket(request.get("attached_order_configuration"), name)
         if name == "market_market_ioc":
             sizes = [k for k in ("base_size", "quote_size") if k in config]
             if len(sizes) != 1:
@@ -495,6 +563,8 @@ class Exchange:
             if sizes[0] == "base_size":
                 order.base_size = _decimal(config["base_size"], "base_size")
             else:
+                if order.attached is not None:
+                    raise InvalidRequest("a bracket attaches to a market order sized in base_size, not quote_size")
                 order.quote_size = _decimal(config["quote_size"], "quote_size")
             return order
         order.base_size = _decimal(config.get("base_size"), "base_size")
@@ -505,6 +575,8 @@ class Exchange:
         order.post_only = post_only and name in ("limit_limit_gtc", "limit_limit_gtd")
         if name == "limit_limit_gtd":
             order.end_time = _time(config.get("end_time"), "end_time")
+        if name == "trigger_bracket_gtc":
+            order.stop_price = _decimal(config.get("stop_trigger_price"), "stop_trigger_price")
         if name == "stop_limit_stop_limit_gtc":
             order.stop_price = _decimal(config.get("stop_price"), "stop_price")
             direction = config.get("stop_direction")
@@ -541,6 +613,11 @@ class Exchange:
             return ("INVALID_EDITED_SIZE", "")
         if size is not None and size <= order.filled_size:
             return ("CANNOT_EDIT_TO_BELOW_FILLED_SIZE", "")
+        if price is not None and order.attached is not None:
+            exit_side: OrderSide = "SELL" if order.side == "BUY" else "BUY"
+            take_profit, stop = (Decimal(order.attached[k]) for k in ("limit_price", "stop_trigger_price"))
+            if _bracket_problem(exit_side, take_profit, stop, price) is not None:
+                return ("ORDER_EDIT_INVALID_ATTACHED_ORDER_REQUEST", "")
         if (price is None or price == order.limit_price) and (size is None or size == order.base_size):
             return ("EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST", "")
         return None
@@ -599,8 +676,9 @@ class Exchange:
         self._changed(order)
         if order.end_time is not None:
             self._expiring[order.order_id] = order.end_time
-        if order.order_type == "STOP_LIMIT":
+        if order.is_stop:
             self._stops[order.product_id].append(order.order_id)
+        if order.order_type == "STOP_LIMIT":
             self._trigger_stops(order.product_id)
             return
         self._execute(order)
@@ -615,11 +693,24 @@ class Exchange:
                 raise OrderRejected(
                     "INVALID_SIZE", f"base_size {order.base_size} outside [{spec.base_min_size}, {spec.base_max_size}]"
                 )
-        for price in (order.limit_price, order.stop_price):
+        attached = order.attached or {}
+        prices = [order.limit_price, order.stop_price, *(Decimal(v) for v in attached.values())]
+        for price in prices:
             if price is not None and price % spec.quote_increment:
                 raise OrderRejected(
                     "INVALID_PRICE_PRECISION", f"price {price} is not a multiple of {spec.quote_increment}"
                 )
+        problem = None
+        if order.order_type == "BRACKET":
+            assert order.limit_price is not None and order.stop_price is not None
+            problem = _bracket_problem(order.side, order.limit_price, order.stop_price, None)
+            order.stop_limit_price = self._stop_limit_price(order.side, order.stop_price, spec)
+        elif order.attached is not None:
+            exit_side: OrderSide = "SELL" if order.side == "BUY" else "BUY"
+            take_profit, stop = Decimal(attached["limit_price"]), Decimal(attached["stop_trigger_price"])
+            problem = _bracket_problem(exit_side, take_profit, stop, order.limit_price)
+        if problem is not None:
+            raise OrderRejected("INVALID_STOP_PRICE", problem)
         if order.quote_size is not None and order.quote_size % spec.quote_increment:
             raise OrderRejected(
                 "INVALID_SIZE_PRECISION", f"quote_size {order.quote_size} is not a multiple of {spec.quote_increment}"
@@ -637,7 +728,9 @@ class Exchange:
             if order.quote_size is not None:
                 amount = order.quote_size
             elif order.limit_price is not None:
-                amount = order.base_size * order.limit_price * (ONE + self.taker_rate)  # type: ignore[operator]
+                # A buy bracket's stop limit is above its take-profit: hold for the dearer.
+                price = max(order.limit_price, order.stop_limit_price or ZERO)
+                amount = order.base_size * price * (ONE + self.taker_rate)  # type: ignore[operator]
             else:
                 amount = self._market_cost(order) * (ONE + self.taker_rate)
         account = self.account(order.owner, currency)
@@ -673,15 +766,16 @@ class Exchange:
             assert order.base_size is not None  # a market order has one or the other (quote_size above)
             trades = book.submit_market(order.order_id, order.side, order.base_size, owner, prevent_self_trade=True)
         else:
-            rests = name in ("limit_limit_gtc", "limit_limit_gtd", "stop_limit_stop_limit_gtc")
-            assert order.limit_price is not None  # every configuration but market has one
+            rests = name in ("limit_limit_gtc", "limit_limit_gtd", "stop_limit_stop_limit_gtc", "trigger_bracket_gtc")
+            price = order.working_price
+            assert price is not None  # every configuration but market has one
             trades = book.submit_limit(
-                order.order_id, order.side, order.limit_price, order.leaves, owner, rest=rests, prevent_self_trade=True
+                order.order_id, order.side, price, order.leaves, owner, rest=rests, prevent_self_trade=True
             )
         self._apply_trades(order.product_id, trades, taker=order)
         if order.status == "OPEN" and (order.order_type == "MARKET" or name in ("limit_limit_fok", "sor_limit_ioc")):
             self._cancel(order, "CANCELLED")  # the unfilled rest of an immediate order
-        self._trigger_stops(order.product_id)
+        self._after_trades(order.product_id)
 
     def _buy_for_quote(self, order: Order, book: MatchingBook) -> list[Trade]:
         spec, trades = book.spec, []
@@ -728,7 +822,7 @@ class Exchange:
             spent = value + fee
             released = min(
                 order.hold,
-                spent if order.limit_price is None else trade.size * order.limit_price * (ONE + self.taker_rate),
+                spent if order.limit_price is None else trade.size * self._hold_price(order) * (ONE + self.taker_rate),
             )
             quote.hold -= released
             quote.available += released - spent
@@ -778,7 +872,60 @@ class Exchange:
             status = "FILLED"  # a quote-sized market order that spent what it could
         order.status = status
         self._expiring.pop(order.order_id, None)
+        if order.is_stop and order.order_id in self._stops[order.product_id]:
+            self._stops[order.product_id].remove(order.order_id)  # a bracket's take-profit filled: no stop
+        if order.attached is not None and status == "FILLED":
+            self._filled_entries.append(order)
         self._changed(order)
+
+    def _after_trades(self, product_id: str) -> None:
+        """What trades set off: filled entries' brackets placed, then stops the last price reached."""
+        while self._filled_entries:
+            self._place_bracket(self._filled_entries.pop(0))
+        self._trigger_stops(product_id)
+
+    def _place_bracket(self, entry: Order) -> None:
+        """An entry filled: its attached bracket becomes an order of its own, exiting what the
+        entry traded. One the venue cannot place (the bought coins moved away) is FAILED, with why."""
+        assert entry.attached is not None and entry.base_size is not None
+        config = {"base_size": format_decimal(entry.filled_size), **entry.attached}
+        bracket = Order(
+            order_id=str(uuid.uuid4()),
+            client_order_id=str(uuid.uuid4()),
+            owner=entry.owner,
+            product_id=entry.product_id,
+            side="SELL" if entry.side == "BUY" else "BUY",
+            configuration_name="trigger_bracket_gtc",
+            configuration=config,
+            order_type="BRACKET",
+            time_in_force="GOOD_UNTIL_CANCELLED",
+            created_time=self._now_text(),
+            base_size=entry.filled_size,
+            limit_price=Decimal(entry.attached["limit_price"]),
+            stop_price=Decimal(entry.attached["stop_trigger_price"]),
+            originating_order_id=entry.order_id,
+        )
+        entry.attached_order_id = bracket.order_id
+        self._changed(entry)
+        try:
+            self._place(bracket)
+        except OrderRejected as exc:
+            bracket.status, bracket.reject_reason = "FAILED", f"{exc.error}: {exc}"
+            self.orders[bracket.order_id] = bracket
+            self._changed(bracket)
+
+    def _hold_price(self, order: Order) -> Decimal:
+        """The price a buy order's hold was reserved at (a bracket's dearer leg)."""
+        assert order.limit_price is not None
+        return max(order.limit_price, order.stop_limit_price or ZERO)
+
+    def _stop_limit_price(self, side: OrderSide, stop: Decimal, spec: ProductSpec) -> Decimal:
+        """A bracket's limit once its stop triggers: past the trigger, on the product's tick."""
+        if side == "SELL":
+            return max(
+                (stop * (ONE - BRACKET_STOP_SLIPPAGE)).quantize(spec.quote_increment, ROUND_DOWN), spec.quote_increment
+            )
+        return (stop * (ONE + BRACKET_STOP_SLIPPAGE)).quantize(spec.quote_increment, ROUND_UP)
 
     def _trigger_stops(self, product_id: str) -> None:
         last = self.last_trade.get(product_id)
@@ -786,10 +933,20 @@ class Exchange:
             return
         for order_id in list(self._stops[product_id]):
             order = self.orders[order_id]
-            up = order.stop_direction == "STOP_DIRECTION_STOP_UP"
-            if (up and last >= order.stop_price) or (not up and last <= order.stop_price):  # type: ignore[operator]
+            if order_id not in self._stops[product_id]:
+                continue  # an earlier trigger's trades finished it
+            assert order.stop_price is not None
+            if order.order_type == "BRACKET":
+                up = order.side == "BUY"  # a buy bracket's stop guards a short: it wakes as the price rises
+            else:
+                up = order.stop_direction == "STOP_DIRECTION_STOP_UP"
+            if (up and last >= order.stop_price) or (not up and last <= order.stop_price):
                 self._stops[product_id].remove(order_id)
                 order.triggered = True
+                if order.order_type == "BRACKET":
+                    # One cancels the other: the take-profit leaves the book as the stop takes over.
+                    self.books[product_id].cancel(order_id)
+                    self._changed(order)
                 self._execute(order)
 
     def _changed(self, order: Order) -> None:

@@ -51,19 +51,46 @@ def test_a_restarted_venue_has_the_same_account(tmp_path: Path) -> None:
         },
         "SELL",
     )
+    place(
+        first,
+        "bracket",
+        {
+            "trigger_bracket_gtc": {
+                "base_size": "0.01",
+                "limit_price": str(bid + 500),
+                "stop_trigger_price": str(bid - 400),
+            }
+        },
+        "SELL",
+    )
+    first.create_order(
+        OWNER,
+        {
+            "client_order_id": "entry",
+            "product_id": "BTC-USD",
+            "side": "BUY",
+            "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": str(bid - 100)}},
+            "attached_order_configuration": {
+                "trigger_bracket_gtc": {"limit_price": str(bid + 200), "stop_trigger_price": str(bid - 300)}
+            },
+        },
+    )
     place(first, "mkt", {"market_market_ioc": {"quote_size": "250.00"}})
     before = snapshot(first)
-    assert len(before[0]) == 4 and before[1]
+    assert len(before[0]) == 6 and before[1]
     first.store.close()  # type: ignore[union-attr]
 
     second = PaperVenue(config)
     assert snapshot(second) == before
     resting = {o.order_id for o in second.books["BTC-USD"].resting_orders(OWNER)}
-    assert resting == {o.order_id for o in second.exchange.orders.values() if o.client_order_id in ("gtc", "gtd")}
-    stop = next(o for o in second.exchange.orders.values() if o.client_order_id == "stop")
+    by_client = {o.client_order_id: o for o in second.exchange.orders.values()}
+    assert resting == {by_client[c].order_id for c in ("gtc", "gtd", "bracket", "entry")}
+    stop = by_client["stop"]
     assert stop.status == "OPEN" and not stop.triggered and stop.end_time is None
+    assert by_client["entry"].attached == {"limit_price": str(bid + 200), "stop_trigger_price": str(bid - 300)}
+    assert second.exchange._stops["BTC-USD"] == [stop.order_id, by_client["bracket"].order_id]
     assert place(second, "mkt", {"market_market_ioc": {"quote_size": "250.00"}})["success"]
-    assert len(second.exchange.orders) == 4  # the retry created nothing
+    assert len(second.exchange.orders) == 6  # the retry created nothing
     second.store.close()  # type: ignore[union-attr]
 
 
