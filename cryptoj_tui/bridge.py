@@ -28,6 +28,7 @@ from cryptoj_tui.engine.events import (
     TradingStateChanged,
 )
 from cryptoj_tui.engine.model import PublicTrade
+from cryptoj_tui.engine.orders import OrderType
 from cryptoj_tui.engine.portfolio import Position
 from cryptoj_tui.formats import ProductFormat
 from cryptoj_tui.messages import (
@@ -377,11 +378,20 @@ class EngineBridge:
         book = self.engine.book(product_id)
         bids, asks = book.top(self._depth) if live else ([], [])
         own: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
+        brackets: dict[Decimal, str] = {}
         if self.engine.trading is not None:
             for order in self.engine.trading.execution.working(product_id):
-                if order.request.price is not None and order.request.stop_price is None:
+                request = order.request
+                if request.type is OrderType.BRACKET:  # its take-profit rests, its stop waits
+                    assert request.price is not None and request.stop_price is not None
+                    _mark(brackets, request.price, "TP")
+                    _mark(brackets, request.stop_price, "SL")
+                elif request.take_profit is not None and request.stop_loss is not None:
+                    _mark(brackets, request.take_profit, "TP")
+                    _mark(brackets, request.stop_loss, "SL")
+                if request.price is not None and (request.stop_price is None or request.type is OrderType.BRACKET):
                     side = own[order.side == "BUY"]
-                    side[order.request.price] = side.get(order.request.price, 0) + order.leaves
+                    side[request.price] = side.get(request.price, 0) + order.leaves
         view = BookView(
             product_id,
             tuple(bids),
@@ -390,6 +400,7 @@ class EngineBridge:
             live,
             tuple(sorted(own[True].items())),
             tuple(sorted(own[False].items())),
+            tuple(sorted(brackets.items())),
         )
         with self._lock:
             self._views[product_id] = view
@@ -397,3 +408,10 @@ class EngineBridge:
             self._notice_pending = True
         if notify:
             self._post(BooksChanged())
+
+
+def _mark(marks: dict[Decimal, str], price: Decimal, tag: str) -> None:
+    """Tag `price` on the ladder (two brackets may share it: "TP SL")."""
+    held = marks.get(price, "")
+    if tag not in held.split():
+        marks[price] = f"{held} {tag}".strip()

@@ -7,7 +7,8 @@ A bad command is answered with an error and the engine keeps running. End of inp
 (unless `--stay`): stdin may be a pipe, a file or /dev/null.
 
 Commands: subscribe {product_ids}, place {product_id, side, type, size, price?, stop_price?,
-end_time?, post_only?} (market, ioc and fok replies wait for the outcome), cancel {client_order_id},
+end_time?, post_only?, take_profit?, stop_loss?} (market, ioc and fok replies wait for the outcome;
+take_profit with stop_loss attach a bracket), cancel {client_order_id},
 cancel_all {product_id?, side?}, kill {reason, flatten?}, rearm {reason}, orders, positions, state,
 set_limit {name, value, reason, product_id?}, book {product_id, depth?}, balances, reconcile {reason?}.
 """
@@ -58,7 +59,9 @@ async def _subscribe(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _place(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
-    details: dict[str, Any] = {k: command[k] for k in ("price", "stop_price", "post_only") if k in command}
+    details: dict[str, Any] = {
+        k: command[k] for k in ("price", "stop_price", "post_only", "take_profit", "stop_loss") if k in command
+    }
     if "end_time" in command:
         details["end_time"] = datetime.fromisoformat(str(command["end_time"]))
     order = await engine.place(

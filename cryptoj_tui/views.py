@@ -36,6 +36,9 @@ class BookView:
     own_bids: tuple[Level, ...] = ()
     """(price, leaves) of our working buy orders, summed per price."""
     own_asks: tuple[Level, ...] = ()
+    brackets: tuple[tuple[Decimal, str], ...] = ()
+    """(price, "TP" or "SL") of our brackets' levels: working brackets', and those our working
+    entries carry (placed when they fill)."""
 
 
 @dataclass(frozen=True, slots=True)

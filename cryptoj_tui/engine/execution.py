@@ -115,15 +115,15 @@ class Execution:
         """Whether the engine tracks this order (by either id), or has reported it as contested."""
         return client_order_id in self.orders or order_id in self._by_venue_id or client_order_id in self._contested
 
-    async def take_in(self, order_id: str) -> None:
+    async def take_in(self, order_id: str) -> Order | None:
         """Read the venue's open order `order_id`, which the engine does not know, and track it
-        (see `take_in_venue_order`); a venue that cannot say is reported."""
+        (see `take_in_venue_order`); a venue that cannot say is reported. The order, if taken in."""
         try:
             data = await self._rest.get_order(order_id)
         except RestError as exc:
             self.report("unknown_open_order", "", order_id, f"open at the venue, unknown here, cannot be read: {exc}")
-            return
-        self.take_in_venue_order(data)
+            return None
+        return self.take_in_venue_order(data)
 
     def take_in_venue_order(self, data: dict[str, Any]) -> Order | None:
         """Track an order open at the venue that the engine does not know: placed by another
@@ -164,6 +164,14 @@ class Execution:
         self._by_venue_id[order_id] = order.client_order_id
         self.on_venue_update(update)
         request = order.request
+        entry = self.orders.get(self._by_venue_id.get(str(data.get("originating_order_id") or ""), ""))
+        if entry is not None:  # the bracket our entry carried, placed by the venue as the entry filled
+            self._alert(
+                "info",
+                f"bracket of {entry.client_order_id[:8]} working: {request.side} {request.size} "
+                f"{request.product_id}, take-profit {request.price}, stop {request.stop_price}",
+            )
+            return order
         self.report(
             "unknown_open_order",
             order.client_order_id,
@@ -191,7 +199,11 @@ class Execution:
         sent = loop.time()
         try:
             answer = await self._rest.create_order(
-                order.client_order_id, order.product_id, str(order.side), order.request.configuration()
+                order.client_order_id,
+                order.product_id,
+                str(order.side),
+                order.request.configuration(),
+                order.request.attached_configuration(),
             )
         except RestError as exc:
             if order.order_id:

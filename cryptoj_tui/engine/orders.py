@@ -48,6 +48,14 @@ class OrderType(enum.StrEnum):
     """sor_limit_ioc: fill what is possible at once, cancel the rest."""
     STOP_LIMIT = "stop_limit"
     """stop_limit_stop_limit_gtc: a limit order that wakes when the market reaches `stop_price`."""
+    BRACKET = "bracket"
+    """trigger_bracket_gtc: a take-profit at `price` and a stop at `stop_price`, one cancelling
+    the other (the venue's own OCO). Placed on its own, or by the venue when an entry carrying
+    `take_profit` and `stop_loss` has filled."""
+
+
+ATTACHABLE = frozenset({OrderType.LIMIT, OrderType.MARKET})
+"""Entries a bracket can be attached to (Coinbase's attached_order_configuration)."""
 
 
 class OrderStatus(enum.StrEnum):
@@ -133,6 +141,25 @@ def _text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _optional_text(value: Decimal | None) -> str:
+    return "" if value is None else _text(value)
+
+
+def bracket_problem(
+    exit_side: OrderSide, take_profit: Decimal, stop: Decimal, entry: Decimal | None = None
+) -> str | None:
+    """Why a bracket closing on `exit_side` has its prices the wrong way round, or None. A sell
+    bracket closes a long: its stop is below its take-profit, and its entry's price between them."""
+    word = "sell" if exit_side is OrderSide.SELL else "buy"
+    low, high = (stop, take_profit) if exit_side is OrderSide.SELL else (take_profit, stop)
+    if not low < high:
+        where = "below" if exit_side is OrderSide.SELL else "above"
+        return f"a {word} bracket's stop {_text(stop)} must be {where} its take-profit {_text(take_profit)}"
+    if entry is not None and not low < entry < high:
+        return f"price {_text(entry)} must lie between the bracket's {_text(low)} and {_text(high)}"
+    return None
+
+
 @dataclass(frozen=True)
 class OrderRequest:
     """What to trade. Validated when made, so a bad request never reaches the wire."""
@@ -147,6 +174,11 @@ class OrderRequest:
     stop_price: Decimal | None = None
     end_time: datetime | None = None
     post_only: bool = False
+    take_profit: Decimal | None = None
+    """An attached bracket's take-profit: once this entry fills, the venue places a bracket
+    order on the other side, sized to it (see OrderType.BRACKET)."""
+    stop_loss: Decimal | None = None
+    """An attached bracket's stop (given with `take_profit`)."""
 
     def __post_init__(self) -> None:
         try:
@@ -170,12 +202,18 @@ class OrderRequest:
             if self.price is None:
                 raise OrderError(f"a {self.type} order needs a limit price")
             set_(self, "price", _decimal("price", self.price))
-        if self.type is OrderType.STOP_LIMIT:
+        if self.type in (OrderType.STOP_LIMIT, OrderType.BRACKET):
             if self.stop_price is None:
-                raise OrderError("a stop_limit order needs a stop price")
+                raise OrderError(f"a {self.type} order needs a stop price")
             set_(self, "stop_price", _decimal("stop price", self.stop_price))
         elif self.stop_price is not None:
-            raise OrderError(f"only stop_limit orders take a stop price, not {self.type}")
+            raise OrderError(f"only stop_limit and bracket orders take a stop price, not {self.type}")
+        if self.type is OrderType.BRACKET:
+            assert self.price is not None and self.stop_price is not None
+            problem = bracket_problem(self.side, self.price, self.stop_price)
+            if problem:
+                raise OrderError(problem)
+        self._check_attached()
         if self.type is OrderType.LIMIT_GTD:
             if self.end_time is None or self.end_time.tzinfo is None:
                 raise OrderError("a limit_gtd order needs an end time with a time zone")
@@ -183,6 +221,31 @@ class OrderRequest:
             raise OrderError(f"only limit_gtd orders take an end time, not {self.type}")
         if self.post_only and self.type not in (OrderType.LIMIT, OrderType.LIMIT_GTD):
             raise OrderError(f"post-only applies to limit and limit_gtd orders, not {self.type}")
+
+    def _check_attached(self) -> None:
+        if self.take_profit is None and self.stop_loss is None:
+            return
+        if self.take_profit is None or self.stop_loss is None:
+            raise OrderError("a bracket needs both a take-profit and a stop-loss")
+        if self.type not in ATTACHABLE:
+            raise OrderError(f"a bracket attaches to a limit or market order, not {self.type}")
+        set_ = object.__setattr__
+        set_(self, "take_profit", _decimal("take-profit", self.take_profit))
+        set_(self, "stop_loss", _decimal("stop-loss", self.stop_loss))
+        assert self.take_profit is not None and self.stop_loss is not None
+        problem = bracket_problem(self.exit_side, self.take_profit, self.stop_loss, self.price)
+        if problem:
+            raise OrderError(problem)
+
+    @property
+    def exit_side(self) -> OrderSide:
+        """The side of the order that closes what this one opens (an attached bracket's)."""
+        return OrderSide.SELL if self.side is OrderSide.BUY else OrderSide.BUY
+
+    @property
+    def has_bracket(self) -> bool:
+        """Whether a bracket is attached to this entry."""
+        return self.take_profit is not None
 
     @classmethod
     def parse(
@@ -195,11 +258,24 @@ class OrderRequest:
         stop_price: object = None,
         end_time: datetime | None = None,
         post_only: bool = False,
+        take_profit: object = None,
+        stop_loss: object = None,
     ) -> OrderRequest:
         """A request from loose values (text, numbers): sides, types and numbers are read and
         checked when it is made; OrderError names the first that cannot be."""
         # The fields' types are what __post_init__ makes of these; they are not yet.
-        return cls(product_id, side, type, size, price, stop_price, end_time, post_only)  # type: ignore[arg-type]
+        return cls(
+            product_id,
+            side,  # type: ignore[arg-type]
+            type,  # type: ignore[arg-type]
+            size,  # type: ignore[arg-type]
+            price,  # type: ignore[arg-type]
+            stop_price,  # type: ignore[arg-type]
+            end_time,
+            post_only,
+            take_profit,  # type: ignore[arg-type]
+            stop_loss,  # type: ignore[arg-type]
+        )
 
     @classmethod
     def from_venue(cls, data: dict[str, Any]) -> OrderRequest:
@@ -216,11 +292,24 @@ class OrderRequest:
                 raise OrderError(f"a {name} order without a base_size (sized in quote currency)")
             price = fields.get("limit_price")
             post_only = fields.get("post_only") in (True, "true")
+            attached = dict(data.get("attached_order_configuration") or {}).get("trigger_bracket_gtc") or {}
+            take_profit, stop_loss = attached.get("limit_price"), attached.get("stop_trigger_price")
             match name:
                 case "market_market_ioc":
-                    return cls.parse(product_id, side, OrderType.MARKET, size)
+                    return cls.parse(
+                        product_id, side, OrderType.MARKET, size, take_profit=take_profit, stop_loss=stop_loss
+                    )
                 case "limit_limit_gtc":
-                    return cls.parse(product_id, side, OrderType.LIMIT, size, price, post_only=post_only)
+                    return cls.parse(
+                        product_id,
+                        side,
+                        OrderType.LIMIT,
+                        size,
+                        price,
+                        post_only=post_only,
+                        take_profit=take_profit,
+                        stop_loss=stop_loss,
+                    )
                 case "limit_limit_gtd":
                     end = datetime.fromisoformat(str(fields["end_time"]).replace("Z", "+00:00"))
                     return cls.parse(
@@ -233,6 +322,10 @@ class OrderRequest:
                 case "stop_limit_stop_limit_gtc":
                     return cls.parse(
                         product_id, side, OrderType.STOP_LIMIT, size, price, stop_price=fields["stop_price"]
+                    )
+                case "trigger_bracket_gtc":
+                    return cls.parse(
+                        product_id, side, OrderType.BRACKET, size, price, stop_price=fields["stop_trigger_price"]
                     )
             raise OrderError(f"order configuration {name!r} is not one this engine trades")
         except OrderError:
@@ -283,7 +376,24 @@ class OrderRequest:
                         "stop_direction": direction,
                     }
                 }
+            case OrderType.BRACKET:
+                assert self.stop_price is not None
+                return {
+                    "trigger_bracket_gtc": {
+                        "base_size": size,
+                        "limit_price": price,
+                        "stop_trigger_price": _text(self.stop_price),
+                    }
+                }
         raise AssertionError(self.type)  # pragma: no cover
+
+    def attached_configuration(self) -> dict[str, Any] | None:
+        """The venue's `attached_order_configuration` for an entry with a bracket, else None."""
+        if self.take_profit is None or self.stop_loss is None:
+            return None
+        return {
+            "trigger_bracket_gtc": {"limit_price": _text(self.take_profit), "stop_trigger_price": _text(self.stop_loss)}
+        }
 
 
 @dataclass(frozen=True)
@@ -489,6 +599,9 @@ class Order:
             "type": str(self.request.type),
             "size": _text(self.request.size),
             "price": _text(self.request.price) if self.request.price is not None else "",
+            "stop_price": _optional_text(self.request.stop_price),
+            "take_profit": _optional_text(self.request.take_profit),
+            "stop_loss": _optional_text(self.request.stop_loss),
             "status": str(self.status),
             "filled_size": _text(self.filled_size),
             "average_price": _text(self.average_price) if self.average_price is not None else "",

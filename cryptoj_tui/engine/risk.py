@@ -287,7 +287,13 @@ class RiskManager:
             return f"size {request.size:f} is not a multiple of the base increment {rules.base_increment:f}"
         if not rules.base_min_size <= request.size <= rules.base_max_size:
             return f"size {request.size:f} is outside the venue's {rules.base_min_size:f}..{rules.base_max_size:f}"
-        for name, price in (("price", request.price), ("stop price", request.stop_price)):
+        prices = (
+            ("price", request.price),
+            ("stop price", request.stop_price),
+            ("take-profit", request.take_profit),
+            ("stop-loss", request.stop_loss),
+        )
+        for name, price in prices:
             if price is not None and price % rules.price_increment:
                 return f"{name} {price:f} is not a multiple of the price increment {rules.price_increment:f}"
         return None

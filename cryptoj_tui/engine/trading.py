@@ -148,7 +148,7 @@ class Trading:
             self.journal,
             on_fill=self.portfolio.apply,
             on_problem=self._on_problem,
-            on_unknown_order=lambda order_id: self._spawn(self.execution.take_in(order_id)),
+            on_unknown_order=lambda order_id: self._spawn(self._take_in(order_id)),
             intent_sync_window=config.intent_sync_window,
             client_order_ids=config.client_order_ids,
         )
@@ -435,6 +435,22 @@ class Trading:
             self._bus.publish(OrderRefused(product_id=request.product_id, reason=str(exc)))
             raise OrderRefusedError(f"not sent: {exc}") from None
 
+    async def _take_in(self, order_id: str) -> None:
+        """Track an open order the venue reports and the engine does not know. While HALTED it
+        is cancelled at once: nothing works after the kill switch, not even a bracket the venue
+        placed because its entry filled as the switch was thrown."""
+        order = await self.execution.take_in(order_id)
+        if order is None or self.risk.state is not TradingState.HALTED:
+            return
+        _, failed = await self.execution.cancel([order])
+        why = f" could not be cancelled: {failed[0][1]}" if failed else " cancelled"
+        self._bus.publish(
+            Alert(
+                severity="halt" if failed else "warning",
+                message=f"order {order.client_order_id[:8]} appeared at the venue while HALTED:{why}",
+            )
+        )
+
     async def cancel(self, *orders: Order) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel these orders; (cancelled, [(order, why not)])."""
         return await self.execution.cancel(orders)
@@ -465,6 +481,8 @@ class Trading:
             old.stop_price,
             old.end_time,
             old.post_only,
+            old.take_profit,
+            old.stop_loss,
         )
         if (edited.price, edited.size) == (old.price, old.size):
             raise OrderError(f"order {order.client_order_id} already has that price and size: nothing to change")

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
 
+from cryptoj_tui.engine.model import Level
 from cryptoj_tui.views import BookView
 from cryptoj_tui.widgets.styled_lines import FramedLines
 
@@ -58,9 +59,13 @@ class LadderRow(NamedTuple):
     """The exact price of a price row (what an order ticket opened here uses)."""
     flash: str = ""
     """"up" or "down" while the size at this price has just grown or shrunk."""
+    bracket: str = ""
+    """"TP", "SL" (or both) where one of our brackets has a level; an arrow when that level is
+    beyond the rows shown (this row stands at the ladder's edge for it)."""
 
 
 BLANK = LadderRow("blank")
+ZERO = Decimal(0)
 
 
 @lru_cache(maxsize=8192)
@@ -103,10 +108,13 @@ def ladder_rows(
     bid_rows = body - 1 - ask_rows
     asks = list(view.asks[:ask_rows])
     bids = list(view.bids[:bid_rows])
+    tags: dict[Decimal, str] = {}
+    if view.brackets:
+        asks, bids, tags = _with_brackets(view, asks, bids, ask_rows, bid_rows)
     shown = asks + bids
     price_places = decimal_places([p for p, _ in shown], floor=2)
-    size_places = decimal_places([s for _, s in shown], floor=2)
-    sizes = {s: f"{s:,.{size_places}f}" for _, s in shown}
+    size_places = decimal_places([s for _, s in shown if s], floor=2)
+    sizes = {s: f"{s:,.{size_places}f}" if s else "" for _, s in shown}
     size_width = max([len("BID SIZE"), *map(len, sizes.values())])
 
     def price(p: Decimal) -> str:
@@ -133,6 +141,7 @@ def ladder_rows(
             value=p,
             last=p == last,
             flash=flashes.get(("ask", p), ""),
+            bracket=tags.get(p, ""),
         )
         for n, (p, s) in reversed(list(enumerate(asks)))
     ]
@@ -153,11 +162,39 @@ def ladder_rows(
             value=p,
             last=p == last,
             flash=flashes.get(("bid", p), ""),
+            bracket=tags.get(p, ""),
         )
         for n, (p, s) in enumerate(bids)
     ]
     rows += [BLANK] * (bid_rows - len(bids))
     return rows
+
+
+def _with_brackets(
+    view: BookView, asks: list[Level], bids: list[Level], ask_rows: int, bid_rows: int
+) -> tuple[list[Level], list[Level], dict[Decimal, str]]:
+    """The sides shown with our brackets' levels among them (a price with no size where the book
+    has none), and each tagged price. A level beyond the rows shown takes the side's outermost
+    row, tagged with an arrow, so a take-profit far from the market is still on the ladder."""
+    levels = dict(view.brackets)
+    best_bid = view.bids[0][0] if view.bids else None
+    tags: dict[Decimal, str] = {}
+    sides: list[list[Level]] = []
+    for levels_shown, rows, ask_side in ((asks, ask_rows, True), (bids, bid_rows, False)):
+        # Above the best bid is the ask side (a level inside the spread leads it).
+        mine = [p for p in levels if (best_bid is None or p > best_bid) is ask_side]
+        merged = dict(levels_shown)
+        for p in mine:
+            merged.setdefault(p, ZERO)
+            tags[p] = levels[p]
+        ordered = sorted(merged.items(), key=lambda level: level[0], reverse=not ask_side)
+        inside, beyond = ordered[:rows], [p for p, _ in ordered[rows:] if p in tags]
+        if beyond and rows:  # the farthest level of ours stands at the edge, tagged with where it is
+            far = beyond[-1]
+            inside[-1] = (far, merged[far])
+            tags[far] = f"{tags[far]} {'↑' if ask_side else '↓'}"
+        sides.append(inside)
+    return sides[0], sides[1], tags
 
 
 class Ladder(FramedLines):
@@ -410,6 +447,11 @@ class Ladder(FramedLines):
         # of its own so every renderer (terminal or SVG) aligns the text the same way.
         own_bid = f"▶{row.own_bid} " if row.own_bid else ""
         own_ask = f" ◀{row.own_ask}" if row.own_ask else ""
+        if row.bracket:  # beside our own size, on the outside: "SL ▶0.5 1.20"
+            if row.kind == "bid":
+                own_bid = f"{row.bracket} {own_bid}"
+            else:
+                own_ask = f"{own_ask} {row.bracket}"
         bid = (own_bid + row.bid)[-side_width:] if side_width else ""
         ask = (row.ask + own_ask)[:side_width]
         mark_bid = min(len(own_bid), len(bid))

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.geometry import Size
 from textual.markup import escape
 from textual.message import Message
@@ -47,7 +47,12 @@ TYPES: list[tuple[str, str]] = [
     ("ioc", "IOC limit"),
     ("fok", "FOK limit"),
     ("stop_limit", "stop-limit"),
+    ("bracket", "bracket (take-profit + stop)"),
 ]
+BRACKETABLE = frozenset({"limit", "post_only", "market"})
+"""Ticket types an entry's bracket (take-profit and stop-loss fields) can ride on."""
+STOPPED = frozenset({"stop_limit", "bracket"})
+"""Ticket types with a stop price."""
 QUICK_SIZES = {"f1": "0.001", "f2": "0.01", "f3": "0.1", "f4": "1"}
 SENDING_NOTICE_AFTER = 0.05
 """Seconds an order may take before the ticket says it is sending (a loopback venue answers in 2 ms)."""
@@ -171,6 +176,9 @@ def preview_lines(request: OrderRequest, market: MarketQuote, checks_width: int 
     elif notional is not None:
         lines.append(f"fee (est.) {quote(notional * market.taker_fee)} at most")
     lines.append(f"position   {fmt.size(market.position)} → {fmt.size(after)}")
+    if request.take_profit is not None and request.stop_loss is not None:
+        exit_ = request.exit_side.lower()
+        lines.append(f"bracket    {exit_} at {fmt.price(request.take_profit)} or stop {fmt.price(request.stop_loss)}")
     if checks_width is None:
         lines.append(f"checks     ✓ {len(market.result.passed)} passed" if market.result.passed else "")
     else:
@@ -203,6 +211,12 @@ class OrderTicket(Vertical):
     OrderTicket.-compact Label { padding-top: 0; }
     OrderTicket.-compact #preview { margin-top: 0; }
     OrderTicket.-compact .hint { margin-top: 0; }
+    /* One of the two rows at a time: a stop for stop types, the bracket for entries that take one. */
+    OrderTicket .stopped { display: none; }
+    OrderTicket.-stopped .stopped { display: block; }
+    OrderTicket.-stopped .bracketed, OrderTicket.-plain .bracketed { display: none; }
+    OrderTicket Horizontal { height: auto; }
+    OrderTicket Horizontal TicketField { width: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "send", "Send", priority=True, id="ticket.send"),
@@ -260,8 +274,12 @@ class OrderTicket(Vertical):
             yield TicketField("", id="size")
             yield Label("limit price")
             yield TicketField("", id="price")
-            yield Label("stop price")
-            yield TicketField("", id="stop", disabled=True)
+            yield Label("stop price", classes="stopped")
+            yield TicketField("", id="stop", disabled=True, classes="stopped")
+            yield Label("TP / SL", classes="bracketed")
+            with Horizontal(classes="bracketed"):
+                yield TicketField("", id="take_profit", placeholder="take-profit")
+                yield TicketField("", id="stop_loss", placeholder="stop-loss")
         yield Static("", id="preview")
         yield Static("", id="refusal")
         yield Static("", classes="hint")
@@ -294,9 +312,14 @@ class OrderTicket(Vertical):
         self.set_class(side == "sell", "-sell")
         self.query_one("#title", Static).update(f"{side.upper()} {self.product_id}")
         self.query_one("#type", Select).value = "limit"
+        self.set_class(False, "-stopped")
+        self.set_class(False, "-plain")
         self.query_one("#price", Input).disabled = False
         self.query_one("#stop", Input).disabled = True
-        self.query_one("#stop", Input).value = ""
+        for name in ("#stop", "#take_profit", "#stop_loss"):
+            self.query_one(name, Input).value = ""
+        for name in ("#take_profit", "#stop_loss"):
+            self.query_one(name, Input).disabled = False
         self.query_one("#price", Input).value = "" if price is None else f"{price:f}"
         self.query_one("#refusal", Static).update("")
         size_input = self.query_one("#size", Input)
@@ -346,6 +369,14 @@ class OrderTicket(Vertical):
         stop = _number(self.query_one("#stop", Input).value)
         if size is None:
             raise OrderError("size is not a number")
+        take_profit, stop_loss = None, None
+        if kind in BRACKETABLE:
+            for name in ("take_profit", "stop_loss"):
+                text = self.query_one(f"#{name}", Input).value
+                if text.strip() and _number(text) is None:
+                    raise OrderError(f"{name.replace('_', '-')} is not a number")
+            take_profit = _number(self.query_one("#take_profit", Input).value)
+            stop_loss = _number(self.query_one("#stop_loss", Input).value)
         order_type = OrderType.LIMIT if kind == "post_only" else OrderType(kind)
         return OrderRequest.parse(
             self.product_id,
@@ -353,14 +384,20 @@ class OrderTicket(Vertical):
             order_type,
             size,
             price=None if order_type is OrderType.MARKET else price,
-            stop_price=stop if order_type is OrderType.STOP_LIMIT else None,
+            stop_price=stop if kind in STOPPED else None,
             post_only=kind == "post_only",
+            take_profit=take_profit,
+            stop_loss=stop_loss,
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:
         kind = str(event.value)
         self.query_one("#price", Input).disabled = kind == "market"
-        self.query_one("#stop", Input).disabled = kind != "stop_limit"
+        self.query_one("#stop", Input).disabled = kind not in STOPPED
+        for name in ("#take_profit", "#stop_loss"):
+            self.query_one(name, Input).disabled = kind not in BRACKETABLE
+        self.set_class(kind in STOPPED, "-stopped")
+        self.set_class(kind not in STOPPED and kind not in BRACKETABLE, "-plain")
         self._refresh_preview()
 
     def on_input_changed(self, _: Input.Changed) -> None:
@@ -413,6 +450,8 @@ class OrderTicket(Vertical):
                 **({"price": request.price} if request.price is not None else {}),
                 **({"stop_price": request.stop_price} if request.stop_price is not None else {}),
                 **({"post_only": True} if request.post_only else {}),
+                **({"take_profit": request.take_profit} if request.take_profit is not None else {}),
+                **({"stop_loss": request.stop_loss} if request.stop_loss is not None else {}),
             )
 
         self._sending = sent = self._submit(place)

@@ -203,6 +203,10 @@ async def test_the_ticket_keys_move_between_fields_and_enter_in_the_type_list_pi
         await until(pilot, lambda: app.focused is ticket.query_one("#size"))
         await pilot.press("down")
         assert app.focused is ticket.query_one("#price")
+        await pilot.press("down")
+        assert app.focused is ticket.query_one("#take_profit")  # a limit can carry a bracket
+        await pilot.press("down")
+        assert app.focused is ticket.query_one("#stop_loss")
         await pilot.press("down")  # round to the first field
         kind = ticket.query_one("#type", Select)
         assert app.focused is kind

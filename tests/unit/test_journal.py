@@ -21,6 +21,8 @@ def test_intent_state_fill_and_events_round_trip(tmp_path: Path) -> None:
     journal = Journal(path)
     order = Order("c1", OrderRequest("BTC-USD", "buy", "stop_limit", "1", price="10", stop_price="11"))
     journal.record_intent(order)
+    entry = Order("c2", OrderRequest.parse("BTC-USD", "buy", "limit", "1", "10", take_profit="12", stop_loss="9"))
+    journal.record_intent(entry)
     order.acknowledged("v1")
     journal.record_order(order)
     journal.record_fill(Fill("c1", "BTC-USD", OrderSide.BUY, D("0.5"), D("5.25"), D("0.01")))
@@ -28,8 +30,9 @@ def test_intent_state_fill_and_events_round_trip(tmp_path: Path) -> None:
     journal.set_state("trading_state", "HALTED")
     journal.close()
     again = Journal(path)
-    (record,) = again.orders(working_only=True)
+    record, entry_record = again.orders(working_only=True)
     assert record.to_order().request == order.request and record.status is OrderStatus.OPEN and record.order_id == "v1"
+    assert entry_record.to_order().request == entry.request
     assert again.fills()[0].price == D("10.5") and again.state("trading_state") == "HALTED"
     assert again.events()[0][1:] == ("state", "ACTIVE -> HALTED") and again.schema_version == len(MIGRATIONS)
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

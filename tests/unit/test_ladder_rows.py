@@ -85,3 +85,27 @@ def test_flashing_levels_are_marked_by_side_and_price() -> None:
     book = view([("100", "1"), ("99", "2")], [("101", "1")])
     rows = ladder_rows(book, height=6, waiting="", flashes={("bid", D("99")): "down", ("ask", D("100")): "up"})
     assert [(r.kind, r.value, r.flash) for r in rows if r.flash] == [("bid", D("99"), "down")]
+
+
+def test_bracket_levels_show_among_the_book_and_at_the_edge_when_beyond_it() -> None:
+    book = BookView(
+        "X-Y",
+        ((D("100"), D("1")), (D("99"), D("2")), (D("98"), D("2"))),
+        ((D("101"), D("3")), (D("102"), D("1")), (D("103"), D("1"))),
+        1,
+        True,
+        own_asks=((D("102"), D("0.5")),),
+        brackets=((D("98.5"), "SL"), (D("102"), "TP"), (D("150"), "TP")),
+    )
+    rows = ladder_rows(book, 9, "")  # 1 header, 3 asks, the spread, 4 bids
+    priced = [(r.kind, r.value, r.bracket, r.ask or r.bid) for r in rows if r.value is not None]
+    assert priced == [
+        ("ask", D("150"), "TP ↑", "        "),  # beyond the three asks shown: at the edge, no size
+        ("ask", D("102"), "TP", "    1.00"),
+        ("ask", D("101"), "", "    3.00"),
+        ("bid", D("100"), "", "    1.00"),
+        ("bid", D("99"), "", "    2.00"),
+        ("bid", D("98.5"), "SL", "        "),  # no bids at 98.5: a row of its own, in price order
+        ("bid", D("98"), "", "    2.00"),
+    ]
+    assert all(not r.bracket for r in ladder_rows(view([("100", "1")], [("101", "1")]), 9, ""))

@@ -57,13 +57,43 @@ def test_each_type_has_its_wire_configuration(overrides: dict, configuration: di
     assert request(**overrides).configuration() == configuration
 
 
+def test_a_bracket_and_an_entry_carrying_one_have_their_wire_configurations() -> None:
+    bracket = request(type="bracket", side="sell", price="110", stop_price="95")
+    assert bracket.configuration() == {
+        "trigger_bracket_gtc": {"base_size": "1", "limit_price": "110", "stop_trigger_price": "95"}
+    }
+    assert bracket.attached_configuration() is None
+    entry = request(take_profit="110", stop_loss="95")
+    assert entry.configuration() == {"limit_limit_gtc": {"base_size": "1", "limit_price": "100", "post_only": False}}
+    assert entry.attached_configuration() == {"trigger_bracket_gtc": {"limit_price": "110", "stop_trigger_price": "95"}}
+    venue = {
+        "order_id": "v1",
+        "product_id": "BTC-USD",
+        "side": "BUY",
+        "order_configuration": entry.configuration(),
+        "attached_order_configuration": entry.attached_configuration(),
+    }
+    assert OrderRequest.from_venue(venue) == entry
+    venue["order_configuration"], venue["attached_order_configuration"] = bracket.configuration(), None
+    venue["side"] = "SELL"
+    assert OrderRequest.from_venue(venue) == bracket
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"type": "market"}, "a market order takes no price"),
         ({"price": None}, "a limit order needs a limit price"),
         ({"type": "stop_limit"}, "a stop_limit order needs a stop price"),
-        ({"stop_price": "1"}, "only stop_limit orders take a stop price"),
+        ({"stop_price": "1"}, "only stop_limit and bracket orders take a stop price"),
+        ({"type": "bracket", "stop_price": "90"}, "a buy bracket's stop 90 must be above its take-profit 100"),
+        ({"type": "bracket", "side": "sell", "stop_price": "101"}, "a sell bracket's stop 101 must be below"),
+        ({"type": "bracket"}, "a bracket order needs a stop price"),
+        ({"take_profit": "110", "stop_loss": "95", "type": "ioc"}, "attaches to a limit or market order"),
+        ({"take_profit": "110"}, "needs both a take-profit and a stop-loss"),
+        ({"take_profit": "99", "stop_loss": "95"}, "price 100 must lie between the bracket's 95 and 99"),
+        ({"take_profit": "110", "stop_loss": "-95"}, "stop-loss must be a finite number above 0"),
+        ({"side": "sell", "take_profit": "110", "stop_loss": "95"}, "a buy bracket's stop 95 must be above"),
         ({"type": "limit_gtd"}, "needs an end time with a time zone"),
         ({"type": "limit_gtd", "end_time": datetime(2026, 12, 1)}, "needs an end time with a time zone"),
         ({"end_time": datetime(2026, 12, 1, tzinfo=UTC)}, "only limit_gtd orders take an end time"),

@@ -96,6 +96,27 @@ async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Pat
     assert {"OrderUpdated", "TradingStateChanged", "Alert", "OrderRefused", "RiskLimitChanged"} <= events
 
 
+async def test_a_place_with_a_bracket_attaches_it(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: a headless limit buy carrying take_profit and stop_loss; the venue has the bracket."""
+    bid = quiet_venue.book_levels("BTC-USD")[0][0][0]
+    place = {
+        "cmd": "place",
+        "product_id": "BTC-USD",
+        "side": "buy",
+        "type": "limit",
+        "size": "0.01",
+        "price": str(bid - 50),
+        "take_profit": str(bid + 500),
+        "stop_loss": str(bid - 500),
+    }
+    lines = await run_script(quiet_venue, api_key[1], [place])
+    (reply,) = [line for line in lines if line.get("reply") == "place"]
+    assert reply["ok"], reply
+    assert (reply["order"]["take_profit"], reply["order"]["stop_loss"]) == (str(bid + 500), str(bid - 500))
+    (at_venue,) = quiet_venue.exchange.orders.values()
+    assert at_venue.attached == {"limit_price": str(bid + 500), "stop_trigger_price": str(bid - 500)}
+
+
 async def test_the_command_runs_an_embedded_venue_and_exits_0_at_end_of_input() -> None:
     """Scenario: `cryptoj headless --product BTC-USD` with no venue given, stdin closed at once."""
     process = await asyncio.create_subprocess_exec(

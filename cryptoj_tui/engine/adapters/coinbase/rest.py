@@ -188,14 +188,21 @@ class CoinbaseRest:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def create_order(
-        self, client_order_id: str, product_id: str, side: str, configuration: dict[str, Any]
+        self,
+        client_order_id: str,
+        product_id: str,
+        side: str,
+        configuration: dict[str, Any],
+        attached: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """POST /orders; the venue's answer (success or a business failure) as a dict."""
+        """POST /orders; the venue's answer (success or a business failure) as a dict. `attached`
+        is an entry's `attached_order_configuration` (its bracket)."""
         body = {
             "client_order_id": client_order_id,
             "product_id": product_id,
             "side": side,
             "order_configuration": configuration,
+            **({"attached_order_configuration": attached} if attached is not None else {}),
         }
         result: dict[str, Any] = await self._call("POST", "/orders", body=body)
         return result
