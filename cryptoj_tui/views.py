@@ -145,6 +145,10 @@ class OrderRow:
     """When the console first saw it (HH:MM:SS)."""
     edits: int = 0
     """How many times the venue edited it in place (new price or size)."""
+    stop_price: Decimal | None = None
+    take_profit: Decimal | None = None
+    """An entry's attached bracket (with `stop_loss`): placed by the venue once it fills."""
+    stop_loss: Decimal | None = None
 
     @classmethod
     def from_snapshot(cls, order: dict[str, Any], time: str) -> OrderRow:
@@ -164,6 +168,9 @@ class OrderRow:
             reason=str(order.get("reason", "")),
             time=time,
             edits=int(order.get("edits", 0) or 0),
+            stop_price=_decimal(str(order.get("stop_price", ""))),
+            take_profit=_decimal(str(order.get("take_profit", ""))),
+            stop_loss=_decimal(str(order.get("stop_loss", ""))),
         )
 
     @property

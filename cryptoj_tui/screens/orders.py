@@ -43,9 +43,10 @@ def order_cells(row: OrderRow, fmt: ProductFormat) -> dict[str, str]:
         "time": row.time,
         "product": row.product_id,
         "side": row.side,
-        "type": row.type,
+        "type": f"{row.type} + bracket" if row.take_profit is not None else row.type,
         "size": fmt.size(row.size),
-        "price": fmt.price(row.price) or "market",
+        "price": (fmt.price(row.price) or "market")
+        + (f" stop {fmt.price(row.stop_price)}" if row.stop_price is not None else ""),
         "status": row.status,
         "filled": fmt.size(row.filled_size),
         "avg price": fmt.price(row.average_price),

@@ -7,7 +7,7 @@ import asyncio
 from decimal import Decimal as D
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.engine import Engine
@@ -75,6 +75,12 @@ async def test_the_take_profit_fills_and_the_venue_cancels_the_stop(frozen_venue
         await until(pilot, lambda: tags(app) == {})
         assert frozen_venue.call(lambda v: v.exchange._stops["BTC-USD"]) == []
         assert await position(app) == 0  # bought 0.01, the take-profit sold it
+        await pilot.press("2")  # the orders screen: the entry names its bracket, the bracket its stop
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 2)
+        rows = {table.get_row_at(i)[3]: table.get_row_at(i) for i in range(2)}
+        assert rows["market + bracket"][6] == "FILLED"
+        assert rows["bracket"][5] == f"{take_profit:,.2f} stop {stop_loss:,.2f}" and rows["bracket"][6] == "FILLED"
 
 
 async def test_the_stop_sells_and_the_venue_withdraws_the_take_profit(frozen_venue: VenueThread) -> None:
