@@ -78,9 +78,11 @@ async def test_the_take_profit_fills_and_the_venue_cancels_the_stop(frozen_venue
         await pilot.press("2")  # the orders screen: the entry names its bracket, the bracket its stop
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 2)
+        # The table follows the orders at the screen's own pace: wait for both to read FILLED.
+        await until(pilot, lambda: {table.get_row_at(i)[6] for i in range(2)} == {"FILLED"})
         rows = {table.get_row_at(i)[3]: table.get_row_at(i) for i in range(2)}
-        assert rows["market + bracket"][6] == "FILLED"
-        assert rows["bracket"][5] == f"{take_profit:,.2f} stop {stop_loss:,.2f}" and rows["bracket"][6] == "FILLED"
+        assert set(rows) == {"market + bracket", "bracket"}
+        assert rows["bracket"][5] == f"{take_profit:,.2f} stop {stop_loss:,.2f}"
 
 
 async def test_the_stop_sells_and_the_venue_withdraws_the_take_profit(frozen_venue: VenueThread) -> None:
