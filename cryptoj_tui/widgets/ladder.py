@@ -184,8 +184,9 @@ def _with_brackets(
         # Above the best bid is the ask side (a level inside the spread leads it).
         mine = [p for p in levels if (best_bid is None or p > best_bid) is ask_side]
         merged = dict(levels_shown)
+        book = dict(view.asks if ask_side else view.bids)  # a level beyond the rows shown keeps its size
         for p in mine:
-            merged.setdefault(p, ZERO)
+            merged.setdefault(p, book.get(p, ZERO))
             tags[p] = levels[p]
         ordered = sorted(merged.items(), key=lambda level: level[0], reverse=not ask_side)
         inside, beyond = ordered[:rows], [p for p, _ in ordered[rows:] if p in tags]

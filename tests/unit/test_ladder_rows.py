@@ -91,7 +91,7 @@ def test_bracket_levels_show_among_the_book_and_at_the_edge_when_beyond_it() -> 
     book = BookView(
         "X-Y",
         ((D("100"), D("1")), (D("99"), D("2")), (D("98"), D("2"))),
-        ((D("101"), D("3")), (D("102"), D("1")), (D("103"), D("1"))),
+        ((D("101"), D("3")), (D("102"), D("1")), (D("103"), D("1")), (D("150"), D("2"))),
         1,
         True,
         own_asks=((D("102"), D("0.5")),),
@@ -100,7 +100,7 @@ def test_bracket_levels_show_among_the_book_and_at_the_edge_when_beyond_it() -> 
     rows = ladder_rows(book, 9, "")  # 1 header, 3 asks, the spread, 4 bids
     priced = [(r.kind, r.value, r.bracket, r.ask or r.bid) for r in rows if r.value is not None]
     assert priced == [
-        ("ask", D("150"), "TP ↑", "        "),  # beyond the three asks shown: at the edge, no size
+        ("ask", D("150"), "TP ↑", "    2.00"),  # beyond the three asks shown: at the edge, its size kept
         ("ask", D("102"), "TP", "    1.00"),
         ("ask", D("101"), "", "    3.00"),
         ("bid", D("100"), "", "    1.00"),
