@@ -242,11 +242,6 @@ class OrderRequest:
         """The side of the order that closes what this one opens (an attached bracket's)."""
         return OrderSide.SELL if self.side is OrderSide.BUY else OrderSide.BUY
 
-    @property
-    def has_bracket(self) -> bool:
-        """Whether a bracket is attached to this entry."""
-        return self.take_profit is not None
-
     @classmethod
     def parse(
         cls,

@@ -266,6 +266,18 @@ def _bracket_problem(side: OrderSide, take_profit: Decimal, stop: Decimal, entry
     return None
 
 
+def _opposite(side: OrderSide) -> OrderSide:
+    return "SELL" if side == "BUY" else "BUY"
+
+
+def _attached_problem(entry: Order, price: Decimal | None) -> str | None:
+    """Why an entry at `price` cannot carry its attached bracket, or None (none attached too)."""
+    if entry.attached is None:
+        return None
+    take_profit, stop = (Decimal(entry.attached[k]) for k in ("limit_price", "stop_trigger_price"))
+    return _bracket_problem(_opposite(entry.side), take_profit, stop, price)
+
+
 class Exchange:
     """Every user account and order of the paper venue, over the shared matching books."""
 
@@ -613,11 +625,8 @@ class Exchange:
             return ("INVALID_EDITED_SIZE", "")
         if size is not None and size <= order.filled_size:
             return ("CANNOT_EDIT_TO_BELOW_FILLED_SIZE", "")
-        if price is not None and order.attached is not None:
-            exit_side: OrderSide = "SELL" if order.side == "BUY" else "BUY"
-            take_profit, stop = (Decimal(order.attached[k]) for k in ("limit_price", "stop_trigger_price"))
-            if _bracket_problem(exit_side, take_profit, stop, price) is not None:
-                return ("ORDER_EDIT_INVALID_ATTACHED_ORDER_REQUEST", "")
+        if price is not None and _attached_problem(order, price) is not None:
+            return ("ORDER_EDIT_INVALID_ATTACHED_ORDER_REQUEST", "")
         if (price is None or price == order.limit_price) and (size is None or size == order.base_size):
             return ("EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST", "")
         return None
@@ -700,15 +709,12 @@ class Exchange:
                 raise OrderRejected(
                     "INVALID_PRICE_PRECISION", f"price {price} is not a multiple of {spec.quote_increment}"
                 )
-        problem = None
         if order.order_type == "BRACKET":
             assert order.limit_price is not None and order.stop_price is not None
             problem = _bracket_problem(order.side, order.limit_price, order.stop_price, None)
             order.stop_limit_price = self._stop_limit_price(order.side, order.stop_price, spec)
-        elif order.attached is not None:
-            exit_side: OrderSide = "SELL" if order.side == "BUY" else "BUY"
-            take_profit, stop = Decimal(attached["limit_price"]), Decimal(attached["stop_trigger_price"])
-            problem = _bracket_problem(exit_side, take_profit, stop, order.limit_price)
+        else:
+            problem = _attached_problem(order, order.limit_price)
         if problem is not None:
             raise OrderRejected("INVALID_STOP_PRICE", problem)
         if order.quote_size is not None and order.quote_size % spec.quote_increment:
@@ -728,9 +734,7 @@ class Exchange:
             if order.quote_size is not None:
                 amount = order.quote_size
             elif order.limit_price is not None:
-                # A buy bracket's stop limit is above its take-profit: hold for the dearer.
-                price = max(order.limit_price, order.stop_limit_price or ZERO)
-                amount = order.base_size * price * (ONE + self.taker_rate)  # type: ignore[operator]
+                amount = order.base_size * self._hold_price(order) * (ONE + self.taker_rate)  # type: ignore[operator]
             else:
                 amount = self._market_cost(order) * (ONE + self.taker_rate)
         account = self.account(order.owner, currency)
@@ -894,7 +898,7 @@ class Exchange:
             client_order_id=str(uuid.uuid4()),
             owner=entry.owner,
             product_id=entry.product_id,
-            side="SELL" if entry.side == "BUY" else "BUY",
+            side=_opposite(entry.side),
             configuration_name="trigger_bracket_gtc",
             configuration=config,
             order_type="BRACKET",
@@ -915,7 +919,8 @@ class Exchange:
             self._changed(bracket)
 
     def _hold_price(self, order: Order) -> Decimal:
-        """The price a buy order's hold was reserved at (a bracket's dearer leg)."""
+        """The price a buy order's hold is reserved at: its limit, or a bracket's dearer leg (its
+        stop limit is above its take-profit)."""
         assert order.limit_price is not None
         return max(order.limit_price, order.stop_limit_price or ZERO)
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cryptoj_tui.sim.exchange import Exchange, InvalidRequest
-from tests.unit.test_sim_exchange import USER, balances, market, placed
+from tests.unit.test_sim_exchange import USER, assert_holds_exact, balances, market, placed
 
 counter = iter(range(10**9))
 
@@ -224,9 +224,4 @@ def test_one_leg_cancels_the_other_and_holds_stay_exact(steps: list) -> None:
                 assert resting is None
             elif resting is not None:  # only ever one leg in the book: the take-profit, or the stop's limit
                 assert resting.price == (order.stop_limit_price if order.triggered else order.limit_price)
-        for account in ex.owner_accounts(USER):
-            assert account.available >= 0 and account.hold >= 0, account
-            reserved = sum(
-                (o.hold for o in ex.orders.values() if o.hold_currency == account.currency and o.status == "OPEN"), D(0)
-            )
-            assert account.hold == reserved, account
+        assert_holds_exact(ex)

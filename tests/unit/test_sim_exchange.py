@@ -45,6 +45,16 @@ def balances(ex: Exchange) -> dict[str, tuple[D, D]]:
     return {a.currency: (a.available, a.hold) for a in ex.owner_accounts(USER) if a.currency in ("USD", "BTC")}
 
 
+def assert_holds_exact(ex: Exchange) -> None:
+    """Every balance is positive and holds exactly what the owner's open orders reserve."""
+    for account in ex.owner_accounts(USER):
+        assert account.available >= 0 and account.hold >= 0, account
+        reserved = sum(
+            (o.hold for o in ex.orders.values() if o.hold_currency == account.currency and o.status == "OPEN"), D(0)
+        )
+        assert account.hold == reserved, account
+
+
 def placed(ex: Exchange, response: dict[str, Any]) -> Any:
     assert response["success"], response
     return ex.orders[response["success_response"]["order_id"]]
@@ -372,12 +382,7 @@ def test_holds_always_equal_what_open_orders_reserve_and_nothing_goes_negative(o
             order(ex, side, kind, base_size=str(size))
         else:
             order(ex, side, kind, base_size=str(size), limit_price=str(price))
-        for account in ex.owner_accounts(USER):
-            assert account.available >= 0 and account.hold >= 0, account
-            reserved = sum(
-                (o.hold for o in ex.orders.values() if o.hold_currency == account.currency and o.status == "OPEN"), D(0)
-            )
-            assert account.hold == reserved, account
+        assert_holds_exact(ex)
 
 
 def test_expiry_looks_only_at_open_gtd_orders() -> None:

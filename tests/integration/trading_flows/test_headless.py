@@ -27,17 +27,23 @@ async def run_script(venue: PaperVenue, key: CdpKey, commands: list[object]) -> 
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
-    """Scenario: place, list, cancel, kill, re-arm, plus bad commands; one reply each, in order."""
-    bid = quiet_venue.book_levels("BTC-USD")[0][0][0]
-    place = {
+def resting_buy(bid: Decimal, **details: str) -> dict[str, str]:
+    """A headless `place` of a 0.01 BTC-USD limit buy resting 50 below `bid`, with `details`."""
+    return {
         "cmd": "place",
         "product_id": "BTC-USD",
         "side": "buy",
         "type": "limit",
         "size": "0.01",
         "price": str(bid - 50),
+        **details,
     }
+
+
+async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: place, list, cancel, kill, re-arm, plus bad commands; one reply each, in order."""
+    bid = quiet_venue.book_levels("BTC-USD")[0][0][0]
+    place = resting_buy(bid)
     lines = await run_script(
         quiet_venue,
         api_key[1],
@@ -99,16 +105,7 @@ async def test_a_session_of_commands(quiet_venue: PaperVenue, api_key: tuple[Pat
 async def test_a_place_with_a_bracket_attaches_it(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
     """Scenario: a headless limit buy carrying take_profit and stop_loss; the venue has the bracket."""
     bid = quiet_venue.book_levels("BTC-USD")[0][0][0]
-    place = {
-        "cmd": "place",
-        "product_id": "BTC-USD",
-        "side": "buy",
-        "type": "limit",
-        "size": "0.01",
-        "price": str(bid - 50),
-        "take_profit": str(bid + 500),
-        "stop_loss": str(bid - 500),
-    }
+    place = resting_buy(bid, take_profit=str(bid + 500), stop_loss=str(bid - 500))
     lines = await run_script(quiet_venue, api_key[1], [place])
     (reply,) = [line for line in lines if line.get("reply") == "place"]
     assert reply["ok"], reply
