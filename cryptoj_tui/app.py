@@ -526,7 +526,8 @@ class CryptojApp(App[None]):
             if self._tune_gc and view.live:
                 self._tune_gc = False
                 settle_heap()
-                keeper = HeapKeeper(lambda: self.trading.ticket.is_open or self.bridge.busy)
+                # A dialog up counts too: the key that closes it repaints the whole screen under it.
+                keeper = HeapKeeper(lambda: self.trading.ticket.is_open or self.bridge.busy or self._dialog_up())
                 self.set_interval(1 / 60, keeper.tick)
 
     def on_trades_arrived(self, _: TradesArrived) -> None:

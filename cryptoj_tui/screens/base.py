@@ -24,6 +24,11 @@ from cryptoj_tui.widgets.status_bar import StatusBar
 class ConsoleScreen(Screen[None]):
     """A main screen of the console; subclasses compose their body."""
 
+    BLANK = True
+    """The screen's own content is its background colour alone (no border, opaque): Textual then
+    draws it as blank strips. Otherwise every full repaint (showing the screen, closing a dialog
+    over it) renders 48 lines of background cell by cell, longer than any widget on it."""
+
     status: reactive[ConsoleStatus] = reactive(ConsoleStatus, init=False)
     """The console's status, as the app last saw it."""
 

@@ -271,6 +271,8 @@ class ProductPickerScreen(ModalScreen[str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stay", "Stay", id="picker.stay"),
+        # Priority: the search field has focus and would only post Submitted for us to act on.
+        Binding("enter", "pick", "Pick", priority=True, id="picker.pick"),
         Binding("down", "move(1)", "Next", show=False, id="picker.next"),
         Binding("up", "move(-1)", "Previous", show=False, id="picker.previous"),
     ]
@@ -308,7 +310,8 @@ class ProductPickerScreen(ModalScreen[str | None]):
         options.highlighted = 0 if found else None
         self.query_one("#none", Static).update("" if found else f"no product matches {event.value.strip()!r}")
 
-    def on_input_submitted(self, _: Input.Submitted) -> None:
+    def action_pick(self) -> None:
+        """The highlighted product (nothing while none matches)."""
         options = self.query_one("#products", OptionList)
         if options.highlighted is not None:
             self.dismiss(options.get_option_at_index(options.highlighted).id)

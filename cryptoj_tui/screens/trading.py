@@ -14,7 +14,6 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 
 from cryptoj_tui.engine.model import PublicTrade
@@ -26,6 +25,7 @@ from cryptoj_tui.widgets.alerts_feed import AlertsFeed
 from cryptoj_tui.widgets.depth_chart import DepthChart
 from cryptoj_tui.widgets.ladder import FLASH_SECONDS, Ladder
 from cryptoj_tui.widgets.order_ticket import OrderTicket, Submit
+from cryptoj_tui.widgets.panes import BlankContainer, BlankHorizontal, BlankVertical
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
 from cryptoj_tui.widgets.price_chart import PriceChart
 from cryptoj_tui.widgets.trades_tape import TradesTape
@@ -107,11 +107,11 @@ class TradingScreen(ConsoleScreen):
         """Each product's ladder cursor, kept while another is shown."""
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal(id="panes"):
+        with BlankHorizontal(id="panes"):
             yield self.tape
-            with Container(id="ladder-pane"):
+            with BlankContainer(id="ladder-pane"):
                 yield self.ladder
-            with Vertical(id="right"):
+            with BlankVertical(id="right"):
                 yield self.chart
                 yield self.depth
                 yield self.alerts

@@ -45,13 +45,29 @@ class ConsoleFooter(Widget, can_focus=False):
         self.compact = False
         self._targets: list[tuple[int, int, str, bool]] = []
         """(first column, end column, key, enabled) of each key drawn, for clicks."""
+        self._drawn: tuple[tuple[Binding, bool], ...] | None = None
+        """The keys of the line drawn last (see `_keys`)."""
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
-        if screen is self.screen:
+        # Bindings are "updated" at every focus change and every dialog closed over the screen,
+        # nearly always to the same keys: the line is drawn again only when they differ.
+        if screen is self.screen and self._keys() != self._drawn:
             self.refresh()
+
+    def _keys(self) -> tuple[tuple[Binding, bool], ...]:
+        """Each binding the line shows, with whether it works now; the palette's key last."""
+        palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
+        shown: dict[str, tuple[Binding, bool]] = {}
+        palette: tuple[tuple[Binding, bool], ...] = ()
+        for _, binding, enabled, _ in self.screen.active_bindings.values():
+            if binding.key == palette_key:
+                palette = ((binding, enabled),)
+            elif binding.show and binding.action not in shown:
+                shown[binding.action] = (binding, enabled)
+        return (*shown.values(), *palette)
 
     def on_resize(self, event: Resize) -> None:
         self.compact = event.size.width < COMPACT_BELOW
@@ -63,12 +79,10 @@ class ConsoleFooter(Widget, can_focus=False):
         dim = themed(self.app, "dim")
         line = Text(no_wrap=True, overflow="crop")
         self._targets = []
-        active = self.screen.active_bindings
+        keys = self._drawn = self._keys()
         palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
-        shown: dict[str, tuple[Binding, bool]] = {}
-        for _, binding, enabled, _ in active.values():
-            if binding.show and binding.action not in shown and binding.key != palette_key:
-                shown[binding.action] = (binding, enabled)
+        palette = keys[-1] if keys and keys[-1][0].key == palette_key else None
+        shown = keys[:-1] if palette is not None else keys
         pad = "" if self.compact else " "
 
         def key(binding: Binding, enabled: bool, before: str = pad, after: str = pad) -> None:
@@ -82,7 +96,7 @@ class ConsoleFooter(Widget, can_focus=False):
                 description_style + dim if not enabled else description_style,
             )
 
-        for group, members in groupby(shown.values(), lambda item: item[0].group):
+        for group, members in groupby(shown, lambda item: item[0].group):
             entries = list(members)
             if group is not None and len(entries) > 1:  # one entry: its keys side by side
                 for n, (binding, enabled) in enumerate(entries):
@@ -92,8 +106,8 @@ class ConsoleFooter(Widget, can_focus=False):
                 for binding, enabled in entries:
                     key(binding, enabled)
                     description(binding.description, enabled)
-        if not self.compact and palette_key is not None and palette_key in active:
-            _, binding, enabled, _ = active[palette_key]
+        if not self.compact and palette is not None:
+            binding, enabled = palette
             tail = f"▏{self.app.get_key_display(binding)} {binding.description} "
             gap = self.size.width - line.cell_len - len(tail)
             if gap > 0:

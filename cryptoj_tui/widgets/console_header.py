@@ -25,7 +25,7 @@ class ConsoleHeader(Header):
             except NoScreen:
                 return
             for widget in self.query(HeaderTitle):
-                widget.update(title)
+                widget.update(title, layout=False)  # its width is the header's, whatever the title
 
         self.watch(self.app, "title", set_title)
         self.watch(self.app, "sub_title", set_title)
