@@ -144,11 +144,13 @@ class TradingScreen(ConsoleScreen):
         self.refresh_bindings()
 
     def show_recent(self, trades: tuple[PublicTrade, ...], closes: tuple[Decimal, ...]) -> None:
-        """The product's recent trades (oldest first) and closes, just after switching to it."""
-        self.tape.replace(trades)
-        self.chart.show(list(closes))
-        if trades:
-            self.ladder.set_last_trade(trades[-1].price)
+        """The product's recent trades (oldest first) and closes, just after switching to it
+        (live trades shown meanwhile are kept)."""
+        self.tape.add_history(trades)
+        if not self.chart.closes:  # else live trades came first, and their closes are newer
+            self.chart.show(list(closes))
+        if self.tape.trades:
+            self.ladder.set_last_trade(self.tape.trades[0].price)
 
     def show_book(self, view: BookView) -> None:
         """The latest view of the product's book."""

@@ -57,6 +57,16 @@ class TradesTape(FramedLines):
         self.trades.clear()
         self.add(trades)
 
+    def add_history(self, trades: tuple[PublicTrade, ...]) -> None:
+        """Earlier trades, oldest first, slotted in by time: a product's history is fetched as
+        the console switches to it, and its first live trades can be shown before it comes."""
+        shown = {trade.trade_id for trade in self.trades}
+        earlier = [trade for trade in reversed(trades) if trade.trade_id not in shown]
+        if earlier:
+            merged = sorted([*self.trades, *earlier], key=lambda trade: trade.time, reverse=True)
+            self.trades = deque(merged, maxlen=MAX_TRADES)
+            self.refresh()
+
     def render_inner_line(self, y: int) -> Strip:
         width = self.inner_size.width
         trade = self.trades[y - 1] if 0 < y <= len(self.trades) else None
