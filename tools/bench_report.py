@@ -145,20 +145,21 @@ CONSOLE_MISS = (
     "repainted a frame (the tape and ladder scrolling by line offsets instead of repainting)."
 )
 SWITCH_MISS = (
-    "Textual restyles every node of a screen each time it is shown (about a third of a switch) "
-    "and composites it whole; the tables' cells are kept. (Seven priority replay bindings on the "
-    "trading console once cost every switch a third again; they live on the replay console now.) "
-    "The ratio's denominator, the minimal app's switch, itself moves between runs on this machine "
-    "(from about 2.5 to 4.2 ms) while the screens' own times stay near 7-9 ms: read both in the "
-    "latency table. What would meet it: skipping the restyle when nothing changed (a Textual "
-    "change), or screens with fewer nodes."
+    "Textual restyles every node of a screen each time it is shown and composites it whole. The "
+    "screens and the trading screen's containers are drawn as blank strips (Textual's BLANK), and "
+    "the framed Line-API widgets hand their cached lines straight to the compositor, which took "
+    "these switches from 2.5-3.8x to 1.1-1.7x in the run that made those changes. The ratio's "
+    "denominator, the minimal app's switch, itself moves between runs on this machine (from about "
+    "2.5 to 4.9 ms): read both in the latency table. What would meet it: skipping the restyle "
+    "when nothing changed (a Textual change), or screens with fewer nodes."
 )
 PRODUCT_SWITCH_MISS = (
-    "A product switch is a screen switch (the picker's pop, the trading screen restyled and "
-    "composited whole) plus the new product's ladder, tape and charts: the ladder is drawn in the "
-    "same frame from the app's last view of that product (before, it waited a frame for the engine's "
-    "fresh view: 33 ms). What would meet it: what would meet the screen switches' bound, as the "
-    "switch itself is most of it."
+    "A product switch is a screen switch (the picker's pop, the trading screen composited whole) "
+    "plus the new product's ladder, tape and charts, drawn in the same frame from the app's last "
+    "view of that product. Its frame was mostly Textual's per-line styles pass over the framed "
+    "widgets and the screen's background drawn cell by cell; both are gone (10.3 ms -> 6.1-6.7 ms, "
+    "1.4-1.7x, in the run that removed them). What would meet it if missed again: the same as the "
+    "screen switches, as the switch itself is most of what is left."
 )
 KILL_RATIO_MISS = (
     "Our side's median has stayed near 6-7 ms across runs on this machine while the bare baseline "
