@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 from cryptoj_tui.widgets.styled_lines import FramedLines
 
@@ -46,6 +48,24 @@ async def test_a_frame_with_its_title_around_the_lines() -> None:
         numbers.styles.width = 3
         await pilot.pause()
         assert [text(numbers.render_line(y)) for y in (0, 1, 4)] == ["╭─╮", "│l│", "╰─╯"]
+
+
+async def test_lines_reach_the_compositor_as_textuals_styles_pass_would_draw_them() -> None:
+    """FramedLines skips Textual's per-line styles pass: same segments, whole or cropped; with a
+    CSS border (which the pass draws) it goes the usual way."""
+    app = Framed()
+    async with app.run_test(size=(20, 8)) as pilot:
+        numbers = app.query_one(Numbers)
+        numbers.frame_title = "nums"
+        await pilot.pause()
+        for crop in (Region(0, 0, 12, 5), Region(2, 1, 5, 3)):
+            direct = numbers.render_lines(crop)
+            assert [list(strip) for strip in direct] == [list(s) for s in Widget.render_lines(numbers, crop)]
+        assert text(numbers.render_lines(Region(2, 1, 5, 1))[0]) == "ine 0"
+        numbers.styles.border = ("solid", "red")
+        await pilot.pause()
+        assert not numbers._drawn_whole()
+        assert text(numbers.render_lines(Region(0, 0, 12, 5))[0]).startswith("┌")
 
 
 async def test_textuals_own_calls_on_the_tape_and_the_chart_work() -> None:
