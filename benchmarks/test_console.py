@@ -117,15 +117,27 @@ class MinimalApp(App[None]):
 
 
 async def key_latencies(app: App[Any], opened: Any, ready: Any = None) -> list[float]:
+    """`b` -> the first frame written to the terminal with `opened(app)` true (the ticket, or the
+    minimal app's screen, on screen), `PRESSES` times; escape between."""
     async with app.run_test(size=SIZE) as pilot:
         if ready is not None:
             await ready(pilot)
         await pilot.pause()
+        shown = {"yes": False}
+        display = app._display
+
+        def displayed(screen: Any, update: Any) -> None:
+            display(screen, update)
+            if opened(app):
+                shown["yes"] = True
+
+        app._display = displayed  # type: ignore[method-assign]
         latencies = []
         for _ in range(PRESSES):
+            shown["yes"] = False
             started = time.perf_counter()
             app.simulate_key("b")
-            while not opened(app):
+            while not shown["yes"]:
                 await asyncio.sleep(0.0005)
             latencies.append(time.perf_counter() - started)
             app.simulate_key("escape")

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.screen import Screen
+from textual.widget import Widget
 
 from cryptoj_tui.views import ConsoleStatus
 from cryptoj_tui.widgets.console_footer import ConsoleFooter
@@ -28,6 +29,11 @@ class ConsoleScreen(Screen[None]):
     """The screen's own content is its background colour alone (no border, opaque): Textual then
     draws it as blank strips. Otherwise every full repaint (showing the screen, closing a dialog
     over it) renders 48 lines of background cell by cell, longer than any widget on it."""
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+    """Textual's, without its repaint of the whole screen: the widgets gaining and losing focus
+    repaint themselves (their :focus styles), and the screen's own content is blank. Opening the
+    order ticket (focus to its size field) composited every line of the screen again for it."""
 
     status: reactive[ConsoleStatus] = reactive(ConsoleStatus, init=False)
     """The console's status, as the app last saw it."""
