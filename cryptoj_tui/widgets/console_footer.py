@@ -5,25 +5,29 @@ from __future__ import annotations
 from itertools import groupby
 from typing import ClassVar
 
-from rich.text import Text
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding
 from textual.events import Click, Resize
 from textual.screen import Screen
-from textual.widget import Widget
+from textual.strip import Strip
 
 from cryptoj_tui.widgets.palette import themed
+from cryptoj_tui.widgets.styled_lines import StyledLines
 
 COMPACT_BELOW = 120
 """Columns under which the footer drops its padding (and the palette hint: ctrl+p still
 opens it) so every key of every screen fits in 80."""
 
 
-class ConsoleFooter(Widget, can_focus=False):
+class ConsoleFooter(StyledLines, can_focus=False):
     """The screen's shown bindings (disabled ones dimmed, a binding group as one entry), and the
     command palette key on the right; clicking a key presses it (a dimmed one says why it is off).
 
     Textual's Footer recomposes a widget per key whenever the bindings change, which is at every
-    focus change: opening the order ticket spent most of its time there. This repaints one line.
+    focus change: opening the order ticket spent most of its time there. This draws one line of
+    segments (Line API), again only when the keys, the width or the styles change.
     """
 
     DEFAULT_CSS = """
@@ -47,6 +51,7 @@ class ConsoleFooter(Widget, can_focus=False):
         """(first column, end column, key, enabled) of each key drawn, for clicks."""
         self._drawn: tuple[tuple[Binding, bool], ...] | None = None
         """The keys of the line drawn last (see `_keys`)."""
+        self._line: Strip | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -55,7 +60,11 @@ class ConsoleFooter(Widget, can_focus=False):
         # Bindings are "updated" at every focus change and every dialog closed over the screen,
         # nearly always to the same keys: the line is drawn again only when they differ.
         if screen is self.screen and self._keys() != self._drawn:
+            self.forget_strips()
             self.refresh()
+
+    def forget_strips(self) -> None:
+        self._line = None
 
     def _keys(self) -> tuple[tuple[Binding, bool], ...]:
         """Each binding the line shows, with whether it works now; the palette's key last."""
@@ -71,13 +80,24 @@ class ConsoleFooter(Widget, can_focus=False):
 
     def on_resize(self, event: Resize) -> None:
         self.compact = event.size.width < COMPACT_BELOW
+        self.forget_strips()
         self.refresh()
 
-    def render(self) -> Text:
-        key_style = self.get_component_rich_style("console-footer--key")
-        description_style = self.get_component_rich_style("console-footer--description")
+    def render_line(self, y: int) -> Strip:
+        if self._line is None:
+            self._line = self._draw()
+        return self._line
+
+    def text(self) -> str:
+        """The line's text, as drawn now."""
+        return "".join(segment.text for segment in self.render_line(0))
+
+    def _draw(self) -> Strip:
+        key_style = self._style("console-footer--key")
+        description_style = self._style("console-footer--description")
         dim = themed(self.app, "dim")
-        line = Text(no_wrap=True, overflow="crop")
+        segments: list[Segment] = []
+        column = 0
         self._targets = []
         keys = self._drawn = self._keys()
         palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
@@ -85,16 +105,30 @@ class ConsoleFooter(Widget, can_focus=False):
         shown = keys[:-1] if palette is not None else keys
         pad = "" if self.compact else " "
 
+        def append(text: str, style: Style) -> None:
+            nonlocal column
+            segments.append(Segment(text, style))
+            column += cell_len(text)
+
         def key(binding: Binding, enabled: bool, before: str = pad, after: str = pad) -> None:
             text = f"{before}{self.app.get_key_display(binding)}{after}"
-            self._targets.append((line.cell_len, line.cell_len + len(text), binding.key, enabled))
-            line.append(text, key_style + dim if not enabled else key_style)
+            self._targets.append((column, column + cell_len(text), binding.key, enabled))
+            append(text, key_style + dim if not enabled else key_style)
 
         def description(text: str, enabled: bool) -> None:
-            line.append(
+            append(
                 f" {text} " if self.compact else f"{text} ",
                 description_style + dim if not enabled else description_style,
             )
+
+        width = self.size.width
+        whole = (0, 0, 0)
+        """(column, segments, click targets) at the end of the last entry that fits whole."""
+
+        def entry_done() -> None:
+            nonlocal whole
+            if column <= width:
+                whole = (column, len(segments), len(self._targets))
 
         for group, members in groupby(shown, lambda item: item[0].group):
             entries = list(members)
@@ -102,20 +136,25 @@ class ConsoleFooter(Widget, can_focus=False):
                 for n, (binding, enabled) in enumerate(entries):
                     key(binding, enabled, pad if n == 0 else "", pad if n == len(entries) - 1 else "")
                 description(group.description, any(enabled for _, enabled in entries))
+                entry_done()
             else:
                 for binding, enabled in entries:
                     key(binding, enabled)
                     description(binding.description, enabled)
+                    entry_done()
+        if column > width:  # no half entries: a key without its word reads as a different key
+            column, kept, targets = whole
+            del segments[kept:], self._targets[targets:]
         if not self.compact and palette is not None:
             binding, enabled = palette
             tail = f"▏{self.app.get_key_display(binding)} {binding.description} "
-            gap = self.size.width - line.cell_len - len(tail)
+            gap = width - column - cell_len(tail)
             if gap > 0:
-                line.append(" " * gap)
-                self._targets.append((line.cell_len, line.cell_len + len(tail), binding.key, enabled))
-                line.append("▏", dim)
-                line.append(tail[1:])
-        return line
+                append(" " * gap, self._style())
+                self._targets.append((column, column + cell_len(tail), binding.key, enabled))
+                append("▏", self._style() + dim)
+                append(tail[1:], self._style())
+        return Strip(segments, column).adjust_cell_length(width, self._style())
 
     def on_click(self, event: Click) -> None:
         for start, end, key, _ in self._targets:

@@ -15,7 +15,8 @@ NO_SPACING = Spacing(0, 0, 0, 0)
 
 
 class StyledLines(Widget):
-    """A widget whose lines combine its base style with component styles, cached.
+    """A Line-API widget whose lines combine its base style with component styles, cached, and
+    go to the compositor as they are (see `render_lines`).
 
     `rich_style` walks the DOM on every call; a widget repainting dozens of lines many times a
     second would pay that on every line. The cache empties when the CSS (or theme) changes.
@@ -33,6 +34,39 @@ class StyledLines(Widget):
 
     def forget_strips(self) -> None:
         """Drop rendered lines kept by a subclass (their styles may have changed)."""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Textual passes every line of every widget through its styles cache, which works out
+        # border, padding, outline, tint and opacity again per line and copies each strip: ten
+        # times what serving these lines from their own caches costs (the ladder: 460 us against
+        # 32). A widget styled by none of those (a frame is drawn by FramedLines itself) is
+        # served directly; one that CSS gives any of them goes the usual way.
+        if not self._drawn_whole():
+            return super().render_lines(crop)
+        render_line = self.render_line
+        strips = [render_line(y) for y in crop.line_range]
+        filters = self.get_line_filters()
+        if filters:
+            background = self.background_colors[1]
+            for line_filter in filters:
+                strips = [strip.apply_filter(line_filter, background) for strip in strips]
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, self.outer_size.width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def _drawn_whole(self) -> bool:
+        """Whether this widget's lines are all there is to it: no CSS border, outline, padding,
+        tint, hatch or opacity for Textual to add."""
+        styles = self.styles
+        return (
+            styles.gutter == NO_SPACING
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1.0
+            and self.opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+        )
 
     def _style(self, *names: str) -> Style:
         """The widget's base style plus these component styles."""
@@ -99,39 +133,6 @@ class FramedLines(StyledLines):
         if isinstance(line, Strip):
             line = list(line.adjust_cell_length(inner_width, self._style()))
         return Strip([self._side, *line, self._side], inner_width + 2)
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # Textual passes every line of every widget through its styles cache, which works out
-        # border, padding, outline, tint and opacity again per line and copies each strip: ten
-        # times what serving these lines from their own caches costs (the ladder: 460 us against
-        # 32). A framed widget styled by none of those (the frame is its own) is served directly;
-        # one that CSS gives any of them goes the usual way.
-        if not self._drawn_whole():
-            return super().render_lines(crop)
-        render_line = self.render_line
-        strips = [render_line(y) for y in crop.line_range]
-        filters = self.get_line_filters()
-        if filters:
-            background = self.background_colors[1]
-            for line_filter in filters:
-                strips = [strip.apply_filter(line_filter, background) for strip in strips]
-        x1, x2 = crop.column_span
-        if (x1, x2) != (0, self.outer_size.width):
-            strips = [strip.crop(x1, x2) for strip in strips]
-        return strips
-
-    def _drawn_whole(self) -> bool:
-        """Whether this widget's lines are all there is to it: no CSS border, outline, padding,
-        tint, hatch or opacity for Textual to add."""
-        styles = self.styles
-        return (
-            styles.gutter == NO_SPACING
-            and not any(edge for edge, _ in styles.outline)
-            and not styles.tint.a
-            and styles.text_opacity == 1.0
-            and self.opacity == 1.0
-            and not (styles.has_rule("hatch") and styles.hatch != "none")
-        )
 
     def render_line(self, y: int) -> Strip:
         width, height = self.outer_size

@@ -10,7 +10,7 @@ from tests.ui.conftest import halt_and_close_the_report, make_app, ready_to_trad
 
 
 def footer_text(app: object) -> str:
-    return str(app.screen.query_one(ConsoleFooter).render())  # type: ignore[attr-defined]
+    return app.screen.query_one(ConsoleFooter).text()  # type: ignore[attr-defined,no-any-return]
 
 
 async def click_key(pilot: Pilot, key: str) -> None:
