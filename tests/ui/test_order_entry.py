@@ -389,3 +389,31 @@ async def test_a_products_own_limit_refuses_in_its_ticket_naming_the_product(fro
         await pilot.press("escape")
         await pilot.pause()
         assert venue_orders(frozen_venue) == []
+
+
+async def test_the_tickets_border_is_the_sides_colour_and_follows_the_theme(frozen_venue: VenueThread) -> None:
+    from textual.color import Color
+
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        ticket = app.trading.ticket
+
+        def border() -> Color:
+            return ticket.styles.border_top[1]
+
+        def theme(name: str) -> Color:
+            return Color.parse(app.theme_variables[name])
+
+        await pilot.press("s")
+        await until(pilot, lambda: ticket.is_open)
+        assert border() == theme("error")
+        await pilot.press("escape", "b")
+        await until(pilot, lambda: ticket.is_open)
+        assert border() == theme("success")
+        await pilot.press("escape", "s")
+        await until(pilot, lambda: ticket.is_open)
+        dark_error = border()
+        app.theme = "nord"
+        await pilot.pause()
+        assert border() == theme("error") != dark_error
