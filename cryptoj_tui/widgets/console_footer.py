@@ -16,6 +16,9 @@ from textual.strip import Strip
 from cryptoj_tui.widgets.palette import themed
 from cryptoj_tui.widgets.styled_lines import StyledLines
 
+FooterKeys = tuple[tuple[tuple[Binding, bool], ...], tuple[Binding, bool] | None]
+"""(each binding shown, with whether it works now; the command palette's, if it is bound)."""
+
 COMPACT_BELOW = 120
 """Columns under which the footer drops its padding (and the palette hint: ctrl+p still
 opens it) so every key of every screen fits in 80."""
@@ -49,7 +52,7 @@ class ConsoleFooter(StyledLines, can_focus=False):
         self.compact = False
         self._targets: list[tuple[int, int, str, bool]] = []
         """(first column, end column, key, enabled) of each key drawn, for clicks."""
-        self._drawn: tuple[tuple[Binding, bool], ...] | None = None
+        self._drawn: FooterKeys | None = None
         """The keys of the line drawn last (see `_keys`)."""
         self._line: Strip | None = None
 
@@ -66,17 +69,17 @@ class ConsoleFooter(StyledLines, can_focus=False):
     def forget_strips(self) -> None:
         self._line = None
 
-    def _keys(self) -> tuple[tuple[Binding, bool], ...]:
-        """Each binding the line shows, with whether it works now; the palette's key last."""
+    def _keys(self) -> FooterKeys:
+        """Each binding the line shows, with whether it works now, and the palette's apart."""
         palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
         shown: dict[str, tuple[Binding, bool]] = {}
-        palette: tuple[tuple[Binding, bool], ...] = ()
+        palette: tuple[Binding, bool] | None = None
         for _, binding, enabled, _ in self.screen.active_bindings.values():
             if binding.key == palette_key:
-                palette = ((binding, enabled),)
+                palette = (binding, enabled)
             elif binding.show and binding.action not in shown:
                 shown[binding.action] = (binding, enabled)
-        return (*shown.values(), *palette)
+        return tuple(shown.values()), palette
 
     def on_resize(self, event: Resize) -> None:
         self.compact = event.size.width < COMPACT_BELOW
@@ -99,10 +102,7 @@ class ConsoleFooter(StyledLines, can_focus=False):
         segments: list[Segment] = []
         column = 0
         self._targets = []
-        keys = self._drawn = self._keys()
-        palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
-        palette = keys[-1] if keys and keys[-1][0].key == palette_key else None
-        shown = keys[:-1] if palette is not None else keys
+        self._drawn = shown, palette = self._keys()
         pad = "" if self.compact else " "
 
         def append(text: str, style: Style) -> None:
