@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 from cryptoj_tui.engine.emergency import KillReport
 from cryptoj_tui.formats import ProductFormat, short_id
 from cryptoj_tui.views import OrderRow
+from cryptoj_tui.widgets.typed_keys import after_typed_keys
 
 EditChoice = tuple[Decimal | None, Decimal | None]
 """A new (price, total size) for an order; None where it stays as it is."""
@@ -281,6 +282,7 @@ class ProductPickerScreen(ModalScreen[str | None]):
         super().__init__()
         self.products = sorted(products)
         self.current = current
+        self._narrowed_for = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -303,15 +305,28 @@ class ProductPickerScreen(ModalScreen[str | None]):
             options.highlighted = 0 if options.option_count else None
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        found = matching_products(self.products, event.value)
+        self._narrow(event.value)
+
+    def _narrow(self, query: str) -> None:
+        self._narrowed_for = query
+        found = matching_products(self.products, query)
         options = self.query_one("#products", OptionList)
         options.clear_options()
         options.add_options(self._options(found))
         options.highlighted = 0 if found else None
-        self.query_one("#none", Static).update("" if found else f"no product matches {event.value.strip()!r}")
+        self.query_one("#none", Static).update("" if found else f"no product matches {query.strip()!r}")
 
     def action_pick(self) -> None:
-        """The highlighted product (nothing while none matches)."""
+        """The highlighted product, once the letters typed before enter are in the search."""
+        after_typed_keys(self, self._pick)
+
+    def _pick(self) -> None:
+        if not self.is_active:
+            return  # picked or left already (two enters in a burst)
+        # The search field's Changed message for the last letters can still be on its way.
+        query = self.query_one("#query", Input).value
+        if query != self._narrowed_for:
+            self._narrow(query)
         options = self.query_one("#products", OptionList)
         if options.highlighted is not None:
             self.dismiss(options.get_option_at_index(options.highlighted).id)

@@ -38,6 +38,7 @@ from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderSide
 from cryptoj_tui.engine.risk import CheckResult
 from cryptoj_tui.engine.trading import OrderRefusedError
 from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, quote
+from cryptoj_tui.widgets.typed_keys import after_typed_keys
 
 Submit = Callable[[Callable[[Engine], Coroutine[Any, Any, Any]]], Future[Any]]
 
@@ -448,7 +449,14 @@ class OrderTicket(Vertical):
         preview.update("\n".join(line for line in lines if line))
 
     def action_send(self) -> None:
-        """Hand the order to the engine from the key handler itself (a worker would start a loop turn later)."""
+        """Send the ticket as typed, once the keys before enter are in its fields."""
+        opened = self._opened
+        after_typed_keys(self, lambda: self._send(opened))
+
+    def _send(self, opened: int) -> None:
+        """Hand the order to the engine from a plain callback (a worker would start a loop turn later)."""
+        if opened != self._opened or not self.check_action("send", ()):
+            return  # closed (or opened afresh) by a later key, or sending already: nothing goes
         refusal = self.query_one("#refusal", Static)
         try:
             request = self.request()

@@ -288,6 +288,20 @@ async def test_keys_typed_in_a_burst_after_b_go_to_the_ticket_in_order(frozen_ve
         await until(pilot, lambda: app.screen is app.journal)
 
 
+async def test_enter_at_the_end_of_a_burst_sends_what_was_typed(frozen_venue: VenueThread) -> None:
+    """Enter is the ticket's priority binding: it runs in the app's loop while the digits typed
+    before it may still wait in the size field's queue. `b 0.5 enter` at once (a paste, a macro,
+    a quick hand) sent the prefilled 0.01, an order the trader never typed. Enter now acts
+    after the keys before it."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        press_at_once(app, "down", "b", "0", ".", "5", "enter")
+        await until(pilot, lambda: len(frozen_venue.call(lambda v: v.exchange.owner_orders(KEY.name))) == 1)
+        [order] = frozen_venue.call(lambda v: v.exchange.owner_orders(KEY.name))
+        assert order.base_size == D("0.5")
+
+
 async def test_a_field_cleared_and_retyped_in_a_burst_keeps_what_was_typed(frozen_venue: VenueThread) -> None:
     """Found in tmux: `b down ctrl+u 0.001` at once left the price field empty: the clear and the
     typing must land in order, in the field the ticket's focus is on."""

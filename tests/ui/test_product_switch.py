@@ -102,3 +102,20 @@ async def test_a_product_picked_with_ctrl_o_on_another_screen_is_shown_to_trade(
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is app.trading and app.product_id == "SOL-USD")
         assert app.trading.ladder.frame_title == "SOL-USD book"
+
+
+async def test_enter_right_after_typing_picks_from_what_was_typed(frozen_venue: VenueThread) -> None:
+    """Enter is the picker's priority binding, so it can be handled before the search field's
+    Changed message for the last letter (seen in a terminal: "eth" + enter kept BTC-USD). The
+    pick reads the field itself: the value is set and picked before any message is handled."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        picker = app.screen
+        assert isinstance(picker, ProductPickerScreen)
+        picker.query_one("#query", Input).value = "eth-usd"
+        picker.action_pick()  # before the Changed message is handled
+        await until(pilot, lambda: app.product_id == "ETH-USD")
+        assert app.trading.ladder.frame_title == "ETH-USD book"
