@@ -277,6 +277,13 @@ can be wrong, said once, since the venue does not say which."""
 async def _answer_text(response: aiohttp.ClientResponse, call: str) -> str:
     """The answer's body as text: bounded in size (RestError past MAX_ANSWER_BYTES), and bytes
     that are not UTF-8 replaced (a junk answer is refused by the parse after, never raised here)."""
+    length = response.content_length
+    if length is not None:  # the usual answer: its size is known before a byte is read
+        if length > MAX_ANSWER_BYTES:
+            raise RestError(call, response.status, "BAD_RESPONSE", f"an answer over {MAX_ANSWER_BYTES:,} bytes")
+        # One read of exactly that many bytes (aiohttp stops at Content-Length): the chunked
+        # loop below costs a loop turn or more per answer, on the path of every order.
+        return (await response.read()).decode("utf-8", "replace")
     chunks, size = [], 0
     async for chunk in response.content.iter_chunked(1 << 16):
         size += len(chunk)
