@@ -15,12 +15,11 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cryptoj_tui.engine.adapters.coinbase.rest import MAX_CANCEL_IDS, CoinbaseRest, RestError
+from cryptoj_tui.engine.adapters.base import CancelOutcome, ExecutionClient, VenueError, VenueOrder
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import Alert, OrderFilled, OrderUpdated, Reconciled
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW, GroupCommit, OrderStateWriter
 from cryptoj_tui.engine.journal import Journal, JournalError
-from cryptoj_tui.engine.model import clip
 from cryptoj_tui.engine.orders import (
     VENUE_FINAL_STATUSES,
     Fill,
@@ -38,10 +37,6 @@ from cryptoj_tui.engine.working import WorkingOrders
 log = logging.getLogger(__name__)
 
 
-EDIT_UNSUPPORTED = frozenset({"ONLY_LIMIT_ORDER_EDITS_SUPPORTED"})
-"""Edit refusals that say this order cannot be edited at all (not that this edit is wrong)."""
-
-
 class EditUnsupported(OrderError):
     """The venue does not edit this order in place: cancel and replace it instead."""
 
@@ -56,7 +51,7 @@ class Execution:
 
     def __init__(
         self,
-        rest: CoinbaseRest,
+        client: ExecutionClient,
         bus: EventBus,
         journal: Journal,
         *,
@@ -66,7 +61,7 @@ class Execution:
         intent_sync_window: float = INTENT_SYNC_WINDOW,
         client_order_ids: Callable[[], str] = new_client_order_id,
     ) -> None:
-        self._rest = rest
+        self._client = client
         self._new_client_order_id = client_order_ids
         self._bus = bus
         self._journal = journal
@@ -119,19 +114,19 @@ class Execution:
         """Read the venue's open order `order_id`, which the engine does not know, and track it
         (see `take_in_venue_order`); a venue that cannot say is reported. The order, if taken in."""
         try:
-            data = await self._rest.get_order(order_id)
-        except RestError as exc:
+            venue_order = await self._client.order(order_id)
+        except VenueError as exc:
             self.report("unknown_open_order", "", order_id, f"open at the venue, unknown here, cannot be read: {exc}")
             return None
-        return self.take_in_venue_order(data)
+        return self.take_in_venue_order(venue_order)
 
-    def take_in_venue_order(self, data: dict[str, Any]) -> Order | None:
+    def take_in_venue_order(self, venue_order: VenueOrder) -> Order | None:
         """Track an order open at the venue that the engine does not know: placed by another
         program with this key, or one whose intent a power cut took back (group_commit.py). It
         is journalled, published and reported, and from then on it is an order like ours: the
         kill switch cancels it. One that cannot be read or journalled is reported, not tracked."""
-        client_id, order_id = str(data.get("client_order_id", "")), str(data.get("order_id", ""))
-        if data.get("status") not in ("OPEN", "PENDING") or self.knows(client_id, order_id):
+        client_id, order_id = venue_order.client_order_id, venue_order.order_id
+        if not venue_order.is_open or self.knows(client_id, order_id):
             return None
         try:
             if client_id and self._journal.has_order(client_id):  # the two disagree: reported, not taken in
@@ -140,31 +135,25 @@ class Execution:
                     "unknown_open_order",
                     client_id,
                     order_id,
-                    f"open at the venue, journalled as finished: {data.get('product_id')}",
+                    f"open at the venue, journalled as finished: {venue_order.product_id}",
                 )
                 return None
-            update = VenueOrderUpdate.from_json(data)
-            order = Order(client_order_id=client_id or f"venue-{order_id}", request=OrderRequest.from_venue(data))
-            self._journal.record_intent(order)
-        except (ValueError, JournalError, KeyError, ArithmeticError) as exc:
-            why = (
-                f"no {exc.args[0]!r} field"
-                if isinstance(exc, KeyError)
-                else (
-                    str(exc)
-                    if isinstance(exc, ValueError | JournalError)
-                    else f"a number in it cannot be read: {exc!r}"
+            update, request = venue_order.update, venue_order.request
+            if update is None or request is None:
+                self._untrackable(
+                    venue_order, venue_order.update_problem if update is None else venue_order.request_problem
                 )
-            )
-            self.report(
-                "unknown_open_order", client_id, order_id, f"open at the venue, unknown here, cannot be tracked: {why}"
-            )
+                return None
+            order = Order(client_order_id=client_id or f"venue-{order_id}", request=request)
+            self._journal.record_intent(order)
+        except JournalError as exc:
+            self._untrackable(venue_order, str(exc))
             return None
         self._track(order)
         self._by_venue_id[order_id] = order.client_order_id
         self.on_venue_update(update)
         request = order.request
-        entry = self.orders.get(self._by_venue_id.get(str(data.get("originating_order_id") or ""), ""))
+        entry = self.orders.get(self._by_venue_id.get(venue_order.originating_order_id, ""))
         if entry is not None:  # the bracket our entry carried, placed by the venue as the entry filled
             self._alert(
                 "info",
@@ -183,6 +172,14 @@ class Execution:
         )
         return order
 
+    def _untrackable(self, venue_order: VenueOrder, why: str) -> None:
+        self.report(
+            "unknown_open_order",
+            venue_order.client_order_id,
+            venue_order.order_id,
+            f"open at the venue, unknown here, cannot be tracked: {why}",
+        )
+
     # -- placing -------------------------------------------------------------------------
 
     async def submit(self, request: OrderRequest) -> Order:
@@ -198,14 +195,8 @@ class Execution:
         loop = asyncio.get_running_loop()
         sent = loop.time()
         try:
-            answer = await self._rest.create_order(
-                order.client_order_id,
-                order.product_id,
-                str(order.side),
-                order.request.configuration(),
-                order.request.attached_configuration(),
-            )
-        except RestError as exc:
+            placed = await self._client.place(order.client_order_id, order.request)
+        except VenueError as exc:
             if order.order_id:
                 return  # the user channel told us the venue has it while REST failed to say so
             if exc.status == 0:
@@ -215,27 +206,20 @@ class Execution:
                 self._refuse(order, OrderStatus.REJECTED if rejected else OrderStatus.FAILED, str(exc))
                 self._on_problem("reject" if rejected else "error", str(exc))
             return
-        acked = _acked_order_id(answer)
-        if acked is None:  # an answer that says nothing we can read: the venue may have the order
-            await self._resolve_unanswered(order, f"an answer that is not Coinbase's: {clip(repr(answer), 80)}")
-            return
-        if acked:
+        if placed.order_id:
             self.round_trips = [*self.round_trips[-99:], loop.time() - sent]
-            self._acknowledge(order, acked)
-        else:
-            error = answer.get("error_response")
-            error = error if isinstance(error, dict) else {}
-            reason = clip(str(error.get("message") or answer.get("failure_reason") or "rejected"))
-            code = clip(str(error.get("error") or answer.get("failure_reason") or ""), 60)
-            self._refuse(order, OrderStatus.REJECTED, f"{code}: {reason}" if code and code != reason else reason)
+            self._acknowledge(order, placed.order_id)
+        elif placed.refusal:
+            self._refuse(order, OrderStatus.REJECTED, placed.refusal)
             self._on_problem("reject", order.reason)
+        else:  # an answer that says nothing we can read: the venue may have the order
+            await self._resolve_unanswered(order, placed.unreadable or "an empty answer")
 
     async def _resolve_unanswered(self, order: Order, problem: str) -> None:
         """No answer to the placement: ask the venue whether it has the order."""
         try:
-            listed = await self._rest.list_orders()
-            found = [o for o in listed if isinstance(o, dict) and o.get("client_order_id") == order.client_order_id]
-        except (RestError, TypeError) as exc:
+            found = [o for o in await self._client.orders() if o.client_order_id == order.client_order_id]
+        except VenueError as exc:
             if order.order_id:
                 return  # meanwhile the user channel reported it
             self._refuse(order, OrderStatus.FAILED, f"{problem}; and the venue could not be asked: {exc}")
@@ -246,17 +230,17 @@ class Execution:
             self._on_problem("error", problem)
             return
         if found:
-            self._read_update(order, found[0])
+            self.read_update(order, found[0])
 
-    def _read_update(self, order: Order, data: object) -> bool:
-        """Apply a REST order object; one that cannot be read is reported, never raised."""
-        try:
-            if not isinstance(data, dict):
-                raise TypeError(f"an order object, not {type(data).__name__}")
-            self.on_venue_update(VenueOrderUpdate.from_json(data))
-        except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
-            self._alert("warning", f"the venue's word on order {order.client_order_id} cannot be read: {exc!r}")
+    def read_update(self, order: Order, venue_order: VenueOrder) -> bool:
+        """Apply what the venue read back about `order`; what cannot be read is reported, never raised."""
+        if venue_order.update is None:
+            self._alert(
+                "warning",
+                f"the venue's word on order {order.client_order_id} cannot be read: {venue_order.update_problem}",
+            )
             return False
+        self.on_venue_update(venue_order.update)
         return True
 
     def _acknowledge(self, order: Order, order_id: str) -> None:
@@ -324,12 +308,12 @@ class Execution:
             if not order.order_id:
                 continue  # its placement is still being answered or resolved
             try:
-                data = await self._rest.get_order(order.order_id)
-            except RestError as exc:
+                venue_order = await self._client.order(order.order_id)
+            except VenueError as exc:
                 self._alert("warning", f"could not reconcile order {order.client_order_id}: {exc}")
                 continue
             before = (order.status, order.filled_size)
-            if not self._read_update(order, data):
+            if not self.read_update(order, venue_order):
                 continue
             if order.filled_size != before[1]:
                 self.report(
@@ -348,15 +332,12 @@ class Execution:
 
     async def fills(self, order: Order) -> list[VenueFill]:
         """The venue's fills of `order` (as it lists them: newest first), with maker or taker
-        (RestError if it cannot say; an entry that cannot be read is left out, reported)."""
+        (VenueError if it cannot say; an entry that cannot be read is left out, reported)."""
         if not order.order_id:
             return []
-        fills = []
-        for data in await self._rest.list_fills(order_ids=[order.order_id]):
-            try:
-                fills.append(VenueFill.from_json(data))
-            except (KeyError, ArithmeticError, ValueError) as exc:
-                self._alert("warning", f"a fill of order {order.client_order_id} cannot be read: {exc!r}")
+        fills, problems = await self._client.fills(order.order_id)
+        for problem in problems:
+            self._alert("warning", f"a fill of order {order.client_order_id} cannot be read: {problem}")
         return fills
 
     # -- editing -------------------------------------------------------------------------
@@ -372,31 +353,32 @@ class Execution:
         """
         if not order.order_id or not order.status.is_working:
             raise OrderError(f"order {order.client_order_id} is {order.status}: it cannot be edited")
-        price = format(request.price, "f") if request.price is not None else ""
         try:
-            answer = await self._rest.edit_order(order.order_id, price, format(request.size, "f"))
-        except RestError as exc:
+            outcome = await self._client.edit(order.order_id, request)
+        except VenueError as exc:
             if exc.status == 404 or 400 <= exc.status < 500:
                 raise  # no edit call at this venue, or a malformed edit: nothing was done
             await self._settle_unanswered_edit(order, request, exc)
             return
-        errors = answer.get("errors") or []
-        first = errors[0] if errors and isinstance(errors[0], dict) else {}
-        reason = clip(str(first.get("edit_failure_reason") or first.get("preview_failure_reason") or ""), 80)
-        if not answer.get("success") and reason != "EDIT_REQUEST_EQUAL_TO_ORIGINAL_REQUEST":
-            if reason in EDIT_UNSUPPORTED:
-                raise EditUnsupported(f"the venue cannot edit order {order.client_order_id}: {reason}")
-            raise OrderError(f"edit of {order.client_order_id} refused by the venue: {reason or 'no reason given'}")
+        if not outcome.done:
+            if outcome.unsupported:
+                raise EditUnsupported(f"the venue cannot edit order {order.client_order_id}: {outcome.reason}")
+            raise OrderError(
+                f"edit of {order.client_order_id} refused by the venue: {outcome.reason or 'no reason given'}"
+            )
         self._edited(order, request)
 
-    async def _settle_unanswered_edit(self, order: Order, request: OrderRequest, problem: RestError) -> None:
+    async def _settle_unanswered_edit(self, order: Order, request: OrderRequest, problem: VenueError) -> None:
         try:
-            now = OrderRequest.from_venue(await self._rest.get_order(order.order_id))
-        except (RestError, OrderError) as exc:
+            read = await self._client.order(order.order_id)
+            now, unreadable = read.request, read.request_problem
+        except VenueError as exc:
+            now, unreadable = None, str(exc)
+        if now is None:
             raise OrderError(
                 f"edit of {order.client_order_id} got no answer ({problem}) and the order could not be read back"
-                f" ({exc}): its price and size at the venue are not known"
-            ) from None
+                f" ({unreadable}): its price and size at the venue are not known"
+            )
         if (now.price, now.size) == (request.price, request.size):
             self._edited(order, request)
             return
@@ -433,10 +415,9 @@ class Execution:
             if meanwhile is not None:
                 meanwhile()
             return [], []
-        batches = [targets[i : i + MAX_CANCEL_IDS] for i in range(0, len(targets), MAX_CANCEL_IDS)]
-        sending = {
-            asyncio.ensure_future(self._rest.cancel_batch([o.order_id for o in batch])): batch for batch in batches
-        }
+        size = self._client.max_cancel_batch
+        batches = [targets[i : i + size] for i in range(0, len(targets), size)]
+        sending = {asyncio.ensure_future(self._client.cancel([o.order_id for o in batch])): batch for batch in batches}
         # The requests leave first: marking two hundred orders PENDING_CANCEL, and telling each,
         # took a millisecond that a kill switch's cancels used to wait for. aiohttp writes a
         # request a couple of loop turns after it is made (a turn is microseconds here).
@@ -463,27 +444,27 @@ class Execution:
     def _take_cancel_results(
         self,
         batch: list[Order],
-        request: asyncio.Future[list[dict[str, Any]]],
+        request: asyncio.Future[list[CancelOutcome]],
         cancelled: list[Order],
         failed: list[tuple[Order, str]],
     ) -> None:
         exc = request.exception()
         if exc is not None:
-            if not isinstance(exc, RestError):
+            if not isinstance(exc, VenueError):
                 raise exc
             for order in batch:
                 order.cancel_refused()
                 self._changed_order(order)
             failed.extend((o, str(exc)) for o in batch)
             return
-        by_id = {str(r.get("order_id")): r for r in request.result()}
+        by_id = {outcome.order_id: outcome for outcome in request.result()}
         for order in batch:
-            result = by_id.get(order.order_id, {"success": False, "failure_reason": "no result from the venue"})
+            result = by_id.get(order.order_id) or CancelOutcome(order.order_id, False, "no result from the venue")
             if order.status.is_final:  # the user channel told us its end meanwhile (and it was published)
                 if order.status is OrderStatus.CANCELLED:
                     cancelled.append(order)
                 continue
-            if result.get("success"):
+            if result.cancelled:
                 order.apply(
                     VenueOrderUpdate(
                         order.order_id,
@@ -498,7 +479,7 @@ class Execution:
                 cancelled.append(order)
             else:
                 order.cancel_refused()
-                failed.append((order, clip(str(result.get("failure_reason", "refused")))))
+                failed.append((order, result.reason or "refused"))
             self._changed_order(order)
 
     # -- waiting and telling -------------------------------------------------------------
@@ -556,15 +537,3 @@ class Execution:
             f"{client_order_id} {order_id}: {detail}",
         )
         self._bus.publish(Reconciled(kind=kind, client_order_id=client_order_id, order_id=order_id, detail=detail))
-
-
-def _acked_order_id(answer: object) -> str | None:
-    """The order id a create-order answer acknowledges; "" when it refuses the order; None when
-    it is not an answer Coinbase gives (the venue may still have acted: ask it)."""
-    if not isinstance(answer, dict) or not isinstance(answer.get("success"), bool):
-        return None
-    if not answer["success"]:
-        return ""
-    response = answer.get("success_response")
-    order_id = response.get("order_id") if isinstance(response, dict) else None
-    return order_id if isinstance(order_id, str) and order_id else None

@@ -47,6 +47,17 @@ def clip(text: str, limit: int = MAX_VENUE_WORDS) -> str:
     return line if len(line) <= limit else f"{line[:limit]}… ({len(line) - limit:,} more characters)"
 
 
+EXCERPT_CHARS = 80
+"""Characters of a frame quoted in an error about it."""
+
+
+def excerpt(raw: bytes | str) -> str:
+    """A short printable prefix of a frame (any venue's) for error messages."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = text.replace("\n", " ")
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
+
+
 MAX_AMOUNT = Decimal(10) ** 15
 """Prices and sizes from a venue are under this (as the book's levels are)."""
 

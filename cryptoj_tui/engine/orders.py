@@ -12,7 +12,7 @@ import enum
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from typing import Any
 
@@ -89,6 +89,8 @@ class OrderStatus(enum.StrEnum):
 FINAL_STATUSES = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.FAILED}
 )
+# A venue's order states in the engine's words (Coinbase's, as it happens): each adapter reads
+# its venue's own words into these (adapters/<venue>/parsing.py).
 _VENUE_FINAL = {
     "FILLED": OrderStatus.FILLED,
     "CANCELLED": OrderStatus.CANCELLED,
@@ -272,123 +274,10 @@ class OrderRequest:
             stop_loss,  # type: ignore[arg-type]
         )
 
-    @classmethod
-    def from_venue(cls, data: dict[str, Any]) -> OrderRequest:
-        """The request behind a venue order object (its product, side and `order_configuration`).
-
-        OrderError names what cannot be read, or a configuration this engine does not trade
-        (a market order sized in quote currency, a type it does not know).
-        """
-        try:
-            ((name, fields),) = dict(data["order_configuration"]).items()
-            product_id, side = str(data["product_id"]), str(data["side"])
-            size = fields.get("base_size")
-            if size is None:
-                raise OrderError(f"a {name} order without a base_size (sized in quote currency)")
-            price = fields.get("limit_price")
-            post_only = fields.get("post_only") in (True, "true")
-            attached = dict(data.get("attached_order_configuration") or {}).get("trigger_bracket_gtc") or {}
-            take_profit, stop_loss = attached.get("limit_price"), attached.get("stop_trigger_price")
-            match name:
-                case "market_market_ioc":
-                    return cls.parse(
-                        product_id, side, OrderType.MARKET, size, take_profit=take_profit, stop_loss=stop_loss
-                    )
-                case "limit_limit_gtc":
-                    return cls.parse(
-                        product_id,
-                        side,
-                        OrderType.LIMIT,
-                        size,
-                        price,
-                        post_only=post_only,
-                        take_profit=take_profit,
-                        stop_loss=stop_loss,
-                    )
-                case "limit_limit_gtd":
-                    end = datetime.fromisoformat(str(fields["end_time"]).replace("Z", "+00:00"))
-                    return cls.parse(
-                        product_id, side, OrderType.LIMIT_GTD, size, price, end_time=end, post_only=post_only
-                    )
-                case "limit_limit_fok":
-                    return cls.parse(product_id, side, OrderType.FOK, size, price)
-                case "sor_limit_ioc":
-                    return cls.parse(product_id, side, OrderType.IOC, size, price)
-                case "stop_limit_stop_limit_gtc":
-                    return cls.parse(
-                        product_id, side, OrderType.STOP_LIMIT, size, price, stop_price=fields["stop_price"]
-                    )
-                case "trigger_bracket_gtc":
-                    return cls.parse(
-                        product_id, side, OrderType.BRACKET, size, price, stop_price=fields["stop_trigger_price"]
-                    )
-            raise OrderError(f"order configuration {name!r} is not one this engine trades")
-        except OrderError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise OrderError(
-                f"venue order {data.get('order_id', '?')}: unreadable order configuration ({exc!r})"
-            ) from None
-
     @property
     def notional(self) -> Decimal | None:
         """size x limit price; None for a market order (its price is not known in advance)."""
         return None if self.price is None else self.size * self.price
-
-    def configuration(self) -> dict[str, Any]:
-        """The venue's `order_configuration` for this request (all numbers as strings)."""
-        size = _text(self.size)
-        price = _text(self.price) if self.price is not None else ""
-        match self.type:
-            case OrderType.MARKET:
-                return {"market_market_ioc": {"base_size": size}}
-            case OrderType.LIMIT:
-                return {"limit_limit_gtc": {"base_size": size, "limit_price": price, "post_only": self.post_only}}
-            case OrderType.LIMIT_GTD:
-                assert self.end_time is not None
-                end = self.end_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                return {
-                    "limit_limit_gtd": {
-                        "base_size": size,
-                        "limit_price": price,
-                        "end_time": end,
-                        "post_only": self.post_only,
-                    }
-                }
-            case OrderType.FOK:
-                return {"limit_limit_fok": {"base_size": size, "limit_price": price}}
-            case OrderType.IOC:
-                return {"sor_limit_ioc": {"base_size": size, "limit_price": price}}
-            case OrderType.STOP_LIMIT:
-                assert self.stop_price is not None
-                # A buy stop waits for the price to rise to it, a sell stop for it to fall.
-                direction = "STOP_DIRECTION_STOP_UP" if self.side is OrderSide.BUY else "STOP_DIRECTION_STOP_DOWN"
-                return {
-                    "stop_limit_stop_limit_gtc": {
-                        "base_size": size,
-                        "limit_price": price,
-                        "stop_price": _text(self.stop_price),
-                        "stop_direction": direction,
-                    }
-                }
-            case OrderType.BRACKET:
-                assert self.stop_price is not None
-                return {
-                    "trigger_bracket_gtc": {
-                        "base_size": size,
-                        "limit_price": price,
-                        "stop_trigger_price": _text(self.stop_price),
-                    }
-                }
-        raise AssertionError(self.type)  # pragma: no cover
-
-    def attached_configuration(self) -> dict[str, Any] | None:
-        """The venue's `attached_order_configuration` for an entry with a bracket, else None."""
-        if self.take_profit is None or self.stop_loss is None:
-            return None
-        return {
-            "trigger_bracket_gtc": {"limit_price": _text(self.take_profit), "stop_trigger_price": _text(self.stop_loss)}
-        }
 
 
 @dataclass(frozen=True)
@@ -423,17 +312,6 @@ class VenueFill:
     liquidity: str
     """"MAKER" or "TAKER" ("" where the venue does not say)."""
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VenueFill:
-        """From a `/orders/historical/fills` entry (KeyError/ArithmeticError if malformed)."""
-        return cls(
-            trade_id=str(data["trade_id"]),
-            price=Decimal(str(data["price"])),
-            size=Decimal(str(data["size"])),
-            fee=Decimal(str(data.get("commission") or "0")),
-            liquidity=str(data.get("liquidity_indicator") or "").upper(),
-        )
-
 
 @dataclass(frozen=True)
 class VenueOrderUpdate:
@@ -447,29 +325,10 @@ class VenueOrderUpdate:
     total_fees: Decimal
     reject_reason: str = ""
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VenueOrderUpdate:
-        """From a REST order object or a user-channel order (KeyError/ValueError if malformed,
-        a number that is not one, or is negative, infinite or 10^15 and over included)."""
-        filled = _venue_number("filled size", data.get("filled_size", data.get("cumulative_quantity", "0")))
-        value = data.get("filled_value")
-        if value in (None, ""):
-            price = _venue_number("average price", data.get("average_filled_price", data.get("avg_price", "0")))
-            value = filled * price
-        return cls(
-            order_id=str(data["order_id"]),
-            client_order_id=str(data.get("client_order_id", "")),
-            status=str(data["status"]),
-            filled_size=filled,
-            filled_value=_venue_number("filled value", value, limit=2 * MAX_INTEGER_DIGITS),
-            total_fees=_venue_number("total fees", data.get("total_fees", "0"), signed=True),
-            reject_reason=clip(str(data.get("reject_reason", "") or "")),
-        )
 
-
-def _venue_number(name: str, value: object, *, signed: bool = False, limit: int = MAX_INTEGER_DIGITS) -> Decimal:
-    """A number the venue sent ("" and None are 0); ValueError names it if it cannot be one
-    (fees may be negative: a maker rebate)."""
+def venue_number(name: str, value: object, *, signed: bool = False, limit: int = MAX_INTEGER_DIGITS) -> Decimal:
+    """A number a venue sent ("" and None are 0); ValueError names it if it cannot be one
+    (fees may be negative: a maker rebate). Every venue adapter reads its numbers with this."""
     try:
         number = Decimal(str(value or "0"))
     except InvalidOperation:

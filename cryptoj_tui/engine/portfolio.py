@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from cryptoj_tui.engine.orders import Fill
 
@@ -117,25 +116,10 @@ class Portfolio:
         """Add one fill to its product's position."""
         self.position(fill.product_id).apply(fill)
 
-    def set_balances(self, accounts: list[dict[str, Any]]) -> list[str]:
-        """Take the venue's `/accounts` answer; returns one line per malformed account skipped."""
-        problems = []
-        balances = {}
-        for account in accounts:
-            try:
-                currency = str(account["currency"])
-                balances[currency] = Balance(
-                    currency,
-                    Decimal(str(account["available_balance"]["value"])),
-                    Decimal(str(account["hold"]["value"])),
-                )
-            except (KeyError, TypeError, ArithmeticError, ValueError) as exc:
-                problems.append(
-                    f"account {account.get('currency', '?') if isinstance(account, dict) else '?'}: {exc!r}"
-                )
-        self.balances = balances
+    def set_balances(self, balances: list[Balance]) -> None:
+        """Take the venue's balances (every currency it lists; one it leaves out holds nothing)."""
+        self.balances = {balance.currency: balance for balance in balances}
         self._take_inventory()
-        return problems
 
     def _take_inventory(self) -> None:
         traded: dict[str, Decimal] = {}

@@ -23,10 +23,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from cryptoj_tui.cdp_keys import CdpKey
-from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
-from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
-from cryptoj_tui.engine.adapters.coinbase.user_feed import CoinbaseUserFeed
-from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff
+from cryptoj_tui.engine.adapters.base import ExecutionClient, TradingVenue, UserStream, VenueError, VenueOrder
+from cryptoj_tui.engine.adapters.coinbase.venue import CoinbaseTrading
+from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.emergency import Emergency, KillReport
 from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
@@ -40,11 +39,10 @@ from cryptoj_tui.engine.orders import (
     OrderRequest,
     OrderSide,
     OrderType,
-    VenueOrderUpdate,
     new_client_order_id,
 )
 from cryptoj_tui.engine.portfolio import Portfolio
-from cryptoj_tui.engine.recording import USER, Recorder
+from cryptoj_tui.engine.recording import Recorder
 from cryptoj_tui.engine.risk import CheckResult, ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
 
 log = logging.getLogger(__name__)
@@ -130,20 +128,21 @@ class Trading:
         self.config = config
         self._market_data = market_data
         self._bus = bus
-        signer = JwtSigner(config.key)
-        self.rest = CoinbaseRest(
-            config.rest_url,
-            signer,
-            rate=config.rest_rate,
-            timeout=config.rest_timeout,
-            backoff=Backoff(base=min(0.05, config.rest_timeout), cap=1.0),
-            tap=recorder,
+        self.venue: TradingVenue = CoinbaseTrading(
+            config.key,
+            rest_url=config.rest_url,
+            user_ws_url=config.user_ws_url,
+            rest_rate=config.rest_rate,
+            rest_timeout=config.rest_timeout,
+            max_frame_bytes=config.max_frame_bytes,
+            recorder=recorder,
         )
+        self.client: ExecutionClient = self.venue.client
         self.journal = Journal(config.journal_path)
         self.portfolio = Portfolio()
         self.risk = RiskManager(config.limits)
         self.execution = Execution(
-            self.rest,
+            self.client,
             bus,
             self.journal,
             on_fill=self.portfolio.apply,
@@ -153,15 +152,7 @@ class Trading:
             client_order_ids=config.client_order_ids,
         )
         self.emergency = Emergency(self.risk, self.execution, self.portfolio, self.journal, bus, marks=self.marks)
-        self.user_feed = CoinbaseUserFeed(
-            config.user_ws_url,
-            signer,
-            bus,
-            on_update=self.execution.on_venue_update,
-            on_resync=self._resync,
-            max_frame_bytes=config.max_frame_bytes,
-            tap=None if recorder is None else recorder.tap(USER),
-        )
+        self.user_feed: UserStream = self.venue.user_stream(bus, self.execution.on_venue_update, self._resync)
         self.products: dict[str, ProductRules] = {}
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
@@ -175,7 +166,7 @@ class Trading:
 
     async def start(self) -> None:
         """Restore the trading state, recover orders, then listen and run the scheduled jobs."""
-        await self.rest.start()
+        await self.client.start()
         self.emergency.restore()
         await self.load_products()
         self.user_feed.start()
@@ -203,7 +194,7 @@ class Trading:
         for task in list(self._tasks):
             task.cancel()
         await self.user_feed.close()
-        await self.rest.close()
+        await self.client.close()
         self.execution.order_states.flush()
         await self.execution.intents.flush()
         self.journal.close()
@@ -293,11 +284,11 @@ class Trading:
         for record in self.journal.orders(working_only=True):
             self.execution.adopt(record.to_order())
         await self.refresh_balances()
-        venue_orders = await self.rest.list_orders()
-        by_client = {str(o.get("client_order_id", "")): o for o in venue_orders}
+        venue_orders = await self.client.orders()
+        by_client = {o.client_order_id: o for o in venue_orders if o.client_order_id}
         for order in list(self.execution.working()):
-            data = by_client.get(order.client_order_id)
-            if data is None:
+            venue_order = by_client.get(order.client_order_id)
+            if venue_order is None:
                 self.execution.give_up(order, "never reached the venue (the engine stopped while sending it)")
                 self.execution.report(
                     "order_gone",
@@ -307,7 +298,8 @@ class Trading:
                 )
                 continue
             before = (order.status, order.filled_size)
-            self.execution.on_venue_update(VenueOrderUpdate.from_json(data))
+            if not self.execution.read_update(order, venue_order):
+                continue
             if order.filled_size != before[1]:
                 self.execution.report(
                     "missed_fill",
@@ -323,22 +315,19 @@ class Trading:
                     f"{before[0]} -> {order.status} while stopped",
                 )
         self._recover_late_fills(by_client)
-        for data in venue_orders:  # open ones placed elsewhere, or whose intent a power cut took back
-            self.execution.take_in_venue_order(data)
+        for venue_order in venue_orders:  # open ones placed elsewhere, or whose intent a power cut took back
+            self.execution.take_in_venue_order(venue_order)
 
-    def _recover_late_fills(self, by_client: dict[str, dict[str, Any]]) -> None:
+    def _recover_late_fills(self, by_client: dict[str, VenueOrder]) -> None:
         """Orders the journal has as finished that the venue says filled more: cancelled here on
         the venue's ack, with a fill from just before the cancel never told (the user channel
         dropped, then the engine stopped). Their fills count now."""
         for record in self.journal.orders():
-            data = by_client.get(record.client_order_id)
-            if record.status.is_working or data is None or record.client_order_id in self.execution.orders:
+            venue_order = by_client.get(record.client_order_id)
+            if record.status.is_working or venue_order is None or record.client_order_id in self.execution.orders:
                 continue
-            try:
-                update = VenueOrderUpdate.from_json(data)
-            except (KeyError, ValueError, ArithmeticError):
-                continue  # what cannot be read changes nothing here
-            if update.filled_size <= record.filled_size:
+            update = venue_order.update
+            if update is None or update.filled_size <= record.filled_size:  # what cannot be read changes nothing
                 continue
             order = record.to_order()
             self.execution.adopt(order)
@@ -352,22 +341,16 @@ class Trading:
 
     async def load_products(self) -> None:
         """Take the venue's increments and size bounds (a malformed product is skipped, loudly)."""
-        for product in await self.rest.products():
-            try:
-                self.products[str(product["product_id"])] = ProductRules(
-                    price_increment=Decimal(str(product.get("price_increment") or product["quote_increment"])),
-                    base_increment=Decimal(str(product["base_increment"])),
-                    base_min_size=Decimal(str(product["base_min_size"])),
-                    base_max_size=Decimal(str(product["base_max_size"])),
-                )
-            except (KeyError, ArithmeticError, ValueError) as exc:
-                self._bus.publish(
-                    Alert(severity="warning", message=f"venue product {product.get('product_id')}: bad {exc}")
-                )
+        rules, problems = await self.client.products()
+        self.products.update(rules)
+        for problem in problems:
+            self._bus.publish(Alert(severity="warning", message=f"venue {problem}"))
 
     async def refresh_balances(self) -> None:
         """Take the venue's balances."""
-        for problem in self.portfolio.set_balances(await self.rest.accounts()):
+        balances, problems = await self.client.balances()
+        self.portfolio.set_balances(balances)
+        for problem in problems:
             self._bus.publish(Alert(severity="warning", message=f"venue balances: {problem}"))
 
     def _resync(self, reason: str) -> None:
@@ -499,7 +482,7 @@ class Trading:
                 return order
             except EditUnsupported:
                 pass
-            except RestError as exc:
+            except VenueError as exc:
                 if exc.status != 404:  # 404: a venue without the edit call
                     raise OrderError(f"edit of {order.client_order_id} refused: {exc}") from None
         cancelled, failed = await self.execution.cancel([order])
@@ -637,6 +620,6 @@ class Trading:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
-            message = str(exc) if isinstance(exc, RestError | JournalError) else repr(exc)
+            message = str(exc) if isinstance(exc, VenueError | JournalError) else repr(exc)
             log.error("background trading work failed: %s", message)
             self._bus.publish(Alert(severity="warning", message=f"background work failed: {message}"))

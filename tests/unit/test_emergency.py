@@ -10,6 +10,7 @@ import pytest
 
 from cryptoj_tui.cdp_keys import generate_key
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.execution_client import CoinbaseExecutionClient
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest
 from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.emergency import Emergency
@@ -32,7 +33,9 @@ class Clock:
 def parts() -> tuple[Emergency, Portfolio, EventBus, Clock]:
     bus, journal, portfolio, clock = EventBus(), Journal(":memory:"), Portfolio(), Clock()
     risk = RiskManager(RiskLimits(daily_loss_limit=D("100"), max_drawdown=D("200"), reject_storm=3, storm_window=10))
-    execution = Execution(CoinbaseRest("http://127.0.0.1:9", JwtSigner(generate_key())), bus, journal)
+    execution = Execution(
+        CoinbaseExecutionClient(CoinbaseRest("http://127.0.0.1:9", JwtSigner(generate_key()))), bus, journal
+    )
     return Emergency(risk, execution, portfolio, journal, bus, marks=dict, clock=clock), portfolio, bus, clock
 
 

@@ -23,63 +23,6 @@ def update(status: str, filled: str = "0", value: str = "0", fees: str = "0") ->
 
 
 @pytest.mark.parametrize(
-    ("overrides", "configuration"),
-    [
-        ({"type": "market", "price": None}, {"market_market_ioc": {"base_size": "1"}}),
-        ({"post_only": True}, {"limit_limit_gtc": {"base_size": "1", "limit_price": "100", "post_only": True}}),
-        (
-            {"type": "limit_gtd", "end_time": datetime(2026, 12, 1, tzinfo=UTC)},
-            {
-                "limit_limit_gtd": {
-                    "base_size": "1",
-                    "limit_price": "100",
-                    "end_time": "2026-12-01T00:00:00Z",
-                    "post_only": False,
-                }
-            },
-        ),
-        ({"type": "fok"}, {"limit_limit_fok": {"base_size": "1", "limit_price": "100"}}),
-        ({"type": "ioc"}, {"sor_limit_ioc": {"base_size": "1", "limit_price": "100"}}),
-        (
-            {"type": "stop_limit", "side": "sell", "stop_price": "99"},
-            {
-                "stop_limit_stop_limit_gtc": {
-                    "base_size": "1",
-                    "limit_price": "100",
-                    "stop_price": "99",
-                    "stop_direction": "STOP_DIRECTION_STOP_DOWN",
-                }
-            },
-        ),
-    ],
-)
-def test_each_type_has_its_wire_configuration(overrides: dict, configuration: dict) -> None:
-    assert request(**overrides).configuration() == configuration
-
-
-def test_a_bracket_and_an_entry_carrying_one_have_their_wire_configurations() -> None:
-    bracket = request(type="bracket", side="sell", price="110", stop_price="95")
-    assert bracket.configuration() == {
-        "trigger_bracket_gtc": {"base_size": "1", "limit_price": "110", "stop_trigger_price": "95"}
-    }
-    assert bracket.attached_configuration() is None
-    entry = request(take_profit="110", stop_loss="95")
-    assert entry.configuration() == {"limit_limit_gtc": {"base_size": "1", "limit_price": "100", "post_only": False}}
-    assert entry.attached_configuration() == {"trigger_bracket_gtc": {"limit_price": "110", "stop_trigger_price": "95"}}
-    venue = {
-        "order_id": "v1",
-        "product_id": "BTC-USD",
-        "side": "BUY",
-        "order_configuration": entry.configuration(),
-        "attached_order_configuration": entry.attached_configuration(),
-    }
-    assert OrderRequest.from_venue(venue) == entry
-    venue["order_configuration"], venue["attached_order_configuration"] = bracket.configuration(), None
-    venue["side"] = "SELL"
-    assert OrderRequest.from_venue(venue) == bracket
-
-
-@pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"type": "market"}, "a market order takes no price"),
@@ -173,30 +116,6 @@ def test_venue_failure_carries_its_reason() -> None:
     order = Order("c1", request())
     order.apply(VenueOrderUpdate("v1", "c1", "FAILED", D(0), D(0), D(0), "venue is closed"))
     assert order.status is OrderStatus.FAILED and order.reason == "venue is closed"
-
-
-def test_venue_json_in_both_shapes() -> None:
-    rest = VenueOrderUpdate.from_json(
-        {
-            "order_id": "v",
-            "client_order_id": "c",
-            "status": "OPEN",
-            "filled_size": "1",
-            "average_filled_price": "10",
-            "total_fees": "0.1",
-        }
-    )
-    stream = VenueOrderUpdate.from_json(
-        {
-            "order_id": "v",
-            "status": "OPEN",
-            "cumulative_quantity": "1",
-            "avg_price": "10",
-            "filled_value": "",
-            "total_fees": "",
-        }
-    )
-    assert rest.filled_value == stream.filled_value == D("10") and stream.total_fees == 0
 
 
 @given(st.lists(st.integers(min_value=0, max_value=100), min_size=1, max_size=20))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from cryptoj_tui.engine.adapters.coinbase.parsing import balances as read_balances
 from cryptoj_tui.engine.orders import Fill, OrderSide
-from cryptoj_tui.engine.portfolio import Portfolio, Position
+from cryptoj_tui.engine.portfolio import Balance, Portfolio, Position
 
 
 def fill(side: str, size: str, price: str, fee: str = "0") -> Fill:
@@ -43,14 +44,17 @@ def test_pnl_peak_and_day_start() -> None:
 
 
 def test_balances_and_malformed_accounts() -> None:
-    portfolio = Portfolio()
-    problems = portfolio.set_balances(
+    """The venue's accounts are read by its adapter (one line per account it cannot read); the
+    portfolio takes what was read."""
+    balances, problems = read_balances(
         [
             {"currency": "USD", "available_balance": {"value": "100.5"}, "hold": {"value": "2"}},
             {"currency": "BTC", "available_balance": {"value": "x"}, "hold": {"value": "0"}},
             {"currency": "ETH"},
         ]
     )
+    portfolio = Portfolio()
+    portfolio.set_balances(balances)
     assert portfolio.available("USD") == D("100.5") and portfolio.balances["USD"].total == D("102.5")
     assert portfolio.available("BTC") == 0 and len(problems) == 2 and problems[1].startswith("account ETH")
 
@@ -63,8 +67,8 @@ def test_thirds_stay_exact() -> None:
     assert position.quantity == 0 and position.realised == D("20") and position.cost == 0
 
 
-def account(currency: str, available: str, hold: str = "0") -> dict[str, object]:
-    return {"currency": currency, "available_balance": {"value": available}, "hold": {"value": hold}}
+def account(currency: str, available: str, hold: str = "0") -> Balance:
+    return Balance(currency, D(available), D(hold))
 
 
 def test_inventory_is_the_balance_beyond_the_positions_traded_here_and_in_no_pnl() -> None:

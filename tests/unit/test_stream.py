@@ -16,10 +16,10 @@ from cryptoj_tui.engine.adapters.coinbase.stream import (
     StreamDecoder,
     SubscriptionsFrame,
     TickerFrame,
-    excerpt,
 )
 from cryptoj_tui.engine.adapters.connection import SequenceTracker
 from cryptoj_tui.engine.book import OrderBook
+from cryptoj_tui.engine.model import excerpt
 from tests.capture_data import FINAL_BOOKS, coinbase_frames
 
 decoder = StreamDecoder()

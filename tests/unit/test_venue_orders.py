@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 from cryptoj_tui.cdp_keys import generate_key
+from cryptoj_tui.engine.adapters.base import VenueOrder
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.execution_client import CoinbaseExecutionClient
+from cryptoj_tui.engine.adapters.coinbase.parsing import order_configuration, order_update, request_from_order
+from cryptoj_tui.engine.adapters.coinbase.parsing import venue_order as read_venue_order
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest
 from cryptoj_tui.engine.bus import EventBus, Subscription
 from cryptoj_tui.engine.events import Alert, Reconciled
@@ -28,21 +32,21 @@ REQUESTS = [
 ]
 
 
-def venue_order(request: OrderRequest, **fields: Any) -> dict[str, Any]:
+def venue_json(request: OrderRequest, **fields: Any) -> dict[str, Any]:
     return {
         "order_id": "v1",
         "client_order_id": "c1",
         "product_id": request.product_id,
         "side": str(request.side),
         "status": "OPEN",
-        "order_configuration": request.configuration(),
+        "order_configuration": order_configuration(request),
         **fields,
     }
 
 
 @pytest.mark.parametrize("request_", REQUESTS, ids=lambda r: str(r.type))
 def test_every_order_type_reads_back_from_its_configuration(request_: OrderRequest) -> None:
-    assert OrderRequest.from_venue(venue_order(request_)) == request_
+    assert request_from_order(venue_json(request_)) == request_
 
 
 @pytest.mark.parametrize(
@@ -61,9 +65,13 @@ def test_every_order_type_reads_back_from_its_configuration(request_: OrderReque
 )
 def test_a_configuration_this_engine_cannot_trade_is_a_clear_error(configuration: object, message: str) -> None:
     with pytest.raises(OrderError, match=message):
-        OrderRequest.from_venue(
+        request_from_order(
             {"order_id": "v9", "product_id": "BTC-USD", "side": "BUY", "order_configuration": configuration}
         )
+
+
+def venue(request: OrderRequest, **fields: Any) -> VenueOrder:
+    return read_venue_order(venue_json(request, **fields))
 
 
 def drain(events: Subscription) -> list[Reconciled]:
@@ -76,15 +84,16 @@ def drain(events: Subscription) -> list[Reconciled]:
 
 @pytest.fixture
 def execution() -> Execution:
-    return Execution(CoinbaseRest("http://127.0.0.1:9", JwtSigner(generate_key())), EventBus(), Journal(":memory:"))
+    client = CoinbaseExecutionClient(CoinbaseRest("http://127.0.0.1:9", JwtSigner(generate_key())))
+    return Execution(client, EventBus(), Journal(":memory:"))
 
 
 def test_an_open_venue_order_is_taken_in_journalled_and_reported(execution: Execution) -> None:
     events = execution._bus.subscribe()
-    order = execution.take_in_venue_order(venue_order(REQUESTS[1], filled_size="0.1", filled_value="1.025"))
+    order = execution.take_in_venue_order(venue(REQUESTS[1], filled_size="0.1", filled_value="1.025"))
     assert order is not None and order.status is OrderStatus.PARTIALLY_FILLED and order.order_id == "v1"
     assert execution.working() == [order] and execution._journal.orders()[0].client_order_id == "c1"
-    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None  # known now: not twice
+    assert execution.take_in_venue_order(venue(REQUESTS[1])) is None  # known now: not twice
     reports = drain(events)
     assert [r.detail for r in reports] == [
         "open at the venue, unknown here: now tracked (limit BUY 0.5 BTC-USD @ 10.25)"
@@ -92,7 +101,7 @@ def test_an_open_venue_order_is_taken_in_journalled_and_reported(execution: Exec
 
 
 def test_a_venue_order_without_a_client_id_is_tracked_by_its_venue_id(execution: Execution) -> None:
-    order = execution.take_in_venue_order(venue_order(REQUESTS[0], client_order_id=""))
+    order = execution.take_in_venue_order(venue(REQUESTS[0], client_order_id=""))
     assert order is not None and order.client_order_id == "venue-v1" and execution.knows("", "v1")
 
 
@@ -108,7 +117,7 @@ def test_a_venue_order_that_cannot_be_read_is_reported_not_tracked(
     execution: Execution, fields: dict, why: str
 ) -> None:
     events = execution._bus.subscribe()
-    assert execution.take_in_venue_order(venue_order(REQUESTS[0], **fields)) is None
+    assert execution.take_in_venue_order(venue(REQUESTS[0], **fields)) is None
     (report,) = drain(events)
     assert report.detail.startswith("open at the venue, unknown here, cannot be tracked: ") and why in report.detail
     assert execution.orders == {}
@@ -117,21 +126,21 @@ def test_a_venue_order_that_cannot_be_read_is_reported_not_tracked(
 def test_a_venue_order_the_journal_cannot_take_is_reported_not_tracked(execution: Execution) -> None:
     events = execution._bus.subscribe()
     execution._journal.close()
-    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None
+    assert execution.take_in_venue_order(venue(REQUESTS[1])) is None
     (report,) = drain(events)
     assert "cannot be tracked: journal :memory:: cannot read" in report.detail and execution.orders == {}
 
 
 def test_finished_venue_orders_are_not_taken_in(execution: Execution) -> None:
-    assert execution.take_in_venue_order(venue_order(REQUESTS[1], status="FILLED")) is None
+    assert execution.take_in_venue_order(venue(REQUESTS[1], status="FILLED")) is None
     assert execution.orders == {}
 
 
 def test_a_venue_order_without_an_id_is_reported_by_the_missing_field(execution: Execution) -> None:
     events = execution._bus.subscribe()
-    data = venue_order(REQUESTS[1])
+    data = venue_json(REQUESTS[1])
     del data["order_id"]
-    assert execution.take_in_venue_order(data) is None
+    assert execution.take_in_venue_order(read_venue_order(data)) is None
     (report,) = drain(events)
     assert report.detail == "open at the venue, unknown here, cannot be tracked: no 'order_id' field"
 
@@ -139,7 +148,7 @@ def test_a_venue_order_without_an_id_is_reported_by_the_missing_field(execution:
 def test_a_venue_order_the_journal_will_not_write_is_reported_not_tracked(execution: Execution) -> None:
     events = execution._bus.subscribe()
     execution._journal._db.execute("PRAGMA query_only=ON")  # reads work, writes are refused
-    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None
+    assert execution.take_in_venue_order(venue(REQUESTS[1])) is None
     (report,) = drain(events)
     assert "cannot be tracked: journal :memory:: cannot write: attempt to write a readonly database" in report.detail
     assert execution.orders == {}
@@ -149,8 +158,8 @@ def test_a_venue_order_the_journal_has_as_finished_is_reported_once_and_not_take
     events = execution._bus.subscribe()
     finished = Order("c1", REQUESTS[1], status=OrderStatus.CANCELLED)
     execution._journal.record_intent(finished)
-    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None
-    assert execution.take_in_venue_order(venue_order(REQUESTS[1])) is None  # the user channel's snapshot after
+    assert execution.take_in_venue_order(venue(REQUESTS[1])) is None
+    assert execution.take_in_venue_order(venue(REQUESTS[1])) is None  # the user channel's snapshot after
     (report,) = drain(events)
     assert report.detail == "open at the venue, journalled as finished: BTC-USD" and execution.orders == {}
 
@@ -170,14 +179,14 @@ def test_a_venue_update_with_numbers_that_are_not_is_refused_in_one_line(fields:
     """Fuzz (user channel): a 400-digit filled size went into an order and its position."""
     data = {"order_id": "v1", "status": "OPEN", "filled_size": "0.1", "filled_value": "1", "total_fees": "0"}
     with pytest.raises(ValueError, match=re.escape(why)):
-        VenueOrderUpdate.from_json(data | fields)
-    assert VenueOrderUpdate.from_json(data | {"total_fees": "-0.01"}).total_fees == D("-0.01")  # a rebate
+        order_update(data | fields)
+    assert order_update(data | {"total_fees": "-0.01"}).total_fees == D("-0.01")  # a rebate
 
 
 def test_a_fill_of_more_than_the_order_or_worth_less_than_nothing_is_not_applied(execution: Execution) -> None:
     """Fuzz (user channel): the venue's word is taken for fills, but not for a fill past the
     order's size or one whose value falls: neither reaches the order or a position."""
-    order = execution.take_in_venue_order(venue_order(REQUESTS[1], filled_size="0.1", filled_value="1.025"))
+    order = execution.take_in_venue_order(venue(REQUESTS[1], filled_size="0.1", filled_value="1.025"))
     assert order is not None
     events = execution._bus.subscribe()
     for filled, value in (("0.6", "6.15"), ("0.2", "1.0")):

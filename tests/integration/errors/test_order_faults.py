@@ -13,6 +13,8 @@ import pytest
 from cryptoj_tui.cdp_keys import CdpKey, generate_key
 from cryptoj_tui.engine import Engine, EngineStartError
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.execution_client import CoinbaseExecutionClient
+from cryptoj_tui.engine.adapters.coinbase.parsing import order_configuration
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.events import Alert, Reconciled
 from cryptoj_tui.engine.orders import OrderStatus
@@ -59,7 +61,7 @@ async def test_an_unanswered_placement_is_resolved_by_asking_and_a_late_arrival_
                 "client_order_id": order.client_order_id,
                 "product_id": "BTC-USD",
                 "side": "BUY",
-                "order_configuration": order.request.configuration(),
+                "order_configuration": order_configuration(order.request),
             },
         )
         alert = await next_event(events, lambda e: isinstance(e, Alert) and "after it was given up" in e.message)
@@ -71,7 +73,8 @@ async def test_an_unanswered_placement_the_venue_never_saw_is_failed(trader: Eng
     """Scenario: the connection is refused for every try (429 with a long Retry-After would do the
     same); asking the venue afterwards finds nothing: FAILED, nothing sent twice."""
     assert trader.trading is not None
-    rest = trader.trading.rest
+    assert isinstance(trader.trading.client, CoinbaseExecutionClient)
+    rest = trader.trading.client.rest
     real = rest.base_url
     rest.base_url = "http://127.0.0.1:9"  # nothing listens: no answer at all
     order = await trader.place_limit("BTC-USD", "buy", size="0.01", price=passive(trader))

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from cryptoj_tui.cdp_keys import CdpKey, generate_key
 from cryptoj_tui.engine import Engine, Side
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
+from cryptoj_tui.engine.adapters.coinbase.execution_client import CoinbaseExecutionClient
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.emergency import Emergency
@@ -106,7 +107,9 @@ def test_hummingbot_1145_a_flat_account_never_trips_the_loss_trigger(marks: list
     bus, journal, portfolio = EventBus(), Journal(":memory:"), Portfolio()
     alerts = bus.subscribe()
     risk = RiskManager(RiskLimits(daily_loss_limit=D("0.01"), max_drawdown=D("0.01")))
-    execution = Execution(CoinbaseRest("http://127.0.0.1:9", JwtSigner(generate_key())), bus, journal)
+    execution = Execution(
+        CoinbaseExecutionClient(CoinbaseRest("http://127.0.0.1:9", JwtSigner(generate_key()))), bus, journal
+    )
     current: dict[str, D | None] = {}
     emergency = Emergency(risk, execution, portfolio, journal, bus, marks=lambda: dict(current))
     portfolio.start_day(current)

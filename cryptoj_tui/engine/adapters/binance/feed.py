@@ -19,12 +19,11 @@ import msgspec
 
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
 from cryptoj_tui.engine.adapters.binance.depth import BookStep, DepthSync, SyncState, decode_diff, decode_snapshot
-from cryptoj_tui.engine.adapters.coinbase.stream import excerpt
 from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff, FrameTap, RestTap, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.model import ConnectionState
+from cryptoj_tui.engine.model import ConnectionState, excerpt
 
 log = logging.getLogger(__name__)
 

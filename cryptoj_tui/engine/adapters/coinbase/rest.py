@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from cryptoj_tui.engine.adapters.base import VenueError
 from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S, JwtSigner
 from cryptoj_tui.engine.adapters.connection import Backoff, RestTap
 from cryptoj_tui.engine.model import clip
@@ -36,14 +37,16 @@ SPARE_REFRESH_S = SPARE_MAX_AGE_S / 2
 """How often a token signed ahead but not used is signed again, so one is always young enough."""
 
 
-class RestError(Exception):
+class RestError(VenueError):
     """A REST call that failed for good; one line naming the call, the status and the venue's words."""
 
     def __init__(self, call: str, status: int, code: str, message: str) -> None:
-        super().__init__(f"{call}: HTTP {status} {code}: {message}" if status else f"{call}: {message}")
-        self.call = call
-        self.status = status
-        self.code = code
+        super().__init__(
+            f"{call}: HTTP {status} {code}: {message}" if status else f"{call}: {message}",
+            call=call,
+            status=status,
+            code=code,
+        )
 
 
 class RateLimiter:
@@ -223,13 +226,13 @@ class CoinbaseRest:
         if len(order_ids) > MAX_CANCEL_IDS:
             raise ValueError(f"a batch_cancel takes at most {MAX_CANCEL_IDS} ids, got {len(order_ids)}")
         answer = await self._call("POST", "/orders/batch_cancel", body={"order_ids": list(order_ids)})
-        results: list[dict[str, Any]] = answer.get("results", [])
+        results: list[dict[str, Any]] = _field(answer, "results", f"POST {BROKERAGE}/orders/batch_cancel", [])
         return results
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         """GET /orders/historical/{order_id}."""
         answer = await self._call("GET", f"/orders/historical/{order_id}")
-        order: dict[str, Any] = answer["order"]
+        order: dict[str, Any] = _field(answer, "order", f"GET {BROKERAGE}/orders/historical/{order_id}")
         return order
 
     async def list_orders(self, *, status: str | None = None, product_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -252,7 +255,7 @@ class CoinbaseRest:
     async def products(self) -> list[dict[str, Any]]:
         """The venue's products with their increments and limits."""
         answer = await self._call("GET", "/products")
-        products: list[dict[str, Any]] = answer["products"]
+        products: list[dict[str, Any]] = _field(answer, "products", f"GET {BROKERAGE}/products")
         return products
 
     async def _pages(self, path: str, params: list[tuple[str, str]], key: str) -> list[dict[str, Any]]:
@@ -272,6 +275,18 @@ UNAUTHORIZED_HINT = (
 )
 """Coinbase answers a request it does not authenticate with 401 and a bare "Unauthorized": what
 can be wrong, said once, since the venue does not say which."""
+
+
+_MISSING = object()
+
+
+def _field(answer: Any, name: str, call: str, default: Any = _MISSING) -> Any:
+    """`answer[name]`; a RestError naming the call when the answer is not an object that has it."""
+    if isinstance(answer, dict) and name in answer:
+        return answer[name]
+    if isinstance(answer, dict) and default is not _MISSING:
+        return default
+    raise RestError(call, 200, "BAD_RESPONSE", f"no {name!r} in the answer")
 
 
 async def _answer_text(response: aiohttp.ClientResponse, call: str) -> str:

@@ -13,9 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from cryptoj_tui.engine.model import clip
-
-EXCERPT_CHARS = 80
+from cryptoj_tui.engine.model import EXCERPT_CHARS, clip, excerpt
 
 
 class _Frame(msgspec.Struct, tag_field="channel", kw_only=True):
@@ -211,13 +209,6 @@ class FrameError(ValueError):
         super().__init__(message)
         self.channel = channel
         self.sequence_num = sequence_num
-
-
-def excerpt(raw: bytes | str) -> str:
-    """A short printable prefix of a frame for error messages."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    text = text.replace("\n", " ")
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
 
 
 class StreamDecoder:

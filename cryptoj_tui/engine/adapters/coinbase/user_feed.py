@@ -18,6 +18,7 @@ import msgspec
 from cryptoj_tui.engine.adapters.base import ConnectionOwner
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.market_feed import HEARTBEATS, subscribe_message
+from cryptoj_tui.engine.adapters.coinbase.parsing import order_update
 from cryptoj_tui.engine.adapters.coinbase.stream import ErrorFrame, FrameError, StreamDecoder, UserFrame
 from cryptoj_tui.engine.adapters.connection import (
     MAX_FRAME_BYTES,
@@ -121,7 +122,7 @@ class CoinbaseUserFeed(ConnectionOwner):
         for event in frame.events:
             for order in event.orders:
                 try:
-                    update = VenueOrderUpdate.from_json(msgspec.structs.asdict(order))
+                    update = order_update(msgspec.structs.asdict(order))
                 except (ArithmeticError, ValueError) as exc:
                     self._bus.publish(
                         FeedError(where=f"{self.url} user order {order.order_id}", message=f"bad number: {exc}")
