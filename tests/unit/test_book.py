@@ -85,7 +85,7 @@ def test_bad_level_is_refused_and_leaves_the_book_untouched(level: tuple) -> Non
         book.apply([C(BID, D("99"), D("1")), level])
     assert book.top(10) == before
     with pytest.raises(BookError):
-        book.replace([level])
+        book.replace([C(BID, D("99"), D("1")), level])  # a good level first: still nothing changes
     assert book.top(10) == before
 
 
