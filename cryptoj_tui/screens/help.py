@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from rich.style import Style
-from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
@@ -14,18 +14,40 @@ from textual.widgets import Static
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.widgets.palette import themed
 
+COLUMNS = 3
+"""Columns of keys side by side in a wide terminal: every key in view at 160x48, no scrolling."""
 
-def binding_table(sections: list[tuple[str, list[tuple[str, str]]]], key_style: Style | str = "bold cyan") -> Table:
-    """A two-column table of keys and what they do, one section per screen."""
-    table = Table(box=None, show_header=False, padding=(0, 2))
-    table.add_column(style=key_style, no_wrap=True)
-    table.add_column()
-    for title, rows in sections:
-        table.add_row(f"[b u]{title}[/]", "")
+
+def binding_text(sections: list[tuple[str, list[tuple[str, str]]]], key_style: Style | str = "bold cyan") -> Text:
+    """Keys and what they do, a title line over each section's keys. The keys are padded to the
+    widest key of these sections: a long title does not widen the key column."""
+    width = max((len(key) for _, rows in sections for key, _ in rows), default=0)
+    text = Text()
+    for n, (title, rows) in enumerate(sections):
+        if n:
+            text.append("\n\n")
+        text.append(title, style="bold underline")
         for key, description in rows:
-            table.add_row(key, description)
-        table.add_row("", "")
-    return table
+            text.append("\n")
+            text.append(key.ljust(width), style=key_style)
+            text.append(f"  {description}")
+    return text
+
+
+def in_columns(
+    sections: list[tuple[str, list[tuple[str, str]]]], columns: int
+) -> list[list[tuple[str, list[tuple[str, str]]]]]:
+    """The sections in order, split into `columns` runs of about as many lines each."""
+    sizes = [len(rows) + 2 for _, rows in sections]
+    total, used = sum(sizes), 0
+    split: list[list[tuple[str, list[tuple[str, str]]]]] = [[]]
+    for section, size in zip(sections, sizes, strict=True):
+        # A section starts the next column when more than half of it would fall past this one's share.
+        if split[-1] and len(split) < columns and used + size / 2 > total * len(split) / columns:
+            split.append([])
+        split[-1].append(section)
+        used += size
+    return split
 
 
 BindingOwners = list[tuple[str, type]]
@@ -50,14 +72,10 @@ class HelpScreen(ConsoleScreen):
         self.keymap = keymap
 
     def compose_body(self) -> ComposeResult:
-        sections = self.sections()
-        # Two columns, split where half the rows are, so every key fits 48 lines (it scrolls below).
-        sizes = [len(rows) + 2 for _, rows in sections]
-        half = next(n for n in range(len(sections) + 1) if sum(sizes[:n]) >= sum(sizes) / 2)
+        key_style = themed(self.app, "bold cyan")
         with VerticalScroll(id="keys"), Horizontal():
-            key_style = themed(self.app, "bold cyan")
-            yield Static(binding_table(sections[:half], key_style))
-            yield Static(binding_table(sections[half:], key_style))
+            for column in in_columns(self.sections(), COLUMNS):
+                yield Static(binding_text(column, key_style))
 
     def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """(title, [(keys, description)]) for each owner of bindings."""
