@@ -148,21 +148,25 @@ CONSOLE_MISS = (
     "a quieter or faster machine, or the ticket's fields drawn as our own lines."
 )
 SWITCH_MISS = (
-    "Textual restyles every node of a screen each time it is shown and composites it whole. The "
-    "screens and the trading screen's containers are drawn as blank strips (Textual's BLANK), and "
-    "the framed Line-API widgets hand their cached lines straight to the compositor, which took "
-    "these switches from 2.5-3.8x to 1.1-1.7x in the run that made those changes. The ratio's "
-    "denominator, the minimal app's switch, itself moves between runs on this machine (from about "
-    "2.5 to 4.9 ms): read both in the latency table. What would meet it: skipping the restyle "
-    "when nothing changed (a Textual change), or screens with fewer nodes."
+    "The console's switches measured 5.3-6.2 ms in this run (4.0-7.5 ms across the last three "
+    "runs); the ratio's denominator, the minimal app's switch between two empty screens, measured "
+    "2.0 ms here, 3.0 ms in the two runs before it and 4.6 ms run alone twenty minutes earlier "
+    "(see the latency table). It is measured once, in its own app, before the console's screens, so a "
+    "change of the machine's state between the two weighs on one side only. Work done so far: "
+    "the screens and containers drawn as blank strips, the framed Line-API widgets' lines handed "
+    "straight to the compositor (2.5-3.8x -> 1.1-1.7x in the run that made them), and the help "
+    "screen without a scroll bar (9.6 -> 5.4 ms alone). What would tell a cost from the drift: the minimal app's "
+    "switches taken in turn with each screen's, as submit -> ack and the kill switch take theirs. "
+    "What would meet it against a 2 ms baseline: a switch of 5 ms or less, which needs Textual to "
+    "skip restyling a screen's nodes when nothing changed, or screens with fewer nodes."
 )
 PRODUCT_SWITCH_MISS = (
     "A product switch is a screen switch (the picker's pop, the trading screen composited whole) "
     "plus the new product's ladder, tape and charts, drawn in the same frame from the app's last "
-    "view of that product. Its frame was mostly Textual's per-line styles pass over the framed "
-    "widgets and the screen's background drawn cell by cell; both are gone (10.3 ms -> 6.1-6.7 ms, "
-    "1.4-1.7x, in the run that removed them). What would meet it if missed again: the same as the "
-    "screen switches, as the switch itself is most of what is left."
+    "view of that product: 6.2 ms in this run, 5.6-5.9 ms in the two runs before it, when it "
+    "measured 1.87-1.97x. The baseline it is divided by is the minimal app's screen switch, which "
+    "measured 2.0 ms in this run against 3.0 ms in those (see the screen switches). What would meet it: "
+    "the same as the screen switches, as the switch itself is most of what is left."
 )
 KILL_RATIO_MISS = (
     "Until this report the bare rounds ran alone, with no engine connected, so the venue had no "
