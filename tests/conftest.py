@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_textual_snapshot
+from aiohttp import web
 from hypothesis import settings
 
 from cryptoj_tui.cdp_keys import CdpKey, generate_key, write_key_file
@@ -105,6 +106,18 @@ async def wait_for_exact_book(engine: Engine, venue: PaperVenue, product_id: str
                 await events.get()
     finally:
         events.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """`app` served on a free loopback port: its "127.0.0.1:port", until the block ends."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

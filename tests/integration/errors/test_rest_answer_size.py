@@ -13,6 +13,7 @@ from cryptoj_tui.cdp_keys import generate_key
 from cryptoj_tui.engine.adapters.coinbase import rest as rest_module
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
+from tests.conftest import serving
 
 LIMIT = 4096
 
@@ -26,7 +27,7 @@ def accounts(count: int) -> bytes:
 
 
 @pytest.fixture
-async def venue() -> AsyncIterator[str]:
+async def answering() -> AsyncIterator[str]:
     async def sized(request: web.Request) -> web.Response:
         return web.Response(body=accounts(int(request.match_info["n"])), content_type="application/json")
 
@@ -43,23 +44,18 @@ async def venue() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/sized/{n}/api/v3/brokerage/accounts", sized)
     app.router.add_get("/streamed/{n}/api/v3/brokerage/accounts", streamed)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app) as host:
+        yield f"http://{host}"
 
 
 @pytest.mark.parametrize("how", ["sized", "streamed"])
 async def test_an_answer_under_the_limit_is_read_and_one_over_it_refused(
-    venue: str, how: str, monkeypatch: pytest.MonkeyPatch
+    answering: str, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rest_module, "MAX_ANSWER_BYTES", LIMIT)
     assert len(accounts(5)) < LIMIT < len(accounts(100))
     signer = JwtSigner(generate_key())
-    small, large = (CoinbaseRest(f"{venue}/{how}/{n}", signer, retries=0) for n in (5, 100))
+    small, large = (CoinbaseRest(f"{answering}/{how}/{n}", signer, retries=0) for n in (5, 100))
     try:
         assert len(await small.accounts()) == 5
         with pytest.raises(RestError, match=f"an answer over {LIMIT:,} bytes"):

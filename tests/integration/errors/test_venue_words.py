@@ -16,7 +16,7 @@ from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.model import MAX_VENUE_WORDS
-from tests.conftest import next_event
+from tests.conftest import next_event, serving
 
 LONG = "x" * 100_000
 
@@ -28,13 +28,8 @@ async def wordy_rest() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", refuse)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app) as host:
+        yield f"http://{host}"
 
 
 async def test_a_long_rest_error_is_clipped(wordy_rest: str) -> None:

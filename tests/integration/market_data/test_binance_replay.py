@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 from cryptoj_tui.engine import Engine, EngineConfig, Side
 from cryptoj_tui.engine.events import FeedError
 from tests.capture_data import SYMBOLS, binance_snapshots, binance_stream, documented_rule
-from tests.conftest import next_event
+from tests.conftest import next_event, serving
 
 pytestmark = pytest.mark.captures
 
@@ -60,12 +60,8 @@ async def replay_server(captures: Path) -> AsyncIterator[tuple[Replay, str]]:
     app = web.Application()
     app.router.add_get("/ws", replay.ws)
     app.router.add_get("/api/v3/depth", replay.depth)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield replay, f"127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serving(app) as host:
+        yield replay, host
 
 
 async def test_replayed_session_builds_every_documented_book(captures: Path, replay_server: tuple[Replay, str]) -> None:
@@ -107,11 +103,7 @@ async def test_a_failed_snapshot_is_reported_and_retried(captures: Path) -> None
     app = web.Application()
     app.router.add_get("/ws", replay.ws)
     app.router.add_get("/api/v3/depth", replay.depth)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host = f"127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as host:
         config = EngineConfig(venue="binance", ws_url=f"ws://{host}/ws", rest_url=f"http://{host}")
         async with Engine(config) as engine:
             events = engine.events()
@@ -120,5 +112,3 @@ async def test_a_failed_snapshot_is_reported_and_retried(captures: Path) -> None
             assert "snapshot failed: HTTP 429" in error.message and "-1003" in error.message  # type: ignore[attr-defined]
             book = await engine.wait_for_book("LRC-BTC")
             assert book.depth()[0] > 0 and replay.snapshot_requests == ["LRCBTC", "LRCBTC"]
-    finally:
-        await runner.cleanup()

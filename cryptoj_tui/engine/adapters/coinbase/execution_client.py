@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from cryptoj_tui.engine.adapters.base import CancelOutcome, EditOutcome, Placement, VenueOrder
 from cryptoj_tui.engine.adapters.coinbase import parsing
-from cryptoj_tui.engine.adapters.coinbase.rest import MAX_CANCEL_IDS, CoinbaseRest, RestError
+from cryptoj_tui.engine.adapters.coinbase.rest import MAX_CANCEL_IDS, CoinbaseRest
 from cryptoj_tui.engine.orders import OrderRequest, VenueFill
 from cryptoj_tui.engine.portfolio import Balance
 from cryptoj_tui.engine.risk import ProductRules
@@ -57,6 +57,3 @@ class CoinbaseExecutionClient:
 
     async def products(self) -> tuple[dict[str, ProductRules], list[str]]:
         return parsing.product_rules(await self.rest.products())
-
-
-__all__ = ["CoinbaseExecutionClient", "RestError"]
