@@ -6,7 +6,8 @@ import gc
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +30,27 @@ def restore_gc() -> None:
 def p99(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def in_turn(
+    jobs: dict[str, Callable[[], object]], seconds: float = 3.0, least: int = 20, most: int = 1000
+) -> dict[str, list[float]]:
+    """Each job's durations, taken in turn (one call of each, then again) for about `seconds`:
+    a change of the machine's speed during the run weighs on every job alike, where measured one
+    after the other the first job's minute can be quieter than the last's. One untimed call of
+    each first (caches, lazy imports)."""
+    for job in jobs.values():
+        job()
+    samples: dict[str, list[float]] = {name: [] for name in jobs}
+    rounds, until = scaled(most), time.perf_counter() + seconds
+    for n in range(rounds):
+        for name, job in jobs.items():
+            started = time.perf_counter()
+            job()
+            samples[name].append(time.perf_counter() - started)
+        if n + 1 >= min(least, rounds) and time.perf_counter() > until:
+            break
+    return samples
 
 
 def record(benchmark: Any, group: str, role: str, samples: list[float]) -> None:

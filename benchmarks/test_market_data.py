@@ -1,7 +1,10 @@
 """Decode + apply of Coinbase level2 frames against msgspec decoding the same bytes.
 
 The frames are built like the venue's (minimal decimal strings, one event per frame) from a
-seeded generator, so the benchmark needs no network and no shared data.
+seeded generator, so the benchmark needs no network and no shared data. Ours, the baseline and
+the peer take their rounds in turn on the same frames (`in_turn`): measured one after the other,
+a quieter or busier minute of the machine fell on one of them alone and moved their ratio by a
+third between runs.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import islice
 from typing import Any
@@ -17,6 +21,7 @@ import msgspec
 import pytest
 from sortedcontainers import SortedDict
 
+from benchmarks.support import in_turn, record
 from cryptoj_tui.engine.adapters.coinbase.stream import L2DataFrame, StreamDecoder
 from cryptoj_tui.engine.book import OrderBook
 from cryptoj_tui.engine.model import Side
@@ -85,32 +90,17 @@ def decode_and_apply(frames: list[bytes], decoder: StreamDecoder, book: OrderBoo
             book.apply(event.updates)
 
 
-@pytest.mark.parametrize("levels", [1, 5, 50])
-def test_update_frames_baseline(benchmark: Any, levels: int) -> None:
-    frames = update_frames(levels)
-    benchmark.group = f"l2 update, {levels} level(s) x{FRAMES}"
-    benchmark.extra_info["role"] = "baseline"
-    benchmark(decode_only, frames)
-
-
-@pytest.mark.parametrize("levels", [1, 5, 50])
-def test_update_frames_decode_and_apply(benchmark: Any, levels: int) -> None:
-    frames = update_frames(levels)
-    decoder, book = StreamDecoder(), seeded_book()
-    benchmark.group = f"l2 update, {levels} level(s) x{FRAMES}"
-    benchmark.extra_info["role"] = "decode+apply"
-    benchmark(decode_and_apply, frames, decoder, book)
-
-
-@pytest.mark.parametrize("levels", [1, 5, 50])
-def test_update_frames_peer_cryptofeed(benchmark: Any, levels: int) -> None:
-    """cryptofeed's Coinbase Advanced Trade handler on the same frames and the same seeded book:
-    its json.loads with Decimal prices, its C order book and an L2_BOOK callback that does
-    nothing. Installed by `make bench` only (the `peers` extra; it builds C extensions)."""
-    pytest.importorskip("cryptofeed", reason="cryptofeed is the bench's peer only: `make bench` installs it")
-    from cryptofeed.defines import L2_BOOK
-    from cryptofeed.exchanges import Coinbase
-    from cryptofeed.symbols import Symbols
+def cryptofeed_handler(frames: list[bytes]) -> Callable[[], None] | None:
+    """cryptofeed's Coinbase Advanced Trade handler on `frames`, its book seeded as ours is: its
+    json.loads with Decimal prices, its C order book and an L2_BOOK callback that does nothing.
+    None when cryptofeed is not installed (the `peers` extra, which `make bench` installs: it
+    builds C extensions)."""
+    try:
+        from cryptofeed.defines import L2_BOOK
+        from cryptofeed.exchanges import Coinbase
+        from cryptofeed.symbols import Symbols
+    except ImportError:
+        return None
 
     # Its product list would come from Coinbase's REST API; the benchmark stays offline.
     Symbols.set(
@@ -133,7 +123,6 @@ def test_update_frames_peer_cryptofeed(benchmark: Any, levels: int) -> None:
         pass
 
     feed = Coinbase(symbols=["BTC-USD"], channels=[L2_BOOK], callbacks={L2_BOOK: nothing})
-    frames = update_frames(levels)
     loop = asyncio.new_event_loop()
 
     async def handle(raws: list[bytes]) -> None:
@@ -143,32 +132,80 @@ def test_update_frames_peer_cryptofeed(benchmark: Any, levels: int) -> None:
     # Its snapshot reader takes asks as side "ask" (the venue says "offer"; its update reader
     # takes either): seeded with both sides, as ours is.
     loop.run_until_complete(handle([snapshot_frame(2500).replace(b'"side":"offer"', b'"side":"ask"')]))
-    benchmark.group = f"l2 update, {levels} level(s) x{FRAMES}"
-    benchmark.extra_info["role"] = "peer: cryptofeed Coinbase handler"
-    benchmark(lambda: loop.run_until_complete(handle(frames)))
-    loop.close()
+    return lambda: loop.run_until_complete(handle(frames))
 
 
-def test_snapshot_10k_baseline(benchmark: Any) -> None:
-    raw = snapshot_frame(5000)
-    benchmark.group = "l2 snapshot, 10k levels"
-    benchmark.extra_info["role"] = "baseline"
-    benchmark(msgspec.json.decode, raw)
+class UpdateRounds:
+    """The update frames of each size through msgspec's decode (the baseline), ours and the peer,
+    taken in turn (see `in_turn`), each size once for the three benchmarks that report it."""
+
+    def __init__(self) -> None:
+        self._taken: dict[int, dict[str, list[float]]] = {}
+
+    def samples(self, levels: int) -> dict[str, list[float]]:
+        if levels not in self._taken:
+            frames = update_frames(levels)
+            decoder, book = StreamDecoder(), seeded_book()
+            jobs: dict[str, Callable[[], object]] = {
+                "baseline": lambda: decode_only(frames),
+                "ours": lambda: decode_and_apply(frames, decoder, book),
+            }
+            peer = cryptofeed_handler(frames)
+            if peer is not None:
+                jobs["peer"] = peer
+            self._taken[levels] = in_turn(jobs)
+        return self._taken[levels]
 
 
-def test_snapshot_10k_decode_and_replace(benchmark: Any) -> None:
+@pytest.fixture(scope="module")
+def update_rounds() -> UpdateRounds:
+    return UpdateRounds()
+
+
+@pytest.mark.parametrize("levels", [1, 5, 50])
+def test_update_frames_baseline(benchmark: Any, levels: int, update_rounds: UpdateRounds) -> None:
+    """msgspec's decode of the same bytes into Python objects, checking nothing."""
+    record(benchmark, f"l2 update, {levels} level(s) x{FRAMES}", "baseline", update_rounds.samples(levels)["baseline"])
+
+
+@pytest.mark.parametrize("levels", [1, 5, 50])
+def test_update_frames_decode_and_apply(benchmark: Any, levels: int, update_rounds: UpdateRounds) -> None:
+    record(benchmark, f"l2 update, {levels} level(s) x{FRAMES}", "decode+apply", update_rounds.samples(levels)["ours"])
+
+
+@pytest.mark.parametrize("levels", [1, 5, 50])
+def test_update_frames_peer_cryptofeed(benchmark: Any, levels: int, update_rounds: UpdateRounds) -> None:
+    """cryptofeed's Coinbase Advanced Trade handler on the same frames and the same seeded book
+    (see `cryptofeed_handler`)."""
+    samples = update_rounds.samples(levels)
+    if "peer" not in samples:
+        pytest.skip("cryptofeed is the bench's peer only: `make bench` installs it")
+    record(benchmark, f"l2 update, {levels} level(s) x{FRAMES}", "peer: cryptofeed Coinbase handler", samples["peer"])
+
+
+@pytest.fixture(scope="module")
+def snapshot_rounds() -> dict[str, list[float]]:
+    """A 10k-level snapshot through msgspec's decode and through ours (decode and replace the
+    book), taken in turn."""
     raw = snapshot_frame(5000)
     decoder = StreamDecoder()
     book = OrderBook("BTC-USD")
-    benchmark.group = "l2 snapshot, 10k levels"
-    benchmark.extra_info["role"] = "decode+replace"
 
-    def run() -> None:
+    def ours() -> None:
         parsed = decoder.decode(raw)
         book.replace(parsed.events[0].updates)  # type: ignore[union-attr]
 
-    benchmark(run)
+    samples = in_turn({"baseline": lambda: msgspec.json.decode(raw), "ours": ours})
     assert book.depth() == (5000, 5000)
+    return samples
+
+
+def test_snapshot_10k_baseline(benchmark: Any, snapshot_rounds: dict[str, list[float]]) -> None:
+    record(benchmark, "l2 snapshot, 10k levels", "baseline", snapshot_rounds["baseline"])
+
+
+def test_snapshot_10k_decode_and_replace(benchmark: Any, snapshot_rounds: dict[str, list[float]]) -> None:
+    record(benchmark, "l2 snapshot, 10k levels", "decode+replace", snapshot_rounds["ours"])
 
 
 DEPTHS = [1_000, 10_000, 50_000]
