@@ -311,28 +311,46 @@ class WebSocketConnection:
         return "closed by venue (no close frame)"
 
     async def _read(self, ws: ClientConnection) -> str:
-        metrics, tap = self.metrics, self._tap
+        """Read frames until the connection ends or goes stale; why it ended.
+
+        One deadline for many frames, moved on only when it passes with frames read since (the
+        recv it interrupts is safe to cancel): a timeout around each recv made and cancelled a
+        timer per frame, a tenth of the engine thread's time under a flood.
+        """
+        loop, stale_after = asyncio.get_running_loop(), self._stale_after
+        last_frame = loop.time()
         while True:
             try:
-                async with asyncio.timeout(self._stale_after):
-                    raw = await ws.recv()
+                async with asyncio.timeout_at(last_frame + stale_after):
+                    while True:
+                        raw = await ws.recv()
+                        last_frame = loop.time()
+                        why = self._handle(ws, raw)
+                        if why is not None:
+                            return why
             except TimeoutError:
-                return f"no frame for {self._stale_after:g}s"
+                if loop.time() - last_frame >= stale_after:
+                    return f"no frame for {stale_after:g}s"
             except websockets.ConnectionClosed as exc:
                 return self._closed_why(exc)
-            if self._dropping is not None and self._dropping[0] is ws:
-                # Read and drop until the close completes: a reader that stopped reading would
-                # never see the venue's close frame behind the data, and wait out close_timeout.
-                continue
-            metrics.frames += 1
-            metrics.bytes += len(raw)
-            metrics.last_frame_at = time.monotonic()
-            if tap is not None:
-                tap.frame(raw)
-            try:
-                self._on_frame(raw)
-            except Exception:
-                # A bug in frame handling may have left derived state half-updated; the only
-                # safe repair is to start again from fresh snapshots.
-                log.exception("error handling a frame from %s", self.url)
-                return "internal error while handling a frame (see log)"
+
+    def _handle(self, ws: ClientConnection, raw: str | bytes) -> str | None:
+        """Count and handle one frame; why the connection must end, if it must."""
+        if self._dropping is not None and self._dropping[0] is ws:
+            # Read and drop until the close completes: a reader that stopped reading would
+            # never see the venue's close frame behind the data, and wait out close_timeout.
+            return None
+        metrics = self.metrics
+        metrics.frames += 1
+        metrics.bytes += len(raw)
+        metrics.last_frame_at = time.monotonic()
+        if self._tap is not None:
+            self._tap.frame(raw)
+        try:
+            self._on_frame(raw)
+        except Exception:
+            # A bug in frame handling may have left derived state half-updated; the only
+            # safe repair is to start again from fresh snapshots.
+            log.exception("error handling a frame from %s", self.url)
+            return "internal error while handling a frame (see log)"
+        return None

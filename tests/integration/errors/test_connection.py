@@ -77,6 +77,39 @@ async def test_a_silent_feed_counts_as_dead_and_is_reconnected(server: Server) -
     assert states[-1] == (ConnectionState.CLOSED, "closed by client")
 
 
+async def test_a_feed_that_keeps_talking_is_never_stale_and_loses_no_frame_to_the_deadline() -> None:
+    """Scenario: frames every 50 ms for over a second against a 0.2 s staleness limit, then
+    silence. The reader's deadline passes several times while frames flow (it is moved on only
+    then); the recv it interrupts loses nothing, and the silence counts from the last frame."""
+    frames = [str(n) for n in range(25)]
+
+    async def ticking(ws: ServerConnection) -> None:
+        for frame in frames:
+            await ws.send(frame)
+            await asyncio.sleep(0.05)
+        await ws.wait_closed()
+
+    states: list[tuple[ConnectionState, str]] = []
+    received: list[str | bytes] = []
+    async with serve(ticking, "127.0.0.1", 0) as running:
+        url = f"ws://127.0.0.1:{running.sockets[0].getsockname()[1]}"
+        conn = connection(url, received.append, states, stale_after=0.2)
+        loop = asyncio.get_running_loop()
+        conn.start()
+        try:
+            async with asyncio.timeout(10):
+                while len(received) < len(frames):
+                    await asyncio.sleep(0.005)
+            last_frame = loop.time()
+            assert not any("no frame" in reason for _, reason in states)
+            await wait_for(states, "no frame for 0.2s")
+            silent_for = loop.time() - last_frame
+        finally:
+            await conn.close()
+    assert received[: len(frames)] == frames
+    assert 0.15 <= silent_for < 1.0
+
+
 @pytest.mark.parametrize("server", [["boom", "never seen"]], indirect=True)
 async def test_a_failing_frame_handler_is_logged_and_repaired_by_reconnecting(
     server: Server, caplog: pytest.LogCaptureFixture
