@@ -460,13 +460,14 @@ class CryptojApp(App[None]):
         if product_id not in self.watched:
             self.watched.append(product_id)
         self.trading.show_product(product_id, self.product_format(product_id))
+        self._latest_views.update(self.bridge.take_books())  # a product not traded sends no notice
         if (latest := self._latest_views.get(product_id)) is not None:
             self.trading.show_book(latest)  # drawn in the switch's own frame; a fresh one follows
         self._orders_changed = True  # its working orders, on the ladder
         if self.portfolio is not None:
             self.trading.show_portfolio(self.portfolio)
         self._show_sub_title()
-        future = self.bridge.submit(partial(self.bridge.watch_product, product_id=product_id))
+        future = self.bridge.submit(partial(self.bridge.watch_product, product_id=product_id, traded=True))
         self.run_worker(self._watch_product(product_id, future), group="product")
 
     async def _watch_product(self, product_id: str, future: Future[RecentTrades]) -> None:

@@ -58,6 +58,11 @@ CHART_CANDLES = 240
 """One-second candles the price chart shows (four minutes)."""
 FRAME_SECONDS = 1 / 60
 """Textual paints at most 60 frames a second: book views are copied no more often."""
+BACKGROUND_VIEW_SECONDS = 0.25
+"""A product other than the one traded is on no screen: its view is copied four times a second,
+kept so that a switch to it draws at once (the switch asks for a fresh one as it happens). At
+60 a second, twenty flooding products' copies of their top 100 levels were a seventh of the
+engine thread's time."""
 
 
 class EngineStopped(RuntimeError):
@@ -93,6 +98,8 @@ class EngineBridge:
         self._view_due: dict[str, float] = {}
         """Engine-loop time before which a product's next view waits (frame pacing)."""
         self._view_timers: dict[str, asyncio.TimerHandle] = {}
+        self._traded: str | None = None
+        """The product on the trading screen (engine thread): its views go at the frame rate."""
         self._trades: dict[str, list[PublicTrade]] = {}
         self._trades_notice_pending = False
         self._closes: dict[str, tuple[Decimal, ...]] = {}
@@ -103,7 +110,8 @@ class EngineBridge:
     # -- UI thread -----------------------------------------------------------------------
 
     def start(self, products: list[str], timeout: float = 10.0) -> None:
-        """Start the engine thread and subscribe to `products`."""
+        """Start the engine thread and subscribe to `products`, the first of them traded."""
+        self._traded = products[0] if products else None
         self._thread = threading.Thread(target=self._main, args=(products,), name="engine", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout):
@@ -153,19 +161,23 @@ class EngineBridge:
         return self.engine is not None and self.engine.trading is not None
 
     async def watch_product(
-        self, engine: Engine, product_id: str
+        self, engine: Engine, product_id: str, *, traded: bool = False
     ) -> tuple[tuple[PublicTrade, ...], tuple[Decimal, ...]]:
         """On the engine thread (through `submit`): subscribe to `product_id` if not yet (a refusal
         raises ProductUnavailable), publish its book's view as it is now, and return its recent
-        trades (oldest first) and one-second closes, for a console that switches to it."""
+        trades (oldest first) and one-second closes, for a console that switches to it (`traded`:
+        its views go at the frame rate from now on)."""
         if product_id not in engine.market_data.products():
             await engine.subscribe(product_id)
+        if traded:
+            self._traded = product_id
         tape = engine.market_data.tapes[product_id]
         self._publish_view(product_id, live=engine.market_data.is_live(product_id))
         return tuple(reversed(tape.trades)), tuple(c.close for c in tape.candles[1].latest(CHART_CANDLES))
 
     def take_books(self) -> dict[str, BookView]:
-        """The views that changed since the last call (and re-arm the change notice)."""
+        """The views that changed since the last call (and re-arm the change notice): the
+        product traded's, and the others' taken with it (they send no notice of their own)."""
         with self._lock:
             views, self._views = self._views, {}
             self._notice_pending = False
@@ -237,6 +249,11 @@ class EngineBridge:
         # Trades print many times a second in a busy market: gather them and keep one notice
         # outstanding, as for books, so they can never queue ahead of a keystroke.
         # Candles change only when trades print: their closes travel with the trades.
+        # Only the traded product's: the tape and chart show no other, and a switch reads the
+        # new product's tape (watch_product). Twenty products' notices woke the UI 460 times a
+        # second, each taking the GIL from this thread and back.
+        if event.product_id != self._traded:
+            return
         assert self.engine is not None
         candles = self.engine.market_data.tapes[event.product_id].candles[1].latest(CHART_CANDLES)
         closes = tuple(c.close for c in candles)
@@ -355,8 +372,9 @@ class EngineBridge:
         return RiskView(str(risk.state), risk.state_reason, tuple(engine.trading.risk_usage()))
 
     def _publish_view_paced(self, product_id: str) -> None:
-        """A view of a moving book at most once a frame: the screen cannot show more, and
-        copying the top of a book 2,000 times a second would take the GIL from the UI."""
+        """A view of a moving book at most once a frame (BACKGROUND_VIEW_SECONDS for a product
+        not traded): the screen cannot show more, and copying the top of a book 2,000 times a
+        second would take the GIL from the UI."""
         assert self._loop is not None
         wait = self._view_due.get(product_id, 0.0) - self._loop.time()
         if wait <= 0:
@@ -374,7 +392,8 @@ class EngineBridge:
         timer = self._view_timers.pop(product_id, None)
         if timer is not None:
             timer.cancel()  # this view is the latest: the one waiting would repeat it
-        self._view_due[product_id] = self._loop.time() + FRAME_SECONDS
+        pace = FRAME_SECONDS if product_id == self._traded else BACKGROUND_VIEW_SECONDS
+        self._view_due[product_id] = self._loop.time() + pace
         book = self.engine.book(product_id)
         bids, asks = book.top(self._depth) if live else ([], [])
         own: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
@@ -402,10 +421,13 @@ class EngineBridge:
             tuple(sorted(own[False].items())),
             tuple(sorted(brackets.items())),
         )
+        # Only the traded product's view wakes the UI: the others are on no screen, and are
+        # taken with the next notice, or by a switch to one of them.
         with self._lock:
             self._views[product_id] = view
-            notify = not self._notice_pending
-            self._notice_pending = True
+            notify = product_id == self._traded and not self._notice_pending
+            if notify:
+                self._notice_pending = True
         if notify:
             self._post(BooksChanged())
 

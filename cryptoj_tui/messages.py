@@ -22,7 +22,8 @@ class BooksChanged(Message):
     """One or more books changed; read the latest views with `EngineBridge.take_books()`.
 
     At most one is outstanding at a time, so a flood of book updates costs the UI one
-    message (and so at most one repaint) per UI cycle.
+    message (and so at most one repaint) per UI cycle. Only the traded product's book sends
+    it; the other products' views are taken with it.
     """
 
 

@@ -131,7 +131,7 @@ class OrdersScreen(ConsoleScreen):
             about = f" · {short_id(selected.client_order_id)} {selected.product_id} {selected.time}"
             if selected.note:
                 about += f" {selected.note[:30]}"
-        self.query_one("#summary", Static).update(f"{shown} · {working} working{about}")
+        self.query_one("#summary", Static).update(f"{shown} · {working} working{about}", layout=False)  # one line high
 
     def on_data_table_row_highlighted(self) -> None:
         self._summarise()

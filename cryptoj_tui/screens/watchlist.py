@@ -116,8 +116,10 @@ class WatchlistScreen(ConsoleScreen):
         self.query_one(RowTable).show(
             NARROW_COLUMNS if narrow else COLUMNS, [(row.product_id, self._cells(row, view, narrow)) for row in rows]
         )
+        # One line high: a new caption changes no layout (a layout pass was most of the frame
+        # that shows new rows).
         self.query_one("#caption", Static).update(
-            f"{len(rows)} watched · sorted by {name} (o) · enter trades it · a adds · d removes"
+            f"{len(rows)} watched · sorted by {name} (o) · enter trades it · a adds · d removes", layout=False
         )
 
     def _cells(self, row: WatchRow, view: WatchlistView, narrow: bool) -> tuple[str, ...]:

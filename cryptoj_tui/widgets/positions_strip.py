@@ -44,4 +44,4 @@ class PositionsStrip(Static):
             text.append(quote(row.fees))
         if row is not None and row.inventory:
             text.append(f"  + {fmt.size(row.inventory)} held before, cost unknown", themed(self.app, "dim"))
-        self.update(text)
+        self.update(text, layout=False)  # one line high: no layout pass twice a second
