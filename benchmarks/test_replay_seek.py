@@ -3,10 +3,12 @@
 The recording is made here, seeded: one connection to a Coinbase-style venue, a 2,000-level
 snapshot per side at the start (as Coinbase sends one only on subscribing), then a level2 update
 of 1-5 levels every 100 ms and a heartbeat every second for an hour (39,600 frames). The
-replay is paused 50 minutes in and seeks back to 10 minutes in: the player sends the snapshot
-and the 6,000 updates since, renumbered, and the engine rebuilds its book from them. Timed from
-the seek to the engine having handled the last of them (issue 23: <= 200 ms). The baseline is
-the engine handling the same frames sent by a bare loopback server that does no seeking.
+replay is paused 50 minutes in and seeks back to 10 minutes in: the player sends its last
+checkpoint of the book before that point (a snapshot frame it wrote while indexing) and the
+updates since, renumbered, and the engine rebuilds its book from them. Timed from the seek to
+the engine having handled the last of them (issue 23: <= 200 ms). The baseline is the engine
+handling the same frames, renumbered beforehand, sent by a bare loopback server that does no
+seeking.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from benchmarks.support import record, scaled
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.replay.headless import replay_config
-from cryptoj_tui.replay.player import RecordingIndex, ReplayPlayer
+from cryptoj_tui.replay.player import RecordingIndex, ReplayPlayer, renumbered
 from tests.synthetic_recordings import T0, coinbase_recording
 
 HOUR = 3600
@@ -49,9 +51,9 @@ async def _handled(engine: Engine, count: int) -> None:
 
 
 def test_seek_back_baseline_the_same_frames_from_a_bare_server(benchmark: Any, hour: RecordingIndex) -> None:
-    """A bare server that, on each new connection, sends the frames a seek back would (they are
-    the recording's first frames, so their sequence numbers count from 0 as they are)."""
-    frames = [hour.frame(p) for p in hour.catch_up(hour.position_at(T0 + 600))]
+    """A bare server that, on each new connection, sends the frames a seek back would, numbered
+    from 0 beforehand."""
+    frames = [renumbered(frame, n) for n, frame in enumerate(hour.catch_up(hour.position_at(T0 + 600)))]
     samples: list[float] = []
 
     async def run() -> None:

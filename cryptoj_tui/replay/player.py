@@ -11,6 +11,13 @@ to the target, every frame that the product's book depends on, sent at once. The
 their text except `sequence_num`, renumbered from 0 on each connection as a venue's are, so the
 engine's gap check passes over the frames a seek leaves out. From there frames are paced by their
 recorded arrival times over the speed.
+
+Coinbase sends a level2 snapshot only on subscribing, so a seek an hour into a recording would
+send an hour of updates. The index therefore keeps checkpoints: the books, rebuilt from the
+frames, written as snapshot frames each time the levels changed since the last one outnumber the
+levels in the books (and at least `CHECKPOINT_CHANGES`). A catch-up starts from the last of
+them, so it sends at most about twice a book's levels whatever the target, and the checkpoints
+take about as much spool as the recording's own updates.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import re
 import tempfile
 import threading
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
@@ -42,27 +50,79 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 MAX_PAUSE = 5.0
 """Seconds the player waits between two frames at most: a quiet minute in the recording is not a
 quiet minute of replay."""
+CHECKPOINT_CHANGES = 1000
+"""Level changes, at least, between two checkpoints of the books."""
 _SEQUENCE = re.compile(rb'"sequence_num"\s*:\s*-?\d+')
 
 
-class _Probe(msgspec.Struct):
+class _Level2(msgspec.Struct):
     class Event(msgspec.Struct):
+        class Level(msgspec.Struct, gc=False):
+            side: str = ""
+            price_level: str = ""
+            new_quantity: str = ""
+
         type: str = ""
         product_id: str = ""
+        updates: list[Level] = []
 
-    channel: str = ""
+    timestamp: str = ""
     events: list[Event] = []
 
 
-_PROBE = msgspec.json.Decoder(_Probe)
+_LEVEL2 = msgspec.json.Decoder(_Level2)
+
+_Book = dict[str, dict[Decimal, tuple[str, str]]]
+"""side ("bid" / "offer") -> price -> (its price text, its size text), as the frames gave them."""
+
+
+def _applied(book: _Book, levels: list[_Level2.Event.Level]) -> int:
+    """Apply level2 changes to `book` (a size of 0 removes); the number applied. A level whose
+    numbers do not parse is left out, as the engine refuses it."""
+    for level in levels:
+        try:
+            price, size = Decimal(level.price_level), Decimal(level.new_quantity)
+        except ArithmeticError:
+            continue
+        side = book.setdefault("bid" if level.side == "bid" else "offer", {})  # as the engine reads sides
+        if size:
+            side[price] = (level.price_level, level.new_quantity)
+        else:
+            side.pop(price, None)
+    return len(levels)
+
+
+def _snapshot_frame(product_id: str, book: _Book, timestamp: str) -> bytes:
+    """`book` as a Coinbase level2 snapshot frame (bids best first, offers best first)."""
+    updates = [
+        {"side": side, "event_time": timestamp, "price_level": text, "new_quantity": size}
+        for side in ("bid", "offer")
+        for _, (text, size) in sorted(book.get(side, {}).items(), reverse=side == "bid")
+    ]
+    event = {"type": "snapshot", "product_id": product_id, "updates": updates}
+    frame = {"channel": "l2_data", "client_id": "", "timestamp": timestamp, "sequence_num": 0, "events": [event]}
+    return msgspec.json.encode(frame)
 
 
 class RecordingIndex:
     """A recording's market frames, by position: time, text, and what each does to which book."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, checkpoint_changes: int = CHECKPOINT_CHANGES, book_share: float = 1.0) -> None:
         self.path = Path(path)
         self._spool = tempfile.TemporaryFile(prefix="cryptoj-replay-")  # noqa: SIM115 - closed in close()
+        self._checkpoint_spool = tempfile.TemporaryFile(prefix="cryptoj-replay-books-")  # noqa: SIM115 - closed in close()
+        self._checkpoint_changes = checkpoint_changes
+        self._book_share = book_share
+        """A checkpoint waits for at least this share of the books' levels to have changed (and
+        `checkpoint_changes`): writing a book costs about what sending as many changes does."""
+        self.checkpoints: list[int] = []
+        """Positions before which the books were written as snapshot frames."""
+        self._checkpoint_frames: dict[int, dict[str, tuple[int, int]]] = {}
+        """Checkpoint position -> product -> (offset, length) of its snapshot frame."""
+        self._books: dict[str, _Book] = {}
+        """While indexing: each product's book as the frames so far leave it."""
+        self._changes = 0
+        """While indexing: level changes since the last checkpoint or snapshot."""
         self.times = array("d")
         self._offsets = array("q", [0])
         self.connection_starts: list[int] = []
@@ -79,6 +139,8 @@ class RecordingIndex:
             if isinstance(record, ConnectRecord) and record.stream == MARKET:
                 if not self.connection_starts or self.connection_starts[-1] != len(self.times):
                     self.connection_starts.append(len(self.times))
+                self._books.clear()  # a new connection's books start from its own snapshots
+                self._changes = 0
                 continue
             if not (isinstance(record, FrameRecord) and record.stream == MARKET):
                 continue
@@ -93,17 +155,40 @@ class RecordingIndex:
         if not self.connection_starts or self.connection_starts[0] != 0:
             self.connection_starts.insert(0, 0)
         self._spool.flush()
+        self._checkpoint_spool.flush()
+        self._books.clear()
 
     def _index_level2(self, position: int, data: bytes) -> None:
         try:
-            frame = _PROBE.decode(data)
+            frame = _LEVEL2.decode(data)
         except msgspec.DecodeError:
             return  # the engine reports it when it meets it
         products = tuple(dict.fromkeys(e.product_id for e in frame.events if e.product_id))
         self.level2[position] = products
+        levels = sum(len(side) for book in self._books.values() for side in book.values())
+        if self._books and self._changes >= max(self._checkpoint_changes, self._book_share * levels):
+            self._checkpoint(position, frame.timestamp)
         for event in frame.events:
             if event.type == "snapshot":
                 self.snapshots.setdefault(event.product_id, []).append(position)
+                self._books[event.product_id] = {}
+                _applied(self._books[event.product_id], event.updates)
+                self._changes = 0
+            elif event.product_id in self._books:  # updates before a product's snapshot change no book
+                self._changes += _applied(self._books[event.product_id], event.updates)
+
+    def _checkpoint(self, position: int, timestamp: str) -> None:
+        """Write every book, as it stands before `position`, as a snapshot frame."""
+        frames = {}
+        offset = self._checkpoint_spool.tell()
+        for product_id, book in self._books.items():
+            data = _snapshot_frame(product_id, book, timestamp)
+            self._checkpoint_spool.write(data)
+            frames[product_id] = (offset, len(data))
+            offset += len(data)
+        self.checkpoints.append(position)
+        self._checkpoint_frames[position] = frames
+        self._changes = 0
 
     def __len__(self) -> int:
         return len(self.times)
@@ -120,27 +205,48 @@ class RecordingIndex:
         """Where the recorded connection holding `position` starts."""
         return self.connection_starts[bisect.bisect_right(self.connection_starts, position) - 1]
 
-    def catch_up(self, target: int) -> list[int]:
-        """The positions to send at once so that the books are as they were just before `target`:
-        from each product's last snapshot (in the same recorded connection) on, what changes it."""
+    def catch_up(self, target: int) -> Iterator[bytes]:
+        """The frames to send at once so that the books are as they were just before `target`:
+        from each product's last snapshot or checkpoint (in the same recorded connection) on,
+        what changes it; the frames of other channels from the earliest of those on."""
         start = self.connection_start(target)
         if target == start:
-            return []
+            return
         since: dict[str, int] = {}
         for product, positions in self.snapshots.items():
             i = bisect.bisect_left(positions, target) - 1
             if i >= 0 and positions[i] >= start:
                 since[product] = positions[i]
+        checkpoint, from_checkpoint = self._checkpoint_before(start, target, since)
+        for product in from_checkpoint:
+            since[product] = checkpoint
         first = min(since.values(), default=target)
         level2 = self.level2
-        return [
-            p
-            for p in range(first, target)
-            if p not in level2 or all(product in since and p >= since[product] for product in level2[p])
-        ]
+        for p in range(first, target + 1):
+            if p == checkpoint:
+                for product in from_checkpoint:
+                    yield self._checkpoint_frame(checkpoint, product)
+            if p < target and (
+                p not in level2 or all(product in since and p >= since[product] for product in level2[p])
+            ):
+                yield self.frame(p)
+
+    def _checkpoint_before(self, start: int, target: int, since: dict[str, int]) -> tuple[int, list[str]]:
+        """The last checkpoint in (start, target], and the products to start from it: those it
+        holds whose last snapshot is older than it."""
+        i = bisect.bisect_right(self.checkpoints, target) - 1
+        if i < 0 or self.checkpoints[i] <= start:
+            return -1, []
+        checkpoint = self.checkpoints[i]
+        return checkpoint, [p for p in self._checkpoint_frames[checkpoint] if since.get(p, -1) < checkpoint]
+
+    def _checkpoint_frame(self, checkpoint: int, product_id: str) -> bytes:
+        offset, length = self._checkpoint_frames[checkpoint][product_id]
+        return os.pread(self._checkpoint_spool.fileno(), length, offset)
 
     def close(self) -> None:
         self._spool.close()
+        self._checkpoint_spool.close()
 
 
 def renumbered(frame: bytes, sequence_num: int) -> bytes:
@@ -308,8 +414,8 @@ class ReplayPlayer(PacedPlayer):
 
     async def _play_on(self, ws: ServerConnection, closed: asyncio.Future[None]) -> None:
         index, sequence = self.index, 0
-        for position in index.catch_up(self.position):
-            await ws.send(renumbered(index.frame(position), sequence))
+        for frame in index.catch_up(self.position):
+            await ws.send(renumbered(frame, sequence))
             sequence += 1
             self.frames_sent += 1
         self.caught_up.set()

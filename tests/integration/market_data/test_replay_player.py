@@ -19,6 +19,12 @@ from tests.capture_data import COINBASE_SESSION, independent_books
 from tests.synthetic_recordings import coinbase_recording
 
 PRODUCTS = ("BTC-USD", "ETH-USD")
+CHECKPOINTS = [
+    pytest.param({}, id="checkpoints as by default"),
+    pytest.param({"checkpoint_changes": 20, "book_share": 0}, id="a checkpoint every 20 changes"),
+]
+"""How the player's index keeps its checkpoints of the books: a catch-up must land on the same
+book whether it starts from a recorded snapshot or from one of them."""
 
 
 def books_after(lines: list[bytes], count: int) -> dict[str, tuple[object, object]]:
@@ -39,19 +45,23 @@ def shown(engine: Engine) -> dict[str, tuple[list[list[D]], list[list[D]]]]:
     return result
 
 
-@pytest.fixture
-async def playing(captures: Path) -> AsyncIterator[tuple[ReplayPlayer, Engine, list[bytes]]]:
+@pytest.fixture(params=CHECKPOINTS)
+async def playing(
+    captures: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[ReplayPlayer, Engine, list[bytes]]]:
     session = captures / COINBASE_SESSION
     with gzip.open(session, "rb") as handle:
         lines = [line.rstrip(b"\n") for line in handle if line.strip()]
-    async with paused_player(session, PRODUCTS) as (player, engine):
+    async with paused_player(session, PRODUCTS, **request.param) as (player, engine):
         yield player, engine, lines
 
 
 @contextlib.asynccontextmanager
-async def paused_player(path: Path, products: Sequence[str]) -> AsyncIterator[tuple[ReplayPlayer, Engine]]:
+async def paused_player(
+    path: Path, products: Sequence[str], **index_options: float
+) -> AsyncIterator[tuple[ReplayPlayer, Engine]]:
     """A paused player on `path`, and an engine reading it with books of `products`."""
-    index = RecordingIndex(path)
+    index = RecordingIndex(path, **index_options)  # type: ignore[arg-type]
     player = ReplayPlayer(index, paused=True)
     await player.start()
     engine = Engine(replay_config(player.url))
@@ -145,12 +155,14 @@ def test_renumbering_changes_the_sequence_number_and_nothing_else() -> None:
     )
 
 
-@pytest.fixture
-async def generated(tmp_path: Path) -> AsyncIterator[tuple[ReplayPlayer, Engine, list[str]]]:
+@pytest.fixture(params=CHECKPOINTS)
+async def generated(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[ReplayPlayer, Engine, list[str]]]:
     """A generated minute (no captures needed) with a recorded reconnect half-way."""
     path = tmp_path / "minute.jsonl.gz"
     frames = coinbase_recording(path, 60, depth=300, reconnect_at=30)
-    async with paused_player(path, ["BTC-USD"]) as (player, engine):
+    async with paused_player(path, ["BTC-USD"], **request.param) as (player, engine):
         yield player, engine, frames
 
 
@@ -169,3 +181,21 @@ async def test_seeks_across_a_recorded_reconnect_land_on_the_independent_book(
         while engine.metrics.frames < player.frames_sent:
             await asyncio.sleep(0.005)
     assert shown(engine) == books_after(frames, len(frames))  # type: ignore[arg-type]
+
+
+def test_a_catch_up_is_bounded_by_the_books_size_not_by_how_far_into_the_recording(tmp_path: Path) -> None:
+    """Two minutes of a 200-level book (its only recorded snapshot at the start): a seek to any
+    point sends a checkpoint of the books and the changes since it, never the whole way from the
+    start; without checkpoints the last seek would send every frame before it."""
+    path = tmp_path / "two-minutes.jsonl.gz"
+    frames = coinbase_recording(path, 120, depth=100)
+    index = RecordingIndex(path, checkpoint_changes=100)
+    try:
+        assert len(index.checkpoints) >= 5 and index.snapshots == {"BTC-USD": [0]}
+        # A checkpoint waits for as many changes as the book has levels (200), each frame 1-5 of
+        # them: fewer than 200 updates since it, a heartbeat every ten, and the checkpoint itself.
+        assert max(sum(1 for _ in index.catch_up(target)) for target in range(0, len(frames), 37)) < 230
+        last = list(index.catch_up(len(frames) - 1))
+        assert b'"type":"snapshot"' in last[0] and len(last) < len(frames) / 4
+    finally:
+        index.close()
