@@ -7,6 +7,7 @@ cancels everything.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Resize
+from textual.screen import ModalScreen
 
 from cryptoj_tui.engine.model import PublicTrade
 from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat
@@ -28,7 +30,7 @@ from cryptoj_tui.widgets.order_ticket import OrderTicket, Submit
 from cryptoj_tui.widgets.panes import BlankContainer, BlankHorizontal, BlankVertical
 from cryptoj_tui.widgets.positions_strip import PositionsStrip
 from cryptoj_tui.widgets.price_chart import PriceChart
-from cryptoj_tui.widgets.trades_tape import TradesTape
+from cryptoj_tui.widgets.trades_tape import MAX_TRADES, TradesTape
 
 MOVING = Binding.Group("Move", compact=True)
 HERE = Binding.Group("Cancel/move", compact=True)
@@ -105,6 +107,12 @@ class TradingScreen(ConsoleScreen):
         """The orders picked up with `m`, until they are dropped at a price (or kept)."""
         self._cursors: dict[str, int] = {}
         """Each product's ladder cursor, kept while another is shown."""
+        self._held_view: BookView | None = None
+        self._held_trades: deque[PublicTrade] = deque(maxlen=MAX_TRADES)
+        self._held_closes: tuple[Decimal, ...] | None = None
+        """The latest book, trades and closes that came while another screen was shown: laid out
+        when this one is shown again, not sixty times a second for nobody (under a flood that
+        was half of the console's work while the watchlist was on screen)."""
 
     def compose_body(self) -> ComposeResult:
         with BlankHorizontal(id="panes"):
@@ -136,6 +144,7 @@ class TradingScreen(ConsoleScreen):
         self._cursors[self.product_id] = self.ladder.cursor
         self.product_id = self.positions.product_id = self.ticket.product_id = product_id
         self.ladder.show_product(product_id, self._cursors.get(product_id, 1))
+        self._forget_held()
         self.tape.replace(())
         self.chart.show([])
         self.depth.show(None)
@@ -154,8 +163,30 @@ class TradingScreen(ConsoleScreen):
 
     def show_book(self, view: BookView) -> None:
         """The latest view of the product's book."""
+        if not self._in_view():
+            self._held_view = view
+            return
         self.ladder.update_book(view)
         self.depth.show(view)
+
+    def _in_view(self) -> bool:
+        """Shown: the top screen, or the one under the dialogs on top (they leave it in view)."""
+        for screen in reversed(self.app.screen_stack):
+            if not isinstance(screen, ModalScreen):
+                return screen is self
+        return False
+
+    def on_screen_resume(self) -> None:
+        view, trades, closes = self._held_view, tuple(self._held_trades), self._held_closes
+        self._forget_held()
+        if view is not None:
+            self.show_book(view)
+        if trades or closes is not None:
+            self.show_trades(trades, closes)
+
+    def _forget_held(self) -> None:
+        self._held_view, self._held_closes = None, None
+        self._held_trades.clear()
 
     def flash_fill(self, product_id: str, side: str, price: Decimal) -> None:
         """A fill of yours: lit on the ladder at its price, when it is this screen's product."""
@@ -164,10 +195,15 @@ class TradingScreen(ConsoleScreen):
 
     def show_waiting(self, message: str) -> None:
         """Why there is no live book (connecting, resynchronising, refused by the venue)."""
+        self._held_view = None  # older than the message: a book to show comes after it
         self.ladder.set_waiting(message)
 
     def show_trades(self, trades: tuple[PublicTrade, ...], closes: tuple[Decimal, ...] | None) -> None:
         """New public trades of the product (oldest first), and the chart's latest closes."""
+        if not self._in_view():
+            self._held_trades.extend(trades)
+            self._held_closes = closes if closes is not None else self._held_closes
+            return
         if closes is not None:
             self.chart.show(list(closes))
         if trades:
