@@ -18,6 +18,7 @@ from cryptoj_tui.messages import BooksChanged, TradesArrived
 from cryptoj_tui.sim.venue import VenueConfig, VenueThread
 
 WATCHED = ["BTC-USD", "ETH-USD"]
+BACKGROUND_MOST = round(1 / BACKGROUND_VIEW_SECONDS) + 2
 
 
 @pytest.fixture
@@ -74,10 +75,11 @@ async def test_only_the_traded_products_views_go_at_the_frame_rate_and_only_its_
     try:
         await asyncio.wrap_future(bridge.submit(lambda e: e.wait_for_book("ETH-USD", 10)))
         await watch(console, 2.0)
-        # Views of a product not traded: no more than one each BACKGROUND_VIEW_SECONDS (and one
-        # more where a window starts just after one); the traded product's come far more often.
-        assert 1 <= most_in_any_second(console.views["ETH-USD"]) <= 1 / BACKGROUND_VIEW_SECONDS + 1
-        assert most_in_any_second(console.views["BTC-USD"]) > 2 / BACKGROUND_VIEW_SECONDS
+        # Views of a product not traded: one each BACKGROUND_VIEW_SECONDS (counted as they reach
+        # the console, so two more for a window opened by a late one); the traded product's come
+        # far more often (before pacing, the other's did too: 58 in a second).
+        assert 1 <= most_in_any_second(console.views["ETH-USD"]) <= BACKGROUND_MOST
+        assert most_in_any_second(console.views["BTC-USD"]) > 2 * BACKGROUND_MOST
         assert console.traded_products == {"BTC-USD"}
 
         def switch(engine: Engine) -> Coroutine[Any, Any, object]:
@@ -85,8 +87,8 @@ async def test_only_the_traded_products_views_go_at_the_frame_rate_and_only_its_
 
         await asyncio.wrap_future(bridge.submit(switch))
         await watch(console, 2.0)
-        assert 1 <= most_in_any_second(console.views["BTC-USD"]) <= 1 / BACKGROUND_VIEW_SECONDS + 1
-        assert most_in_any_second(console.views["ETH-USD"]) > 2 / BACKGROUND_VIEW_SECONDS
+        assert 1 <= most_in_any_second(console.views["BTC-USD"]) <= BACKGROUND_MOST
+        assert most_in_any_second(console.views["ETH-USD"]) > 2 * BACKGROUND_MOST
         assert console.traded_products == {"ETH-USD"}
     finally:
         await asyncio.to_thread(bridge.stop)
