@@ -51,7 +51,7 @@ def minimal_app_switches(count: int) -> list[float]:
     return samples
 
 
-async def in_turn(console_rounds: Callable[[int], Awaitable[list[float]]]) -> tuple[list[float], list[float]]:
+async def switches_in_turn(console_rounds: Callable[[int], Awaitable[list[float]]]) -> tuple[list[float], list[float]]:
     """(console samples, minimal app samples): CHUNKS turns of each, SWITCHES of each in all."""
     console: list[float] = []
     minimal: list[float] = []
@@ -98,7 +98,7 @@ def screen_samples(key: str) -> tuple[list[float], list[float]]:
                     await place_resting(app, 5)
                     target = app.get_screen(SCREENS[key])
                     painted = painted_flag(target)
-                    return await in_turn(lambda count: switch_times(app, key, target, painted, "1", count))
+                    return await switches_in_turn(lambda count: switch_times(app, key, target, painted, "1", count))
 
             PAIRED[key] = asyncio.run(main())
     return PAIRED[key]
@@ -162,7 +162,7 @@ def product_switch_samples() -> tuple[list[float], list[float]]:
                         await asyncio.sleep(0.02)
                     return samples
 
-                return await in_turn(rounds)
+                return await switches_in_turn(rounds)
 
         PAIRED["product"] = asyncio.run(main())
     return PAIRED["product"]

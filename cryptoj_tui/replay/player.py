@@ -165,8 +165,7 @@ class RecordingIndex:
             return  # the engine reports it when it meets it
         products = tuple(dict.fromkeys(e.product_id for e in frame.events if e.product_id))
         self.level2[position] = products
-        levels = sum(len(side) for book in self._books.values() for side in book.values())
-        if self._books and self._changes >= max(self._checkpoint_changes, self._book_share * levels):
+        if self._checkpoint_due():
             self._checkpoint(position, frame.timestamp)
         for event in frame.events:
             if event.type == "snapshot":
@@ -176,6 +175,14 @@ class RecordingIndex:
                 self._changes = 0
             elif event.product_id in self._books:  # updates before a product's snapshot change no book
                 self._changes += _applied(self._books[event.product_id], event.updates)
+
+    def _checkpoint_due(self) -> bool:
+        """At least `checkpoint_changes` level changes since the last checkpoint, and the books'
+        share of their levels (counted only once the first bound is passed: every frame asks)."""
+        if not self._books or self._changes < self._checkpoint_changes:
+            return False
+        levels = sum(len(side) for book in self._books.values() for side in book.values())
+        return self._changes >= self._book_share * levels
 
     def _checkpoint(self, position: int, timestamp: str) -> None:
         """Write every book, as it stands before `position`, as a snapshot frame."""

@@ -9,6 +9,7 @@ import gzip
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,10 +59,10 @@ async def playing(
 
 @contextlib.asynccontextmanager
 async def paused_player(
-    path: Path, products: Sequence[str], **index_options: float
+    path: Path, products: Sequence[str], **index_options: Any
 ) -> AsyncIterator[tuple[ReplayPlayer, Engine]]:
     """A paused player on `path`, and an engine reading it with books of `products`."""
-    index = RecordingIndex(path, **index_options)  # type: ignore[arg-type]
+    index = RecordingIndex(path, **index_options)
     player = ReplayPlayer(index, paused=True)
     await player.start()
     engine = Engine(replay_config(player.url))
