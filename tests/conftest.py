@@ -14,6 +14,8 @@ import pytest_textual_snapshot
 from aiohttp import web
 from hypothesis import settings
 
+from cryptoj_tui import binance_keys
+from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey, generate_key, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig, Side
 from cryptoj_tui.engine.bus import Subscription
@@ -120,23 +122,56 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+VENUES = ("coinbase", "binance")
+BOTH_VENUES = pytest.mark.parametrize("venue_protocol", VENUES, indirect=True)
+"""Runs a scenario once per venue protocol: the engine trades Coinbase Advanced Trade, then
+Binance Spot, on the same paper venue (its `trader` and `quiet_venue` follow)."""
+
+
+@pytest.fixture
+def venue_protocol(request: pytest.FixtureRequest) -> str:
+    """The protocol the engine trades in this test: coinbase unless BOTH_VENUES says otherwise."""
+    return str(getattr(request, "param", "coinbase"))
+
+
 @pytest.fixture
 async def quiet_venue() -> AsyncIterator[PaperVenue]:
-    """A venue whose market does not move by itself (resting orders stay resting), with faults."""
-    async with PaperVenue(VenueConfig(seed=5, step_interval=0, warmup_steps=50, control=True)) as paper:
+    """A venue whose market does not move by itself (resting orders stay resting), with faults,
+    speaking both Coinbase's and Binance's protocols."""
+    config = VenueConfig(seed=5, step_interval=0, warmup_steps=50, control=True, protocols=VENUES)
+    async with PaperVenue(config) as paper:
         yield paper
 
 
-def trading_config(venue: PaperVenue, key: CdpKey, **overrides: object) -> EngineConfig:
-    """An engine config that trades on `venue` with `key` (registered with the venue here)."""
+def trading_config(venue: PaperVenue, key: CdpKey | BinanceKey, **overrides: object) -> EngineConfig:
+    """An engine config that trades on `venue` with `key` (registered with the venue here):
+    Coinbase's protocol for a CDP key, Binance's for a Binance key."""
+    if isinstance(key, BinanceKey):
+        assert venue.binance is not None, "the venue does not speak Binance's protocol"
+        venue.binance.keys.register(binance_keys.parse_verifier(binance_keys.key_file_text(key), "test key"))
+        # A quiet market sends no depth diffs: the socket's own pings tell a dead connection.
+        binance = {"stale_after": 3600.0, **overrides}
+        return EngineConfig(
+            ws_url=f"{venue.ws_url}/stream",
+            venue="binance",
+            rest_url=venue.rest_url,
+            key=key,
+            **binance,  # type: ignore[arg-type]
+        )
     venue.keys.register(key.name, key.public_key())
     return EngineConfig(ws_url=venue.ws_url, key=key, stale_after=5.0, **overrides)  # type: ignore[arg-type]
 
 
+def venue_key(venue_protocol: str, cdp_key: CdpKey) -> CdpKey | BinanceKey:
+    """The key a test trades with on `venue_protocol`."""
+    return binance_keys.generate_key() if venue_protocol == "binance" else cdp_key
+
+
 @pytest.fixture
-async def trader(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> AsyncIterator[Engine]:
-    """An engine with an API key on `quiet_venue`, BTC-USD book live."""
-    async with Engine(trading_config(quiet_venue, api_key[1])) as running:
+async def trader(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], venue_protocol: str) -> AsyncIterator[Engine]:
+    """An engine with an API key on `quiet_venue` (Coinbase's protocol, or Binance's under
+    BOTH_VENUES), BTC-USD book live."""
+    async with Engine(trading_config(quiet_venue, venue_key(venue_protocol, api_key[1]))) as running:
         await running.subscribe("BTC-USD")
         await running.wait_for_book("BTC-USD")
         yield running

@@ -21,9 +21,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine.adapters.base import MarketDataFeed
 from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
+from cryptoj_tui.engine.adapters.binance.venue import load_key as load_binance_key
 from cryptoj_tui.engine.adapters.coinbase.auth import load_key
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
 from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, MIN_FRAME_BYTES, Backoff, ConnectionMetrics
@@ -70,13 +72,17 @@ class EngineConfig:
     retry is immediate). A replay sets it near 0: each seek is a reconnect, not a failure."""
     market_stale_after: float = 10.0
     """Seconds without a book update before a product counts as stale (MarketStale)."""
-    key: CdpKey | None = field(default=None, repr=False)
-    """The API key to trade with (the embedded paper venue's generated key)."""
+    key: CdpKey | BinanceKey | None = field(default=None, repr=False)
+    """The API key to trade with (the embedded paper venue's generated key): a CDP key for
+    Coinbase, a Binance key for Binance."""
     key_file: Path | None = None
-    """A CDP key file; without it and without `key`, CRYPTOJ_KEY_FILE or the CRYPTOJ_API_KEY_NAME +
-    CRYPTOJ_API_PRIVATE_KEY variables; with no key at all the engine only watches markets."""
+    """A key file (CDP for Coinbase, Binance's for Binance); without it and without `key`,
+    CRYPTOJ_KEY_FILE or the CRYPTOJ_API_KEY_NAME + CRYPTOJ_API_PRIVATE_KEY variables (Coinbase),
+    CRYPTOJ_BINANCE_KEY_FILE or CRYPTOJ_BINANCE_API_KEY + CRYPTOJ_BINANCE_SECRET_KEY (Binance);
+    with no key at all the engine only watches markets."""
     user_ws_url: str | None = None
-    """Where the authenticated user channel is served (default: ws_url)."""
+    """Where the key's order updates are served: Coinbase's user channel (default: ws_url), or
+    Binance's WebSocket API (default: /ws-api/v3 on ws_url's host)."""
     watch_only: bool = False
     """Market data only, whatever keys the environment holds (a replay: there is nothing to trade on)."""
     journal_path: Path | str = ":memory:"
@@ -143,16 +149,23 @@ class EngineConfig:
         The REST URL defaults to the WebSocket's host and port over http(s), which is where the
         paper venue serves both.
         """
-        if self.venue != "coinbase" or self.watch_only:
+        if self.watch_only:
             return None
-        key = self.key or load_key(self.key_file)
+        key = self.key or (load_binance_key(self.key_file) if self.venue == "binance" else load_key(self.key_file))
         if key is None:
             return None
+        if isinstance(key, BinanceKey) != (self.venue == "binance"):
+            raise ValueError(
+                f"a {'Binance' if isinstance(key, BinanceKey) else 'CDP'} key cannot trade on {self.venue}"
+            )
         parts = urlsplit(self.ws_url)
         rest_url = self.rest_url or f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+        user_ws_url = self.user_ws_url or (
+            f"{parts.scheme}://{parts.netloc}/ws-api/v3" if self.venue == "binance" else self.ws_url
+        )
         return TradingConfig(
             rest_url=rest_url,
-            user_ws_url=self.user_ws_url or self.ws_url,
+            user_ws_url=user_ws_url,
             key=key,
             journal_path=self.journal_path,
             limits=self.limits,

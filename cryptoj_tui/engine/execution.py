@@ -218,7 +218,8 @@ class Execution:
     async def _resolve_unanswered(self, order: Order, problem: str) -> None:
         """No answer to the placement: ask the venue whether it has the order."""
         try:
-            found = [o for o in await self._client.orders() if o.client_order_id == order.client_order_id]
+            listed = await self._client.orders([order.product_id])
+            found = [o for o in listed if o.client_order_id == order.client_order_id]
         except VenueError as exc:
             if order.order_id:
                 return  # meanwhile the user channel reported it

@@ -22,8 +22,10 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine.adapters.base import ExecutionClient, TradingVenue, UserStream, VenueError, VenueOrder
+from cryptoj_tui.engine.adapters.binance.venue import BinanceTrading
 from cryptoj_tui.engine.adapters.coinbase.venue import CoinbaseTrading
 from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES
 from cryptoj_tui.engine.bus import EventBus
@@ -31,7 +33,7 @@ from cryptoj_tui.engine.emergency import Emergency, KillReport
 from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
 from cryptoj_tui.engine.execution import EditUnsupported, Execution
 from cryptoj_tui.engine.group_commit import INTENT_SYNC_WINDOW
-from cryptoj_tui.engine.journal import Journal, JournalError
+from cryptoj_tui.engine.journal import Journal, JournalError, JournalledOrder
 from cryptoj_tui.engine.market_data import MarketData
 from cryptoj_tui.engine.orders import (
     Order,
@@ -93,7 +95,9 @@ class TradingConfig:
 
     rest_url: str
     user_ws_url: str
-    key: CdpKey = field(repr=False)
+    """Where the key's own order updates are served (Coinbase's user channel, Binance's WebSocket API)."""
+    key: CdpKey | BinanceKey = field(repr=False)
+    """A CDP key trades on Coinbase Advanced Trade, a Binance key on Binance Spot."""
     journal_path: Path | str = ":memory:"
     limits: RiskLimits = field(default_factory=RiskLimits)
     daily_reset_utc: day_time = day_time(0, 0)
@@ -119,6 +123,29 @@ def trading_day(now: datetime, reset: day_time) -> date:
     return (now.astimezone(UTC) - timedelta(hours=reset.hour, minutes=reset.minute)).date()
 
 
+def trading_venue(config: TradingConfig, recorder: Recorder | None) -> TradingVenue:
+    """The venue account `config.key` trades on: Binance Spot for a Binance key, else Coinbase."""
+    if isinstance(config.key, BinanceKey):
+        return BinanceTrading(
+            config.key,
+            rest_url=config.rest_url,
+            ws_api_url=config.user_ws_url,
+            rest_rate=config.rest_rate,
+            rest_timeout=config.rest_timeout,
+            max_frame_bytes=config.max_frame_bytes,
+            recorder=recorder,
+        )
+    return CoinbaseTrading(
+        config.key,
+        rest_url=config.rest_url,
+        user_ws_url=config.user_ws_url,
+        rest_rate=config.rest_rate,
+        rest_timeout=config.rest_timeout,
+        max_frame_bytes=config.max_frame_bytes,
+        recorder=recorder,
+    )
+
+
 class Trading:
     """Orders in, fills and positions out, with risk and the kill switch in between."""
 
@@ -128,15 +155,7 @@ class Trading:
         self.config = config
         self._market_data = market_data
         self._bus = bus
-        self.venue: TradingVenue = CoinbaseTrading(
-            config.key,
-            rest_url=config.rest_url,
-            user_ws_url=config.user_ws_url,
-            rest_rate=config.rest_rate,
-            rest_timeout=config.rest_timeout,
-            max_frame_bytes=config.max_frame_bytes,
-            recorder=recorder,
-        )
+        self.venue: TradingVenue = trading_venue(config, recorder)
         self.client: ExecutionClient = self.venue.client
         self.journal = Journal(config.journal_path)
         self.portfolio = Portfolio()
@@ -284,7 +303,8 @@ class Trading:
         for record in self.journal.orders(working_only=True):
             self.execution.adopt(record.to_order())
         await self.refresh_balances()
-        venue_orders = await self.client.orders()
+        records = self.journal.orders()
+        venue_orders = await self.client.orders(sorted({r.request.product_id for r in records}))
         by_client = {o.client_order_id: o for o in venue_orders if o.client_order_id}
         for order in list(self.execution.working()):
             venue_order = by_client.get(order.client_order_id)
@@ -314,15 +334,15 @@ class Trading:
                     order.order_id,
                     f"{before[0]} -> {order.status} while stopped",
                 )
-        self._recover_late_fills(by_client)
+        self._recover_late_fills(records, by_client)
         for venue_order in venue_orders:  # open ones placed elsewhere, or whose intent a power cut took back
             self.execution.take_in_venue_order(venue_order)
 
-    def _recover_late_fills(self, by_client: dict[str, VenueOrder]) -> None:
+    def _recover_late_fills(self, records: list[JournalledOrder], by_client: dict[str, VenueOrder]) -> None:
         """Orders the journal has as finished that the venue says filled more: cancelled here on
         the venue's ack, with a fill from just before the cancel never told (the user channel
         dropped, then the engine stopped). Their fills count now."""
-        for record in self.journal.orders():
+        for record in records:
             venue_order = by_client.get(record.client_order_id)
             if record.status.is_working or venue_order is None or record.client_order_id in self.execution.orders:
                 continue

@@ -477,6 +477,11 @@ class Exchange:
             "preview_id": str(uuid.uuid4()),
         }
 
+    def order_by_client_id(self, owner: str, client_order_id: str) -> Order | None:
+        """The owner's order placed under `client_order_id`, if any."""
+        order_id = self._by_client_id.get((owner, client_order_id))
+        return self.orders[order_id] if order_id is not None else None
+
     def owner_orders(self, owner: str) -> list[Order]:
         """An owner's orders, newest first."""
         return [o for o in reversed(self.orders.values()) if o.owner == owner]

@@ -7,6 +7,7 @@ what goes wrong and everything else behaves normally.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -68,8 +69,11 @@ class Faults:
             "log": self.log[-50:],
         }
 
-    async def before_rest(self, request: web.Request) -> web.Response | None:
-        """Apply latency, and the armed error if any (None: serve the request normally)."""
+    async def before_rest(
+        self, request: web.Request, answer: Callable[[int, str, dict[str, str] | None], web.Response] | None = None
+    ) -> web.Response | None:
+        """Apply latency, and the armed error if any (None: serve the request normally), shaped
+        by `answer(status, message, headers)` (Coinbase's error body unless given)."""
         if self.rest_latency:
             await asyncio.sleep(self.rest_latency)
         if self.rest_count > 0:
@@ -77,6 +81,8 @@ class Faults:
             status = self.rest_status
             self.log.append(f"{status} {request.method} {request.path}")
             headers = {"Retry-After": "1"} if status == 429 else None
+            if answer is not None:
+                return answer(status, f"injected fault: HTTP {status}", headers)
             return error(status, REST_ERRORS[status], f"injected fault: HTTP {status}", headers)
         return None
 

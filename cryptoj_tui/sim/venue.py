@@ -25,6 +25,7 @@ from aiohttp import web
 
 from cryptoj_tui.sim import frames
 from cryptoj_tui.sim.auth import KeyRegistry
+from cryptoj_tui.sim.binance.front import BinanceFront
 from cryptoj_tui.sim.exchange import DEFAULT_BALANCES, Exchange, Order
 from cryptoj_tui.sim.faults import Faults
 from cryptoj_tui.sim.flow import SyntheticFlow
@@ -88,6 +89,14 @@ class VenueConfig:
     """Add a CRC32 `checksum` of the top 25 levels per side to every level2 event."""
     tls_dir: Path | None = None
     """Serve https/wss with a self-signed certificate kept in this directory."""
+    protocols: tuple[str, ...] = ("coinbase",)
+    """The venue protocols served: "coinbase" (Advanced Trade), "binance" (Spot), or both."""
+    binance_key_files: tuple[Path, ...] = ()
+    """Binance key files (HMAC or Ed25519, or an Ed25519 key's public half) that may sign requests."""
+    binance_weight_limit: int = 6000
+    """Binance protocol: request weight a minute per address before 429."""
+    binance_order_limit: int = 100
+    """Binance protocol: new orders in ten seconds per key before 429."""
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.products if p not in ALL_PRODUCTS]
@@ -108,6 +117,10 @@ class VenueConfig:
                 "max_connections_per_client must be >= 1 and max_messages_per_second > 0, got "
                 f"{self.max_connections_per_client} and {self.max_messages_per_second}"
             )
+        if not self.protocols or set(self.protocols) - {"coinbase", "binance"}:
+            raise ValueError(f"protocols must be coinbase and/or binance, got {self.protocols}")
+        if self.binance_weight_limit < 1 or self.binance_order_limit < 1:
+            raise ValueError("binance_weight_limit and binance_order_limit must be >= 1")
         if self.rate_limit < 0:
             raise ValueError(f"rate_limit must be >= 0 requests a second, got {self.rate_limit}")
 
@@ -168,6 +181,13 @@ class PaperVenue:
             max_messages_per_second=config.max_messages_per_second,
         )
         self.rest = RestApi(self, rate_limit=config.rate_limit)
+        self.binance: BinanceFront | None = None
+        if "binance" in config.protocols:
+            self.binance = BinanceFront(
+                self, weight_limit=config.binance_weight_limit, order_limit=config.binance_order_limit
+            )
+            for path in config.binance_key_files:
+                self.binance.keys.register_file(path)
         for product_id, flow in self.flows.items():
             flow.seed_book()
             for _ in range(config.warmup_steps):
@@ -194,8 +214,11 @@ class PaperVenue:
     async def start(self) -> None:
         """Listen and start the synthetic flow."""
         app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
-        app.router.add_get(WS_PATH, self.feed.handle)
-        app.router.add_routes(self.rest.routes())
+        if "coinbase" in self.config.protocols:
+            app.router.add_get(WS_PATH, self.feed.handle)
+            app.router.add_routes(self.rest.routes())
+        if self.binance is not None:
+            app.router.add_routes(self.binance.routes())
         if self.config.control:
             app.router.add_routes(ControlApi(self).routes())
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -222,6 +245,8 @@ class PaperVenue:
         """
         assert self._runner is not None and self._site is not None
         await self.feed.drop_all()
+        if self.binance is not None:
+            await self.binance.drop_all()
         await self._site.stop()
         await asyncio.sleep(down_for)
         self._site = web.TCPSite(self._runner, self.config.host, self.port, ssl_context=self._ssl)
@@ -237,6 +262,8 @@ class PaperVenue:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.feed.close_all()
+        if self.binance is not None:
+            await self.binance.drop_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -330,6 +357,8 @@ class PaperVenue:
                 self.publish_trades(product_id, trades_by_product[product_id])
         if changed is None:
             changed = self._save_changed_orders()
+        if self.binance is not None:
+            self.binance.orders_changed(changed)
         # One user frame per owner and product (at most USER_ORDERS_PER_FRAME orders each), in
         # the order the changes happened.
         batches: dict[tuple[str, str], list[Order]] = {}
@@ -346,6 +375,8 @@ class PaperVenue:
         ns = self.clock()
         tape = self.tapes[product_id]
         touched = tape.record(trades, frames.rfc3339(ns), ns // 1_000_000_000)
+        if self.binance is not None:
+            self.binance.traded(product_id, trades)
         new = list(tape.recent)[: len(trades)]
         feed = self.feed
         feed.broadcast(
@@ -458,6 +489,8 @@ class PaperVenue:
         changes = self.books[product_id].take_changes()
         if not changes:
             return
+        if self.binance is not None:
+            self.binance.book_changed(product_id, changes)
         event_time = frames.rfc3339(self.clock())
         event = frames.l2_event("update", product_id, event_time, changes)
         self._add_checksum(event, product_id)

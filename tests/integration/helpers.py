@@ -7,13 +7,33 @@ import os
 import sys
 from decimal import Decimal as D
 
+from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.sim.venue import PaperVenue
 
 
 def venue_order(venue: PaperVenue, order_id: str):
-    """The venue's own record of one order."""
+    """The venue's own record of one order (by the engine's id of it, on either protocol)."""
+    symbol, _, number = order_id.partition(":")
+    if number.isdigit() and venue.binance is not None:  # Binance's: SYMBOL:orderId
+        order = venue.binance.order_by_number(int(number))
+        assert order is not None, f"the venue has no Binance order {order_id}"
+        return order
     return venue.exchange.orders[order_id]
+
+
+def owner(engine: Engine) -> str:
+    """Who the venue's records name as the owner of `engine`'s orders (its API key's name)."""
+    key = engine.config.key
+    assert key is not None
+    return key.api_key if isinstance(key, BinanceKey) else key.name
+
+
+async def drop_connections(venue: PaperVenue) -> None:
+    """Fault: cut every WebSocket of both protocols without a close handshake."""
+    await venue.feed.drop_all()
+    if venue.binance is not None:
+        await venue.binance.drop_all()
 
 
 def best(engine: Engine, product_id: str = "BTC-USD") -> tuple[D, D]:

@@ -114,7 +114,7 @@ class MemoryVenue:
             raise VenueError(f"GET /orders/historical/{order_id}: HTTP 503", status=503)
         return self.kept[order_id]
 
-    async def orders(self) -> list[VenueOrder]:
+    async def orders(self, product_ids: Sequence[str] = ()) -> list[VenueOrder]:
         if self.asking_fails:
             raise VenueError("GET /orders/historical/batch: HTTP 503", status=503)
         return list(self.kept.values())

@@ -188,8 +188,9 @@ class ExecutionClient(Protocol):
         """Read one order."""
         ...
 
-    async def orders(self) -> list[VenueOrder]:
-        """Every order the venue lists for this key (open ones and recent ended ones)."""
+    async def orders(self, product_ids: Sequence[str] = ()) -> list[VenueOrder]:
+        """Every order the venue lists for this key: open ones, and recent ended ones (a venue
+        that lists ended orders per product only lists those of `product_ids`)."""
         ...
 
     async def fills(self, order_id: str) -> tuple[list[VenueFill], list[str]]:

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from cryptoj_tui.cdp_keys import generate_key
-from cryptoj_tui.engine.adapters.coinbase import rest as rest_module
+from cryptoj_tui.engine.adapters import http as http_module
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.rest import CoinbaseRest, RestError
 from tests.conftest import serving
@@ -52,7 +52,7 @@ async def answering() -> AsyncIterator[str]:
 async def test_an_answer_under_the_limit_is_read_and_one_over_it_refused(
     answering: str, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rest_module, "MAX_ANSWER_BYTES", LIMIT)
+    monkeypatch.setattr(http_module, "MAX_ANSWER_BYTES", LIMIT)
     assert len(accounts(5)) < LIMIT < len(accounts(100))
     signer = JwtSigner(generate_key())
     small, large = (CoinbaseRest(f"{answering}/{how}/{n}", signer, retries=0) for n in (5, 100))

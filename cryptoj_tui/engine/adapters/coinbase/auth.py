@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptoj_tui.cdp_keys import CdpKey, KeyFileError, parse_key_file, read_key_file, sign
+from cryptoj_tui.engine.adapters.key_files import private_file_problem
 
 KEY_FILE_ENV = "CRYPTOJ_KEY_FILE"
 KEY_NAME_ENV = "CRYPTOJ_API_KEY_NAME"
@@ -25,14 +25,9 @@ PRIVATE_KEY_ENV = "CRYPTOJ_API_PRIVATE_KEY"
 
 def load_key_file(path: Path) -> CdpKey:
     """Read a CDP key file that only its owner can read; KeyFileError says why not."""
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise KeyFileError(f"{path}: cannot read: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(
-            f"{path}: readable or writable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
-        )
+    problem = private_file_problem(path)
+    if problem is not None:
+        raise KeyFileError(problem)
     return read_key_file(path)
 
 

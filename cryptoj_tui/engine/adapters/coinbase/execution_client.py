@@ -46,7 +46,7 @@ class CoinbaseExecutionClient:
     async def order(self, order_id: str) -> VenueOrder:
         return parsing.venue_order(await self.rest.get_order(order_id))
 
-    async def orders(self) -> list[VenueOrder]:
+    async def orders(self, product_ids: Sequence[str] = ()) -> list[VenueOrder]:
         return [parsing.venue_order(data) for data in await self.rest.list_orders()]
 
     async def fills(self, order_id: str) -> tuple[list[VenueFill], list[str]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,14 +20,13 @@ import aiohttp
 from cryptoj_tui.engine.adapters.base import VenueError
 from cryptoj_tui.engine.adapters.coinbase.auth import SPARE_MAX_AGE_S, JwtSigner
 from cryptoj_tui.engine.adapters.connection import Backoff, RestTap
+from cryptoj_tui.engine.adapters.http import RateLimiter, answer_text, retry_delay, too_large
 from cryptoj_tui.engine.model import clip
 
 log = logging.getLogger(__name__)
 
 BROKERAGE = "/api/v3/brokerage"
 MAX_CANCEL_IDS = 100
-MAX_ANSWER_BYTES = 64 << 20
-"""The largest REST answer read (a page of orders or fills is far smaller); past it, the call fails."""
 PAGE_LIMIT = 250
 SIGNED_AHEAD = frozenset({("POST", "/orders"), ("POST", "/orders/batch_cancel")})
 """Calls whose next JWT is signed while the client is idle, so an order or a cancel does not wait
@@ -47,31 +45,6 @@ class RestError(VenueError):
             status=status,
             code=code,
         )
-
-
-class RateLimiter:
-    """A token bucket: at most `rate` requests a second on average, bursts up to `burst`."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError(f"rate limit needs rate > 0 and burst >= 1, got {rate}/{burst}")
-        self.rate = rate
-        self.burst = burst
-        self._tokens = float(burst)
-        self._updated = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        """Wait until a request may go out."""
-        async with self._lock:  # first come, first served
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
 class CoinbaseRest:
@@ -161,9 +134,11 @@ class CoinbaseRest:
                 async with self._session.request(
                     method, url, params=list(params) or None, data=data, headers=headers
                 ) as response:
-                    text = await _answer_text(response, call)
+                    text = await answer_text(response)
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
+                if text is None:
+                    raise RestError(call, status, "BAD_RESPONSE", too_large())
                 if self._tap is not None:
                     self._tap.rest(method, path, params=list(params), body=body, status=status, answer=text)
             except (aiohttp.ClientError, TimeoutError) as exc:
@@ -180,7 +155,7 @@ class CoinbaseRest:
                 if last:
                     raise _error(call, status, text)
                 self.retried += 1
-                await asyncio.sleep(_retry_delay(retry_after, delays))
+                await asyncio.sleep(retry_delay(retry_after, delays))
                 continue
             if status >= 400:
                 raise _error(call, status, text)
@@ -289,25 +264,6 @@ def _field(answer: Any, name: str, call: str, default: Any = _MISSING) -> Any:
     raise RestError(call, 200, "BAD_RESPONSE", f"no {name!r} in the answer")
 
 
-async def _answer_text(response: aiohttp.ClientResponse, call: str) -> str:
-    """The answer's body as text: bounded in size (RestError past MAX_ANSWER_BYTES), and bytes
-    that are not UTF-8 replaced (a junk answer is refused by the parse after, never raised here)."""
-    length = response.content_length
-    if length is not None:  # the usual answer: its size is known before a byte is read
-        if length > MAX_ANSWER_BYTES:
-            raise RestError(call, response.status, "BAD_RESPONSE", f"an answer over {MAX_ANSWER_BYTES:,} bytes")
-        # One read of exactly that many bytes (aiohttp stops at Content-Length): the chunked
-        # loop below costs a loop turn or more per answer, on the path of every order.
-        return (await response.read()).decode("utf-8", "replace")
-    chunks, size = [], 0
-    async for chunk in response.content.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise RestError(call, response.status, "BAD_RESPONSE", f"an answer over {MAX_ANSWER_BYTES:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
 def _error(call: str, status: int, text: str) -> RestError:
     if status == 401 and text.strip() in ("", "Unauthorized"):
         return RestError(call, status, "UNAUTHORIZED", UNAUTHORIZED_HINT)
@@ -320,10 +276,3 @@ def _error(call: str, status: int, text: str) -> RestError:
         message = str(body.get("message") or body.get("error_details") or code)
         return RestError(call, status, code, clip(message))
     return RestError(call, status, "", clip(text, 80) or "no body")
-
-
-def _retry_delay(retry_after: str | None, delays: Backoff) -> float:
-    try:
-        return min(max(float(retry_after), 0.0), delays.cap) if retry_after else delays.next_delay()
-    except ValueError:
-        return delays.next_delay()
