@@ -14,7 +14,7 @@ from cryptoj_tui.sim.venue import PaperVenue
 
 def venue_order(venue: PaperVenue, order_id: str):
     """The venue's own record of one order (by the engine's id of it, on either protocol)."""
-    symbol, _, number = order_id.partition(":")
+    _, _, number = order_id.partition(":")
     if number.isdigit() and venue.binance is not None:  # Binance's: SYMBOL:orderId
         order = venue.binance.order_by_number(int(number))
         assert order is not None, f"the venue has no Binance order {order_id}"
