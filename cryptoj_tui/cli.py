@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", help=HELP["seed"])
     parser.add_argument("--stale-after", metavar="SECONDS", help=HELP["stale_after"])
     parser.add_argument("--log-file", metavar="FILE", help=HELP["log_file"])
-    parser.add_argument("--venue", choices=["paper", "coinbase"], help=HELP["venue"])
+    parser.add_argument("--venue", choices=["paper", "coinbase", "binance"], help=HELP["venue"])
     parser.add_argument("--rest-url", metavar="URL", help=HELP["rest_url"])
+    parser.add_argument("--user-ws-url", metavar="URL", help=HELP["user_ws_url"])
     parser.add_argument("--key-file", metavar="FILE", help=HELP["key_file"])
     parser.add_argument("--journal", metavar="FILE", help=HELP["journal"])
     parser.add_argument("--intent-sync-window", metavar="SECONDS", help=HELP["intent_sync_window"])
@@ -59,7 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser(
         "sim",
         help="run the paper venue on its own",
-        description="Run the Coinbase Advanced Trade–compatible paper venue until interrupted.",
+        description="Run the paper venue until interrupted: it speaks Coinbase Advanced Trade's "
+        "protocol, Binance Spot's (--protocol binance), or both on one port.",
+    )
+    sim.add_argument(
+        "--protocol",
+        choices=("coinbase", "binance", "both"),
+        default="coinbase",
+        help="the venue protocol served (default coinbase; see docs/binance.md)",
+    )
+    sim.add_argument(
+        "--binance-key-file",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Binance key file (HMAC or Ed25519, or an Ed25519 key's public half) that may sign "
+        "requests (repeatable; see cryptoj keygen --binance)",
     )
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sim.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
@@ -129,12 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keygen = commands.add_parser(
         "keygen",
-        help="write a new CDP-format API key file (mode 0600)",
-        description="Write a new CDP-format API key file readable only by you. The file holds "
-        "the private key; the paper venue registers its public half.",
+        help="write a new API key file (mode 0600): CDP-format, or Binance's with --binance",
+        description="Write a new API key file readable only by you. A CDP key file holds the "
+        "private key; the paper venue registers its public half. A Binance key file (--binance) "
+        "holds an API key and an HMAC secret, or an Ed25519 private key (--ed25519).",
     )
     keygen.add_argument("--out", type=Path, required=True, metavar="FILE", help="where to write the key")
-    keygen.add_argument("--ed25519", action="store_true", help="an Ed25519 (EdDSA) key instead of EC P-256 (ES256)")
+    keygen.add_argument("--ed25519", action="store_true", help="an Ed25519 key instead of EC P-256 (or HMAC)")
+    keygen.add_argument("--binance", action="store_true", help="a Binance Spot key for the paper venue")
     headless = commands.add_parser(
         "headless",
         help="run the engine without a UI: events as JSON lines on stdout, commands on stdin",
@@ -145,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The same settings as the console's (defaults < config file < CRYPTOJ_* < flags); these flags
     # may also come after `headless`, where they win over the same flags given before it.
+    headless.add_argument(
+        "--venue", dest="headless_venue", choices=["paper", "coinbase", "binance"], help=HELP["venue"]
+    )
     headless.add_argument("--ws-url", dest="headless_ws_url", metavar="URL", help=HELP["ws_url"])
     headless.add_argument("--rest-url", dest="headless_rest_url", metavar="URL", help=HELP["rest_url"])
     headless.add_argument("--key-file", dest="headless_key_file", metavar="FILE", help=HELP["key_file"])
@@ -334,12 +356,13 @@ def run_paper_replay(args: argparse.Namespace, settings: Settings) -> int:
         venue_process.stop()
 
 
-def start_paper_venue(seed: int, log_path: Path | None = None) -> tuple[Any, Any]:
-    """An embedded paper venue in a child process, and a fresh API key it accepts."""
-    from cryptoj_tui.cdp_keys import generate_key
+def start_paper_venue(seed: int, log_path: Path | None = None, *, protocol: str = "coinbase") -> tuple[Any, Any]:
+    """An embedded paper venue in a child process speaking `protocol`, and a fresh API key it
+    accepts (a CDP key for Coinbase's protocol, an Ed25519 Binance key for Binance's)."""
+    from cryptoj_tui import binance_keys, cdp_keys
     from cryptoj_tui.sim.process import VenueProcess
 
-    key = generate_key()
+    key = binance_keys.generate_key(ed25519_key=True) if protocol == "binance" else cdp_keys.generate_key()
     return VenueProcess(key, seed=seed, log_path=log_path).start(), key
 
 
@@ -349,20 +372,25 @@ def engine_config(settings: Settings, log_path: Path | None = None, record: Path
     from cryptoj_tui.engine import EngineConfig
 
     endpoints = settings.endpoints()
+    protocol = settings.protocol
     if endpoints is None:
-        venue_process, key = start_paper_venue(settings.seed, log_path)
+        venue_process, key = start_paper_venue(settings.seed, log_path, protocol=protocol)
+        base = venue_process.ws_url  # ws://host:port: the venue serves every path on it
         config = EngineConfig(
-            ws_url=venue_process.ws_url,
+            ws_url=f"{base}/stream" if protocol == "binance" else base,
+            venue=protocol,
+            rest_url="http" + base.removeprefix("ws") if protocol == "binance" else None,
             key=key,
             stale_after=settings.stale_after,
             max_frame_bytes=settings.max_frame_bytes,
             limits=settings.risk,
             record_path=record,
         )
-        return config, venue_process, "paper (embedded)"
+        return config, venue_process, "paper (embedded)" if protocol == "coinbase" else "paper Binance (embedded)"
     ws_url, rest_url, user_ws_url = endpoints
     config = EngineConfig(
         ws_url=ws_url,
+        venue=protocol,
         rest_url=rest_url,
         user_ws_url=user_ws_url,
         key_file=settings.key_file,
@@ -401,8 +429,21 @@ def run_headless(settings: Settings, products: list[str], *, stay: bool, record:
 
 def run_keygen(args: argparse.Namespace) -> int:
     """Write a new key file; print its name and path, never the key."""
+    from cryptoj_tui import binance_keys
     from cryptoj_tui.cdp_keys import KeyFileError, generate_key, write_key_file
 
+    if args.binance:
+        binance_key = binance_keys.generate_key(ed25519_key=args.ed25519)
+        try:
+            binance_keys.write_key_file(args.out, binance_key)
+        except binance_keys.BinanceKeyError as exc:
+            print(f"cryptoj keygen: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"cryptoj keygen: {args.out}: cannot write: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"wrote Binance {binance_key.kind} key {binance_key.api_key[:8]}… to {args.out} (readable by you only)")
+        return 0
     key = generate_key(ed25519_key=args.ed25519)
     try:
         write_key_file(args.out, key)
@@ -509,6 +550,7 @@ def parse_balances(text: str) -> tuple[tuple[str, Decimal], ...]:
 
 def run_sim(args: argparse.Namespace) -> int:
     """Serve the paper venue in the foreground until SIGINT or SIGTERM."""
+    from cryptoj_tui.binance_keys import BinanceKeyError
     from cryptoj_tui.cdp_keys import KeyFileError
     from cryptoj_tui.sim.store import StoreError
     from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
@@ -533,6 +575,8 @@ def run_sim(args: argparse.Namespace) -> int:
             products=products,
             step_interval=args.step_interval,
             api_key_files=tuple(args.api_key_file),
+            protocols=("coinbase", "binance") if args.protocol == "both" else (args.protocol,),
+            binance_key_files=tuple(args.binance_key_file),
             rate_limit=args.rate_limit,
             control=args.control,
             checksum=args.checksum,
@@ -541,7 +585,7 @@ def run_sim(args: argparse.Namespace) -> int:
             tls_dir=platformdirs.user_data_path("cryptoj") / "tls" if args.tls else None,
         )
         venue = PaperVenue(config, market=market)
-    except (ValueError, KeyFileError, StoreError) as exc:
+    except (ValueError, KeyFileError, BinanceKeyError, StoreError) as exc:
         print(f"cryptoj sim: {exc}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -560,11 +604,16 @@ def run_sim(args: argparse.Namespace) -> int:
             loop.add_reader(sys.stdin.fileno(), parent_gone)
         async with venue:
             market_text = f"recording {args.recording} at {args.speed:g}x" if market else f"seed {config.seed}"
+            keys = len(venue.keys) + (len(venue.binance.keys) if venue.binance is not None else 0)
             print(
-                f"paper venue listing {', '.join(products)} ({market_text}, {len(venue.keys)} API keys)",
+                f"paper venue listing {', '.join(products)} ({market_text}, {keys} API keys, "
+                f"{' and '.join(config.protocols)} protocol)",
                 flush=True,
             )
             print(f"rest: {venue.rest_url}", flush=True)
+            if venue.binance is not None:
+                print(f"binance streams: {venue.ws_url}/stream", flush=True)
+                print(f"binance websocket api: {venue.ws_url}/ws-api/v3", flush=True)
             print(f"websocket: {venue.ws_url}", flush=True)
             if venue.cert_path is not None:
                 print(f"certificate: {venue.cert_path}", flush=True)
@@ -587,6 +636,7 @@ SETTING_FLAGS = (
     "log_file",
     "venue",
     "rest_url",
+    "user_ws_url",
     "key_file",
     "journal",
     "intent_sync_window",
@@ -608,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_replay(args)
     flags: dict[str, object] = {name: getattr(args, name) for name in SETTING_FLAGS}
     if args.command == "headless":  # its own flags win over the same ones given before it
-        for name in ("ws_url", "rest_url", "key_file", "journal", "seed"):
+        for name in ("venue", "ws_url", "rest_url", "key_file", "journal", "seed"):
             value = getattr(args, f"headless_{name}")
             if value is not None:
                 flags[name] = value

@@ -32,8 +32,11 @@ VENUES = {
         "https://api.coinbase.com",
         "wss://advanced-trade-ws-user.coinbase.com",
     ),
+    "binance": None,
 }
-"""Named venues: None is the embedded paper venue; otherwise (market ws, REST, user ws)."""
+"""Named venues: None is the embedded paper venue (speaking Binance Spot's protocol for
+"binance": a real Binance account is reached with --ws-url, --rest-url and --key-file);
+otherwise (market ws, REST, user ws)."""
 ENV_PREFIX = "CRYPTOJ_"
 FRAME_BYTES_RANGE = (MIN_FRAME_BYTES, 1024 * 1024 * 1024)
 MAX_WATCHED = 50
@@ -248,6 +251,8 @@ class Settings:
     log_file: Path = field(default_factory=default_log_file)  # read when made: the platform dirs may move
     venue: str = "paper"
     rest_url: str | None = None
+    user_ws_url: str | None = None
+    """Where the key's order updates are served (Coinbase's user channel, Binance's WebSocket API)."""
     key_file: Path | None = None
     journal: Path | None = None
     intent_sync_window: float = INTENT_SYNC_WINDOW
@@ -269,12 +274,17 @@ class Settings:
     def endpoints(self) -> tuple[str, str | None, str | None] | None:
         """(ws_url, rest_url, user_ws_url) of the venue to reach, or None for the embedded one."""
         if self.ws_url is not None:
-            return self.ws_url, self.rest_url, None
+            return self.ws_url, self.rest_url, self.user_ws_url
         preset = VENUES[self.venue]
         if preset is None:
             return None
         ws_url, rest_url, user_ws_url = preset
         return ws_url, self.rest_url or rest_url, user_ws_url
+
+    @property
+    def protocol(self) -> str:
+        """The protocol the venue speaks: "binance" for Binance Spot, else "coinbase"."""
+        return "binance" if self.venue == "binance" else "coinbase"
 
     def journal_path(self) -> Path:
         """Where orders are journalled for an external venue (the paper venue's live in memory)."""
@@ -290,6 +300,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "log_file": _path,
     "venue": _venue,
     "rest_url": _rest_url,
+    "user_ws_url": _ws_url,
     "key_file": _optional_path,
     "journal": _optional_path,
     "intent_sync_window": _intent_sync_window,
@@ -307,7 +318,10 @@ HELP: dict[str, str] = {
     "seed": "random seed of the embedded paper venue's market",
     "stale_after": "seconds without a frame before the feed counts as dead and reconnects",
     "log_file": "where the console writes its log",
-    "venue": "paper (the embedded paper venue) or coinbase (the real endpoints; needs a key)",
+    "venue": "paper (the embedded paper venue), coinbase (the real endpoints; needs a key), or binance "
+    "(an embedded paper venue speaking Binance Spot; a real account with --ws-url/--rest-url/--key-file)",
+    "user_ws_url": "where the key's order updates are served: Coinbase's user channel (default: the ws URL), "
+    "Binance's WebSocket API (default: /ws-api/v3 on the ws URL's host)",
     "rest_url": "venue REST base URL (default: the ws URL's host over http(s))",
     "key_file": "CDP API key file (must be readable by you only)",
     "journal": "order journal file for an external venue (SQLite)",

@@ -168,6 +168,17 @@ def venue_key(venue_protocol: str, cdp_key: CdpKey) -> CdpKey | BinanceKey:
 
 
 @pytest.fixture
+def trading_key(venue_protocol: str, api_key: tuple[Path, CdpKey]) -> CdpKey | BinanceKey:
+    """A fresh key of the venue protocol the test trades on (trading_config registers it)."""
+    return venue_key(venue_protocol, api_key[1])
+
+
+def key_owner(key: CdpKey | BinanceKey) -> str:
+    """Who the venue's records name as the owner of a key's orders."""
+    return key.api_key if isinstance(key, BinanceKey) else key.name
+
+
+@pytest.fixture
 async def trader(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], venue_protocol: str) -> AsyncIterator[Engine]:
     """An engine with an API key on `quiet_venue` (Coinbase's protocol, or Binance's under
     BOTH_VENUES), BTC-USD book live."""

@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from cryptoj_tui import binance_keys
+from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey, write_key_file
 
 
@@ -28,10 +30,16 @@ class VenueProcessError(RuntimeError):
 
 
 class VenueProcess:
-    """`cryptoj sim` as a child process that accepts `key`."""
+    """`cryptoj sim` as a child process that accepts `key`: Coinbase's protocol for a CDP key,
+    Binance's for a Binance key."""
 
     def __init__(
-        self, key: CdpKey, *, seed: int = 1, log_path: Path | None = None, extra_args: tuple[str, ...] = ()
+        self,
+        key: CdpKey | BinanceKey,
+        *,
+        seed: int = 1,
+        log_path: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.key = key
         self.seed = seed
@@ -48,7 +56,12 @@ class VenueProcess:
         directory = tempfile.mkdtemp(prefix="cryptoj-venue-")  # only we can read it
         try:
             key_file = Path(directory) / "key.json"
-            write_key_file(key_file, self.key, public_only=True)  # the venue checks signatures: no secret
+            if isinstance(self.key, BinanceKey):  # an HMAC key's venue needs its secret; Ed25519's not
+                binance_keys.write_key_file(key_file, self.key, public_only=self.key.private_key is not None)
+                key_args = ["--protocol", "binance", "--binance-key-file", str(key_file)]
+            else:
+                write_key_file(key_file, self.key, public_only=True)  # the venue checks signatures: no secret
+                key_args = ["--api-key-file", str(key_file)]
             # Its log: the given file, or a nameless one, read back if it fails to start.
             self._log = open(self.log_path, "a+") if self.log_path is not None else tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
             self._log_start = self._log.seek(0, os.SEEK_END)
@@ -60,8 +73,7 @@ class VenueProcess:
                     "sim",
                     "--seed",
                     str(self.seed),
-                    "--api-key-file",
-                    str(key_file),
+                    *key_args,
                     "--exit-with-parent",
                     *self.extra_args,
                 ],

@@ -7,9 +7,9 @@ import os
 import sys
 from decimal import Decimal as D
 
-from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.sim.venue import PaperVenue
+from tests.conftest import key_owner
 
 
 def venue_order(venue: PaperVenue, order_id: str):
@@ -24,9 +24,8 @@ def venue_order(venue: PaperVenue, order_id: str):
 
 def owner(engine: Engine) -> str:
     """Who the venue's records name as the owner of `engine`'s orders (its API key's name)."""
-    key = engine.config.key
-    assert key is not None
-    return key.api_key if isinstance(key, BinanceKey) else key.name
+    assert engine.config.key is not None
+    return key_owner(engine.config.key)
 
 
 async def drop_connections(venue: PaperVenue) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.engine.events import Alert, TradingStateChanged
@@ -17,7 +18,9 @@ from cryptoj_tui.engine.orders import OrderStatus
 from cryptoj_tui.engine.risk import RiskLimits, TradingState
 from cryptoj_tui.engine.trading import OrderRefusedError
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
-from tests.conftest import next_event, trading_config
+from tests.conftest import BOTH_VENUES, VENUES, key_owner, next_event, trading_config
+
+pytestmark = BOTH_VENUES
 
 
 async def rest_orders(engine: Engine, count: int, product: str = "BTC-USD", below: int = 100) -> list:
@@ -31,12 +34,14 @@ async def rest_orders(engine: Engine, count: int, product: str = "BTC-USD", belo
     )
 
 
-async def test_kill_switch_with_hundreds_of_orders_while_the_market_floods(api_key: tuple[Path, CdpKey]) -> None:
+async def test_kill_switch_with_hundreds_of_orders_while_the_market_floods(trading_key: CdpKey | BinanceKey) -> None:
     """Scenario: 300 working orders on a venue stepping every millisecond; ctrl+k. New orders are
     refused at once, every order is cancelled at the venue, and the report says so."""
     limits = RiskLimits(max_open_orders=1000, max_orders_per_second=1000)
-    async with PaperVenue(VenueConfig(seed=11, step_interval=0.001, warmup_steps=50, rate_limit=0)) as venue:
-        async with Engine(trading_config(venue, api_key[1], limits=limits, rest_rate=2000)) as engine:
+    async with PaperVenue(
+        VenueConfig(seed=11, step_interval=0.001, warmup_steps=50, rate_limit=0, protocols=VENUES)
+    ) as venue:
+        async with Engine(trading_config(venue, trading_key, limits=limits, rest_rate=2000)) as engine:
             await engine.subscribe("BTC-USD")
             await engine.wait_for_book("BTC-USD")
             orders = await rest_orders(engine, 300, below=2000)
@@ -50,15 +55,15 @@ async def test_kill_switch_with_hundreds_of_orders_while_the_market_floods(api_k
                 await placing
             assert report.failed == () and len(report.cancelled) >= 295  # a few may have filled first
             assert all(o.status.is_final for o in orders)
-            venue_open = [o for o in venue.exchange.owner_orders(api_key[1].name) if o.status == "OPEN"]
+            venue_open = [o for o in venue.exchange.owner_orders(key_owner(trading_key)) if o.status == "OPEN"]
             assert venue_open == [] and elapsed < 5
 
 
 async def test_halt_survives_a_restart_and_rearm_is_journalled(
-    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], tmp_path: Path
+    quiet_venue: PaperVenue, trading_key: CdpKey | BinanceKey, tmp_path: Path
 ) -> None:
     """Scenario: kill switch, engine stops, engine starts on the same journal: still HALTED until rearm."""
-    config = trading_config(quiet_venue, api_key[1], journal_path=tmp_path / "journal.db")
+    config = trading_config(quiet_venue, trading_key, journal_path=tmp_path / "journal.db")
     async with Engine(config) as engine:
         await engine.subscribe("BTC-USD")
         await engine.wait_for_book("BTC-USD")
@@ -153,12 +158,12 @@ async def test_an_unwritable_journal_halts_trading_with_a_clear_error(trader: En
 
 
 async def test_a_journal_that_cannot_flush_an_intent_halts_trading_and_the_order_stays_tracked(
-    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey], tmp_path: Path
+    quiet_venue: PaperVenue, trading_key: CdpKey | BinanceKey, tmp_path: Path
 ) -> None:
     """Scenario: the journal's disk stops flushing (fdatasync fails) after an intent was written and
     its order sent. The order is at the venue and stays tracked; trading halts, naming the journal."""
     path = tmp_path / "journal.db"
-    async with Engine(trading_config(quiet_venue, api_key[1], journal_path=path)) as engine:
+    async with Engine(trading_config(quiet_venue, trading_key, journal_path=path)) as engine:
         await engine.subscribe("BTC-USD")
         await engine.wait_for_book("BTC-USD")
         assert engine.trading is not None and engine.trading.journal._wal_fd is not None
@@ -176,10 +181,10 @@ async def test_a_journal_that_cannot_flush_an_intent_halts_trading_and_the_order
 
 
 async def test_a_failing_scheduled_job_is_reported_not_swallowed(
-    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+    quiet_venue: PaperVenue, trading_key: CdpKey | BinanceKey
 ) -> None:
     """Scenario: the periodic reconciliation meets a venue answering 500; an alert names the job."""
-    config = trading_config(quiet_venue, api_key[1], reconcile_every=0.05)
+    config = trading_config(quiet_venue, trading_key, reconcile_every=0.05)
     async with Engine(config) as engine:
         assert engine.trading is not None
         events = engine.events()
@@ -241,11 +246,11 @@ async def test_venue_restart_mid_flow_loses_no_fill_and_trading_goes_on(
 
 
 async def test_the_scheduled_trigger_job_halts_on_each_trigger_by_itself(
-    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+    quiet_venue: PaperVenue, trading_key: CdpKey | BinanceKey
 ) -> None:
     """Scenario: nobody calls check_triggers: the engine's own job (every 0.05 s here) halts on a
     daily loss, then (re-armed) on a drawdown, then on stale market data with orders working."""
-    config = trading_config(quiet_venue, api_key[1], trigger_check_every=0.05)
+    config = trading_config(quiet_venue, trading_key, trigger_check_every=0.05)
     async with Engine(config) as engine:
         await engine.subscribe("BTC-USD")
         await engine.wait_for_book("BTC-USD")

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
+from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.engine.events import Alert, OrderRefused, RiskLimitChanged
 from cryptoj_tui.engine.risk import TradingState
 from cryptoj_tui.engine.trading import OrderRefusedError
 from cryptoj_tui.sim.venue import PaperVenue
-from tests.conftest import next_event, trading_config
+from tests.conftest import BOTH_VENUES, next_event, trading_config
 from tests.integration.helpers import best
+
+pytestmark = BOTH_VENUES
 
 
 @pytest.mark.parametrize(
@@ -125,14 +127,14 @@ class SteppedClock:
 
 
 async def test_the_scheduler_resets_the_daily_loss_when_the_trading_day_turns(
-    quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]
+    quiet_venue: PaperVenue, trading_key: CdpKey | BinanceKey
 ) -> None:
     """Scenario: days start at 13:30 UTC. A market buy costs the spread and a fee: today's loss
     is above 0. At 13:29:59 nothing happens; once the clock reads 13:30 the scheduler's job
     starts a new day: an alert says so and the daily loss is 0 again (the drawdown is not reset)."""
     clock = SteppedClock(datetime(2026, 11, 25, 13, 29, 58, tzinfo=UTC))
     config = trading_config(
-        quiet_venue, api_key[1], daily_reset_utc="13:30", wall_clock=clock, trigger_check_every=0.05
+        quiet_venue, trading_key, daily_reset_utc="13:30", wall_clock=clock, trigger_check_every=0.05
     )
     async with Engine(config) as engine:
         await engine.subscribe("BTC-USD")
