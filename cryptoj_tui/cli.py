@@ -70,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the venue protocol served (default coinbase; see docs/binance.md)",
     )
     sim.add_argument(
+        "--binance-weight-limit",
+        type=int,
+        default=6000,
+        metavar="WEIGHT",
+        help="Binance protocol: request weight a minute per address before 429 (default 6000, as Binance)",
+    )
+    sim.add_argument(
+        "--binance-order-limit",
+        type=int,
+        default=100,
+        metavar="ORDERS",
+        help="Binance protocol: new orders in ten seconds per key before 429 (default 100, as Binance)",
+    )
+    sim.add_argument(
         "--binance-key-file",
         type=Path,
         action="append",
@@ -577,6 +591,8 @@ def run_sim(args: argparse.Namespace) -> int:
             api_key_files=tuple(args.api_key_file),
             protocols=("coinbase", "binance") if args.protocol == "both" else (args.protocol,),
             binance_key_files=tuple(args.binance_key_file),
+            binance_weight_limit=args.binance_weight_limit,
+            binance_order_limit=args.binance_order_limit,
             rate_limit=args.rate_limit,
             control=args.control,
             checksum=args.checksum,

@@ -68,6 +68,11 @@ HISTOGRAMS = (
     ("submit -> ack", "test_submit_to_ack_engine_place_limit", "test_submit_to_ack_baseline_bare_aiohttp_post"),
     ("cancel -> ack", "test_cancel_to_ack_engine_cancel", "test_cancel_to_ack_baseline_bare_aiohttp_post"),
     (
+        "Binance submit -> ack",
+        "test_binance_submit_to_ack_engine_place_limit",
+        "test_binance_submit_to_ack_baseline_bare_signed_post",
+    ),
+    (
         "frame render, 160x48 under a flood",
         "test_frame_trading_screen_under_a_flood",
         "test_frame_baseline_minimal_app",

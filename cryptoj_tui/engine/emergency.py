@@ -127,6 +127,7 @@ class Emergency:
         cancelled, failed = await self._execution.cancel(
             self._execution.working(),
             meanwhile=lambda: self._tell_state(previous, TradingState.HALTED, reason, "halt"),
+            everything=True,
         )
         flattened: list[Order] = []
         if flatten:

@@ -156,7 +156,7 @@ class EngineConfig:
             return None
         if isinstance(key, BinanceKey) != (self.venue == "binance"):
             raise ValueError(
-                f"a {'Binance' if isinstance(key, BinanceKey) else 'CDP'} key cannot trade on {self.venue}"
+                f"a {'Binance' if isinstance(key, BinanceKey) else 'CDP (Coinbase)'} key cannot trade on {self.venue}"
             )
         parts = urlsplit(self.ws_url)
         rest_url = self.rest_url or f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"

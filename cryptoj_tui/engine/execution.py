@@ -395,9 +395,12 @@ class Execution:
     # -- cancelling ----------------------------------------------------------------------
 
     async def cancel(
-        self, orders: Iterable[Order], *, meanwhile: Callable[[], None] | None = None
+        self, orders: Iterable[Order], *, meanwhile: Callable[[], None] | None = None, everything: bool = False
     ) -> tuple[list[Order], list[tuple[Order, str]]]:
         """Cancel orders (in parallel batches); returns (cancelled, [(order, why not)]).
+
+        `everything` (the kill switch: `orders` are all that work) lets a venue that cancels every
+        open order of a product in one call do so, a call per product, instead of one per order.
 
         An order that filled or expired before the cancel reached it is in neither list: it is
         done, and its final state says how. `meanwhile` runs once, as soon as the cancels are
@@ -416,9 +419,18 @@ class Execution:
             if meanwhile is not None:
                 meanwhile()
             return [], []
-        size = self._client.max_cancel_batch
-        batches = [targets[i : i + size] for i in range(0, len(targets), size)]
-        sending = {asyncio.ensure_future(self._client.cancel([o.order_id for o in batch])): batch for batch in batches}
+        sending: dict[asyncio.Future[list[CancelOutcome]], list[Order]]
+        if everything and self._client.cancels_by_product:
+            by_product: dict[str, list[Order]] = {}
+            for order in targets:
+                by_product.setdefault(order.product_id, []).append(order)
+            sending = {asyncio.ensure_future(self._client.cancel_product(p)): batch for p, batch in by_product.items()}
+        else:
+            size = self._client.max_cancel_batch
+            batches = [targets[i : i + size] for i in range(0, len(targets), size)]
+            sending = {
+                asyncio.ensure_future(self._client.cancel([o.order_id for o in batch])): batch for batch in batches
+            }
         # The requests leave first: marking two hundred orders PENDING_CANCEL, and telling each,
         # took a millisecond that a kill switch's cancels used to wait for. aiohttp writes a
         # request a couple of loop turns after it is made (a turn is microseconds here).

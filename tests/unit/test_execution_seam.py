@@ -36,6 +36,7 @@ class MemoryVenue:
     what the journal held when each order reached it."""
 
     max_cancel_batch = 2
+    cancels_by_product = False
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
@@ -48,6 +49,7 @@ class MemoryVenue:
         self.cancel_refused: dict[str, str] = {}
         self.cancel_failure: VenueError | None = None
         self.cancel_calls: list[list[str]] = []
+        self.product_cancels: list[str] = []
         self.edit_answer: EditOutcome | VenueError = EditOutcome(done=True)
         self.asking_fails = False
         self.journalled_at_send: list[bool] = []
@@ -95,6 +97,16 @@ class MemoryVenue:
             if order_id in self.cancel_refused:
                 outcomes.append(CancelOutcome(order_id, False, self.cancel_refused[order_id]))
             else:
+                self.set_state(order_id, "CANCELLED")
+                outcomes.append(CancelOutcome(order_id, True))
+        return outcomes
+
+    async def cancel_product(self, product_id: str) -> list[CancelOutcome]:
+        assert self.cancels_by_product, "asked to cancel a product on a venue that cannot"
+        self.product_cancels.append(product_id)
+        outcomes = []
+        for order_id, kept in self.kept.items():
+            if kept.product_id == product_id and kept.status == "OPEN":
                 self.set_state(order_id, "CANCELLED")
                 outcomes.append(CancelOutcome(order_id, True))
         return outcomes
@@ -221,6 +233,29 @@ async def test_cancels_go_in_batches_and_each_order_gets_its_own_answer(
         OrderStatus.CANCELLED,
         OrderStatus.OPEN,
     ]
+
+
+async def test_cancelling_everything_takes_a_call_per_product_where_the_venue_has_one(
+    execution: Execution, venue: MemoryVenue
+) -> None:
+    """The kill switch's cancel on a venue that cancels a product's open orders in one call (Binance's
+    DELETE openOrders): one call per product, each order its own answer; an order the venue no
+    longer had open (filled meanwhile) is not counted cancelled. Elsewhere, by id."""
+    eth = OrderRequest("ETH-USD", "buy", "limit", "1", price="10")
+    orders = [await execution.submit(BUY) for _ in range(3)] + [await execution.submit(eth)]
+    venue.set_state(orders[2].order_id, "FILLED")
+    cancelled, _ = await execution.cancel(orders, everything=True)
+    assert venue.product_cancels == [] and len(venue.cancel_calls) == 2  # by id: this venue cannot
+    venue.cancels_by_product = True
+    venue.cancel_calls.clear()
+    orders = [await execution.submit(BUY) for _ in range(3)] + [await execution.submit(eth)]
+    venue.set_state(orders[2].order_id, "FILLED")
+    cancelled, failed = await execution.cancel(orders, everything=True)
+    assert sorted(venue.product_cancels) == ["BTC-USD", "ETH-USD"] and venue.cancel_calls == []
+    assert sorted(o.order_id for o in cancelled) == sorted(orders[n].order_id for n in (0, 1, 3))
+    assert [(o, why) for o, why in failed] == [(orders[2], "no result from the venue")]
+    cancelled, _ = await execution.cancel([await execution.submit(BUY)])
+    assert len(venue.cancel_calls) == 1  # a cancel of chosen orders goes by id on every venue
 
 
 async def test_a_cancel_call_that_fails_leaves_its_orders_working_with_the_reason(

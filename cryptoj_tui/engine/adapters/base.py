@@ -162,6 +162,9 @@ class ExecutionClient(Protocol):
 
     max_cancel_batch: int
     """The most orders one `cancel` call takes (callers send several calls at once for more)."""
+    cancels_by_product: bool
+    """Whether the venue cancels every open order of a product in one call (`cancel_product`):
+    the kill switch then sends a call per product rather than one per order."""
 
     async def start(self) -> None:
         """Open connections (and sign what can be signed ahead)."""
@@ -177,6 +180,11 @@ class ExecutionClient(Protocol):
 
     async def cancel(self, order_ids: Sequence[str]) -> list[CancelOutcome]:
         """Cancel up to `max_cancel_batch` orders in one call."""
+        ...
+
+    async def cancel_product(self, product_id: str) -> list[CancelOutcome]:
+        """Cancel every open order of the key on one product (only where `cancels_by_product`);
+        an outcome for each order cancelled."""
         ...
 
     async def edit(self, order_id: str, request: OrderRequest) -> EditOutcome:

@@ -48,6 +48,7 @@ class BinanceExecutionClient:
     """
 
     max_cancel_batch = MAX_CANCEL_BATCH
+    cancels_by_product = True
 
     def __init__(self, rest: BinanceRest, products: Iterable[str] = ()) -> None:
         self.rest = rest
@@ -67,6 +68,11 @@ class BinanceExecutionClient:
         answer = await self.rest.call("GET", "/api/v3/exchangeInfo", signed=False)
         info: ExchangeInfo = _decode(answer, ExchangeInfo, "exchangeInfo")
         self._symbols = {s.symbol: s for s in info.symbols}
+        weight, orders = parsing.limits(info)  # the client-side limits are the venue's own
+        if weight is not None and weight > 0:
+            self.rest.gate.weight_limit = weight
+        if orders is not None and orders > 0:
+            self.rest.gate.order_limit = orders
         return info
 
     async def _symbol(self, symbol: str) -> SymbolInfo | None:
@@ -123,6 +129,19 @@ class BinanceExecutionClient:
         if len(order_ids) > MAX_CANCEL_BATCH:
             raise ValueError(f"a cancel takes at most {MAX_CANCEL_BATCH} ids, got {len(order_ids)}")
         return list(await asyncio.gather(*(self._cancel_one(i) for i in order_ids)))
+
+    async def cancel_product(self, product_id: str) -> list[CancelOutcome]:
+        symbol = parsing.symbol_of(product_id)
+        call = "DELETE /api/v3/openOrders"
+        try:
+            answer = await self.rest.call("DELETE", "/api/v3/openOrders", [("symbol", symbol)])
+        except BinanceRestError as exc:
+            if exc.binance_code == UNKNOWN_ORDER:  # nothing open on that symbol
+                return []
+            raise
+        return [
+            CancelOutcome(parsing.order_id(o.symbol, o.orderId), True) for o in _decode(answer, list[OrderAnswer], call)
+        ]
 
     async def edit(self, order_id: str, request: OrderRequest) -> EditOutcome:
         # Binance Spot amends only a smaller quantity in place (keepPriority); every edit the

@@ -101,8 +101,27 @@ class SymbolInfo(msgspec.Struct):
     filters: list[dict[str, object]] = []
 
 
+class RateLimit(msgspec.Struct):
+    rateLimitType: str
+    interval: str
+    intervalNum: int
+    limit: int
+
+
 class ExchangeInfo(msgspec.Struct):
     symbols: list[SymbolInfo]
+    rateLimits: list[RateLimit] = []
+
+
+def limits(info: ExchangeInfo) -> tuple[int | None, int | None]:
+    """(request weight a minute, new orders in ten seconds) as the venue states them, if it does."""
+    weight = orders = None
+    for entry in info.rateLimits:
+        if (entry.rateLimitType, entry.interval, entry.intervalNum) == ("REQUEST_WEIGHT", "MINUTE", 1):
+            weight = entry.limit
+        elif (entry.rateLimitType, entry.interval, entry.intervalNum) == ("ORDERS", "SECOND", 10):
+            orders = entry.limit
+    return weight, orders
 
 
 def symbol_of(product_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cryptoj_tui.engine.adapters.base import CancelOutcome, EditOutcome, Placement, VenueOrder
+from cryptoj_tui.engine.adapters.base import CancelOutcome, EditOutcome, Placement, VenueError, VenueOrder
 from cryptoj_tui.engine.adapters.coinbase import parsing
 from cryptoj_tui.engine.adapters.coinbase.rest import MAX_CANCEL_IDS, CoinbaseRest
 from cryptoj_tui.engine.orders import OrderRequest, VenueFill
@@ -16,6 +16,7 @@ class CoinbaseExecutionClient:
     """The engine's trading calls on one Coinbase key (see adapters/base.py ExecutionClient)."""
 
     max_cancel_batch = MAX_CANCEL_IDS
+    cancels_by_product = False
 
     def __init__(self, rest: CoinbaseRest) -> None:
         self.rest = rest
@@ -38,6 +39,10 @@ class CoinbaseExecutionClient:
 
     async def cancel(self, order_ids: Sequence[str]) -> list[CancelOutcome]:
         return parsing.cancel_outcomes(await self.rest.cancel_batch(order_ids))
+
+    async def cancel_product(self, product_id: str) -> list[CancelOutcome]:
+        # Advanced Trade cancels by order id only (batch_cancel): the engine never asks this.
+        raise VenueError("Coinbase Advanced Trade has no cancel-all call", call="cancel_product", status=404)
 
     async def edit(self, order_id: str, request: OrderRequest) -> EditOutcome:
         price = format(request.price, "f") if request.price is not None else ""
