@@ -486,7 +486,9 @@ class CryptojApp(App[None]):
         """The header's second part: the product, its connection, and fills not yet seen."""
         n = self.unread_fills
         unread = f" · {n} new fill{'s' if n > 1 else ''}" if n else ""
-        self.sub_title = f"{self.product_id} · {self._connection_state}{unread}"
+        symbol = self.engine_config.venue_symbol(self.product_id)
+        named = self.product_id if symbol == self.product_id else f"{self.product_id} ({symbol} at the venue)"
+        self.sub_title = f"{named} · {self._connection_state}{unread}"
 
     def _showing(self, screen: Screen[Any]) -> bool:
         # Not `self.screen`: that raises once the stack is empty (timers can fire while exiting).

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine.adapters.base import MarketDataFeed
-from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
+from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed, symbol_of
 from cryptoj_tui.engine.adapters.binance.venue import load_key as load_binance_key
 from cryptoj_tui.engine.adapters.coinbase.auth import load_key
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed
@@ -142,6 +142,10 @@ class EngineConfig:
             day_time.fromisoformat(self.daily_reset_utc)
         except ValueError:
             raise ValueError(f"daily_reset_utc must be HH:MM, got {self.daily_reset_utc!r}") from None
+
+    def venue_symbol(self, product_id: str) -> str:
+        """What the venue calls a product: Binance's symbol (BTC-USDT is BTCUSDT), Coinbase's id."""
+        return symbol_of(product_id) if self.venue == "binance" else product_id
 
     def trading_config(self) -> TradingConfig | None:
         """How to trade, or None without an API key (KeyFileError says what is wrong with one).

@@ -380,6 +380,9 @@ async def test_the_engines_depth_feed_keeps_the_venues_book_exactly() -> None:
             await wait_for_exact_book(engine, venue, "BTC-USD")
             assert book_matches(engine, venue, "BTC-USD")
             assert engine.metrics.gaps == 0
+            # The public tape: the venue's own last trade, maker side and all.
+            last = engine.tape("BTC-USD").last
+            assert last is not None and last.price == venue.tapes["BTC-USD"].last
 
 
 async def test_market_streams_subscribe_list_and_refuse_unknown_ones(binance_venue: PaperVenue) -> None:

@@ -47,6 +47,35 @@ class DepthSnapshot(msgspec.Struct, frozen=True):
     asks: list[PriceLevel]
 
 
+class TradeEvent(msgspec.Struct, frozen=True):
+    """A `trade` event of the `<symbol>@trade` stream (`m`: the buyer was the maker)."""
+
+    e: Literal["trade"]
+    s: str
+    t: int
+    p: Decimal
+    q: Decimal
+    T: int
+    m: bool
+
+
+class CombinedTrade(msgspec.Struct, frozen=True):
+    stream: str
+    data: TradeEvent
+
+
+_trade = msgspec.json.Decoder(TradeEvent)
+_combined_trade = msgspec.json.Decoder(CombinedTrade)
+
+
+def decode_trade(raw: bytes | str) -> TradeEvent:
+    """A trade event, bare or in a combined-stream envelope; msgspec.DecodeError otherwise."""
+    try:
+        return _combined_trade.decode(raw).data
+    except msgspec.DecodeError:
+        return _trade.decode(raw)
+
+
 _diff = msgspec.json.Decoder(DepthDiff)
 _combined = msgspec.json.Decoder(CombinedDiff)
 _snapshot = msgspec.json.Decoder(DepthSnapshot)

@@ -18,12 +18,20 @@ import aiohttp
 import msgspec
 
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
-from cryptoj_tui.engine.adapters.binance.depth import BookStep, DepthSync, SyncState, decode_diff, decode_snapshot
+from cryptoj_tui.engine.adapters.binance.depth import (
+    BookStep,
+    DepthSync,
+    SyncState,
+    TradeEvent,
+    decode_diff,
+    decode_snapshot,
+    decode_trade,
+)
 from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff, FrameTap, RestTap, WebSocketConnection
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.events import FeedError
 from cryptoj_tui.engine.market_data import MarketData
-from cryptoj_tui.engine.model import ConnectionState, excerpt
+from cryptoj_tui.engine.model import ConnectionState, PublicTrade, amount_problem, excerpt
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,11 @@ class _Envelope(msgspec.Struct):
     data: dict[str, object] = {}
     result: object = None
     id: int | None = None
+
+
+def _streams(symbol: str) -> tuple[str, str]:
+    """What a product is subscribed to: its depth diffs and its public trades."""
+    return f"{symbol.lower()}@depth@100ms", f"{symbol.lower()}@trade"
 
 
 def symbol_of(product_id: str) -> str:
@@ -114,13 +127,13 @@ class BinanceDepthFeed(ConnectedFeed):
         for symbol in symbols:
             del self._syncs[symbol], self._products[symbol]
         if symbols and self._connection.state is ConnectionState.CONNECTED:
-            params = [f"{symbol.lower()}@depth@100ms" for symbol in symbols]
+            params = [stream for symbol in symbols for stream in _streams(symbol)]
             message = json.dumps({"method": "UNSUBSCRIBE", "params": params, "id": next(self._ids)})
             with contextlib.suppress(ConnectionError):
                 await self._connection.send(message)
 
     async def _subscribe(self, symbols: list[str], send: Callable[[str], Awaitable[None]]) -> None:
-        params = [f"{symbol.lower()}@depth@100ms" for symbol in symbols]
+        params = [stream for symbol in symbols for stream in _streams(symbol)]
         await send(json.dumps({"method": "SUBSCRIBE", "params": params, "id": next(self._ids)}))
         for symbol in symbols:
             self._resync(symbol, "")
@@ -144,7 +157,15 @@ class BinanceDepthFeed(ConnectedFeed):
         self._run(diff.s, steps)
 
     def _on_other(self, raw: str | bytes, problem: Exception) -> None:
-        """Subscription acks and other streams are fine; anything else is a bad frame."""
+        """Trades go to the tape; subscription acks and other streams are fine; anything else
+        is a bad frame."""
+        try:
+            trade = decode_trade(raw)
+        except msgspec.DecodeError:
+            trade = None
+        if trade is not None:
+            self._on_trade(trade)
+            return
         try:
             envelope = self._envelope.decode(raw)
         except msgspec.DecodeError:
@@ -157,6 +178,18 @@ class BinanceDepthFeed(ConnectedFeed):
             return
         self.metrics.decode_errors += 1
         self._bus.publish(FeedError(where=self.url, message=f"bad depth frame: {problem} in {excerpt(raw)!r}"))
+
+    def _on_trade(self, trade: TradeEvent) -> None:
+        product_id = self._products.get(trade.s)
+        if product_id is None:
+            return
+        problem = amount_problem("price", trade.p) or amount_problem("size", trade.q, "size")
+        if problem is not None:
+            self._bus.publish(FeedError(where=f"{self.url} trade", message=f"{trade.s} trade {trade.t}: {problem}"))
+            return
+        maker_side = "BUY" if trade.m else "SELL"  # PublicTrade.side is the resting order's side
+        public = PublicTrade(trade_id=str(trade.t), price=trade.p, size=trade.q, side=maker_side, time=trade.T / 1000)
+        self._market_data.on_trades(product_id, [public])
 
     def _run(self, symbol: str, steps: list[BookStep]) -> None:
         product_id = self._products[symbol]
