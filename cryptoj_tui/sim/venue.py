@@ -238,15 +238,19 @@ class PaperVenue:
         """Run a fault (drop, restart) in the background; stop() cancels it if still running."""
         self._fault_task = asyncio.get_running_loop().create_task(fault)
 
+    async def drop_connections(self) -> None:
+        """Fault: cut every WebSocket of every protocol without a close handshake."""
+        await self.feed.drop_all()
+        if self.binance is not None:
+            await self.binance.drop_all()
+
     async def restart(self, down_for: float = 0.0) -> None:
         """Fault: cut every connection, stop listening for `down_for` seconds, listen again.
 
         Accounts, orders and books survive, as they do when a real venue fails over.
         """
         assert self._runner is not None and self._site is not None
-        await self.feed.drop_all()
-        if self.binance is not None:
-            await self.binance.drop_all()
+        await self.drop_connections()
         await self._site.stop()
         await asyncio.sleep(down_for)
         self._site = web.TCPSite(self._runner, self.config.host, self.port, ssl_context=self._ssl)
@@ -600,14 +604,18 @@ class ControlApi:
             faults.reject_orders(str(body["reason"]), count)
         elif name == "skip_sequence":
             venue.feed.skip_sequence(count)
+            if venue.binance is not None:
+                venue.binance.skip_updates(count)
         elif name == "stall":
             faults.stall_ws(float(body["seconds"]), time.monotonic())
         elif name == "malformed":
             venue.feed.send_malformed()
+            if venue.binance is not None:
+                venue.binance.send_malformed()
         elif name == "oversized":
             venue.feed.send_oversized(int(body["bytes"]))
         elif name == "drop":
-            venue.start_fault(venue.feed.drop_all())
+            venue.start_fault(venue.drop_connections())
         elif name == "restart":
             seconds = float(body.get("seconds", 0.5))
             venue.start_fault(venue.restart(seconds))

@@ -30,9 +30,7 @@ def owner(engine: Engine) -> str:
 
 async def drop_connections(venue: PaperVenue) -> None:
     """Fault: cut every WebSocket of both protocols without a close handshake."""
-    await venue.feed.drop_all()
-    if venue.binance is not None:
-        await venue.binance.drop_all()
+    await venue.drop_connections()
 
 
 def best(engine: Engine, product_id: str = "BTC-USD") -> tuple[D, D]:

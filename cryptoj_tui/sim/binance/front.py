@@ -363,6 +363,19 @@ class BinanceFront:
             return {}
         raise BinanceApiError(400, -1000, f"Unsupported method {method[:40]!r}.")
 
+    def skip_updates(self, count: int) -> None:
+        """Fault: each book's next depthUpdate starts `count` update ids past where it should (as
+        if that many diffs were lost on the way)."""
+        if count < 1:
+            raise ValueError("skip at least 1 update id")
+        for product_id in self._update_ids:
+            self._update_ids[product_id] += count
+
+    def send_malformed(self, text: str = '{"e":"depthUpdate","E":') -> None:
+        """Fault: a frame that is not JSON to every market stream connection."""
+        for session in self._market:
+            session.send_raw(text)
+
     async def drop_all(self) -> None:
         """Fault: cut every Binance connection without a close handshake."""
         for session in [*self._market, *self._api_sessions]:

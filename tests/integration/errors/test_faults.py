@@ -13,13 +13,26 @@ import pytest
 from cryptoj_tui.engine import ConnectionState, Engine, EngineConfig
 from cryptoj_tui.engine.events import ConnectionStatus, FeedError, SequenceGap
 from cryptoj_tui.sim.venue import PaperVenue, VenueConfig
-from tests.conftest import book_matches, next_event, wait_for_exact_book
+from tests.conftest import BOTH_VENUES, VENUES, book_matches, next_event, wait_for_exact_book
 
 
 @pytest.fixture
-async def live(venue: PaperVenue) -> AsyncIterator[Engine]:
-    """An engine with a live BTC-USD book on `venue`, quick to call a silent feed dead."""
-    async with Engine(EngineConfig(ws_url=venue.ws_url, stale_after=0.5)) as engine:
+async def venue() -> AsyncIterator[PaperVenue]:
+    """A lively paper venue speaking both protocols."""
+    async with PaperVenue(VenueConfig(seed=7, step_interval=0.01, warmup_steps=100, protocols=VENUES)) as paper:
+        yield paper
+
+
+@pytest.fixture
+async def live(venue: PaperVenue, venue_protocol: str) -> AsyncIterator[Engine]:
+    """An engine with a live BTC-USD book on `venue` in `venue_protocol`, quick to call a silent
+    feed dead."""
+    config = EngineConfig(ws_url=venue.ws_url, stale_after=0.5)
+    if venue_protocol == "binance":
+        config = EngineConfig(
+            ws_url=f"{venue.ws_url}/stream", venue="binance", rest_url=venue.rest_url, stale_after=0.5
+        )
+    async with Engine(config) as engine:
         await engine.subscribe("BTC-USD")
         await engine.wait_for_book("BTC-USD")
         yield engine
@@ -29,18 +42,30 @@ def reconnected(event: object) -> bool:
     return isinstance(event, ConnectionStatus) and event.state is ConnectionState.CONNECTED
 
 
+@BOTH_VENUES
 async def test_dropped_connection(venue: PaperVenue, live: Engine) -> None:
     """Scenario: the venue cuts the TCP connection without a close frame."""
     events = live.events()
-    await venue.feed.drop_all()
+    await venue.drop_connections()
     await next_event(events, reconnected)
     await wait_for_exact_book(live, venue, "BTC-USD")
     assert live.metrics.connects == 2
 
 
-async def test_skipped_sequence_numbers(venue: PaperVenue, live: Engine) -> None:
-    """Scenario: frames go missing (the sequence jumps); the engine must not trust its book."""
+@BOTH_VENUES
+async def test_skipped_sequence_numbers(venue: PaperVenue, live: Engine, venue_protocol: str) -> None:
+    """Scenario: frames go missing (the sequence jumps); the engine must not trust its book.
+    Coinbase numbers its frames per connection: a reconnect. Binance numbers each book's
+    updates: that book is rebuilt from a new snapshot, on the same connection."""
     events = live.events()
+    if venue_protocol == "binance":
+        assert venue.binance is not None
+        venue.binance.skip_updates(3)
+        error = await next_event(events, lambda e: isinstance(e, FeedError) and "resync" in e.message)
+        assert error.where == "book BTC-USD"  # type: ignore[attr-defined]
+        await wait_for_exact_book(live, venue, "BTC-USD")
+        assert live.metrics.gaps >= 1 and live.metrics.connects == 1
+        return
     venue.feed.skip_sequence(3)
     gap = await next_event(events, lambda e: isinstance(e, SequenceGap))
     assert gap.received - gap.expected == 3  # type: ignore[attr-defined]
@@ -48,6 +73,7 @@ async def test_skipped_sequence_numbers(venue: PaperVenue, live: Engine) -> None
     await wait_for_exact_book(live, venue, "BTC-USD")
 
 
+@BOTH_VENUES
 async def test_stalled_feed(venue: PaperVenue, live: Engine) -> None:
     """Scenario: the connection stays open but nothing arrives for longer than stale_after."""
     events = live.events()
@@ -59,16 +85,22 @@ async def test_stalled_feed(venue: PaperVenue, live: Engine) -> None:
     await wait_for_exact_book(live, venue, "BTC-USD")
 
 
-async def test_malformed_frame(venue: PaperVenue, live: Engine) -> None:
+@BOTH_VENUES
+async def test_malformed_frame(venue: PaperVenue, live: Engine, venue_protocol: str) -> None:
     """Scenario: a frame that is not JSON; counted and reported, the next frame's number decides."""
     events = live.events()
-    venue.feed.send_malformed()
+    if venue_protocol == "binance":
+        assert venue.binance is not None
+        venue.binance.send_malformed()
+    else:
+        venue.feed.send_malformed()
     error = await next_event(events, lambda e: isinstance(e, FeedError))
     assert "truncated" in error.message  # type: ignore[attr-defined]
     await wait_for_exact_book(live, venue, "BTC-USD")
     assert live.metrics.decode_errors == 1 and live.metrics.gaps == 0 and live.metrics.connects == 1
 
 
+@BOTH_VENUES
 async def test_venue_restart(venue: PaperVenue, live: Engine) -> None:
     """Scenario: the venue goes down for a moment and comes back on the same port."""
     events = live.events()
