@@ -62,6 +62,7 @@ COMPONENTS = (
             "engine/adapters/coinbase/rest.py",
             "engine/adapters/coinbase/user_feed.py",
             "engine/adapters/coinbase/parsing.py",
+            "engine/adapters/coinbase/answers.py",
             "engine/adapters/coinbase/execution_client.py",
             "engine/adapters/coinbase/venue.py",
             "engine/adapters/binance/rest.py",

@@ -13,6 +13,7 @@ from cryptoj_tui.engine.adapters.coinbase.parsing import (
     order_update,
     request_from_order,
 )
+from cryptoj_tui.engine.adapters.coinbase.stream import UserOrder
 from cryptoj_tui.engine.orders import OrderRequest
 
 
@@ -93,13 +94,6 @@ def test_venue_json_in_both_shapes() -> None:
         }
     )
     stream = order_update(
-        {
-            "order_id": "v",
-            "status": "OPEN",
-            "cumulative_quantity": "1",
-            "avg_price": "10",
-            "filled_value": "",
-            "total_fees": "",
-        }
+        UserOrder(order_id="v", status="OPEN", cumulative_quantity="1", avg_price="10", filled_value="", total_fees="")
     )
     assert rest.filled_value == stream.filled_value == D("10") and stream.total_fees == 0

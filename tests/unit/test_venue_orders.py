@@ -142,7 +142,10 @@ def test_a_venue_order_without_an_id_is_reported_by_the_missing_field(execution:
     del data["order_id"]
     assert execution.take_in_venue_order(read_venue_order(data)) is None
     (report,) = drain(events)
-    assert report.detail == "open at the venue, unknown here, cannot be tracked: no 'order_id' field"
+    assert (
+        report.detail
+        == "open at the venue, unknown here, cannot be tracked: order: Object missing required field `order_id`"
+    )
 
 
 def test_a_venue_order_the_journal_will_not_write_is_reported_not_tracked(execution: Execution) -> None:

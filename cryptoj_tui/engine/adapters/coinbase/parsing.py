@@ -12,6 +12,20 @@ from decimal import Decimal
 from typing import Any
 
 from cryptoj_tui.engine.adapters.base import CancelOutcome, EditOutcome, Placement, VenueOrder
+from cryptoj_tui.engine.adapters.coinbase import answers
+from cryptoj_tui.engine.adapters.coinbase.answers import (
+    Account,
+    CancelResult,
+    CreateOrderAnswer,
+    EditAnswer,
+    EditError,
+    FillEntry,
+    Number,
+    OrderState,
+    OrderTerms,
+    Product,
+)
+from cryptoj_tui.engine.adapters.coinbase.stream import UserOrder
 from cryptoj_tui.engine.model import clip
 from cryptoj_tui.engine.orders import (
     MAX_INTEGER_DIGITS,
@@ -100,21 +114,23 @@ def attached_configuration(request: OrderRequest) -> dict[str, Any] | None:
     }
 
 
-def request_from_order(data: dict[str, Any]) -> OrderRequest:
+def request_from_order(data: object) -> OrderRequest:
     """The request behind a venue order object (its product, side and `order_configuration`).
 
     OrderError names what cannot be read, or a configuration this engine does not trade
     (a market order sized in quote currency, a type it does not know).
     """
+    where = data.get("order_id", "?") if isinstance(data, dict) else "?"
     try:
-        ((name, fields),) = dict(data["order_configuration"]).items()
-        product_id, side = str(data["product_id"]), str(data["side"])
+        terms = answers.read(data, OrderTerms, "order")
+        ((name, fields),) = terms.order_configuration.items()
+        product_id, side = terms.product_id, terms.side
         size = fields.get("base_size")
         if size is None:
             raise OrderError(f"a {name} order without a base_size (sized in quote currency)")
         price = fields.get("limit_price")
         post_only = fields.get("post_only") in (True, "true")
-        attached = dict(data.get("attached_order_configuration") or {}).get("trigger_bracket_gtc") or {}
+        attached = (terms.attached_order_configuration or {}).get("trigger_bracket_gtc") or {}
         take_profit, stop_loss = attached.get("limit_price"), attached.get("stop_trigger_price")
         parse = OrderRequest.parse
         match name:
@@ -146,28 +162,42 @@ def request_from_order(data: dict[str, Any]) -> OrderRequest:
     except OrderError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise OrderError(f"venue order {data.get('order_id', '?')}: unreadable order configuration ({exc!r})") from None
+        raise OrderError(f"venue order {where}: unreadable order configuration ({exc!r})") from None
 
 
 # -- orders --------------------------------------------------------------------------------
 
 
-def order_update(data: dict[str, Any]) -> VenueOrderUpdate:
-    """From a REST order object or a user-channel order (KeyError/ValueError if malformed,
-    a number that is not one, or is negative, infinite or 10^15 and over included)."""
-    filled = venue_number("filled size", data.get("filled_size", data.get("cumulative_quantity", "0")))
-    value = data.get("filled_value")
+def order_update(data: object) -> VenueOrderUpdate:
+    """From a REST order object (decoded JSON, or its OrderState) or a user-channel order.
+    ValueError names what is wrong: a field missing or of the wrong type, or a number that is
+    not one, or is negative, infinite or 10^15 and over."""
+    filled_text: Number
+    average: Number
+    value: Number | Decimal
+    if isinstance(data, UserOrder):
+        filled_text, average, value = data.cumulative_quantity, data.avg_price, data.filled_value
+        state = OrderState(
+            order_id=data.order_id,
+            client_order_id=data.client_order_id,
+            status=data.status,
+            total_fees=data.total_fees,
+            reject_reason=data.reject_reason,
+        )
+    else:
+        state = data if isinstance(data, OrderState) else answers.read(data, OrderState, "order")
+        filled_text, average, value = state.filled_size, state.average_filled_price, state.filled_value
+    filled = venue_number("filled size", filled_text)
     if value in (None, ""):
-        price = venue_number("average price", data.get("average_filled_price", data.get("avg_price", "0")))
-        value = filled * price
+        value = filled * venue_number("average price", average)
     return VenueOrderUpdate(
-        order_id=str(data["order_id"]),
-        client_order_id=str(data.get("client_order_id", "")),
-        status=str(data["status"]),
+        order_id=state.order_id,
+        client_order_id=state.client_order_id,
+        status=state.status,
         filled_size=filled,
         filled_value=venue_number("filled value", value, limit=2 * MAX_INTEGER_DIGITS),
-        total_fees=venue_number("total fees", data.get("total_fees", "0"), signed=True),
-        reject_reason=clip(str(data.get("reject_reason", "") or "")),
+        total_fees=venue_number("total fees", state.total_fees, signed=True),
+        reject_reason=clip(state.reject_reason or ""),
     )
 
 
@@ -192,7 +222,7 @@ def venue_order(data: object) -> VenueOrder:
     request: OrderRequest | None = None
     try:
         update = order_update(data)
-    except (KeyError, ValueError, ArithmeticError, TypeError, AttributeError) as exc:
+    except (ValueError, ArithmeticError) as exc:
         update_problem = problem(exc)
     try:
         request = request_from_order(data)
@@ -217,18 +247,17 @@ def venue_order(data: object) -> VenueOrder:
 def placement(answer: object) -> Placement:
     """A create-order answer: the order id it acknowledges, the venue's reason for refusing it,
     or, for an answer Coinbase does not give, what it was (the venue may still have acted)."""
-    if isinstance(answer, dict) and isinstance(answer.get("success"), bool):
-        if answer["success"]:
-            response = answer.get("success_response")
-            order_id = response.get("order_id") if isinstance(response, dict) else None
-            if isinstance(order_id, str) and order_id:
-                return Placement(order_id=order_id)
-        else:
-            error = answer.get("error_response")
-            error = error if isinstance(error, dict) else {}
-            reason = clip(str(error.get("message") or answer.get("failure_reason") or "rejected"))
-            code = clip(str(error.get("error") or answer.get("failure_reason") or ""), 60)
-            return Placement(refusal=f"{code}: {reason}" if code and code != reason else reason)
+    try:
+        created = answers.read(answer, CreateOrderAnswer, "create order answer")
+    except ValueError:
+        created = None
+    if created is not None and created.success and created.success_response and created.success_response.order_id:
+        return Placement(order_id=created.success_response.order_id)
+    if created is not None and not created.success:
+        error = created.error_of()
+        reason = clip(error.message or created.failure_reason or "rejected")
+        code = clip(error.error or created.failure_reason, 60)
+        return Placement(refusal=f"{code}: {reason}" if code and code != reason else reason)
     return Placement(unreadable=f"an answer that is not Coinbase's: {clip(repr(answer), 80)}")
 
 
@@ -236,35 +265,39 @@ def cancel_outcomes(results: object) -> list[CancelOutcome]:
     """A batch_cancel answer's `results`, one per order it names (others are left out: the
     caller counts an order without a result as not cancelled)."""
     outcomes = []
-    for result in results if isinstance(results, list) else []:
-        if not isinstance(result, dict):
+    for entry in results if isinstance(results, list) else []:
+        try:
+            result = answers.read(entry, CancelResult, "cancel result")
+        except ValueError:
             continue
-        cancelled = bool(result.get("success"))
-        reason = "" if cancelled else clip(str(result.get("failure_reason", "refused")))
-        outcomes.append(CancelOutcome(str(result.get("order_id")), cancelled, reason))
+        reason = "" if result.success else clip(result.failure_reason or "refused")
+        outcomes.append(CancelOutcome(result.order_id, result.success, reason))
     return outcomes
 
 
 def edit_outcome(answer: object) -> EditOutcome:
     """An edit answer: done (an edit asking for what already is counts: a retried edit), or
     refused with the venue's reason, and whether that reason means no edit can be made."""
-    answer = answer if isinstance(answer, dict) else {}
-    errors = answer.get("errors") or []
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    reason = clip(str(first.get("edit_failure_reason") or first.get("preview_failure_reason") or ""), 80)
-    if answer.get("success") or reason == EDIT_ALREADY_DONE:
+    try:
+        edit = answers.read(answer, EditAnswer, "edit answer")
+    except ValueError:
+        edit = EditAnswer()
+    first = edit.errors[0] if edit.errors else EditError()
+    reason = clip(first.edit_failure_reason or first.preview_failure_reason, 80)
+    if edit.success or reason == EDIT_ALREADY_DONE:
         return EditOutcome(done=True)
     return EditOutcome(done=False, reason=reason, unsupported=reason in EDIT_UNSUPPORTED)
 
 
-def venue_fill(data: dict[str, Any]) -> VenueFill:
-    """From a `/orders/historical/fills` entry (KeyError/ArithmeticError if malformed)."""
+def venue_fill(data: object) -> VenueFill:
+    """From a `/orders/historical/fills` entry (ValueError names what is wrong)."""
+    entry = answers.read(data, FillEntry, "fill")
     return VenueFill(
-        trade_id=str(data["trade_id"]),
-        price=Decimal(str(data["price"])),
-        size=Decimal(str(data["size"])),
-        fee=Decimal(str(data.get("commission") or "0")),
-        liquidity=str(data.get("liquidity_indicator") or "").upper(),
+        trade_id=entry.trade_id,
+        price=venue_number("price", entry.price),
+        size=venue_number("size", entry.size),
+        fee=venue_number("commission", entry.commission, signed=True),
+        liquidity=(entry.liquidity_indicator or "").upper(),
     )
 
 
@@ -274,25 +307,27 @@ def venue_fills(entries: list[Any]) -> tuple[list[VenueFill], list[str]]:
     for data in entries:
         try:
             fills.append(venue_fill(data))
-        except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
-            problems.append(repr(exc))
+        except (ValueError, ArithmeticError) as exc:
+            problems.append(str(exc))
     return fills, problems
 
 
 def balances(accounts: list[Any]) -> tuple[list[Balance], list[str]]:
     """The `/accounts` answer read, and a line for each account that cannot be."""
     read, problems = [], []
-    for account in accounts:
+    for data in accounts:
         try:
+            account = answers.read(data, Account, "account")
             read.append(
                 Balance(
-                    str(account["currency"]),
-                    Decimal(str(account["available_balance"]["value"])),
-                    Decimal(str(account["hold"]["value"])),
+                    account.currency,
+                    venue_number("available balance", account.available_balance.value),
+                    venue_number("hold", account.hold.value),
                 )
             )
-        except (KeyError, TypeError, ArithmeticError, ValueError) as exc:
-            problems.append(f"account {account.get('currency', '?') if isinstance(account, dict) else '?'}: {exc!r}")
+        except (ValueError, ArithmeticError) as exc:
+            name = data.get("currency", "?") if isinstance(data, dict) else "?"
+            problems.append(f"account {name}: {exc}")
     return read, problems
 
 
@@ -300,15 +335,19 @@ def product_rules(products: list[Any]) -> tuple[dict[str, ProductRules], list[st
     """The `/products` answer's increments and size bounds, and a line for each product that
     cannot be read."""
     rules, problems = {}, []
-    for product in products:
+    for data in products:
         try:
-            rules[str(product["product_id"])] = ProductRules(
-                price_increment=Decimal(str(product.get("price_increment") or product["quote_increment"])),
-                base_increment=Decimal(str(product["base_increment"])),
-                base_min_size=Decimal(str(product["base_min_size"])),
-                base_max_size=Decimal(str(product["base_max_size"])),
+            product = answers.read(data, Product, "product")
+            increment = (
+                product.price_increment if product.price_increment not in (None, "") else product.quote_increment
             )
-        except (KeyError, ArithmeticError, ValueError, TypeError, AttributeError) as exc:
-            name = product.get("product_id") if isinstance(product, dict) else None
+            rules[product.product_id] = ProductRules(
+                price_increment=venue_number("price_increment", increment),
+                base_increment=venue_number("base_increment", product.base_increment),
+                base_min_size=venue_number("base_min_size", product.base_min_size),
+                base_max_size=venue_number("base_max_size", product.base_max_size),
+            )
+        except (ValueError, ArithmeticError) as exc:
+            name = data.get("product_id") if isinstance(data, dict) else None
             problems.append(f"product {name}: bad {exc}")
     return rules, problems

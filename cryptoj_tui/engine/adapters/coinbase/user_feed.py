@@ -13,8 +13,6 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-import msgspec
-
 from cryptoj_tui.engine.adapters.base import ConnectionOwner
 from cryptoj_tui.engine.adapters.coinbase.auth import JwtSigner
 from cryptoj_tui.engine.adapters.coinbase.market_feed import HEARTBEATS, subscribe_message
@@ -122,7 +120,7 @@ class CoinbaseUserFeed(ConnectionOwner):
         for event in frame.events:
             for order in event.orders:
                 try:
-                    update = order_update(msgspec.structs.asdict(order))
+                    update = order_update(order)
                 except (ArithmeticError, ValueError) as exc:
                     self._bus.publish(
                         FeedError(where=f"{self.url} user order {order.order_id}", message=f"bad number: {exc}")
