@@ -47,7 +47,12 @@ class OrderType(enum.StrEnum):
     IOC = "ioc"
     """sor_limit_ioc: fill what is possible at once, cancel the rest."""
     STOP_LIMIT = "stop_limit"
-    """stop_limit_stop_limit_gtc: a limit order that wakes when the market reaches `stop_price`."""
+    """stop_limit_stop_limit_gtc: a limit order that wakes when the market reaches `stop_price`
+    against it (a buy's stop above the market, a sell's below: a stop-loss, a breakout)."""
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+    """The other direction: a limit order that wakes when the market reaches `stop_price` in its
+    favour (a buy's stop below the market, a sell's above). Coinbase's stop-limit with the
+    opposite stop_direction; Binance's TAKE_PROFIT_LIMIT."""
     BRACKET = "bracket"
     """trigger_bracket_gtc: a take-profit at `price` and a stop at `stop_price`, one cancelling
     the other (the venue's own OCO). Placed on its own, or by the venue when an entry carrying
@@ -55,6 +60,8 @@ class OrderType(enum.StrEnum):
 
 
 ATTACHABLE = frozenset({OrderType.LIMIT, OrderType.MARKET})
+STOPPED_TYPES = frozenset({OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT, OrderType.BRACKET})
+"""Orders with a stop price."""
 """Entries a bracket can be attached to (Coinbase's attached_order_configuration)."""
 
 
@@ -204,12 +211,14 @@ class OrderRequest:
             if self.price is None:
                 raise OrderError(f"a {self.type} order needs a limit price")
             set_(self, "price", _decimal("price", self.price))
-        if self.type in (OrderType.STOP_LIMIT, OrderType.BRACKET):
+        if self.type in STOPPED_TYPES:
             if self.stop_price is None:
                 raise OrderError(f"a {self.type} order needs a stop price")
             set_(self, "stop_price", _decimal("stop price", self.stop_price))
         elif self.stop_price is not None:
-            raise OrderError(f"only stop_limit and bracket orders take a stop price, not {self.type}")
+            raise OrderError(
+                f"only stop_limit, take_profit_limit and bracket orders take a stop price, not {self.type}"
+            )
         if self.type is OrderType.BRACKET:
             assert self.price is not None and self.stop_price is not None
             problem = bracket_problem(self.side, self.price, self.stop_price)

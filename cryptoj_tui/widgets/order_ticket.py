@@ -49,11 +49,12 @@ TYPES: list[tuple[str, str]] = [
     ("ioc", "IOC limit"),
     ("fok", "FOK limit"),
     ("stop_limit", "stop-limit"),
+    ("take_profit_limit", "take-profit limit"),
     ("bracket", "bracket (take-profit + stop)"),
 ]
 BRACKETABLE = frozenset({"limit", "post_only", "market"})
 """Ticket types an entry's bracket (take-profit and stop-loss fields) can ride on."""
-STOPPED = frozenset({"stop_limit", "bracket"})
+STOPPED = frozenset({"stop_limit", "take_profit_limit", "bracket"})
 """Ticket types with a stop price."""
 QUICK_SIZES = {"f1": "0.001", "f2": "0.01", "f3": "0.1", "f4": "1"}
 SENDING_NOTICE_AFTER = 0.05
@@ -132,7 +133,7 @@ class MarketQuote:
         """Whether `request` would trade at once against resting orders (take liquidity)."""
         if request.type is OrderType.MARKET:
             return True
-        if request.price is None or request.type is OrderType.STOP_LIMIT:
+        if request.price is None or request.type in (OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
             return False  # a stop-limit rests until its stop; what it does then is not known now
         if request.side is OrderSide.BUY:
             return self.best_ask is not None and request.price >= self.best_ask

@@ -37,6 +37,17 @@ def request(kind: OrderType, **fields: object) -> OrderRequest:
             {"stop_price": "101"},
             {"type": "STOP_LOSS_LIMIT", "timeInForce": "GTC", "quantity": "0.25", "price": "100.5", "stopPrice": "101"},
         ),
+        (
+            OrderType.TAKE_PROFIT_LIMIT,
+            {"stop_price": "99"},
+            {
+                "type": "TAKE_PROFIT_LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.25",
+                "price": "100.5",
+                "stopPrice": "99",
+            },
+        ),
     ],
 )
 def test_each_order_type_becomes_binance_parameters_and_reads_back(

@@ -23,6 +23,18 @@ def request(**overrides: object) -> OrderRequest:
     return OrderRequest(**fields)
 
 
+def test_a_take_profit_limit_is_a_stop_limit_the_other_way_round() -> None:
+    for side, direction in (("buy", "STOP_DIRECTION_STOP_DOWN"), ("sell", "STOP_DIRECTION_STOP_UP")):
+        take_profit = request(type="take_profit_limit", side=side, stop_price="99")
+        configuration = order_configuration(take_profit)
+        assert configuration["stop_limit_stop_limit_gtc"]["stop_direction"] == direction
+        venue = {"order_id": "v", "product_id": "BTC-USD", "side": side.upper(), "order_configuration": configuration}
+        assert request_from_order(venue) == take_profit
+        stop = request(type="stop_limit", side=side, stop_price="99")
+        venue["order_configuration"] = order_configuration(stop)
+        assert request_from_order(venue) == stop
+
+
 @pytest.mark.parametrize(
     ("overrides", "configuration"),
     [

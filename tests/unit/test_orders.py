@@ -28,7 +28,7 @@ def update(status: str, filled: str = "0", value: str = "0", fees: str = "0") ->
         ({"type": "market"}, "a market order takes no price"),
         ({"price": None}, "a limit order needs a limit price"),
         ({"type": "stop_limit"}, "a stop_limit order needs a stop price"),
-        ({"stop_price": "1"}, "only stop_limit and bracket orders take a stop price"),
+        ({"stop_price": "1"}, "only stop_limit, take_profit_limit and bracket orders take a stop price"),
         ({"type": "bracket", "stop_price": "90"}, "a buy bracket's stop 90 must be above its take-profit 100"),
         ({"type": "bracket", "side": "sell", "stop_price": "101"}, "a sell bracket's stop 101 must be below"),
         ({"type": "bracket"}, "a bracket order needs a stop price"),

@@ -105,6 +105,25 @@ async def test_a_stop_limit_triggers_and_fills(trader: Engine, quiet_venue: Pape
 
 
 @BOTH_VENUES
+async def test_a_take_profit_limit_waits_for_the_price_to_come_to_it(trader: Engine, quiet_venue: PaperVenue) -> None:
+    """Scenario: a take-profit buy with its stop under the last trade rests untriggered; another
+    trader sells the price down through the stop; it wakes and buys (Coinbase's stop-limit with
+    the stop below, Binance's TAKE_PROFIT_LIMIT)."""
+    last = quiet_venue.tapes["BTC-USD"].last
+    assert last is not None
+    stop = (last - 5).quantize(D("0.01"))
+    _, ask = best(trader)
+    order = await trader.place("BTC-USD", "buy", "take_profit_limit", "0.01", price=ask + 50, stop_price=stop)
+    await trader.wait_for(order, "OPEN")
+    assert venue_order(quiet_venue, order.order_id).stop_price == stop and order.filled_size == 0
+    bids, _ = quiet_venue.book_levels("BTC-USD")
+    through = sum(size for price, size in bids if price >= stop) + D("0.01")
+    another_trader_sells(quiet_venue, str(through))
+    await trader.wait_for(order, "FILLED")
+    assert_position_matches_venue_fills(trader, quiet_venue, [order.order_id])
+
+
+@BOTH_VENUES
 async def test_a_fok_that_cannot_fill_completely_fills_nothing(
     trader: Engine, quiet_venue: PaperVenue, venue_protocol: str
 ) -> None:

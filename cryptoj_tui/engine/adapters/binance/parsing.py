@@ -181,12 +181,14 @@ def order_params(client_order_id: str, symbol: str, request: OrderRequest) -> li
             return [*params, ("type", "LIMIT"), ("timeInForce", "FOK"), ("quantity", size), ("price", price)]
         case OrderType.IOC:
             return [*params, ("type", "LIMIT"), ("timeInForce", "IOC"), ("quantity", size), ("price", price)]
-        case OrderType.STOP_LIMIT:
+        case OrderType.STOP_LIMIT | OrderType.TAKE_PROFIT_LIMIT:
             assert request.stop_price is not None
-            # STOP_LOSS_LIMIT: a buy wakes when the price rises to the stop, a sell when it falls.
+            # STOP_LOSS_LIMIT: a buy wakes when the price rises to the stop, a sell when it falls;
+            # TAKE_PROFIT_LIMIT the other way round.
+            kind = "STOP_LOSS_LIMIT" if request.type is OrderType.STOP_LIMIT else "TAKE_PROFIT_LIMIT"
             return [
                 *params,
-                ("type", "STOP_LOSS_LIMIT"),
+                ("type", kind),
                 ("timeInForce", "GTC"),
                 ("quantity", size),
                 ("price", price),
@@ -217,6 +219,9 @@ def request_from_order(order: OrderAnswer, product_id: str) -> OrderRequest:
             return OrderRequest.parse(product_id, side, OrderType.LIMIT, size, price)
         case "STOP_LOSS_LIMIT", _:
             return OrderRequest.parse(product_id, side, OrderType.STOP_LIMIT, size, price, stop_price=order.stopPrice)
+        case "TAKE_PROFIT_LIMIT", _:
+            kind = OrderType.TAKE_PROFIT_LIMIT
+            return OrderRequest.parse(product_id, side, kind, size, price, stop_price=order.stopPrice)
     raise OrderError(f"Binance order type {clip(order.type, 30)!r} is not one this engine trades")
 
 

@@ -78,10 +78,12 @@ def order_configuration(request: OrderRequest) -> dict[str, Any]:
             return {"limit_limit_fok": {"base_size": size, "limit_price": price}}
         case OrderType.IOC:
             return {"sor_limit_ioc": {"base_size": size, "limit_price": price}}
-        case OrderType.STOP_LIMIT:
+        case OrderType.STOP_LIMIT | OrderType.TAKE_PROFIT_LIMIT:
             assert request.stop_price is not None
-            # A buy stop waits for the price to rise to it, a sell stop for it to fall.
-            direction = "STOP_DIRECTION_STOP_UP" if request.side is OrderSide.BUY else "STOP_DIRECTION_STOP_DOWN"
+            # A buy stop waits for the price to rise to it, a sell stop for it to fall; a
+            # take-profit the other way round.
+            rising = (request.side is OrderSide.BUY) == (request.type is OrderType.STOP_LIMIT)
+            direction = "STOP_DIRECTION_STOP_UP" if rising else "STOP_DIRECTION_STOP_DOWN"
             return {
                 "stop_limit_stop_limit_gtc": {
                     "base_size": size,
@@ -155,7 +157,9 @@ def request_from_order(data: object) -> OrderRequest:
             case "sor_limit_ioc":
                 return parse(product_id, side, OrderType.IOC, size, price)
             case "stop_limit_stop_limit_gtc":
-                return parse(product_id, side, OrderType.STOP_LIMIT, size, price, stop_price=fields["stop_price"])
+                rising = fields.get("stop_direction") == "STOP_DIRECTION_STOP_UP"
+                kind = OrderType.STOP_LIMIT if rising == (side.upper() == "BUY") else OrderType.TAKE_PROFIT_LIMIT
+                return parse(product_id, side, kind, size, price, stop_price=fields["stop_price"])
             case "trigger_bracket_gtc":
                 return parse(product_id, side, OrderType.BRACKET, size, price, stop_price=fields["stop_trigger_price"])
         raise OrderError(f"order configuration {name!r} is not one this engine trades")
