@@ -90,6 +90,23 @@ def test_keygen_writes_a_private_key_file_and_prints_no_secret(
     assert "cannot write" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("flag", "kind"), [([], "HMAC"), (["--ed25519"], "Ed25519")])
+def test_keygen_binance_writes_a_binance_key_file_and_prints_no_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str], kind: str
+) -> None:
+    from cryptoj_tui.engine.adapters.binance.venue import load_key_file
+
+    path = tmp_path / "bkey.json"
+    assert main(["keygen", "--binance", "--out", str(path), *flag]) == 0
+    out = capsys.readouterr().out
+    key = load_key_file(path)
+    assert key.kind == kind and f"wrote Binance {kind} key {key.api_key[:8]}" in out and str(path) in out
+    assert key.api_key not in out and "PRIVATE" not in out  # the key is named by its start only
+    assert not key.secret or key.secret.decode() not in out
+    assert main(["keygen", "--binance", "--out", str(path)]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
 def test_sim_refuses_a_bad_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
