@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -86,3 +87,39 @@ def venue_process(*args: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+Timed = Callable[[], Awaitable[float]]
+"""One round of one side: its seconds."""
+
+
+def submit_rounds(
+    rounds: int,
+    bare: tuple[asyncio.AbstractEventLoop, Timed],
+    engine: tuple[asyncio.AbstractEventLoop, Timed],
+    *,
+    pause: float,
+    after_engine: Callable[[], Awaitable[object]],
+    between: Callable[[int], None] | None = None,
+    warmup: int = 5,
+) -> dict[str, list[float]]:
+    """Seconds of `rounds` bare rounds and `rounds` engine rounds taken in turn (a bare one, then
+    the engine's, and again), so that the machine getting faster or slower weighs on both alike,
+    after `warmup` rounds of each not counted. Each side runs on its own loop while the other's is
+    stopped; after each round the engine's loop runs for `pause`, reading what the round brought
+    (its book update, its user channel update), charged to neither; after the engine's, it runs
+    `after_engine` (its journal's flush) before the next bare round. `between(n)` runs after
+    round n (tidying the venue)."""
+    engine_loop = engine[0]
+    samples: dict[str, list[float]] = {"baseline": [], "engine": []}
+    for n in range(rounds + warmup):
+        for role, (loop, place) in (("baseline", bare), ("engine", engine)):
+            took = loop.run_until_complete(place())
+            if n >= warmup:
+                samples[role].append(took)
+            engine_loop.run_until_complete(asyncio.sleep(pause))
+            if role == "engine":
+                engine_loop.run_until_complete(after_engine())
+        if between is not None:
+            between(n)
+    return samples

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from benchmarks.support import record, scaled, venue_process
+from benchmarks.support import record, scaled, submit_rounds, venue_process
 from cryptoj_tui import binance_keys
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.risk import RiskLimits
@@ -152,7 +152,6 @@ def submit_samples(venue: Venue, tmp_path_factory: pytest.TempPathFactory) -> di
     bare_loop, engine_loop = asyncio.new_event_loop(), asyncio.new_event_loop()
     session = bare_loop.run_until_complete(opened_session())
     price = far_bid(venue)
-    samples: dict[str, list[float]] = {"baseline": [], "engine": []}
     with trading_engine(venue, engine_loop, tmp_path_factory.mktemp("journal")) as engine:
 
         async def bare() -> float:
@@ -169,19 +168,20 @@ def submit_samples(venue: Venue, tmp_path_factory: pytest.TempPathFactory) -> di
             assert order.order_id, order.reason
             return took
 
-        assert engine.trading is not None
-        intents = engine.trading.execution.intents
-        for n in range(ROUNDS + 5):
-            for role, loop, place in (("baseline", bare_loop, bare), ("engine", engine_loop, placed)):
-                took = loop.run_until_complete(place())
-                if n >= 5:  # warm-up
-                    samples[role].append(took)
-                engine_loop.run_until_complete(asyncio.sleep(PAUSE))
-                if role == "engine":
-                    engine_loop.run_until_complete(intents.flush())
-            if n % 50 == 49:  # keep the book and the venue's per-key order count small
+        def tidy(n: int) -> None:
+            if n % 50 == 49:  # keep the book small
                 bare_loop.run_until_complete(bare_cancel_all(session, venue))
                 engine_loop.run_until_complete(engine.cancel_all())
+
+        assert engine.trading is not None
+        samples = submit_rounds(
+            ROUNDS,
+            (bare_loop, bare),
+            (engine_loop, placed),
+            pause=PAUSE,
+            after_engine=engine.trading.execution.intents.flush,
+            between=tidy,
+        )
     bare_loop.run_until_complete(bare_cancel_all(session, venue))
     bare_loop.run_until_complete(session.close())
     bare_loop.close()

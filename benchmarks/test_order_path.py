@@ -37,7 +37,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from benchmarks.support import SMOKE, p99, record, scaled, venue_process
+from benchmarks.support import SMOKE, p99, record, scaled, submit_rounds, venue_process
 from cryptoj_tui.cdp_keys import generate_key, sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderRequest
@@ -168,7 +168,6 @@ def submit_samples(venue: Venue, tmp_path_factory: pytest.TempPathFactory) -> di
     session = bare_loop.run_until_complete(opened_session())
     price = far_bid(venue)
     url = f"{venue.api}/orders"
-    samples: dict[str, list[float]] = {"baseline": [], "engine": []}
     with trading_engine(venue, engine_loop, tmp_path_factory.mktemp("journal")) as engine:
 
         async def bare() -> float:
@@ -187,15 +186,14 @@ def submit_samples(venue: Venue, tmp_path_factory: pytest.TempPathFactory) -> di
             return took
 
         assert engine.trading is not None
-        intents = engine.trading.execution.intents
-        for n in range(ROUNDS + 5):
-            for role, loop, place in (("baseline", bare_loop, bare), ("engine", engine_loop, placed)):
-                took = loop.run_until_complete(place())
-                if n >= 5:  # warm-up
-                    samples[role].append(took)
-                engine_loop.run_until_complete(asyncio.sleep(PAUSE))
-                if role == "engine":  # its intent's flush (a worker thread's) done before the bare POST
-                    engine_loop.run_until_complete(intents.flush())
+        # Its intent's flush (a worker thread's) is done before the next bare POST.
+        samples = submit_rounds(
+            ROUNDS,
+            (bare_loop, bare),
+            (engine_loop, placed),
+            pause=PAUSE,
+            after_engine=engine.trading.execution.intents.flush,
+        )
     bare_loop.run_until_complete(cancel_open_orders(session, venue))
     bare_loop.run_until_complete(session.close())
     bare_loop.close()

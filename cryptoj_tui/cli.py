@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -446,28 +447,24 @@ def run_keygen(args: argparse.Namespace) -> int:
     from cryptoj_tui import binance_keys
     from cryptoj_tui.cdp_keys import KeyFileError, generate_key, write_key_file
 
+    write: Callable[[], None]
     if args.binance:
         binance_key = binance_keys.generate_key(ed25519_key=args.ed25519)
-        try:
-            binance_keys.write_key_file(args.out, binance_key)
-        except binance_keys.BinanceKeyError as exc:
-            print(f"cryptoj keygen: {exc}", file=sys.stderr)
-            return 1
-        except OSError as exc:
-            print(f"cryptoj keygen: {args.out}: cannot write: {exc.strerror}", file=sys.stderr)
-            return 1
-        print(f"wrote Binance {binance_key.kind} key {binance_key.api_key[:8]}… to {args.out} (readable by you only)")
-        return 0
-    key = generate_key(ed25519_key=args.ed25519)
+        write = partial(binance_keys.write_key_file, args.out, binance_key)
+        what = f"Binance {binance_key.kind} key {binance_key.api_key[:8]}…"  # the API key is half the secret
+    else:
+        key = generate_key(ed25519_key=args.ed25519)
+        write = partial(write_key_file, args.out, key)
+        what = f"{key.algorithm} key {key.name}"
     try:
-        write_key_file(args.out, key)
-    except KeyFileError as exc:
+        write()
+    except (KeyFileError, binance_keys.BinanceKeyError) as exc:
         print(f"cryptoj keygen: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"cryptoj keygen: {args.out}: cannot write: {exc.strerror}", file=sys.stderr)
         return 1
-    print(f"wrote {key.algorithm} key {key.name} to {args.out} (readable by you only)")
+    print(f"wrote {what} to {args.out} (readable by you only)")
     return 0
 
 

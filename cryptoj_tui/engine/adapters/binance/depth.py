@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -70,10 +70,16 @@ _combined_trade = msgspec.json.Decoder(CombinedTrade)
 
 def decode_trade(raw: bytes | str) -> TradeEvent:
     """A trade event, bare or in a combined-stream envelope; msgspec.DecodeError otherwise."""
+    trade: TradeEvent = _bare_or_combined(raw, _combined_trade, _trade)
+    return trade
+
+
+def _bare_or_combined(raw: bytes | str, combined: Any, bare: Any) -> Any:
+    """An event in a combined-stream envelope (`{"stream", "data"}`), else bare."""
     try:
-        return _combined_trade.decode(raw).data
+        return combined.decode(raw).data
     except msgspec.DecodeError:
-        return _trade.decode(raw)
+        return bare.decode(raw)
 
 
 _diff = msgspec.json.Decoder(DepthDiff)
@@ -83,10 +89,8 @@ _snapshot = msgspec.json.Decoder(DepthSnapshot)
 
 def decode_diff(raw: bytes | str) -> DepthDiff:
     """A depth diff, bare or in a combined-stream envelope; msgspec.DecodeError otherwise."""
-    try:
-        return _combined.decode(raw).data
-    except msgspec.DecodeError:
-        return _diff.decode(raw)
+    diff: DepthDiff = _bare_or_combined(raw, _combined, _diff)
+    return diff
 
 
 def decode_snapshot(raw: bytes | str) -> DepthSnapshot:
