@@ -183,6 +183,9 @@ class ProductRules:
     base_increment: Decimal
     base_min_size: Decimal
     base_max_size: Decimal
+    min_notional: Decimal = Decimal(0)
+    """The least an order may be worth in the quote currency (Coinbase's quote_min_size, Binance's
+    NOTIONAL or MIN_NOTIONAL filter); 0: none."""
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,7 @@ class RiskManager:
         with localcontext() as exact:
             exact.prec = 80
             try:
-                return self._increments(request, rules)
+                return self._increments(request, rules) or self._notional_floor(request, rules, context.mid)
             except ArithmeticError:  # an increment finer than any venue's (its rules are not trusted blindly)
                 return (
                     f"size {request.size:f} cannot be checked against the venue's increments "
@@ -296,6 +299,15 @@ class RiskManager:
         for name, price in prices:
             if price is not None and price % rules.price_increment:
                 return f"{name} {price:f} is not a multiple of the price increment {rules.price_increment:f}"
+        return None
+
+    def _notional_floor(self, request: OrderRequest, rules: ProductRules, mid: Decimal | None) -> str | None:
+        price = request.price if request.price is not None else mid  # a market order: at mid
+        if not rules.min_notional or price is None:
+            return None
+        worth = request.size * price
+        if worth < rules.min_notional:
+            return f"worth {worth:f} is under the venue's minimum order value {rules.min_notional:f}"
         return None
 
     def _check_size(self, request: OrderRequest, context: RiskContext) -> str | None:

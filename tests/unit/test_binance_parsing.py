@@ -178,6 +178,7 @@ def test_exchange_info_filters_become_product_rules() -> None:
                     "filters": [
                         {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
                         {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
+                        {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True},
                     ],
                 },
                 {"symbol": "ETHUSDT", "baseAsset": "ETH", "quoteAsset": "USDT", "filters": []},
@@ -189,6 +190,7 @@ def test_exchange_info_filters_become_product_rules() -> None:
     rules, symbols, problems = parsing.product_rules(info)
     assert set(rules) == {"BTC-USDT"} and rules["BTC-USDT"].price_increment == D("0.01")
     assert rules["BTC-USDT"].base_min_size == D("0.00001") and rules["BTC-USDT"].base_max_size == D("9000")
+    assert rules["BTC-USDT"].min_notional == D("5")
     assert set(symbols) == {"BTC-USDT", "ETH-USDT", "OLD-USDT"}
     assert problems == ["symbol ETHUSDT: no PRICE_FILTER filter"]
 

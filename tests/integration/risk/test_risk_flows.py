@@ -28,6 +28,7 @@ pytestmark = BOTH_VENUES
         ("max_order_size", "10", {"size": "0.000000001"}, "size 0.000000001 is not a multiple of the base increment"),
         ("max_order_size", "10", {"size": "0.01", "offset": D("0.005")}, "is not a multiple of the price increment"),
         ("max_order_notional", "100", {"size": "0.01"}, "over the max order notional 100"),
+        ("max_order_size", "10", {"size": "0.00001"}, "is under the venue's minimum order value 1"),
         ("price_collar_pct", "1", {"size": "0.01", "through": D("1.05")}, "through mid"),
         ("max_position", "0.005", {"size": "0.01"}, "over the max position 0.005"),
         ("max_open_orders", "1", {"size": "0.01", "twice": True}, "1 orders already open, the max is 1"),

@@ -321,6 +321,17 @@ def _filter(symbol: SymbolInfo, name: str) -> dict[str, object]:
     raise ValueError(f"no {name} filter")
 
 
+def _min_notional(symbol: SymbolInfo) -> Decimal:
+    """NOTIONAL's minNotional (today's filter), else MIN_NOTIONAL's (the older one), else 0."""
+    for name in ("NOTIONAL", "MIN_NOTIONAL"):
+        try:
+            return venue_number("minNotional", _filter(symbol, name).get("minNotional"))
+        except ValueError as exc:
+            if not str(exc).startswith("no "):
+                raise
+    return ZERO
+
+
 def product_rules(info: ExchangeInfo) -> tuple[dict[str, ProductRules], dict[str, SymbolInfo], list[str]]:
     """Each trading symbol's rules under its product id (PRICE_FILTER's tickSize, LOT_SIZE's
     stepSize, minQty and maxQty), the symbols by product id, and a line for each that cannot be read."""
@@ -339,6 +350,7 @@ def product_rules(info: ExchangeInfo) -> tuple[dict[str, ProductRules], dict[str
                 base_increment=venue_number("stepSize", lot.get("stepSize")),
                 base_min_size=venue_number("minQty", lot.get("minQty")),
                 base_max_size=venue_number("maxQty", lot.get("maxQty")),
+                min_notional=_min_notional(symbol),
             )
         except ValueError as exc:
             problems.append(f"symbol {clip(symbol.symbol, 20)}: {exc}")

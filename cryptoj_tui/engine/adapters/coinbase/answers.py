@@ -130,3 +130,4 @@ class Product(msgspec.Struct, kw_only=True):
     base_increment: Number
     base_min_size: Number
     base_max_size: Number
+    quote_min_size: Number = None

@@ -350,6 +350,7 @@ def product_rules(products: list[Any]) -> tuple[dict[str, ProductRules], list[st
                 base_increment=venue_number("base_increment", product.base_increment),
                 base_min_size=venue_number("base_min_size", product.base_min_size),
                 base_max_size=venue_number("base_max_size", product.base_max_size),
+                min_notional=venue_number("quote_min_size", product.quote_min_size),
             )
         except (ValueError, ArithmeticError) as exc:
             name = data.get("product_id") if isinstance(data, dict) else None
