@@ -471,3 +471,32 @@ async def test_the_user_data_stream_over_the_websocket_api(binance_venue: PaperV
         ]
         assert reports[1]["L"] == str(inside) and reports[1]["m"] is True and reports[1]["N"] == "USD"
         assert (reports[2]["c"], reports[2]["C"]) == ("cancel-1", "ws-1") and positions >= 1
+
+
+@pytest.mark.parametrize("venue_protocol", ["binance"], indirect=True)
+async def test_fees_of_a_trade_the_user_stream_missed_are_read_from_the_venues_trades(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
+    """An execution report carries one trade's commission. A trade made while the stream was
+    away is told by the reconcile after the reconnect; the next report's cumulative size then
+    says the stream missed one, and the order's fees are read from its trades: the engine's
+    order ends with exactly the venue's fees."""
+    from tests.integration.helpers import drop_connections, venue_order
+    from tests.integration.trading_flows.test_trading import another_trader_sells
+
+    bids, asks = quiet_venue.book_levels("BTC-USD")
+    inside = (bids[0][0] + (asks[0][0] - bids[0][0]) / 2).quantize(D("0.01"), rounding=ROUND_DOWN)
+    order = await trader.place_limit("BTC-USD", "buy", size="0.003", price=inside)
+    await trader.wait_for(order, "OPEN")
+    quiet_venue.faults.stall_ws(30, time.monotonic())  # nothing reaches the engine from here
+    another_trader_sells(quiet_venue, "0.001")
+    await drop_connections(quiet_venue)  # the held report goes with the connection
+    quiet_venue.faults.clear()
+    await trader.wait_for(order, "PARTIALLY_FILLED")  # from the reconcile after the reconnect
+    another_trader_sells(quiet_venue, "0.001")
+    async with asyncio.timeout(10):
+        while order.filled_size < D("0.002"):
+            await asyncio.sleep(0.01)
+    at_venue = venue_order(quiet_venue, order.order_id)
+    assert (order.filled_size, order.fees) == (at_venue.filled_size, at_venue.total_fees)
+    assert trader.positions()["BTC-USD"].fees == at_venue.total_fees
