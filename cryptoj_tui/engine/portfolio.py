@@ -121,6 +121,11 @@ class Portfolio:
         self.balances = {balance.currency: balance for balance in balances}
         self._take_inventory()
 
+    def update_balances(self, balances: list[Balance]) -> None:
+        """Take the venue's word on some currencies (a stream's, as they change); the others stay."""
+        self.balances.update({balance.currency: balance for balance in balances})
+        self._take_inventory()
+
     def _take_inventory(self) -> None:
         traded: dict[str, Decimal] = {}
         for position in self.positions.values():

@@ -171,7 +171,9 @@ class Trading:
             client_order_ids=config.client_order_ids,
         )
         self.emergency = Emergency(self.risk, self.execution, self.portfolio, self.journal, bus, marks=self.marks)
-        self.user_feed: UserStream = self.venue.user_stream(bus, self.execution.on_venue_update, self._resync)
+        self.user_feed: UserStream = self.venue.user_stream(
+            bus, self.execution.on_venue_update, self._resync, self.portfolio.update_balances
+        )
         self.products: dict[str, ProductRules] = {}
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False

@@ -249,7 +249,12 @@ class TradingVenue(Protocol):
     client: ExecutionClient
 
     def user_stream(
-        self, bus: EventBus, on_update: Callable[[VenueOrderUpdate], None], on_resync: Callable[[str], None]
+        self,
+        bus: EventBus,
+        on_update: Callable[[VenueOrderUpdate], None],
+        on_resync: Callable[[str], None],
+        on_balances: Callable[[list[Balance]], None],
     ) -> UserStream:
-        """The account's order updates, to `on_update`; `on_resync(reason)` when some may be lost."""
+        """The account's order updates, to `on_update`; `on_resync(reason)` when some may be lost;
+        `on_balances(changed)` where the stream tells balances as they change (Binance's does)."""
         ...

@@ -500,3 +500,16 @@ async def test_fees_of_a_trade_the_user_stream_missed_are_read_from_the_venues_t
     at_venue = venue_order(quiet_venue, order.order_id)
     assert (order.filled_size, order.fees) == (at_venue.filled_size, at_venue.total_fees)
     assert trader.positions()["BTC-USD"].fees == at_venue.total_fees
+
+
+@pytest.mark.parametrize("venue_protocol", ["binance"], indirect=True)
+async def test_balances_follow_the_user_stream_between_reconciliations(trader: Engine) -> None:
+    """outboundAccountPosition after a fill: the balances move at once, not at the next
+    reconciliation (30 s away), and the inventory held before the fill stays what it was."""
+    before = trader.balances()["BTC"].total
+    buy = await trader.place_market("BTC-USD", "buy", size="0.01")
+    await trader.wait_for(buy, "FILLED")
+    async with asyncio.timeout(5):
+        while trader.balances()["BTC"].total != before + D("0.01"):
+            await asyncio.sleep(0.01)
+    assert trader.inventory()["BTC"] == before

@@ -3,7 +3,8 @@
 One connection to the WebSocket API; on each open it sends `userDataStream.subscribe.signature`
 (signed like a REST call, over its parameters sorted by name), and the account's events then
 arrive as {"subscriptionId", "event"}. `executionReport` becomes a VenueOrderUpdate;
-`outboundAccountPosition` and `balanceUpdate` are read into the latest balances. A reconnect
+`outboundAccountPosition` goes to the owner's balances as it comes (the position after every
+change: `balanceUpdate`, a deposit or withdrawal, is checked and then told by it). A reconnect
 may have lost updates, so it asks the owner to reconcile over REST.
 
 An execution report carries the trade's own commission, not the order's total: the stream adds
@@ -112,6 +113,7 @@ class BinanceUserStream(ConnectionOwner):
         *,
         on_update: Callable[[VenueOrderUpdate], None],
         on_resync: Callable[[str], None],
+        on_balances: Callable[[list[Balance]], None],
         now_ms: Callable[[], int],
         fee_lookup: FeeLookup,
         assets_of: AssetsOf,
@@ -124,6 +126,7 @@ class BinanceUserStream(ConnectionOwner):
         self._bus = bus
         self._on_update = on_update
         self._on_resync = on_resync
+        self._on_balances = on_balances
         self._now_ms = now_ms
         self._fee_lookup = fee_lookup
         self._assets_of = assets_of
@@ -143,8 +146,6 @@ class BinanceUserStream(ConnectionOwner):
         self._totals: dict[str, tuple[Decimal, Decimal]] = {}
         """Engine order id -> (filled size, fees) as this stream has added them up."""
         self._lookups: set[asyncio.Task[None]] = set()
-        self.balances: dict[str, Balance] = {}
-        """The latest free and locked amount of each asset an event has told."""
         self.ready = asyncio.Event()
         """Set once the venue confirmed the subscription; cleared when the connection drops."""
 
@@ -200,9 +201,11 @@ class BinanceUserStream(ConnectionOwner):
             if kind == "executionReport":
                 self._on_report(msgspec.convert(event, ExecutionReport))
             elif kind == "outboundAccountPosition":
-                for entry in msgspec.convert(event, AccountPosition).balances:
-                    free, locked = venue_number("free", entry.free), venue_number("locked", entry.locked)
-                    self.balances[entry.asset] = Balance(entry.asset, free, locked)
+                changed = [
+                    Balance(entry.asset, venue_number("free", entry.free), venue_number("locked", entry.locked))
+                    for entry in msgspec.convert(event, AccountPosition).balances
+                ]
+                self._on_balances(changed)
             elif kind == "balanceUpdate":
                 msgspec.convert(event, BalanceDelta)  # what changed is told by the position that follows
         except (msgspec.ValidationError, ValueError, ArithmeticError) as exc:

@@ -22,6 +22,7 @@ from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff
 from cryptoj_tui.engine.adapters.key_files import private_file_problem
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.orders import VenueOrderUpdate
+from cryptoj_tui.engine.portfolio import Balance
 from cryptoj_tui.engine.recording import USER, Recorder
 
 KEY_FILE_ENV = "CRYPTOJ_BINANCE_KEY_FILE"
@@ -88,7 +89,11 @@ class BinanceTrading:
         return sum((f.fee for f in fills), Decimal(0))
 
     def user_stream(
-        self, bus: EventBus, on_update: Callable[[VenueOrderUpdate], None], on_resync: Callable[[str], None]
+        self,
+        bus: EventBus,
+        on_update: Callable[[VenueOrderUpdate], None],
+        on_resync: Callable[[str], None],
+        on_balances: Callable[[list[Balance]], None],
     ) -> BinanceUserStream:
         return BinanceUserStream(
             self._ws_api_url,
@@ -96,6 +101,7 @@ class BinanceTrading:
             bus,
             on_update=on_update,
             on_resync=on_resync,
+            on_balances=on_balances,
             now_ms=self.rest.now_ms,
             fee_lookup=self._fees,
             assets_of=self._client.assets_of,

@@ -13,6 +13,7 @@ from cryptoj_tui.engine.adapters.coinbase.user_feed import CoinbaseUserFeed
 from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.orders import VenueOrderUpdate
+from cryptoj_tui.engine.portfolio import Balance
 from cryptoj_tui.engine.recording import USER, Recorder
 
 
@@ -46,8 +47,13 @@ class CoinbaseTrading:
         )
 
     def user_stream(
-        self, bus: EventBus, on_update: Callable[[VenueOrderUpdate], None], on_resync: Callable[[str], None]
+        self,
+        bus: EventBus,
+        on_update: Callable[[VenueOrderUpdate], None],
+        on_resync: Callable[[str], None],
+        on_balances: Callable[[list[Balance]], None],
     ) -> CoinbaseUserFeed:
+        # Coinbase's user channel tells orders only: balances are read over REST.
         return CoinbaseUserFeed(
             self._user_ws_url,
             self._signer,
