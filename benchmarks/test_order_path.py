@@ -530,8 +530,9 @@ def test_orders_per_second_sustained(
             async def worker() -> None:
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
-                    # Small, so the venue's funds hold every order of a level (it cancels them after).
-                    order = await engine.place_limit("BTC-USD", "buy", size="0.00001", price=price)
+                    # Small, so the venue's funds hold every order of a level (it cancels them after),
+                    # yet worth more than its minimum order value (1 USD).
+                    order = await engine.place_limit("BTC-USD", "buy", size="0.00002", price=price)
                     assert order.order_id, order.reason
                     took.append(time.perf_counter() - started)
 

@@ -634,6 +634,10 @@ class Trading:
             self._spawn(kill())  # type: ignore[arg-type]
 
     def _spawn(self, work: Awaitable[Any]) -> None:
+        if self._stopping:  # what a closing feed still tells is not acted on: the client is going too
+            if asyncio.iscoroutine(work):
+                work.close()
+            return
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)

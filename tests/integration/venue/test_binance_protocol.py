@@ -513,3 +513,16 @@ async def test_balances_follow_the_user_stream_between_reconciliations(trader: E
         while trader.balances()["BTC"].total != before + D("0.01"):
             await asyncio.sleep(0.01)
     assert trader.inventory()["BTC"] == before
+
+
+async def test_a_call_waiting_its_turn_when_the_client_closes_is_not_sent(binance_venue: PaperVenue) -> None:
+    """Found when a benchmark failed mid-run: the engine stopping closed its REST client while
+    work the closing user stream had started waited for the rate limit; the call then crashed
+    on the closed session (AttributeError). It now fails as a venue error, naming why."""
+    client = BinanceRest(binance_venue.rest_url, BinanceKey(API_KEY, secret=SECRET.encode()), rate=1.0, burst=1)
+    await client.start()  # its one token goes on reading the venue's clock
+    waiting = asyncio.ensure_future(client.call("GET", "/api/v3/account"))
+    await asyncio.sleep(0.05)
+    await client.close()
+    with pytest.raises(BinanceRestError, match="GET /api/v3/account: not sent: the client was closed"):
+        await waiting

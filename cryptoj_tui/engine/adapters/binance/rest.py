@@ -216,9 +216,12 @@ class BinanceRest:
             await self.gate.admit(weight, is_order, self.now_ms())
             query = self._query(params, signed)
             url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=True)
+            session = self._session
+            if session is None:  # closed while this call waited its turn
+                raise BinanceRestError(call, 0, None, "not sent: the client was closed")
             self.requests += 1
             try:
-                async with self._session.request(method, url, headers=headers) as response:
+                async with session.request(method, url, headers=headers) as response:
                     text = await answer_text(response)
                     status = response.status
                     self.gate.update(response.headers, self.now_ms())

@@ -126,12 +126,15 @@ class CoinbaseRest:
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
             await self._limiter.acquire()
+            session = self._session
+            if session is None:  # closed while this call waited its turn
+                raise RestError(call, 0, "", "not sent: the client was closed")
             headers = {"Authorization": f"Bearer {self._signer.for_request(method, url)}"}
             if data is not None:
                 headers["Content-Type"] = "application/json"
             self.requests += 1
             try:
-                async with self._session.request(
+                async with session.request(
                     method, url, params=list(params) or None, data=data, headers=headers
                 ) as response:
                     text = await answer_text(response)
