@@ -288,7 +288,12 @@ class CryptojApp(App[None]):
         """Why the console stopped by itself (the shell is told, once the terminal is back)."""
         self.bridge = EngineBridge(engine_config, self.post_message)
         self.trading = TradingScreen(
-            product_id, clock, self.bridge.submit, default_size=default_size, flash_seconds=flash_seconds
+            product_id,
+            clock,
+            self.bridge.submit,
+            default_size=default_size,
+            flash_seconds=flash_seconds,
+            brackets=engine_config.venue != "binance",  # its OCO order lists are not done yet
         )
         self.blotter = OrdersScreen(clock)
         self.positions = PositionsScreen(clock)

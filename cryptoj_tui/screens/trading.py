@@ -86,6 +86,7 @@ class TradingScreen(ConsoleScreen):
         *,
         default_size: str = "0.01",
         flash_seconds: float = FLASH_SECONDS,
+        brackets: bool = True,
     ) -> None:
         super().__init__(clock)
         self.product_id = product_id
@@ -100,7 +101,7 @@ class TradingScreen(ConsoleScreen):
         self.alerts = AlertsFeed(id="alerts")
         self.chart = PriceChart(id="chart")
         self.depth = DepthChart(id="depth")
-        self.ticket = OrderTicket(product_id, submit, id="ticket")
+        self.ticket = OrderTicket(product_id, submit, id="ticket", brackets=brackets)
         self.orders: tuple[OrderRow, ...] = ()
         """This product's orders, as the app last had them."""
         self.moving: tuple[OrderRow, ...] = ()

@@ -250,8 +250,11 @@ class OrderTicket(Vertical):
             self.is_open = is_open
             self.compact = compact
 
-    def __init__(self, product_id: str, submit: Submit, *, id: str | None = None) -> None:
+    def __init__(self, product_id: str, submit: Submit, *, id: str | None = None, brackets: bool = True) -> None:
         super().__init__(id=id)
+        self._bracketable = BRACKETABLE if brackets else frozenset()
+        """Types a bracket can ride on: none where the venue takes no bracket (Binance Spot here)."""
+        self._types = TYPES if brackets else [(value, label) for value, label in TYPES if value != "bracket"]
         # Out of the focus chain while closed: hidden widgets can still take focus (and the
         # screen's keys with it). Not `disabled`, which restyles every field on each open.
         self.can_focus_children = False
@@ -272,7 +275,7 @@ class OrderTicket(Vertical):
         yield Static("", id="title")
         with Grid():
             yield Label("type")
-            yield Select(((label, value) for value, label in TYPES), value="limit", allow_blank=False, id="type")
+            yield Select(((label, value) for value, label in self._types), value="limit", allow_blank=False, id="type")
             yield Label("size")
             yield TicketField("", id="size")
             yield Label("limit price")
@@ -286,6 +289,11 @@ class OrderTicket(Vertical):
         yield Static("", id="preview")
         yield Static("", id="refusal")
         yield Static("", classes="hint")
+
+    @property
+    def order_types(self) -> list[str]:
+        """The types the ticket offers (the venue's: no bracket where it takes none)."""
+        return [value for value, _ in self._types]
 
     @property
     def is_open(self) -> bool:
@@ -317,13 +325,13 @@ class OrderTicket(Vertical):
         self.query_one("#title", Static).update(f"{side.upper()} {self.product_id}")
         self.query_one("#type", Select).value = "limit"
         self.set_class(False, "-stopped")
-        self.set_class(False, "-plain")
+        self.set_class("limit" not in self._bracketable, "-plain")
         self.query_one("#price", Input).disabled = False
         self.query_one("#stop", Input).disabled = True
         for name in ("#stop", "#take_profit", "#stop_loss"):
             self.query_one(name, Input).value = ""
         for name in ("#take_profit", "#stop_loss"):
-            self.query_one(name, Input).disabled = False
+            self.query_one(name, Input).disabled = "limit" not in self._bracketable
         self.query_one("#price", Input).value = "" if price is None else f"{price:f}"
         self.query_one("#refusal", Static).update("")
         size_input = self.query_one("#size", Input)
@@ -387,7 +395,7 @@ class OrderTicket(Vertical):
         if size is None:
             raise OrderError("size is not a number")
         take_profit, stop_loss = None, None
-        if kind in BRACKETABLE:
+        if kind in self._bracketable:
             for name in ("take_profit", "stop_loss"):
                 text = self.query_one(f"#{name}", Input).value
                 if text.strip() and _number(text) is None:
@@ -412,9 +420,9 @@ class OrderTicket(Vertical):
         self.query_one("#price", Input).disabled = kind == "market"
         self.query_one("#stop", Input).disabled = kind not in STOPPED
         for name in ("#take_profit", "#stop_loss"):
-            self.query_one(name, Input).disabled = kind not in BRACKETABLE
+            self.query_one(name, Input).disabled = kind not in self._bracketable
         self.set_class(kind in STOPPED, "-stopped")
-        self.set_class(kind not in STOPPED and kind not in BRACKETABLE, "-plain")
+        self.set_class(kind not in STOPPED and kind not in self._bracketable, "-plain")
         self._refresh_preview()
 
     def on_input_changed(self, _: Input.Changed) -> None:

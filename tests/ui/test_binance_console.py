@@ -48,6 +48,9 @@ async def test_the_console_trades_and_halts_on_binance(binance_venue: VenueThrea
         assert app.sub_title.startswith("BTC-USD (BTCUSD at the venue) · ")
         await pilot.press("down", "b")
         await until(pilot, lambda: app.trading.ticket.is_open)
+        ticket = app.trading.ticket
+        # No take-profit / stop-loss on this venue: the ticket neither shows the fields nor offers the type.
+        assert ticket.has_class("-plain") and "bracket" not in ticket.order_types
         await pilot.press("enter")
         await until(pilot, lambda: open_orders(binance_venue) == 1)
         await until(pilot, lambda: sum(row.working for row in app.trading.orders) == 1)
