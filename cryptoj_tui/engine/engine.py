@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 from cryptoj_tui.binance_keys import BinanceKey
 from cryptoj_tui.cdp_keys import CdpKey
 from cryptoj_tui.engine.adapters.base import MarketDataFeed
-from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed, symbol_of
+from cryptoj_tui.engine.adapters.binance import symbol_of
+from cryptoj_tui.engine.adapters.binance.feed import BinanceDepthFeed
 from cryptoj_tui.engine.adapters.binance.venue import load_key as load_binance_key
 from cryptoj_tui.engine.adapters.coinbase.auth import load_key
 from cryptoj_tui.engine.adapters.coinbase.market_feed import CoinbaseMarketFeed

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from cryptoj_tui.engine.adapters.base import CancelOutcome, EditOutcome, Placement, VenueError, VenueOrder
-from cryptoj_tui.engine.adapters.binance import parsing
+from cryptoj_tui.engine.adapters.binance import parsing, symbol_of
 from cryptoj_tui.engine.adapters.binance.parsing import (
     AccountAnswer,
     ExchangeInfo,
@@ -52,7 +52,7 @@ class BinanceExecutionClient:
 
     def __init__(self, rest: BinanceRest, products: Iterable[str] = ()) -> None:
         self.rest = rest
-        self._traded = {parsing.symbol_of(p) for p in products}
+        self._traded = {symbol_of(p) for p in products}
         self._symbols: dict[str, SymbolInfo] = {}
         """Binance's symbols by symbol name (from exchangeInfo, read once when first needed)."""
 
@@ -92,7 +92,7 @@ class BinanceExecutionClient:
     # -- orders ----------------------------------------------------------------------------
 
     async def place(self, client_order_id: str, request: OrderRequest) -> Placement:
-        symbol = parsing.symbol_of(request.product_id)
+        symbol = symbol_of(request.product_id)
         try:
             params = parsing.order_params(client_order_id, symbol, request)
         except OrderError as exc:
@@ -131,7 +131,7 @@ class BinanceExecutionClient:
         return list(await asyncio.gather(*(self._cancel_one(i) for i in order_ids)))
 
     async def cancel_product(self, product_id: str) -> list[CancelOutcome]:
-        symbol = parsing.symbol_of(product_id)
+        symbol = symbol_of(product_id)
         call = "DELETE /api/v3/openOrders"
         try:
             answer = await self.rest.call("DELETE", "/api/v3/openOrders", [("symbol", symbol)])
@@ -165,7 +165,7 @@ class BinanceExecutionClient:
         return parsing.venue_order(order, await self._product_id(symbol), await self._fees(symbol, number, filled))
 
     async def orders(self, product_ids: Sequence[str] = ()) -> list[VenueOrder]:
-        self._traded.update(parsing.symbol_of(p) for p in product_ids)
+        self._traded.update(symbol_of(p) for p in product_ids)
         answers = _decode(await self.rest.call("GET", "/api/v3/openOrders"), list[OrderAnswer], "openOrders")
         seen = {(o.symbol, o.orderId) for o in answers}
         for symbol in sorted(self._traded):

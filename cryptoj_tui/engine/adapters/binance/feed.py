@@ -18,6 +18,7 @@ import aiohttp
 import msgspec
 
 from cryptoj_tui.engine.adapters.base import ConnectedFeed
+from cryptoj_tui.engine.adapters.binance import symbol_of
 from cryptoj_tui.engine.adapters.binance.depth import (
     BookStep,
     DepthSync,
@@ -50,11 +51,6 @@ class _Envelope(msgspec.Struct):
 def _streams(symbol: str) -> tuple[str, str]:
     """What a product is subscribed to: its depth diffs and its public trades."""
     return f"{symbol.lower()}@depth@100ms", f"{symbol.lower()}@trade"
-
-
-def symbol_of(product_id: str) -> str:
-    """BTC-USDT -> BTCUSDT."""
-    return product_id.replace("-", "")
 
 
 class BinanceDepthFeed(ConnectedFeed):

@@ -124,11 +124,6 @@ def limits(info: ExchangeInfo) -> tuple[int | None, int | None]:
     return weight, orders
 
 
-def symbol_of(product_id: str) -> str:
-    """BTC-USDT -> BTCUSDT."""
-    return product_id.replace("-", "")
-
-
 def order_id(symbol: str, venue_id: int) -> str:
     """The engine's id of a Binance order."""
     return f"{symbol}:{venue_id}"

@@ -8,7 +8,6 @@ HMAC). Nothing here logs or formats the secret.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,7 @@ from cryptoj_tui.engine.adapters.binance.execution_client import BinanceExecutio
 from cryptoj_tui.engine.adapters.binance.rest import BinanceRest
 from cryptoj_tui.engine.adapters.binance.user_stream import BinanceUserStream
 from cryptoj_tui.engine.adapters.connection import MAX_FRAME_BYTES, Backoff
-from cryptoj_tui.engine.adapters.key_files import private_file_problem
+from cryptoj_tui.engine.adapters.key_files import find_key, load_private
 from cryptoj_tui.engine.bus import EventBus
 from cryptoj_tui.engine.orders import VenueOrderUpdate
 from cryptoj_tui.engine.portfolio import Balance
@@ -32,26 +31,25 @@ SECRET_KEY_ENV = "CRYPTOJ_BINANCE_SECRET_KEY"
 
 def load_key_file(path: Path) -> BinanceKey:
     """Read a Binance key file that only its owner can read; BinanceKeyError says why not."""
-    problem = private_file_problem(path)
-    if problem is not None:
-        raise BinanceKeyError(problem)
-    return read_key_file(path)
+    return load_private(path, read_key_file, BinanceKeyError)
 
 
 def load_key(key_file: Path | None = None, env: Mapping[str, str] | None = None) -> BinanceKey | None:
     """The key from `key_file`, else CRYPTOJ_BINANCE_KEY_FILE, else the two key variables; None
     when none is given."""
-    env = os.environ if env is None else env
-    path = key_file or (Path(env[KEY_FILE_ENV]) if env.get(KEY_FILE_ENV) else None)
-    if path is not None:
-        return load_key_file(path)
-    api_key, secret = env.get(API_KEY_ENV), env.get(SECRET_KEY_ENV)
-    if not api_key and not secret:
-        return None
-    if not api_key or not secret:
-        missing = API_KEY_ENV if not api_key else SECRET_KEY_ENV
-        raise BinanceKeyError(f"environment: {missing} is not set (both {API_KEY_ENV} and {SECRET_KEY_ENV} are needed)")
-    return parse_key_file(json.dumps({"apiKey": api_key, "secretKey": secret}), f"environment {SECRET_KEY_ENV}")
+
+    def from_pair(api_key: str, secret: str) -> BinanceKey:
+        return parse_key_file(json.dumps({"apiKey": api_key, "secretKey": secret}), f"environment {SECRET_KEY_ENV}")
+
+    return find_key(
+        key_file,
+        env,
+        file_variable=KEY_FILE_ENV,
+        pair=(API_KEY_ENV, SECRET_KEY_ENV),
+        load_file=load_key_file,
+        from_pair=from_pair,
+        error=BinanceKeyError,
+    )
 
 
 class BinanceTrading:

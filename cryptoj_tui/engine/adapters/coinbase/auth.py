@@ -9,14 +9,13 @@ formats the private key.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptoj_tui.cdp_keys import CdpKey, KeyFileError, parse_key_file, read_key_file, sign
-from cryptoj_tui.engine.adapters.key_files import private_file_problem
+from cryptoj_tui.engine.adapters.key_files import find_key, load_private
 
 KEY_FILE_ENV = "CRYPTOJ_KEY_FILE"
 KEY_NAME_ENV = "CRYPTOJ_API_KEY_NAME"
@@ -25,26 +24,25 @@ PRIVATE_KEY_ENV = "CRYPTOJ_API_PRIVATE_KEY"
 
 def load_key_file(path: Path) -> CdpKey:
     """Read a CDP key file that only its owner can read; KeyFileError says why not."""
-    problem = private_file_problem(path)
-    if problem is not None:
-        raise KeyFileError(problem)
-    return read_key_file(path)
+    return load_private(path, read_key_file, KeyFileError)
 
 
 def load_key(key_file: Path | None = None, env: Mapping[str, str] | None = None) -> CdpKey | None:
     """The API key from `key_file`, else CRYPTOJ_KEY_FILE, else the two key variables; None when
     none is given (market data needs no key)."""
-    env = os.environ if env is None else env
-    path = key_file or (Path(env[KEY_FILE_ENV]) if env.get(KEY_FILE_ENV) else None)
-    if path is not None:
-        return load_key_file(path)
-    name, private = env.get(KEY_NAME_ENV), env.get(PRIVATE_KEY_ENV)
-    if not name and not private:
-        return None
-    if not name or not private:
-        missing = KEY_NAME_ENV if not name else PRIVATE_KEY_ENV
-        raise KeyFileError(f"environment: {missing} is not set (both {KEY_NAME_ENV} and {PRIVATE_KEY_ENV} are needed)")
-    return parse_key_file(json.dumps({"name": name, "privateKey": private}), f"environment {PRIVATE_KEY_ENV}")
+
+    def from_pair(name: str, private: str) -> CdpKey:
+        return parse_key_file(json.dumps({"name": name, "privateKey": private}), f"environment {PRIVATE_KEY_ENV}")
+
+    return find_key(
+        key_file,
+        env,
+        file_variable=KEY_FILE_ENV,
+        pair=(KEY_NAME_ENV, PRIVATE_KEY_ENV),
+        load_file=load_key_file,
+        from_pair=from_pair,
+        error=KeyFileError,
+    )
 
 
 SPARE_MAX_AGE_S = 30.0
