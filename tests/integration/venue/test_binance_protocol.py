@@ -526,3 +526,45 @@ async def test_a_call_waiting_its_turn_when_the_client_closes_is_not_sent(binanc
     await client.close()
     with pytest.raises(BinanceRestError, match="GET /api/v3/account: not sent: the client was closed"):
         await waiting
+
+
+async def test_a_refusal_keeps_the_venues_whole_words(binance_venue: PaperVenue) -> None:
+    """The engine's refusal names Binance's code and all its words ("Filter failure: ..."; it
+    once kept only what followed the last colon)."""
+    from cryptoj_tui.engine.adapters.binance.execution_client import BinanceExecutionClient
+    from cryptoj_tui.engine.orders import OrderRequest, new_client_order_id
+
+    client = BinanceExecutionClient(BinanceRest(binance_venue.rest_url, BinanceKey(API_KEY, secret=SECRET.encode())))
+    try:
+        far_below = OrderRequest.parse("BTC-USD", "buy", "limit", "0.01", "1000")
+        placed = await client.place(new_client_order_id(), far_below)
+        assert placed.refusal == "-1013: Filter failure: PERCENT_PRICE_BY_SIDE" and not placed.order_id
+    finally:
+        await client.close()
+
+
+async def test_listing_orders_reads_their_fees_from_one_call_a_symbol(binance_venue: PaperVenue) -> None:
+    """Every order listed (recovery, an unanswered placement) comes with its fees, which Binance
+    keeps on its trades: the symbol's recent trades are read once, not once per order."""
+    from cryptoj_tui.engine.adapters.binance.execution_client import BinanceExecutionClient
+    from cryptoj_tui.engine.orders import OrderRequest, new_client_order_id
+    from tests.integration.helpers import venue_order
+
+    rest = BinanceRest(binance_venue.rest_url, BinanceKey(API_KEY, secret=SECRET.encode()))
+    client = BinanceExecutionClient(rest, ["BTC-USD"])
+    try:
+        await client.products()
+        sold = [
+            await client.place(new_client_order_id(), OrderRequest.parse("BTC-USD", "sell", "market", "0.01"))
+            for _ in range(5)
+        ]
+        before = rest.requests
+        listed = {o.order_id: o for o in await client.orders()}
+        assert rest.requests - before == 3  # openOrders, allOrders and myTrades of BTCUSD
+        for placed in sold:
+            update = listed[placed.order_id].update
+            assert (
+                update is not None and update.total_fees == venue_order(binance_venue, placed.order_id).total_fees > 0
+            )
+    finally:
+        await client.close()

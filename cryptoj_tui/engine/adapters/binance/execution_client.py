@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -25,11 +26,15 @@ from cryptoj_tui.engine.orders import OrderError, OrderRequest, VenueFill
 from cryptoj_tui.engine.portfolio import Balance
 from cryptoj_tui.engine.risk import ProductRules
 
+log = logging.getLogger(__name__)
+
 MAX_CANCEL_BATCH = 100
 """Orders one `cancel` call takes: Binance cancels one order a request, so a batch is sent as
 that many requests at once (each of weight 1)."""
 RECENT_ORDERS = 100
 """Ended orders listed per symbol when the engine asks for every order (allOrders' `limit`)."""
+RECENT_TRADES = 1000
+"""Trades read per symbol for those orders' fees (myTrades' most)."""
 UNKNOWN_ORDER = -2011
 
 
@@ -38,6 +43,14 @@ def _decode(answer: object, kind: Any, call: str) -> Any:
         return msgspec.convert(answer, kind)
     except msgspec.ValidationError as exc:
         raise BinanceRestError(call, 200, None, f"unreadable answer: {clip(str(exc))}") from None
+
+
+def _fee_total(fills: list[VenueFill], problems: list[str]) -> Decimal:
+    """The fills' fees added up; a trade that could not be read, or whose fee could not be
+    valued, is logged (it counts 0)."""
+    for problem in problems:
+        log.warning("Binance fees: %s", problem)
+    return sum((f.fee for f in fills), Decimal(0))
 
 
 class BinanceExecutionClient:
@@ -104,7 +117,7 @@ class BinanceExecutionClient:
             if exc.status >= 500:  # Binance: the order's fate is unknown; the caller asks
                 return Placement(unreadable=str(exc))
             if 400 <= exc.status < 500 and exc.binance_code is not None and exc.status not in (401, 403, 418, 429):
-                return Placement(refusal=f"{exc.binance_code}: {exc.args[0].rsplit(': ', 1)[-1]}")
+                return Placement(refusal=f"{exc.binance_code}: {exc.venue_message}")
             raise
         try:
             placed = msgspec.convert(answer, PlaceAnswer)
@@ -148,11 +161,9 @@ class BinanceExecutionClient:
         # engine makes is a cancel and replace, which is what this status tells it to do.
         raise VenueError("Binance Spot: no edit in place here; cancel and replace", call="edit", status=404)
 
-    async def _fees(self, symbol: str, number: int, filled: Decimal) -> Decimal:
-        if filled == 0:
-            return Decimal(0)
-        fills, _ = await self._fills(symbol, number)
-        return sum((f.fee for f in fills), Decimal(0))
+    async def fees_of(self, order_id: str) -> Decimal:
+        """An order's fees in its quote currency, from its trades (an order carries none)."""
+        return _fee_total(*await self.fills(order_id))
 
     async def order(self, order_id: str) -> VenueOrder:
         try:
@@ -160,9 +171,10 @@ class BinanceExecutionClient:
         except ValueError as exc:
             raise VenueError(f"GET /api/v3/order: {exc}", call="GET /api/v3/order", status=400) from None
         answer = await self.rest.call("GET", "/api/v3/order", [("symbol", symbol), ("orderId", str(number))])
-        order = _decode(answer, OrderAnswer, "GET /api/v3/order")
+        order: OrderAnswer = _decode(answer, OrderAnswer, "GET /api/v3/order")
         filled = parsing.venue_number_or_zero(order.executedQty)
-        return parsing.venue_order(order, await self._product_id(symbol), await self._fees(symbol, number, filled))
+        fees = await self.fees_of(order_id) if filled else Decimal(0)
+        return parsing.venue_order(order, await self._product_id(symbol), fees)
 
     async def orders(self, product_ids: Sequence[str] = ()) -> list[VenueOrder]:
         self._traded.update(symbol_of(p) for p in product_ids)
@@ -173,22 +185,39 @@ class BinanceExecutionClient:
                 "GET", "/api/v3/allOrders", [("symbol", symbol), ("limit", str(RECENT_ORDERS))]
             )
             answers += [o for o in _decode(recent, list[OrderAnswer], "allOrders") if (o.symbol, o.orderId) not in seen]
+        # Each order's fees from its trades: a symbol's recent trades in one call, not a call per
+        # order (recovery lists up to RECENT_ORDERS ended orders a symbol, each weighing 20).
+        filled = {(o.symbol, o.orderId): parsing.venue_number_or_zero(o.executedQty) for o in answers}
+        trades: dict[tuple[str, int], list[TradeAnswer]] = {}
+        for symbol in sorted({symbol for (symbol, _), size in filled.items() if size}):
+            params = [("symbol", symbol), ("limit", str(RECENT_TRADES))]
+            recent = _decode(await self.rest.call("GET", "/api/v3/myTrades", params), list[TradeAnswer], "myTrades")
+            for trade in recent:
+                trades.setdefault((symbol, trade.orderId), []).append(trade)
         read = []
         for order in answers:
-            filled = parsing.venue_number_or_zero(order.executedQty)
-            fees = await self._fees(order.symbol, order.orderId, filled)
+            key, fees = (order.symbol, order.orderId), Decimal(0)
+            own = trades.get(key, [])
+            if filled[key] and sum((parsing.venue_number_or_zero(t.qty) for t in own), Decimal(0)) == filled[key]:
+                fees = _fee_total(*await self._valued(order.symbol, own, f"myTrades of {order.symbol}"))
+            elif filled[key]:  # some of its trades are older than the symbol's recent ones
+                fees = await self.fees_of(parsing.order_id(*key))
             read.append(parsing.venue_order(order, await self._product_id(order.symbol), fees))
         return read
 
-    async def _fills(self, symbol: str, number: int) -> tuple[list[VenueFill], list[str]]:
-        answer = await self.rest.call("GET", "/api/v3/myTrades", [("symbol", symbol), ("orderId", str(number))])
-        trades = _decode(answer, list[TradeAnswer], "myTrades")
+    async def _valued(self, symbol: str, trades: list[TradeAnswer], where: str) -> tuple[list[VenueFill], list[str]]:
+        """Trades read as fills, their fees valued in the symbol's quote asset."""
         info = await self._symbol(symbol)
         base, quote = (info.baseAsset, info.quoteAsset) if info is not None else ("", "")
         try:
             return parsing.venue_fills(trades, base, quote)
         except ValueError as exc:
-            return [], [f"myTrades of {symbol}:{number}: {exc}"]
+            return [], [f"{where}: {exc}"]
+
+    async def _fills(self, symbol: str, number: int) -> tuple[list[VenueFill], list[str]]:
+        answer = await self.rest.call("GET", "/api/v3/myTrades", [("symbol", symbol), ("orderId", str(number))])
+        trades = _decode(answer, list[TradeAnswer], "myTrades")
+        return await self._valued(symbol, trades, f"myTrades of {symbol}:{number}")
 
     async def fills(self, order_id: str) -> tuple[list[VenueFill], list[str]]:
         try:

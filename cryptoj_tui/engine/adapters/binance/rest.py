@@ -67,6 +67,8 @@ class BinanceRestError(VenueError):
             code="" if code is None else str(code),
         )
         self.binance_code = code
+        self.venue_message = message
+        """What the venue (or the client, for a call with no answer) said, without the call's name."""
 
 
 class _ErrorBody(msgspec.Struct):
@@ -192,17 +194,15 @@ class BinanceRest:
         params: Sequence[tuple[str, str]] = (),
         *,
         signed: bool = True,
-        keyed: bool = False,
         retry: bool = True,
     ) -> Any:
-        """One call; its JSON answer. `keyed` sends the API key without a signature (USER_STREAM
-        calls); `retry` False for a new order (only a 429/418, which Binance did not act on,
-        and a stale timestamp are tried again)."""
+        """One call; its JSON answer. `retry` False for a new order (only a 429, which Binance
+        did not act on, and a stale timestamp are tried again)."""
         if self._session is None:
             await self.start()
         assert self._session is not None
         call = f"{method} {path}"
-        headers = {API_KEY_HEADER: self._key.api_key} if signed or keyed else {}
+        headers = {API_KEY_HEADER: self._key.api_key} if signed else {}
         weight = WEIGHTS.get((method, path), 1)
         is_order = (method, path) == ("POST", "/api/v3/order")
         delays = Backoff(self._backoff_base.base, self._backoff_base.cap)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
 from pathlib import Path
 
 from cryptoj_tui.binance_keys import BinanceKey, BinanceKeyError, parse_key_file, read_key_file
@@ -82,10 +81,6 @@ class BinanceTrading:
         self._client = BinanceExecutionClient(self.rest, products)
         self.client: ExecutionClient = self._client
 
-    async def _fees(self, order_id: str) -> Decimal:
-        fills, _ = await self._client.fills(order_id)
-        return sum((f.fee for f in fills), Decimal(0))
-
     def user_stream(
         self,
         bus: EventBus,
@@ -101,7 +96,7 @@ class BinanceTrading:
             on_resync=on_resync,
             on_balances=on_balances,
             now_ms=self.rest.now_ms,
-            fee_lookup=self._fees,
+            fee_lookup=self._client.fees_of,
             assets_of=self._client.assets_of,
             max_frame_bytes=self._max_frame_bytes,
             tap=None if self._recorder is None else self._recorder.tap(USER),
