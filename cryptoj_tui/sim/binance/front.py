@@ -52,6 +52,8 @@ class BinanceFront:
         self._tops: dict[str, tuple[Any, ...]] = {}
         self._numbers: dict[int, str] = {}
         """Binance order id -> the exchange's order id (filled in as orders are seen)."""
+        self._numbered = 0
+        """How many of the exchange's orders there were when all were last numbered."""
         self.cancel_ids: dict[str, str] = {}
         """The exchange's order id -> the client id of the cancel asked for it (its report's `c`)."""
         self._reported: dict[str, tuple[int, str]] = {
@@ -86,9 +88,13 @@ class BinanceFront:
     def order_by_number(self, number: int) -> Order | None:
         """The order with this Binance id, if any."""
         order_id = self._numbers.get(number)
-        if order_id is None:  # an order from before a restart: find it once
-            for order in self.venue.exchange.orders.values():
+        orders = self.venue.exchange.orders
+        if order_id is None and len(orders) != self._numbered:
+            # One not placed here (restored after a restart, a bracket's exit, another
+            # protocol's): number every order once, not on each lookup of an unknown id.
+            for order in orders.values():
                 self.remember(order)
+            self._numbered = len(orders)
             order_id = self._numbers.get(number)
         return self.venue.exchange.orders.get(order_id) if order_id is not None else None
 

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -48,6 +48,8 @@ MAX_DEPTH_LIMIT = 5000
 MAX_LIST_LIMIT = 1000
 Params = dict[str, str]
 Handler = Callable[[web.Request, Params, str], Awaitable[Any]]
+Weight = int | Callable[[Mapping[str, str]], int]
+"""A call's request weight: fixed, or by its query (every symbol's open orders weigh more than one's)."""
 
 
 def error_answer(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -146,7 +148,7 @@ class BinanceRestApi:
             web.post("/api/v3/order", signed(self.new_order, 1, order=True)),
             web.get("/api/v3/order", signed(self.get_order, 4)),
             web.delete("/api/v3/order", signed(self.cancel_order, 1)),
-            web.get("/api/v3/openOrders", signed(self.open_orders, 6)),
+            web.get("/api/v3/openOrders", signed(self.open_orders, lambda query: 6 if query.get("symbol") else 80)),
             web.delete("/api/v3/openOrders", signed(self.cancel_open_orders, 1)),
             web.get("/api/v3/allOrders", signed(self.all_orders, 20)),
             web.get("/api/v3/myTrades", signed(self.my_trades, 20)),
@@ -174,29 +176,22 @@ class BinanceRestApi:
         params.pop("signature", None)
         return params, signed_part, signature
 
-    def _public(self, handler: Handler, weight: int) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _public(self, handler: Handler, weight: Weight) -> Callable[[web.Request], Awaitable[web.Response]]:
         return self._endpoint(handler, weight, signed=False, order=False)
 
     def _signed(
-        self, handler: Handler, weight: int, *, order: bool = False
+        self, handler: Handler, weight: Weight, *, order: bool = False
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         return self._endpoint(handler, weight, signed=True, order=order)
 
     def _endpoint(
-        self, handler: Handler, weight: int, *, signed: bool, order: bool
+        self, handler: Handler, weight: Weight, *, signed: bool, order: bool
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def wrapped(request: web.Request) -> web.Response:
             address = request.remote or "?"
             headers: dict[str, str] = {}
             try:
-                if (
-                    request.path == "/api/v3/openOrders"
-                    and request.method == "GET"
-                    and "symbol=" not in (request.rel_url.raw_query_string)
-                ):
-                    used = self.limits.charge(address, 80)  # every symbol's open orders weigh more
-                else:
-                    used = self.limits.charge(address, weight)
+                used = self.limits.charge(address, weight if isinstance(weight, int) else weight(request.query))
                 headers["X-MBX-USED-WEIGHT-1M"] = str(used)
                 fault = await self.venue.faults.before_rest(request, error_answer)
                 if fault is not None:

@@ -568,3 +568,12 @@ async def test_listing_orders_reads_their_fees_from_one_call_a_symbol(binance_ve
             )
     finally:
         await client.close()
+
+
+async def test_every_symbols_open_orders_weigh_more_than_ones(docs_client: DocsClient) -> None:
+    _, _, headers = await docs_client.call("GET", "/api/v3/openOrders", {"symbol": "BTCUSD"})
+    first = int(headers["X-MBX-USED-WEIGHT-1M"])
+    _, _, headers = await docs_client.call("GET", "/api/v3/openOrders")
+    if int(headers["X-MBX-USED-WEIGHT-1M"]) < first:
+        pytest.skip("the weight minute turned during the test")
+    assert int(headers["X-MBX-USED-WEIGHT-1M"]) - first == 80 and first >= 6
