@@ -123,3 +123,20 @@ def submit_rounds(
         if between is not None:
             between(n)
     return samples
+
+
+@contextmanager
+def running_engine(config: Any, loop: asyncio.AbstractEventLoop, product_id: str = "BTC-USD") -> Iterator[Any]:
+    """An engine on `config` started on `loop` with `product_id`'s book live; what it left
+    working is cancelled, and it is stopped, after."""
+    from cryptoj_tui.engine import Engine
+
+    engine = Engine(config)
+    loop.run_until_complete(engine.start())
+    loop.run_until_complete(engine.subscribe(product_id))
+    loop.run_until_complete(engine.wait_for_book(product_id))
+    try:
+        yield engine
+    finally:
+        loop.run_until_complete(engine.cancel_all())
+        loop.run_until_complete(engine.stop())

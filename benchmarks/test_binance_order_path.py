@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from benchmarks.support import record, scaled, submit_rounds, venue_process
+from benchmarks.support import record, running_engine, scaled, submit_rounds, venue_process
 from cryptoj_tui import binance_keys
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.risk import RiskLimits
@@ -123,27 +123,18 @@ async def bare_cancel_all(session: aiohttp.ClientSession, venue: Venue) -> list[
 
 @contextmanager
 def trading_engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[Engine]:
-    limits = RiskLimits(max_open_orders=10_000, max_orders_per_second=10_000)
-    engine = Engine(
-        EngineConfig(
-            ws_url=f"{venue.ws_url}/stream",
-            venue="binance",
-            rest_url=venue.rest,
-            key=KEY,
-            journal_path=tmp_path / "journal.db",
-            limits=limits,
-            rest_rate=10_000,
-            stale_after=3600.0,
-        )
+    config = EngineConfig(
+        ws_url=f"{venue.ws_url}/stream",
+        venue="binance",
+        rest_url=venue.rest,
+        key=KEY,
+        journal_path=tmp_path / "journal.db",
+        limits=RiskLimits(max_open_orders=10_000, max_orders_per_second=10_000),
+        rest_rate=10_000,
+        stale_after=3600.0,
     )
-    loop.run_until_complete(engine.start())
-    loop.run_until_complete(engine.subscribe("BTC-USD"))
-    loop.run_until_complete(engine.wait_for_book("BTC-USD"))
-    try:
+    with running_engine(config, loop) as engine:
         yield engine
-    finally:
-        loop.run_until_complete(engine.cancel_all())
-        loop.run_until_complete(engine.stop())
 
 
 @pytest.fixture(scope="module")

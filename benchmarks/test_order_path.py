@@ -37,7 +37,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from benchmarks.support import SMOKE, p99, record, scaled, submit_rounds, venue_process
+from benchmarks.support import SMOKE, p99, record, running_engine, scaled, submit_rounds, venue_process
 from cryptoj_tui.cdp_keys import generate_key, sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderRequest
@@ -260,24 +260,11 @@ def engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> Ite
 @contextmanager
 def trading_engine(venue: Venue, loop: asyncio.AbstractEventLoop, tmp_path: Path, **config: Any) -> Iterator[Engine]:
     limits = RiskLimits(max_open_orders=10_000, max_orders_per_second=10_000)
-    trader = Engine(
-        EngineConfig(
-            ws_url=venue.ws_url,
-            key=KEY,
-            journal_path=tmp_path / "journal.db",
-            limits=limits,
-            rest_rate=10_000,
-            **config,
-        )
+    config = EngineConfig(
+        ws_url=venue.ws_url, key=KEY, journal_path=tmp_path / "journal.db", limits=limits, rest_rate=10_000, **config
     )
-    loop.run_until_complete(trader.start())
-    loop.run_until_complete(trader.subscribe("BTC-USD"))
-    loop.run_until_complete(trader.wait_for_book("BTC-USD"))
-    try:
+    with running_engine(config, loop) as trader:
         yield trader
-    finally:
-        loop.run_until_complete(trader.cancel_all())
-        loop.run_until_complete(trader.stop())
 
 
 def test_submit_to_ack_engine_fsync_before_send(
