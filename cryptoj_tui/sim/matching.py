@@ -84,6 +84,12 @@ class MatchingBook:
         prices = reversed(levels) if side == "bid" else iter(levels)
         return [(price, totals[price]) for price in prices]
 
+    def top(self, side: BookSide) -> tuple[Decimal, Decimal] | None:
+        """(price, total size) of one side's best level, or None: `levels(side)[0]` without
+        listing the whole side."""
+        best = self.best_bid() if side == "bid" else self.best_ask()
+        return None if best is None else (best, self._totals[side][best])
+
     def level_count(self, side: BookSide) -> int:
         """How many prices one side has."""
         return len(self._bids if side == "bid" else self._asks)

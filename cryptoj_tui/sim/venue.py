@@ -406,7 +406,7 @@ class PaperVenue:
     def ticker(self, product_id: str) -> dict[str, str]:
         """The ticker object of one product; `*_24_h` cover the last 24 hours, as Coinbase's."""
         book, tape = self.books[product_id], self.tapes[product_id]
-        bids, asks = book.levels("bid")[:1], book.levels("offer")[:1]
+        bid, ask = book.top("bid"), book.top("offer")
         last = tape.last if tape.last is not None else book.spec.start_price
         day = tape.day(self.clock() // 1_000_000_000)
 
@@ -421,10 +421,10 @@ class PaperVenue:
             "low_24_h": text(day.low if day else last),
             "high_24_h": text(day.high if day else last),
             "price_percent_chg_24_h": text(day.change_percent if day else Decimal(0)),
-            "best_bid": text(bids[0][0]) if bids else "",
-            "best_bid_quantity": text(bids[0][1]) if bids else "",
-            "best_ask": text(asks[0][0]) if asks else "",
-            "best_ask_quantity": text(asks[0][1]) if asks else "",
+            "best_bid": text(bid[0]) if bid else "",
+            "best_bid_quantity": text(bid[1]) if bid else "",
+            "best_ask": text(ask[0]) if ask else "",
+            "best_ask_quantity": text(ask[1]) if ask else "",
         }
 
     def snapshot_events(self, channel: str, product_id: str, owner: str = "") -> str:

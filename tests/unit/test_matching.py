@@ -25,6 +25,19 @@ def test_resting_orders_aggregate_into_levels_and_report_changes() -> None:
     assert book.take_changes() == []
 
 
+def test_the_top_of_a_side_is_its_first_level() -> None:
+    book = MatchingBook(BTC)
+    assert book.top("bid") is None and book.top("offer") is None
+    for order_id, side, price, size in (
+        ("b1", "BUY", "99", "1"),
+        ("b2", "BUY", "100", "2"),
+        ("a1", "SELL", "101", "3"),
+    ):
+        book.submit_limit(order_id, side, D(price), D(size))
+    assert book.top("bid") == book.levels("bid")[0] == (D("100"), D("2"))
+    assert book.top("offer") == book.levels("offer")[0] == (D("101"), D("3"))
+
+
 def test_incoming_order_trades_oldest_first_at_the_resting_price() -> None:
     book = MatchingBook(BTC)
     book.submit_limit("a1", "SELL", D("101.00"), D("1"))

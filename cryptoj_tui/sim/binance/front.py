@@ -128,8 +128,7 @@ class BinanceFront:
             }
             self._send_market(f"{symbol.lower()}@depth", event, also=f"{symbol.lower()}@depth@100ms")
         book = self.venue.books[product_id]
-        bids, asks = book.levels("bid")[:1], book.levels("offer")[:1]
-        top = (*(bids[0] if bids else ("", "")), *(asks[0] if asks else ("", "")))
+        top = (*(book.top("bid") or ("", "")), *(book.top("offer") or ("", "")))
         if top != self._tops.get(product_id):
             self._tops[product_id] = top
             self._send_market(
