@@ -64,11 +64,16 @@ async def _place(engine: Engine, command: dict[str, Any]) -> dict[str, Any]:
     }
     if "end_time" in command:
         details["end_time"] = datetime.fromisoformat(str(command["end_time"]))
+    size = command.get("size")
+    if "quote_size" in command:  # a market order that spends (or raises) this much quote currency
+        if "size" in command:
+            raise OrderError("a place takes size or quote_size, not both")
+        size, details["in_quote"] = command["quote_size"], True
     order = await engine.place(
         str(command.get("product_id")),
         str(command.get("side")),
         str(command.get("type", "limit")),
-        command.get("size"),
+        size,
         **details,
     )
     if order.request.type in IMMEDIATE and order.status.is_working:

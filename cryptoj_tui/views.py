@@ -149,6 +149,8 @@ class OrderRow:
     take_profit: Decimal | None = None
     """An entry's attached bracket (with `stop_loss`): placed by the venue once it fills."""
     stop_loss: Decimal | None = None
+    in_quote: bool = False
+    """`size` is in the quote currency (a market order that spends or raises that much)."""
 
     @classmethod
     def from_snapshot(cls, order: dict[str, Any], time: str) -> OrderRow:
@@ -171,6 +173,7 @@ class OrderRow:
             stop_price=_decimal(str(order.get("stop_price", ""))),
             take_profit=_decimal(str(order.get("take_profit", ""))),
             stop_loss=_decimal(str(order.get("stop_loss", ""))),
+            in_quote=order.get("in_quote") is True,
         )
 
     @property

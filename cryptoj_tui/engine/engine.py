@@ -39,6 +39,7 @@ from cryptoj_tui.engine.market_data import MarketData, ProductUnavailable
 from cryptoj_tui.engine.model import ConnectionState, TickerSnapshot, check_product_id
 from cryptoj_tui.engine.orders import (
     Order,
+    OrderError,
     OrderRequest,
     OrderSide,
     OrderStatus,
@@ -405,7 +406,8 @@ class Engine:
         return self.trading
 
     async def place(self, product_id: str, side: str, type: str, size: Any, **details: Any) -> Order:
-        """Place any order type (limit price, stop_price, end_time, post_only in `details`).
+        """Place any order type (price, stop_price, end_time, post_only, take_profit, stop_loss,
+        in_quote in `details`: with in_quote=True a market order's size is in the quote currency).
 
         OrderError: the request is malformed; OrderRefusedError: risk or the trading state
         refused it. Either way nothing was sent.
@@ -420,8 +422,13 @@ class Engine:
         """A good-till-cancelled limit order."""
         return await self.place(product_id, side, OrderType.LIMIT, size, price=price, post_only=post_only)
 
-    async def place_market(self, product_id: str, side: str, *, size: Any) -> Order:
-        """A market order (immediate or cancel)."""
+    async def place_market(self, product_id: str, side: str, *, size: Any = None, quote_size: Any = None) -> Order:
+        """A market order (immediate or cancel) for `size` of the base currency, or one that
+        spends (a buy) or raises (a sell) `quote_size` of the quote currency: exactly one."""
+        if (size is None) == (quote_size is None):
+            raise OrderError("a market order takes exactly one of size or quote_size")
+        if quote_size is not None:
+            return await self.place(product_id, side, OrderType.MARKET, quote_size, in_quote=True)
         return await self.place(product_id, side, OrderType.MARKET, size)
 
     def precheck(self, request: OrderRequest) -> CheckResult:

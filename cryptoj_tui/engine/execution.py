@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from cryptoj_tui.engine.adapters.base import CancelOutcome, ExecutionClient, VenueError, VenueOrder
@@ -157,7 +158,7 @@ class Execution:
         if entry is not None:  # the bracket our entry carried, placed by the venue as the entry filled
             self._alert(
                 "info",
-                f"bracket of {entry.client_order_id[:8]} working: {request.side} {request.size} "
+                f"bracket of {entry.client_order_id[:8]} working: {request.side} {request.size_text} "
                 f"{request.product_id}, take-profit {request.price}, stop {request.stop_price}",
             )
             return order
@@ -166,7 +167,7 @@ class Execution:
             order.client_order_id,
             order_id,
             (
-                f"open at the venue, unknown here: now tracked ({request.type} {request.side} {request.size} "
+                f"open at the venue, unknown here: now tracked ({request.type} {request.side} {request.size_text} "
                 f"{request.product_id}{'' if request.price is None else f' @ {request.price}'})"
             ),
         )
@@ -182,9 +183,10 @@ class Execution:
 
     # -- placing -------------------------------------------------------------------------
 
-    async def submit(self, request: OrderRequest) -> Order:
-        """Journal, send and track one order; returns once the venue answered (or did not)."""
-        order = Order(client_order_id=self._new_client_order_id(), request=request)
+    async def submit(self, request: OrderRequest, base_estimate: Decimal | None = None) -> Order:
+        """Journal, send and track one order; returns once the venue answered (or did not).
+        `base_estimate`: the base size of an order sized in the quote currency (Order.leaves)."""
+        order = Order(client_order_id=self._new_client_order_id(), request=request, base_estimate=base_estimate)
         self.intents.record_intent(order)  # JournalError here: nothing was sent, nothing is tracked
         self._track(order)
         self._publish(order)
@@ -267,13 +269,14 @@ class Execution:
             if update.status in ("OPEN", "PENDING"):
                 self._on_unknown_order(update.order_id)
             return
-        if update.filled_size > order.request.size or (
+        if order.request.overfilled_by(update.filled_size, update.filled_value) or (
             update.filled_size > order.filled_size and update.filled_value < order.filled_value
         ):  # a fill of more than was asked, or one worth less than nothing: no position takes it
             self._alert(
                 "warning",
                 f"the venue says order {client_id} filled {update.filled_size:f} for {update.filled_value:f} "
-                f"(size {order.request.size:f}, filled {order.filled_size:f} for {order.filled_value:f}): not applied",
+                f"(size {order.request.size_text}, filled {order.filled_size:f} for {order.filled_value:f}): "
+                "not applied",
             )
             return
         revived = order.status is OrderStatus.FAILED and not order.order_id

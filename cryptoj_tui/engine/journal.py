@@ -156,6 +156,7 @@ def _request_json(request: OrderRequest) -> str:
             "post_only": request.post_only,
             "take_profit": None if request.take_profit is None else str(request.take_profit),
             "stop_loss": None if request.stop_loss is None else str(request.stop_loss),
+            "in_quote": request.in_quote,
         }
     )
 
@@ -171,9 +172,10 @@ def _request_from_json(text: str) -> OrderRequest:
         stop_price=None if data["stop_price"] is None else Decimal(data["stop_price"]),
         end_time=None if data["end_time"] is None else datetime.fromisoformat(data["end_time"]),
         post_only=data["post_only"],
-        # Journals written before brackets have neither.
+        # Journals written before brackets have neither take_profit nor stop_loss.
         take_profit=None if data.get("take_profit") is None else Decimal(data["take_profit"]),
         stop_loss=None if data.get("stop_loss") is None else Decimal(data["stop_loss"]),
+        in_quote=data.get("in_quote", False),  # journals written before quote sizes have none
     )
 
 

@@ -177,7 +177,7 @@ class OrderRequest:
     side: OrderSide
     type: OrderType
     size: Decimal
-    """Base size (BTC in BTC-USD)."""
+    """Base size (BTC in BTC-USD); with `in_quote`, an amount of the quote currency."""
     price: Decimal | None = None
     """Limit price; required for every type but market."""
     stop_price: Decimal | None = None
@@ -188,6 +188,9 @@ class OrderRequest:
     order on the other side, sized to it (see OrderType.BRACKET)."""
     stop_loss: Decimal | None = None
     """An attached bracket's stop (given with `take_profit`)."""
+    in_quote: bool = False
+    """`size` is in the quote currency (USD in BTC-USD): a market order that spends (a buy) or
+    raises (a sell) that much, whatever base size it takes. Market orders only."""
 
     def __post_init__(self) -> None:
         try:
@@ -232,6 +235,13 @@ class OrderRequest:
             raise OrderError(f"only limit_gtd orders take an end time, not {self.type}")
         if self.post_only and self.type not in (OrderType.LIMIT, OrderType.LIMIT_GTD):
             raise OrderError(f"post-only applies to limit and limit_gtd orders, not {self.type}")
+        if self.in_quote is not False and self.in_quote is not True:
+            raise OrderError(f"in_quote must be true or false, got {self.in_quote!r}")
+        if self.in_quote and self.type is not OrderType.MARKET:
+            raise OrderError(f"only a market order is sized in the quote currency, not {self.type}")
+        if self.in_quote and self.take_profit is not None:
+            # The venue sizes the bracket to the entry's base size, which a quote amount leaves open.
+            raise OrderError("a bracket attaches to an entry sized in the base currency, not the quote")
 
     def _check_attached(self) -> None:
         if self.take_profit is None and self.stop_loss is None:
@@ -266,6 +276,7 @@ class OrderRequest:
         post_only: bool = False,
         take_profit: object = None,
         stop_loss: object = None,
+        in_quote: bool = False,
     ) -> OrderRequest:
         """A request from loose values (text, numbers): sides, types and numbers are read and
         checked when it is made; OrderError names the first that cannot be."""
@@ -281,12 +292,36 @@ class OrderRequest:
             post_only,
             take_profit,  # type: ignore[arg-type]
             stop_loss,  # type: ignore[arg-type]
+            in_quote,
         )
 
     @property
+    def quote_currency(self) -> str:
+        """USD in BTC-USD."""
+        return self.product_id.split("-", 1)[1]
+
+    @property
     def notional(self) -> Decimal | None:
-        """size x limit price; None for a market order (its price is not known in advance)."""
+        """What the order is worth in the quote currency: size x limit price, the size itself
+        when it is in the quote currency; None for a market order sized in base (its price is
+        not known in advance)."""
+        if self.in_quote:
+            return self.size
         return None if self.price is None else self.size * self.price
+
+    def base_size_at(self, price: Decimal) -> Decimal:
+        """The base size, at `price` when the order is sized in the quote currency."""
+        return self.size / price if self.in_quote else self.size
+
+    def overfilled_by(self, filled_size: Decimal, filled_value: Decimal) -> bool:
+        """Whether these totals are more than the order asked for (its base size, or with
+        `in_quote` its quote amount)."""
+        return filled_value > self.size if self.in_quote else filled_size > self.size
+
+    @property
+    def size_text(self) -> str:
+        """The size as a person reads it: "0.5", or "100 USD worth" when it is in the quote currency."""
+        return f"{self.size:f} {self.quote_currency} worth" if self.in_quote else f"{self.size:f}"
 
 
 @dataclass(frozen=True)
@@ -365,6 +400,9 @@ class Order:
     acked_at: float | None = None
     edits: int = 0
     """How many times the venue edited it in place (new price or size, same order)."""
+    base_estimate: Decimal | None = None
+    """For an order sized in the quote currency: its base size at the price it was checked at,
+    what it leaves working until it ends (None: not known, as for one the venue placed)."""
 
     @property
     def product_id(self) -> str:
@@ -378,8 +416,11 @@ class Order:
 
     @property
     def leaves(self) -> Decimal:
-        """Size still to trade (0 once final)."""
-        return ZERO if self.status.is_final else max(self.request.size - self.filled_size, ZERO)
+        """Base size still to trade (0 once final; an estimate for an order sized in quote)."""
+        if self.status.is_final:
+            return ZERO
+        size = self.request.size if not self.request.in_quote else self.base_estimate or ZERO
+        return max(size - self.filled_size, ZERO)
 
     @property
     def average_price(self) -> Decimal | None:
@@ -461,6 +502,7 @@ class Order:
             "side": str(self.side),
             "type": str(self.request.type),
             "size": _text(self.request.size),
+            "in_quote": self.request.in_quote,
             "price": _text(self.request.price) if self.request.price is not None else "",
             "stop_price": _optional_text(self.request.stop_price),
             "take_profit": _optional_text(self.request.take_profit),

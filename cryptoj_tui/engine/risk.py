@@ -186,6 +186,10 @@ class ProductRules:
     min_notional: Decimal = Decimal(0)
     """The least an order may be worth in the quote currency (Coinbase's quote_min_size, Binance's
     NOTIONAL or MIN_NOTIONAL filter); 0: none."""
+    quote_increment: Decimal = Decimal(0)
+    """The step of an amount of the quote currency (a market order sized in it); 0: unknown."""
+    quote_sized_sells: bool = True
+    """Whether a market sell may be sized in the quote currency (Binance's may, Coinbase's not)."""
 
 
 @dataclass(frozen=True)
@@ -259,14 +263,25 @@ class RiskManager:
     def _check_state(self, request: OrderRequest, context: RiskContext) -> str | None:
         if self.state is TradingState.HALTED:
             return f"trading is HALTED ({self.state_reason}); re-arm first"
-        if self.state is TradingState.REDUCING:
-            reduces = context.position * request.side.sign < 0 and request.size <= abs(context.position)
-            if not reduces:
-                return (
-                    f"trading is REDUCING: only orders that shrink the position are allowed "
-                    f"(position {context.position:f}, order {request.side} {request.size:f})"
-                )
+        if self.state is TradingState.REDUCING and not self._reduces(request, context):
+            return (
+                f"trading is REDUCING: only orders that shrink the position are allowed "
+                f"(position {context.position:f}, order {request.side} {request.size_text})"
+            )
         return None
+
+    @staticmethod
+    def _base_size(request: OrderRequest, context: RiskContext) -> Decimal | None:
+        """The order's base size; for one sized in the quote currency, at mid (None: no mid)."""
+        if not request.in_quote:
+            return request.size
+        return None if context.mid is None else request.base_size_at(context.mid)
+
+    def _reduces(self, request: OrderRequest, context: RiskContext) -> bool:
+        """Whether the order can only make the position smaller (an estimate at mid for one sized
+        in the quote currency)."""
+        size = self._base_size(request, context)
+        return size is not None and context.position * request.side.sign < 0 and size <= abs(context.position)
 
     def _check_increments(self, request: OrderRequest, context: RiskContext) -> str | None:
         rules = context.rules
@@ -281,11 +296,18 @@ class RiskManager:
                 return self._increments(request, rules) or self._notional_floor(request, rules, context.mid)
             except ArithmeticError:  # an increment finer than any venue's (its rules are not trusted blindly)
                 return (
-                    f"size {request.size:f} cannot be checked against the venue's increments "
+                    f"size {request.size_text} cannot be checked against the venue's increments "
                     f"({rules.base_increment}, {rules.price_increment})"
                 )
 
     def _increments(self, request: OrderRequest, rules: ProductRules) -> str | None:
+        if request.in_quote:
+            if request.side is OrderSide.SELL and not rules.quote_sized_sells:
+                return "the venue sizes a market sell in the base currency only"
+            # The venue bounds the base size such an order comes to; here only its amount is known.
+            if rules.quote_increment and request.size % rules.quote_increment:
+                return f"size {request.size_text} is not a multiple of the quote increment {rules.quote_increment:f}"
+            return None
         if request.size % rules.base_increment:
             return f"size {request.size:f} is not a multiple of the base increment {rules.base_increment:f}"
         if not rules.base_min_size <= request.size <= rules.base_max_size:
@@ -303,17 +325,26 @@ class RiskManager:
 
     def _notional_floor(self, request: OrderRequest, rules: ProductRules, mid: Decimal | None) -> str | None:
         price = request.price if request.price is not None else mid  # a market order: at mid
-        if not rules.min_notional or price is None:
+        if not rules.min_notional:
             return None
-        worth = request.size * price
+        worth = request.notional if request.in_quote else None if price is None else request.size * price
+        if worth is None:
+            return None
         if worth < rules.min_notional:
             return f"worth {worth:f} is under the venue's minimum order value {rules.min_notional:f}"
         return None
 
     def _check_size(self, request: OrderRequest, context: RiskContext) -> str | None:
         limit = self.limits.max_order_size_of(request.product_id)
-        if request.size > limit:
-            return f"size {request.size:f} is over the max order size {limit:f}{self._own(request, 'max_order_size')}"
+        size = self._base_size(request, context)
+        if size is None:
+            return f"no market price for {request.product_id} (book not live): cannot size the order in base"
+        if size > limit:
+            about = f" (about {size:.8f} at mid)" if request.in_quote else ""
+            return (
+                f"size {request.size_text}{about} is over the max order size "
+                f"{limit:f}{self._own(request, 'max_order_size')}"
+            )
         return None
 
     def _own(self, request: OrderRequest, name: str) -> str:
@@ -336,14 +367,14 @@ class RiskManager:
         return None
 
     def _check_notional(self, request: OrderRequest, context: RiskContext) -> str | None:
-        notional = request.size * self._price(request, context)
+        notional = self._notional(request, context)
         if notional > self.limits.max_order_notional:
             return f"notional {notional:.2f} is over the max order notional {self.limits.max_order_notional:f}"
         return None
 
     def _check_position(self, request: OrderRequest, context: RiskContext) -> str | None:
         sign = request.side.sign
-        worst = context.position + sign * (context.working_same_side + request.size)
+        worst = context.position + sign * (context.working_same_side + self._sized(request, context))
         limit = self.limits.max_position_of(request.product_id)
         if abs(worst) > limit and abs(worst) > abs(context.position):
             return (
@@ -353,9 +384,9 @@ class RiskManager:
         return None
 
     def _check_gross_notional(self, request: OrderRequest, context: RiskContext) -> str | None:
-        if context.position * request.side.sign < 0 and request.size <= abs(context.position):
+        if self._reduces(request, context):
             return None  # it makes the exposure smaller
-        gross = context.gross_notional + request.size * self._price(request, context)
+        gross = context.gross_notional + self._notional(request, context)
         if gross > self.limits.max_gross_notional:
             quote = request.product_id.split("-", 1)[1]
             return (
@@ -379,13 +410,29 @@ class RiskManager:
 
     def _check_balance(self, request: OrderRequest, context: RiskContext) -> str | None:
         if request.side is OrderSide.SELL:
-            if request.size > context.available_base:
-                return f"sell {request.size:f} but only {context.available_base:f} available"
+            size = self._sized(request, context)
+            if size > context.available_base:
+                return f"sell {request.size_text} but only {context.available_base:f} available"
+            return None
+        if request.in_quote:  # the venue spends no more than the amount, its fee included
+            if request.size > context.available_quote:
+                return f"buy {request.size_text} but only {context.available_quote:f} is available"
             return None
         cost = request.size * self._price(request, context) * (1 + self.limits.fee_estimate_bps / 10_000)
         if cost > context.available_quote:
             return f"buy costs about {cost:.2f} with fees but only {context.available_quote:f} is available"
         return None
+
+    def _sized(self, request: OrderRequest, context: RiskContext) -> Decimal:
+        """The base size, once the size check has made sure it can be known."""
+        size = self._base_size(request, context)
+        assert size is not None  # _check_size refuses an order whose base size is not known first
+        return size
+
+    def _notional(self, request: OrderRequest, context: RiskContext) -> Decimal:
+        """What the order is worth in the quote currency (a market order sized in base: at mid)."""
+        notional = request.notional
+        return notional if notional is not None else request.size * self._price(request, context)
 
     @staticmethod
     def _price(request: OrderRequest, context: RiskContext) -> Decimal:

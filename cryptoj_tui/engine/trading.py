@@ -433,8 +433,12 @@ class Trading:
         """Check, journal and send an order; OrderRefusedError says why it was not sent."""
         self._require_ok(request)
         self.risk.record_sent()
+        estimate = None
+        if request.in_quote:  # the checks passed, so there is a mid
+            mid = self._market_data.mid(request.product_id)
+            estimate = None if mid is None else request.base_size_at(mid)
         try:
-            return await self.execution.submit(request)
+            return await self.execution.submit(request, estimate)
         except JournalError as exc:
             self.emergency.halt(f"journal unwritable: {exc}")
             self._bus.publish(OrderRefused(product_id=request.product_id, reason=str(exc)))

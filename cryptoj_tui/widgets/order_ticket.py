@@ -46,6 +46,7 @@ TYPES: list[tuple[str, str]] = [
     ("limit", "limit (GTC)"),
     ("post_only", "limit, post-only"),
     ("market", "market"),
+    ("market_quote", "market, size in quote"),
     ("ioc", "IOC limit"),
     ("fok", "FOK limit"),
     ("stop_limit", "stop-limit"),
@@ -56,6 +57,8 @@ BRACKETABLE = frozenset({"limit", "post_only", "market"})
 """Ticket types an entry's bracket (take-profit and stop-loss fields) can ride on."""
 STOPPED = frozenset({"stop_limit", "take_profit_limit", "bracket"})
 """Ticket types with a stop price."""
+UNPRICED = frozenset({"market", "market_quote"})
+"""Ticket types without a limit price."""
 QUICK_SIZES = {"f1": "0.001", "f2": "0.01", "f3": "0.1", "f4": "1"}
 SENDING_NOTICE_AFTER = 0.05
 """Seconds an order may take before the ticket says it is sending (a loopback venue answers in 2 ms)."""
@@ -164,8 +167,9 @@ def preview_lines(request: OrderRequest, market: MarketQuote, checks_width: int 
     With no `checks_width` (the compact ticket) the passed checks are counted, not listed."""
     fmt = market.format
     price = request.price if request.price is not None else market.mid
-    notional = request.size * price if price is not None else None
-    after = market.position + request.size * request.side.sign
+    notional = request.notional if request.notional is not None or price is None else request.size * price
+    base = request.size if not request.in_quote else None if price is None else request.base_size_at(price)
+    after = None if base is None else market.position + base * request.side.sign
     lines = [f"notional   {quote(notional)}" if notional is not None else "notional   (no market price)"]
     if market.crosses(request):
         fee = f", fee ~{quote(notional * market.taker_fee)}" if notional is not None else ""
@@ -178,7 +182,8 @@ def preview_lines(request: OrderRequest, market: MarketQuote, checks_width: int 
             lines.append(f"F5 joins the {'bid' if request.side is OrderSide.BUY else 'ask'} at {fmt.price(inside)}")
     elif notional is not None:
         lines.append(f"fee (est.) {quote(notional * market.taker_fee)} at most")
-    lines.append(f"position   {fmt.size(market.position)} → {fmt.size(after)}")
+    about = "~" if request.in_quote else ""
+    lines.append(f"position   {fmt.size(market.position)} → {about}{fmt.size(after) if after is not None else '?'}")
     if request.take_profit is not None and request.stop_loss is not None:
         exit_ = request.exit_side.lower()
         lines.append(f"bracket    {exit_} at {fmt.price(request.take_profit)} or stop {fmt.price(request.stop_loss)}")
@@ -276,7 +281,7 @@ class OrderTicket(Vertical):
         with Grid():
             yield Label("type")
             yield Select(((label, value) for value, label in self._types), value="limit", allow_blank=False, id="type")
-            yield Label("size")
+            yield Label("size", id="size_label")
             yield TicketField("", id="size")
             yield Label("limit price")
             yield TicketField("", id="price")
@@ -402,7 +407,7 @@ class OrderTicket(Vertical):
                     raise OrderError(f"{name.replace('_', '-')} is not a number")
             take_profit = _number(self.query_one("#take_profit", Input).value)
             stop_loss = _number(self.query_one("#stop_loss", Input).value)
-        order_type = OrderType.LIMIT if kind == "post_only" else OrderType(kind)
+        order_type = {"post_only": OrderType.LIMIT, "market_quote": OrderType.MARKET}.get(kind) or OrderType(kind)
         return OrderRequest.parse(
             self.product_id,
             self.side,
@@ -413,11 +418,14 @@ class OrderTicket(Vertical):
             post_only=kind == "post_only",
             take_profit=take_profit,
             stop_loss=stop_loss,
+            in_quote=kind == "market_quote",
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:
         kind = str(event.value)
-        self.query_one("#price", Input).disabled = kind == "market"
+        self.query_one("#price", Input).disabled = kind in UNPRICED
+        quote_currency = self.product_id.split("-", 1)[1]
+        self.query_one("#size_label", Label).update(f"size ({quote_currency})" if kind == "market_quote" else "size")
         self.query_one("#stop", Input).disabled = kind not in STOPPED
         for name in ("#take_profit", "#stop_loss"):
             self.query_one(name, Input).disabled = kind not in self._bracketable
@@ -484,6 +492,7 @@ class OrderTicket(Vertical):
                 **({"post_only": True} if request.post_only else {}),
                 **({"take_profit": request.take_profit} if request.take_profit is not None else {}),
                 **({"stop_loss": request.stop_loss} if request.stop_loss is not None else {}),
+                **({"in_quote": True} if request.in_quote else {}),
             )
 
         self._sending = sent = self._submit(place)

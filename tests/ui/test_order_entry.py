@@ -431,3 +431,33 @@ async def test_the_tickets_border_is_the_sides_colour_and_follows_the_theme(froz
         app.theme = "nord"
         await pilot.pause()
         assert border() == theme("error") != dark_error
+
+
+async def test_a_market_buy_sized_in_quote_from_the_ticket(frozen_venue: VenueThread) -> None:
+    """Scenario: the ticket's "market, size in quote" type labels the size in USD, previews the
+    amount as the notional and an estimated position, and sends a quote_size order that fills;
+    the blotter shows its size in USD. A sell sized so is refused in the ticket (Coinbase has none)."""
+    from textual.widgets import DataTable, Label, Select
+
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready_to_trade(pilot)
+        ticket = await open_ticket(pilot, "s")
+        preview = ticket.query_one("#preview", Static)
+        ticket.query_one("#type", Select).value = "market_quote"
+        ticket.query_one("#size", Input).value = "250"
+        await until(pilot, lambda: "base currency only" in str(preview.render()))
+        assert str(ticket.query_one("#size_label", Label).render()) == "size (USD)"
+        await pilot.press("escape")
+        ticket = await open_ticket(pilot, "b")
+        assert str(ticket.query_one("#size_label", Label).render()) == "size"  # a fresh ticket is a limit
+        ticket.query_one("#type", Select).value = "market_quote"
+        ticket.query_one("#size", Input).value = "250"
+        await until(pilot, lambda: "notional   250.00" in str(preview.render()))
+        assert "position   0.00000000 → ~0.00" in str(preview.render())
+        await pilot.press("enter")
+        await until(pilot, lambda: not ticket.is_open)
+        orders = frozen_venue.call(lambda v: [(o.quote_size, o.status) for o in v.exchange.owner_orders(KEY.name)])
+        assert orders == [(D("250"), "FILLED")]
+        await pilot.press("2")
+        await until(pilot, lambda: "250.00 USD" in str(app.screen.query_one(DataTable).get_row_at(0)))

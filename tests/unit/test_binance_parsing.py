@@ -224,3 +224,29 @@ def test_a_new_window_forgets_the_last_ones_counts() -> None:
     asyncio.run(gate.admit(99, True, 0))
     asyncio.run(gate.admit(99, True, 60_000))
     assert (gate.used_weight, gate.order_count, gate.waits) == (99, 1, 0)
+
+
+def test_a_market_order_sized_in_quote_is_sent_as_quote_order_qty_and_reads_back() -> None:
+    sent = OrderRequest.parse("BTC-USDT", "SELL", OrderType.MARKET, "150.5", in_quote=True)
+    params = dict(parsing.order_params("cid-1", "BTCUSDT", sent))
+    assert params["type"] == "MARKET" and params["quoteOrderQty"] == "150.5" and "quantity" not in params
+    # Binance lists such an order with origQty 0 and the amount in origQuoteOrderQty.
+    answer = OrderAnswer(symbol="BTCUSDT", orderId=8, type="MARKET", side="SELL", origQuoteOrderQty="150.5")
+    assert parsing.request_from_order(answer, "BTC-USDT") == sent
+
+
+def test_the_quote_asset_precision_is_the_step_of_a_quote_amount() -> None:
+    symbol = {
+        "symbol": "BTCUSDT",
+        "baseAsset": "BTC",
+        "quoteAsset": "USDT",
+        "filters": [
+            {"filterType": "PRICE_FILTER", "tickSize": "0.01"},
+            {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
+        ],
+    }
+    info = msgspec.convert({"symbols": [{**symbol, "quoteAssetPrecision": 8}]}, ExchangeInfo)
+    rules, _, problems = parsing.product_rules(info)
+    assert rules["BTC-USDT"].quote_increment == D("1e-8") and rules["BTC-USDT"].quote_sized_sells and not problems
+    info = msgspec.convert({"symbols": [{**symbol, "quoteAssetPrecision": 40}]}, ExchangeInfo)
+    assert parsing.product_rules(info)[2] == ["symbol BTCUSDT: quoteAssetPrecision 40 is not from 0 to 18"]

@@ -14,7 +14,7 @@ from cryptoj_tui.engine.adapters.coinbase.parsing import (
     request_from_order,
 )
 from cryptoj_tui.engine.adapters.coinbase.stream import UserOrder
-from cryptoj_tui.engine.orders import OrderRequest
+from cryptoj_tui.engine.orders import OrderError, OrderRequest
 
 
 def request(**overrides: object) -> OrderRequest:
@@ -109,3 +109,16 @@ def test_venue_json_in_both_shapes() -> None:
         UserOrder(order_id="v", status="OPEN", cumulative_quantity="1", avg_price="10", filled_value="", total_fees="")
     )
     assert rest.filled_value == stream.filled_value == D("10") and stream.total_fees == 0
+
+
+def test_a_market_buy_sized_in_quote_is_sent_as_quote_size_and_reads_back() -> None:
+    spend = request(type="market", price=None, size="150", in_quote=True)
+    configuration = order_configuration(spend)
+    assert configuration == {"market_market_ioc": {"quote_size": "150"}}
+    venue = {"order_id": "v", "product_id": "BTC-USD", "side": "BUY", "order_configuration": configuration}
+    assert request_from_order(venue) == spend
+
+
+def test_coinbase_takes_no_market_sell_sized_in_quote() -> None:
+    with pytest.raises(OrderError, match="Coinbase sizes a market sell in the base currency only"):
+        order_configuration(request(type="market", side="sell", price=None, size="150", in_quote=True))

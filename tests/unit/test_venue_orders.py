@@ -52,7 +52,11 @@ def test_every_order_type_reads_back_from_its_configuration(request_: OrderReque
 @pytest.mark.parametrize(
     ("configuration", "message"),
     [
-        ({"market_market_ioc": {"quote_size": "100"}}, "a market_market_ioc order without a base_size"),
+        (
+            {"limit_limit_gtc": {"quote_size": "100", "limit_price": "10"}},
+            "a limit_limit_gtc order without a base_size",
+        ),
+        ({"market_market_ioc": {}}, "a market_market_ioc order without a base_size"),
         ({"twap_limit_gtd": {"base_size": "1", "limit_price": "10"}}, "'twap_limit_gtd' is not one this engine trades"),
         ({"limit_limit_gtc": {"base_size": "1", "limit_price": "ten"}}, "price 'ten' is not a number"),
         (
@@ -100,6 +104,14 @@ def test_an_open_venue_order_is_taken_in_journalled_and_reported(execution: Exec
     ]
 
 
+def test_a_market_order_the_venue_sized_in_quote_is_tracked_with_its_amount(execution: Execution) -> None:
+    order = execution.take_in_venue_order(
+        venue(REQUESTS[0], order_configuration={"market_market_ioc": {"quote_size": "100"}})
+    )
+    assert order is not None and order.request.in_quote and order.request.size == D("100")
+    assert order.leaves == 0  # its base size is not known here: it counts none against the limits
+
+
 def test_a_venue_order_without_a_client_id_is_tracked_by_its_venue_id(execution: Execution) -> None:
     order = execution.take_in_venue_order(venue(REQUESTS[0], client_order_id=""))
     assert order is not None and order.client_order_id == "venue-v1" and execution.knows("", "v1")
@@ -108,7 +120,10 @@ def test_a_venue_order_without_a_client_id_is_tracked_by_its_venue_id(execution:
 @pytest.mark.parametrize(
     ("fields", "why"),
     [
-        ({"order_configuration": {"market_market_ioc": {"quote_size": "100"}}}, "without a base_size"),
+        (
+            {"order_configuration": {"limit_limit_gtc": {"quote_size": "100", "limit_price": "10"}}},
+            "without a base_size",
+        ),
         ({"filled_size": "lots"}, "filled size 'lots' is not a finite number from 0 to under 10^15"),
         ({"product_id": "BTC"}, "BTC"),
     ],

@@ -37,6 +37,11 @@ def illegal(name: str) -> BinanceApiError:
     return BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal}'.")
 
 
+def too_precise(name: str) -> BinanceApiError:
+    """-1111: a number with more decimal places than the symbol's precision allows."""
+    return BinanceApiError(400, -1111, f"Parameter '{name}' has too much precision.")
+
+
 def filter_failure(name: str) -> BinanceApiError:
     """-1013: an order outside one of the symbol's filters."""
     return BinanceApiError(400, -1013, f"Filter failure: {name}")

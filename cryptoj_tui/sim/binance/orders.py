@@ -24,6 +24,7 @@ from cryptoj_tui.sim.binance.errors import (
     mandatory,
     not_required,
     rejected,
+    too_precise,
 )
 from cryptoj_tui.sim.exchange import Fill, Order
 from cryptoj_tui.sim.products import ProductSpec, format_decimal
@@ -125,6 +126,8 @@ def new_order_body(
             raise not_required("quoteOrderQty")
         if "quoteOrderQty" in params:
             quote = _number(params, "quoteOrderQty")
+            if quote % Decimal(1).scaleb(-quote_places(spec)):
+                raise too_precise("quoteOrderQty")
             if quote < MIN_NOTIONAL:
                 raise filter_failure("NOTIONAL")
             if side == "SELL":
@@ -324,6 +327,12 @@ def execution_report(
     }
 
 
+def quote_places(spec: ProductSpec) -> int:
+    """Decimal places of a quote amount: the product's quote increment's (0.01: 2)."""
+    exponent = spec.quote_increment.normalize().as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0
+
+
 def exchange_symbol(spec: ProductSpec) -> dict[str, Any]:
     """One symbol of GET /api/v3/exchangeInfo."""
     tick, step = format_decimal(spec.quote_increment), format_decimal(spec.base_increment)
@@ -333,8 +342,8 @@ def exchange_symbol(spec: ProductSpec) -> dict[str, Any]:
         "baseAsset": spec.base_currency,
         "baseAssetPrecision": 8,
         "quoteAsset": spec.quote_currency,
-        "quotePrecision": 8,
-        "quoteAssetPrecision": 8,
+        "quotePrecision": quote_places(spec),
+        "quoteAssetPrecision": quote_places(spec),
         "orderTypes": list(ORDER_TYPES),
         "icebergAllowed": False,
         "ocoAllowed": False,

@@ -114,6 +114,20 @@ async def test_a_place_with_a_bracket_attaches_it(quiet_venue: PaperVenue, api_k
     assert at_venue.attached == {"limit_price": str(bid + 500), "stop_trigger_price": str(bid - 500)}
 
 
+async def test_a_market_place_can_be_sized_in_quote(quiet_venue: PaperVenue, api_key: tuple[Path, CdpKey]) -> None:
+    """Scenario: a headless market buy with quote_size fills for no more than that; one with both
+    size and quote_size is refused and nothing is sent."""
+    buy = {"cmd": "place", "product_id": "BTC-USD", "side": "buy", "type": "market", "quote_size": "120"}
+    both = {**buy, "size": "0.01"}
+    lines = await run_script(quiet_venue, api_key[1], [buy, both])
+    first, second = [line for line in lines if line.get("reply") == "place"]
+    assert first["ok"] and first["order"]["status"] == "FILLED", first
+    assert first["order"]["in_quote"] is True and first["order"]["size"] == "120"
+    assert not second["ok"] and "size or quote_size, not both" in second["error"]
+    (at_venue,) = quiet_venue.exchange.orders.values()
+    assert at_venue.quote_size == Decimal("120") and at_venue.filled_value + at_venue.total_fees <= Decimal("120")
+
+
 async def test_the_command_runs_an_embedded_venue_and_exits_0_at_end_of_input() -> None:
     """Scenario: `cryptoj headless --product BTC-USD` with no venue given, stdin closed at once."""
     process = await asyncio.create_subprocess_exec(

@@ -66,6 +66,44 @@ async def test_a_market_buy_fills_and_the_position_matches_the_venue_fills(
 
 
 @BOTH_VENUES
+async def test_a_market_buy_sized_in_quote_spends_no_more_than_its_amount(
+    trader: Engine, quiet_venue: PaperVenue
+) -> None:
+    """Scenario: buy 150 USD worth at market (Coinbase's quote_size, Binance's quoteOrderQty); the
+    venue's order carries the amount; what it spent, fees included, is within it; the position is
+    exactly the venue's fills."""
+    assert trader.trading is not None and trader.trading.products["BTC-USD"].quote_increment == D("0.01")
+    buy = await trader.place_market("BTC-USD", "buy", quote_size="150")
+    await trader.wait_for(buy, "FILLED")
+    assert buy.request.in_quote and venue_order(quiet_venue, buy.order_id).quote_size == D("150")
+    assert buy.filled_size > 0 and buy.filled_value + buy.fees <= D("150")
+    assert_position_matches_venue_fills(trader, quiet_venue, [buy.order_id])
+    (listed,) = [o for o in trader.orders() if o.client_order_id == buy.client_order_id]
+    assert listed.request.size_text == "150 USD worth"
+
+
+@BOTH_VENUES
+async def test_a_quote_amount_the_venue_cannot_take_is_refused_with_its_reason(
+    trader: Engine, quiet_venue: PaperVenue, venue_protocol: str
+) -> None:
+    """Scenario: a quote amount finer than the venue's step is refused before it is sent; a market
+    sell sized in quote is refused before sending on Coinbase (which has none) and by the paper
+    venue on Binance (Binance Spot has them; this venue does not)."""
+    with pytest.raises(OrderRefusedError, match=r"not a multiple of the quote increment 0\.01"):
+        await trader.place_market("BTC-USD", "buy", quote_size="150.005")
+    with pytest.raises(OrderError, match="exactly one of size or quote_size"):
+        await trader.place_market("BTC-USD", "buy", size="0.1", quote_size="150")
+    await trader.wait_for(await trader.place_market("BTC-USD", "buy", size="0.1"), "FILLED")
+    if venue_protocol == "coinbase":
+        with pytest.raises(OrderRefusedError, match="the venue sizes a market sell in the base currency only"):
+            await trader.place_market("BTC-USD", "sell", quote_size="50")
+    else:
+        sell = await trader.place_market("BTC-USD", "sell", quote_size="50")
+        assert sell.status is OrderStatus.REJECTED and "market sell in quantity only" in sell.reason
+    assert trader.positions()["BTC-USD"].quantity == D("0.1")
+
+
+@BOTH_VENUES
 @pytest.mark.parametrize(
     ("kind", "details", "final"),
     [

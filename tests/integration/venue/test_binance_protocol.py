@@ -154,6 +154,12 @@ async def test_an_ed25519_key_signs_as_the_docs_say(binance_venue: PaperVenue) -
         ({"symbol": "BTCUSD", "side": "BUY", "type": "MARKET", "quantity": "-1"}, 400, -1100, "Illegal characters"),
         ({"symbol": "BTCUSD", "side": "BUY", "type": "MARKET"}, 400, -1102, "'quantity' or 'quoteOrderQty'"),
         (
+            {"symbol": "BTCUSD", "side": "BUY", "type": "MARKET", "quoteOrderQty": "100.005"},
+            400,
+            -1111,
+            "Parameter 'quoteOrderQty' has too much precision.",
+        ),
+        (
             {"symbol": "BTCUSD", "side": "BUY", "type": "LIMIT", "quantity": "1", "price": "100"},
             400,
             -1102,

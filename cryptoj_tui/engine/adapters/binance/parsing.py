@@ -17,6 +17,7 @@ import msgspec
 from cryptoj_tui.engine.adapters.base import VenueOrder
 from cryptoj_tui.engine.model import clip
 from cryptoj_tui.engine.orders import (
+    MAX_DECIMAL_PLACES,
     MAX_INTEGER_DIGITS,
     OrderError,
     OrderRequest,
@@ -58,6 +59,8 @@ class OrderAnswer(msgspec.Struct):
     type: str = ""
     side: str = ""
     stopPrice: str = "0"
+    origQuoteOrderQty: str = "0"
+    """A market order's quote amount (quoteOrderQty), 0 for one sized in quantity."""
     origClientOrderId: str = ""
     """On a cancel's answer: the cancelled order's own client id (clientOrderId is the cancel's)."""
 
@@ -99,6 +102,8 @@ class SymbolInfo(msgspec.Struct):
     quoteAsset: str
     status: str = "TRADING"
     filters: list[dict[str, object]] = []
+    quoteAssetPrecision: int | None = None
+    """Decimal places of a quote amount (a market order's quoteOrderQty)."""
 
 
 class RateLimit(msgspec.Struct):
@@ -166,6 +171,8 @@ def order_params(client_order_id: str, symbol: str, request: OrderRequest) -> li
     if request.take_profit is not None or request.stop_loss is not None:
         raise OrderError("Binance Spot takes no bracket attached to an entry here (place the exits yourself)")
     match request.type:
+        case OrderType.MARKET if request.in_quote:
+            return [*params, ("type", "MARKET"), ("quoteOrderQty", size)]
         case OrderType.MARKET:
             return [*params, ("type", "MARKET"), ("quantity", size)]
         case OrderType.LIMIT if request.post_only:
@@ -202,7 +209,7 @@ def request_from_order(order: OrderAnswer, product_id: str) -> OrderRequest:
     match order.type, order.timeInForce:
         case "MARKET", _:
             if Decimal(size) == 0:
-                raise OrderError("a market order sized in quote currency (quoteOrderQty)")
+                return OrderRequest.parse(product_id, side, OrderType.MARKET, order.origQuoteOrderQty, in_quote=True)
             return OrderRequest.parse(product_id, side, OrderType.MARKET, size)
         case "LIMIT_MAKER", _:
             return OrderRequest.parse(product_id, side, OrderType.LIMIT, size, price, post_only=True)
@@ -327,6 +334,15 @@ def _min_notional(symbol: SymbolInfo) -> Decimal:
     return ZERO
 
 
+def _quote_increment(symbol: SymbolInfo) -> Decimal:
+    places = symbol.quoteAssetPrecision
+    if places is None:
+        return ZERO
+    if not 0 <= places <= MAX_DECIMAL_PLACES:
+        raise ValueError(f"quoteAssetPrecision {places} is not from 0 to {MAX_DECIMAL_PLACES}")
+    return Decimal(1).scaleb(-places)
+
+
 def product_rules(info: ExchangeInfo) -> tuple[dict[str, ProductRules], dict[str, SymbolInfo], list[str]]:
     """Each trading symbol's rules under its product id (PRICE_FILTER's tickSize, LOT_SIZE's
     stepSize, minQty and maxQty), the symbols by product id, and a line for each that cannot be read."""
@@ -346,6 +362,7 @@ def product_rules(info: ExchangeInfo) -> tuple[dict[str, ProductRules], dict[str
                 base_min_size=venue_number("minQty", lot.get("minQty")),
                 base_max_size=venue_number("maxQty", lot.get("maxQty")),
                 min_notional=_min_notional(symbol),
+                quote_increment=_quote_increment(symbol),
             )
         except ValueError as exc:
             problems.append(f"symbol {clip(symbol.symbol, 20)}: {exc}")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from cryptoj_tui.engine.adapters.base import CancelOutcome, EditOutcome, Placement, VenueError, VenueOrder
 from cryptoj_tui.engine.adapters.coinbase import parsing
 from cryptoj_tui.engine.adapters.coinbase.rest import MAX_CANCEL_IDS, CoinbaseRest
-from cryptoj_tui.engine.orders import OrderRequest, VenueFill
+from cryptoj_tui.engine.orders import OrderError, OrderRequest, VenueFill
 from cryptoj_tui.engine.portfolio import Balance
 from cryptoj_tui.engine.risk import ProductRules
 
@@ -28,11 +28,15 @@ class CoinbaseExecutionClient:
         await self.rest.close()
 
     async def place(self, client_order_id: str, request: OrderRequest) -> Placement:
+        try:
+            configuration = parsing.order_configuration(request)
+        except OrderError as exc:  # an order Coinbase cannot take: refused here, nothing sent
+            return Placement(refusal=str(exc))
         answer = await self.rest.create_order(
             client_order_id,
             request.product_id,
             str(request.side),
-            parsing.order_configuration(request),
+            configuration,
             parsing.attached_configuration(request),
         )
         return parsing.placement(answer)

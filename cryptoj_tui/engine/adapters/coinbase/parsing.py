@@ -59,6 +59,10 @@ def order_configuration(request: OrderRequest) -> dict[str, Any]:
     size = _text(request.size)
     price = _text(request.price) if request.price is not None else ""
     match request.type:
+        case OrderType.MARKET if request.in_quote:
+            if request.side is OrderSide.SELL:
+                raise OrderError("Coinbase sizes a market sell in the base currency only (not quote_size)")
+            return {"market_market_ioc": {"quote_size": size}}
         case OrderType.MARKET:
             return {"market_market_ioc": {"base_size": size}}
         case OrderType.LIMIT:
@@ -119,8 +123,7 @@ def attached_configuration(request: OrderRequest) -> dict[str, Any] | None:
 def request_from_order(data: object) -> OrderRequest:
     """The request behind a venue order object (its product, side and `order_configuration`).
 
-    OrderError names what cannot be read, or a configuration this engine does not trade
-    (a market order sized in quote currency, a type it does not know).
+    OrderError names what cannot be read, or a configuration this engine does not trade.
     """
     where = data.get("order_id", "?") if isinstance(data, dict) else "?"
     try:
@@ -128,8 +131,10 @@ def request_from_order(data: object) -> OrderRequest:
         ((name, fields),) = terms.order_configuration.items()
         product_id, side = terms.product_id, terms.side
         size = fields.get("base_size")
+        if size is None and name == "market_market_ioc" and fields.get("quote_size") is not None:
+            return OrderRequest.parse(product_id, side, OrderType.MARKET, fields["quote_size"], in_quote=True)
         if size is None:
-            raise OrderError(f"a {name} order without a base_size (sized in quote currency)")
+            raise OrderError(f"a {name} order without a base_size")
         price = fields.get("limit_price")
         post_only = fields.get("post_only") in (True, "true")
         attached = (terms.attached_order_configuration or {}).get("trigger_bracket_gtc") or {}
@@ -351,6 +356,8 @@ def product_rules(products: list[Any]) -> tuple[dict[str, ProductRules], list[st
                 base_min_size=venue_number("base_min_size", product.base_min_size),
                 base_max_size=venue_number("base_max_size", product.base_max_size),
                 min_notional=venue_number("quote_min_size", product.quote_min_size),
+                quote_increment=venue_number("quote_increment", product.quote_increment),
+                quote_sized_sells=False,  # market_market_ioc's quote_size is a buy's
             )
         except (ValueError, ArithmeticError) as exc:
             name = data.get("product_id") if isinstance(data, dict) else None
