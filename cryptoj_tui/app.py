@@ -263,6 +263,8 @@ class CryptojApp(App[None]):
         """Fills since the trader last looked at the orders or positions screen (in the header)."""
         self._connection_state = "connecting"
         self._product_before: str | None = None
+        self._picker: ProductPickerScreen | None = None
+        """The product picker, made at its first use and kept (see ProductPickerScreen)."""
         self.watchlist_view: WatchlistView | None = None
         """The product traded before a switch, until the new one is subscribed."""
         self.replay = replay
@@ -444,9 +446,11 @@ class CryptojApp(App[None]):
         """Pick the product to trade from the venue's list (fuzzy search)."""
         if isinstance(self.screen, ModalScreen):
             return
-        self.run_worker(self._pick_product(self._trade_product), group="product", exclusive=True)
+        self.run_worker(
+            self._pick_product(self._trade_product, "Trade which product?"), group="product", exclusive=True
+        )
 
-    async def _pick_product(self, chosen: Callable[[str | None], None]) -> None:
+    async def _pick_product(self, chosen: Callable[[str | None], None], question: str) -> None:
         try:
             products = await asyncio.wrap_future(self.bridge.submit(_products_listed))
         except Exception as exc:  # the engine stopped: nothing to switch to
@@ -454,7 +458,12 @@ class CryptojApp(App[None]):
             return
         if isinstance(self.screen, ModalScreen):
             return  # a dialog came up meanwhile (the kill switch's report): it goes first
-        self.push_screen(ProductPickerScreen(products, self.product_id), chosen)
+        if self._picker is None:
+            self._picker = ProductPickerScreen(products, self.product_id, question)
+            self.install_screen(self._picker, name="product-picker")
+        else:
+            self._picker.prepare(products, self.product_id, question)
+        self.push_screen(self._picker, chosen)
 
     def switch_product(self, product_id: str | None) -> None:
         """Trade `product_id` from now on: subscribed if it was not, the trading screen follows it."""
@@ -556,7 +565,7 @@ class CryptojApp(App[None]):
             self.action_show("trading")
 
     def on_watch_requested(self, _: WatchRequested) -> None:
-        self.run_worker(self._pick_product(self._watch), group="product", exclusive=True)
+        self.run_worker(self._pick_product(self._watch, "Watch which product?"), group="product", exclusive=True)
 
     def _watch(self, product_id: str | None) -> None:
         if product_id is None or product_id in self.watched:

@@ -259,7 +259,13 @@ def matching_products(products: list[str], query: str) -> list[str]:
 
 
 class ProductPickerScreen(ModalScreen[str | None]):
-    """Pick the product to trade: type to narrow the venue's list, enter picks, escape stays."""
+    """Pick a product (to trade, or to watch): type to narrow the venue's list, enter picks,
+    escape stays.
+
+    The app keeps one, installed, and `prepare`s it for each pick: a picker made and removed
+    each time restyled its search field as it went (its blur), in the frame that draws the
+    product picked, which took a tenth of the switch.
+    """
 
     DEFAULT_CSS = """
     ProductPickerScreen { align: center middle; }
@@ -278,18 +284,31 @@ class ProductPickerScreen(ModalScreen[str | None]):
         Binding("up", "move(-1)", "Previous", show=False, id="picker.previous"),
     ]
 
-    def __init__(self, products: list[str], current: str) -> None:
+    def __init__(self, products: list[str], current: str, question: str = "Trade which product?") -> None:
         super().__init__()
         self.products = sorted(products)
         self.current = current
+        self.question = question
         self._narrowed_for = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Trade which product? (now {self.current})")
+            yield Static(self._title(), id="question")
             yield Input(placeholder="type to search, e.g. eth", id="query")
             yield OptionList(*self._options(self.products), id="products")
             yield Static("", id="none")
+
+    def _title(self) -> str:
+        return f"{self.question} (now {self.current})"
+
+    def prepare(self, products: list[str], current: str, question: str = "Trade which product?") -> None:
+        """Ask afresh: the venue's list as it is now, nothing typed, the current one highlighted."""
+        self.products, self.current, self.question = sorted(products), current, question
+        if not self.is_mounted:
+            return  # composed from these when first shown
+        self.query_one("#question", Static).update(self._title())
+        self.query_one("#query", Input).value = ""
+        self._narrow("")
 
     def _options(self, products: list[str]) -> list[Option]:
         return [Option(f"{p}  ← now" if p == self.current else p, id=p) for p in products]
@@ -313,7 +332,10 @@ class ProductPickerScreen(ModalScreen[str | None]):
         options = self.query_one("#products", OptionList)
         options.clear_options()
         options.add_options(self._options(found))
-        options.highlighted = 0 if found else None
+        if query.strip():
+            options.highlighted = 0 if found else None
+        else:  # nothing typed (or all of it deleted): where it opened, on the current one
+            self._highlight(self.current)
         self.query_one("#none", Static).update("" if found else f"no product matches {query.strip()!r}")
 
     def action_pick(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import ProductPickerScreen, matching_products
@@ -119,3 +119,28 @@ async def test_enter_right_after_typing_picks_from_what_was_typed(frozen_venue: 
         picker.action_pick()  # before the Changed message is handled
         await until(pilot, lambda: app.product_id == "ETH-USD")
         assert app.trading.ladder.frame_title == "ETH-USD book"
+
+
+async def test_the_picker_asks_afresh_each_time_and_says_what_for(frozen_venue: VenueThread) -> None:
+    """The one picker the app keeps comes back empty of what was typed, with the product now
+    traded highlighted and named, and asks "Watch" from the watchlist's `a`, "Trade" from ctrl+o."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        picker = app.screen
+        app.screen.query_one("#query", Input).value = "eth"
+        await until(pilot, lambda: picker.query_one("#products", OptionList).option_count == 1)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is app.trading and app.product_id == "ETH-USD")
+        await pilot.press("7", "a")
+        await until(pilot, lambda: app.screen is picker)
+        assert str(picker.query_one("#question", Static).render()) == "Watch which product? (now ETH-USD)"
+        options = picker.query_one("#products", OptionList)
+        assert picker.query_one("#query", Input).value == "" and options.option_count > 1
+        highlighted = options.highlighted
+        assert highlighted is not None and options.get_option_at_index(highlighted).id == "ETH-USD"
+        await pilot.press("escape", "ctrl+o")
+        await until(pilot, lambda: app.screen is picker)
+        assert str(picker.query_one("#question", Static).render()) == "Trade which product? (now ETH-USD)"
