@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal as D
 
 import pytest
@@ -10,17 +11,10 @@ import pytest
 from cryptoj_tui.engine.journal import Journal
 from cryptoj_tui.engine.orders import Order, OrderError, OrderRequest, OrderStatus, VenueOrderUpdate
 from cryptoj_tui.engine.risk import ProductRules, RiskContext, RiskLimits, RiskManager, TradingState
+from tests.unit.test_risk import CONTEXT as RISK_CONTEXT
 
 RULES = ProductRules(D("0.01"), D("0.001"), D("0.001"), D("1000"), min_notional=D("1"), quote_increment=D("0.01"))
-CONTEXT = RiskContext(
-    mid=D("100"),
-    position=D("0"),
-    working_same_side=D("0"),
-    open_orders=0,
-    available_base=D("10"),
-    available_quote=D("1000"),
-    rules=RULES,
-)
+CONTEXT = dataclasses.replace(RISK_CONTEXT, available_quote=D("1000"), rules=RULES)
 
 
 def spend(amount: str, side: str = "buy") -> OrderRequest:
@@ -72,7 +66,7 @@ def test_its_base_size_is_estimated_at_mid_for_the_size_position_and_reducing_ch
     assert check(spend("600"), max_order_size="20", max_position="5.5") == (
         "position would reach 6 (with working orders), over the max position 5.5"
     )
-    long = RiskContext(**{**CONTEXT.__dict__, "position": D("2")})
+    long = dataclasses.replace(CONTEXT, position=D("2"))
     reducing = RiskManager(RiskLimits(), state=TradingState.REDUCING)
     assert reducing.check(spend("150", "sell"), long).ok  # 1.5 at mid: it shrinks the long
     refusal = reducing.check(spend("250", "sell"), long).refusal
@@ -84,7 +78,7 @@ def test_its_base_size_is_estimated_at_mid_for_the_size_position_and_reducing_ch
 
 
 def test_without_a_mid_its_base_size_is_unknown_and_it_is_refused() -> None:
-    blind = RiskContext(**{**CONTEXT.__dict__, "mid": None})
+    blind = dataclasses.replace(CONTEXT, mid=None)
     assert check(spend("150"), blind) == ("no market price for BTC-USD (book not live): cannot size the order in base")
 
 
