@@ -351,12 +351,19 @@ class Exchange:
     # -- orders --------------------------------------------------------------------------
 
     def create_order(
-        self, owner: str, request: object, refusal: Callable[[], str | None] | None = None
+        self,
+        owner: str,
+        request: object,
+        refusal: Callable[[], str | None] | None = None,
+        *,
+        quote_sells: bool = False,
     ) -> dict[str, Any]:
         """Handle `POST /orders`; InvalidRequest for malformed input, else a Coinbase response.
 
         `refusal` (fault injection) is asked only for a well-formed new order; a venue error
-        name it returns rejects the order the way a real rejection would.
+        name it returns rejects the order the way a real rejection would. `quote_sells`: a market
+        sell may be sized by the quote it raises (Binance's quoteOrderQty; Coinbase sells by
+        base_size only).
         """
         order = self._parse(owner, request)
         existing = self._by_client_id.get((owner, order.client_order_id))
@@ -366,6 +373,8 @@ class Exchange:
             injected = refusal() if refusal is not None else None
             if injected is not None:
                 raise OrderRejected(injected, f"injected rejection: {injected}")
+            if order.side == "SELL" and order.quote_size is not None and not quote_sells:
+                raise OrderRejected("INVALID_ORDER_CONFIGURATION", "sell orders need base_size")
             self._place(order)
         except OrderRejected as exc:
             return {
@@ -731,9 +740,12 @@ class Exchange:
         """Put funds on hold for the order's worst case, or refuse it."""
         if order.side == "SELL":
             currency = spec.base_currency
-            if order.base_size is None:
+            if order.quote_size is not None:
+                amount = self._base_raising(order.quote_size, order.product_id)
+            elif order.base_size is None:
                 raise OrderRejected("INVALID_ORDER_CONFIGURATION", "sell orders need base_size")
-            amount = order.base_size
+            else:
+                amount = order.base_size
         else:
             currency = spec.quote_currency
             if order.quote_size is not None:
@@ -752,6 +764,21 @@ class Exchange:
         account.hold += amount
         order.hold, order.hold_currency = amount, currency
 
+    def _base_raising(self, quote: Decimal, product_id: str) -> Decimal:
+        """The most base a market sell can sell now for at most `quote` (before its fee), in the
+        product's base increments, walking the bids."""
+        book = self.books[product_id]
+        step, remaining, base = book.spec.base_increment, quote, ZERO
+        for price, size in book.levels("bid"):
+            take = min(size, (remaining / price).quantize(step, ROUND_DOWN))
+            base += take
+            remaining -= take * price
+            if take < size:
+                break
+        if base < book.spec.base_min_size:
+            raise OrderRejected("INSUFFICIENT_LIQUIDITY", "not enough bids to raise this quote_size")
+        return base
+
     def _market_cost(self, order: Order) -> Decimal:
         book = self.books[order.product_id]
         remaining, cost = order.base_size or ZERO, ZERO
@@ -769,7 +796,9 @@ class Exchange:
         book = self.books[order.product_id]
         name = order.configuration_name
         owner = order.owner
-        if order.quote_size is not None:
+        if order.quote_size is not None and order.side == "SELL":  # what it holds is what it sells
+            trades = book.submit_market(order.order_id, "SELL", order.hold, owner, prevent_self_trade=True)
+        elif order.quote_size is not None:
             trades = self._buy_for_quote(order, book)
         elif name == "market_market_ioc":
             assert order.base_size is not None  # a market order has one or the other (quote_size above)

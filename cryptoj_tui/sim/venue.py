@@ -307,9 +307,10 @@ class PaperVenue:
 
     # -- trading -------------------------------------------------------------------------
 
-    def create_order(self, owner: str, body: object) -> dict[str, Any]:
-        """Place a user's order (InvalidRequest for malformed input) and publish the book."""
-        response = self.exchange.create_order(owner, body, refusal=self.faults.take_rejection)
+    def create_order(self, owner: str, body: object, *, quote_sells: bool = False) -> dict[str, Any]:
+        """Place a user's order (InvalidRequest for malformed input) and publish the book
+        (`quote_sells`: see Exchange.create_order)."""
+        response = self.exchange.create_order(owner, body, refusal=self.faults.take_rejection, quote_sells=quote_sells)
         self._publish_after_answering()
         return response
 

@@ -103,6 +103,32 @@ def test_market_orders_by_base_and_by_quote_size() -> None:
     assert balances(ex)["USD"][1] == 0
 
 
+def test_a_market_sell_by_quote_size_is_binances_only_and_sells_what_the_bids_pay() -> None:
+    ex = market()
+    body = {
+        "client_order_id": "quote-sell",
+        "product_id": "BTC-USD",
+        "side": "SELL",
+        "order_configuration": {"market_market_ioc": {"quote_size": "148.5"}},
+    }
+    refused = ex.create_order(USER, body)  # Coinbase's protocol: a sell is sized in base
+    assert refused["success"] is False and refused["error_response"]["message"] == "sell orders need base_size"
+    sell = placed(ex, ex.create_order(USER, {**body, "client_order_id": "quote-sell-2"}, quote_sells=True))
+    # 1 at 99, then at 98 what the 49.5 left sells in whole increments: 0.50510204 for 49.49999992.
+    assert sell.status == "FILLED" and sell.filled_size == D("1.50510204")
+    assert sell.filled_value == D("148.49999992") and sell.total_fees == sell.filled_value * TAKER
+    assert balances(ex)["BTC"] == (D("2") - sell.filled_size, D(0))
+    assert_holds_exact(ex)
+    empty = {
+        **body,
+        "client_order_id": "quote-sell-3",
+        "order_configuration": {"market_market_ioc": {"quote_size": "1000"}},
+    }
+    placed(ex, ex.create_order(USER, empty, quote_sells=True))  # sells the rest of the bids
+    no_bids = ex.create_order(USER, {**empty, "client_order_id": "quote-sell-4"}, quote_sells=True)
+    assert no_bids["error_response"]["error"] == "INSUFFICIENT_LIQUIDITY"
+
+
 def test_fill_or_kill_is_all_or_nothing_and_ioc_cancels_the_rest() -> None:
     ex = market()
     refused = order(ex, "BUY", "limit_limit_fok", base_size="3", limit_price="102")

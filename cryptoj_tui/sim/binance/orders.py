@@ -130,8 +130,6 @@ def new_order_body(
                 raise too_precise("quoteOrderQty")
             if quote < MIN_NOTIONAL:
                 raise filter_failure("NOTIONAL")
-            if side == "SELL":
-                raise rejected("The paper venue sizes a market sell in quantity only.")
             body["order_configuration"] = {"market_market_ioc": {"quote_size": format_decimal(quote)}}
             return body, client_order_id
         if "quantity" not in params:

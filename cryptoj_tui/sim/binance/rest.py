@@ -299,7 +299,7 @@ class BinanceRestApi:
         existing = self.venue.exchange.order_by_client_id(owner, client_order_id)
         if existing is not None:
             raise rejected("Duplicate order sent.")
-        answer = self.venue.create_order(owner, body)
+        answer = self.venue.create_order(owner, body, quote_sells=True)
         if not answer.get("success"):
             raise binance_orders.refusal(answer)
         order = self.venue.exchange.orders[answer["success_response"]["order_id"]]

@@ -83,24 +83,32 @@ async def test_a_market_buy_sized_in_quote_spends_no_more_than_its_amount(
 
 
 @BOTH_VENUES
-async def test_a_quote_amount_the_venue_cannot_take_is_refused_with_its_reason(
+async def test_quote_amounts_the_venue_cannot_take_are_refused_and_binance_sells_by_quote(
     trader: Engine, quiet_venue: PaperVenue, venue_protocol: str
 ) -> None:
     """Scenario: a quote amount finer than the venue's step is refused before it is sent; a market
-    sell sized in quote is refused before sending on Coinbase (which has none) and by the paper
-    venue on Binance (Binance Spot has them; this venue does not)."""
+    sell sized in quote is refused before sending on Coinbase (which has none) and sells what
+    the bids pay up to the amount on Binance."""
     with pytest.raises(OrderRefusedError, match=r"not a multiple of the quote increment 0\.01"):
         await trader.place_market("BTC-USD", "buy", quote_size="150.005")
     with pytest.raises(OrderError, match="exactly one of size or quote_size"):
         await trader.place_market("BTC-USD", "buy", size="0.1", quote_size="150")
-    await trader.wait_for(await trader.place_market("BTC-USD", "buy", size="0.1"), "FILLED")
+    buy = await trader.place_market("BTC-USD", "buy", size="0.1")
+    await trader.wait_for(buy, "FILLED")
     if venue_protocol == "coinbase":
         with pytest.raises(OrderRefusedError, match="the venue sizes a market sell in the base currency only"):
             await trader.place_market("BTC-USD", "sell", quote_size="50")
-    else:
+        assert trader.positions()["BTC-USD"].quantity == D("0.1")
+    else:  # Binance sells by quoteOrderQty: what the bids pay, up to the amount
         sell = await trader.place_market("BTC-USD", "sell", quote_size="50")
-        assert sell.status is OrderStatus.REJECTED and "market sell in quantity only" in sell.reason
-    assert trader.positions()["BTC-USD"].quantity == D("0.1")
+        await trader.wait_for(sell, "FILLED")
+        assert 0 < sell.filled_value <= D("50") and sell.request.in_quote
+        assert venue_order(quiet_venue, sell.order_id).quote_size == D("50")
+        fills = venue_order(quiet_venue, sell.order_id).fills
+        assert sell.filled_size == sum(f.size for f in fills) and sell.filled_value == sum(
+            f.price * f.size for f in fills
+        )
+        assert trader.positions()["BTC-USD"].quantity == D("0.1") - sell.filled_size
 
 
 @BOTH_VENUES

@@ -208,7 +208,7 @@ def request_from_order(order: OrderAnswer, product_id: str) -> OrderRequest:
     side, size, price = order.side, order.origQty, order.price
     match order.type, order.timeInForce:
         case "MARKET", _:
-            if Decimal(size) == 0:
+            if Decimal(order.origQuoteOrderQty) > 0 or Decimal(size) == 0:  # sized by quoteOrderQty
                 return OrderRequest.parse(product_id, side, OrderType.MARKET, order.origQuoteOrderQty, in_quote=True)
             return OrderRequest.parse(product_id, side, OrderType.MARKET, size)
         case "LIMIT_MAKER", _:
