@@ -6,7 +6,8 @@ change, so a client syncs against `/api/v3/depth`'s `lastUpdateId` as Binance do
 `<symbol>@trade`; `<symbol>@bookTicker`. The WebSocket API (`/ws-api/v3`): `ping`, `time`,
 `userDataStream.subscribe.signature` (signed over its parameters sorted by name) and
 `userDataStream.unsubscribe`; a subscribed connection then gets the key's `executionReport`s
-and `outboundAccountPosition`s as {"subscriptionId", "event"}.
+and `outboundAccountPosition`s as {"subscriptionId", "event"}. A market stream connection
+named by a listen key (`/ws/<listenKey>`, see listen_keys.py) gets the same events bare.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from aiohttp import WSMsgType, web
 
 from cryptoj_tui.sim.binance.auth import BinanceKeys
 from cryptoj_tui.sim.binance.errors import BinanceApiError
+from cryptoj_tui.sim.binance.listen_keys import ListenKeys
 from cryptoj_tui.sim.binance.orders import execution_report, number_of, status_of, symbol_of
 from cryptoj_tui.sim.binance.rest import BinanceRestApi, WeightLimits
 from cryptoj_tui.sim.exchange import Order
@@ -46,6 +48,7 @@ class BinanceFront:
     def __init__(self, venue: PaperVenue, *, weight_limit: int, order_limit: int) -> None:
         self.venue = venue
         self.keys = BinanceKeys()
+        self.listen_keys = ListenKeys()
         self.rest = BinanceRestApi(self, WeightLimits(weight_limit, order_limit))
         self._products = {symbol_of(p): p for p in venue.books}
         self._update_ids = dict.fromkeys(venue.books, 1)
@@ -173,7 +176,7 @@ class BinanceFront:
             for report in reports:
                 self._send_user(order.owner, report)
         for owner, currencies in touched.items():
-            if owner not in self._users:
+            if owner not in self._users and self.listen_keys.key_of(owner) is None:
                 continue
             balances = [
                 {"a": a.currency, "f": format_decimal(a.available), "l": format_decimal(a.hold)}
@@ -231,6 +234,25 @@ class BinanceFront:
             text = json.dumps({"subscriptionId": 0, "event": event}, separators=(",", ":"))
             for session in sessions:
                 session.send_raw(text)
+        self._expire_listen_keys()
+        key = self.listen_keys.key_of(owner)
+        if key is not None:
+            self._send_market(key, event)  # to the streams named by it, bare (or combined)
+
+    def _expire_listen_keys(self) -> None:
+        """Tell the streams of keys that expired, once, and send them nothing more."""
+        for key in self.listen_keys.expired():
+            self._send_market(key, {"e": "listenKeyExpired", "E": self.keys.clock_ms(), "listenKey": key})
+            self._forget_stream(key)
+
+    def close_listen_key(self, owner: str, key: str) -> None:
+        """`DELETE /api/v3/userDataStream`: the key is closed, its streams get nothing more."""
+        self.listen_keys.close(owner, key)
+        self._forget_stream(key)
+
+    def _forget_stream(self, name: str) -> None:
+        for streams, _ in self._market.values():
+            streams.discard(name)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -273,6 +295,8 @@ class BinanceFront:
     def _subscribe(self, session: FeedSession, streams: list[str]) -> str:
         """Add streams to a connection ("" or why not)."""
         for stream in streams:
+            if self.listen_keys.owner_of(stream) is not None:
+                continue  # a user data stream
             symbol, _, kind = stream.partition("@")
             if kind.replace("bookticker", "bookTicker") not in STREAM_KINDS or self.product_of(symbol.upper()) is None:
                 return f"Invalid request: unknown stream {stream[:60]!r}"

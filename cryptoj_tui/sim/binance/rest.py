@@ -153,6 +153,9 @@ class BinanceRestApi:
             web.get("/api/v3/allOrders", signed(self.all_orders, 20)),
             web.get("/api/v3/myTrades", signed(self.my_trades, 20)),
             web.get("/api/v3/account", signed(self.account, 20)),
+            web.post("/api/v3/userDataStream", self._keyed(self.open_user_stream, 2)),
+            web.put("/api/v3/userDataStream", self._keyed(self.keep_user_stream, 2)),
+            web.delete("/api/v3/userDataStream", self._keyed(self.close_user_stream, 2)),
         ]
 
     # -- wrappers ------------------------------------------------------------------------
@@ -179,13 +182,17 @@ class BinanceRestApi:
     def _public(self, handler: Handler, weight: Weight) -> Callable[[web.Request], Awaitable[web.Response]]:
         return self._endpoint(handler, weight, signed=False, order=False)
 
+    def _keyed(self, handler: Handler, weight: Weight) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """An API key and no signature (Binance's USER_STREAM security type)."""
+        return self._endpoint(handler, weight, signed=False, order=False, keyed=True)
+
     def _signed(
         self, handler: Handler, weight: Weight, *, order: bool = False
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         return self._endpoint(handler, weight, signed=True, order=order)
 
     def _endpoint(
-        self, handler: Handler, weight: Weight, *, signed: bool, order: bool
+        self, handler: Handler, weight: Weight, *, signed: bool, order: bool, keyed: bool = False
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def wrapped(request: web.Request) -> web.Response:
             address = request.remote or "?"
@@ -198,9 +205,11 @@ class BinanceRestApi:
                     return fault
                 params, payload, signature = await self._params(request)
                 owner = ""
+                api_key = request.headers.get("X-MBX-APIKEY")
                 if signed:
-                    api_key = request.headers.get("X-MBX-APIKEY")
                     owner = self.front.keys.check_signed(api_key, payload, signature, params)
+                elif keyed:
+                    owner = self.front.keys.known(api_key)
                 if order:
                     headers["X-MBX-ORDER-COUNT-10S"] = str(self.limits.count_order(owner))
                 answer = await handler(request, params, owner)
@@ -429,6 +438,26 @@ class BinanceRestApi:
             "permissions": ["SPOT"],
             "uid": zlib.crc32(owner.encode()),
         }
+
+    # -- listen keys (API key, no signature) ----------------------------------------------
+
+    async def open_user_stream(self, request: web.Request, params: Params, owner: str) -> Any:
+        return {"listenKey": self.front.listen_keys.open(owner)}
+
+    async def keep_user_stream(self, request: web.Request, params: Params, owner: str) -> Any:
+        self.front.listen_keys.keep_alive(owner, self._listen_key(params))
+        return {}
+
+    async def close_user_stream(self, request: web.Request, params: Params, owner: str) -> Any:
+        self.front.close_listen_key(owner, self._listen_key(params))
+        return {}
+
+    @staticmethod
+    def _listen_key(params: Params) -> str:
+        key = params.get("listenKey", "")
+        if not key:
+            raise mandatory("listenKey")
+        return key
 
 
 def _rate_limit(kind: str, interval: str, count: int, limit: int) -> dict[str, object]:

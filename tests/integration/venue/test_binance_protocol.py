@@ -56,13 +56,21 @@ class DocsClient:
         return hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
 
     async def call(
-        self, method: str, path: str, params: dict[str, str] | None = None, *, signed: bool = True, stamp: int = 0
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        *,
+        signed: bool = True,
+        stamp: int = 0,
+        keyed: bool = False,
     ) -> tuple[int, Any, dict[str, str]]:
+        """`keyed`: the API key and no signature (the listen key endpoints)."""
         query = urlencode(params or {})
-        if signed:
+        if signed and not keyed:
             query = "&".join(filter(None, [query, f"recvWindow=5000&timestamp={stamp or int(time.time() * 1000)}"]))
             query += f"&signature={self.sign(query)}"
-        headers = {"X-MBX-APIKEY": self.api_key} if signed else {}
+        headers = {"X-MBX-APIKEY": self.api_key} if signed or keyed else {}
         url = aiohttp.client.URL(f"{self.base}{path}?{query}" if query else f"{self.base}{path}", encoded=True)
         async with self.session.request(method, url, headers=headers) as response:
             return response.status, await response.json(), dict(response.headers)
@@ -583,3 +591,63 @@ async def test_every_symbols_open_orders_weigh_more_than_ones(docs_client: DocsC
     if int(headers["X-MBX-USED-WEIGHT-1M"]) < first:
         pytest.skip("the weight minute turned during the test")
     assert int(headers["X-MBX-USED-WEIGHT-1M"]) - first == 80 and first >= 6
+
+
+async def test_a_listen_key_streams_the_accounts_events_bare_until_closed(
+    binance_venue: PaperVenue, docs_client: DocsClient
+) -> None:
+    """The docs' older user data stream: POST userDataStream with the API key alone gives a
+    listen key (the same one while it is valid); /ws/<listenKey> gets executionReport and
+    outboundAccountPosition with no wrapper; PUT keeps it alive; after DELETE it is unknown
+    (-1125) and its stream gets nothing more."""
+    status, opened, _ = await docs_client.call("POST", "/api/v3/userDataStream", keyed=True)
+    assert status == 200 and len(opened["listenKey"]) == 60
+    key = opened["listenKey"]
+    assert (await docs_client.call("POST", "/api/v3/userDataStream", keyed=True))[1] == {"listenKey": key}
+    status, refused, _ = await docs_client.call("POST", "/api/v3/userDataStream", signed=False)
+    assert (status, refused["code"]) == (401, -2014)
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{binance_venue.ws_url}/ws/{key}") as ws:
+        params = {"symbol": "BTCUSD", "side": "BUY", "type": "MARKET", "quantity": "0.01", "newClientOrderId": "lk-1"}
+        status, placed, _ = await docs_client.call("POST", "/api/v3/order", params)
+        assert status == 200, placed
+        kinds: list[str] = []
+        while "outboundAccountPosition" not in kinds:
+            event = json.loads((await ws.receive(timeout=5)).data)
+            if event["e"] == "executionReport":
+                assert event["c"] == "lk-1" and event["s"] == "BTCUSD"
+                kinds.append(event["x"])
+            else:
+                kinds.append(event["e"])
+        assert kinds[0] == "NEW" and "TRADE" in kinds
+        assert (await docs_client.call("PUT", "/api/v3/userDataStream", {"listenKey": key}, keyed=True))[1] == {}
+        assert (await docs_client.call("DELETE", "/api/v3/userDataStream", {"listenKey": key}, keyed=True))[1] == {}
+        status, gone, _ = await docs_client.call("PUT", "/api/v3/userDataStream", {"listenKey": key}, keyed=True)
+        assert (status, gone) == (400, {"code": -1125, "msg": "This listenKey does not exist."})
+        status, missing, _ = await docs_client.call("PUT", "/api/v3/userDataStream", keyed=True)
+        assert (status, missing["code"]) == (400, -1102)
+        await docs_client.call("POST", "/api/v3/order", {**params, "newClientOrderId": "lk-2"})
+        with pytest.raises(asyncio.TimeoutError):
+            await ws.receive(timeout=0.3)
+
+
+async def test_a_listen_key_not_kept_alive_expires_and_its_stream_is_told(
+    binance_venue: PaperVenue, docs_client: DocsClient
+) -> None:
+    assert binance_venue.binance is not None
+    binance_venue.binance.listen_keys.ttl = 0.2
+    key = (await docs_client.call("POST", "/api/v3/userDataStream", keyed=True))[1]["listenKey"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{binance_venue.ws_url}/stream?streams={key}") as ws,
+    ):
+        await asyncio.sleep(0.3)
+        params = {"symbol": "BTCUSD", "side": "BUY", "type": "MARKET", "quantity": "0.01"}
+        await docs_client.call("POST", "/api/v3/order", params)
+        told = json.loads((await ws.receive(timeout=5)).data)
+        assert told["stream"] == key and told["data"]["e"] == "listenKeyExpired" and told["data"]["listenKey"] == key
+        with pytest.raises(asyncio.TimeoutError):
+            await ws.receive(timeout=0.3)
+    status, gone, _ = await docs_client.call("PUT", "/api/v3/userDataStream", {"listenKey": key}, keyed=True)
+    assert (status, gone["code"]) == (400, -1125)
+    fresh = (await docs_client.call("POST", "/api/v3/userDataStream", keyed=True))[1]["listenKey"]
+    assert fresh != key
