@@ -107,8 +107,8 @@ class WatchlistScreen(ConsoleScreen):
     def show(self, view: WatchlistView, watched: tuple[str, ...], traded: str) -> None:
         """Take the latest rows, the products watched and the one traded."""
         self.view, self.watched, self.traded = view, watched, traded
-        if not self.query(RowTable):
-            return  # not composed yet (or already gone): on_mount catches up
+        if not (self.query(RowTable) and self.query("#caption")):
+            return  # not composed yet (or already gone, or half of it mounted): on_mount catches up
         name, key, descending = SORTS[self.sort]
         shown = [r for r in view.rows if r.product_id in watched]
         rows = sorted(shown, key=key, reverse=descending)  # type: ignore[arg-type]
