@@ -698,9 +698,14 @@ class CryptojApp(App[None]):
             liquidity = ""
         row = self.orders[client_order_id]
         fmt = self.product_format(row.product_id)
-        done = "filled" if row.status == "FILLED" else f"filled {fmt.size(row.filled_size)} of"
+        if row.in_quote:  # its base size is what it came to: "BUY filled 0.0038 BTC-USD for 250.00 USD"
+            what = f"filled {fmt.size(row.filled_size)} {row.product_id} for {row.size_words(fmt)}"
+        elif row.status == "FILLED":
+            what = f"filled {fmt.size(row.size)} {row.product_id}"
+        else:
+            what = f"filled {fmt.size(row.filled_size)} of {fmt.size(row.size)} {row.product_id}"
         self.notify(
-            f"{row.side} {done} {fmt.size(row.size)} {row.product_id} at avg {fmt.price(row.average_price)}"
+            f"{row.side} {what} at avg {fmt.price(row.average_price)}"
             + (f" · {liquidity}" if liquidity else "")
             + f" · fee {quote(row.fees)}",
             title=f"{row.status.replace('_', ' ').lower()} · {short_id(row.client_order_id)}",

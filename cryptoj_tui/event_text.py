@@ -47,9 +47,11 @@ KINDS = {
 
 
 def order_words(row: OrderRow, fmt: ProductFormat) -> str:
-    """`BUY 0.01000000 BTC-USD limit at 64,999.17` (market orders have no price)."""
+    """`BUY 0.01000000 BTC-USD limit at 64,999.17` (market orders have no price; one sized in the
+    quote currency: `BUY 250.00 USD of BTC-USD market`)."""
     price = f" at {fmt.price(row.price)}" if row.price is not None else ""
-    return f"{row.side} {fmt.size(row.size)} {row.product_id} {row.type}{price}"
+    of = " of" if row.in_quote else ""
+    return f"{row.side} {row.size_words(fmt)}{of} {row.product_id} {row.type}{price}"
 
 
 class EventText:

@@ -14,7 +14,7 @@ from typing import Any
 from cryptoj_tui.engine.events import FeedMetrics, Heartbeat, TickerUpdated
 from cryptoj_tui.engine.model import ConnectionState, Level
 from cryptoj_tui.engine.trading import LimitUsage
-from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat
+from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, quote
 
 UNSHOWN_EVENTS = (Heartbeat, TickerUpdated)
 """Events the console never shows: the bridge drops them before they reach the UI thread."""
@@ -175,6 +175,10 @@ class OrderRow:
             stop_loss=_decimal(str(order.get("stop_loss", ""))),
             in_quote=order.get("in_quote") is True,
         )
+
+    def size_words(self, fmt: ProductFormat) -> str:
+        """The size as it was asked: "0.01000000" of the base, or "250.00 USD" of the quote."""
+        return f"{quote(self.size)} {self.product_id.split('-', 1)[1]}" if self.in_quote else fmt.size(self.size)
 
     @property
     def note(self) -> str:

@@ -18,7 +18,7 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from cryptoj_tui.engine.orders import OrderStatus
-from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, quote, short_id
+from cryptoj_tui.formats import DEFAULT_FORMAT, ProductFormat, short_id
 from cryptoj_tui.messages import CancelAllRequested, CancelRequested, EditRequested
 from cryptoj_tui.screens.base import ConsoleScreen
 from cryptoj_tui.screens.modals import EditChoice, EditOrderScreen
@@ -44,7 +44,7 @@ def order_cells(row: OrderRow, fmt: ProductFormat) -> dict[str, str]:
         "product": row.product_id,
         "side": row.side,
         "type": f"{row.type} + bracket" if row.take_profit is not None else row.type,
-        "size": f"{quote(row.size)} {row.product_id.split('-', 1)[1]}" if row.in_quote else fmt.size(row.size),
+        "size": row.size_words(fmt),
         "price": (fmt.price(row.price) or "market")
         + (f" stop {fmt.price(row.stop_price)}" if row.stop_price is not None else ""),
         "status": row.status,

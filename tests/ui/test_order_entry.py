@@ -17,6 +17,7 @@ from tests.ui.conftest import (
     make_app,
     open_ticket,
     ready_to_trade,
+    toasts,
     until,
     wait_until_live,
 )
@@ -459,5 +460,11 @@ async def test_a_market_buy_sized_in_quote_from_the_ticket(frozen_venue: VenueTh
         await until(pilot, lambda: not ticket.is_open)
         orders = frozen_venue.call(lambda v: [(o.quote_size, o.status) for o in v.exchange.owner_orders(KEY.name)])
         assert orders == [(D("250"), "FILLED")]
+        await until(pilot, lambda: any("BUY filled" in toast for toast in toasts(app)))
+        (fill,) = [toast for toast in toasts(app) if "BUY filled" in toast]
+        filled = frozen_venue.call(lambda v: next(iter(v.exchange.owner_orders(KEY.name))).filled_size)
+        assert f"BUY filled {filled:.8f} BTC-USD for 250.00 USD at avg" in fill
         await pilot.press("2")
         await until(pilot, lambda: "250.00 USD" in str(app.screen.query_one(DataTable).get_row_at(0)))
+        await pilot.press("5")
+        await until(pilot, lambda: "BUY 250.00 USD of BTC-USD market" in str(app.journal_entries))
