@@ -19,6 +19,29 @@ class ProductSpec:
     typical_notional: Decimal
     """Median notional of a synthetic order, in quote currency."""
 
+    def __post_init__(self) -> None:
+        # A spec that breaks its own increments makes a venue whose first quote is refused.
+        problems = [
+            f"{name} {value} must be above 0"
+            for name, value in (
+                ("base_increment", self.base_increment),
+                ("quote_increment", self.quote_increment),
+                ("base_min_size", self.base_min_size),
+                ("start_price", self.start_price),
+                ("typical_notional", self.typical_notional),
+            )
+            if not value > 0
+        ]
+        if not problems:
+            if self.base_min_size > self.base_max_size:
+                problems.append(f"base_min_size {self.base_min_size} is over base_max_size {self.base_max_size}")
+            if self.base_min_size % self.base_increment:
+                problems.append(f"base_min_size {self.base_min_size} is not a multiple of {self.base_increment}")
+            if self.start_price % self.quote_increment:
+                problems.append(f"start_price {self.start_price} is not a multiple of {self.quote_increment}")
+        if problems:
+            raise ValueError(f"product {self.product_id}: {problems[0]}")
+
     @property
     def base_currency(self) -> str:
         """e.g. BTC for BTC-USD."""

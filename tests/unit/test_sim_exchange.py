@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cryptoj_tui.sim.exchange import Exchange, InvalidRequest
 from cryptoj_tui.sim.matching import MatchingBook
-from cryptoj_tui.sim.products import PRODUCTS
+from cryptoj_tui.sim.products import ALL_PRODUCTS, PRODUCTS, ProductSpec
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 USER = "organizations/o/apiKeys/k"
@@ -429,3 +429,28 @@ def test_expiry_looks_only_at_open_gtd_orders() -> None:
     now[0] = NOW + timedelta(minutes=10)
     ex.expire()
     assert gtd.status == "EXPIRED" and gone.status == "CANCELLED" and ex._expiring == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"quote_increment": D("0")}, "product XYZ-USD: quote_increment 0 must be above 0"),
+        ({"start_price": D("10.005")}, "product XYZ-USD: start_price 10.005 is not a multiple of 0.01"),
+        ({"base_min_size": D("0.0015")}, "product XYZ-USD: base_min_size 0.0015 is not a multiple of 0.001"),
+        ({"base_max_size": D("0.0001")}, "product XYZ-USD: base_min_size 0.001 is over base_max_size 0.0001"),
+    ],
+)
+def test_a_product_spec_that_breaks_its_own_increments_is_refused(change: dict[str, D], message: str) -> None:
+    """Every product the venue can list is checked as it is defined (ALL_PRODUCTS imported above)."""
+    fields = {
+        "product_id": "XYZ-USD",
+        "base_increment": D("0.001"),
+        "quote_increment": D("0.01"),
+        "base_min_size": D("0.001"),
+        "base_max_size": D("1000"),
+        "start_price": D("10.00"),
+        "typical_notional": D("100"),
+    }
+    with pytest.raises(ValueError, match=message):
+        ProductSpec(**{**fields, **change})
+    assert len(ALL_PRODUCTS) == 20 and ProductSpec(**fields).start_price == D("10.00")
