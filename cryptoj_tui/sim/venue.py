@@ -238,6 +238,19 @@ class PaperVenue:
         """Run a fault (drop, restart) in the background; stop() cancels it if still running."""
         self._fault_task = asyncio.get_running_loop().create_task(fault)
 
+    def transfer(self, owner: str, currency: str, amount: Decimal) -> None:
+        """Move `amount` into (or, negative, out of) an owner's available balance, as a deposit or
+        withdrawal would: saved, and told on the Binance user stream (`balanceUpdate`, then the
+        balance). Coinbase's user channel carries no balances: its clients read them again."""
+        account = self.exchange.account(owner, currency)
+        if not amount.is_finite() or amount == 0 or account.available + amount < 0:
+            raise ValueError(f"a transfer of {amount} {currency} with {account.available} available")
+        account.available += amount
+        if self.store is not None:
+            self.store.save([], [(owner, account)])
+        if self.binance is not None:
+            self.binance.balance_changed(owner, currency, amount)
+
     async def drop_connections(self) -> None:
         """Fault: cut every WebSocket of every protocol without a close handshake."""
         await self.feed.drop_all()

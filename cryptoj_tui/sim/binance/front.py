@@ -185,6 +185,14 @@ class BinanceFront:
             ]
             self._send_user(owner, {"e": "outboundAccountPosition", "E": now, "u": now, "B": balances})
 
+    def balance_changed(self, owner: str, asset: str, delta: Decimal) -> None:
+        """A deposit or withdrawal: `balanceUpdate`, then the asset's `outboundAccountPosition`."""
+        now = self.keys.clock_ms()
+        self._send_user(owner, {"e": "balanceUpdate", "E": now, "a": asset, "d": format_decimal(delta), "T": now})
+        (account,) = [a for a in self.venue.exchange.owner_accounts(owner) if a.currency == asset]
+        balance = {"a": asset, "f": format_decimal(account.available), "l": format_decimal(account.hold)}
+        self._send_user(owner, {"e": "outboundAccountPosition", "E": now, "u": now, "B": [balance]})
+
     def _reports(self, order: Order, now: int) -> list[dict[str, Any]]:
         told_fills, told_status = self._reported.get(order.order_id, (0, ""))
         status = status_of(order)

@@ -529,3 +529,30 @@ async def test_a_product_with_a_position_or_working_orders_cannot_be_unsubscribe
     await trader.wait_for(resting, "CANCELLED")
     await trader.unsubscribe("ETH-USD")
     assert "ETH-USD" not in trader.market_data.products()
+
+
+@BOTH_VENUES
+async def test_a_deposit_reaches_the_balances_and_the_inventory(
+    trader: Engine, quiet_venue: PaperVenue, venue_protocol: str
+) -> None:
+    """Scenario: 1000 USD and 0.5 BTC arrive in the account while the engine trades. On Binance
+    the user stream tells it at once (balanceUpdate, then the balance); Coinbase's user channel
+    carries no balances, so they are read at the next reconciliation."""
+    before_usd, before_btc = trader.balances()["USD"].total, trader.balances()["BTC"].total
+    events = trader.events()
+    quiet_venue.transfer(owner(trader), "USD", D("1000"))
+    quiet_venue.transfer(owner(trader), "BTC", D("0.5"))
+    if venue_protocol == "coinbase":
+        await trader.reconcile("deposit")
+    for _ in range(200):
+        if trader.balances()["BTC"].total == before_btc + D("0.5"):
+            break
+        await asyncio.sleep(0.01)
+    assert trader.balances()["USD"].total == before_usd + 1000
+    assert trader.balances()["BTC"].total == before_btc + D("0.5")
+    assert trader.inventory()["BTC"] == before_btc + D("0.5")  # not traded here: cost unknown
+    assert trader.positions().get("BTC-USD") is None or trader.positions()["BTC-USD"].quantity == 0
+    while (event := events.get_nowait()) is not None:  # every stream event was read: no problem told
+        assert "unreadable" not in str(event), event
+    with pytest.raises(ValueError, match="a transfer of -1000000 USD"):
+        quiet_venue.transfer(owner(trader), "USD", D("-1000000"))
