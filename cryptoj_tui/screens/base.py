@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.reactive import Reactive, reactive
 from textual.screen import Screen
@@ -41,6 +42,20 @@ class ConsoleScreen(Screen[None]):
     def __init__(self, clock: Callable[[], datetime]) -> None:
         super().__init__()
         self.clock = clock
+        self._styled_for: int | None = None
+        """The app's CSS generation this screen's styles were last applied for (on resume)."""
+
+    @on(events.ScreenResume)
+    def _restyle_only_if_css_changed(self, event: events.ScreenResume) -> None:
+        # Runs before Textual's own handler (a subclass's on_screen_resume runs too), which
+        # restyles every node of the screen on each switch to it: half of the switch's frame on
+        # the watchlist, for styles that change only when the app's CSS does (a theme change
+        # moves its generation on). Classes, focus and sizes that changed while the screen was
+        # away restyled their nodes as they changed.
+        generation = getattr(self.app, "_css_update_count", None)  # Textual's, private: checked
+        if generation is not None and generation == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = generation
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal as D
 
+from textual.color import Color
 from textual.widgets import Input
 
 from cryptoj_tui.engine import Engine
@@ -93,3 +94,25 @@ async def test_a_product_with_working_orders_stays_on_the_watchlist_saying_why(f
         await pilot.press("d")
         await until(pilot, lambda: any("ETH-USD stays: ETH-USD has 1 working order(s)" in n for n in toasts(app)))
         assert [r[0] for r in rows(app)] == ["▶ BTC-USD", "  ETH-USD"]
+
+
+async def test_a_screen_shown_again_after_a_theme_change_has_the_new_themes_colours(frozen_venue: VenueThread) -> None:
+    """Screens are not restyled on every switch to them (only when the app's CSS changed since):
+    a theme chosen while the watchlist was away is the watchlist's when it is shown again."""
+    app = make_app(frozen_venue)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until_live(pilot)
+        await pilot.press("7")
+        await until(pilot, lambda: app.screen is app.watchlist)
+        caption = app.watchlist.query_one("#caption")
+        before = (app.watchlist.styles.background, caption.styles.color)
+        await pilot.press("1")
+        await until(pilot, lambda: app.screen is app.trading)
+        app.theme = "textual-light" if app.current_theme.dark else "textual-dark"
+        await pilot.pause()
+        await pilot.press("7")
+        await until(pilot, lambda: app.screen is app.watchlist)
+        await pilot.pause()
+        after = (app.watchlist.styles.background, caption.styles.color)
+        assert after != before
+        assert app.watchlist.styles.background == Color.parse(app.theme_variables["background"])
