@@ -263,6 +263,9 @@ class RiskManager:
     def _check_state(self, request: OrderRequest, context: RiskContext) -> str | None:
         if self.state is TradingState.HALTED:
             return f"trading is HALTED ({self.state_reason}); re-arm first"
+        if self.state is TradingState.REDUCING and request.in_quote:
+            # What it sells or buys in base is known only once it has: it could pass zero.
+            return "trading is REDUCING: size the order in the base currency, so that it cannot overshoot"
         if self.state is TradingState.REDUCING and not self._reduces(request, context):
             return (
                 f"trading is REDUCING: only orders that shrink the position are allowed "
