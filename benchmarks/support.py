@@ -125,6 +125,20 @@ def submit_rounds(
     return samples
 
 
+def engine_limit_buy(engine: Any, price: object) -> Timed:
+    """The engine's round of a submit -> ack benchmark: a 0.001 BTC-USD limit buy at `price`,
+    seconds from `place_limit` to the venue's ack."""
+
+    async def placed() -> float:
+        started = time.perf_counter()
+        order = await engine.place_limit("BTC-USD", "buy", size="0.001", price=price)
+        took = time.perf_counter() - started
+        assert order.order_id, order.reason
+        return took
+
+    return placed
+
+
 @contextmanager
 def running_engine(config: Any, loop: asyncio.AbstractEventLoop, product_id: str = "BTC-USD") -> Iterator[Any]:
     """An engine on `config` started on `loop` with `product_id`'s book live; what it left

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from benchmarks.support import record, running_engine, scaled, submit_rounds, venue_process
+from benchmarks.support import engine_limit_buy, record, running_engine, scaled, submit_rounds, venue_process
 from cryptoj_tui import binance_keys
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.risk import RiskLimits
@@ -152,13 +152,6 @@ def submit_samples(venue: Venue, tmp_path_factory: pytest.TempPathFactory) -> di
             assert answer["orderId"], answer
             return took
 
-        async def placed() -> float:
-            started = time.perf_counter()
-            order = await engine.place_limit("BTC-USD", "buy", size="0.001", price=price)
-            took = time.perf_counter() - started
-            assert order.order_id, order.reason
-            return took
-
         def tidy(n: int) -> None:
             if n % 50 == 49:  # keep the book small
                 bare_loop.run_until_complete(bare_cancel_all(session, venue))
@@ -168,7 +161,7 @@ def submit_samples(venue: Venue, tmp_path_factory: pytest.TempPathFactory) -> di
         samples = submit_rounds(
             ROUNDS,
             (bare_loop, bare),
-            (engine_loop, placed),
+            (engine_loop, engine_limit_buy(engine, price)),
             pause=PAUSE,
             after_engine=engine.trading.execution.intents.flush,
             between=tidy,

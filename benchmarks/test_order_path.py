@@ -37,7 +37,16 @@ from typing import Any
 import aiohttp
 import pytest
 
-from benchmarks.support import SMOKE, p99, record, running_engine, scaled, submit_rounds, venue_process
+from benchmarks.support import (
+    SMOKE,
+    engine_limit_buy,
+    p99,
+    record,
+    running_engine,
+    scaled,
+    submit_rounds,
+    venue_process,
+)
 from cryptoj_tui.cdp_keys import generate_key, sign, write_key_file
 from cryptoj_tui.engine import Engine, EngineConfig
 from cryptoj_tui.engine.orders import OrderRequest
@@ -178,19 +187,12 @@ def submit_samples(venue: Venue, tmp_path_factory: pytest.TempPathFactory) -> di
             assert answer["success"], answer
             return took
 
-        async def placed() -> float:
-            started = time.perf_counter()
-            order = await engine.place_limit("BTC-USD", "buy", size="0.001", price=price)
-            took = time.perf_counter() - started
-            assert order.order_id, order.reason
-            return took
-
         assert engine.trading is not None
         # Its intent's flush (a worker thread's) is done before the next bare POST.
         samples = submit_rounds(
             ROUNDS,
             (bare_loop, bare),
-            (engine_loop, placed),
+            (engine_loop, engine_limit_buy(engine, price)),
             pause=PAUSE,
             after_engine=engine.trading.execution.intents.flush,
         )

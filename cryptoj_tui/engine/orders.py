@@ -235,7 +235,7 @@ class OrderRequest:
             raise OrderError(f"only limit_gtd orders take an end time, not {self.type}")
         if self.post_only and self.type not in (OrderType.LIMIT, OrderType.LIMIT_GTD):
             raise OrderError(f"post-only applies to limit and limit_gtd orders, not {self.type}")
-        if self.in_quote is not False and self.in_quote is not True:
+        if not isinstance(self.in_quote, bool):
             raise OrderError(f"in_quote must be true or false, got {self.in_quote!r}")
         if self.in_quote and self.type is not OrderType.MARKET:
             raise OrderError(f"only a market order is sized in the quote currency, not {self.type}")

@@ -391,9 +391,9 @@ class RiskManager:
             return None  # it makes the exposure smaller
         gross = context.gross_notional + self._notional(request, context)
         if gross > self.limits.max_gross_notional:
-            quote = request.product_id.split("-", 1)[1]
             return (
-                f"gross notional would reach {gross:.2f} {quote} (positions and working orders at mid), "
+                f"gross notional would reach {gross:.2f} {request.quote_currency} "
+                "(positions and working orders at mid), "
                 f"over the max gross notional {self.limits.max_gross_notional:f}"
             )
         return None

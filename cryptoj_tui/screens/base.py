@@ -52,8 +52,10 @@ class ConsoleScreen(Screen[None]):
         # the watchlist, for styles that change only when the app's CSS does (a theme change
         # moves its generation on). Classes, focus and sizes that changed while the screen was
         # away restyled their nodes as they changed.
-        generation = getattr(self.app, "_css_update_count", None)  # Textual's, private: checked
-        if generation is not None and generation == self._styled_for:
+        # Textual's own counter, private: read directly, so a Textual without it fails every
+        # switch test at once rather than restyling on every switch unnoticed.
+        generation = self.app._css_update_count
+        if generation == self._styled_for:
             event.refresh_styles = False
         self._styled_for = generation
 

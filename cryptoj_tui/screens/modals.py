@@ -301,7 +301,7 @@ class ProductPickerScreen(ModalScreen[str | None]):
     def _title(self) -> str:
         return f"{self.question} (now {self.current})"
 
-    def prepare(self, products: list[str], current: str, question: str = "Trade which product?") -> None:
+    def prepare(self, products: list[str], current: str, question: str) -> None:
         """Ask afresh: the venue's list as it is now, nothing typed, the current one highlighted."""
         self.products, self.current, self.question = sorted(products), current, question
         if not self.is_mounted:

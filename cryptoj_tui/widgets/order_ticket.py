@@ -167,7 +167,9 @@ def preview_lines(request: OrderRequest, market: MarketQuote, checks_width: int 
     With no `checks_width` (the compact ticket) the passed checks are counted, not listed."""
     fmt = market.format
     price = request.price if request.price is not None else market.mid
-    notional = request.notional if request.notional is not None or price is None else request.size * price
+    notional = request.notional  # known for a limit order and for an amount of the quote currency
+    if notional is None and price is not None:  # a market order sized in base: at mid
+        notional = request.size * price
     base = request.size if not request.in_quote else None if price is None else request.base_size_at(price)
     after = None if base is None else market.position + base * request.side.sign
     lines = [f"notional   {quote(notional)}" if notional is not None else "notional   (no market price)"]

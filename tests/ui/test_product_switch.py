@@ -6,12 +6,22 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
+from cryptoj_tui.app import CryptojApp
 from cryptoj_tui.engine import Engine
 from cryptoj_tui.screens.modals import ProductPickerScreen, matching_products
 from cryptoj_tui.sim.venue import VenueThread
 from tests.ui.conftest import make_app, place_resting, until, wait_until_live
+
+
+async def open_picker(pilot: Pilot[None], app: CryptojApp) -> ProductPickerScreen:
+    """ctrl+o, and the product picker it brings up."""
+    await pilot.press("ctrl+o")
+    await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+    assert isinstance(app.screen, ProductPickerScreen)
+    return app.screen
 
 
 def test_the_picker_matches_fuzzily_best_first_and_all_when_empty() -> None:
@@ -33,9 +43,7 @@ async def test_ctrl_o_switches_the_traded_product_and_back_with_working_orders_o
         await place_resting(app, 1)  # a BTC-USD buy resting below the market
         await pilot.press("down", "down")
         btc_cursor = app.trading.ladder.cursor
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
-        picker = app.screen
+        picker = await open_picker(pilot, app)
         assert set(picker.products) >= {"BTC-USD", "ETH-USD", "SOL-USD"}
         picker.query_one("#query", Input).value = "eth"
         await until(pilot, lambda: picker.query_one("#products", OptionList).option_count == 1)
@@ -59,8 +67,7 @@ async def test_ctrl_o_switches_the_traded_product_and_back_with_working_orders_o
         assert "BUY ETH-USD" in str(app.trading.ticket.query_one("#title").render())
         await pilot.press("escape")
 
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        await open_picker(pilot, app)
         app.screen.query_one("#query", Input).value = "btc-usd"
         await pilot.pause()
         await pilot.press("enter")
@@ -76,8 +83,7 @@ async def test_escape_in_the_picker_keeps_the_product(frozen_venue: VenueThread)
     app = make_app(frozen_venue)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_live(pilot)
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        await open_picker(pilot, app)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ProductPickerScreen))
         assert app.product_id == "BTC-USD" and app.trading.ladder.view is not None
@@ -91,12 +97,10 @@ async def test_a_product_picked_with_ctrl_o_on_another_screen_is_shown_to_trade(
         await wait_until_live(pilot)
         await pilot.press("7")
         await until(pilot, lambda: app.screen is app.watchlist)
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        await open_picker(pilot, app)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is app.watchlist)
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
+        await open_picker(pilot, app)
         app.screen.query_one("#query", Input).value = "sol"
         await until(pilot, lambda: app.screen.query_one("#products", OptionList).option_count == 1)
         await pilot.press("enter")
@@ -111,10 +115,7 @@ async def test_enter_right_after_typing_picks_from_what_was_typed(frozen_venue: 
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until_live(pilot)
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
-        picker = app.screen
-        assert isinstance(picker, ProductPickerScreen)
+        picker = await open_picker(pilot, app)
         picker.query_one("#query", Input).value = "eth-usd"
         picker.action_pick()  # before the Changed message is handled
         await until(pilot, lambda: app.product_id == "ETH-USD")
@@ -127,9 +128,7 @@ async def test_the_picker_asks_afresh_each_time_and_says_what_for(frozen_venue: 
     app = make_app(frozen_venue)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until_live(pilot)
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ProductPickerScreen))
-        picker = app.screen
+        picker = await open_picker(pilot, app)
         app.screen.query_one("#query", Input).value = "eth"
         await until(pilot, lambda: picker.query_one("#products", OptionList).option_count == 1)
         await pilot.press("enter")
